@@ -1,0 +1,128 @@
+//! The validated configuration: every object resolved, every option checked against its table.
+//!
+//! Option values keep the option's syslog-ng name (`log-iw-size`, `keep-hostname`) so that code,
+//! docs and configs can be searched for the same word. Spans point at the user's files so that
+//! run-time errors (a bind failure, a TLS error) can name the configuration line too.
+
+use crate::preprocess::Version;
+use crate::schema::Context;
+use crate::source_map::FileSpan;
+
+#[derive(Debug, Default)]
+pub struct Config {
+    /// The declared `@version` (3.38 when none was given).
+    pub version: Option<Version>,
+    pub options: Vec<OptionValue>,
+    pub sources: Vec<Object>,
+    pub destinations: Vec<Object>,
+    pub parsers: Vec<Object>,
+    pub rewrites: Vec<Object>,
+    pub filters: Vec<FilterObject>,
+    pub templates: Vec<Template>,
+    pub template_functions: Vec<Template>,
+    pub log_paths: Vec<LogPath>,
+}
+
+/// A source, destination, parser or rewrite object: a list of drivers (and embedded forks).
+#[derive(Debug)]
+pub struct Object {
+    pub context: Context,
+    pub name: String,
+    /// Anonymous objects (defined inline in a log path) get syslog-ng style names `#anon-source0`.
+    pub anonymous: bool,
+    pub drivers: Vec<Driver>,
+    pub forks: Vec<LogPath>,
+    pub span: FileSpan,
+}
+
+#[derive(Debug)]
+pub struct Driver {
+    /// The driver's canonical name from the option tables (`unix-stream`, `kv-parser`, `set`).
+    pub name: &'static str,
+    pub positional: Vec<Value>,
+    pub options: Vec<OptionValue>,
+    pub span: FileSpan,
+}
+
+impl Driver {
+    /// The value of option `name` (canonical form), if it was given.
+    pub fn option(&self, name: &str) -> Option<&Value> {
+        self.options.iter().rev().find(|o| o.name == name).map(|o| &o.value)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct OptionValue {
+    pub name: &'static str,
+    pub value: Value,
+    pub span: FileSpan,
+}
+
+#[derive(Debug, Clone)]
+pub enum Value {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    List(Vec<Value>),
+    /// A nested option group (`tls(...)`, `disk-buffer(...)`).
+    Group(Vec<OptionValue>),
+    Filter(Filter),
+    /// Arguments kept as written, for options checked only at run time.
+    Raw(String),
+}
+
+/// `filter NAME { ... };` or an inline filter.
+#[derive(Debug)]
+pub struct FilterObject {
+    pub name: String,
+    pub anonymous: bool,
+    pub expr: Filter,
+    pub span: FileSpan,
+}
+
+#[derive(Debug, Clone)]
+pub enum Filter {
+    And(Vec<Filter>),
+    Or(Vec<Filter>),
+    Not(Box<Filter>),
+    /// `level(...)`, `program("re")`, `match("re" value("X"))`, ...
+    Function { name: &'static str, args: Vec<Value>, options: Vec<OptionValue>, span: FileSpan },
+    /// `filter(NAME)`.
+    Reference { name: String, span: FileSpan },
+    Compare { lhs: String, lhs_type: Option<String>, op: String, rhs: String, rhs_type: Option<String>, span: FileSpan },
+}
+
+#[derive(Debug)]
+pub struct Template {
+    pub name: String,
+    pub text: String,
+    pub escape: bool,
+    pub span: FileSpan,
+}
+
+/// A log path: its elements in order, its forks and flags.
+#[derive(Debug, Default)]
+pub struct LogPath {
+    pub elements: Vec<LogElement>,
+    pub flags: LogFlags,
+    pub span: Option<FileSpan>,
+}
+
+#[derive(Debug)]
+pub enum LogElement {
+    /// A reference to a named object (inline objects are named `#anon-...`).
+    Object { context: Context, name: String, span: FileSpan },
+    Conditional { branches: Vec<(Option<Filter>, LogPath)>, otherwise: Option<LogPath> },
+    Junction(Vec<LogPath>),
+    Fork(LogPath),
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LogFlags {
+    pub final_: bool,
+    pub fallback: bool,
+    pub catchall: bool,
+    pub flow_control: bool,
+    pub drop_unmatched: bool,
+}

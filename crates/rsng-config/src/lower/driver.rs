@@ -1,0 +1,135 @@
+//! Drivers and their options, checked against the option tables.
+
+use super::Lowerer;
+use crate::diagnostic::codes;
+use crate::ir;
+use crate::schema::{self, Context, OptionSpec, Positional, Status, Support};
+use crate::suggest::did_you_mean;
+use crate::syntax::ast;
+
+impl Lowerer<'_> {
+    /// Lowers one driver of a source, destination, parser or rewrite object.
+    pub(super) fn driver(&mut self, context: Context, call: &ast::Call) -> Option<ir::Driver> {
+        let name = &call.name.value;
+        let Some(spec) = schema::find_driver(context, name) else {
+            let d = if schema::unimplemented_driver(context, name) {
+                self.error_at(
+                    codes::UNSUPPORTED_DRIVER,
+                    format!("the syslog-ng {} driver `{name}()` is not implemented by rsng", context.name()),
+                    call.name.span.clone(),
+                    "not available in rsng",
+                )
+                .help("see docs/compatibility.md for the drivers rsng runs")
+            } else {
+                let candidates = schema::DRIVERS.iter().filter(|d| d.context == context).map(|d| d.name);
+                let suggestion = did_you_mean(name, candidates);
+                let d = self.error_at(
+                    codes::UNKNOWN_DRIVER,
+                    format!("unknown {} driver `{name}()`", context.name()),
+                    call.name.span.clone(),
+                    format!("not a {} driver", context.name()),
+                );
+                match suggestion {
+                    Some(s) => d.help(format!("did you mean `{s}()`?")),
+                    None => d.help("a block used here must be defined before this point"),
+                }
+            };
+            self.push(d);
+            return None;
+        };
+        if spec.support == Support::NotImplemented {
+            let d = self
+                .error_at(
+                    codes::UNSUPPORTED_DRIVER,
+                    format!("the syslog-ng {} driver `{}()` is not implemented by rsng", context.name(), spec.name),
+                    call.name.span.clone(),
+                    "not available in rsng",
+                )
+                .help("see docs/compatibility.md for the drivers rsng runs");
+            self.push(d);
+            return None;
+        }
+        let span = self.span(call.span.clone());
+        let max_positional = match spec.positional {
+            Positional::None => 0,
+            _ if spec.name == "subst" => 2,
+            _ => 1,
+        };
+        let mut positional = Vec::new();
+        let mut option_args = Vec::new();
+        for arg in &call.args {
+            match arg {
+                ast::Arg::Text(t) if option_args.is_empty() && positional.len() < max_positional => {
+                    positional.push(ir::Value::Str(t.value.clone()));
+                }
+                ast::Arg::Call(c) => option_args.push(c.clone()),
+                ast::Arg::Condition(expr, span) => {
+                    if schema::find_option(spec.options, "condition").is_some() {
+                        let filter = self.filter(expr);
+                        let _ = filter;
+                    } else {
+                        let d = self.error_at(codes::UNKNOWN_OPTION, format!("`{}()` has no option `condition()`", spec.name), span.clone(), "not an option here");
+                        self.push(d);
+                    }
+                }
+                other => {
+                    let d = self
+                        .error_at(codes::SYNTAX, format!("unexpected value in `{}()`", spec.name), other.span(), "expected an option `name(...)`")
+                        .help(match spec.positional {
+                            Positional::None => format!("`{}()` takes only options", spec.name),
+                            Positional::Required(what) | Positional::Optional(what) => {
+                                format!("`{}()` takes one {what} before its options", spec.name)
+                            }
+                        });
+                    self.push(d);
+                }
+            }
+        }
+        if let Positional::Required(what) = spec.positional {
+            if positional.is_empty() {
+                let d = self
+                    .error_at(codes::MISSING_VALUE, format!("`{}()` needs a {what}", spec.name), call.span.clone(), format!("no {what} given"))
+                    .help(format!("write `{}(\"...\")`", spec.name));
+                self.push(d);
+            }
+        }
+        let options = self.options(&option_args, spec.options, spec.name);
+        Some(ir::Driver { name: spec.name, positional, options, span })
+    }
+
+    /// Checks a list of `name(args)` options against option sets.
+    pub(super) fn options(&mut self, calls: &[ast::Call], sets: &[&'static [OptionSpec]], owner: &str) -> Vec<ir::OptionValue> {
+        let mut out = Vec::new();
+        for call in calls {
+            let name = &call.name.value;
+            let Some(spec) = schema::find_option(sets, name) else {
+                let candidates = sets.iter().flat_map(|s| s.iter()).map(|o| o.name);
+                let suggestion = did_you_mean(name, candidates);
+                let what = if owner == "options" { "global option".to_string() } else { format!("option of `{owner}()`") };
+                let mut d = self.error_at(codes::UNKNOWN_OPTION, format!("unknown {what} `{name}()`"), call.name.span.clone(), format!("not an {what}"));
+                if let Some(s) = suggestion {
+                    d = d.help(format!("did you mean `{s}()`?"));
+                }
+                self.push(d);
+                continue;
+            };
+            match spec.status {
+                Status::Current => {}
+                Status::Obsolete(why) => {
+                    let d = self.warning_at(codes::OBSOLETE_OPTION, format!("option `{name}()` is obsolete"), call.name.span.clone(), why);
+                    self.push(d);
+                }
+                Status::Rejected(why) => {
+                    let d = self.error_at(codes::UNKNOWN_OPTION, format!("option `{name}()` is not supported"), call.name.span.clone(), "not accepted").help(why);
+                    self.push(d);
+                    continue;
+                }
+            }
+            if let Some(value) = self.value(spec, call) {
+                let span = self.span(call.span.clone());
+                out.push(ir::OptionValue { name: spec.name, value, span });
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,167 @@
+//! Filter expressions: the simple filter functions, matcher options and comparisons.
+
+use super::Lowerer;
+use crate::diagnostic::codes;
+use crate::ir::{self, Value};
+use crate::schema::{self, same_name, Context};
+use crate::suggest::did_you_mean;
+use crate::syntax::ast;
+
+/// Type hints accepted in comparisons (`int("$PID") > 5`).
+const TYPE_HINTS: &[&str] = &[
+    "string", "int", "int32", "int64", "double", "float", "boolean", "datetime", "list", "json", "literal", "null", "none",
+];
+
+/// Functions whose first argument is a regular expression followed by matcher options.
+const MATCHERS: &[&str] = &["program", "host", "message", "source", "match"];
+
+impl Lowerer<'_> {
+    pub(crate) fn filter(&mut self, expr: &ast::FilterExpr) -> ir::Filter {
+        match expr {
+            ast::FilterExpr::And(parts) => ir::Filter::And(parts.iter().map(|p| self.filter(p)).collect()),
+            ast::FilterExpr::Or(parts) => ir::Filter::Or(parts.iter().map(|p| self.filter(p)).collect()),
+            ast::FilterExpr::Not(inner) => ir::Filter::Not(Box::new(self.filter(inner))),
+            ast::FilterExpr::Compare { lhs, op, rhs } => {
+                for operand in [lhs, rhs] {
+                    if let Some(hint) = &operand.type_hint {
+                        if !TYPE_HINTS.contains(&hint.value.as_str()) {
+                            let d = self
+                                .error_at(codes::FILTER, format!("unknown type `{}` in type hint", hint.value), hint.span.clone(), "not a type")
+                                .help(format!("valid types: {}", TYPE_HINTS.join(", ")));
+                            self.push(d);
+                        }
+                    }
+                    self.check_template(&operand.text);
+                }
+                ir::Filter::Compare {
+                    lhs: lhs.text.value.clone(),
+                    lhs_type: lhs.type_hint.as_ref().map(|h| h.value.clone()),
+                    op: op.value.clone(),
+                    rhs: rhs.text.value.clone(),
+                    rhs_type: rhs.type_hint.as_ref().map(|h| h.value.clone()),
+                    span: self.span(op.span.clone()),
+                }
+            }
+            ast::FilterExpr::Call(call) => self.filter_call(call),
+        }
+    }
+
+    fn filter_call(&mut self, call: &ast::Call) -> ir::Filter {
+        let span = self.span(call.span.clone());
+        let name = call.name.value.as_str();
+        let Some(canonical) = schema::FILTER_FUNCTIONS.iter().copied().find(|f| same_name(f, name)) else {
+            let suggestion = did_you_mean(name, schema::FILTER_FUNCTIONS.iter().copied());
+            let mut d = self.error_at(codes::FILTER, format!("unknown filter function `{name}()`"), call.name.span.clone(), "not a filter function");
+            d = d.help(match suggestion {
+                Some(s) => format!("did you mean `{s}()`?"),
+                None => "a filter block used here must be defined before this point".to_string(),
+            });
+            self.push(d);
+            return ir::Filter::And(Vec::new());
+        };
+        let mut args = Vec::new();
+        let mut options = Vec::new();
+        match canonical {
+            "filter" => {
+                let Some(ast::Arg::Text(t)) = call.args.first() else {
+                    let d = self.error_at(codes::FILTER, "`filter()` needs the name of a filter", call.span.clone(), "no name given");
+                    self.push(d);
+                    return ir::Filter::And(Vec::new());
+                };
+                let name_span = self.span(t.span.clone());
+                self.note_reference(Context::Filter, t.value.clone(), name_span);
+                return ir::Filter::Reference { name: t.value.clone(), span };
+            }
+            "level" | "priority" | "severity" => {
+                for arg in &call.args {
+                    match arg {
+                        ast::Arg::Text(t) if rsng_core::names::severity_code(&t.value).is_some() => {
+                            args.push(Value::Str(t.value.to_ascii_lowercase()));
+                        }
+                        ast::Arg::DotDot(_) => args.push(Value::Raw("..".into())),
+                        other => {
+                            let d = self
+                                .error_at(codes::FILTER, format!("invalid severity in `{name}()`"), other.span(), "not a severity name")
+                                .help("severity names: emerg, alert, crit, err, warning, notice, info, debug; ranges as `err..emerg`");
+                            self.push(d);
+                        }
+                    }
+                }
+            }
+            "facility" => {
+                for arg in &call.args {
+                    match arg {
+                        ast::Arg::Text(t) if rsng_core::names::facility_code(&t.value).is_some() => {
+                            args.push(Value::Str(t.value.to_ascii_lowercase()));
+                        }
+                        ast::Arg::Text(t) if call.args.len() == 1 && super::value::parse_number(&t.value).is_some() => {
+                            args.push(Value::Int(super::value::parse_number(&t.value).unwrap_or(0)));
+                        }
+                        ast::Arg::DotDot(_) => args.push(Value::Raw("..".into())),
+                        other => {
+                            let d = self.error_at(codes::FILTER, "invalid facility in `facility()`", other.span(), "not a facility name");
+                            self.push(d);
+                        }
+                    }
+                }
+            }
+            "in-list" => {
+                for arg in &call.args {
+                    match arg {
+                        ast::Arg::Text(t) if args.is_empty() => {
+                            if !std::path::Path::new(&t.value).exists() {
+                                let d = self.error_at(codes::FILE_NOT_FOUND, format!("file `{}` not found", t.value), t.span.clone(), "no such file");
+                                self.push(d.help("`in-list()` reads its file while the configuration is loaded"));
+                            }
+                            args.push(Value::Str(t.value.clone()));
+                        }
+                        ast::Arg::Text(t) => args.push(Value::Str(t.value.clone())),
+                        ast::Arg::Call(c) => options.extend(self.options(std::slice::from_ref(c), &[schema::MATCHER_OPTIONS], "in-list")),
+                        other => {
+                            let d = self.error_at(codes::FILTER, "unexpected argument in `in-list()`", other.span(), "here");
+                            self.push(d);
+                        }
+                    }
+                }
+            }
+            _ => {
+                let matcher = MATCHERS.contains(&canonical);
+                let mut calls = Vec::new();
+                for arg in &call.args {
+                    match arg {
+                        ast::Arg::Text(t) => args.push(Value::Str(t.value.clone())),
+                        ast::Arg::Call(c) => calls.push(c.clone()),
+                        other => {
+                            let d = self.error_at(codes::FILTER, format!("unexpected argument in `{canonical}()`"), other.span(), "here");
+                            self.push(d);
+                        }
+                    }
+                }
+                if matcher || canonical == "rate-limit" || canonical == "throttle" {
+                    options = self.options(&calls, &[schema::MATCHER_OPTIONS], canonical);
+                    self.matcher_checks(canonical, &options, call);
+                } else if !calls.is_empty() {
+                    options = self.options(&calls, &[schema::MATCHER_OPTIONS], canonical);
+                }
+                if matcher && args.is_empty() {
+                    let d = self.error_at(codes::FILTER, format!("`{canonical}()` needs a pattern"), call.span.clone(), "no pattern given");
+                    self.push(d);
+                }
+            }
+        }
+        ir::Filter::Function { name: canonical, args, options, span }
+    }
+
+    /// `value("$X")` and a missing `value()` in `match()` are accepted with a warning.
+    fn matcher_checks(&mut self, name: &str, options: &[ir::OptionValue], call: &ast::Call) {
+        if name != "match" {
+            return;
+        }
+        if !options.iter().any(|o| o.name == "value" || o.name == "template") {
+            let d = self
+                .warning_at(codes::FILTER, "`match()` without `value()` matches the whole message header and text", call.name.span.clone(), "no value() given")
+                .help("add `value(\"MESSAGE\")` (or the name-value pair to match)");
+            self.push(d);
+        }
+    }
+}

@@ -1,0 +1,478 @@
+//! Parsing the preprocessed text with the pest grammar in `grammar/syslog-ng.pest`, and turning
+//! pest's pairs into the [`ast`].
+
+pub mod ast;
+
+use pest::iterators::Pair;
+use pest::Parser as _;
+use pest_derive::Parser;
+
+use crate::preprocess::pragma::unescape_double;
+use ast::*;
+
+#[derive(Parser)]
+#[grammar = "../../../grammar/syslog-ng.pest"]
+struct ConfigParser;
+
+/// A syntax error: where, what was found, and what would have been accepted.
+#[derive(Debug, Clone)]
+pub struct SyntaxError {
+    pub span: Span,
+    pub found: String,
+    pub expected: Vec<String>,
+}
+
+impl SyntaxError {
+    pub fn message(&self) -> String {
+        format!("syntax error, unexpected {}", self.found)
+    }
+
+    pub fn expected_text(&self) -> Option<String> {
+        if self.expected.is_empty() {
+            return None;
+        }
+        let mut names: Vec<&str> = self.expected.iter().map(String::as_str).collect();
+        names.sort_unstable();
+        names.dedup();
+        Some(match names.len() {
+            1 => format!("expected {}", names[0]),
+            n => format!("expected {} or {}", names[..n - 1].join(", "), names[n - 1]),
+        })
+    }
+}
+
+/// Parses a whole configuration text.
+pub fn parse(text: &str) -> Result<Config, SyntaxError> {
+    let mut pairs = match ConfigParser::parse(Rule::config, text) {
+        Ok(pairs) => pairs,
+        Err(_) => {
+            // Parse again with pest's detailed attempt tracking, which also records literal
+            // tokens such as `;` (it costs time, so only on the error path).
+            pest::set_error_detail(true);
+            let detailed = ConfigParser::parse(Rule::config, text);
+            pest::set_error_detail(false);
+            return Err(detailed.err().map(|e| convert_error(text, e)).unwrap_or(SyntaxError {
+                span: 0..0,
+                found: "input".into(),
+                expected: Vec::new(),
+            }));
+        }
+    };
+    let config = pairs.next().expect("config rule matched");
+    let mut statements = Vec::new();
+    for pair in config.into_inner() {
+        match pair.as_rule() {
+            Rule::EOI => {}
+            _ => statements.push(statement(pair)),
+        }
+    }
+    Ok(Config { statements })
+}
+
+fn convert_error(text: &str, err: pest::error::Error<Rule>) -> SyntaxError {
+    let pos = match err.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((s, _)) => s,
+    };
+    let expected = match &err.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => {
+            positives.iter().filter_map(|r| rule_name(*r)).collect()
+        }
+        pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    let mut pos = pos;
+    let mut expected: Vec<String> = expected.into_iter().map(str::to_string).collect();
+    if let Some(attempts) = err.parse_attempts() {
+        if attempts.max_position >= pos {
+            if attempts.max_position > pos {
+                expected.clear();
+            }
+            pos = attempts.max_position;
+            for token in attempts.expected_tokens() {
+                let token = token.to_string();
+                if token != "BUILTIN_RULE" && !token.trim().is_empty() && token != "#" && token != "," {
+                    expected.push(format!("`{token}`"));
+                }
+            }
+        }
+    }
+    let (found, len) = token_at(text, pos);
+    SyntaxError { span: pos..pos + len, found, expected }
+}
+
+/// Describes the token at `pos` for "unexpected ..." and returns its length.
+fn token_at(text: &str, pos: usize) -> (String, usize) {
+    let rest = &text[pos.min(text.len())..];
+    let Some(c) = rest.chars().next() else { return ("end of file".into(), 0) };
+    let word_len = rest
+        .char_indices()
+        .find(|(_, c)| " \t\r\n#'\"(){}[]\\;,|@:`".contains(*c))
+        .map_or(rest.len(), |(i, _)| i);
+    if word_len > 0 {
+        let w = &rest[..word_len];
+        let w = w.trim_end_matches('.');
+        let shown: String = w.chars().take(40).collect();
+        return (format!("`{shown}`"), w.len().max(1));
+    }
+    match c {
+        '"' | '\'' => ("string".into(), 1),
+        _ => (format!("`{c}`"), c.len_utf8()),
+    }
+}
+
+/// User-facing names of grammar rules, for "expected ..." lists.
+fn rule_name(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::EOI => "end of file",
+        Rule::word | Rule::operand_word => "a name or value",
+        Rule::dq_string | Rule::sq_string | Rule::object_name => "a name",
+        Rule::call => "a driver or option `name(...)`",
+        Rule::object_kind | Rule::ref_kind => "`source`, `destination`, `parser` or `rewrite`",
+        Rule::kw_source => "`source`",
+        Rule::kw_destination => "`destination`",
+        Rule::kw_filter => "`filter`",
+        Rule::kw_parser => "`parser`",
+        Rule::kw_rewrite => "`rewrite`",
+        Rule::kw_log => "`log`",
+        Rule::kw_channel => "`channel`",
+        Rule::kw_junction => "`junction`",
+        Rule::kw_options => "`options`",
+        Rule::kw_template => "`template`",
+        Rule::kw_template_function => "`template-function`",
+        Rule::kw_application => "`application`",
+        Rule::kw_flags => "`flags(...)`",
+        Rule::kw_if => "`if`",
+        Rule::kw_elif => "`elif`",
+        Rule::kw_else => "`else`",
+        Rule::kw_and => "`and`",
+        Rule::kw_or => "`or`",
+        Rule::kw_not => "`not`",
+        Rule::cmp_op => "a comparison operator",
+        Rule::filter_seq | Rule::filter_or | Rule::filter_and | Rule::filter_not => "a filter expression",
+        Rule::log_body => "a log path element",
+        _ => return None,
+    })
+}
+
+fn span_of(pair: &Pair<Rule>) -> Span {
+    let s = pair.as_span();
+    s.start()..s.end()
+}
+
+/// Decodes a `word`, `dq_string` or `sq_string` pair.
+fn text(pair: Pair<Rule>) -> Text {
+    let span = span_of(&pair);
+    match pair.as_rule() {
+        Rule::dq_string => {
+            let value = unescape_double(pair.as_str()).map(|(v, _)| v).unwrap_or_default();
+            Text { value, quoted: true, span }
+        }
+        Rule::sq_string => {
+            let s = pair.as_str();
+            Text { value: s[1..s.len() - 1].to_string(), quoted: true, span }
+        }
+        Rule::object_name | Rule::operand | Rule::template_value => {
+            let inner = pair.into_inner().next().expect("name has content");
+            text(inner)
+        }
+        _ => Text { value: pair.as_str().to_string(), quoted: false, span },
+    }
+}
+
+fn statement(pair: Pair<Rule>) -> Statement {
+    let span = span_of(&pair);
+    match pair.as_rule() {
+        Rule::object_stmt => {
+            let mut inner = pair.into_inner();
+            let kind = object_kind(inner.next().expect("kind"));
+            let name = text(inner.next().expect("name"));
+            let items = object_body(inner.next().expect("body"));
+            Statement::Object(ObjectDef { kind, name, items, span })
+        }
+        Rule::filter_stmt => {
+            let mut inner = pair.into_inner();
+            inner.next(); // keyword
+            let name = text(inner.next().expect("name"));
+            let expr = filter_seq(inner.next().expect("expr"));
+            Statement::Filter(FilterDef { name, expr, span })
+        }
+        Rule::log_stmt => {
+            let mut inner = pair.into_inner();
+            inner.next();
+            Statement::Log(log_body(inner.next().expect("body"), span))
+        }
+        Rule::options_stmt => {
+            let calls = pair.into_inner().filter(|p| p.as_rule() == Rule::call).map(call).collect();
+            Statement::Options(calls, span)
+        }
+        Rule::template_stmt => {
+            let mut inner = pair.into_inner();
+            inner.next();
+            let name = text(inner.next().expect("name"));
+            let body = inner.next().expect("body");
+            let body = match body.as_rule() {
+                Rule::template_block => {
+                    TemplateBody::Block(body.into_inner().filter(|p| p.as_rule() == Rule::call).map(call).collect())
+                }
+                _ => {
+                    let v = body.into_inner().next().expect("value");
+                    TemplateBody::Simple(arg(v))
+                }
+            };
+            Statement::Template(TemplateDef { name, body, span })
+        }
+        Rule::template_fn_stmt => {
+            let mut inner = pair.into_inner();
+            inner.next();
+            let name = text(inner.next().expect("name"));
+            let body = text(inner.next().expect("body"));
+            Statement::TemplateFunction { name, body, span }
+        }
+        Rule::application_stmt => {
+            let mut inner = pair.into_inner();
+            inner.next();
+            let name = text(inner.next().expect("name"));
+            let topic = text(inner.next().expect("topic"));
+            let items = inner.map(inline_object).collect();
+            Statement::Application { name, topic, items, span }
+        }
+        other => unreachable!("grammar admits no statement {other:?}"),
+    }
+}
+
+fn object_kind(pair: Pair<Rule>) -> ObjectKind {
+    let kw = pair.into_inner().next().map(|p| p.as_rule());
+    match kw {
+        Some(Rule::kw_source) => ObjectKind::Source,
+        Some(Rule::kw_destination) => ObjectKind::Destination,
+        Some(Rule::kw_parser) => ObjectKind::Parser,
+        Some(Rule::kw_rewrite) => ObjectKind::Rewrite,
+        _ => ObjectKind::Filter,
+    }
+}
+
+fn object_body(pair: Pair<Rule>) -> Vec<ObjectItem> {
+    pair.into_inner()
+        .map(|p| match p.as_rule() {
+            Rule::embedded_path => ObjectItem::Path(embedded_path(p)),
+            _ => ObjectItem::Driver(call(p)),
+        })
+        .collect()
+}
+
+fn embedded_path(pair: Pair<Rule>) -> LogPath {
+    let span = span_of(&pair);
+    let mut inner = pair.into_inner();
+    inner.next();
+    log_body(inner.next().expect("body"), span)
+}
+
+pub(crate) fn call(pair: Pair<Rule>) -> Call {
+    let span = span_of(&pair);
+    let mut inner = pair.into_inner();
+    let name = inner.next().expect("call name");
+    let name = Spanned { value: name.as_str().to_string(), span: span_of(&name) };
+    let args = inner.map(arg).collect();
+    Call { name, args, span }
+}
+
+fn arg(pair: Pair<Rule>) -> Arg {
+    let span = span_of(&pair);
+    match pair.as_rule() {
+        Rule::call => Arg::Call(call(pair)),
+        Rule::group => Arg::Group(pair.into_inner().map(arg).collect(), span),
+        Rule::dotdot => Arg::DotDot(span),
+        Rule::dotdotdot => Arg::DotDotDot(span),
+        Rule::arrow => Arg::Arrow(span),
+        Rule::condition => {
+            let mut inner = pair.into_inner();
+            inner.next();
+            Arg::Condition(filter_seq(inner.next().expect("expr")), span)
+        }
+        _ => Arg::Text(text(pair)),
+    }
+}
+
+fn log_body(pair: Pair<Rule>, span: Span) -> LogPath {
+    let mut path = LogPath { items: Vec::new(), flags: Vec::new(), flags_span: None, span };
+    for p in pair.into_inner() {
+        let item_span = span_of(&p);
+        match p.as_rule() {
+            Rule::reference => {
+                let mut inner = p.into_inner();
+                let kind = object_kind(inner.next().expect("kind"));
+                let name = text(inner.next().expect("name"));
+                path.items.push(LogItem::Reference { kind, name, span: item_span });
+            }
+            Rule::inline_object => path.items.push(LogItem::Inline(inline_object(p))),
+            Rule::conditional => path.items.push(LogItem::Conditional(conditional(p))),
+            Rule::junction => {
+                let forks = p.into_inner().filter(|p| p.as_rule() == Rule::embedded_path).map(embedded_path).collect();
+                path.items.push(LogItem::Junction(forks, item_span));
+            }
+            Rule::embedded_path => path.items.push(LogItem::Fork(embedded_path(p))),
+            Rule::log_flags => {
+                path.flags_span = Some(item_span);
+                path.flags = p.into_inner().filter(|p| p.as_rule() != Rule::kw_flags).map(text).collect();
+            }
+            other => unreachable!("grammar admits no log item {other:?}"),
+        }
+    }
+    path
+}
+
+fn inline_object(pair: Pair<Rule>) -> InlineObject {
+    let inner = pair.into_inner().next().expect("inline object");
+    let span = span_of(&inner);
+    match inner.as_rule() {
+        Rule::inline_filter => {
+            let mut it = inner.into_inner();
+            it.next();
+            InlineObject::Filter(filter_seq(it.next().expect("expr")), span)
+        }
+        _ => {
+            let mut it = inner.into_inner();
+            let kind = object_kind(it.next().expect("kind"));
+            let items = object_body(it.next().expect("body"));
+            InlineObject::Object { kind, items, span }
+        }
+    }
+}
+
+fn conditional(pair: Pair<Rule>) -> Conditional {
+    let span = span_of(&pair);
+    let mut branches = Vec::new();
+    let mut otherwise = None;
+    let mut cond: Option<FilterExpr> = None;
+    for p in pair.into_inner() {
+        match p.as_rule() {
+            Rule::kw_if => {}
+            Rule::if_cond => cond = Some(filter_seq(p.into_inner().next().expect("expr"))),
+            Rule::log_body => {
+                let s = span_of(&p);
+                branches.push((cond.take(), log_body(p, s)));
+            }
+            Rule::elif_branch => {
+                let mut c = None;
+                for q in p.into_inner() {
+                    match q.as_rule() {
+                        Rule::if_cond => c = Some(filter_seq(q.into_inner().next().expect("expr"))),
+                        Rule::log_body => {
+                            let s = span_of(&q);
+                            branches.push((c.take(), log_body(q, s)));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Rule::else_branch => {
+                let body = p.into_inner().find(|q| q.as_rule() == Rule::log_body).expect("else body");
+                let s = span_of(&body);
+                otherwise = Some(log_body(body, s));
+            }
+            _ => {}
+        }
+    }
+    Conditional { branches, otherwise, span }
+}
+
+fn filter_seq(pair: Pair<Rule>) -> FilterExpr {
+    let mut parts: Vec<FilterExpr> = pair.into_inner().map(filter_or).collect();
+    if parts.len() == 1 {
+        parts.pop().expect("one part")
+    } else {
+        FilterExpr::And(parts)
+    }
+}
+
+fn filter_or(pair: Pair<Rule>) -> FilterExpr {
+    let mut parts: Vec<FilterExpr> = pair.into_inner().filter(|p| p.as_rule() == Rule::filter_and).map(filter_and).collect();
+    if parts.len() == 1 {
+        parts.pop().expect("one part")
+    } else {
+        FilterExpr::Or(parts)
+    }
+}
+
+fn filter_and(pair: Pair<Rule>) -> FilterExpr {
+    let mut parts: Vec<FilterExpr> = pair.into_inner().filter(|p| p.as_rule() == Rule::filter_not).map(filter_not).collect();
+    if parts.len() == 1 {
+        parts.pop().expect("one part")
+    } else {
+        FilterExpr::And(parts)
+    }
+}
+
+fn filter_not(pair: Pair<Rule>) -> FilterExpr {
+    let mut negations = 0;
+    let mut atom = None;
+    for p in pair.into_inner() {
+        match p.as_rule() {
+            Rule::negation => negations += 1,
+            _ => atom = Some(filter_atom(p)),
+        }
+    }
+    let mut expr = atom.expect("filter atom");
+    // `not not x` is `x`: fold pairs of negations instead of nesting them.
+    if negations % 2 == 1 {
+        expr = FilterExpr::Not(Box::new(expr));
+    }
+    expr
+}
+
+fn filter_atom(pair: Pair<Rule>) -> FilterExpr {
+    match pair.as_rule() {
+        Rule::filter_paren => filter_seq(pair.into_inner().next().expect("expr")),
+        Rule::comparison => {
+            let mut inner = pair.into_inner();
+            let lhs = operand(inner.next().expect("lhs"));
+            let op = inner.next().expect("op");
+            let op = Spanned { value: op.as_str().to_string(), span: span_of(&op) };
+            let rhs = operand(inner.next().expect("rhs"));
+            FilterExpr::Compare { lhs, op, rhs }
+        }
+        _ => FilterExpr::Call(call(pair)),
+    }
+}
+
+fn operand(pair: Pair<Rule>) -> Operand {
+    let inner = pair.into_inner().next().expect("operand");
+    match inner.as_rule() {
+        Rule::typed_operand => {
+            let mut it = inner.into_inner();
+            let hint = it.next().expect("type");
+            let type_hint = Some(Spanned { value: hint.as_str().to_string(), span: span_of(&hint) });
+            Operand { type_hint, text: text(it.next().expect("value")) }
+        }
+        _ => Operand { type_hint: None, text: text(inner) },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_statements() {
+        let cfg = parse(
+            "source s { network(port(514) tls(peer-verify(yes))); };\n\
+             filter f { level(err..emerg) and not program(\"x\") or \"$PID\" == 5; };\n\
+             log { source(s); filter(f); if (facility(kern)) { destination { file(\"/x\"); }; } else { }; flags(final); };\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.statements.len(), 3);
+    }
+
+    #[test]
+    fn missing_semicolon_points_at_next_token() {
+        let text = "source s { internal() };\n";
+        let err = parse(text).unwrap_err();
+        assert_eq!(&text[err.span.clone()], "}");
+    }
+
+    #[test]
+    fn at_sign_is_not_part_of_the_language() {
+        assert!(parse("#version: 3.38\nlog { };\n").is_ok());
+        assert!(parse("log { source(ex@1); };\n").is_err());
+    }
+}

@@ -1,0 +1,15 @@
+//! Core of rsng, the syslog-ng compatible logging daemon: the message
+//! model, the template language and filters, plus the syslog facility and
+//! severity names they share.
+//!
+//! Everything in this crate is synchronous and does no I/O: the
+//! configuration front end (`rsng-config`) compiles the pieces of a config
+//! with it, and the daemon evaluates the compiled forms against messages.
+//!
+//! * [`template`]: the syslog-ng 3.38 template language (`$HOST`,
+//!   `${.SDATA.id.k:-default}`, `$(format-json ...)`), compiled once into a
+//!   flat, evaluation-friendly representation.
+//! * [`names`]: facility and severity names and codes.
+
+pub mod names;
+pub mod template;

@@ -1,0 +1,281 @@
+//! The syslog-ng 3.38 template language.
+//!
+//! [`compile`] turns template text (as it stands after the config lexer has
+//! processed string escapes) into a [`Template`]: a flat list of [`Elem`]s
+//! (literal text, macro / name-value references, template function calls
+//! whose arguments are compiled templates in turn) that can be evaluated
+//! later without re-parsing.
+//!
+//! The syntax follows syslog-ng 3.38's `lib/template/compiler.c`:
+//!
+//! | Form | Meaning |
+//! |---|---|
+//! | `$NAME` | name chars `[A-Za-z0-9_]`; stops at any other char |
+//! | `${NAME}` | anything up to the first `}` (`${.SDATA.ex@32473.k}`) |
+//! | `${NAME:-default}` | default (literal text, not a template) when empty |
+//! | `$(func arg ...)` | function call, see below |
+//! | `$$` | literal `$`; a `$` before a non-name char or at the end is literal |
+//! | `$*`, `$0`..`$255`, `${10}` | regex match groups |
+//! | `${NAME}@N`, `$(f ...)@N` | correlation-context reference (`@@` = literal `@`) |
+//! | `\` | literal outside function calls |
+//!
+//! Function arguments are split on whitespace at the top nesting level;
+//! `"…"` and `'…'` group (quotes are dropped at the top level and kept
+//! inside nested parentheses, no escapes inside quotes); `\` outside quotes
+//! makes the next character literal and is dropped; every `(` nests. The
+//! resulting argument strings are then compiled as templates where
+//! syslog-ng 3.38 does so for that function (see [`FuncArg`]).
+//!
+//! Errors carry the byte offset in the text given to [`compile`], also for
+//! problems found inside nested function arguments.
+
+mod functions;
+mod macros;
+mod parse;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashMap, HashSet};
+
+pub use functions::BuiltinFunction;
+pub use macros::is_builtin_macro;
+
+/// Most arguments a template function call may have (syslog-ng's
+/// `TEMPLATE_INVOKE_MAX_ARGS`), not counting the function name.
+pub const MAX_FUNCTION_ARGS: usize = 64;
+
+/// Deepest nesting of template function calls that [`compile`] accepts.
+/// syslog-ng has no limit; rsng has one so that hostile input cannot
+/// exhaust the stack (compilation recurses once per nested call).
+pub const MAX_NESTING_DEPTH: usize = 128;
+
+/// A template that could not be compiled.
+///
+/// `Display` prints only the message (lower-case first, after syslog-ng's
+/// wording); `offset` is the byte offset in the text passed to [`compile`]
+/// where the problem is. For a missing `}` it is the end of the (argument)
+/// template, as syslog-ng's `error_pos` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct TemplateError {
+    /// Byte offset in the compiled text.
+    pub offset: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl TemplateError {
+    /// An error at `offset` with `message`.
+    pub fn new(offset: usize, message: impl Into<String>) -> Self {
+        TemplateError {
+            offset,
+            message: message.into(),
+        }
+    }
+}
+
+/// What the configuration has defined so far that templates may refer to.
+///
+/// syslog-ng resolves these while it parses, so a `template-function` or a
+/// named `template` is visible only to templates that come after it.
+#[derive(Debug, Clone, Default)]
+pub struct CompileContext {
+    /// Normalised name (`-` → `_`) → name as defined.
+    user_functions: HashMap<String, String>,
+    templates: HashSet<String>,
+}
+
+impl CompileContext {
+    /// An empty context: only the built-in template functions are known.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a `template-function NAME "...";` definition. Like all
+    /// syslog-ng plugin names it is matched case-sensitively with `-` and
+    /// `_` interchangeable; it shadows a built-in function of the same name.
+    pub fn add_user_function(&mut self, name: &str) {
+        self.user_functions
+            .insert(normalize_plugin_name(name), name.to_owned());
+    }
+
+    /// The name under which a user template function matching `name` was
+    /// defined, if any.
+    pub fn user_function(&self, name: &str) -> Option<&str> {
+        self.user_functions
+            .get(&normalize_plugin_name(name))
+            .map(String::as_str)
+    }
+
+    /// Registers a named `template NAME { ... };` (for `$(template NAME)`,
+    /// which looks names up exactly).
+    pub fn add_template(&mut self, name: &str) {
+        self.templates.insert(name.to_owned());
+    }
+
+    /// Whether a named template `name` has been registered.
+    pub fn has_template(&self, name: &str) -> bool {
+        self.templates.contains(name)
+    }
+}
+
+fn normalize_plugin_name(name: &str) -> String {
+    name.replace('-', "_")
+}
+
+/// A compiled template: a sequence of elements whose outputs are
+/// concatenated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Template {
+    elems: Vec<Elem>,
+}
+
+impl Template {
+    /// The elements, in output order. Adjacent literal text is merged, so
+    /// two `Literal`s never follow each other.
+    pub fn elems(&self) -> &[Elem] {
+        &self.elems
+    }
+
+    /// Takes the elements out.
+    pub fn into_elems(self) -> Vec<Elem> {
+        self.elems
+    }
+
+    /// True for the empty template (`""`, or only `$()` calls).
+    pub fn is_empty(&self) -> bool {
+        self.elems.is_empty()
+    }
+
+    /// The text of a template without macros or functions (`Some("")` for
+    /// the empty template), `None` otherwise.
+    pub fn as_literal(&self) -> Option<&str> {
+        match self.elems.as_slice() {
+            [] => Some(""),
+            [Elem::Literal(text)] => Some(text),
+            _ => None,
+        }
+    }
+}
+
+/// One element of a [`Template`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Elem {
+    /// Literal text, `$$` already turned into `$`.
+    Literal(String),
+    /// `$NAME`, `${NAME}`, `${NAME:-default}`, `$*`.
+    Value(ValueRef),
+    /// `$(name args...)`.
+    Func(Box<FuncCall>),
+}
+
+/// A reference to a macro or a name-value pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueRef {
+    /// The name as written (`HOST`, `.SDATA.ex@32473.k`, `1`, `*` for `$*`).
+    /// Case-sensitive; may be empty (`${}`).
+    pub name: String,
+    /// What kind of value `name` denotes, decided at compile time.
+    pub kind: ValueKind,
+    /// `${NAME:-default}`: text used when the value is empty or unset.
+    /// syslog-ng copies it verbatim: it is **not** a template.
+    pub default: Option<String>,
+    /// `${NAME}@N`: `N` as written (saturating). Selects a message of the
+    /// correlation context counting back from the newest (`@0`). Only
+    /// braced references and function calls take one. (syslog-ng 3.38
+    /// miscomputes multi-digit `N`, accumulating `11·n + digit`, so its
+    /// `@12` acts as `@13`; single digits are right.)
+    pub context_ref: Option<u32>,
+}
+
+/// Classification of a [`ValueRef`] name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// A built-in macro or header value ([`is_builtin_macro`]).
+    Builtin,
+    /// `$*`: all regex matches.
+    MatchAll,
+    /// `$0`..`$255` / `${0}`..`${255}` (canonical decimal only).
+    MatchGroup(u8),
+    /// Any other name-value pair (unknown names are just empty).
+    Pair,
+}
+
+/// A template function call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FuncCall {
+    /// The function called.
+    pub function: Function,
+    /// The function name as written (after quote removal).
+    pub name: String,
+    /// The arguments after the name, in their written order.
+    pub args: Vec<FuncArg>,
+    /// `$(...)@N`, see [`ValueRef::context_ref`].
+    pub context_ref: Option<u32>,
+}
+
+/// The function a [`FuncCall`] resolves to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Function {
+    /// One of the functions built into syslog-ng 3.38.
+    Builtin(BuiltinFunction),
+    /// A `template-function`, by the name it was defined with. Takes no
+    /// arguments.
+    User(String),
+}
+
+/// One argument of a template function call.
+///
+/// Which arguments are templates follows syslog-ng 3.38's per-function
+/// `prepare` code: e.g. `$(if (FILTER) THEN ELSE)` has a [`FuncArg::Filter`]
+/// and two [`FuncArg::Template`]s; option values of functions that take
+/// GLib-style options (`--length 5`) are [`FuncArg::Option`]s and not
+/// compiled; `$(format-json a=$X)` yields a [`FuncArg::Pair`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FuncArg {
+    /// An argument compiled as a template.
+    Template(Template),
+    /// A filter expression (`if`, `grep`, `context-lookup`, `filter`),
+    /// kept as text for the filter parser: it is not checked here.
+    Filter(ArgText),
+    /// A `--long`/`-s` option with its canonical long name and value, if it
+    /// takes one.
+    Option {
+        /// Canonical long name, without dashes (`"max-count"` for `-m`).
+        name: &'static str,
+        /// The value (from `--name=value` or the next argument).
+        value: Option<ArgText>,
+    },
+    /// A value-pairs `name=value` (positional, or `--pair`/`-p`): the value
+    /// is a template with an optional type hint (`a=int($PID)`).
+    Pair {
+        /// The key before the first `=`.
+        key: String,
+        /// `int`, `string`, `json`, ... when the value was `TYPE(...)`.
+        type_hint: Option<String>,
+        /// The compiled value.
+        value: Template,
+    },
+    /// Any other argument that syslog-ng does not compile as a template
+    /// (value-pairs key patterns, `$(padding)` width and pattern,
+    /// `$(iterate)` initial value, a statically bound `$(template NAME)`,
+    /// the arguments of `$(context-length)`).
+    Raw(ArgText),
+}
+
+/// Argument text with its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArgText {
+    /// The text after quote and backslash removal.
+    pub text: String,
+    /// Byte offset in the compiled text where the argument starts.
+    pub offset: usize,
+}
+
+/// Compiles template `text` in the given context.
+///
+/// Never panics; deep nesting is refused with an error beyond
+/// [`MAX_NESTING_DEPTH`] nested function calls.
+pub fn compile(text: &str, ctx: &CompileContext) -> Result<Template, TemplateError> {
+    parse::compile(text, ctx)
+}

@@ -1,0 +1,86 @@
+//! The `rsng` binary: command line, diagnostics rendering and exit codes. Everything else lives
+//! in the library crates.
+
+mod cli;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use rsng_config::diagnostic::Report;
+use rsng_config::LoadOptions;
+
+use cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.version {
+        println!("rsng {}", env!("CARGO_PKG_VERSION"));
+        println!("Config version: 3.38");
+        println!("Include-Path: /etc/syslog-ng:/usr/share/syslog-ng/include");
+        return ExitCode::SUCCESS;
+    }
+    let opts = LoadOptions::default();
+    if let Some(target) = &cli.preprocess_into {
+        return preprocess_into(&cli, target, &opts);
+    }
+    match rsng_config::load_file(&cli.cfgfile, &opts) {
+        Ok(loaded) => {
+            print_reports(&loaded.warnings);
+            if cli.syntax_only {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("rsng: the configuration is valid, but running the message pipeline is not available in this build");
+            ExitCode::from(2)
+        }
+        Err(err) => {
+            print_reports(&err.reports);
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn preprocess_into(cli: &Cli, target: &std::path::Path, opts: &LoadOptions) -> ExitCode {
+    let (text, result) = rsng_config::preprocess_file(&cli.cfgfile, opts);
+    let written = if target.as_os_str() == "-" {
+        std::io::stdout().write_all(text.as_bytes())
+    } else {
+        std::fs::write(target, text.as_bytes())
+    };
+    if let Err(e) = written {
+        eprintln!("rsng: cannot write the preprocessed configuration to {}: {e}", target.display());
+        return ExitCode::from(1);
+    }
+    match result {
+        Ok(warnings) => {
+            print_reports(&warnings);
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            print_reports(&err.reports);
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Prints diagnostics to standard error: miette's graphical form, or one line each with
+/// `RSNG_DIAGNOSTIC_FORMAT=short` (for scripts and editors).
+fn print_reports(reports: &[Report]) {
+    let short = std::env::var("RSNG_DIAGNOSTIC_FORMAT").is_ok_and(|v| v == "short");
+    let mut stderr = std::io::stderr().lock();
+    let color = std::env::var_os("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let theme = if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() };
+    let handler = miette::GraphicalReportHandler::new_themed(theme).with_context_lines(1);
+    for report in reports {
+        if short {
+            let severity = if report.diagnostic().is_error() { "error" } else { "warning" };
+            let location = report.location.as_ref().map_or_else(String::new, |l| format!("{l}: "));
+            let _ = writeln!(stderr, "{location}{severity}: {}", report.diagnostic().message);
+        } else {
+            let mut out = String::new();
+            if handler.render_report(&mut out, report).is_ok() {
+                let _ = writeln!(stderr, "{out}");
+            }
+        }
+    }
+}

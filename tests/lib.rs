@@ -1,0 +1,533 @@
+//! Shared helpers for rsng's end-to-end and differential tests.
+//!
+//! The differential tests run the same configuration file through `rsng --syntax-only` and through
+//! the real syslog-ng 3.38 (`/usr/sbin/syslog-ng --syntax-only`, the oracle) and compare the two
+//! [`Verdict`]s: accepted or rejected, and for rejections the file and line of the first error.
+//!
+//! Environment:
+//! - `RSNG_BIN`: the rsng binary to test (default `<target>/release/rsng`, then `<target>/debug/rsng`;
+//!   if neither exists it is built once with `cargo build --release -p rsng`).
+//! - `SYSLOG_NG_BIN`: the oracle (default `/usr/sbin/syslog-ng`).
+//! - `RSNG_SKIP_ORACLE=1`: skip the differential tests instead of failing when the oracle is missing.
+
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long one run of either tool may take before it is killed.
+pub const TOOL_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Where the real syslog-ng lives on Debian.
+pub const DEFAULT_ORACLE: &str = "/usr/sbin/syslog-ng";
+
+/// The outcome of checking one configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// The configuration was accepted (exit status 0).
+    pub ok: bool,
+    /// 1-based line of the first error, when the tool named one.
+    pub line: Option<usize>,
+    /// File of the first error as the tool printed it (may be an included file).
+    pub file: Option<String>,
+    /// The first error (or, for accepted files, the first warning); empty when there was none.
+    pub message: String,
+    /// The tool did not finish normally: timeout, signal, panic or an exit status other than 0/1.
+    pub crashed: bool,
+}
+
+impl Verdict {
+    /// `ok`, `error` or `CRASH`, with `@file:line` when known: for tables.
+    pub fn summary(&self) -> String {
+        let word = match (self.crashed, self.ok) {
+            (true, _) => "CRASH",
+            (false, true) => "ok",
+            (false, false) => "error",
+        };
+        match (&self.file, self.line) {
+            (Some(file), Some(line)) => format!("{word} @{}:{line}", base_name(file)),
+            (None, Some(line)) => format!("{word} @{line}"),
+            _ => word.to_string(),
+        }
+    }
+
+    /// The file name (without directories) of the first error.
+    pub fn file_name(&self) -> Option<&str> {
+        self.file.as_deref().map(base_name)
+    }
+}
+
+/// The last component of a path given as text.
+pub fn base_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// The workspace root (the parent of this package).
+pub fn workspace_root() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().unwrap_or(here).to_path_buf()
+}
+
+/// Cargo's target directory for this workspace.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                workspace_root().join(dir)
+            }
+        }
+        None => workspace_root().join("target"),
+    }
+}
+
+/// This package's directory (`<workspace>/tests`), where the corpus and the cases live.
+pub fn package_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The rsng binary under test; built once (release) when no binary is found.
+pub fn rsng_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("RSNG_BIN") {
+            let bin = PathBuf::from(bin);
+            assert!(bin.is_file(), "RSNG_BIN={} does not exist", bin.display());
+            return bin;
+        }
+        let release = target_dir().join("release/rsng");
+        let debug = target_dir().join("debug/rsng");
+        for bin in [&release, &debug] {
+            if bin.is_file() {
+                return bin.clone();
+            }
+        }
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        eprintln!("rsng binary not found; running `{cargo} build --release -p rsng`");
+        let status = Command::new(&cargo)
+            .args(["build", "--release", "-p", "rsng"])
+            .current_dir(workspace_root())
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run `{cargo} build --release -p rsng`: {e}"));
+        assert!(
+            status.success(),
+            "`cargo build --release -p rsng` failed ({status})"
+        );
+        assert!(
+            release.is_file(),
+            "cargo built rsng but {} is missing",
+            release.display()
+        );
+        release
+    })
+}
+
+/// Whether the differential tests should be skipped (`RSNG_SKIP_ORACLE=1`).
+pub fn oracle_skipped() -> bool {
+    std::env::var("RSNG_SKIP_ORACLE").is_ok_and(|v| v == "1")
+}
+
+/// The syslog-ng binary used as the oracle. Panics with instructions when it is missing.
+pub fn oracle_bin() -> PathBuf {
+    let bin = std::env::var_os("SYSLOG_NG_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_ORACLE));
+    assert!(
+        bin.is_file(),
+        "the oracle {} is missing: the differential tests compare rsng with the real syslog-ng 3.38.\n\
+         Install it with `apt-get install syslog-ng-core syslog-ng-scl` (`cargo xtask test` does this),\n\
+         point SYSLOG_NG_BIN at it, or set RSNG_SKIP_ORACLE=1 to skip these tests.",
+        bin.display()
+    );
+    bin
+}
+
+/// A directory removed (with its contents) when dropped.
+#[derive(Debug)]
+pub struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    pub fn new(tag: &str) -> io::Result<TempDir> {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let name = format!("rsng-{tag}-{}-{n}-{nanos}", std::process::id());
+        let path = std::env::temp_dir().join(name);
+        fs::create_dir_all(&path)?;
+        Ok(TempDir { path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+/// What a finished (or killed) process left behind.
+#[derive(Debug)]
+pub struct Output {
+    /// Exit code; `None` when killed by a signal or by the timeout.
+    pub code: Option<i32>,
+    pub timed_out: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `cmd` with a timeout, capturing its output in files inside `dir` (also its working
+/// directory), so that stray grandchildren holding a pipe open cannot hang the test.
+pub fn run_with_timeout(mut cmd: Command, dir: &Path, timeout: Duration) -> io::Result<Output> {
+    let out_path = dir.join(".stdout");
+    let err_path = dir.join(".stderr");
+    let mut child = cmd
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(&out_path)?)
+        .stderr(fs::File::create(&err_path)?)
+        .spawn()?;
+    let deadline = Instant::now() + timeout;
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            timed_out = true;
+            let _ = child.kill();
+            break child.wait()?;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let read = |p: &Path| -> io::Result<String> {
+        let mut bytes = Vec::new();
+        fs::File::open(p)?.read_to_end(&mut bytes)?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    };
+    Ok(Output {
+        code: if timed_out { None } else { status.code() },
+        timed_out,
+        stdout: read(&out_path)?,
+        stderr: read(&err_path)?,
+    })
+}
+
+/// Runs `syslog-ng --syntax-only -f FILE` (working directory: a fresh temporary directory).
+pub fn run_oracle(file: &Path) -> Verdict {
+    let mut cmd = Command::new(oracle_bin());
+    cmd.arg("--syntax-only").arg("-f").arg(file);
+    run_tool("syslog-ng", cmd, parse_oracle_output)
+}
+
+/// Runs `rsng --syntax-only -f FILE` with one-line diagnostics (`RSNG_DIAGNOSTIC_FORMAT=short`).
+pub fn run_rsng(file: &Path) -> Verdict {
+    let mut cmd = Command::new(rsng_bin());
+    cmd.arg("--syntax-only").arg("-f").arg(file);
+    run_tool("rsng", cmd, parse_rsng_output)
+}
+
+fn run_tool(name: &str, mut cmd: Command, parse: fn(bool, &str) -> Verdict) -> Verdict {
+    // Both tools get the same environment: backticks may read environment variables.
+    cmd.env("RSNG_DIAGNOSTIC_FORMAT", "short")
+        .env("NO_COLOR", "1");
+    let dir = TempDir::new("run").expect("cannot create a temporary directory");
+    let out = match run_with_timeout(cmd, dir.path(), TOOL_TIMEOUT) {
+        Ok(out) => out,
+        Err(e) => return crash(format!("{name} could not be run: {e}")),
+    };
+    let text = format!("{}{}", out.stderr, out.stdout);
+    match out.code {
+        _ if out.timed_out => crash(format!(
+            "{name} timed out after {}s (killed)",
+            TOOL_TIMEOUT.as_secs()
+        )),
+        Some(0) => parse(true, &text),
+        Some(1) => parse(false, &text),
+        Some(code) => crash(format!(
+            "{name} exited with status {code}: {}",
+            first_line(&text)
+        )),
+        None => crash(format!(
+            "{name} was killed by a signal: {}",
+            first_line(&text)
+        )),
+    }
+}
+
+fn crash(message: String) -> Verdict {
+    Verdict {
+        ok: false,
+        line: None,
+        file: None,
+        message,
+        crashed: true,
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+}
+
+/// Strips syslog-ng's `[2024-01-02T03:04:05.123456] ` prefix from an internal message line.
+fn strip_timestamp(line: &str) -> &str {
+    if line.starts_with('[') {
+        if let Some(end) = line.find("] ") {
+            return &line[end + 2..];
+        }
+    }
+    line
+}
+
+/// Finds `in FILE:L:C-L:C:` at the end of a syslog-ng grammar error header.
+fn grammar_location(line: &str) -> Option<(String, usize)> {
+    let rest = line.strip_suffix(':')?;
+    let (head, end) = rest.rsplit_once('-')?;
+    let (end_line, end_col) = end.split_once(':')?;
+    end_line.parse::<usize>().ok()?;
+    end_col.parse::<usize>().ok()?;
+    let at = head.rfind(" in ")?;
+    let loc = &head[at + 4..];
+    let mut parts = loc.rsplitn(3, ':');
+    parts.next()?.parse::<usize>().ok()?;
+    let line_no = parts.next()?.parse::<usize>().ok()?;
+    Some((parts.next()?.to_string(), line_no))
+}
+
+/// Finds `key='value'` in a syslog-ng internal message.
+fn kv<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let start = line.find(&format!("{key}='"))? + key.len() + 2;
+    let len = line[start..].find('\'')?;
+    Some(&line[start..start + len])
+}
+
+/// Interprets syslog-ng's `--syntax-only` output. The location is the first grammar error header
+/// (`Error parsing …, … in FILE:L:C-L:C:`) or backtick error (`filename='F', line='L:C'`);
+/// warnings are never taken as the location. The message prefers the first non-warning
+/// internal message (it explains a following generic "syntax error") over the header.
+pub fn parse_oracle_output(ok: bool, text: &str) -> Verdict {
+    let mut verdict = Verdict {
+        ok,
+        line: None,
+        file: None,
+        message: String::new(),
+        crashed: false,
+    };
+    let mut first_warning = None;
+    for raw in text.lines() {
+        let line = strip_timestamp(raw.trim_end());
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with("WARNING:") {
+            first_warning.get_or_insert_with(|| line.to_string());
+            continue;
+        }
+        let is_error =
+            line.starts_with("Error") || line.starts_with("ERROR") || raw.starts_with('[');
+        if verdict.line.is_none() {
+            if let Some((file, line_no)) = grammar_location(line) {
+                verdict.file = Some(file);
+                verdict.line = Some(line_no);
+            } else if line.starts_with("Error performing backtick substitution") {
+                let line_no = kv(line, "line").and_then(|l| l.split(':').next()?.parse().ok());
+                if let Some(line_no) = line_no {
+                    verdict.line = Some(line_no);
+                    verdict.file = kv(line, "filename").map(str::to_string);
+                }
+            }
+        }
+        if is_error && verdict.message.is_empty() {
+            verdict.message = line.to_string();
+        }
+    }
+    if verdict.message.is_empty() {
+        verdict.message = first_warning.unwrap_or_default();
+    }
+    if ok {
+        verdict.line = None;
+        verdict.file = None;
+    }
+    verdict
+}
+
+/// Interprets rsng's output under `RSNG_DIAGNOSTIC_FORMAT=short`: one diagnostic per line,
+/// `FILE:LINE:COL: error: MESSAGE` (or `warning:`); the first error gives the location.
+pub fn parse_rsng_output(ok: bool, text: &str) -> Verdict {
+    let mut verdict = Verdict {
+        ok,
+        line: None,
+        file: None,
+        message: String::new(),
+        crashed: false,
+    };
+    let mut first_warning = None;
+    for line in text.lines().map(str::trim_end) {
+        if let Some((head, message)) = split_diagnostic(line, ": error: ", "error: ") {
+            if verdict.message.is_empty() {
+                verdict.message = message.to_string();
+                let mut parts = head.rsplitn(3, ':');
+                let col = parts.next().and_then(|c| c.parse::<usize>().ok());
+                let line_no = parts.next().and_then(|l| l.parse::<usize>().ok());
+                match (col, line_no, parts.next()) {
+                    (Some(_), Some(line_no), Some(file)) => {
+                        verdict.file = Some(file.to_string());
+                        verdict.line = Some(line_no);
+                    }
+                    _ if !head.is_empty() => verdict.file = Some(head.to_string()),
+                    _ => {}
+                }
+            }
+        } else if let Some((_, message)) = split_diagnostic(line, ": warning: ", "warning: ") {
+            first_warning.get_or_insert_with(|| format!("warning: {message}"));
+        }
+    }
+    if verdict.message.is_empty() {
+        verdict.message = if ok {
+            first_warning.unwrap_or_default()
+        } else {
+            format!("(no `error:` line) {}", first_line(text))
+        };
+    }
+    if ok {
+        verdict.line = None;
+        verdict.file = None;
+    }
+    verdict
+}
+
+/// Splits `HEAD: error: MESSAGE` (or `error: MESSAGE` without a location).
+fn split_diagnostic<'a>(line: &'a str, infix: &str, prefix: &str) -> Option<(&'a str, &'a str)> {
+    if let Some(message) = line.strip_prefix(prefix) {
+        return Some(("", message));
+    }
+    let at = line.find(infix)?;
+    Some((&line[..at], &line[at + infix.len()..]))
+}
+
+/// Copies a directory tree.
+pub fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads a tab-separated file with a header line; returns the remaining non-empty rows.
+pub fn read_tsv(path: &Path) -> io::Result<Vec<Vec<String>>> {
+    let text = fs::read_to_string(path)?;
+    Ok(text
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect())
+}
+
+/// Truncates `text` to at most `max` characters, marking the cut.
+pub fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut s: String = text.chars().take(max.saturating_sub(1)).collect();
+    s.push('…');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oracle_grammar_error() {
+        let text = "[2026-01-01T00:00:00.000000] WARNING: Your configuration file uses an obsoleted \
+                    keyword; keyword='stats', location='a.conf:2:11'\n\
+                    Error parsing options statement, syntax error, unexpected LL_IDENTIFIER, \
+                    expecting LL_NUMBER in /tmp/a b.conf:2:17-2:21:\n\n\nsyslog-ng documentation: x\n";
+        let v = parse_oracle_output(false, text);
+        assert_eq!(v.line, Some(2));
+        assert_eq!(v.file.as_deref(), Some("/tmp/a b.conf"));
+        assert!(
+            v.message.starts_with("Error parsing options statement"),
+            "{}",
+            v.message
+        );
+    }
+
+    #[test]
+    fn oracle_semantic_message_before_header() {
+        let text = "[2026-01-01T00:00:00.1] Mandatory parameter not overridden; parameter='p', \
+                    reference='d.conf:3:12'\nError parsing config, syntax error, unexpected LL_ERROR, \
+                    expecting '}' in d.conf:3:12-3:13:\n";
+        let v = parse_oracle_output(false, text);
+        assert_eq!((v.file.as_deref(), v.line), (Some("d.conf"), Some(3)));
+        assert!(
+            v.message.starts_with("Mandatory parameter"),
+            "{}",
+            v.message
+        );
+    }
+
+    #[test]
+    fn oracle_backtick_and_unlocated_errors() {
+        let text =
+            "[t] Error performing backtick substitution in configuration file; error='missing \
+                    closing backtick (`) character', filename='c.conf', line='85:1'\n";
+        let v = parse_oracle_output(false, text);
+        assert_eq!((v.file.as_deref(), v.line), (Some("c.conf"), Some(85)));
+        let text =
+            "[t] ERROR: configuration files without a version number have become unsupported\n";
+        let v = parse_oracle_output(false, text);
+        assert_eq!((v.file, v.line), (None, None));
+        assert!(v.message.starts_with("ERROR: configuration files without"));
+    }
+
+    #[test]
+    fn timeout_kills_the_process() {
+        let dir = TempDir::new("timeout").unwrap();
+        let mut cmd = Command::new("sleep");
+        cmd.arg("5");
+        let started = Instant::now();
+        let out = run_with_timeout(cmd, dir.path(), Duration::from_millis(100)).unwrap();
+        assert!(out.timed_out && out.code.is_none());
+        assert!(started.elapsed() < Duration::from_secs(4));
+    }
+
+    #[test]
+    fn rsng_short_format() {
+        let text =
+            "/tmp/x.conf:3:1: warning: old version\n/tmp/x:y.conf:12:24: error: unknown option \
+                    `foo`\n/tmp/x.conf:14:2: error: second\n";
+        let v = parse_rsng_output(false, text);
+        assert_eq!(
+            (v.file.as_deref(), v.line),
+            (Some("/tmp/x:y.conf"), Some(12))
+        );
+        assert_eq!(v.message, "unknown option `foo`");
+        let v = parse_rsng_output(false, "/nope.conf: error: cannot open\n");
+        assert_eq!((v.file.as_deref(), v.line), (Some("/nope.conf"), None));
+        let v = parse_rsng_output(true, "/x.conf:1:1: warning: something\n");
+        assert!(v.ok && v.line.is_none() && v.message == "warning: something");
+    }
+}

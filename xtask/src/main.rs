@@ -1,0 +1,249 @@
+//! Project tasks: `cargo xtask test` (the full CI run) and `cargo xtask bench`.
+
+mod bench;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [args]
+
+commands:
+  test    install the syslog-ng 3.38 oracle if missing (apt, needs root or sudo), then
+          build (release), check formatting, run clippy and run all tests (release)
+  bench   benchmarks of rsng side by side with syslog-ng (see `cargo xtask bench --help`)";
+
+/// The oracle the differential tests compare against.
+const ORACLE: &str = "/usr/sbin/syslog-ng";
+const ORACLE_PACKAGES: [&str; 2] = ["syslog-ng-core", "syslog-ng-scl"];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
+        Some("help" | "-h" | "--help") => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+        None => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().unwrap_or(here).to_path_buf()
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+}
+
+fn step(title: &str) {
+    println!("\n==> {title}");
+}
+
+/// Runs a command in the workspace root, echoing it; fails on a non-zero exit.
+fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
+    println!("+ {program} {}", args.join(" "));
+    let mut cmd = Command::new(program);
+    cmd.args(args).current_dir(workspace_root());
+    for (key, value) in envs {
+        cmd.env(key, value);
+    }
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run `{program}`: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{program} {}` failed ({status})", args.join(" ")))
+    }
+}
+
+/// Runs a command whose failure does not matter; reports whether it succeeded.
+fn run_quietly(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Whether `program` is found on `PATH`.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
+
+fn test(args: &[String]) -> Result<(), String> {
+    if let Some(arg) = args.first() {
+        return Err(format!(
+            "`cargo xtask test` takes no arguments, got `{arg}`"
+        ));
+    }
+    let cargo = cargo();
+
+    step("1/5 syslog-ng 3.38 (test oracle)");
+    ensure_oracle()?;
+
+    step("2/5 build (release)");
+    run(&cargo, &["build", "--release", "--workspace"], &[])?;
+
+    step("3/5 formatting");
+    ensure_components()?;
+    run(&cargo, &["fmt", "--all", "--check"], &[])?;
+
+    step("4/5 clippy");
+    run(
+        &cargo,
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+
+    step("5/5 tests (release)");
+    run(&cargo, &["test", "--workspace", "--release"], &[])?;
+
+    println!("\nall checks passed");
+    Ok(())
+}
+
+/// Installs syslog-ng-core and syslog-ng-scl with apt when the oracle is missing, then makes sure
+/// no syslog-ng service keeps running (it would hold ports the tests use).
+fn ensure_oracle() -> Result<(), String> {
+    if Path::new(ORACLE).is_file() {
+        print_oracle_version();
+        return Ok(());
+    }
+    println!(
+        "{ORACLE} is missing; installing {}",
+        ORACLE_PACKAGES.join(" ")
+    );
+    if !on_path("apt-get") {
+        return Err(format!(
+            "{ORACLE} is missing and apt-get is not available; install syslog-ng 3.38 \
+             ({}) by hand",
+            ORACLE_PACKAGES.join(", ")
+        ));
+    }
+    let sudo = if is_root() {
+        false
+    } else if on_path("sudo") {
+        true
+    } else {
+        return Err(format!(
+            "{ORACLE} is missing; installing {} needs root, and sudo is not available \
+             (run as root, or install the packages first)",
+            ORACLE_PACKAGES.join(" ")
+        ));
+    };
+    let apt = |apt_args: &[&str]| -> Result<(), String> {
+        let env = [("DEBIAN_FRONTEND", "noninteractive")];
+        if sudo {
+            let mut full = vec!["DEBIAN_FRONTEND=noninteractive", "apt-get"];
+            full.extend_from_slice(apt_args);
+            run("sudo", &full, &env)
+        } else {
+            run("apt-get", apt_args, &env)
+        }
+    };
+    apt(&["update"])?;
+    let mut install = vec!["install", "-y"];
+    install.extend_from_slice(&ORACLE_PACKAGES);
+    apt(&install)?;
+    if !Path::new(ORACLE).is_file() {
+        return Err(format!(
+            "installed {} but {ORACLE} is still missing",
+            ORACLE_PACKAGES.join(" ")
+        ));
+    }
+    stop_service(sudo);
+    print_oracle_version();
+    Ok(())
+}
+
+/// Stops (and disables) a syslog-ng service that the package installation may have started.
+fn stop_service(sudo: bool) {
+    let as_root = |program: &str, args: &[&str]| -> bool {
+        if sudo {
+            let mut full = vec![program];
+            full.extend_from_slice(args);
+            run_quietly("sudo", &full)
+        } else {
+            run_quietly(program, args)
+        }
+    };
+    if on_path("systemctl") && Path::new("/run/systemd/system").is_dir() {
+        println!("+ systemctl disable --now syslog-ng.service");
+        as_root("systemctl", &["disable", "--now", "syslog-ng.service"]);
+    } else if on_path("service") {
+        println!("+ service syslog-ng stop");
+        as_root("service", &["syslog-ng", "stop"]);
+    }
+    if on_path("pgrep") && run_quietly("pgrep", &["-x", "syslog-ng"]) {
+        println!("+ pkill -x syslog-ng (a syslog-ng daemon is still running)");
+        as_root("pkill", &["-x", "syslog-ng"]);
+    }
+}
+
+fn print_oracle_version() {
+    match Command::new(ORACLE).arg("--version").output() {
+        Ok(out) => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let version = text
+                .lines()
+                .find(|l| l.starts_with("Installer-Version"))
+                .unwrap_or("");
+            println!("using {ORACLE} ({})", version.trim());
+            if !version.contains("3.38") {
+                println!("warning: the differential tests expect syslog-ng 3.38");
+            }
+        }
+        Err(e) => println!("warning: cannot run {ORACLE} --version: {e}"),
+    }
+}
+
+/// rustfmt and clippy come with rustup's default profile; add them if a minimal profile lacks them.
+fn ensure_components() -> Result<(), String> {
+    let cargo = cargo();
+    let missing: Vec<&str> = [("fmt", "rustfmt"), ("clippy", "clippy")]
+        .into_iter()
+        .filter(|(sub, _)| !run_quietly(&cargo, &[sub, "--version"]))
+        .map(|(_, component)| component)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !on_path("rustup") {
+        return Err(format!(
+            "cargo components missing: {} (and rustup is not available)",
+            missing.join(", ")
+        ));
+    }
+    let mut args = vec!["component", "add"];
+    args.extend_from_slice(&missing);
+    run("rustup", &args, &[])
+}
