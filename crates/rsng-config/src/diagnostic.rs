@@ -70,6 +70,10 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// Innermost first: include and block sites that led to `span`.
     pub chain: Vec<(ExpansionKind, FileSpan)>,
+    /// Where the problem stands in reading order: (class, offset in the expanded text).
+    /// Reports are sorted by it, so the first one printed is the first a reader meets, as in
+    /// syslog-ng; class 1 holds checks syslog-ng makes only at start-up (references).
+    pub order: (u8, usize),
 }
 
 impl Diagnostic {
@@ -83,7 +87,14 @@ impl Diagnostic {
             notes: Vec::new(),
             help: None,
             chain: Vec::new(),
+            order: (0, usize::MAX),
         }
+    }
+
+    /// Sets the reading-order position (see [`Diagnostic::order`]).
+    pub fn ordered(mut self, class: u8, offset: usize) -> Self {
+        self.order = (class, offset);
+        self
     }
 
     pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
@@ -268,7 +279,8 @@ impl Diagnostics {
         self.items.iter().filter(|d| d.is_error()).count()
     }
 
-    pub fn into_reports(self, map: &SourceMap) -> Vec<Report> {
+    pub fn into_reports(mut self, map: &SourceMap) -> Vec<Report> {
+        self.items.sort_by_key(|d| d.order);
         self.items.into_iter().map(|d| Report::new(d, map)).collect()
     }
 

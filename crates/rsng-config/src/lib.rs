@@ -89,21 +89,22 @@ fn finish(pre: Option<Preprocessed>, mut diags: Diagnostics) -> Result<Loaded, C
     let Some(pre) = pre else {
         return Err(ConfigError { reports: diags.into_reports(&Default::default()) });
     };
-    if diags.has_errors() {
-        return Err(ConfigError { reports: diags.into_reports(&pre.map) });
-    }
-    let ast = match parse_on_big_stack(&pre.text) {
-        Ok(ast) => ast,
-        Err(err) => {
+    // Statements before a preprocessor error are still parsed and checked, so that the first
+    // error reported is the first one in reading order.
+    let limit = pre.failed_at.unwrap_or(pre.text.len());
+    let (ast, syntax_error) = parse_on_big_stack(&pre.text[..limit]);
+    if let Some(err) = syntax_error {
+        // A statement cut short by a preprocessor error is not a syntax error of its own.
+        let cut_short = pre.failed_at.is_some() && err.found == "end of file";
+        if !cut_short {
             let resolved = pre.map.resolve(err.span.clone());
-            let mut d = Diagnostic::error(codes::SYNTAX, err.message());
+            let mut d = Diagnostic::error(codes::SYNTAX, err.message()).ordered(0, err.span.start);
             if let Some(r) = resolved {
                 d = d.at(r.span, err.expected_text().unwrap_or_else(|| "unexpected here".into())).with_chain(r.chain);
             }
             diags.push(d);
-            return Err(ConfigError { reports: diags.into_reports(&pre.map) });
         }
-    };
+    }
     let config = lower::lower(&ast, &pre, &mut diags);
     if pre.version.is_none() {
         diags.push(
@@ -122,12 +123,12 @@ fn finish(pre: Option<Preprocessed>, mut diags: Diagnostics) -> Result<Loaded, C
 
 /// Parses on a thread with a large stack: the grammar recurses once per nesting level (bounded
 /// by the preprocessor), never per statement.
-fn parse_on_big_stack(text: &str) -> Result<syntax::ast::Config, syntax::SyntaxError> {
+fn parse_on_big_stack(text: &str) -> (syntax::ast::Config, Option<syntax::SyntaxError>) {
     std::thread::scope(|s| {
         std::thread::Builder::new()
             .name("rsng-config-parser".into())
             .stack_size(256 << 20)
-            .spawn_scoped(s, || syntax::parse(text))
+            .spawn_scoped(s, || syntax::parse_partial(text))
             .expect("spawn parser thread")
             .join()
             .expect("parser thread does not panic")

@@ -12,4 +12,5 @@
 //! * [`names`]: facility and severity names and codes.
 
 pub mod names;
+pub mod regex;
 pub mod template;

@@ -20,6 +20,8 @@ impl Lowerer<'_> {
                     "not available in rsng",
                 )
                 .help("see docs/compatibility.md for the drivers rsng runs")
+                // Drivers that syslog-ng 3.38 itself lacks are a parse error there too.
+                .ordered(u8::from(schema::builtin_driver(context, name)), call.name.span.start)
             } else {
                 let candidates = schema::DRIVERS.iter().filter(|d| d.context == context).map(|d| d.name);
                 let suggestion = did_you_mean(name, candidates);
@@ -38,6 +40,7 @@ impl Lowerer<'_> {
             return None;
         };
         if spec.support == Support::NotImplemented {
+            let offset = call.name.span.start;
             let d = self
                 .error_at(
                     codes::UNSUPPORTED_DRIVER,
@@ -45,11 +48,19 @@ impl Lowerer<'_> {
                     call.name.span.clone(),
                     "not available in rsng",
                 )
-                .help("see docs/compatibility.md for the drivers rsng runs");
+                .help("see docs/compatibility.md for the drivers rsng runs")
+                .ordered(1, offset);
             self.push(d);
             return None;
         }
         let span = self.span(call.span.clone());
+        let outer_keywords = std::mem::replace(&mut self.keywords, spec.options);
+        let driver = self.driver_body(spec, call, span);
+        self.keywords = outer_keywords;
+        Some(driver)
+    }
+
+    fn driver_body(&mut self, spec: &'static schema::DriverSpec, call: &ast::Call, span: crate::source_map::FileSpan) -> ir::Driver {
         let max_positional = match spec.positional {
             Positional::None => 0,
             _ if spec.name == "subst" => 2,
@@ -60,6 +71,7 @@ impl Lowerer<'_> {
         for arg in &call.args {
             match arg {
                 ast::Arg::Text(t) if option_args.is_empty() && positional.len() < max_positional => {
+                    self.reject_reserved(t);
                     positional.push(ir::Value::Str(t.value.clone()));
                 }
                 ast::Arg::Call(c) => option_args.push(c.clone()),
@@ -94,7 +106,7 @@ impl Lowerer<'_> {
             }
         }
         let options = self.options(&option_args, spec.options, spec.name);
-        Some(ir::Driver { name: spec.name, positional, options, span })
+        ir::Driver { name: spec.name, positional, options, span }
     }
 
     /// Checks a list of `name(args)` options against option sets.
@@ -103,6 +115,12 @@ impl Lowerer<'_> {
         for call in calls {
             let name = &call.name.value;
             let Some(spec) = schema::find_option(sets, name) else {
+                if owner == "system" {
+                    // syslog-ng's system() passes unknown arguments on and accepts them.
+                    let d = self.warning_at(codes::UNKNOWN_OPTION, format!("option `{name}()` is ignored by `system()`"), call.name.span.clone(), "ignored");
+                    self.push(d);
+                    continue;
+                }
                 let candidates = sets.iter().flat_map(|s| s.iter()).map(|o| o.name);
                 let suggestion = did_you_mean(name, candidates);
                 let what = if owner == "options" { "global option".to_string() } else { format!("option of `{owner}()`") };

@@ -69,7 +69,7 @@ impl Lowerer<'_> {
                     return ir::Filter::And(Vec::new());
                 };
                 let name_span = self.span(t.span.clone());
-                self.note_reference(Context::Filter, t.value.clone(), name_span);
+                self.note_reference(Context::Filter, t.value.clone(), name_span, t.span.start);
                 return ir::Filter::Reference { name: t.value.clone(), span };
             }
             "level" | "priority" | "severity" => {
@@ -116,7 +116,7 @@ impl Lowerer<'_> {
                             args.push(Value::Str(t.value.clone()));
                         }
                         ast::Arg::Text(t) => args.push(Value::Str(t.value.clone())),
-                        ast::Arg::Call(c) => options.extend(self.options(std::slice::from_ref(c), &[schema::MATCHER_OPTIONS], "in-list")),
+                        ast::Arg::Call(c) => options.extend(self.options(std::slice::from_ref(c), &[schema::IN_LIST_OPTIONS], "in-list")),
                         other => {
                             let d = self.error_at(codes::FILTER, "unexpected argument in `in-list()`", other.span(), "here");
                             self.push(d);
@@ -129,7 +129,10 @@ impl Lowerer<'_> {
                 let mut calls = Vec::new();
                 for arg in &call.args {
                     match arg {
-                        ast::Arg::Text(t) => args.push(Value::Str(t.value.clone())),
+                        ast::Arg::Text(t) => {
+                            self.reject_reserved(t);
+                            args.push(Value::Str(t.value.clone()))
+                        }
                         ast::Arg::Call(c) => calls.push(c.clone()),
                         other => {
                             let d = self.error_at(codes::FILTER, format!("unexpected argument in `{canonical}()`"), other.span(), "here");
@@ -138,8 +141,18 @@ impl Lowerer<'_> {
                     }
                 }
                 if matcher || canonical == "rate-limit" || canonical == "throttle" {
-                    options = self.options(&calls, &[schema::MATCHER_OPTIONS], canonical);
+                    let table = match canonical {
+                        "match" => schema::MATCHER_OPTIONS,
+                        "rate-limit" | "throttle" => schema::RATE_LIMIT_OPTIONS,
+                        _ => schema::REGEX_FILTER_OPTIONS,
+                    };
+                    options = self.options(&calls, &[table], canonical);
                     self.matcher_checks(canonical, &options, call);
+                    if matcher {
+                        if let Some(ast::Arg::Text(pattern)) = call.args.first() {
+                            self.check_regex(pattern, &options);
+                        }
+                    }
                 } else if !calls.is_empty() {
                     options = self.options(&calls, &[schema::MATCHER_OPTIONS], canonical);
                 }
@@ -150,6 +163,28 @@ impl Lowerer<'_> {
             }
         }
         ir::Filter::Function { name: canonical, args, options, span }
+    }
+
+    /// Compiles a matcher's pattern when its type is PCRE (the default), as syslog-ng does at
+    /// load time.
+    pub(crate) fn check_regex(&mut self, pattern: &ast::Text, options: &[ir::OptionValue]) {
+        let kind = options.iter().rev().find(|o| o.name == "type").and_then(|o| match &o.value {
+            Value::Str(s) => Some(s.to_ascii_lowercase()),
+            _ => None,
+        });
+        if matches!(kind.as_deref(), Some("string" | "glob")) {
+            return;
+        }
+        let caseless = options.iter().any(|o| {
+            o.name == "flags"
+                && matches!(&o.value, Value::List(l) if l.iter().any(|f| matches!(f, Value::Str(s) if s == "ignore-case" || s == "icase")))
+        });
+        if let Err(e) = rsng_core::regex::check_pcre(&pattern.value, caseless) {
+            let d = self
+                .error_at(codes::REGEX, format!("invalid regular expression: {}", e.message), pattern.span.clone(), format!("at character {}", e.offset))
+                .help("quote special characters with a backslash, or use `type(string)` for a plain text match");
+            self.push(d);
+        }
     }
 
     /// `value("$X")` and a missing `value()` in `match()` are accepted with a warning.

@@ -7,6 +7,7 @@
 
 mod driver;
 mod filter;
+mod reserved;
 mod value;
 
 use std::collections::{HashMap, HashSet};
@@ -30,6 +31,7 @@ pub fn lower(config: &ast::Config, pre: &Preprocessed, diags: &mut Diagnostics) 
         templates: HashSet::new(),
         template_ctx: rsng_core::template::CompileContext::new(),
         anon: HashMap::new(),
+        keywords: &[],
     };
     for statement in &config.statements {
         lowerer.statement(statement);
@@ -43,6 +45,7 @@ struct Reference {
     context: Context,
     name: String,
     span: FileSpan,
+    offset: usize,
 }
 
 pub(crate) struct Lowerer<'a> {
@@ -57,6 +60,8 @@ pub(crate) struct Lowerer<'a> {
     /// User template functions defined so far, for checking templates.
     template_ctx: rsng_core::template::CompileContext,
     anon: HashMap<Context, usize>,
+    /// Option tables of the driver being lowered: their names are keywords there.
+    keywords: &'static [&'static [schema::OptionSpec]],
 }
 
 impl Lowerer<'_> {
@@ -71,8 +76,9 @@ impl Lowerer<'_> {
 
     /// An error located at `range`, with the include and block chain that led there.
     pub(crate) fn error_at(&mut self, code: &'static str, message: impl Into<String>, range: Range<usize>, label: impl Into<String>) -> Diagnostic {
+        let offset = range.start;
         let resolved = self.pre.map.resolve(range);
-        let mut d = Diagnostic::error(code, message);
+        let mut d = Diagnostic::error(code, message).ordered(0, offset);
         if let Some(r) = resolved {
             d = d.at(r.span, label).with_chain(r.chain);
         }
@@ -134,8 +140,18 @@ impl Lowerer<'_> {
 
     /// Records a named definition; a second one of the same kind and name is an error.
     fn define(&mut self, context: Context, name: &ast::Text) {
+        self.reject_reserved(name);
         let span = self.span(name.span.clone());
         if let Some(first) = self.defined.get(&(context, name.value.clone())).copied() {
+            let old_format = self.pre.version.is_some_and(|(v, _)| v < crate::preprocess::Version { major: 3, minor: 3 });
+            if self.pre.allow_config_dups || old_format {
+                let d = self
+                    .warning_at(codes::DUPLICATE_OBJECT, format!("{} `{}` is defined again; the later definition wins", context.name(), name.value), name.span.clone(), "redefined here")
+                    .note(first, "first defined here");
+                self.push(d);
+                self.defined.insert((context, name.value.clone()), span);
+                return;
+            }
             let d = self
                 .error_at(codes::DUPLICATE_OBJECT, format!("duplicate {} definition `{}`", context.name(), name.value), name.span.clone(), "defined again here")
                 .note(first, "first defined here")
@@ -207,10 +223,11 @@ impl Lowerer<'_> {
         for item in &path.items {
             match item {
                 ast::LogItem::Reference { kind, name, span } => {
+                    self.reject_reserved(name);
                     let context = context_of(*kind);
                     let span = self.span(span.clone());
                     let name_span = self.span(name.span.clone());
-                    self.references.push(Reference { context, name: name.value.clone(), span: name_span });
+                    self.references.push(Reference { context, name: name.value.clone(), span: name_span, offset: name.span.start });
                     out.elements.push(ir::LogElement::Object { context, name: name.value.clone(), span });
                 }
                 ast::LogItem::Inline(object) => {
@@ -363,12 +380,12 @@ impl Lowerer<'_> {
                     d
                 }
             };
-            self.push(d);
+            self.push(d.ordered(1, r.offset));
         }
     }
 
-    pub(crate) fn note_reference(&mut self, context: Context, name: String, span: FileSpan) {
-        self.references.push(Reference { context, name, span });
+    pub(crate) fn note_reference(&mut self, context: Context, name: String, span: FileSpan, offset: usize) {
+        self.references.push(Reference { context, name, span, offset });
     }
 
     pub(crate) fn template_defined(&self, name: &str) -> bool {

@@ -79,6 +79,8 @@ impl Lowerer<'_> {
                     ast::Arg::Condition(expr, _) => {
                         let _ = self.filter(expr);
                     }
+                    // An empty string stands for "no options" (SCL blocks pass `tls("")`).
+                    ast::Arg::Text(t) if t.value.is_empty() => {}
                     other => {
                         let d = self.error_at(codes::INVALID_VALUE, format!("`{name}()` takes options, not values"), other.span(), "expected `option(...)`");
                         self.push(d);
@@ -169,6 +171,14 @@ impl Lowerer<'_> {
     /// Checks one value.
     fn scalar(&mut self, spec: &OptionSpec, t: &ast::Text) -> Option<Value> {
         let name = spec.name;
+        if matches!(
+            spec.kind,
+            Kind::String | Kind::StringOrNumber | Kind::Path | Kind::Template | Kind::TemplateRef | Kind::ExistingFile | Kind::StringList
+        ) && name != "transport"
+            && self.reject_reserved(t)
+        {
+            return None;
+        }
         match spec.kind {
             Kind::YesNo => {
                 if !t.quoted {
@@ -268,12 +278,13 @@ impl Lowerer<'_> {
         if exists {
             return Some(Value::Str(v.to_string()));
         }
+        // syslog-ng reports this but still accepts the configuration; so does rsng.
         let what = if user { "user" } else { "group" };
         let d = self
-            .error_at(codes::UNKNOWN_USER, format!("unknown {what} `{v}` in `{option}()`"), t.span.clone(), format!("no such {what} on this system"))
+            .warning_at(codes::UNKNOWN_USER, format!("unknown {what} `{v}` in `{option}()`"), t.span.clone(), format!("no such {what} on this system"))
             .help(format!("create the {what}, use a numeric id, or leave `{option}()` empty"));
         self.push(d);
-        None
+        Some(Value::Str(v.to_string()))
     }
 }
 

@@ -72,6 +72,10 @@ pub struct Preprocessed {
     pub modules: Vec<String>,
     /// Offsets in `text` of pragma lines, whose `@` the grammar sees as `#` (a comment).
     pub pragma_offsets: Vec<usize>,
+    /// Where in `text` expansion stopped on an error; the text before it is still checked.
+    pub failed_at: Option<usize>,
+    /// `@define allow-config-dups 1`: later objects replace earlier ones of the same name.
+    pub allow_config_dups: bool,
 }
 
 impl Preprocessed {
@@ -160,6 +164,7 @@ pub struct Preprocessor<'a> {
     modules: Vec<String>,
     pragma_offsets: Vec<usize>,
     failed: bool,
+    failed_at: Option<usize>,
 }
 
 /// Expands the configuration in `path`. Problems are pushed to `diags`; the result is `None`
@@ -234,6 +239,7 @@ impl<'a> Preprocessor<'a> {
             modules: Vec::new(),
             pragma_offsets: Vec::new(),
             failed: false,
+            failed_at: None,
         }
     }
 
@@ -244,17 +250,24 @@ impl<'a> Preprocessor<'a> {
             version: self.version,
             modules: self.modules,
             pragma_offsets: self.pragma_offsets,
+            failed_at: self.failed_at,
+            allow_config_dups: self
+                .globals
+                .get("allow_config_dups")
+                .is_some_and(|v| v.trim().parse::<i64>().is_ok_and(|n| n != 0)),
         }
     }
 
     fn error(&mut self, diag: Diagnostic) {
         let diag = if diag.chain.is_empty() { diag.with_chain(self.chain()) } else { diag };
+        let diag = diag.ordered(0, self.out.len());
+        self.failed_at.get_or_insert(self.out.len());
         self.diags.push(diag);
         self.failed = true;
     }
 
     fn warn(&mut self, diag: Diagnostic) {
-        let diag = diag.with_chain(self.chain());
+        let diag = diag.with_chain(self.chain()).ordered(0, self.out.len());
         self.diags.push(diag);
     }
 

@@ -84,6 +84,25 @@ pub static PROGRAM_DEST_OPTIONS: &[O] =
 /// `persist-name()`).
 pub static INTERNAL_OPTIONS: &[O] = &[O::new("log-fifo-size", POSITIVE_INTEGER)];
 
+/// value-pairs expressions (`scope() key() exclude() pair() rekey() cast()`), as taken by
+/// `map-value-pairs()`; the sub-options of `key()`/`rekey()` are checked at run time.
+pub static VALUE_PAIRS_OPTIONS: &[O] = &[
+    O::new("scope", Kind::Any),
+    O::new("key", Kind::Any),
+    O::new("exclude", Kind::Any),
+    O::new("pair", Kind::Any),
+    O::new("rekey", Kind::Any),
+    O::new("cast", Kind::Any),
+];
+
+/// `app-parser()`: which applications of which topic to apply.
+pub static APP_PARSER_OPTIONS: &[O] = &[
+    O::new("topic", Kind::String),
+    O::new("auto-parse", Kind::YesNo),
+    O::new("auto-parse-include", Kind::Any),
+    O::new("auto-parse-exclude", Kind::Any),
+];
+
 /// `system()`: the arguments are handed to the `app-parser()` it generates.
 pub static SYSTEM_OPTIONS: &[O] = &[
     O::new("auto-parse", Kind::YesNo),
@@ -305,6 +324,14 @@ pub static DRIVERS: &[DriverSpec] = &[
     driver(Par, "regexp-parser", NoArg, &[PARSER_OPTIONS, REGEXP_PARSER_OPTIONS]),
     driver(Par, "syslog-parser", NoArg, &[PARSER_OPTIONS, MSG_FORMAT_OPTIONS, SYSLOG_PARSER_OPTIONS]),
     driver(Par, "date-parser", NoArg, &[PARSER_OPTIONS, DATE_PARSER_OPTIONS]),
+    // appmodel: applies the `application` definitions of a topic.
+    driver(Par, "app-parser", NoArg, &[APP_PARSER_OPTIONS]),
+    // tags-parser: a comma separated list of tags (from `template()`) becomes the message's tags.
+    driver(Par, "tags-parser", NoArg, &[PARSER_OPTIONS]),
+    // linux-audit-parser: kv-parser with the audit log's hex-encoded values decoded.
+    driver(Par, "linux-audit-parser", NoArg, &[PARSER_OPTIONS, KV_PARSER_OPTIONS]),
+    // map-value-pairs: renames and selects name-value pairs with a value-pairs expression.
+    driver(Par, "map-value-pairs", NoArg, &[VALUE_PAIRS_OPTIONS]),
     // --- rewrite rules ---
     driver(Rw, "set", Required("template"), &[SET_OPTIONS]),
     // Two positionals: `subst("regexp" "replacement" ...)`; the lowering takes the second one.
@@ -341,10 +368,6 @@ pub static INSTALLED_PLUGINS: &[DriverSpec] = &[
     syslog_ng(Dst, "pseudofile"),
     syslog_ng(Par, "db-parser"),
     syslog_ng(Par, "grouping-by"),
-    syslog_ng(Par, "app-parser"),
-    syslog_ng(Par, "linux-audit-parser"),
-    syslog_ng(Par, "tags-parser"),
-    syslog_ng(Par, "map-value-pairs"),
     syslog_ng(Rw, "fix-time-zone"),
     syslog_ng(Rw, "set-time-zone"),
     syslog_ng(Rw, "guess-time-zone"),

@@ -42,31 +42,62 @@ impl SyntaxError {
 }
 
 /// Parses a whole configuration text.
+///
+/// # Errors
+/// The first syntax error.
 pub fn parse(text: &str) -> Result<Config, SyntaxError> {
-    let mut pairs = match ConfigParser::parse(Rule::config, text) {
-        Ok(pairs) => pairs,
-        Err(_) => {
-            // Parse again with pest's detailed attempt tracking, which also records literal
-            // tokens such as `;` (it costs time, so only on the error path).
-            pest::set_error_detail(true);
-            let detailed = ConfigParser::parse(Rule::config, text);
-            pest::set_error_detail(false);
-            return Err(detailed.err().map(|e| convert_error(text, e)).unwrap_or(SyntaxError {
-                span: 0..0,
-                found: "input".into(),
-                expected: Vec::new(),
-            }));
-        }
-    };
-    let config = pairs.next().expect("config rule matched");
+    let (config, error) = parse_partial(text);
+    match error {
+        Some(e) => Err(e),
+        None => Ok(config),
+    }
+}
+
+/// Parses statement by statement: returns every statement before the first syntax error, and
+/// that error.
+pub fn parse_partial(text: &str) -> (Config, Option<SyntaxError>) {
     let mut statements = Vec::new();
-    for pair in config.into_inner() {
-        match pair.as_rule() {
-            Rule::EOI => {}
-            _ => statements.push(statement(pair)),
+    let mut pos = 0;
+    loop {
+        let rest = &text[pos..];
+        if ConfigParser::parse(Rule::only_trivia, rest).is_ok() {
+            return (Config { statements }, None);
+        }
+        BASE.with(|b| b.set(pos));
+        match ConfigParser::parse(Rule::next_statement, rest) {
+            Ok(mut pairs) => {
+                let pair = pairs.next().expect("statement matched");
+                let end = pair.as_span().end();
+                if let Some(stmt) = pair.into_inner().find(|p| p.as_rule() != Rule::EOI) {
+                    statements.push(statement(stmt));
+                }
+                if end == 0 {
+                    break;
+                }
+                pos += end;
+            }
+            Err(_) => {
+                // Parse again with pest's detailed attempt tracking, which also records
+                // literal tokens such as `;` (it costs time, so only on the error path).
+                pest::set_error_detail(true);
+                let detailed = ConfigParser::parse(Rule::next_statement, rest);
+                pest::set_error_detail(false);
+                let mut error = detailed.err().map(|e| convert_error(rest, e)).unwrap_or(SyntaxError {
+                    span: 0..0,
+                    found: "input".into(),
+                    expected: Vec::new(),
+                });
+                error.span = error.span.start + pos..error.span.end + pos;
+                return (Config { statements }, Some(error));
+            }
         }
     }
-    Ok(Config { statements })
+    (Config { statements }, None)
+}
+
+thread_local! {
+    /// Offset of the statement being parsed in the whole text (pest sees only the rest).
+    static BASE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 fn convert_error(text: &str, err: pest::error::Error<Rule>) -> SyntaxError {
@@ -156,7 +187,8 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
 
 fn span_of(pair: &Pair<Rule>) -> Span {
     let s = pair.as_span();
-    s.start()..s.end()
+    let base = BASE.with(|b| b.get());
+    s.start() + base..s.end() + base
 }
 
 /// Decodes a `word`, `dq_string` or `sq_string` pair.

@@ -88,6 +88,8 @@ builtins! {
     Filter => "filter" => Filter,
     FormatJson => "format-json" => FormatJson,
     FormatFlatJson => "format-flat-json" => FormatJson,
+    FormatWelf => "format-welf" => FormatJson,
+    FormatCefExtension => "format-cef-extension" => FormatJson,
     Uuid => "uuid" => Simple,
     Hash => "hash" => Hash,
     Sha1 => "sha1" => Hash,
@@ -238,7 +240,7 @@ mod tests {
             list-nth list-tail list-slice list-count list-append list-search + - * / % sum \
             min max average round ceil floor ipv4-to-int indent-multi-line dns-resolve-ip \
             env template url-encode url-decode base64-encode iterate map filter \
-            format-json format-flat-json uuid hash sha1 sha256 sha512 md4 md5 getent";
+            format-json format-flat-json format-welf format-cef-extension uuid hash sha1 sha256 sha512 md4 md5 getent";
         let listed: Vec<&str> = names.split_whitespace().collect();
         assert_eq!(listed.len(), BuiltinFunction::ALL.len());
         for name in listed {
