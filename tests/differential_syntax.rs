@@ -18,8 +18,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use rsng_tests::{
-    base_name, clip, copy_dir, oracle_bin, oracle_skipped, package_dir, read_tsv, rsng_bin,
-    run_oracle, run_rsng, target_dir, TempDir, Verdict,
+    base_name, clip, copy_dir, oracle_bin, oracle_skipped, package_dir, read_tsv, rsng_bin, run_oracle, run_rsng,
+    target_dir, TempDir, Verdict,
 };
 
 const MIN_VERDICT_AGREEMENT: f64 = 95.0;
@@ -53,12 +53,7 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], job: impl Fn(&T) -> R + Sync) -> 
             });
         }
     });
-    results
-        .into_inner()
-        .unwrap()
-        .into_iter()
-        .map(|r| r.expect("worker result"))
-        .collect()
+    results.into_inner().unwrap().into_iter().map(|r| r.expect("worker result")).collect()
 }
 
 fn percent(part: usize, whole: usize) -> f64 {
@@ -112,8 +107,7 @@ fn corpus_entries() -> Vec<CorpusEntry> {
     let mut entries = Vec::new();
     for set in ["public", "wild"] {
         let manifest = root.join(set).join("MANIFEST.tsv");
-        let rows = read_tsv(&manifest)
-            .unwrap_or_else(|e| panic!("cannot read {}: {e}", manifest.display()));
+        let rows = read_tsv(&manifest).unwrap_or_else(|e| panic!("cannot read {}: {e}", manifest.display()));
         for row in rows {
             let [file, _origin, kind, _tls, verdict, ..] = row.as_slice() else {
                 panic!("{}: malformed row {row:?}", manifest.display());
@@ -131,15 +125,10 @@ fn corpus_entries() -> Vec<CorpusEntry> {
 }
 
 fn check_corpus_file(entry: &CorpusEntry) -> CorpusResult {
-    let text = fs::read(&entry.path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", entry.path.display()));
+    let text = fs::read(&entry.path).unwrap_or_else(|e| panic!("cannot read {}: {e}", entry.path.display()));
     let rsng = run_rsng(&entry.path);
     if has_version_pragma(&String::from_utf8_lossy(&text)) {
-        return CorpusResult {
-            oracle: run_oracle(&entry.path),
-            rsng,
-            version_added: false,
-        };
+        return CorpusResult { oracle: run_oracle(&entry.path), rsng, version_added: false };
     }
     // syslog-ng 3.38 refuses files without @version; compare the rest of the file instead.
     let dir = TempDir::new("corpus").expect("temporary directory");
@@ -152,23 +141,14 @@ fn check_corpus_file(entry: &CorpusEntry) -> CorpusResult {
         oracle.line = oracle.line.map(|l| l.saturating_sub(1));
         oracle.file = Some(entry.path.display().to_string());
     }
-    CorpusResult {
-        oracle,
-        rsng,
-        version_added: true,
-    }
+    CorpusResult { oracle, rsng, version_added: true }
 }
 
 fn row(out: &mut String, key: &str, result: &CorpusResult, note: &str) {
     let _ = writeln!(
         out,
         "{key}{note}\n    syslog-ng: {:<22} {}\n    rsng:      {:<22} {}",
-        result.oracle.summary()
-            + if result.version_added {
-                " (+@version)"
-            } else {
-                ""
-            },
+        result.oracle.summary() + if result.version_added { " (+@version)" } else { "" },
         clip(&result.oracle.message, 160),
         result.rsng.summary(),
         clip(&result.rsng.message, 160),
@@ -181,23 +161,13 @@ fn corpus() {
         return;
     }
     let entries = corpus_entries();
-    assert!(
-        !entries.is_empty(),
-        "no corpus entries found under {}",
-        package_dir().join("corpus").display()
-    );
-    let known: BTreeMap<String, String> =
-        read_tsv(&package_dir().join("corpus/KNOWN_DIFFERENCES.tsv"))
-            .expect("tests/corpus/KNOWN_DIFFERENCES.tsv")
-            .into_iter()
-            .filter_map(|r| Some((r.first()?.clone(), r.get(1).cloned().unwrap_or_default())))
-            .collect();
-    let is_known = |e: &CorpusEntry| {
-        known
-            .get(&e.key)
-            .or_else(|| known.get(base_name(&e.key)))
-            .cloned()
-    };
+    assert!(!entries.is_empty(), "no corpus entries found under {}", package_dir().join("corpus").display());
+    let known: BTreeMap<String, String> = read_tsv(&package_dir().join("corpus/KNOWN_DIFFERENCES.tsv"))
+        .expect("tests/corpus/KNOWN_DIFFERENCES.tsv")
+        .into_iter()
+        .filter_map(|r| Some((r.first()?.clone(), r.get(1).cloned().unwrap_or_default())))
+        .collect();
+    let is_known = |e: &CorpusEntry| known.get(&e.key).or_else(|| known.get(base_name(&e.key))).cloned();
 
     let results = parallel_map(&entries, check_corpus_file);
 
@@ -206,11 +176,7 @@ fn corpus() {
     let mut disagreements = String::new();
     let mut documented = String::new();
     for (entry, result) in entries.iter().zip(&results) {
-        assert!(
-            !result.oracle.crashed,
-            "{}: {}",
-            entry.key, result.oracle.message
-        );
+        assert!(!result.oracle.crashed, "{}: {}", entry.key, result.oracle.message);
         let name = base_name(&entry.key);
         let verdict_ok = result.verdict_agrees();
         let line_ok = result.line_agrees(name);
@@ -227,18 +193,9 @@ fn corpus() {
         if verdict_ok && line_ok != Some(false) {
             continue;
         }
-        let what = if verdict_ok {
-            " [line differs]"
-        } else {
-            " [verdict differs]"
-        };
+        let what = if verdict_ok { " [line differs]" } else { " [verdict differs]" };
         match is_known(entry) {
-            Some(reason) => row(
-                &mut documented,
-                &entry.key,
-                result,
-                &format!("{what} — {reason}"),
-            ),
+            Some(reason) => row(&mut documented, &entry.key, result, &format!("{what} — {reason}")),
             None => row(&mut disagreements, &entry.key, result, what),
         }
     }
@@ -247,30 +204,13 @@ fn corpus() {
     let verdict_pct = percent(verdict_agree, total);
     let line_pct = percent(line_agree, line_counted);
     let mut report = String::new();
-    let _ = writeln!(
-        report,
-        "rsng vs syslog-ng 3.38 --syntax-only on the config corpus\n"
-    );
+    let _ = writeln!(report, "rsng vs syslog-ng 3.38 --syntax-only on the config corpus\n");
     let _ = writeln!(report, "== Disagreements ==");
-    report.push_str(if disagreements.is_empty() {
-        "(none)\n"
-    } else {
-        &disagreements
-    });
-    let _ = writeln!(
-        report,
-        "\n== Documented differences (tests/corpus/KNOWN_DIFFERENCES.tsv) =="
-    );
-    report.push_str(if documented.is_empty() {
-        "(none)\n"
-    } else {
-        &documented
-    });
+    report.push_str(if disagreements.is_empty() { "(none)\n" } else { &disagreements });
+    let _ = writeln!(report, "\n== Documented differences (tests/corpus/KNOWN_DIFFERENCES.tsv) ==");
+    report.push_str(if documented.is_empty() { "(none)\n" } else { &documented });
     let _ = writeln!(report, "\n== Totals ==");
-    let _ = writeln!(
-        report,
-        "files counted:       {total} (kind=full, 3.38 verdict ok|error)"
-    );
+    let _ = writeln!(report, "files counted:       {total} (kind=full, 3.38 verdict ok|error)");
     let _ = writeln!(
         report,
         "oracle run with an added @version line: {}",
@@ -286,10 +226,7 @@ fn corpus() {
          files both reject with a syslog-ng location in the file itself)"
     );
     let _ = writeln!(report, "rsng crashes/timeouts: {}", crashes.len());
-    let _ = writeln!(
-        report,
-        "live syslog-ng verdict differs from MANIFEST.tsv: {stale_manifest} (informational)"
-    );
+    let _ = writeln!(report, "live syslog-ng verdict differs from MANIFEST.tsv: {stale_manifest} (informational)");
     println!("{report}");
     let out = target_dir().join("differential-corpus.txt");
     let _ = fs::create_dir_all(target_dir());
@@ -298,11 +235,7 @@ fn corpus() {
         Err(e) => println!("could not write {}: {e}", out.display()),
     }
 
-    assert!(
-        crashes.is_empty(),
-        "rsng crashed or timed out:\n{}",
-        crashes.join("\n")
-    );
+    assert!(crashes.is_empty(), "rsng crashed or timed out:\n{}", crashes.join("\n"));
     assert!(
         verdict_pct >= MIN_VERDICT_AGREEMENT,
         "verdict agreement {verdict_pct:.1}% is below {MIN_VERDICT_AGREEMENT}% (see the report above)"
@@ -325,26 +258,14 @@ fn expected_differences(dir: &Path) -> BTreeMap<String, ExpectedDifference> {
     rows.into_iter()
         .map(|row| {
             let [file, verdict, reason, ..] = row.as_slice() else {
-                panic!(
-                    "{}: expected file<TAB>ok|error<TAB>reason, got {row:?}",
-                    path.display()
-                );
+                panic!("{}: expected file<TAB>ok|error<TAB>reason, got {row:?}", path.display());
             };
             let rsng_ok = match verdict.as_str() {
                 "ok" => true,
                 "error" => false,
-                other => panic!(
-                    "{}: verdict must be ok or error, got {other:?}",
-                    path.display()
-                ),
+                other => panic!("{}: verdict must be ok or error, got {other:?}", path.display()),
             };
-            (
-                file.clone(),
-                ExpectedDifference {
-                    rsng_ok,
-                    reason: reason.clone(),
-                },
-            )
+            (file.clone(), ExpectedDifference { rsng_ok, reason: reason.clone() })
         })
         .collect()
 }
@@ -386,16 +307,9 @@ fn cases() {
         .filter(|n| n.ends_with(".conf"))
         .collect();
     names.sort();
-    assert!(
-        names.len() >= 20,
-        "expected the syntax cases in {}",
-        source.display()
-    );
+    assert!(names.len() >= 20, "expected the syntax cases in {}", source.display());
     for name in expected.keys() {
-        assert!(
-            names.contains(name),
-            "EXPECTED_DIFFERENCES.tsv names a missing case {name}"
-        );
+        assert!(names.contains(name), "EXPECTED_DIFFERENCES.tsv names a missing case {name}");
     }
 
     let results = parallel_map(&names, |name| {
@@ -409,11 +323,9 @@ fn cases() {
         assert!(!oracle.crashed, "{name}: {}", oracle.message);
         let problem = match expected.get(name) {
             _ if rsng.crashed => Some("rsng crashed".to_string()),
-            Some(diff) if rsng.ok != diff.rsng_ok => Some(format!(
-                "expected rsng verdict {} ({})",
-                if diff.rsng_ok { "ok" } else { "error" },
-                diff.reason
-            )),
+            Some(diff) if rsng.ok != diff.rsng_ok => {
+                Some(format!("expected rsng verdict {} ({})", if diff.rsng_ok { "ok" } else { "error" }, diff.reason))
+            }
             Some(_) => None,
             None if oracle.ok != rsng.ok => Some("verdicts differ".to_string()),
             None if !oracle.ok
@@ -444,11 +356,5 @@ fn cases() {
     }
     println!("{table}");
     println!("{} cases, {} failed", names.len(), failures.len());
-    assert!(
-        failures.is_empty(),
-        "{} of {} syntax cases failed:\n{}",
-        failures.len(),
-        names.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {} syntax cases failed:\n{}", failures.len(), names.len(), failures.join("\n"));
 }

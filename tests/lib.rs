@@ -114,15 +114,8 @@ pub fn rsng_bin() -> &'static Path {
             .current_dir(workspace_root())
             .status()
             .unwrap_or_else(|e| panic!("cannot run `{cargo} build --release -p rsng`: {e}"));
-        assert!(
-            status.success(),
-            "`cargo build --release -p rsng` failed ({status})"
-        );
-        assert!(
-            release.is_file(),
-            "cargo built rsng but {} is missing",
-            release.display()
-        );
+        assert!(status.success(), "`cargo build --release -p rsng` failed ({status})");
+        assert!(release.is_file(), "cargo built rsng but {} is missing", release.display());
         release
     })
 }
@@ -134,9 +127,7 @@ pub fn oracle_skipped() -> bool {
 
 /// The syslog-ng binary used as the oracle. Panics with instructions when it is missing.
 pub fn oracle_bin() -> PathBuf {
-    let bin = std::env::var_os("SYSLOG_NG_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_ORACLE));
+    let bin = std::env::var_os("SYSLOG_NG_BIN").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(DEFAULT_ORACLE));
     assert!(
         bin.is_file(),
         "the oracle {} is missing: the differential tests compare rsng with the real syslog-ng 3.38.\n\
@@ -156,9 +147,7 @@ pub struct TempDir {
 impl TempDir {
     pub fn new(tag: &str) -> io::Result<TempDir> {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let name = format!("rsng-{tag}-{}-{n}-{nanos}", std::process::id());
         let path = std::env::temp_dir().join(name);
@@ -240,8 +229,7 @@ pub fn run_rsng(file: &Path) -> Verdict {
 
 fn run_tool(name: &str, mut cmd: Command, parse: fn(bool, &str) -> Verdict) -> Verdict {
     // Both tools get the same environment: backticks may read environment variables.
-    cmd.env("RSNG_DIAGNOSTIC_FORMAT", "short")
-        .env("NO_COLOR", "1");
+    cmd.env("RSNG_DIAGNOSTIC_FORMAT", "short").env("NO_COLOR", "1");
     let dir = TempDir::new("run").expect("cannot create a temporary directory");
     let out = match run_with_timeout(cmd, dir.path(), TOOL_TIMEOUT) {
         Ok(out) => out,
@@ -249,38 +237,20 @@ fn run_tool(name: &str, mut cmd: Command, parse: fn(bool, &str) -> Verdict) -> V
     };
     let text = format!("{}{}", out.stderr, out.stdout);
     match out.code {
-        _ if out.timed_out => crash(format!(
-            "{name} timed out after {}s (killed)",
-            TOOL_TIMEOUT.as_secs()
-        )),
+        _ if out.timed_out => crash(format!("{name} timed out after {}s (killed)", TOOL_TIMEOUT.as_secs())),
         Some(0) => parse(true, &text),
         Some(1) => parse(false, &text),
-        Some(code) => crash(format!(
-            "{name} exited with status {code}: {}",
-            first_line(&text)
-        )),
-        None => crash(format!(
-            "{name} was killed by a signal: {}",
-            first_line(&text)
-        )),
+        Some(code) => crash(format!("{name} exited with status {code}: {}", first_line(&text))),
+        None => crash(format!("{name} was killed by a signal: {}", first_line(&text))),
     }
 }
 
 fn crash(message: String) -> Verdict {
-    Verdict {
-        ok: false,
-        line: None,
-        file: None,
-        message,
-        crashed: true,
-    }
+    Verdict { ok: false, line: None, file: None, message, crashed: true }
 }
 
 fn first_line(text: &str) -> &str {
-    text.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("")
+    text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("")
 }
 
 /// Strips syslog-ng's `[2024-01-02T03:04:05.123456] ` prefix from an internal message line.
@@ -320,13 +290,7 @@ fn kv<'a>(line: &'a str, key: &str) -> Option<&'a str> {
 /// warnings are never taken as the location. The message prefers the first non-warning
 /// internal message (it explains a following generic "syntax error") over the header.
 pub fn parse_oracle_output(ok: bool, text: &str) -> Verdict {
-    let mut verdict = Verdict {
-        ok,
-        line: None,
-        file: None,
-        message: String::new(),
-        crashed: false,
-    };
+    let mut verdict = Verdict { ok, line: None, file: None, message: String::new(), crashed: false };
     let mut first_warning = None;
     for raw in text.lines() {
         let line = strip_timestamp(raw.trim_end());
@@ -337,8 +301,7 @@ pub fn parse_oracle_output(ok: bool, text: &str) -> Verdict {
             first_warning.get_or_insert_with(|| line.to_string());
             continue;
         }
-        let is_error =
-            line.starts_with("Error") || line.starts_with("ERROR") || raw.starts_with('[');
+        let is_error = line.starts_with("Error") || line.starts_with("ERROR") || raw.starts_with('[');
         if verdict.line.is_none() {
             if let Some((file, line_no)) = grammar_location(line) {
                 verdict.file = Some(file);
@@ -368,13 +331,7 @@ pub fn parse_oracle_output(ok: bool, text: &str) -> Verdict {
 /// Interprets rsng's output under `RSNG_DIAGNOSTIC_FORMAT=short`: one diagnostic per line,
 /// `FILE:LINE:COL: error: MESSAGE` (or `warning:`); the first error gives the location.
 pub fn parse_rsng_output(ok: bool, text: &str) -> Verdict {
-    let mut verdict = Verdict {
-        ok,
-        line: None,
-        file: None,
-        message: String::new(),
-        crashed: false,
-    };
+    let mut verdict = Verdict { ok, line: None, file: None, message: String::new(), crashed: false };
     let mut first_warning = None;
     for line in text.lines().map(str::trim_end) {
         if let Some((head, message)) = split_diagnostic(line, ": error: ", "error: ") {
@@ -397,11 +354,8 @@ pub fn parse_rsng_output(ok: bool, text: &str) -> Verdict {
         }
     }
     if verdict.message.is_empty() {
-        verdict.message = if ok {
-            first_warning.unwrap_or_default()
-        } else {
-            format!("(no `error:` line) {}", first_line(text))
-        };
+        verdict.message =
+            if ok { first_warning.unwrap_or_default() } else { format!("(no `error:` line) {}", first_line(text)) };
     }
     if ok {
         verdict.line = None;
@@ -468,11 +422,7 @@ mod tests {
         let v = parse_oracle_output(false, text);
         assert_eq!(v.line, Some(2));
         assert_eq!(v.file.as_deref(), Some("/tmp/a b.conf"));
-        assert!(
-            v.message.starts_with("Error parsing options statement"),
-            "{}",
-            v.message
-        );
+        assert!(v.message.starts_with("Error parsing options statement"), "{}", v.message);
     }
 
     #[test]
@@ -482,22 +432,16 @@ mod tests {
                     expecting '}' in d.conf:3:12-3:13:\n";
         let v = parse_oracle_output(false, text);
         assert_eq!((v.file.as_deref(), v.line), (Some("d.conf"), Some(3)));
-        assert!(
-            v.message.starts_with("Mandatory parameter"),
-            "{}",
-            v.message
-        );
+        assert!(v.message.starts_with("Mandatory parameter"), "{}", v.message);
     }
 
     #[test]
     fn oracle_backtick_and_unlocated_errors() {
-        let text =
-            "[t] Error performing backtick substitution in configuration file; error='missing \
+        let text = "[t] Error performing backtick substitution in configuration file; error='missing \
                     closing backtick (`) character', filename='c.conf', line='85:1'\n";
         let v = parse_oracle_output(false, text);
         assert_eq!((v.file.as_deref(), v.line), (Some("c.conf"), Some(85)));
-        let text =
-            "[t] ERROR: configuration files without a version number have become unsupported\n";
+        let text = "[t] ERROR: configuration files without a version number have become unsupported\n";
         let v = parse_oracle_output(false, text);
         assert_eq!((v.file, v.line), (None, None));
         assert!(v.message.starts_with("ERROR: configuration files without"));
@@ -516,14 +460,10 @@ mod tests {
 
     #[test]
     fn rsng_short_format() {
-        let text =
-            "/tmp/x.conf:3:1: warning: old version\n/tmp/x:y.conf:12:24: error: unknown option \
+        let text = "/tmp/x.conf:3:1: warning: old version\n/tmp/x:y.conf:12:24: error: unknown option \
                     `foo`\n/tmp/x.conf:14:2: error: second\n";
         let v = parse_rsng_output(false, text);
-        assert_eq!(
-            (v.file.as_deref(), v.line),
-            (Some("/tmp/x:y.conf"), Some(12))
-        );
+        assert_eq!((v.file.as_deref(), v.line), (Some("/tmp/x:y.conf"), Some(12)));
         assert_eq!(v.message, "unknown option `foo`");
         let v = parse_rsng_output(false, "/nope.conf: error: cannot open\n");
         assert_eq!((v.file.as_deref(), v.line), (Some("/nope.conf"), None));

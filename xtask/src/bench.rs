@@ -129,10 +129,7 @@ impl Options {
             let mut value = |what: &str| -> Result<String, String> {
                 match inline {
                     Some(v) => Ok(v.to_string()),
-                    None => it
-                        .next()
-                        .map(|s| s.to_string())
-                        .ok_or_else(|| format!("{name} needs {what}\n\n{USAGE}")),
+                    None => it.next().map(|s| s.to_string()).ok_or_else(|| format!("{name} needs {what}\n\n{USAGE}")),
                 }
             };
             match name {
@@ -236,22 +233,10 @@ pub fn generate_config(n: usize) -> String {
     for i in 0..per {
         let port = 20_000 + (i % 45_000);
         let _ = match i % 4 {
-            0 => writeln!(
-                out,
-                "source s_{i} {{ network(ip(\"127.0.0.1\") port({port}) transport(\"tcp\")); }};"
-            ),
-            1 => writeln!(
-                out,
-                "source s_{i} {{ network(ip(\"127.0.0.1\") port({port}) transport(\"udp\")); }};"
-            ),
-            2 => writeln!(
-                out,
-                "source s_{i} {{ unix-dgram(\"/var/run/bench/s_{i}.sock\"); }};"
-            ),
-            _ => writeln!(
-                out,
-                "source s_{i} {{ file(\"/var/log/bench/in/s_{i}.log\" follow-freq(1)); }};"
-            ),
+            0 => writeln!(out, "source s_{i} {{ network(ip(\"127.0.0.1\") port({port}) transport(\"tcp\")); }};"),
+            1 => writeln!(out, "source s_{i} {{ network(ip(\"127.0.0.1\") port({port}) transport(\"udp\")); }};"),
+            2 => writeln!(out, "source s_{i} {{ unix-dgram(\"/var/run/bench/s_{i}.sock\"); }};"),
+            _ => writeln!(out, "source s_{i} {{ file(\"/var/log/bench/in/s_{i}.log\" follow-freq(1)); }};"),
         };
     }
 
@@ -263,14 +248,8 @@ pub fn generate_config(n: usize) -> String {
                 "destination d_{i} {{ file(\"/var/log/bench/$HOST/$YEAR-$MONTH-$DAY.log\" \
                  template(\"$ISODATE $HOST $MSGHDR$MSG\\n\") create-dirs(yes)); }};"
             ),
-            1 => writeln!(
-                out,
-                "destination d_{i} {{ network(\"10.{a}.{b}.1\" port(514) transport(\"tcp\")); }};"
-            ),
-            2 => writeln!(
-                out,
-                "destination d_{i} {{ network(\"10.{a}.{b}.2\" port(514) transport(\"udp\")); }};"
-            ),
+            1 => writeln!(out, "destination d_{i} {{ network(\"10.{a}.{b}.1\" port(514) transport(\"tcp\")); }};"),
+            2 => writeln!(out, "destination d_{i} {{ network(\"10.{a}.{b}.2\" port(514) transport(\"udp\")); }};"),
             _ => writeln!(
                 out,
                 "destination d_{i} {{ file(\"/var/log/bench/app_{i}.log\" \
@@ -289,10 +268,7 @@ pub fn generate_config(n: usize) -> String {
     }
 
     for i in 0..per {
-        let _ = writeln!(
-            out,
-            "log {{ source(s_{i}); filter(f_{i}); destination(d_{i}); }};"
-        );
+        let _ = writeln!(out, "log {{ source(s_{i}); filter(f_{i}); destination(d_{i}); }};");
     }
     out
 }
@@ -318,27 +294,15 @@ fn measure(program: &Path, conf: &Path, time_out: Option<&Path>) -> Result<Sampl
         Some(out) => {
             let _ = fs::remove_file(out);
             let mut c = Command::new(GNU_TIME);
-            c.arg("-f")
-                .arg(format!("{TIME_MARKER} %M"))
-                .arg("-o")
-                .arg(out)
-                .arg("--")
-                .arg(program);
+            c.arg("-f").arg(format!("{TIME_MARKER} %M")).arg("-o").arg(out).arg("--").arg(program);
             c
         }
         None => Command::new(program),
     };
-    cmd.arg("--syntax-only")
-        .arg("-f")
-        .arg(conf)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    cmd.arg("--syntax-only").arg("-f").arg(conf).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
 
     let start = Instant::now();
-    let output = cmd
-        .output()
-        .map_err(|e| format!("failed to run {}: {e}", program.display()))?;
+    let output = cmd.output().map_err(|e| format!("failed to run {}: {e}", program.display()))?;
     let wall = start.elapsed();
 
     let mut rss_kib = None;
@@ -348,7 +312,7 @@ fn measure(program: &Path, conf: &Path, time_out: Option<&Path>) -> Result<Sampl
                 .lines()
                 .filter_map(|l| l.strip_prefix(TIME_MARKER))
                 .filter_map(|v| v.trim().parse::<u64>().ok())
-                .last();
+                .next_back();
         }
     }
     Ok(Sample {
@@ -402,21 +366,9 @@ impl Summary {
         }
         let failing = samples.iter().find(|s| s.code != Some(0));
         let first_error = failing.map(|s| {
-            s.stderr
-                .lines()
-                .map(str::trim)
-                .find(|l| !l.is_empty())
-                .unwrap_or("(no output on stderr)")
-                .to_string()
+            s.stderr.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("(no output on stderr)").to_string()
         });
-        Summary {
-            median,
-            min,
-            max_rss_kib,
-            codes,
-            first_error,
-            failing_stderr: failing.map(|s| s.stderr.clone()),
-        }
+        Summary { median, min, max_rss_kib, codes, first_error, failing_stderr: failing.map(|s| s.stderr.clone()) }
     }
 
     fn ok(&self) -> bool {
@@ -461,15 +413,11 @@ fn config_bench(opts: &Options) -> Result<(), String> {
     let root = workspace_root()?;
     let target = target_dir(&root);
     let bench_dir = target.join("bench");
-    fs::create_dir_all(&bench_dir)
-        .map_err(|e| format!("cannot create {}: {e}", bench_dir.display()))?;
+    fs::create_dir_all(&bench_dir).map_err(|e| format!("cannot create {}: {e}", bench_dir.display()))?;
 
     // rsng binary.
     let rsng = if opts.rsng_enabled {
-        let path = opts
-            .rsng
-            .clone()
-            .unwrap_or_else(|| target.join("release").join("rsng"));
+        let path = opts.rsng.clone().unwrap_or_else(|| target.join("release").join("rsng"));
         if opts.build {
             build_rsng(&root)?;
         }
@@ -489,10 +437,7 @@ fn config_bench(opts: &Options) -> Result<(), String> {
     let syslog_ng = if opts.syslog_ng.is_file() {
         Some(opts.syslog_ng.clone())
     } else {
-        eprintln!(
-            "warning: syslog-ng not found at {}; ratios will be unavailable",
-            opts.syslog_ng.display()
-        );
+        eprintln!("warning: syslog-ng not found at {}; ratios will be unavailable", opts.syslog_ng.display());
         None
     };
     if rsng.is_none() && syslog_ng.is_none() {
@@ -551,23 +496,14 @@ fn config_bench(opts: &Options) -> Result<(), String> {
             size,
             conf,
             rsng: rsng.as_ref().map(|_| Summary::from_samples(&rsng_samples)),
-            syslog_ng: syslog_ng
-                .as_ref()
-                .map(|_| Summary::from_samples(&sng_samples)),
+            syslog_ng: syslog_ng.as_ref().map(|_| Summary::from_samples(&sng_samples)),
         });
     }
     if let Some(p) = time_out {
         let _ = fs::remove_file(p);
     }
 
-    let report = render_report(
-        opts,
-        &root,
-        rsng.as_deref(),
-        syslog_ng.as_deref(),
-        gnu_time,
-        &results,
-    );
+    let report = render_report(opts, &root, rsng.as_deref(), syslog_ng.as_deref(), gnu_time, &results);
     print!("{report}");
     let out = bench_dir.join("config-load.txt");
     fs::write(&out, &report).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
@@ -591,10 +527,7 @@ fn config_bench(opts: &Options) -> Result<(), String> {
     if failures.is_empty() {
         Ok(())
     } else {
-        Err(format!(
-            "rsng failed to validate generated config(s): {}",
-            failures.join(", ")
-        ))
+        Err(format!("rsng failed to validate generated config(s): {}", failures.join(", ")))
     }
 }
 
@@ -632,9 +565,7 @@ fn gnu_time_works() -> bool {
         .status()
         .map(|s| s.success())
         .unwrap_or(false)
-        && fs::read_to_string(&out)
-            .map(|t| t.lines().any(|l| l.starts_with(TIME_MARKER)))
-            .unwrap_or(false);
+        && fs::read_to_string(&out).map(|t| t.lines().any(|l| l.starts_with(TIME_MARKER))).unwrap_or(false);
     let _ = fs::remove_file(&out);
     ok
 }
@@ -677,11 +608,7 @@ fn render_report(
          wall time via Instant; peak RSS {}",
         opts.warmup,
         opts.runs,
-        if gnu_time {
-            "via GNU time (%M, ru_maxrss)"
-        } else {
-            "unknown (GNU time not available)"
-        }
+        if gnu_time { "via GNU time (%M, ru_maxrss)" } else { "unknown (GNU time not available)" }
     );
     let _ = writeln!(r);
 
@@ -693,11 +620,7 @@ fn render_report(
     for res in results {
         for (name, sum) in [("rsng", &res.rsng), ("syslog-ng", &res.syslog_ng)] {
             let Some(s) = sum else { continue };
-            let note = if s.ok() {
-                String::new()
-            } else {
-                s.first_error.clone().unwrap_or_default()
-            };
+            let note = if s.ok() { String::new() } else { s.first_error.clone().unwrap_or_default() };
             let line = format!(
                 "{:>8}  {:<10} {:>5}  {:>11}  {:>11}  {:>11}  {}",
                 res.size,
@@ -713,10 +636,7 @@ fn render_report(
     }
     let _ = writeln!(r);
 
-    let _ = writeln!(
-        r,
-        "Ratios (rsng / syslog-ng, same run; < 1.00 means rsng is faster / smaller):"
-    );
+    let _ = writeln!(r, "Ratios (rsng / syslog-ng, same run; < 1.00 means rsng is faster / smaller):");
     for res in results {
         let _ = match (&res.rsng, &res.syslog_ng) {
             (Some(a), Some(b)) if a.ok() && b.ok() => writeln!(
@@ -727,25 +647,15 @@ fn render_report(
                 ratio_str(time_ratio(a.min, b.min)),
                 ratio_str(rss_ratio(a, b)),
             ),
-            (Some(a), Some(b)) => writeln!(
-                r,
-                "  {:>8} objects: no ratio; rsng {}, syslog-ng {}",
-                res.size,
-                status_str(a),
-                status_str(b)
-            ),
-            (Some(a), None) => writeln!(
-                r,
-                "  {:>8} objects: no ratio (syslog-ng not run); rsng {}",
-                res.size,
-                status_str(a)
-            ),
-            (None, Some(b)) => writeln!(
-                r,
-                "  {:>8} objects: no ratio (rsng not run); syslog-ng {}",
-                res.size,
-                status_str(b)
-            ),
+            (Some(a), Some(b)) => {
+                writeln!(r, "  {:>8} objects: no ratio; rsng {}, syslog-ng {}", res.size, status_str(a), status_str(b))
+            }
+            (Some(a), None) => {
+                writeln!(r, "  {:>8} objects: no ratio (syslog-ng not run); rsng {}", res.size, status_str(a))
+            }
+            (None, Some(b)) => {
+                writeln!(r, "  {:>8} objects: no ratio (rsng not run); syslog-ng {}", res.size, status_str(b))
+            }
             (None, None) => Ok(()),
         };
     }
@@ -782,11 +692,7 @@ fn render_report(
                 );
             }
             _ => {
-                let _ = writeln!(
-                    r,
-                    "  {} objects, time and memory vs syslog-ng: n/a (both must exit 0)",
-                    res.size
-                );
+                let _ = writeln!(r, "  {} objects, time and memory vs syslog-ng: n/a (both must exit 0)", res.size);
             }
         }
     }
@@ -840,44 +746,24 @@ fn status_str(s: &Summary) -> String {
     if s.ok() {
         format!("validated (exit 0) in {} median", fmt_ms(s.median))
     } else {
-        format!(
-            "rejected (exit {}): {}",
-            s.codes_str(),
-            s.first_error.as_deref().unwrap_or("")
-        )
+        format!("rejected (exit {}): {}", s.codes_str(), s.first_error.as_deref().unwrap_or(""))
     }
 }
 
 fn first_line_of(cmd: &mut Command) -> Option<String> {
-    let out = cmd
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
+    let out = cmd.stdin(Stdio::null()).stderr(Stdio::null()).output().ok()?;
     if !out.status.success() {
         return None;
     }
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .map(str::to_string)
+    String::from_utf8_lossy(&out.stdout).lines().map(str::trim).find(|l| !l.is_empty()).map(str::to_string)
 }
 
 fn syslog_ng_version(p: &Path) -> String {
-    let Ok(out) = Command::new(p)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-    else {
+    let Ok(out) = Command::new(p).arg("--version").stdin(Stdio::null()).stderr(Stdio::null()).output() else {
         return "version unknown".to_string();
     };
     let text = String::from_utf8_lossy(&out.stdout);
-    let installer = text
-        .lines()
-        .find_map(|l| l.strip_prefix("Installer-Version:"))
-        .map(str::trim);
+    let installer = text.lines().find_map(|l| l.strip_prefix("Installer-Version:")).map(str::trim);
     match installer.or_else(|| text.lines().next().map(str::trim)) {
         Some(v) if !v.is_empty() => format!("version {v}"),
         _ => "version unknown".to_string(),
@@ -885,11 +771,7 @@ fn syslog_ng_version(p: &Path) -> String {
 }
 
 fn git_rev(root: &Path) -> String {
-    let rev = first_line_of(
-        Command::new("git")
-            .args(["rev-parse", "--short", "HEAD"])
-            .current_dir(root),
-    );
+    let rev = first_line_of(Command::new("git").args(["rev-parse", "--short", "HEAD"]).current_dir(root));
     let dirty = Command::new("git")
         .args(["status", "--porcelain", "--untracked-files=no"])
         .current_dir(root)
@@ -915,25 +797,16 @@ fn host_info() -> String {
                 .map(|(_, v)| v.trim().to_string())
         })
         .unwrap_or_else(|| "unknown CPU".to_string());
-    let cpus = std::thread::available_parallelism()
-        .map(|n| n.get().to_string())
-        .unwrap_or_else(|_| "?".to_string());
+    let cpus = std::thread::available_parallelism().map(|n| n.get().to_string()).unwrap_or_else(|_| "?".to_string());
     let kernel = fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "?".to_string());
-    format!(
-        "{} {}, kernel {kernel}, {cpu}, {cpus} CPUs",
-        std::env::consts::OS,
-        std::env::consts::ARCH
-    )
+    format!("{} {}, kernel {kernel}, {cpu}, {cpus} CPUs", std::env::consts::OS, std::env::consts::ARCH)
 }
 
 /// Current UTC time as `YYYY-MM-DD HH:MM:SS UTC`, without any date crate.
 fn utc_now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     // Howard Hinnant's civil_from_days.
@@ -946,12 +819,7 @@ fn utc_now() -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3_600,
-        rem % 3_600 / 60,
-        rem % 60
-    )
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", rem / 3_600, rem % 3_600 / 60, rem % 60)
 }
 
 #[cfg(test)]
@@ -971,9 +839,7 @@ mod tests {
 
     #[test]
     fn options_parse() {
-        let o = Options::parse(&["--runs", "3", "--sizes=8,100_000", "--no-build"])
-            .unwrap()
-            .unwrap();
+        let o = Options::parse(&["--runs", "3", "--sizes=8,100_000", "--no-build"]).unwrap().unwrap();
         assert_eq!(o.runs, 3);
         assert_eq!(o.sizes, vec![8, 100_000]);
         assert!(!o.build);
@@ -983,12 +849,8 @@ mod tests {
 
     #[test]
     fn median_of_even_count() {
-        let mk = |ms| Sample {
-            wall: Duration::from_millis(ms),
-            rss_kib: Some(ms),
-            code: Some(0),
-            stderr: String::new(),
-        };
+        let mk =
+            |ms| Sample { wall: Duration::from_millis(ms), rss_kib: Some(ms), code: Some(0), stderr: String::new() };
         let s = Summary::from_samples(&[mk(4), mk(1), mk(3), mk(2)]);
         assert_eq!(s.median, Duration::from_micros(2_500));
         assert_eq!(s.min, Duration::from_millis(1));

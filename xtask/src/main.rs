@@ -59,9 +59,7 @@ fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<(), String
     for (key, value) in envs {
         cmd.env(key, value);
     }
-    let status = cmd
-        .status()
-        .map_err(|e| format!("cannot run `{program}`: {e}"))?;
+    let status = cmd.status().map_err(|e| format!("cannot run `{program}`: {e}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -81,22 +79,16 @@ fn run_quietly(program: &str, args: &[&str]) -> bool {
 
 /// Whether `program` is found on `PATH`.
 fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
 fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+    Command::new("id").arg("-u").output().is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
 }
 
 fn test(args: &[String]) -> Result<(), String> {
     if let Some(arg) = args.first() {
-        return Err(format!(
-            "`cargo xtask test` takes no arguments, got `{arg}`"
-        ));
+        return Err(format!("`cargo xtask test` takes no arguments, got `{arg}`"));
     }
     let cargo = cargo();
 
@@ -111,18 +103,7 @@ fn test(args: &[String]) -> Result<(), String> {
     run(&cargo, &["fmt", "--all", "--check"], &[])?;
 
     step("4/5 clippy");
-    run(
-        &cargo,
-        &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
-        &[],
-    )?;
+    run(&cargo, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])?;
 
     step("5/5 tests (release)");
     run(&cargo, &["test", "--workspace", "--release"], &[])?;
@@ -138,10 +119,7 @@ fn ensure_oracle() -> Result<(), String> {
         print_oracle_version();
         return Ok(());
     }
-    println!(
-        "{ORACLE} is missing; installing {}",
-        ORACLE_PACKAGES.join(" ")
-    );
+    println!("{ORACLE} is missing; installing {}", ORACLE_PACKAGES.join(" "));
     if !on_path("apt-get") {
         return Err(format!(
             "{ORACLE} is missing and apt-get is not available; install syslog-ng 3.38 \
@@ -175,10 +153,7 @@ fn ensure_oracle() -> Result<(), String> {
     install.extend_from_slice(&ORACLE_PACKAGES);
     apt(&install)?;
     if !Path::new(ORACLE).is_file() {
-        return Err(format!(
-            "installed {} but {ORACLE} is still missing",
-            ORACLE_PACKAGES.join(" ")
-        ));
+        return Err(format!("installed {} but {ORACLE} is still missing", ORACLE_PACKAGES.join(" ")));
     }
     stop_service(sudo);
     print_oracle_version();
@@ -213,10 +188,7 @@ fn print_oracle_version() {
     match Command::new(ORACLE).arg("--version").output() {
         Ok(out) => {
             let text = String::from_utf8_lossy(&out.stdout);
-            let version = text
-                .lines()
-                .find(|l| l.starts_with("Installer-Version"))
-                .unwrap_or("");
+            let version = text.lines().find(|l| l.starts_with("Installer-Version")).unwrap_or("");
             println!("using {ORACLE} ({})", version.trim());
             if !version.contains("3.38") {
                 println!("warning: the differential tests expect syslog-ng 3.38");
@@ -238,10 +210,7 @@ fn ensure_components() -> Result<(), String> {
         return Ok(());
     }
     if !on_path("rustup") {
-        return Err(format!(
-            "cargo components missing: {} (and rustup is not available)",
-            missing.join(", ")
-        ));
+        return Err(format!("cargo components missing: {} (and rustup is not available)", missing.join(", ")));
     }
     let mut args = vec!["component", "add"];
     args.extend_from_slice(&missing);

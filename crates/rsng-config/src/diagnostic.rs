@@ -177,10 +177,8 @@ impl Report {
                     format!("in the output of {context} generator `{name}()` referenced here")
                 }
             };
-            let note = Diagnostic {
-                severity: Severity::Advice,
-                ..Diagnostic::error(diag.code, what.clone()).at(*site, what)
-            };
+            let note =
+                Diagnostic { severity: Severity::Advice, ..Diagnostic::error(diag.code, what.clone()).at(*site, what) };
             related.push(Report::new(note, map));
         }
         for note in &diag.notes {

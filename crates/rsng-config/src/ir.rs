@@ -87,10 +87,25 @@ pub enum Filter {
     Or(Vec<Filter>),
     Not(Box<Filter>),
     /// `level(...)`, `program("re")`, `match("re" value("X"))`, ...
-    Function { name: &'static str, args: Vec<Value>, options: Vec<OptionValue>, span: FileSpan },
+    Function {
+        name: &'static str,
+        args: Vec<Value>,
+        options: Vec<OptionValue>,
+        span: FileSpan,
+    },
     /// `filter(NAME)`.
-    Reference { name: String, span: FileSpan },
-    Compare { lhs: String, lhs_type: Option<String>, op: String, rhs: String, rhs_type: Option<String>, span: FileSpan },
+    Reference {
+        name: String,
+        span: FileSpan,
+    },
+    Compare {
+        lhs: String,
+        lhs_type: Option<String>,
+        op: String,
+        rhs: String,
+        rhs_type: Option<String>,
+        span: FileSpan,
+    },
 }
 
 #[derive(Debug)]
@@ -112,8 +127,15 @@ pub struct LogPath {
 #[derive(Debug)]
 pub enum LogElement {
     /// A reference to a named object (inline objects are named `#anon-...`).
-    Object { context: Context, name: String, span: FileSpan },
-    Conditional { branches: Vec<(Option<Filter>, LogPath)>, otherwise: Option<LogPath> },
+    Object {
+        context: Context,
+        name: String,
+        span: FileSpan,
+    },
+    Conditional {
+        branches: Vec<(Option<Filter>, LogPath)>,
+        otherwise: Option<LogPath>,
+    },
     Junction(Vec<LogPath>),
     Fork(LogPath),
 }

@@ -139,10 +139,7 @@ impl SourceMap {
             let off = off.min(len);
             Some((FileSpan { file: seg.file, start: off, end: off }, seg.expansion))
         } else {
-            Some((
-                FileSpan { file: seg.file, start: seg.src_start, end: seg.src_end },
-                seg.expansion,
-            ))
+            Some((FileSpan { file: seg.file, start: seg.src_start, end: seg.src_end }, seg.expansion))
         }
     }
 

@@ -57,10 +57,7 @@ pub const SEVERITIES: &[(&str, u8)] = &[
 ];
 
 fn lookup_code(table: &[(&str, u8)], name: &str) -> Option<u8> {
-    table
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|&(_, code)| code)
+    table.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|&(_, code)| code)
 }
 
 fn lookup_name(table: &'static [(&'static str, u8)], code: u8) -> Option<&'static str> {

@@ -19,7 +19,9 @@ pub fn check_pcre(pattern: &str, caseless: bool) -> Result<(), RegexError> {
         // Display prefixes "PCRE2: error compiling pattern [at offset N]: "; keep the message.
         message: {
             let text = e.to_string();
-            text.split_once("pattern").and_then(|(_, rest)| rest.split_once(": ")).map_or(text.clone(), |(_, m)| m.to_string())
+            text.split_once("pattern")
+                .and_then(|(_, rest)| rest.split_once(": "))
+                .map_or(text.clone(), |(_, m)| m.to_string())
         },
     })
 }

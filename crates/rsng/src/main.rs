@@ -30,7 +30,9 @@ fn main() -> ExitCode {
             if cli.syntax_only {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("rsng: the configuration is valid, but running the message pipeline is not available in this build");
+            eprintln!(
+                "rsng: the configuration is valid, but running the message pipeline is not available in this build"
+            );
             ExitCode::from(2)
         }
         Err(err) => {

@@ -60,7 +60,12 @@ impl Lowerer<'_> {
         Some(driver)
     }
 
-    fn driver_body(&mut self, spec: &'static schema::DriverSpec, call: &ast::Call, span: crate::source_map::FileSpan) -> ir::Driver {
+    fn driver_body(
+        &mut self,
+        spec: &'static schema::DriverSpec,
+        call: &ast::Call,
+        span: crate::source_map::FileSpan,
+    ) -> ir::Driver {
         let max_positional = match spec.positional {
             Positional::None => 0,
             _ if spec.name == "subst" => 2,
@@ -80,13 +85,23 @@ impl Lowerer<'_> {
                         let filter = self.filter(expr);
                         let _ = filter;
                     } else {
-                        let d = self.error_at(codes::UNKNOWN_OPTION, format!("`{}()` has no option `condition()`", spec.name), span.clone(), "not an option here");
+                        let d = self.error_at(
+                            codes::UNKNOWN_OPTION,
+                            format!("`{}()` has no option `condition()`", spec.name),
+                            span.clone(),
+                            "not an option here",
+                        );
                         self.push(d);
                     }
                 }
                 other => {
                     let d = self
-                        .error_at(codes::SYNTAX, format!("unexpected value in `{}()`", spec.name), other.span(), "expected an option `name(...)`")
+                        .error_at(
+                            codes::SYNTAX,
+                            format!("unexpected value in `{}()`", spec.name),
+                            other.span(),
+                            "expected an option `name(...)`",
+                        )
                         .help(match spec.positional {
                             Positional::None => format!("`{}()` takes only options", spec.name),
                             Positional::Required(what) | Positional::Optional(what) => {
@@ -100,7 +115,12 @@ impl Lowerer<'_> {
         if let Positional::Required(what) = spec.positional {
             if positional.is_empty() {
                 let d = self
-                    .error_at(codes::MISSING_VALUE, format!("`{}()` needs a {what}", spec.name), call.span.clone(), format!("no {what} given"))
+                    .error_at(
+                        codes::MISSING_VALUE,
+                        format!("`{}()` needs a {what}", spec.name),
+                        call.span.clone(),
+                        format!("no {what} given"),
+                    )
                     .help(format!("write `{}(\"...\")`", spec.name));
                 self.push(d);
             }
@@ -110,21 +130,37 @@ impl Lowerer<'_> {
     }
 
     /// Checks a list of `name(args)` options against option sets.
-    pub(super) fn options(&mut self, calls: &[ast::Call], sets: &[&'static [OptionSpec]], owner: &str) -> Vec<ir::OptionValue> {
+    pub(super) fn options(
+        &mut self,
+        calls: &[ast::Call],
+        sets: &[&'static [OptionSpec]],
+        owner: &str,
+    ) -> Vec<ir::OptionValue> {
         let mut out = Vec::new();
         for call in calls {
             let name = &call.name.value;
             let Some(spec) = schema::find_option(sets, name) else {
                 if owner == "system" {
                     // syslog-ng's system() passes unknown arguments on and accepts them.
-                    let d = self.warning_at(codes::UNKNOWN_OPTION, format!("option `{name}()` is ignored by `system()`"), call.name.span.clone(), "ignored");
+                    let d = self.warning_at(
+                        codes::UNKNOWN_OPTION,
+                        format!("option `{name}()` is ignored by `system()`"),
+                        call.name.span.clone(),
+                        "ignored",
+                    );
                     self.push(d);
                     continue;
                 }
                 let candidates = sets.iter().flat_map(|s| s.iter()).map(|o| o.name);
                 let suggestion = did_you_mean(name, candidates);
-                let what = if owner == "options" { "global option".to_string() } else { format!("option of `{owner}()`") };
-                let mut d = self.error_at(codes::UNKNOWN_OPTION, format!("unknown {what} `{name}()`"), call.name.span.clone(), format!("not an {what}"));
+                let what =
+                    if owner == "options" { "global option".to_string() } else { format!("option of `{owner}()`") };
+                let mut d = self.error_at(
+                    codes::UNKNOWN_OPTION,
+                    format!("unknown {what} `{name}()`"),
+                    call.name.span.clone(),
+                    format!("not an {what}"),
+                );
                 if let Some(s) = suggestion {
                     d = d.help(format!("did you mean `{s}()`?"));
                 }
@@ -134,11 +170,23 @@ impl Lowerer<'_> {
             match spec.status {
                 Status::Current => {}
                 Status::Obsolete(why) => {
-                    let d = self.warning_at(codes::OBSOLETE_OPTION, format!("option `{name}()` is obsolete"), call.name.span.clone(), why);
+                    let d = self.warning_at(
+                        codes::OBSOLETE_OPTION,
+                        format!("option `{name}()` is obsolete"),
+                        call.name.span.clone(),
+                        why,
+                    );
                     self.push(d);
                 }
                 Status::Rejected(why) => {
-                    let d = self.error_at(codes::UNKNOWN_OPTION, format!("option `{name}()` is not supported"), call.name.span.clone(), "not accepted").help(why);
+                    let d = self
+                        .error_at(
+                            codes::UNKNOWN_OPTION,
+                            format!("option `{name}()` is not supported"),
+                            call.name.span.clone(),
+                            "not accepted",
+                        )
+                        .help(why);
                     self.push(d);
                     continue;
                 }

@@ -9,7 +9,8 @@ use crate::syntax::ast;
 
 /// Type hints accepted in comparisons (`int("$PID") > 5`).
 const TYPE_HINTS: &[&str] = &[
-    "string", "int", "int32", "int64", "double", "float", "boolean", "datetime", "list", "json", "literal", "null", "none",
+    "string", "int", "int32", "int64", "double", "float", "boolean", "datetime", "list", "json", "literal", "null",
+    "none",
 ];
 
 /// Functions whose first argument is a regular expression followed by matcher options.
@@ -26,7 +27,12 @@ impl Lowerer<'_> {
                     if let Some(hint) = &operand.type_hint {
                         if !TYPE_HINTS.contains(&hint.value.as_str()) {
                             let d = self
-                                .error_at(codes::FILTER, format!("unknown type `{}` in type hint", hint.value), hint.span.clone(), "not a type")
+                                .error_at(
+                                    codes::FILTER,
+                                    format!("unknown type `{}` in type hint", hint.value),
+                                    hint.span.clone(),
+                                    "not a type",
+                                )
                                 .help(format!("valid types: {}", TYPE_HINTS.join(", ")));
                             self.push(d);
                         }
@@ -51,7 +57,12 @@ impl Lowerer<'_> {
         let name = call.name.value.as_str();
         let Some(canonical) = schema::FILTER_FUNCTIONS.iter().copied().find(|f| same_name(f, name)) else {
             let suggestion = did_you_mean(name, schema::FILTER_FUNCTIONS.iter().copied());
-            let mut d = self.error_at(codes::FILTER, format!("unknown filter function `{name}()`"), call.name.span.clone(), "not a filter function");
+            let mut d = self.error_at(
+                codes::FILTER,
+                format!("unknown filter function `{name}()`"),
+                call.name.span.clone(),
+                "not a filter function",
+            );
             d = d.help(match suggestion {
                 Some(s) => format!("did you mean `{s}()`?"),
                 None => "a filter block used here must be defined before this point".to_string(),
@@ -64,7 +75,12 @@ impl Lowerer<'_> {
         match canonical {
             "filter" => {
                 let Some(ast::Arg::Text(t)) = call.args.first() else {
-                    let d = self.error_at(codes::FILTER, "`filter()` needs the name of a filter", call.span.clone(), "no name given");
+                    let d = self.error_at(
+                        codes::FILTER,
+                        "`filter()` needs the name of a filter",
+                        call.span.clone(),
+                        "no name given",
+                    );
                     self.push(d);
                     return ir::Filter::And(Vec::new());
                 };
@@ -99,7 +115,12 @@ impl Lowerer<'_> {
                         }
                         ast::Arg::DotDot(_) => args.push(Value::Raw("..".into())),
                         other => {
-                            let d = self.error_at(codes::FILTER, "invalid facility in `facility()`", other.span(), "not a facility name");
+                            let d = self.error_at(
+                                codes::FILTER,
+                                "invalid facility in `facility()`",
+                                other.span(),
+                                "not a facility name",
+                            );
                             self.push(d);
                         }
                     }
@@ -110,15 +131,27 @@ impl Lowerer<'_> {
                     match arg {
                         ast::Arg::Text(t) if args.is_empty() => {
                             if !std::path::Path::new(&t.value).exists() {
-                                let d = self.error_at(codes::FILE_NOT_FOUND, format!("file `{}` not found", t.value), t.span.clone(), "no such file");
+                                let d = self.error_at(
+                                    codes::FILE_NOT_FOUND,
+                                    format!("file `{}` not found", t.value),
+                                    t.span.clone(),
+                                    "no such file",
+                                );
                                 self.push(d.help("`in-list()` reads its file while the configuration is loaded"));
                             }
                             args.push(Value::Str(t.value.clone()));
                         }
                         ast::Arg::Text(t) => args.push(Value::Str(t.value.clone())),
-                        ast::Arg::Call(c) => options.extend(self.options(std::slice::from_ref(c), &[schema::IN_LIST_OPTIONS], "in-list")),
+                        ast::Arg::Call(c) => {
+                            options.extend(self.options(std::slice::from_ref(c), &[schema::IN_LIST_OPTIONS], "in-list"))
+                        }
                         other => {
-                            let d = self.error_at(codes::FILTER, "unexpected argument in `in-list()`", other.span(), "here");
+                            let d = self.error_at(
+                                codes::FILTER,
+                                "unexpected argument in `in-list()`",
+                                other.span(),
+                                "here",
+                            );
                             self.push(d);
                         }
                     }
@@ -135,7 +168,12 @@ impl Lowerer<'_> {
                         }
                         ast::Arg::Call(c) => calls.push(c.clone()),
                         other => {
-                            let d = self.error_at(codes::FILTER, format!("unexpected argument in `{canonical}()`"), other.span(), "here");
+                            let d = self.error_at(
+                                codes::FILTER,
+                                format!("unexpected argument in `{canonical}()`"),
+                                other.span(),
+                                "here",
+                            );
                             self.push(d);
                         }
                     }
@@ -157,7 +195,12 @@ impl Lowerer<'_> {
                     options = self.options(&calls, &[schema::MATCHER_OPTIONS], canonical);
                 }
                 if matcher && args.is_empty() {
-                    let d = self.error_at(codes::FILTER, format!("`{canonical}()` needs a pattern"), call.span.clone(), "no pattern given");
+                    let d = self.error_at(
+                        codes::FILTER,
+                        format!("`{canonical}()` needs a pattern"),
+                        call.span.clone(),
+                        "no pattern given",
+                    );
                     self.push(d);
                 }
             }
@@ -181,7 +224,12 @@ impl Lowerer<'_> {
         });
         if let Err(e) = rsng_core::regex::check_pcre(&pattern.value, caseless) {
             let d = self
-                .error_at(codes::REGEX, format!("invalid regular expression: {}", e.message), pattern.span.clone(), format!("at character {}", e.offset))
+                .error_at(
+                    codes::REGEX,
+                    format!("invalid regular expression: {}", e.message),
+                    pattern.span.clone(),
+                    format!("at character {}", e.offset),
+                )
                 .help("quote special characters with a backslash, or use `type(string)` for a plain text match");
             self.push(d);
         }
@@ -194,7 +242,12 @@ impl Lowerer<'_> {
         }
         if !options.iter().any(|o| o.name == "value" || o.name == "template") {
             let d = self
-                .warning_at(codes::FILTER, "`match()` without `value()` matches the whole message header and text", call.name.span.clone(), "no value() given")
+                .warning_at(
+                    codes::FILTER,
+                    "`match()` without `value()` matches the whole message header and text",
+                    call.name.span.clone(),
+                    "no value() given",
+                )
                 .help("add `value(\"MESSAGE\")` (or the name-value pair to match)");
             self.push(d);
         }

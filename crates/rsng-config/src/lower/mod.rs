@@ -67,15 +67,17 @@ pub(crate) struct Lowerer<'a> {
 impl Lowerer<'_> {
     /// The file span of a span of the flat text.
     pub(crate) fn span(&self, range: Range<usize>) -> FileSpan {
-        self.pre
-            .map
-            .resolve(range)
-            .map(|r| r.span)
-            .unwrap_or(FileSpan { file: 0, start: 0, end: 0 })
+        self.pre.map.resolve(range).map(|r| r.span).unwrap_or(FileSpan { file: 0, start: 0, end: 0 })
     }
 
     /// An error located at `range`, with the include and block chain that led there.
-    pub(crate) fn error_at(&mut self, code: &'static str, message: impl Into<String>, range: Range<usize>, label: impl Into<String>) -> Diagnostic {
+    pub(crate) fn error_at(
+        &mut self,
+        code: &'static str,
+        message: impl Into<String>,
+        range: Range<usize>,
+        label: impl Into<String>,
+    ) -> Diagnostic {
         let offset = range.start;
         let resolved = self.pre.map.resolve(range);
         let mut d = Diagnostic::error(code, message).ordered(0, offset);
@@ -85,7 +87,13 @@ impl Lowerer<'_> {
         d
     }
 
-    pub(crate) fn warning_at(&mut self, code: &'static str, message: impl Into<String>, range: Range<usize>, label: impl Into<String>) -> Diagnostic {
+    pub(crate) fn warning_at(
+        &mut self,
+        code: &'static str,
+        message: impl Into<String>,
+        range: Range<usize>,
+        label: impl Into<String>,
+    ) -> Diagnostic {
         let mut d = self.error_at(code, message, range, label);
         d.severity = miette::Severity::Warning;
         d
@@ -143,17 +151,28 @@ impl Lowerer<'_> {
         self.reject_reserved(name);
         let span = self.span(name.span.clone());
         if let Some(first) = self.defined.get(&(context, name.value.clone())).copied() {
-            let old_format = self.pre.version.is_some_and(|(v, _)| v < crate::preprocess::Version { major: 3, minor: 3 });
+            let old_format =
+                self.pre.version.is_some_and(|(v, _)| v < crate::preprocess::Version { major: 3, minor: 3 });
             if self.pre.allow_config_dups || old_format {
                 let d = self
-                    .warning_at(codes::DUPLICATE_OBJECT, format!("{} `{}` is defined again; the later definition wins", context.name(), name.value), name.span.clone(), "redefined here")
+                    .warning_at(
+                        codes::DUPLICATE_OBJECT,
+                        format!("{} `{}` is defined again; the later definition wins", context.name(), name.value),
+                        name.span.clone(),
+                        "redefined here",
+                    )
                     .note(first, "first defined here");
                 self.push(d);
                 self.defined.insert((context, name.value.clone()), span);
                 return;
             }
             let d = self
-                .error_at(codes::DUPLICATE_OBJECT, format!("duplicate {} definition `{}`", context.name(), name.value), name.span.clone(), "defined again here")
+                .error_at(
+                    codes::DUPLICATE_OBJECT,
+                    format!("duplicate {} definition `{}`", context.name(), name.value),
+                    name.span.clone(),
+                    "defined again here",
+                )
                 .note(first, "first defined here")
                 .help("rename one of them; object names must be unique per kind");
             self.push(d);
@@ -172,7 +191,14 @@ impl Lowerer<'_> {
     }
 
     /// Lowers the drivers and forks of a source, destination, parser or rewrite object.
-    fn object(&mut self, context: Context, name: String, anonymous: bool, items: &[ast::ObjectItem], span: FileSpan) -> ir::Object {
+    fn object(
+        &mut self,
+        context: Context,
+        name: String,
+        anonymous: bool,
+        items: &[ast::ObjectItem],
+        span: FileSpan,
+    ) -> ir::Object {
         let mut drivers = Vec::new();
         let mut forks = Vec::new();
         for item in items {
@@ -227,7 +253,12 @@ impl Lowerer<'_> {
                     let context = context_of(*kind);
                     let span = self.span(span.clone());
                     let name_span = self.span(name.span.clone());
-                    self.references.push(Reference { context, name: name.value.clone(), span: name_span, offset: name.span.start });
+                    self.references.push(Reference {
+                        context,
+                        name: name.value.clone(),
+                        span: name_span,
+                        offset: name.span.start,
+                    });
                     out.elements.push(ir::LogElement::Object { context, name: name.value.clone(), span });
                 }
                 ast::LogItem::Inline(object) => {
@@ -265,7 +296,12 @@ impl Lowerer<'_> {
                     // syslog-ng prints an error for an unknown log flag but accepts the
                     // configuration; rsng warns likewise.
                     let suggestion = crate::suggest::did_you_mean(&flag.value, schema::LOG_FLAGS.iter().copied());
-                    let mut d = self.warning_at(codes::UNKNOWN_FLAG, format!("unknown log path flag `{}`", flag.value), flag.span.clone(), "ignored");
+                    let mut d = self.warning_at(
+                        codes::UNKNOWN_FLAG,
+                        format!("unknown log path flag `{}`", flag.value),
+                        flag.span.clone(),
+                        "ignored",
+                    );
                     d = d.help(match suggestion {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => format!("valid flags: {}", schema::LOG_FLAGS.join(", ")),
@@ -286,7 +322,12 @@ impl Lowerer<'_> {
                 for call in calls {
                     let Some(opt) = schema::find_option(&[schema::TEMPLATE_STATEMENT_OPTIONS], &call.name.value) else {
                         let d = self
-                            .error_at(codes::UNKNOWN_OPTION, format!("unknown option `{}` in a template statement", call.name.value), call.name.span.clone(), "not allowed here")
+                            .error_at(
+                                codes::UNKNOWN_OPTION,
+                                format!("unknown option `{}` in a template statement", call.name.value),
+                                call.name.span.clone(),
+                                "not allowed here",
+                            )
                             .help("a template statement holds only `template(...)` and `template-escape(...)`");
                         self.push(d);
                         continue;
@@ -297,7 +338,12 @@ impl Lowerer<'_> {
                             text = t.value.clone();
                         }
                         if call.args.len() != 1 || !matches!(call.args.first(), Some(ast::Arg::Text(_))) {
-                            let d = self.error_at(codes::INVALID_VALUE, "`template()` expects one template string", call.span.clone(), "here");
+                            let d = self.error_at(
+                                codes::INVALID_VALUE,
+                                "`template()` expects one template string",
+                                call.span.clone(),
+                                "here",
+                            );
                             self.push(d);
                         }
                     } else if let Some(ir::Value::Bool(b)) = self.value(opt, call) {
@@ -314,11 +360,17 @@ impl Lowerer<'_> {
                 }
                 ast::Arg::Call(call) => {
                     const TYPES: &[&str] = &[
-                        "string", "int", "int32", "int64", "double", "float", "boolean", "datetime", "list", "json", "literal", "null", "none",
+                        "string", "int", "int32", "int64", "double", "float", "boolean", "datetime", "list", "json",
+                        "literal", "null", "none",
                     ];
                     if !TYPES.contains(&call.name.value.as_str()) {
                         let d = self
-                            .error_at(codes::TEMPLATE, format!("unknown type `{}` in type hint", call.name.value), call.name.span.clone(), "not a type")
+                            .error_at(
+                                codes::TEMPLATE,
+                                format!("unknown type `{}` in type hint", call.name.value),
+                                call.name.span.clone(),
+                                "not a type",
+                            )
                             .help(format!("valid types: {}", TYPES.join(", ")));
                         self.push(d);
                     }
@@ -361,19 +413,21 @@ impl Lowerer<'_> {
             let d = match other {
                 Some(kind) => {
                     let at = self.defined[&(kind, r.name.clone())];
-                    Diagnostic::error(codes::WRONG_KIND, format!("`{}` is a {}, not a {}", r.name, kind.name(), r.context.name()))
-                        .at(r.span, format!("expected a {}", r.context.name()))
-                        .note(at, format!("`{}` is defined here as a {}", r.name, kind.name()))
+                    Diagnostic::error(
+                        codes::WRONG_KIND,
+                        format!("`{}` is a {}, not a {}", r.name, kind.name(), r.context.name()),
+                    )
+                    .at(r.span, format!("expected a {}", r.context.name()))
+                    .note(at, format!("`{}` is defined here as a {}", r.name, kind.name()))
                 }
                 None => {
-                    let names: Vec<&str> = self
-                        .defined
-                        .keys()
-                        .filter(|(c, _)| *c == r.context)
-                        .map(|(_, n)| n.as_str())
-                        .collect();
-                    let mut d = Diagnostic::error(codes::UNDEFINED_REFERENCE, format!("undefined {} `{}`", r.context.name(), r.name))
-                        .at(r.span, format!("no {} with this name", r.context.name()));
+                    let names: Vec<&str> =
+                        self.defined.keys().filter(|(c, _)| *c == r.context).map(|(_, n)| n.as_str()).collect();
+                    let mut d = Diagnostic::error(
+                        codes::UNDEFINED_REFERENCE,
+                        format!("undefined {} `{}`", r.context.name(), r.name),
+                    )
+                    .at(r.span, format!("no {} with this name", r.context.name()));
                     if let Some(s) = crate::suggest::did_you_mean(&r.name, names) {
                         d = d.help(format!("did you mean `{s}`?"));
                     }

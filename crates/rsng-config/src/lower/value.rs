@@ -82,7 +82,12 @@ impl Lowerer<'_> {
                     // An empty string stands for "no options" (SCL blocks pass `tls("")`).
                     ast::Arg::Text(t) if t.value.is_empty() => {}
                     other => {
-                        let d = self.error_at(codes::INVALID_VALUE, format!("`{name}()` takes options, not values"), other.span(), "expected `option(...)`");
+                        let d = self.error_at(
+                            codes::INVALID_VALUE,
+                            format!("`{name}()` takes options, not values"),
+                            other.span(),
+                            "expected `option(...)`",
+                        );
                         self.push(d);
                     }
                 }
@@ -97,7 +102,12 @@ impl Lowerer<'_> {
             let mut out = Vec::new();
             for arg in args {
                 let ast::Arg::Text(t) = arg else {
-                    let d = self.error_at(codes::INVALID_VALUE, format!("`{name}()` takes flag names"), arg.span(), "not a flag");
+                    let d = self.error_at(
+                        codes::INVALID_VALUE,
+                        format!("`{name}()` takes flag names"),
+                        arg.span(),
+                        "not a flag",
+                    );
                     self.push(d);
                     continue;
                 };
@@ -128,7 +138,12 @@ impl Lowerer<'_> {
             match arg {
                 ast::Arg::Text(t) => texts.push(t),
                 other => {
-                    let d = self.error_at(codes::INVALID_VALUE, format!("unexpected argument in `{name}()`"), other.span(), "expected a value");
+                    let d = self.error_at(
+                        codes::INVALID_VALUE,
+                        format!("unexpected argument in `{name}()`"),
+                        other.span(),
+                        "expected a value",
+                    );
                     self.push(d);
                     return None;
                 }
@@ -139,12 +154,22 @@ impl Lowerer<'_> {
             if empty_allowed {
                 return Some(Value::Str(String::new()));
             }
-            let d = self.error_at(codes::MISSING_VALUE, format!("`{name}()` needs a value"), call.span.clone(), "no value given");
+            let d = self.error_at(
+                codes::MISSING_VALUE,
+                format!("`{name}()` needs a value"),
+                call.span.clone(),
+                "no value given",
+            );
             self.push(d);
             return None;
         }
         if texts.len() > 1 && !spec.multi && !matches!(spec.kind, Kind::StringList | Kind::Facility | Kind::Level) {
-            let d = self.error_at(codes::INVALID_VALUE, format!("`{name}()` takes one value"), texts[1].span.clone(), "unexpected second value");
+            let d = self.error_at(
+                codes::INVALID_VALUE,
+                format!("`{name}()` takes one value"),
+                texts[1].span.clone(),
+                "unexpected second value",
+            );
             self.push(d);
             return None;
         }
@@ -173,7 +198,13 @@ impl Lowerer<'_> {
         let name = spec.name;
         if matches!(
             spec.kind,
-            Kind::String | Kind::StringOrNumber | Kind::Path | Kind::Template | Kind::TemplateRef | Kind::ExistingFile | Kind::StringList
+            Kind::String
+                | Kind::StringOrNumber
+                | Kind::Path
+                | Kind::Template
+                | Kind::TemplateRef
+                | Kind::ExistingFile
+                | Kind::StringList
         ) && name != "transport"
             && self.reject_reserved(t)
         {
@@ -192,7 +223,11 @@ impl Lowerer<'_> {
                         }
                     }
                 }
-                self.invalid(t, format!("`{name}()` expects yes or no, found `{}`", t.value), Some("write yes, no, on, off or a number".into()))
+                self.invalid(
+                    t,
+                    format!("`{name}()` expects yes or no, found `{}`", t.value),
+                    Some("write yes, no, on, off or a number".into()),
+                )
             }
             Kind::Integer { min } => {
                 let n = if t.quoted { None } else { parse_number(&t.value) };
@@ -211,7 +246,9 @@ impl Lowerer<'_> {
             },
             Kind::Perm => match if t.quoted { None } else { parse_number(&t.value) } {
                 Some(n) => Some(Value::Int(n)),
-                None => self.invalid(t, format!("`{name}()` expects a file mode such as 0640, found `{}`", t.value), None),
+                None => {
+                    self.invalid(t, format!("`{name}()` expects a file mode such as 0640, found `{}`", t.value), None)
+                }
             },
             Kind::String | Kind::StringOrNumber | Kind::Path | Kind::StringList => Some(Value::Str(t.value.clone())),
             Kind::Template => {
@@ -227,7 +264,12 @@ impl Lowerer<'_> {
             Kind::ExistingFile => {
                 if !std::path::Path::new(&t.value).exists() {
                     let d = self
-                        .error_at(codes::FILE_NOT_FOUND, format!("file `{}` not found", t.value), t.span.clone(), "no such file")
+                        .error_at(
+                            codes::FILE_NOT_FOUND,
+                            format!("file `{}` not found", t.value),
+                            t.span.clone(),
+                            "no such file",
+                        )
                         .help(format!("`{name}()` is read while the configuration is loaded; the file must exist"));
                     self.push(d);
                     return None;
@@ -236,16 +278,18 @@ impl Lowerer<'_> {
             }
             Kind::User => self.account(t, name, true),
             Kind::UnixGroup => self.account(t, name, false),
-            Kind::Enum(values) => match values.iter().find(|v| same_name(v, &t.value) || v.eq_ignore_ascii_case(&t.value)) {
-                Some(v) => Some(Value::Str(v.to_string())),
-                None => {
-                    let help = match did_you_mean(&t.value, values.iter().copied()) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => format!("valid values: {}", values.join(", ")),
-                    };
-                    self.invalid(t, format!("invalid value `{}` for `{name}()`", t.value), Some(help))
+            Kind::Enum(values) => {
+                match values.iter().find(|v| same_name(v, &t.value) || v.eq_ignore_ascii_case(&t.value)) {
+                    Some(v) => Some(Value::Str(v.to_string())),
+                    None => {
+                        let help = match did_you_mean(&t.value, values.iter().copied()) {
+                            Some(s) => format!("did you mean `{s}`?"),
+                            None => format!("valid values: {}", values.join(", ")),
+                        };
+                        self.invalid(t, format!("invalid value `{}` for `{name}()`", t.value), Some(help))
+                    }
                 }
-            },
+            }
             Kind::Facility => {
                 if rsng_core::names::facility_code(&t.value).is_some() || parse_number(&t.value).is_some() {
                     Some(Value::Str(t.value.clone()))
@@ -257,7 +301,11 @@ impl Lowerer<'_> {
                 if rsng_core::names::severity_code(&t.value).is_some() {
                     Some(Value::Str(t.value.clone()))
                 } else {
-                    self.invalid(t, format!("unknown severity `{}`", t.value), Some("valid severities: emerg, alert, crit, err, warning, notice, info, debug".into()))
+                    self.invalid(
+                        t,
+                        format!("unknown severity `{}`", t.value),
+                        Some("valid severities: emerg, alert, crit, err, warning, notice, info, debug".into()),
+                    )
                 }
             }
             Kind::Nested(_) | Kind::Flags { .. } | Kind::Any | Kind::FilterExpr => Some(Value::Str(t.value.clone())),
@@ -281,7 +329,12 @@ impl Lowerer<'_> {
         // syslog-ng reports this but still accepts the configuration; so does rsng.
         let what = if user { "user" } else { "group" };
         let d = self
-            .warning_at(codes::UNKNOWN_USER, format!("unknown {what} `{v}` in `{option}()`"), t.span.clone(), format!("no such {what} on this system"))
+            .warning_at(
+                codes::UNKNOWN_USER,
+                format!("unknown {what} `{v}` in `{option}()`"),
+                t.span.clone(),
+                format!("no such {what} on this system"),
+            )
             .help(format!("create the {what}, use a numeric id, or leave `{option}()` empty"));
         self.push(d);
         Some(Value::Str(v.to_string()))

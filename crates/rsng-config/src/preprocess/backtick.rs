@@ -54,10 +54,7 @@ pub fn substitute(
             (b'`', _) => {
                 let line_end = text[i + 1..].find('\n').map_or(text.len(), |p| i + 1 + p);
                 let Some(close) = text[i + 1..line_end].find('`').map(|p| i + 1 + p) else {
-                    return Err(BacktickError {
-                        at: i,
-                        message: "missing closing backtick (`) character".into(),
-                    });
+                    return Err(BacktickError { at: i, message: "missing closing backtick (`) character".into() });
                 };
                 out.push_slice(input, copied, i);
                 let site = input.span(i, close + 1).expect("buffer has provenance");
@@ -91,9 +88,7 @@ fn requote(value: &str, quote: Quote) -> Result<String, String> {
         return Ok(value.to_string());
     };
     match quote {
-        Quote::Double if inner == Quote::Single => {
-            Ok(content.replace('\\', "\\\\").replace('"', "\\\""))
-        }
+        Quote::Double if inner == Quote::Single => Ok(content.replace('\\', "\\\\").replace('"', "\\\"")),
         Quote::Single if content.contains('\'') => {
             Err("cannot represent apostrophes within apostroph-enclosed string".into())
         }

@@ -129,33 +129,43 @@ impl Preprocessor<'_> {
                 let key = (def.context, normalize(&def.name));
                 self.blocks.insert(key, Arc::new(def));
             }
-            Err(d) => self.error(d),
+            Err(d) => self.error(*d),
         }
         self.prev = super::Prev::Semi;
         self.item_word = None;
     }
 
-    fn expect_more(&mut self, what: &str, start: usize) -> Result<(), Diagnostic> {
+    fn expect_more(&mut self, what: &str, start: usize) -> Result<(), Box<Diagnostic>> {
         if self.skip_blank() {
             return Ok(());
         }
-        Err(Diagnostic::error(codes::BLOCK_DEFINITION, format!("unexpected end of file in block definition, expecting {what}"))
-            .at(self.span_or(start), "this block definition is not finished"))
+        Err(Diagnostic::error(
+            codes::BLOCK_DEFINITION,
+            format!("unexpected end of file in block definition, expecting {what}"),
+        )
+        .at(self.span_or(start), "this block definition is not finished")
+        .into())
     }
 
     fn span_or(&self, start: usize) -> FileSpan {
         let f = self.frame();
         let len = f.line.text.len();
-        f.line.span(start.min(len.saturating_sub(1)), (start + 1).min(len)).unwrap_or(FileSpan { file: 0, start: 0, end: 0 })
+        f.line.span(start.min(len.saturating_sub(1)), (start + 1).min(len)).unwrap_or(FileSpan {
+            file: 0,
+            start: 0,
+            end: 0,
+        })
     }
 
-    fn read_block_definition(&mut self, start: usize) -> Result<BlockDef, Diagnostic> {
+    fn read_block_definition(&mut self, start: usize) -> Result<BlockDef, Box<Diagnostic>> {
         let site = self.span(start, start + 5);
         self.expect_more("a context name", start)?;
         let (ctx_word, cs, ce) = self.take_word().ok_or_else(|| {
             let pos = self.frame().pos;
-            Diagnostic::error(codes::BLOCK_DEFINITION, "expected a block context after `block`")
-                .at(self.span_or(pos), "expected one of root, source, destination, parser, rewrite, filter, log, options")
+            Diagnostic::error(codes::BLOCK_DEFINITION, "expected a block context after `block`").at(
+                self.span_or(pos),
+                "expected one of root, source, destination, parser, rewrite, filter, log, options",
+            )
         })?;
         let context = context_by_name(&ctx_word).ok_or_else(|| {
             Diagnostic::error(codes::BLOCK_DEFINITION, format!("unknown block context `{ctx_word}`"))
@@ -172,10 +182,12 @@ impl Preprocessor<'_> {
         if self.peek() != Some(b'(') {
             let pos = self.frame().pos;
             return Err(Diagnostic::error(codes::BLOCK_DEFINITION, format!("expected `(` after block name `{name}`"))
-                .at(self.span_or(pos), "expected `(`"));
+                .at(self.span_or(pos), "expected `(`")
+                .into());
         }
         let params_buf = self.read_balanced(b'(', b')').ok_or_else(|| {
-            Diagnostic::error(codes::BLOCK_DEFINITION, "unclosed `(` in block definition").at(name_span, "in this block")
+            Diagnostic::error(codes::BLOCK_DEFINITION, "unclosed `(` in block definition")
+                .at(name_span, "in this block")
         })?;
         let (args, varargs) = parse_args(&params_buf.text, true).map_err(|(at, msg)| {
             let span = params_buf.span(at, at + 1).unwrap_or(name_span);
@@ -192,7 +204,8 @@ impl Preprocessor<'_> {
         if self.peek() != Some(b'{') {
             let pos = self.frame().pos;
             return Err(Diagnostic::error(codes::BLOCK_DEFINITION, "expected `{` to open the block body")
-                .at(self.span_or(pos), "expected `{`"));
+                .at(self.span_or(pos), "expected `{`")
+                .into());
         }
         let body = self.read_balanced(b'{', b'}').ok_or_else(|| {
             Diagnostic::error(codes::BLOCK_DEFINITION, format!("unclosed block body of `{name}`"))
@@ -201,7 +214,9 @@ impl Preprocessor<'_> {
         let pos = self.frame().pos;
         if !self.skip_blank() || self.peek() != Some(b';') {
             let span = if self.frames.is_empty() { name_span } else { self.span_or(self.frame().pos.max(pos)) };
-            return Err(Diagnostic::error(codes::SYNTAX, "expected `;` after the block definition").at(span, "expected `;`"));
+            return Err(Diagnostic::error(codes::SYNTAX, "expected `;` after the block definition")
+                .at(span, "expected `;`")
+                .into());
         }
         self.frame_mut().pos += 1;
         Ok(BlockDef { context, name, params, varargs, body, site })
@@ -255,7 +270,9 @@ impl Preprocessor<'_> {
             self.run_generator(ctx, name, &generator.command, &args_to_pairs(&args), site);
             return;
         }
-        let Some(def) = self.blocks.get(&key).cloned() else { return };
+        let Some(def) = self.blocks.get(&key).cloned() else {
+            return;
+        };
         let mut values: HashMap<String, String> = HashMap::new();
         let mut varargs_text = String::new();
         for arg in &args {
@@ -267,10 +284,13 @@ impl Preprocessor<'_> {
             } else {
                 let span = args_buf.span(arg.span.0, arg.span.1).unwrap_or(site);
                 self.error(
-                    Diagnostic::error(codes::BLOCK_ARGUMENT, format!("unknown argument `{}` for block `{name}()`", arg.name))
-                        .at(span, "not a parameter of this block")
-                        .note(def.site, "block defined here")
-                        .help(param_help(&def)),
+                    Diagnostic::error(
+                        codes::BLOCK_ARGUMENT,
+                        format!("unknown argument `{}` for block `{name}()`", arg.name),
+                    )
+                    .at(span, "not a parameter of this block")
+                    .note(def.site, "block defined here")
+                    .help(param_help(&def)),
                 );
                 return;
             }
@@ -304,14 +324,16 @@ impl Preprocessor<'_> {
         let mut body = Buf::default();
         if let Err(e) = backtick::substitute(&def.body, &mut lookup, &mut body) {
             let span = def.body.span(e.at, e.at + 1).unwrap_or(def.site);
-            self.error(Diagnostic::error(codes::BACKTICK, format!("error in backtick substitution: {}", e.message)).at(span, "here"));
+            self.error(
+                Diagnostic::error(codes::BACKTICK, format!("error in backtick substitution: {}", e.message))
+                    .at(span, "here"),
+            );
             return;
         }
         let expansion = self.add_expansion(expansion_kind(ctx, name, false), site);
         let (line, _) = self.map.line_col(site.file, site.start);
         let file_name = self.map.file(site.file).name.clone();
-        let start_marker =
-            format!("\n#Start Block block {} {}() at {}:{}\n", ctx.name(), def.name, file_name, line);
+        let start_marker = format!("\n#Start Block block {} {}() at {}:{}\n", ctx.name(), def.name, file_name, line);
         let end_marker = format!("\n#End Block block {} {}() at {}:{}\n", ctx.name(), def.name, file_name, line);
         self.push_prepared(body, expansion, start_marker, end_marker, site);
     }

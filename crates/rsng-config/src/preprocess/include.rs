@@ -12,10 +12,34 @@ use crate::source_map::{Expansion, ExpansionKind, FileSpan};
 /// Modules that a syslog-ng 3.38 installation with Debian's syslog-ng-core provides and whose
 /// features rsng covers or recognises; `@requires` of anything else fails as it does there.
 const AVAILABLE_MODULES: &[&str] = &[
-    "affile", "afprog", "afsocket", "afuser", "appmodel", "basicfuncs", "cef", "confgen", "cryptofuncs",
-    "csvparser", "dbparser", "disk-buffer", "hook-commands", "json-plugin", "kvformat", "linux-kmsg-format",
-    "map-value-pairs", "pacctformat", "pseudofile", "rate-limit-filter", "regexp-parser", "sdjournal",
-    "syslogformat", "system-source", "tags-parser", "tfgetent", "timestamp", "syslog-ng",
+    "affile",
+    "afprog",
+    "afsocket",
+    "afuser",
+    "appmodel",
+    "basicfuncs",
+    "cef",
+    "confgen",
+    "cryptofuncs",
+    "csvparser",
+    "dbparser",
+    "disk-buffer",
+    "hook-commands",
+    "json-plugin",
+    "kvformat",
+    "linux-kmsg-format",
+    "map-value-pairs",
+    "pacctformat",
+    "pseudofile",
+    "rate-limit-filter",
+    "regexp-parser",
+    "sdjournal",
+    "syslogformat",
+    "system-source",
+    "tags-parser",
+    "tfgetent",
+    "timestamp",
+    "syslog-ng",
 ];
 
 /// rsng's own SCL, used when `scl.conf` is not found along the include path.
@@ -66,11 +90,15 @@ impl Preprocessor<'_> {
         };
         let at_span = self.span(0, 1);
         let Some(first) = toks.first() else {
-            self.error(Diagnostic::error(codes::PRAGMA, "expected a pragma name after `@`").at(at_span, "empty pragma"));
+            self.error(
+                Diagnostic::error(codes::PRAGMA, "expected a pragma name after `@`").at(at_span, "empty pragma"),
+            );
             return;
         };
         let PTok::Word(name) = &first.tok else {
-            self.error(Diagnostic::error(codes::PRAGMA, "expected a pragma name after `@`").at(at_span, "not a pragma"));
+            self.error(
+                Diagnostic::error(codes::PRAGMA, "expected a pragma name after `@`").at(at_span, "not a pragma"),
+            );
             return;
         };
         let name_span = self.span(first.start, first.end);
@@ -96,7 +124,8 @@ impl Preprocessor<'_> {
         if let Some(t) = rest.first() {
             let span = self.tok_span(t);
             self.error(
-                Diagnostic::error(codes::PRAGMA, format!("unexpected text after {what}")).at(span, "expected the end of the line"),
+                Diagnostic::error(codes::PRAGMA, format!("unexpected text after {what}"))
+                    .at(span, "expected the end of the line"),
             );
             return true;
         }
@@ -105,7 +134,9 @@ impl Preprocessor<'_> {
 
     fn pragma_version(&mut self, toks: &[Spanned], at_span: FileSpan) {
         let Some(colon) = toks.first() else {
-            self.error(Diagnostic::error(codes::VERSION, "expected `:` after `@version`").at(at_span, "incomplete @version"));
+            self.error(
+                Diagnostic::error(codes::VERSION, "expected `:` after `@version`").at(at_span, "incomplete @version"),
+            );
             return;
         };
         if colon.tok != PTok::Colon {
@@ -118,7 +149,10 @@ impl Preprocessor<'_> {
             return;
         }
         let Some(value) = toks.get(1) else {
-            self.error(Diagnostic::error(codes::VERSION, "expected a version number after `@version:`").at(at_span, "no version given"));
+            self.error(
+                Diagnostic::error(codes::VERSION, "expected a version number after `@version:`")
+                    .at(at_span, "no version given"),
+            );
             return;
         };
         let text = match &value.tok {
@@ -175,7 +209,10 @@ impl Preprocessor<'_> {
 
     fn pragma_define(&mut self, toks: &[Spanned], name_span: FileSpan) {
         let (Some(name), Some(value)) = (toks.first(), toks.get(1)) else {
-            self.error(Diagnostic::error(codes::DEFINE, "`@define` needs a name and a value").at(name_span, "incomplete @define"));
+            self.error(
+                Diagnostic::error(codes::DEFINE, "`@define` needs a name and a value")
+                    .at(name_span, "incomplete @define"),
+            );
             return;
         };
         let PTok::Word(name) = &name.tok else {
@@ -187,7 +224,9 @@ impl Preprocessor<'_> {
             PTok::Word(w) | PTok::Str(w) => w.clone(),
             _ => {
                 let span = self.tok_span(value);
-                self.error(Diagnostic::error(codes::DEFINE, "expected one value after the name").at(span, "not a value"));
+                self.error(
+                    Diagnostic::error(codes::DEFINE, "expected one value after the name").at(span, "not a value"),
+                );
                 return;
             }
         };
@@ -199,7 +238,10 @@ impl Preprocessor<'_> {
 
     fn pragma_module(&mut self, toks: &[Spanned], name_span: FileSpan) {
         let Some(Spanned { tok: PTok::Word(module), start, end }) = toks.first() else {
-            self.error(Diagnostic::error(codes::MODULE, "expected a module name after `@module`").at(name_span, "incomplete @module"));
+            self.error(
+                Diagnostic::error(codes::MODULE, "expected a module name after `@module`")
+                    .at(name_span, "incomplete @module"),
+            );
             return;
         };
         let span = self.span(*start, *end);
@@ -216,14 +258,22 @@ impl Preprocessor<'_> {
         let mut args: Vec<(String, String)> = Vec::new();
         let mut i = 1;
         while i < toks.len() {
-            match (&toks[i].tok, toks.get(i + 1).map(|t| &t.tok), toks.get(i + 2).map(|t| &t.tok), toks.get(i + 3).map(|t| &t.tok)) {
+            match (
+                &toks[i].tok,
+                toks.get(i + 1).map(|t| &t.tok),
+                toks.get(i + 2).map(|t| &t.tok),
+                toks.get(i + 3).map(|t| &t.tok),
+            ) {
                 (PTok::Word(k), Some(PTok::Open), Some(PTok::Word(v) | PTok::Str(v)), Some(PTok::Close)) => {
                     args.push((normalize(k), v.clone()));
                     i += 4;
                 }
                 _ => {
                     let s = self.tok_span(&toks[i]);
-                    self.error(Diagnostic::error(codes::MODULE, "module arguments must be written as `name(value)`").at(s, "here"));
+                    self.error(
+                        Diagnostic::error(codes::MODULE, "module arguments must be written as `name(value)`")
+                            .at(s, "here"),
+                    );
                     return;
                 }
             }
@@ -232,12 +282,15 @@ impl Preprocessor<'_> {
             let get = |k: &str| args.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
             let (Some(ctx), Some(name), Some(exec)) = (get("context"), get("name"), get("exec")) else {
                 self.error(
-                    Diagnostic::error(codes::MODULE, "`@module confgen` needs context(), name() and exec()").at(span, "incomplete"),
+                    Diagnostic::error(codes::MODULE, "`@module confgen` needs context(), name() and exec()")
+                        .at(span, "incomplete"),
                 );
                 return;
             };
             let Some(context) = context_by_name(&ctx) else {
-                self.error(Diagnostic::error(codes::MODULE, format!("unknown generator context `{ctx}`")).at(span, "here"));
+                self.error(
+                    Diagnostic::error(codes::MODULE, format!("unknown generator context `{ctx}`")).at(span, "here"),
+                );
                 return;
             };
             self.generators.insert((context, normalize(&name)), Generator { command: exec });
@@ -246,7 +299,10 @@ impl Preprocessor<'_> {
 
     fn pragma_requires(&mut self, toks: &[Spanned], name_span: FileSpan) {
         let Some(Spanned { tok: PTok::Word(module), start, end }) = toks.first() else {
-            self.error(Diagnostic::error(codes::REQUIRES, "expected a module name after `@requires`").at(name_span, "incomplete"));
+            self.error(
+                Diagnostic::error(codes::REQUIRES, "expected a module name after `@requires`")
+                    .at(name_span, "incomplete"),
+            );
             return;
         };
         if module_available(module) {
@@ -265,7 +321,8 @@ impl Preprocessor<'_> {
             f.prepared_pos = f.prepared.as_ref().map_or(0, |t| t.text.len());
             return;
         }
-        let mut d = Diagnostic::error(codes::REQUIRES, format!("required module `{module}` is not available")).at(span, "required here");
+        let mut d = Diagnostic::error(codes::REQUIRES, format!("required module `{module}` is not available"))
+            .at(span, "required here");
         if let Some(m) = message {
             d = d.help(m);
         }
@@ -274,14 +331,20 @@ impl Preprocessor<'_> {
 
     fn pragma_include(&mut self, toks: &[Spanned], name_span: FileSpan) {
         let Some(arg) = toks.first() else {
-            self.error(Diagnostic::error(codes::INCLUDE, "expected a file name after `@include`").at(name_span, "incomplete @include"));
+            self.error(
+                Diagnostic::error(codes::INCLUDE, "expected a file name after `@include`")
+                    .at(name_span, "incomplete @include"),
+            );
             return;
         };
         let target = match &arg.tok {
             PTok::Str(s) | PTok::Word(s) => s.clone(),
             _ => {
                 let span = self.tok_span(arg);
-                self.error(Diagnostic::error(codes::INCLUDE, "expected a file name after `@include`").at(span, "not a file name"));
+                self.error(
+                    Diagnostic::error(codes::INCLUDE, "expected a file name after `@include`")
+                        .at(span, "not a file name"),
+                );
                 return;
             }
         };
@@ -290,7 +353,10 @@ impl Preprocessor<'_> {
             return;
         }
         if self.frames.len() >= MAX_FRAMES {
-            self.error(Diagnostic::error(codes::INCLUDE_DEPTH, "include file depth is too deep").at(site, "while including this"));
+            self.error(
+                Diagnostic::error(codes::INCLUDE_DEPTH, "include file depth is too deep")
+                    .at(site, "while including this"),
+            );
             return;
         }
         let include_path: Vec<PathBuf> = self
@@ -324,9 +390,12 @@ impl Preprocessor<'_> {
                     Ok(bytes) => (path.display().to_string(), Some(path), String::from_utf8_lossy(&bytes).into_owned()),
                     Err(e) => {
                         self.error(
-                            Diagnostic::error(codes::INCLUDE, format!("cannot read included file `{}`", path.display()))
-                                .at(site, "included here")
-                                .help(e.to_string()),
+                            Diagnostic::error(
+                                codes::INCLUDE,
+                                format!("cannot read included file `{}`", path.display()),
+                            )
+                            .at(site, "included here")
+                            .help(e.to_string()),
                         );
                         return;
                     }
@@ -398,7 +467,11 @@ fn parse_version(text: &str) -> Option<Version> {
         return None;
     }
     let (major, minor) = text.split_once('.')?;
-    if major.is_empty() || minor.is_empty() || !major.bytes().all(|b| b.is_ascii_digit()) || !minor.bytes().all(|b| b.is_ascii_digit()) {
+    if major.is_empty()
+        || minor.is_empty()
+        || !major.bytes().all(|b| b.is_ascii_digit())
+        || !minor.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     Some(Version { major: major.parse().ok()?, minor: minor.parse().ok()? })

@@ -216,8 +216,7 @@ impl<'a> Preprocessor<'a> {
         ] {
             globals.insert(normalize(k), v.to_string());
         }
-        let include_path =
-            opts.include_path.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":");
+        let include_path = opts.include_path.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":");
         globals.insert(normalize("include-path"), include_path);
         Preprocessor {
             opts,
@@ -397,7 +396,8 @@ impl<'a> Preprocessor<'a> {
                     frame.line = line;
                     frame.pos = frame.line.text.len();
                     frame.emit_mark = frame.pos;
-                    let mut d = Diagnostic::error(codes::BACKTICK, format!("error in backtick substitution: {}", e.message));
+                    let mut d =
+                        Diagnostic::error(codes::BACKTICK, format!("error in backtick substitution: {}", e.message));
                     if let Some(span) = span {
                         d = d.at(span, "here");
                     }
@@ -482,11 +482,13 @@ pub fn normalize(name: &str) -> String {
 }
 
 fn lookup_global(globals: &HashMap<String, String>, env: bool, name: &str) -> Option<String> {
-    globals
-        .get(name)
-        .or_else(|| globals.get(&normalize(name)))
-        .cloned()
-        .or_else(|| if env { std::env::var(name).ok() } else { None })
+    globals.get(name).or_else(|| globals.get(&normalize(name))).cloned().or_else(|| {
+        if env {
+            std::env::var(name).ok()
+        } else {
+            None
+        }
+    })
 }
 
 fn expansion_kind(context: Context, name: &str, generator: bool) -> ExpansionKind {

@@ -71,8 +71,27 @@ pub fn tokenize(line: &str, base: usize) -> Result<Vec<Spanned>, (usize, String)
 pub fn is_word_byte(b: u8) -> bool {
     !matches!(
         b,
-        b' ' | b'\t' | b'\r' | b'\n' | b'#' | b'\'' | b'"' | b'(' | b')' | b'{' | b'}' | b'[' | b']' | b'\\'
-            | b';' | b',' | b'|' | b'.' | b'@' | b':' | b'`' | 0x0c
+        b' ' | b'\t'
+            | b'\r'
+            | b'\n'
+            | b'#'
+            | b'\''
+            | b'"'
+            | b'('
+            | b')'
+            | b'{'
+            | b'}'
+            | b'['
+            | b']'
+            | b'\\'
+            | b';'
+            | b','
+            | b'|'
+            | b'.'
+            | b'@'
+            | b':'
+            | b'`'
+            | 0x0c
     )
 }
 
@@ -101,7 +120,9 @@ pub fn unescape_double(s: &str) -> Option<(String, usize)> {
 /// Decodes one escape after a backslash, as syslog-ng's lexer does: `\a \n \r \t \v`, `\xHH`,
 /// `\oOOO`, backslash-newline (removed), anything else stands for itself (`"\101"` is `101`).
 pub fn decode_escape(rest: &[u8]) -> (Vec<u8>, usize) {
-    let Some(&c) = rest.first() else { return (vec![b'\\'], 0) };
+    let Some(&c) = rest.first() else {
+        return (vec![b'\\'], 0);
+    };
     match c {
         b'a' => (vec![7], 1),
         b'n' => (vec![b'\n'], 1),

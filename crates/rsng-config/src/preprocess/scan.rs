@@ -3,7 +3,7 @@
 
 use super::buf::Buf;
 use super::pragma::is_word_byte;
-use super::{normalize, CtxEntry, Prev, Preprocessor, MAX_NESTING};
+use super::{normalize, CtxEntry, Preprocessor, Prev, MAX_NESTING};
 use crate::diagnostic::{codes, Diagnostic};
 use crate::schema::{self, Context};
 
@@ -147,8 +147,10 @@ impl Preprocessor<'_> {
         }
         if let Some(ctx) = top.ctx {
             let candidate = match ctx {
-                Context::Filter => matches!(self.prev, Prev::Start | Prev::Semi | Prev::Open | Prev::ParenOpen)
-                    || (self.prev == Prev::Word && self.last_was_operator),
+                Context::Filter => {
+                    matches!(self.prev, Prev::Start | Prev::Semi | Prev::Open | Prev::ParenOpen)
+                        || (self.prev == Prev::Word && self.last_was_operator)
+                }
                 _ => statement_start && top.parens == 0,
             };
             if candidate && self.followed_by_paren() && !is_builtin(ctx, &word) {
@@ -320,8 +322,18 @@ fn is_builtin(ctx: Context, name: &str) -> bool {
         Context::Filter => schema::FILTER_FUNCTIONS.iter().any(|f| schema::same_name(f, name)),
         Context::Log => matches!(
             name,
-            "source" | "destination" | "filter" | "parser" | "rewrite" | "log" | "channel" | "junction" | "flags"
-                | "if" | "elif" | "else"
+            "source"
+                | "destination"
+                | "filter"
+                | "parser"
+                | "rewrite"
+                | "log"
+                | "channel"
+                | "junction"
+                | "flags"
+                | "if"
+                | "elif"
+                | "else"
         ),
         Context::Options | Context::Root => false,
     }

@@ -97,7 +97,7 @@ pub enum Arg {
     DotDot(Span),
     DotDotDot(Span),
     Arrow(Span),
-    Condition(FilterExpr, Span),
+    Condition(Box<FilterExpr>, Span),
 }
 
 impl Arg {

@@ -134,11 +134,11 @@ fn convert_error(text: &str, err: pest::error::Error<Rule>) -> SyntaxError {
 /// Describes the token at `pos` for "unexpected ..." and returns its length.
 fn token_at(text: &str, pos: usize) -> (String, usize) {
     let rest = &text[pos.min(text.len())..];
-    let Some(c) = rest.chars().next() else { return ("end of file".into(), 0) };
-    let word_len = rest
-        .char_indices()
-        .find(|(_, c)| " \t\r\n#'\"(){}[]\\;,|@:`".contains(*c))
-        .map_or(rest.len(), |(i, _)| i);
+    let Some(c) = rest.chars().next() else {
+        return ("end of file".into(), 0);
+    };
+    let word_len =
+        rest.char_indices().find(|(_, c)| " \t\r\n#'\"(){}[]\\;,|@:`".contains(*c)).map_or(rest.len(), |(i, _)| i);
     if word_len > 0 {
         let w = &rest[..word_len];
         let w = w.trim_end_matches('.');
@@ -319,7 +319,7 @@ fn arg(pair: Pair<Rule>) -> Arg {
         Rule::condition => {
             let mut inner = pair.into_inner();
             inner.next();
-            Arg::Condition(filter_seq(inner.next().expect("expr")), span)
+            Arg::Condition(Box::new(filter_seq(inner.next().expect("expr"))), span)
         }
         _ => Arg::Text(text(pair)),
     }
@@ -418,7 +418,8 @@ fn filter_seq(pair: Pair<Rule>) -> FilterExpr {
 }
 
 fn filter_or(pair: Pair<Rule>) -> FilterExpr {
-    let mut parts: Vec<FilterExpr> = pair.into_inner().filter(|p| p.as_rule() == Rule::filter_and).map(filter_and).collect();
+    let mut parts: Vec<FilterExpr> =
+        pair.into_inner().filter(|p| p.as_rule() == Rule::filter_and).map(filter_and).collect();
     if parts.len() == 1 {
         parts.pop().expect("one part")
     } else {
@@ -427,7 +428,8 @@ fn filter_or(pair: Pair<Rule>) -> FilterExpr {
 }
 
 fn filter_and(pair: Pair<Rule>) -> FilterExpr {
-    let mut parts: Vec<FilterExpr> = pair.into_inner().filter(|p| p.as_rule() == Rule::filter_not).map(filter_not).collect();
+    let mut parts: Vec<FilterExpr> =
+        pair.into_inner().filter(|p| p.as_rule() == Rule::filter_not).map(filter_not).collect();
     if parts.len() == 1 {
         parts.pop().expect("one part")
     } else {

@@ -105,19 +105,14 @@ impl BuiltinFunction {
     /// case-sensitively, with `-` and `_` interchangeable position by
     /// position (`format_json` = `format-json`; even `_` = `-`).
     pub fn lookup(name: &str) -> Option<BuiltinFunction> {
-        BuiltinFunction::ALL
-            .iter()
-            .copied()
-            .find(|f| plugin_name_eq(f.name(), name))
+        BuiltinFunction::ALL.iter().copied().find(|f| plugin_name_eq(f.name(), name))
     }
 }
 
 /// syslog-ng's plugin name comparison (`_find_plugin_in_list`).
 fn plugin_name_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .all(|(x, y)| x == y || (matches!(x, b'-' | b'_') && matches!(y, b'-' | b'_')))
+        && a.bytes().zip(b.bytes()).all(|(x, y)| x == y || (matches!(x, b'-' | b'_') && matches!(y, b'-' | b'_')))
 }
 
 /// How a function's `prepare` in syslog-ng 3.38 treats its arguments.
@@ -168,11 +163,7 @@ pub(super) struct OptSpec {
 }
 
 const fn opt(long: &'static str, short: u8, takes_value: bool) -> OptSpec {
-    OptSpec {
-        long,
-        short: if short == 0 { None } else { Some(short) },
-        takes_value,
-    }
+    OptSpec { long, short: if short == 0 { None } else { Some(short) }, takes_value }
 }
 
 pub(super) const GREP_OPTS: &[OptSpec] = &[opt("max-count", b'm', true)];
@@ -184,8 +175,7 @@ pub(super) const SANITIZE_OPTS: &[OptSpec] = &[
     opt("replacement", b'r', true),
 ];
 
-pub(super) const LIST_SEARCH_OPTS: &[OptSpec] =
-    &[opt("mode", 0, true), opt("start-index", 0, true)];
+pub(super) const LIST_SEARCH_OPTS: &[OptSpec] = &[opt("mode", 0, true), opt("start-index", 0, true)];
 
 /// Modes accepted by `$(list-search --mode ...)`.
 pub(super) const LIST_SEARCH_MODES: &[&str] = &["literal", "prefix", "substring", "glob", "pcre"];
@@ -217,16 +207,11 @@ pub(super) const VALUE_PAIRS_OPTS: &[OptSpec] = &[
     opt("auto-cast", 0, false),
 ];
 
-pub(super) const FORMAT_JSON_OPTS: &[OptSpec] = &[
-    opt("leave-initial-dot", 0, false),
-    opt("key-delimiter", 0, true),
-];
+pub(super) const FORMAT_JSON_OPTS: &[OptSpec] = &[opt("leave-initial-dot", 0, false), opt("key-delimiter", 0, true)];
 
 /// Type hints accepted in value-pairs values (`a=int($PID)`).
-pub(super) const TYPE_HINTS: &[&str] = &[
-    "string", "json", "literal", "boolean", "int32", "int", "int64", "double", "float", "datetime",
-    "list", "null",
-];
+pub(super) const TYPE_HINTS: &[&str] =
+    &["string", "json", "literal", "boolean", "int32", "int", "int64", "double", "float", "datetime", "list", "null"];
 
 #[cfg(test)]
 mod tests {
@@ -253,10 +238,7 @@ mod tests {
     fn lookup_rules() {
         use BuiltinFunction::*;
         assert_eq!(BuiltinFunction::lookup("format_json"), Some(FormatJson));
-        assert_eq!(
-            BuiltinFunction::lookup("format-flat_json"),
-            Some(FormatFlatJson)
-        );
+        assert_eq!(BuiltinFunction::lookup("format-flat_json"), Some(FormatFlatJson));
         assert_eq!(BuiltinFunction::lookup("list_concat"), Some(ListConcat));
         assert_eq!(BuiltinFunction::lookup("_"), Some(Minus));
         assert_eq!(BuiltinFunction::lookup("FORMAT-JSON"), None);

@@ -67,10 +67,7 @@ pub struct TemplateError {
 impl TemplateError {
     /// An error at `offset` with `message`.
     pub fn new(offset: usize, message: impl Into<String>) -> Self {
-        TemplateError {
-            offset,
-            message: message.into(),
-        }
+        TemplateError { offset, message: message.into() }
     }
 }
 
@@ -95,16 +92,13 @@ impl CompileContext {
     /// syslog-ng plugin names it is matched case-sensitively with `-` and
     /// `_` interchangeable; it shadows a built-in function of the same name.
     pub fn add_user_function(&mut self, name: &str) {
-        self.user_functions
-            .insert(normalize_plugin_name(name), name.to_owned());
+        self.user_functions.insert(normalize_plugin_name(name), name.to_owned());
     }
 
     /// The name under which a user template function matching `name` was
     /// defined, if any.
     pub fn user_function(&self, name: &str) -> Option<&str> {
-        self.user_functions
-            .get(&normalize_plugin_name(name))
-            .map(String::as_str)
+        self.user_functions.get(&normalize_plugin_name(name)).map(String::as_str)
     }
 
     /// Registers a named `template NAME { ... };` (for `$(template NAME)`,

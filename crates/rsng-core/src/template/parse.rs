@@ -10,16 +10,15 @@
 //! [`compile`].
 
 use super::functions::{
-    BuiltinFunction, OptSpec, Shape, DNS_RESOLVE_OPTS, FORMAT_JSON_OPTS, GREP_OPTS, HASH_OPTS,
-    LIST_SEARCH_MODES, LIST_SEARCH_OPTS, SANITIZE_OPTS, TYPE_HINTS, VALUE_PAIRS_OPTS,
+    BuiltinFunction, OptSpec, Shape, DNS_RESOLVE_OPTS, FORMAT_JSON_OPTS, GREP_OPTS, HASH_OPTS, LIST_SEARCH_MODES,
+    LIST_SEARCH_OPTS, SANITIZE_OPTS, TYPE_HINTS, VALUE_PAIRS_OPTS,
 };
 use super::{
-    is_builtin_macro, ArgText, CompileContext, Elem, FuncArg, FuncCall, Function, Template,
-    TemplateError, ValueKind, ValueRef, MAX_FUNCTION_ARGS, MAX_NESTING_DEPTH,
+    is_builtin_macro, ArgText, CompileContext, Elem, FuncArg, FuncCall, Function, Template, TemplateError, ValueKind,
+    ValueRef, MAX_FUNCTION_ARGS, MAX_NESTING_DEPTH,
 };
 
-const IMBALANCED: &str =
-    "invalid template function reference, missing function name or imbalanced '('";
+const IMBALANCED: &str = "invalid template function reference, missing function name or imbalanced '('";
 
 pub(super) fn compile(text: &str, ctx: &CompileContext) -> Result<Template, TemplateError> {
     Compiler { ctx }.template(Src::top(text.as_bytes()), 0)
@@ -42,11 +41,7 @@ struct Src<'a> {
 
 impl<'a> Src<'a> {
     fn top(b: &'a [u8]) -> Self {
-        Src {
-            b,
-            map: None,
-            base: 0,
-        }
+        Src { b, map: None, base: 0 }
     }
 
     fn len(&self) -> usize {
@@ -66,16 +61,8 @@ impl<'a> Src<'a> {
         let e = e.min(self.b.len());
         let a = a.min(e);
         match self.map {
-            None => Src {
-                b: &self.b[a..e],
-                map: None,
-                base: self.base + a,
-            },
-            Some(m) => Src {
-                b: &self.b[a..e],
-                map: m.get(a..=e),
-                base: self.off(a),
-            },
+            None => Src { b: &self.b[a..e], map: None, base: self.base + a },
+            Some(m) => Src { b: &self.b[a..e], map: m.get(a..=e), base: self.off(a) },
         }
     }
 
@@ -96,11 +83,7 @@ struct ArgBuf {
 
 impl ArgBuf {
     fn new(start: usize) -> Self {
-        ArgBuf {
-            text: Vec::new(),
-            map: Vec::new(),
-            start,
-        }
+        ArgBuf { text: Vec::new(), map: Vec::new(), start }
     }
 
     fn push(&mut self, byte: u8, offset: usize) {
@@ -120,11 +103,7 @@ impl ArgBuf {
     }
 
     fn src(&self) -> Src<'_> {
-        Src {
-            b: &self.text,
-            map: Some(&self.map),
-            base: self.start,
-        }
+        Src { b: &self.text, map: Some(&self.map), base: self.start }
     }
 
     fn text(&self) -> String {
@@ -132,10 +111,7 @@ impl ArgBuf {
     }
 
     fn arg_text(&self) -> ArgText {
-        ArgText {
-            text: self.text(),
-            offset: self.start,
-        }
+        ArgText { text: self.text(), offset: self.start }
     }
 }
 
@@ -149,10 +125,7 @@ fn is_name_char(c: u8) -> bool {
 }
 
 fn find(b: &[u8], from: usize, what: u8) -> Option<usize> {
-    b.get(from..)?
-        .iter()
-        .position(|&c| c == what)
-        .map(|p| from + p)
+    b.get(from..)?.iter().position(|&c| c == what).map(|p| from + p)
 }
 
 /// `@N` after a braced reference or function call: the parsed `N` and the
@@ -186,12 +159,7 @@ fn value_ref(name: &[u8], default: Option<&[u8]>, context_ref: Option<u32>) -> V
     } else {
         ValueKind::Pair
     };
-    ValueRef {
-        name,
-        kind,
-        default: default.map(|d| String::from_utf8_lossy(d).into_owned()),
-        context_ref,
-    }
+    ValueRef { name, kind, default: default.map(|d| String::from_utf8_lossy(d).into_owned()), context_ref }
 }
 
 /// `0`..`255` written canonically (syslog-ng registers exactly these).
@@ -216,40 +184,18 @@ enum Item<'a> {
 }
 
 fn option_arg(spec: &'static OptSpec, value: Option<(Src<'_>, usize)>) -> FuncArg {
-    FuncArg::Option {
-        name: spec.long,
-        value: value.map(|(src, offset)| ArgText {
-            text: src.text(),
-            offset,
-        }),
-    }
+    FuncArg::Option { name: spec.long, value: value.map(|(src, offset)| ArgText { text: src.text(), offset }) }
 }
 
 /// Splits arguments into options and positionals like
 /// `g_option_context_parse` does for the given option tables.
-fn parse_options<'a>(
-    args: &'a [ArgBuf],
-    tables: &[&'static [OptSpec]],
-) -> Result<Vec<Item<'a>>, TemplateError> {
-    let find_long = |name: &[u8]| {
-        tables
-            .iter()
-            .flat_map(|t| t.iter())
-            .find(|o| o.long.as_bytes() == name)
-    };
-    let find_short = |c: u8| {
-        tables
-            .iter()
-            .flat_map(|t| t.iter())
-            .find(|o| o.short == Some(c))
-    };
+fn parse_options<'a>(args: &'a [ArgBuf], tables: &[&'static [OptSpec]]) -> Result<Vec<Item<'a>>, TemplateError> {
+    let find_long = |name: &[u8]| tables.iter().flat_map(|t| t.iter()).find(|o| o.long.as_bytes() == name);
+    let find_short = |c: u8| tables.iter().flat_map(|t| t.iter()).find(|o| o.short == Some(c));
     let help = |a: &ArgBuf| {
         err(
             a.start,
-            format!(
-                "option {} is not supported in template functions (syslog-ng prints usage and exits)",
-                a.text()
-            ),
+            format!("option {} is not supported in template functions (syslog-ng prints usage and exits)", a.text()),
         )
     };
 
@@ -293,25 +239,15 @@ fn parse_options<'a>(
             out.push(Item::Opt { spec, value });
         } else {
             let cluster = &t[1..];
-            if cluster
-                .iter()
-                .any(|&c| (c == b'h' || c == b'?') && find_short(c).is_none())
-            {
+            if cluster.iter().any(|&c| (c == b'h' || c == b'?') && find_short(c).is_none()) {
                 return help(a);
             }
             if cluster.iter().any(|&c| find_short(c).is_none()) {
                 return err(a.start, format!("unknown option {}", a.text()));
             }
             // GLib lets only one option of a cluster take a value
-            if let Some(&second) = cluster
-                .iter()
-                .filter(|&&c| find_short(c).is_some_and(|o| o.takes_value))
-                .nth(1)
-            {
-                return err(
-                    a.start,
-                    format!("error parsing option -{}", char::from(second)),
-                );
+            if let Some(&second) = cluster.iter().filter(|&&c| find_short(c).is_some_and(|o| o.takes_value)).nth(1) {
+                return err(a.start, format!("error parsing option -{}", char::from(second)));
             }
             for &c in cluster {
                 let Some(spec) = find_short(c) else { continue };
@@ -344,9 +280,7 @@ fn split_type_hint<'a>(v: Src<'a>) -> (Option<Src<'a>>, Src<'a>) {
     while sp < b.len() && matches!(b[sp], b' ' | b'\t') {
         sp += 1;
     }
-    let starts_ok = b
-        .first()
-        .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_');
+    let starts_ok = b.first().is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_');
     if b.get(sp) != Some(&b'(') || !starts_ok || b.last() != Some(&b')') || b.len() - 1 <= sp {
         return (None, v);
     }
@@ -394,27 +328,17 @@ fn filter(a: &ArgBuf) -> Planned<'_> {
 /// A value-pairs `key=value` argument.
 fn plan_pair(v: Src<'_>, offset: usize) -> Result<Planned<'_>, TemplateError> {
     let Some(eq) = v.b.iter().position(|&c| c == b'=') else {
-        return err(
-            offset,
-            "error parsing value-pairs: expected an equal sign in key=value pair",
-        );
+        return err(offset, "error parsing value-pairs: expected an equal sign in key=value pair");
     };
     let (hint, value) = split_type_hint(v.range(eq + 1, v.len()));
-    Ok(Planned::Pair {
-        key: v.range(0, eq).text(),
-        hint,
-        value,
-    })
+    Ok(Planned::Pair { key: v.range(0, eq).text(), hint, value })
 }
 
 fn plan_value_pairs<'a>(items: &[Item<'a>]) -> Result<Vec<Planned<'a>>, TemplateError> {
     items
         .iter()
         .map(|item| match item {
-            Item::Opt {
-                spec,
-                value: Some((v, offset)),
-            } if spec.long == "pair" => plan_pair(*v, *offset),
+            Item::Opt { spec, value: Some((v, offset)) } if spec.long == "pair" => plan_pair(*v, *offset),
             Item::Pos(a) if a.text.contains(&b'=') => plan_pair(a.src(), a.start),
             Item::Pos(a) => Ok(raw(a)),
             Item::Opt { spec, value } => Ok(Planned::Done(option_arg(spec, *value))),
@@ -460,19 +384,14 @@ fn plan_args<'a>(
                 .collect())
         }
         Shape::If => match rest {
-            [cond, then, otherwise] => Ok(vec![
-                filter(cond),
-                Planned::Template(then.src()),
-                Planned::Template(otherwise.src()),
-            ]),
+            [cond, then, otherwise] => {
+                Ok(vec![filter(cond), Planned::Template(then.src()), Planned::Template(otherwise.src())])
+            }
             _ => err(at, "$(if) requires three arguments"),
         },
         Shape::Filter => match rest {
             [cond, list] => Ok(vec![filter(cond), Planned::Template(list.src())]),
-            _ => err(
-                at,
-                "wrong number of arguments. Example: $(filter expr list).",
-            ),
+            _ => err(at, "wrong number of arguments. Example: $(filter expr list)."),
         },
         Shape::Map => match rest {
             [_, _] => Ok(all_templates(rest)),
@@ -481,13 +400,8 @@ fn plan_args<'a>(
         Shape::Iterate => {
             let items = parse_options(rest, &[])?;
             match items.as_slice() {
-                [Item::Pos(tmpl), Item::Pos(initial)] => {
-                    Ok(vec![Planned::Template(tmpl.src()), raw(initial)])
-                }
-                _ => err(
-                    at,
-                    "wrong number of arguments. Example: $(iterate template initial-value).",
-                ),
+                [Item::Pos(tmpl), Item::Pos(initial)] => Ok(vec![Planned::Template(tmpl.src()), raw(initial)]),
+                _ => err(at, "wrong number of arguments. Example: $(iterate template initial-value)."),
             }
         }
         Shape::Sanitize => Ok(planned_items(&parse_options(rest, &[SANITIZE_OPTS])?)),
@@ -497,27 +411,18 @@ fn plan_args<'a>(
                 out.extend(others.iter().map(raw));
                 Ok(out)
             }
-            _ => err(
-                at,
-                "$(padding) Not enough arguments, usage $(padding <input> <width> [padding string])",
-            ),
+            _ => err(at, "$(padding) Not enough arguments, usage $(padding <input> <width> [padding string])"),
         },
         Shape::Binary => {
             if rest.is_empty() {
-                return err(
-                    at,
-                    "$(binary) Incorrect parameters, usage $(binary <number> <number> ...)",
-                );
+                return err(at, "$(binary) Incorrect parameters, usage $(binary <number> <number> ...)");
             }
             Ok(all_templates(rest))
         }
         Shape::ListSearch => {
             let items = parse_options(rest, &[LIST_SEARCH_OPTS])?;
             let mode = items.iter().rev().find_map(|item| match item {
-                Item::Opt {
-                    spec,
-                    value: Some(v),
-                } if spec.long == "mode" => Some(*v),
+                Item::Opt { spec, value: Some(v) } if spec.long == "mode" => Some(*v),
                 _ => None,
             });
             if let Some((mode, offset)) = mode {
@@ -532,14 +437,8 @@ fn plan_args<'a>(
                 }
             }
             match positional_count(&items) {
-                0 => err(
-                    at,
-                    "$(list-search) Pattern is missing. Usage: $(list-search [options] <pattern> ${list})",
-                ),
-                1 => err(
-                    at,
-                    "$(list-search) List is missing. Usage: $(list-search [options] <pattern> ${list})",
-                ),
+                0 => err(at, "$(list-search) Pattern is missing. Usage: $(list-search [options] <pattern> ${list})"),
+                1 => err(at, "$(list-search) List is missing. Usage: $(list-search [options] <pattern> ${list})"),
                 _ => Ok(planned_items(&items)),
             }
         }
@@ -553,24 +452,15 @@ fn plan_args<'a>(
         Shape::DnsResolveIp => {
             let items = parse_options(rest, &[DNS_RESOLVE_OPTS])?;
             if positional_count(&items) > 1 {
-                return err(
-                    at,
-                    "dns-resolve-ip: too many arguments provided. usage: $(dns-resolve-ip [OPTIONS] IP)",
-                );
+                return err(at, "dns-resolve-ip: too many arguments provided. usage: $(dns-resolve-ip [OPTIONS] IP)");
             }
             Ok(planned_items(&items))
         }
         Shape::ValuePairs => plan_value_pairs(&parse_options(rest, &[VALUE_PAIRS_OPTS])?),
-        Shape::FormatJson => plan_value_pairs(&parse_options(
-            rest,
-            &[VALUE_PAIRS_OPTS, FORMAT_JSON_OPTS],
-        )?),
+        Shape::FormatJson => plan_value_pairs(&parse_options(rest, &[VALUE_PAIRS_OPTS, FORMAT_JSON_OPTS])?),
         Shape::Template => {
             let Some(first) = rest.first() else {
-                return err(
-                    at,
-                    "$(template) requires one argument, that specifies the template name to be invoked",
-                );
+                return err(at, "$(template) requires one argument, that specifies the template name to be invoked");
             };
             let invoked = first.text();
             if ctx.has_template(&invoked) {
@@ -579,10 +469,7 @@ fn plan_args<'a>(
             } else if invoked.contains('$') {
                 Ok(all_templates(rest))
             } else {
-                err(
-                    first.start,
-                    format!("$(template) Unknown template function or template \"{invoked}\""),
-                )
+                err(first.start, format!("$(template) Unknown template function or template \"{invoked}\""))
             }
         }
     }
@@ -616,24 +503,15 @@ fn plan_call<'a>(
     } else if let Some(builtin) = BuiltinFunction::lookup(&name) {
         Function::Builtin(builtin)
     } else {
-        return err(
-            name_arg.start,
-            format!("unknown template function \"{name}\""),
-        );
+        return err(name_arg.start, format!("unknown template function \"{name}\""));
     };
     if depth >= MAX_NESTING_DEPTH {
-        return err(
-            at,
-            format!("template functions nested too deeply (more than {MAX_NESTING_DEPTH} levels)"),
-        );
+        return err(at, format!("template functions nested too deeply (more than {MAX_NESTING_DEPTH} levels)"));
     }
     let plan = match &function {
         Function::User(user) => {
             if !rest.is_empty() {
-                return err(
-                    at,
-                    format!("user defined template function $({user}) cannot have arguments"),
-                );
+                return err(at, format!("user defined template function $({user}) cannot have arguments"));
             }
             Vec::new()
         }
@@ -647,10 +525,7 @@ fn check_type_hint(hint: Src<'_>) -> Result<String, TemplateError> {
     if TYPE_HINTS.contains(&text.as_str()) {
         Ok(text)
     } else {
-        err(
-            hint.off(0),
-            format!("unknown type specified in type hinting: {text}"),
-        )
+        err(hint.off(0), format!("unknown type specified in type hinting: {text}"))
     }
 }
 
@@ -693,12 +568,7 @@ impl Compiler<'_> {
                         None => (inner, None),
                         Some(colon) => match inner.get(colon + 1) {
                             Some(b'-') => (&inner[..colon], Some(&inner[colon + 2..])),
-                            _ => {
-                                return err(
-                                    src.off(start + colon + 1),
-                                    "unknown substitution function",
-                                )
-                            }
+                            _ => return err(src.off(start + colon + 1), "unknown substitution function"),
                         },
                     };
                     let (context_ref, next) = parse_context_ref(b, close + 1);
@@ -772,15 +642,7 @@ impl Compiler<'_> {
         for planned in plan {
             compiled.push(self.realize(planned, depth + 1)?);
         }
-        Ok((
-            Some(Box::new(FuncCall {
-                function,
-                name,
-                args: compiled,
-                context_ref,
-            })),
-            next,
-        ))
+        Ok((Some(Box::new(FuncCall { function, name, args: compiled, context_ref })), next))
     }
 
     /// Compiles the templates of a planned argument at `depth`.
@@ -793,11 +655,7 @@ impl Compiler<'_> {
                     Some(hint) => Some(check_type_hint(hint)?),
                     None => None,
                 };
-                FuncArg::Pair {
-                    key,
-                    type_hint,
-                    value,
-                }
+                FuncArg::Pair { key, type_hint, value }
             }
             Planned::Done(arg) => arg,
         })

@@ -24,11 +24,7 @@ fn fails_in(text: &str, ctx: &CompileContext) -> TemplateError {
     match compile(text, ctx) {
         Ok(t) => panic!("{text:?} compiled: {}", show(&t)),
         Err(e) => {
-            assert!(
-                e.offset <= text.len(),
-                "{text:?}: offset {} past end",
-                e.offset
-            );
+            assert!(e.offset <= text.len(), "{text:?}: offset {} past end", e.offset);
             e
         }
     }
@@ -36,11 +32,7 @@ fn fails_in(text: &str, ctx: &CompileContext) -> TemplateError {
 
 fn assert_err(text: &str, offset: usize, message: &str) {
     let e = fails(text);
-    assert_eq!(
-        (e.offset, e.message.as_str()),
-        (offset, message),
-        "{text:?}"
-    );
+    assert_eq!((e.offset, e.message.as_str()), (offset, message), "{text:?}");
 }
 
 /// Compact rendering of a compiled template for assertions.
@@ -80,11 +72,7 @@ fn show(t: &Template) -> String {
                                 out.push_str(&format!("={:?}", v.text));
                             }
                         }
-                        FuncArg::Pair {
-                            key,
-                            type_hint,
-                            value,
-                        } => {
+                        FuncArg::Pair { key, type_hint, value } => {
                             out.push_str(key);
                             out.push('=');
                             if let Some(h) = type_hint {
@@ -125,9 +113,7 @@ fn doc_default_file_template() {
 fn braced_names_take_anything_up_to_the_brace() {
     let t = ok("${.SDATA.ex@32473.k}");
     assert_eq!(show(&t), "{.SDATA.ex@32473.k}");
-    let Elem::Value(v) = &t.elems()[0] else {
-        panic!()
-    };
+    let Elem::Value(v) = &t.elems()[0] else { panic!() };
     assert_eq!(v.kind, ValueKind::Pair);
     assert_shows("${.json.a b$(}x", r#"{.json.a b$(} "x""#);
     assert_shows("${}", "{}");
@@ -143,9 +129,7 @@ fn defaults_are_literal_text() {
     assert_shows("${HOST:-a:-b}", "{HOST:-a:-b}");
     assert_shows("${:-x}", "{:-x}");
     let t = ok("${X:-d}");
-    let Elem::Value(v) = &t.elems()[0] else {
-        panic!()
-    };
+    let Elem::Value(v) = &t.elems()[0] else { panic!() };
     assert_eq!(v.default.as_deref(), Some("d"));
 }
 
@@ -189,9 +173,7 @@ fn match_groups() {
     );
     // `${*}` is a name-value pair called "*", not the match-all macro
     let t = ok("${*}");
-    let Elem::Value(v) = &t.elems()[0] else {
-        panic!()
-    };
+    let Elem::Value(v) = &t.elems()[0] else { panic!() };
     assert_eq!(v.kind, ValueKind::Pair);
 }
 
@@ -227,10 +209,7 @@ fn doc_format_json() {
         "$(format-json --scope rfc5424 --exclude DATE --key ISODATE)",
         r#"(format-json --scope="rfc5424" --exclude="DATE" --key="ISODATE")"#,
     );
-    assert_shows(
-        "$(format_json --scope=rfc5424 -x DATE)",
-        r#"(format_json --scope="rfc5424" --exclude="DATE")"#,
-    );
+    assert_shows("$(format_json --scope=rfc5424 -x DATE)", r#"(format_json --scope="rfc5424" --exclude="DATE")"#);
     assert_shows(
         "$(format-json a=int($PID) b=${HOST} --pair c=$MSG x= =y k*)",
         r#"(format-json a=int[{PID}] b=[{HOST}] c=[{MSG}] x=[] =["y"] R"k*")"#,
@@ -239,66 +218,36 @@ fn doc_format_json() {
         "$(format-json --key-delimiter / --leave-initial-dot --cast a=b)",
         r#"(format-json --key-delimiter="/" --leave-initial-dot --cast a=["b"])"#,
     );
-    assert_shows(
-        "$(format-json -- --x=$HOST)",
-        r#"(format-json --x=[{HOST}])"#,
-    );
-    assert_shows(
-        "$(format-flat-json a=(x))",
-        r#"(format-flat-json a=["(x)"])"#,
-    );
+    assert_shows("$(format-json -- --x=$HOST)", r#"(format-json --x=[{HOST}])"#);
+    assert_shows("$(format-flat-json a=(x))", r#"(format-flat-json a=["(x)"])"#);
     assert_shows("$(values a=b)", r#"(values a=["b"])"#);
     assert_shows("$(names)", "(names)");
     let t = ok("$(format-json --pair=a=$HOST)");
-    let Elem::Func(f) = &t.elems()[0] else {
-        panic!()
-    };
+    let Elem::Func(f) = &t.elems()[0] else { panic!() };
     assert_eq!(f.function, Function::Builtin(BuiltinFunction::FormatJson));
 }
 
 #[test]
 fn doc_if() {
-    assert_shows(
-        r#"$(if ("${PID}" ne "") "[${PID}]" "")"#,
-        r#"(if F"(\"${PID}\" ne \"\")" ["[" {PID} "]"] [])"#,
-    );
+    assert_shows(r#"$(if ("${PID}" ne "") "[${PID}]" "")"#, r#"(if F"(\"${PID}\" ne \"\")" ["[" {PID} "]"] [])"#);
     let t = ok(r#"$(if ("${PID}" ne "") "[${PID}]" "")"#);
-    let Elem::Func(f) = &t.elems()[0] else {
-        panic!()
-    };
-    let FuncArg::Filter(cond) = &f.args[0] else {
-        panic!()
-    };
+    let Elem::Func(f) = &t.elems()[0] else { panic!() };
+    let FuncArg::Filter(cond) = &f.args[0] else { panic!() };
     assert_eq!(cond.offset, 5);
 }
 
 #[test]
 fn nested_functions() {
-    assert_shows(
-        "$(uppercase $(echo $(lowercase $HOST) x))",
-        r#"(uppercase [(echo [(lowercase [{HOST}])] ["x"])])"#,
-    );
+    assert_shows("$(uppercase $(echo $(lowercase $HOST) x))", r#"(uppercase [(echo [(lowercase [{HOST}])] ["x"])])"#);
     assert_shows("$(echo ${HOST:-unknown})", "(echo [{HOST:-unknown}])");
-    assert_shows(
-        "$(echo $(echo \"a b\") 'c d')",
-        r#"(echo [(echo ["a b"])] ["c d"])"#,
-    );
+    assert_shows("$(echo $(echo \"a b\") 'c d')", r#"(echo [(echo ["a b"])] ["c d"])"#);
     assert_shows(
         "$(grep -m 2 (\"a\" eq \"b\") $MSG $(echo x))",
         r#"(grep --max-count="2" F"(\"a\" eq \"b\")" [{MSG}] [(echo ["x"])])"#,
     );
-    assert_shows(
-        "$(map $(+ 1 $_) $(explode , a,b))",
-        r#"(map [(+ ["1"] [{_}])] [(explode [","] ["a,b"])])"#,
-    );
-    assert_shows(
-        "$(iterate $(+ 1 $_) 0)",
-        r#"(iterate [(+ ["1"] [{_}])] R"0")"#,
-    );
-    assert_shows(
-        "$(filter (\"$_\" eq \"a\") a,b)",
-        r#"(filter F"(\"$_\" eq \"a\")" ["a,b"])"#,
-    );
+    assert_shows("$(map $(+ 1 $_) $(explode , a,b))", r#"(map [(+ ["1"] [{_}])] [(explode [","] ["a,b"])])"#);
+    assert_shows("$(iterate $(+ 1 $_) 0)", r#"(iterate [(+ ["1"] [{_}])] R"0")"#);
+    assert_shows("$(filter (\"$_\" eq \"a\") a,b)", r#"(filter F"(\"$_\" eq \"a\")" ["a,b"])"#);
 }
 
 #[test]
@@ -380,21 +329,14 @@ fn user_functions_and_named_templates() {
     assert_eq!(c.user_function("my_fn"), Some("my-fn"));
     let t = compile("x $(my_fn) $(my-fn)@1", &c).unwrap();
     assert_eq!(show(&t), r#""x " (my_fn) " " (my-fn)@1"#);
-    let Elem::Func(f) = &t.elems()[1] else {
-        panic!()
-    };
+    let Elem::Func(f) = &t.elems()[1] else { panic!() };
     assert_eq!(f.function, Function::User("my-fn".to_owned()));
     let e = fails_in("$(my_fn a)", &c);
     assert_eq!(e.offset, 0);
-    assert_eq!(
-        e.message,
-        "user defined template function $(my-fn) cannot have arguments"
-    );
+    assert_eq!(e.message, "user defined template function $(my-fn) cannot have arguments");
     // a user function shadows a built-in
     c.add_user_function("echo");
-    assert!(fails_in("$(echo a)", &c)
-        .message
-        .starts_with("user defined"));
+    assert!(fails_in("$(echo a)", &c).message.starts_with("user defined"));
     assert!(compile("$(echo)", &c).is_ok());
 
     fails_in("$(template t_a)", &c);
@@ -403,13 +345,7 @@ fn user_functions_and_named_templates() {
     assert_eq!(show(&t), r#"(template R"t_a" R"${")"#);
     // named templates are looked up exactly
     let e = fails_in("$(template t-a)", &c);
-    assert_eq!(
-        (e.offset, e.message.as_str()),
-        (
-            11,
-            "$(template) Unknown template function or template \"t-a\""
-        )
-    );
+    assert_eq!((e.offset, e.message.as_str()), (11, "$(template) Unknown template function or template \"t-a\""));
     assert_shows("$(template $t ${X})", "(template [{t}] [{X}])");
 }
 
@@ -427,23 +363,11 @@ fn unicode_and_odd_text() {
 fn unknown_functions() {
     assert_err("$(slog)", 2, "unknown template function \"slog\"");
     assert_err("ab $(  slog x)", 7, "unknown template function \"slog\"");
-    assert_err(
-        "$(FORMAT-JSON)",
-        2,
-        "unknown template function \"FORMAT-JSON\"",
-    );
-    assert_err(
-        "$(base64_decode x)",
-        2,
-        "unknown template function \"base64_decode\"",
-    );
+    assert_err("$(FORMAT-JSON)", 2, "unknown template function \"FORMAT-JSON\"");
+    assert_err("$(base64_decode x)", 2, "unknown template function \"base64_decode\"");
     assert_err("$(\"\")", 2, "unknown template function \"\"");
     assert_err("$(echo $(slog))", 9, "unknown template function \"slog\"");
-    assert_err(
-        "$(echo \"x\" $(\"sl\"og))",
-        13,
-        "unknown template function \"slog\"",
-    );
+    assert_err("$(echo \"x\" $(\"sl\"og))", 13, "unknown template function \"slog\"");
 }
 
 #[test]
@@ -486,8 +410,7 @@ fn imbalanced_parentheses() {
     assert_err("$(echo $(echo \\\"))", 15, m);
 }
 
-const IMBALANCED_MSG: &str =
-    "invalid template function reference, missing function name or imbalanced '('";
+const IMBALANCED_MSG: &str = "invalid template function reference, missing function name or imbalanced '('";
 
 #[test]
 fn too_many_arguments() {
@@ -508,59 +431,23 @@ fn too_many_arguments() {
 #[test]
 fn arity_errors() {
     assert_err("$(if a)", 0, "$(if) requires three arguments");
-    assert_err(
-        "$(if (\"a\" eq \"b\") x y z)",
-        0,
-        "$(if) requires three arguments",
-    );
+    assert_err("$(if (\"a\" eq \"b\") x y z)", 0, "$(if) requires three arguments");
     assert_err("$(sum a b)", 0, "$(sum) requires only one argument");
     assert_err("$(average)", 0, "$(average) requires only one argument");
     assert_err("$(grep $MSG)", 0, "$(grep) requires at least two arguments");
-    assert_err(
-        "$(context_lookup $MSG)",
-        0,
-        "$(context_lookup) requires at least two arguments",
-    );
-    assert_err(
-        "$(map x)",
-        0,
-        "wrong number of arguments. Example: $(map template list).",
-    );
-    assert_err(
-        "$(filter a)",
-        0,
-        "wrong number of arguments. Example: $(filter expr list).",
-    );
-    assert_err(
-        "$(iterate a)",
-        0,
-        "wrong number of arguments. Example: $(iterate template initial-value).",
-    );
-    assert_err(
-        "$(template)",
-        0,
-        "$(template) requires one argument, that specifies the template name to be invoked",
-    );
-    assert_err(
-        "$(template foo)",
-        11,
-        "$(template) Unknown template function or template \"foo\"",
-    );
+    assert_err("$(context_lookup $MSG)", 0, "$(context_lookup) requires at least two arguments");
+    assert_err("$(map x)", 0, "wrong number of arguments. Example: $(map template list).");
+    assert_err("$(filter a)", 0, "wrong number of arguments. Example: $(filter expr list).");
+    assert_err("$(iterate a)", 0, "wrong number of arguments. Example: $(iterate template initial-value).");
+    assert_err("$(template)", 0, "$(template) requires one argument, that specifies the template name to be invoked");
+    assert_err("$(template foo)", 11, "$(template) Unknown template function or template \"foo\"");
     assert_err(
         "$(padding $HOST)",
         0,
         "$(padding) Not enough arguments, usage $(padding <input> <width> [padding string])",
     );
-    assert_err(
-        "$(binary)",
-        0,
-        "$(binary) Incorrect parameters, usage $(binary <number> <number> ...)",
-    );
-    assert_err(
-        "$(hash --length 5)",
-        0,
-        "$(hash) parsing failed, invalid number of arguments",
-    );
+    assert_err("$(binary)", 0, "$(binary) Incorrect parameters, usage $(binary <number> <number> ...)");
+    assert_err("$(hash --length 5)", 0, "$(hash) parsing failed, invalid number of arguments");
     assert_err(
         "$(dns-resolve-ip a b)",
         0,
@@ -588,16 +475,8 @@ fn option_errors() {
     // only one value-taking short option per cluster
     ok("$(sanitize -ic / $MSG)");
     assert_err("$(sanitize -ir / _ $MSG)", 11, "error parsing option -r");
-    assert_err(
-        "$(format-json -sp rfc5424 a=b)",
-        14,
-        "error parsing option -p",
-    );
-    assert_err(
-        "$(values --key-delimiter / a=b)",
-        9,
-        "unknown option --key-delimiter",
-    );
+    assert_err("$(format-json -sp rfc5424 a=b)", 14, "error parsing option -p");
+    assert_err("$(values --key-delimiter / a=b)", 9, "unknown option --key-delimiter");
     assert_err("$(iterate --x a b)", 10, "unknown option --x");
     assert_err("$(hash --length)", 7, "missing argument for --length");
     assert_err("$(hash -l)", 7, "missing argument for -l");
@@ -613,38 +492,14 @@ fn option_errors() {
 fn errors_inside_arguments() {
     // all rejected by 3.38 as well
     assert_err("$(values a=${)", 13, "invalid macro, '}' is missing");
-    assert_err(
-        "$(format-json --pair a=${)",
-        25,
-        "invalid macro, '}' is missing",
-    );
-    assert_err(
-        "$(format-json --pair=a=${)",
-        25,
-        "invalid macro, '}' is missing",
-    );
-    assert_err(
-        "$(format-json a=int(${))",
-        22,
-        "invalid macro, '}' is missing",
-    );
-    assert_err(
-        "$(format-json a=foo($PID))",
-        16,
-        "unknown type specified in type hinting: foo",
-    );
-    assert_err(
-        "$(format-json --pair a)",
-        21,
-        "error parsing value-pairs: expected an equal sign in key=value pair",
-    );
+    assert_err("$(format-json --pair a=${)", 25, "invalid macro, '}' is missing");
+    assert_err("$(format-json --pair=a=${)", 25, "invalid macro, '}' is missing");
+    assert_err("$(format-json a=int(${))", 22, "invalid macro, '}' is missing");
+    assert_err("$(format-json a=foo($PID))", 16, "unknown type specified in type hinting: foo");
+    assert_err("$(format-json --pair a)", 21, "error parsing value-pairs: expected an equal sign in key=value pair");
     assert_err("$(hash --length 5 ${)", 20, "invalid macro, '}' is missing");
     assert_err("$(hash ${ --length 5)", 9, "invalid macro, '}' is missing");
-    assert_err(
-        "$(if (\"a\" eq \"b\") ${ b)",
-        20,
-        "invalid macro, '}' is missing",
-    );
+    assert_err("$(if (\"a\" eq \"b\") ${ b)", 20, "invalid macro, '}' is missing");
     assert_err("$(map ${ a)", 8, "invalid macro, '}' is missing");
     assert_err("$(iterate ${ b)", 12, "invalid macro, '}' is missing");
     assert_err("$(list-search ${ a)", 16, "invalid macro, '}' is missing");
@@ -652,11 +507,7 @@ fn errors_inside_arguments() {
     assert_err("$(uuid ${)", 9, "invalid macro, '}' is missing");
     assert_err("$(echo ${X:y})", 11, "unknown substitution function");
     // quotes and escapes removed from the argument do not shift offsets
-    assert_err(
-        "$(echo \"a\"\\b${X:y})",
-        16,
-        "unknown substitution function",
-    );
+    assert_err("$(echo \"a\"\\b${X:y})", 16, "unknown substitution function");
 }
 
 // ------------------------------------------------------ depth and fuzzing
@@ -669,19 +520,11 @@ fn deep_nesting_is_refused_without_overflow() {
     assert_eq!(e.offset, MAX_NESTING_DEPTH * "$(echo ".len());
     assert!(e.message.contains("nested too deeply"), "{}", e.message);
 
-    let text = format!(
-        "{}x{}",
-        "$(echo ".repeat(MAX_NESTING_DEPTH),
-        ")".repeat(MAX_NESTING_DEPTH)
-    );
+    let text = format!("{}x{}", "$(echo ".repeat(MAX_NESTING_DEPTH), ")".repeat(MAX_NESTING_DEPTH));
     let mut t = ok(&text);
     for _ in 0..MAX_NESTING_DEPTH {
-        let Some(Elem::Func(f)) = t.into_elems().pop() else {
-            panic!()
-        };
-        let Some(FuncArg::Template(inner)) = f.args.into_iter().next() else {
-            panic!()
-        };
+        let Some(Elem::Func(f)) = t.into_elems().pop() else { panic!() };
+        let Some(FuncArg::Template(inner)) = f.args.into_iter().next() else { panic!() };
         t = inner;
     }
     assert_eq!(t.as_literal(), Some("x"));
