@@ -92,7 +92,7 @@ fn finish(pre: Option<Preprocessed>, mut diags: Diagnostics) -> Result<Loaded, C
     // Statements before a preprocessor error are still parsed and checked, so that the first
     // error reported is the first one in reading order.
     let limit = pre.failed_at.unwrap_or(pre.text.len());
-    let (ast, syntax_error) = parse_on_big_stack(&pre.text[..limit]);
+    let (config, syntax_error) = parse_and_lower(&pre, &pre.text[..limit], &mut diags);
     if let Some(err) = syntax_error {
         // A statement cut short by a preprocessor error is not a syntax error of its own.
         let cut_short = pre.failed_at.is_some() && err.found == "end of file";
@@ -105,7 +105,6 @@ fn finish(pre: Option<Preprocessed>, mut diags: Diagnostics) -> Result<Loaded, C
             diags.push(d);
         }
     }
-    let config = lower::lower(&ast, &pre, &mut diags);
     if pre.version.is_none() {
         diags.push(
             Diagnostic::warning(codes::VERSION_MISSING, "configuration has no @version; reading it as 3.38")
@@ -121,16 +120,41 @@ fn finish(pre: Option<Preprocessed>, mut diags: Diagnostics) -> Result<Loaded, C
     }
 }
 
-/// Parses on a thread with a large stack: the grammar recurses once per nesting level (bounded
-/// by the preprocessor), never per statement.
-fn parse_on_big_stack(text: &str) -> (syntax::ast::Config, Option<syntax::SyntaxError>) {
+/// Parses on a thread with a large stack (the grammar recurses once per nesting level, which the
+/// preprocessor bounds, never per statement) while this thread checks the statements already
+/// read: the two overlap, and each statement's syntax tree is dropped once it is lowered.
+fn parse_and_lower(
+    pre: &Preprocessed,
+    text: &str,
+    diags: &mut Diagnostics,
+) -> (ir::Config, Option<syntax::SyntaxError>) {
+    // Statements travel in batches: one channel operation per statement costs more than
+    // checking it.
+    const BATCH: usize = 64;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<syntax::ast::Statement>>(16);
     std::thread::scope(|s| {
-        std::thread::Builder::new()
+        let parser = std::thread::Builder::new()
             .name("rsng-config-parser".into())
             .stack_size(256 << 20)
-            .spawn_scoped(s, || syntax::parse_partial(text))
-            .expect("spawn parser thread")
-            .join()
-            .expect("parser thread does not panic")
+            .spawn_scoped(s, move || {
+                let mut batch = Vec::with_capacity(BATCH);
+                let error = syntax::parse_each(text, |stmt| {
+                    batch.push(stmt);
+                    if batch.len() == BATCH {
+                        let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+                    }
+                });
+                let _ = tx.send(batch);
+                error
+            })
+            .expect("spawn parser thread");
+        let mut lowerer = lower::Lowerer::new(pre, diags);
+        for batch in rx {
+            for statement in &batch {
+                lowerer.statement(statement);
+            }
+        }
+        let config = lowerer.finish();
+        (config, parser.join().expect("parser thread does not panic"))
     })
 }

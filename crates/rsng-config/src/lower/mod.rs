@@ -22,22 +22,11 @@ use crate::syntax::ast;
 
 /// Lowers a parsed configuration; problems go to `diags`.
 pub fn lower(config: &ast::Config, pre: &Preprocessed, diags: &mut Diagnostics) -> ir::Config {
-    let mut lowerer = Lowerer {
-        pre,
-        diags,
-        out: ir::Config { version: pre.version.map(|v| v.0), ..Default::default() },
-        defined: HashMap::new(),
-        references: Vec::new(),
-        templates: HashSet::new(),
-        template_ctx: rsng_core::template::CompileContext::new(),
-        anon: HashMap::new(),
-        keywords: &[],
-    };
+    let mut lowerer = Lowerer::new(pre, diags);
     for statement in &config.statements {
         lowerer.statement(statement);
     }
-    lowerer.resolve_references();
-    lowerer.out
+    lowerer.finish()
 }
 
 /// A reference to resolve once every object is known.
@@ -48,7 +37,7 @@ struct Reference {
     offset: usize,
 }
 
-pub(crate) struct Lowerer<'a> {
+pub struct Lowerer<'a> {
     pre: &'a Preprocessed,
     diags: &'a mut Diagnostics,
     out: ir::Config,
@@ -62,6 +51,29 @@ pub(crate) struct Lowerer<'a> {
     anon: HashMap<Context, usize>,
     /// Option tables of the driver being lowered: their names are keywords there.
     keywords: &'static [&'static [schema::OptionSpec]],
+}
+
+impl<'a> Lowerer<'a> {
+    /// A lowerer for the statements of `pre`, fed one at a time with [`Lowerer::statement`].
+    pub fn new(pre: &'a Preprocessed, diags: &'a mut Diagnostics) -> Self {
+        Lowerer {
+            pre,
+            diags,
+            out: ir::Config { version: pre.version.map(|v| v.0), ..Default::default() },
+            defined: HashMap::new(),
+            references: Vec::new(),
+            templates: HashSet::new(),
+            template_ctx: rsng_core::template::CompileContext::new(),
+            anon: HashMap::new(),
+            keywords: &[],
+        }
+    }
+
+    /// Resolves the references between objects and returns the configuration.
+    pub fn finish(mut self) -> ir::Config {
+        self.resolve_references();
+        self.out
+    }
 }
 
 impl Lowerer<'_> {
@@ -103,7 +115,8 @@ impl Lowerer<'_> {
         self.diags.push(d);
     }
 
-    fn statement(&mut self, statement: &ast::Statement) {
+    /// Checks one statement and adds it to the configuration.
+    pub fn statement(&mut self, statement: &ast::Statement) {
         match statement {
             ast::Statement::Object(def) => {
                 let context = context_of(def.kind);

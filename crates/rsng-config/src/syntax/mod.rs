@@ -57,22 +57,34 @@ pub fn parse(text: &str) -> Result<Config, SyntaxError> {
 /// that error.
 pub fn parse_partial(text: &str) -> (Config, Option<SyntaxError>) {
     let mut statements = Vec::new();
+    let error = parse_each(text, |s| statements.push(s));
+    (Config { statements }, error)
+}
+
+/// Parses statement by statement, handing each to `each` as soon as it is read, so a caller can
+/// check and drop it before the next one is parsed; returns the first syntax error, if any.
+pub fn parse_each(text: &str, mut each: impl FnMut(Statement)) -> Option<SyntaxError> {
     let mut pos = 0;
     loop {
-        let rest = &text[pos..];
-        if ConfigParser::parse(Rule::only_trivia, rest).is_ok() {
-            return (Config { statements }, None);
+        pos = skip_trivia(text, pos);
+        if pos >= text.len() {
+            return None;
         }
+        let rest = &text[pos..];
         BASE.with(|b| b.set(pos));
         match ConfigParser::parse(Rule::next_statement, rest) {
             Ok(mut pairs) => {
                 let pair = pairs.next().expect("statement matched");
                 let end = pair.as_span().end();
                 if let Some(stmt) = pair.into_inner().find(|p| p.as_rule() != Rule::EOI) {
-                    statements.push(statement(stmt));
+                    let stmt = statement(stmt);
+                    if let Some(error) = PENDING.with(|p| p.borrow_mut().take()) {
+                        return Some(error);
+                    }
+                    each(stmt);
                 }
                 if end == 0 {
-                    break;
+                    return None;
                 }
                 pos += end;
             }
@@ -88,16 +100,34 @@ pub fn parse_partial(text: &str) -> (Config, Option<SyntaxError>) {
                     expected: Vec::new(),
                 });
                 error.span = error.span.start + pos..error.span.end + pos;
-                return (Config { statements }, Some(error));
+                return Some(error);
             }
         }
     }
-    (Config { statements }, None)
+}
+
+/// Skips whitespace, commas and comments (what the grammar treats as trivia).
+fn skip_trivia(text: &str, mut pos: usize) -> usize {
+    let bytes = text.as_bytes();
+    while pos < bytes.len() {
+        match bytes[pos] {
+            b' ' | b'\t' | b'\r' | b'\n' | b',' | 0x0c => pos += 1,
+            b'#' => {
+                while pos < bytes.len() && bytes[pos] != b'\n' {
+                    pos += 1;
+                }
+            }
+            _ => break,
+        }
+    }
+    pos
 }
 
 thread_local! {
     /// Offset of the statement being parsed in the whole text (pest sees only the rest).
     static BASE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// A syntax error found while building the tree of a statement (inside `condition()`).
+    static PENDING: std::cell::RefCell<Option<SyntaxError>> = const { std::cell::RefCell::new(None) };
 }
 
 fn convert_error(text: &str, err: pest::error::Error<Rule>) -> SyntaxError {
@@ -119,11 +149,31 @@ fn convert_error(text: &str, err: pest::error::Error<Rule>) -> SyntaxError {
                 expected.clear();
             }
             pos = attempts.max_position;
+            let mut value_expected = false;
             for token in attempts.expected_tokens() {
-                let token = token.to_string();
-                if token != "BUILTIN_RULE" && !token.trim().is_empty() && token != "#" && token != "," {
-                    expected.push(format!("`{token}`"));
+                let mut token = token.to_string();
+                // Single characters are written as ranges in the grammar (`'('..'('`).
+                if let Some((a, b)) = token.split_once("..") {
+                    if a == b && a.chars().count() == 1 {
+                        token = a.to_string();
+                    } else if !a.is_empty() && !b.is_empty() {
+                        // A character class: the start of a word.
+                        value_expected = true;
+                        continue;
+                    }
                 }
+                let single_word_char = token.chars().count() == 1 && token.bytes().all(crate::preprocess::pragma::is_word_byte);
+                match token.as_str() {
+                    "\"" | "'" => value_expected = true,
+                    _ if single_word_char => value_expected = true,
+                    // Whitespace, comments and rarely used constructs would only clutter the list.
+                    "BUILTIN_RULE" | "#" | "," | "..." | ".." | "=>" => {}
+                    t if t.trim().is_empty() => {}
+                    _ => expected.push(format!("`{token}`")),
+                }
+            }
+            if value_expected {
+                expected.push("a value".to_string());
             }
         }
     }
@@ -155,8 +205,8 @@ fn token_at(text: &str, pos: usize) -> (String, usize) {
 fn rule_name(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::EOI => "end of file",
-        Rule::word | Rule::operand_word => "a name or value",
-        Rule::dq_string | Rule::sq_string | Rule::object_name => "a name",
+        Rule::word | Rule::operand_word | Rule::dq_string | Rule::sq_string | Rule::item => "a value",
+        Rule::object_name => "a name",
         Rule::call => "a driver or option `name(...)`",
         Rule::object_kind | Rule::ref_kind => "`source`, `destination`, `parser` or `rewrite`",
         Rule::kw_source => "`source`",
@@ -203,7 +253,7 @@ fn text(pair: Pair<Rule>) -> Text {
             let s = pair.as_str();
             Text { value: s[1..s.len() - 1].to_string(), quoted: true, span }
         }
-        Rule::object_name | Rule::operand | Rule::template_value => {
+        Rule::object_name | Rule::template_value => {
             let inner = pair.into_inner().next().expect("name has content");
             text(inner)
         }
@@ -304,25 +354,61 @@ pub(crate) fn call(pair: Pair<Rule>) -> Call {
     let mut inner = pair.into_inner();
     let name = inner.next().expect("call name");
     let name = Spanned { value: name.as_str().to_string(), span: span_of(&name) };
-    let args = inner.map(arg).collect();
+    let args = inner.next().map(|tail| tail.into_inner().map(arg).collect()).unwrap_or_default();
     Call { name, args, span }
 }
 
 fn arg(pair: Pair<Rule>) -> Arg {
     let span = span_of(&pair);
     match pair.as_rule() {
+        Rule::item => {
+            let mut inner = pair.clone().into_inner();
+            let word = inner.next().expect("item word");
+            match inner.next() {
+                None => Arg::Text(text(word)),
+                Some(_) if word.as_str() == "condition" => condition(pair),
+                Some(_) => Arg::Call(call(pair)),
+            }
+        }
         Rule::call => Arg::Call(call(pair)),
         Rule::group => Arg::Group(pair.into_inner().map(arg).collect(), span),
         Rule::dotdot => Arg::DotDot(span),
         Rule::dotdotdot => Arg::DotDotDot(span),
         Rule::arrow => Arg::Arrow(span),
-        Rule::condition => {
-            let mut inner = pair.into_inner();
-            inner.next();
-            Arg::Condition(Box::new(filter_seq(inner.next().expect("expr"))), span)
-        }
         _ => Arg::Text(text(pair)),
     }
+}
+
+/// `condition(EXPR)`: the arguments, read as a generic call, are parsed again as a filter
+/// expression. A failure is kept for [`parse_each`] to report after the statement.
+fn condition(pair: Pair<Rule>) -> Arg {
+    let span = span_of(&pair);
+    let text = pair.as_str();
+    let open = text.find('(').map_or(0, |i| i + 1);
+    let close = text.rfind(')').unwrap_or(text.len()).max(open);
+    let inner = &text[open..close];
+    let base = span.start + open;
+    let outer = BASE.with(|b| b.replace(base));
+    let parsed = ConfigParser::parse(Rule::condition_body, inner);
+    let result = match parsed {
+        Ok(mut pairs) => {
+            let body = pairs.next().expect("condition body matched");
+            let expr = body.into_inner().next().expect("filter expression");
+            Arg::Condition(Box::new(filter_seq(expr)), span)
+        }
+        Err(_) => {
+            pest::set_error_detail(true);
+            let detailed = ConfigParser::parse(Rule::condition_body, inner);
+            pest::set_error_detail(false);
+            if let Some(mut error) = detailed.err().map(|e| convert_error(inner, e)) {
+                error.span = error.span.start + base..error.span.end + base;
+                pending(error);
+            }
+            Arg::Condition(Box::new(FilterExpr::And(Vec::new())), span)
+        }
+    };
+    BASE.with(|b| b.set(outer));
+    result
 }
 
 fn log_body(pair: Pair<Rule>, span: Span) -> LogPath {
@@ -457,26 +543,57 @@ fn filter_not(pair: Pair<Rule>) -> FilterExpr {
 fn filter_atom(pair: Pair<Rule>) -> FilterExpr {
     match pair.as_rule() {
         Rule::filter_paren => filter_seq(pair.into_inner().next().expect("expr")),
-        Rule::comparison => {
-            let mut inner = pair.into_inner();
-            let lhs = operand(inner.next().expect("lhs"));
-            let op = inner.next().expect("op");
-            let op = Spanned { value: op.as_str().to_string(), span: span_of(&op) };
-            let rhs = operand(inner.next().expect("rhs"));
-            FilterExpr::Compare { lhs, op, rhs }
-        }
-        _ => FilterExpr::Call(call(pair)),
+        _ => filter_term(pair),
     }
+}
+
+fn filter_term(pair: Pair<Rule>) -> FilterExpr {
+    let span = span_of(&pair);
+    let mut inner = pair.into_inner();
+    let lhs = inner.next().expect("operand");
+    let Some(op) = inner.next() else {
+        let first = lhs.into_inner().next().expect("operand content");
+        if first.as_rule() == Rule::call {
+            return FilterExpr::Call(call(first));
+        }
+        // A lone string or word is not a filter: syslog-ng wants an operator after it.
+        let end = span.end;
+        pending(SyntaxError {
+            span: end..end,
+            found: "the end of the expression".into(),
+            expected: vec!["a comparison operator".into()],
+        });
+        return FilterExpr::And(Vec::new());
+    };
+    let op = Spanned { value: op.as_str().to_string(), span: span_of(&op) };
+    let rhs = operand(inner.next().expect("rhs"));
+    FilterExpr::Compare { lhs: operand(lhs), op, rhs }
+}
+
+fn pending(error: SyntaxError) {
+    PENDING.with(|p| {
+        p.borrow_mut().get_or_insert(error);
+    });
 }
 
 fn operand(pair: Pair<Rule>) -> Operand {
     let inner = pair.into_inner().next().expect("operand");
     match inner.as_rule() {
-        Rule::typed_operand => {
-            let mut it = inner.into_inner();
-            let hint = it.next().expect("type");
-            let type_hint = Some(Spanned { value: hint.as_str().to_string(), span: span_of(&hint) });
-            Operand { type_hint, text: text(it.next().expect("value")) }
+        Rule::call => {
+            // A type hint: `int("$PID")` takes exactly one value.
+            let c = call(inner);
+            let mut args = c.args.into_iter();
+            match (args.next(), args.next()) {
+                (Some(Arg::Text(text)), None) => Operand { type_hint: Some(c.name), text },
+                _ => {
+                    pending(SyntaxError {
+                        span: c.span.clone(),
+                        found: format!("`{}(...)`", c.name.value),
+                        expected: vec!["a value or a type hint such as `int(\"$PID\")`".into()],
+                    });
+                    Operand { type_hint: None, text: Text { value: String::new(), quoted: true, span: c.span } }
+                }
+            }
         }
         _ => Operand { type_hint: None, text: text(inner) },
     }
