@@ -120,41 +120,98 @@ fn finish(pre: Option<Preprocessed>, mut diags: Diagnostics) -> Result<Loaded, C
     }
 }
 
-/// Parses on a thread with a large stack (the grammar recurses once per nesting level, which the
-/// preprocessor bounds, never per statement) while this thread checks the statements already
-/// read: the two overlap, and each statement's syntax tree is dropped once it is lowered.
+/// Parses while this thread checks the statements already read, so the two overlap, and each
+/// statement's syntax tree is dropped once it is lowered. A large text is cut at top-level
+/// statement ends and its pieces are parsed in parallel; they are lowered in order.
+///
+/// Parser threads get a large stack: the grammar recurses once per nesting level (which the
+/// preprocessor bounds), never per statement.
 fn parse_and_lower(
     pre: &Preprocessed,
     text: &str,
     diags: &mut Diagnostics,
 ) -> (ir::Config, Option<syntax::SyntaxError>) {
+    let pieces = split_points(&pre.statement_ends, text.len());
+    let mark = diags.len();
+    if pieces.len() > 2 {
+        let (config, error) = parse_pieces(pre, text, &pieces, diags);
+        if error.is_none() {
+            return (config, None);
+        }
+        // A piece boundary can only be wrong in a broken configuration; read it again in one
+        // piece so that the error and everything before it are reported exactly.
+        diags.truncate(mark);
+    }
+    parse_pieces(pre, text, &[0, text.len()], diags)
+}
+
+/// Where to cut `len` bytes of text into pieces for parallel parsing: `[0, ..., len]`.
+fn split_points(statement_ends: &[usize], len: usize) -> Vec<usize> {
+    const MIN_PIECE: usize = 64 << 10;
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let pieces = (len / MIN_PIECE).clamp(1, workers);
+    let mut points = vec![0];
+    for k in 1..pieces {
+        let target = len * k / pieces;
+        let i = statement_ends.partition_point(|&e| e < target);
+        if let Some(&cut) = statement_ends.get(i) {
+            if cut > *points.last().expect("points start with 0") && cut < len {
+                points.push(cut);
+            }
+        }
+    }
+    points.push(len);
+    points
+}
+
+fn parse_pieces(
+    pre: &Preprocessed,
+    text: &str,
+    points: &[usize],
+    diags: &mut Diagnostics,
+) -> (ir::Config, Option<syntax::SyntaxError>) {
     // Statements travel in batches: one channel operation per statement costs more than
     // checking it.
     const BATCH: usize = 64;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<syntax::ast::Statement>>(16);
     std::thread::scope(|s| {
-        let parser = std::thread::Builder::new()
-            .name("rsng-config-parser".into())
-            .stack_size(256 << 20)
-            .spawn_scoped(s, move || {
-                let mut batch = Vec::with_capacity(BATCH);
-                let error = syntax::parse_each(text, |stmt| {
-                    batch.push(stmt);
-                    if batch.len() == BATCH {
-                        let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
-                    }
-                });
-                let _ = tx.send(batch);
-                error
-            })
-            .expect("spawn parser thread");
+        let mut receivers = Vec::new();
+        let mut parsers = Vec::new();
+        for piece in points.windows(2) {
+            let (start, end) = (piece[0], piece[1]);
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<syntax::ast::Statement>>(16);
+            let parser = std::thread::Builder::new()
+                .name("rsng-config-parser".into())
+                .stack_size(256 << 20)
+                .spawn_scoped(s, move || {
+                    let mut batch = Vec::with_capacity(BATCH);
+                    let error = syntax::parse_each_at(text, start, end, |stmt| {
+                        batch.push(stmt);
+                        if batch.len() == BATCH {
+                            let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+                        }
+                    });
+                    let _ = tx.send(batch);
+                    error
+                })
+                .expect("spawn parser thread");
+            receivers.push(rx);
+            parsers.push(parser);
+        }
         let mut lowerer = lower::Lowerer::new(pre, diags);
-        for batch in rx {
-            for statement in &batch {
-                lowerer.statement(statement);
+        let mut error = None;
+        for (rx, parser) in receivers.into_iter().zip(parsers) {
+            for batch in rx {
+                for statement in &batch {
+                    lowerer.statement(statement);
+                }
+            }
+            error = parser.join().expect("parser thread does not panic");
+            if error.is_some() {
+                // Later pieces are not lowered: the first syntax error ends reading, as in
+                // syslog-ng.
+                break;
             }
         }
-        let config = lowerer.finish();
-        (config, parser.join().expect("parser thread does not panic"))
+        (lowerer.finish(), error)
     })
 }

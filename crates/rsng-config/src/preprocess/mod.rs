@@ -76,6 +76,9 @@ pub struct Preprocessed {
     pub failed_at: Option<usize>,
     /// `@define allow-config-dups 1`: later objects replace earlier ones of the same name.
     pub allow_config_dups: bool,
+    /// Offsets in `text` just after each top-level `;`: places where the text may be cut into
+    /// pieces that parse on their own (used to parse large configurations in parallel).
+    pub statement_ends: Vec<usize>,
 }
 
 impl Preprocessed {
@@ -165,6 +168,7 @@ pub struct Preprocessor<'a> {
     pragma_offsets: Vec<usize>,
     failed: bool,
     failed_at: Option<usize>,
+    statement_ends: Vec<usize>,
 }
 
 /// Expands the configuration in `path`. Problems are pushed to `diags`; the result is `None`
@@ -239,6 +243,7 @@ impl<'a> Preprocessor<'a> {
             pragma_offsets: Vec::new(),
             failed: false,
             failed_at: None,
+            statement_ends: Vec::new(),
         }
     }
 
@@ -250,6 +255,7 @@ impl<'a> Preprocessor<'a> {
             modules: self.modules,
             pragma_offsets: self.pragma_offsets,
             failed_at: self.failed_at,
+            statement_ends: self.statement_ends,
             allow_config_dups: self
                 .globals
                 .get("allow_config_dups")

@@ -72,6 +72,12 @@ impl Preprocessor<'_> {
                 self.prev = Prev::ParenClose;
             }
             b';' => {
+                if self.emitting && self.ctx.len() == 1 && self.ctx[0].parens == 0 {
+                    // Lines are emitted lazily: this `;` lands at the end of the output plus
+                    // what of its line is still to be emitted.
+                    let f = self.frame();
+                    self.statement_ends.push(self.out.len() + (f.pos + 1 - f.emit_mark));
+                }
                 self.frame_mut().pos += 1;
                 self.prev = Prev::Semi;
                 self.item_word = None;

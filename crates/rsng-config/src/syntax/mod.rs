@@ -63,8 +63,15 @@ pub fn parse_partial(text: &str) -> (Config, Option<SyntaxError>) {
 
 /// Parses statement by statement, handing each to `each` as soon as it is read, so a caller can
 /// check and drop it before the next one is parsed; returns the first syntax error, if any.
-pub fn parse_each(text: &str, mut each: impl FnMut(Statement)) -> Option<SyntaxError> {
-    let mut pos = 0;
+pub fn parse_each(text: &str, each: impl FnMut(Statement)) -> Option<SyntaxError> {
+    parse_each_at(text, 0, text.len(), each)
+}
+
+/// [`parse_each`] over `text[start..end]`, which must begin and end between statements; spans
+/// stay offsets into the whole `text`.
+pub fn parse_each_at(text: &str, start: usize, end: usize, mut each: impl FnMut(Statement)) -> Option<SyntaxError> {
+    let text = &text[..end];
+    let mut pos = start;
     loop {
         pos = skip_trivia(text, pos);
         if pos >= text.len() {
@@ -162,7 +169,8 @@ fn convert_error(text: &str, err: pest::error::Error<Rule>) -> SyntaxError {
                         continue;
                     }
                 }
-                let single_word_char = token.chars().count() == 1 && token.bytes().all(crate::preprocess::pragma::is_word_byte);
+                let single_word_char =
+                    token.chars().count() == 1 && token.bytes().all(crate::preprocess::pragma::is_word_byte);
                 match token.as_str() {
                     "\"" | "'" => value_expected = true,
                     _ if single_word_char => value_expected = true,
