@@ -117,13 +117,21 @@ impl Preprocessor<'_> {
     pub(super) fn define_block(&mut self, start: usize) {
         let mark = self.frame().emit_mark;
         self.emit(mark, start);
+        let was_emitting = self.emitting;
+        let first = self.span(start, start + 1);
         self.emitting = false;
         self.raw_mode = true;
         let result = self.read_block_definition(start);
         self.raw_mode = false;
-        self.emitting = true;
+        self.emitting = was_emitting;
         let f = self.frame_mut();
         f.emit_mark = f.pos.min(f.line.text.len());
+        let last = self.span(self.frame().pos.saturating_sub(1), self.frame().pos);
+        if was_emitting && first.file == last.file && first.start <= last.end {
+            // The grammar never sees block definitions; `--preprocess-into` shows them as written.
+            let text = self.map.file(first.file).text[first.start..last.end].to_string();
+            self.display_insertions.push((self.out.len(), text));
+        }
         match result {
             Ok(def) => {
                 let key = (def.context, normalize(&def.name));
@@ -331,8 +339,9 @@ impl Preprocessor<'_> {
             return;
         }
         let expansion = self.add_expansion(expansion_kind(ctx, name, false), site);
-        let (line, _) = self.map.line_col(site.file, site.start);
-        let file_name = self.map.file(site.file).name.clone();
+        // Markers name the block's definition, as syslog-ng's do.
+        let (line, _) = self.map.line_col(def.site.file, def.site.start);
+        let file_name = self.map.file(def.site.file).name.clone();
         let start_marker = format!("\n#Start Block block {} {}() at {}:{}\n", ctx.name(), def.name, file_name, line);
         let end_marker = format!("\n#End Block block {} {}() at {}:{}\n", ctx.name(), def.name, file_name, line);
         self.push_prepared(body, expansion, start_marker, end_marker, site);

@@ -79,6 +79,8 @@ pub struct Preprocessed {
     /// Offsets in `text` just after each top-level `;`: places where the text may be cut into
     /// pieces that parse on their own (used to parse large configurations in parallel).
     pub statement_ends: Vec<usize>,
+    /// Text shown by `--preprocess-into` but not parsed (block definitions), by offset in `text`.
+    pub display_insertions: Vec<(usize, String)>,
 }
 
 impl Preprocessed {
@@ -88,7 +90,16 @@ impl Preprocessed {
         for &at in &self.pragma_offsets {
             bytes[at] = b'@';
         }
-        String::from_utf8(bytes).expect("only ASCII bytes were swapped")
+        let text = String::from_utf8(bytes).expect("only ASCII bytes were swapped");
+        let mut out = String::with_capacity(text.len());
+        let mut copied = 0;
+        for (at, insertion) in &self.display_insertions {
+            out.push_str(&text[copied..*at]);
+            out.push_str(insertion);
+            copied = *at;
+        }
+        out.push_str(&text[copied..]);
+        out
     }
 }
 
@@ -169,6 +180,7 @@ pub struct Preprocessor<'a> {
     failed: bool,
     failed_at: Option<usize>,
     statement_ends: Vec<usize>,
+    display_insertions: Vec<(usize, String)>,
 }
 
 /// Expands the configuration in `path`. Problems are pushed to `diags`; the result is `None`
@@ -244,6 +256,7 @@ impl<'a> Preprocessor<'a> {
             failed: false,
             failed_at: None,
             statement_ends: Vec::new(),
+            display_insertions: Vec::new(),
         }
     }
 
@@ -256,6 +269,7 @@ impl<'a> Preprocessor<'a> {
             pragma_offsets: self.pragma_offsets,
             failed_at: self.failed_at,
             statement_ends: self.statement_ends,
+            display_insertions: self.display_insertions,
             allow_config_dups: self
                 .globals
                 .get("allow_config_dups")
