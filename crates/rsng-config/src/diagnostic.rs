@@ -44,9 +44,7 @@ pub mod codes {
     pub const TEMPLATE: &str = "rsng::config::template";
     pub const FILTER: &str = "rsng::config::filter";
     pub const REGEX: &str = "rsng::config::regex";
-    pub const LOG_PATH: &str = "rsng::config::log_path";
     pub const UNKNOWN_FLAG: &str = "rsng::config::unknown_flag";
-    pub const TLS: &str = "rsng::config::tls";
     pub const CONFIG_FILE: &str = "rsng::config::config_file";
 }
 
@@ -152,22 +150,36 @@ impl fmt::Display for Location {
 }
 
 impl Report {
-    pub fn new(diag: Diagnostic, map: &SourceMap) -> Self {
-        let (source, location) = match diag.span {
+    pub fn new(mut diag: Diagnostic, map: &SourceMap) -> Self {
+        let (source, location) = match diag.span.as_mut() {
             Some(span) => {
                 let file = map.file(span.file);
                 let (line, column) = map.line_col(span.file, span.start);
+                let mut text = file.text.clone();
+                if span.start >= text.len() {
+                    // A span at the very end of a file gets no visible label: render the end
+                    // of file as one blank character after the text.
+                    span.start = text.len();
+                    span.end = text.len() + 1;
+                    text = Arc::from(format!("{text} "));
+                }
                 (
-                    Some(NamedSource::new(file.name.clone(), file.text.clone())),
+                    Some(NamedSource::new(file.name.clone(), text)),
                     Some(Location { file: file.name.clone(), line, column }),
                 )
             }
             None => (None, None),
         };
+        // The snippet renderer cannot draw columns beyond 65,535: show such errors without one.
+        let source = if location.as_ref().is_some_and(|l| l.column > 60_000) { None } else { source };
         // Secondary labels in other files (block definition, include site) become related
-        // reports of their own so each shows its own snippet.
+        // reports of their own so each shows its own snippet; a deep chain (a block or include
+        // that recurses) shows its innermost sites only.
+        const MAX_CHAIN: usize = 4;
         let mut related = Vec::new();
-        for (kind, site) in &diag.chain {
+        let mut chain = diag.chain.clone();
+        chain.dedup();
+        for (kind, site) in chain.iter().take(MAX_CHAIN) {
             let what = match kind {
                 ExpansionKind::Include => "included from here".to_string(),
                 ExpansionKind::Block { context, name } => {
@@ -179,6 +191,12 @@ impl Report {
             };
             let note =
                 Diagnostic { severity: Severity::Advice, ..Diagnostic::error(diag.code, what.clone()).at(*site, what) };
+            related.push(Report::new(note, map));
+        }
+        if chain.len() > MAX_CHAIN {
+            let outer = chain.len() - MAX_CHAIN;
+            let mut note = Diagnostic::error(diag.code, format!("... and {outer} more include or block sites"));
+            note.severity = Severity::Advice;
             related.push(Report::new(note, map));
         }
         for note in &diag.notes {
@@ -220,6 +238,7 @@ impl miette::Diagnostic for Report {
         self.source.as_ref().map(|s| s as &dyn SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        self.source.as_ref()?;
         let span = self.diag.span?;
         let mut labels = vec![LabeledSpan::new_primary_with_span(
             (!self.diag.label.is_empty()).then(|| self.diag.label.clone()),

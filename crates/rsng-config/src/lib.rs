@@ -105,9 +105,11 @@ fn finish(pre: Option<Preprocessed>, mut diags: Diagnostics) -> Result<Loaded, C
             diags.push(d);
         }
     }
-    if pre.version.is_none() {
+    if !pre.version_seen && !pre.map.files.is_empty() {
+        let start = source_map::FileSpan { file: 0, start: 0, end: 0 };
         diags.push(
             Diagnostic::warning(codes::VERSION_MISSING, "configuration has no @version; reading it as 3.38")
+                .at(start, "no @version before this")
                 .help("add `@version: 3.38` as the first line"),
         );
     }

@@ -33,7 +33,15 @@ impl Lowerer<'_> {
                 );
                 match suggestion {
                     Some(s) => d.help(format!("did you mean `{s}()`?")),
-                    None => d.help("a block used here must be defined before this point"),
+                    None => {
+                        let names: Vec<&str> =
+                            schema::DRIVERS.iter().filter(|d| d.context == context).map(|d| d.name).collect();
+                        d.help(format!(
+                            "{} drivers: {} (a block used here must be defined before this point)",
+                            context.name(),
+                            names.join(", ")
+                        ))
+                    }
                 }
             };
             self.push(d);

@@ -405,9 +405,9 @@ impl Lowerer<'_> {
     /// Checks a template string at load time (unknown functions, unbalanced `$(`).
     pub(crate) fn check_template(&mut self, text: &ast::Text) {
         if let Err(e) = rsng_core::template::compile(&text.value, &self.template_ctx) {
-            // Point into the string: the offset is in the decoded text, which matches the
-            // source for strings without escapes; otherwise point at the string.
-            let start = text.span.start + usize::from(text.quoted) + e.offset;
+            // The offset is in the decoded text; map it back through the string's escapes.
+            let raw = &self.pre.text[text.span.clone()];
+            let start = text.span.start + raw_offset(raw, text.quoted, e.offset);
             let range = if start < text.span.end { start..start + 1 } else { text.span.clone() };
             let d = self.error_at(codes::TEMPLATE, format!("invalid template: {}", e.message), range, "here");
             self.push(d);
@@ -458,6 +458,30 @@ impl Lowerer<'_> {
     pub(crate) fn template_defined(&self, name: &str) -> bool {
         self.templates.contains(name)
     }
+}
+
+/// The byte offset in a string's source text (`raw`, quotes included when `quoted`) of byte
+/// `decoded` of its value.
+fn raw_offset(raw: &str, quoted: bool, decoded: usize) -> usize {
+    if !quoted {
+        return decoded;
+    }
+    if !raw.starts_with('"') {
+        return 1 + decoded;
+    }
+    let bytes = raw.as_bytes();
+    let (mut i, mut produced) = (1, 0);
+    while i < bytes.len() && produced < decoded {
+        if bytes[i] == b'\\' {
+            let (value, used) = crate::preprocess::pragma::decode_escape(&bytes[i + 1..]);
+            produced += value.len();
+            i += 1 + used;
+        } else {
+            produced += 1;
+            i += 1;
+        }
+    }
+    i
 }
 
 fn context_of(kind: ast::ObjectKind) -> Context {

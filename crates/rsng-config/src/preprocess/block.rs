@@ -166,7 +166,6 @@ impl Preprocessor<'_> {
     }
 
     fn read_block_definition(&mut self, start: usize) -> Result<BlockDef, Box<Diagnostic>> {
-        let site = self.span(start, start + 5);
         self.expect_more("a context name", start)?;
         let (ctx_word, cs, ce) = self.take_word().ok_or_else(|| {
             let pos = self.frame().pos;
@@ -227,7 +226,7 @@ impl Preprocessor<'_> {
                 .into());
         }
         self.frame_mut().pos += 1;
-        Ok(BlockDef { context, name, params, varargs, body, site })
+        Ok(BlockDef { context, name, params, varargs, body, site: name_span })
     }
 
     /// Expands a block or generator reference `name(args)` whose name spans `start..end`.
@@ -252,6 +251,18 @@ impl Preprocessor<'_> {
             );
             return;
         };
+        self.expansions += 1;
+        if self.expansions > super::MAX_EXPANSIONS {
+            self.error(
+                Diagnostic::error(
+                    codes::INCLUDE_DEPTH,
+                    format!("more than {} block expansions", super::MAX_EXPANSIONS),
+                )
+                .at(site, "while expanding this reference")
+                .help("blocks that reference other blocks several times expand exponentially"),
+            );
+            return;
+        }
         if self.frames.len() >= super::MAX_FRAMES {
             self.error(
                 Diagnostic::error(codes::INCLUDE_DEPTH, "include file depth is too deep")

@@ -133,6 +133,7 @@ impl Preprocessor<'_> {
     }
 
     fn pragma_version(&mut self, toks: &[Spanned], at_span: FileSpan) {
+        self.version_seen = true;
         let Some(colon) = toks.first() else {
             self.error(
                 Diagnostic::error(codes::VERSION, "expected `:` after `@version`").at(at_span, "incomplete @version"),
@@ -173,6 +174,9 @@ impl Preprocessor<'_> {
             return;
         };
         if self.version.is_some() {
+            if std::mem::replace(&mut self.warned_versions, true) {
+                return;
+            }
             self.warn(
                 Diagnostic::warning(codes::VERSION, "multiple @version directives; only the first one is considered")
                     .at(vspan, "ignored"),

@@ -68,6 +68,8 @@ pub struct Preprocessed {
     pub map: SourceMap,
     /// The first `@version`, if any, and where it stands.
     pub version: Option<(Version, FileSpan)>,
+    /// Whether any `@version` line was read, even an invalid one.
+    pub version_seen: bool,
     /// Modules named by `@module`.
     pub modules: Vec<String>,
     /// Offsets in `text` of pragma lines, whose `@` the grammar sees as `#` (a comment).
@@ -153,7 +155,10 @@ const MAX_FRAMES: usize = 256;
 /// recursive-descent grammar cannot exhaust the stack.
 const MAX_NESTING: usize = 200;
 /// The largest expanded configuration accepted (guards against exponential block expansion).
-const MAX_OUTPUT: usize = 1 << 30;
+const MAX_OUTPUT: usize = 256 << 20;
+/// The most block and generator expansions in one configuration; real configurations use
+/// hundreds, blocks that reference each other twice over reach millions.
+const MAX_EXPANSIONS: usize = 100_000;
 
 pub struct Preprocessor<'a> {
     opts: &'a PreprocessOptions,
@@ -166,6 +171,14 @@ pub struct Preprocessor<'a> {
     /// First word of the current statement or item, normalised.
     item_word: Option<String>,
     in_string: Option<u8>,
+    /// Where the string being read opened, for "unterminated string".
+    string_opener: Option<FileSpan>,
+    /// Block expansions so far: a budget against exponential expansion.
+    expansions: usize,
+    /// A `@version` pragma was read (valid or not).
+    version_seen: bool,
+    /// "multiple @version" was said once already.
+    warned_versions: bool,
     /// Whether the last word was `and`, `or` or `not` (a filter block may follow).
     last_was_operator: bool,
     /// Lines fetched while reading a block definition or block arguments are not substituted.
@@ -244,6 +257,10 @@ impl<'a> Preprocessor<'a> {
             prev: Prev::Start,
             item_word: None,
             in_string: None,
+            string_opener: None,
+            expansions: 0,
+            version_seen: false,
+            warned_versions: false,
             last_was_operator: false,
             raw_mode: false,
             emitting: true,
@@ -265,6 +282,7 @@ impl<'a> Preprocessor<'a> {
             text: self.out,
             map: self.map,
             version: self.version,
+            version_seen: self.version_seen,
             modules: self.modules,
             pragma_offsets: self.pragma_offsets,
             failed_at: self.failed_at,
@@ -445,6 +463,15 @@ impl<'a> Preprocessor<'a> {
 
     /// Pops the finished frame and emits its end marker.
     fn pop_frame(&mut self) {
+        if let (Some(_), Some(opener)) = (self.in_string, self.string_opener) {
+            // A string cannot run past the end of the file (or block body) it started in.
+            self.in_string = None;
+            self.error(
+                Diagnostic::error(codes::LEXICAL, "unterminated string")
+                    .at(opener, "this string is never closed")
+                    .help("add the closing quote; a string may span lines, but not files"),
+            );
+        }
         let frame = self.frames.pop().expect("a frame is active");
         if let (Some(end), Some(site)) = (frame.end_marker, frame.marker_site) {
             self.emit_synthetic(&end, site);
@@ -455,7 +482,7 @@ impl<'a> Preprocessor<'a> {
         while !self.frames.is_empty() && !self.failed {
             if self.out.len() > MAX_OUTPUT {
                 let site = self.frame().line.span(0, 0);
-                let mut d = Diagnostic::error(codes::NESTING, "configuration expands to more than 1 GiB");
+                let mut d = Diagnostic::error(codes::NESTING, "configuration expands to more than 256 MiB");
                 if let Some(site) = site {
                     d = d.at(site, "while expanding this");
                 }

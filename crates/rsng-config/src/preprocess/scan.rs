@@ -27,6 +27,8 @@ impl Preprocessor<'_> {
             }
             b'"' | b'\'' => {
                 self.in_string = Some(byte);
+                let pos = self.frame().pos;
+                self.string_opener = Some(self.span(pos, pos + 1));
                 self.frame_mut().pos += 1;
                 self.scan_string(byte);
             }
@@ -35,7 +37,8 @@ impl Preprocessor<'_> {
                 let pos = self.frame().pos;
                 let mark = self.frame().emit_mark;
                 self.emit(mark, pos);
-                let skip = if next == Some(b'\r') { 3 } else { 2 };
+                let bytes = self.frame().line.text.as_bytes();
+                let skip = if next == Some(b'\r') && bytes.get(pos + 2) == Some(&b'\n') { 3 } else { 2 };
                 let f = self.frame_mut();
                 f.pos = (pos + skip).min(f.line.text.len());
                 f.emit_mark = f.pos;

@@ -151,10 +151,9 @@ fn convert_error(text: &str, err: pest::error::Error<Rule>) -> SyntaxError {
     let mut pos = pos;
     let mut expected: Vec<String> = expected.into_iter().map(str::to_string).collect();
     if let Some(attempts) = err.parse_attempts() {
-        if attempts.max_position >= pos {
-            if attempts.max_position > pos {
-                expected.clear();
-            }
+        if attempts.max_position >= pos && !attempts.expected_tokens().is_empty() {
+            // The detailed attempts name the literal tokens too: they replace the rule names.
+            expected.clear();
             pos = attempts.max_position;
             let mut value_expected = false;
             for token in attempts.expected_tokens() {
@@ -163,6 +162,9 @@ fn convert_error(text: &str, err: pest::error::Error<Rule>) -> SyntaxError {
                 if let Some((a, b)) = token.split_once("..") {
                     if a == b && a.chars().count() == 1 {
                         token = a.to_string();
+                    } else if a.trim().is_empty() {
+                        // Whitespace.
+                        continue;
                     } else if !a.is_empty() && !b.is_empty() {
                         // A character class: the start of a word.
                         value_expected = true;
