@@ -67,7 +67,7 @@ pub enum Value {
     List(Vec<Value>),
     /// A nested option group (`tls(...)`, `disk-buffer(...)`).
     Group(Vec<OptionValue>),
-    Filter(Filter),
+    Filter(Box<Filter>),
     /// Arguments kept as written, for options checked only at run time.
     Raw(String),
 }
@@ -98,14 +98,18 @@ pub enum Filter {
         name: String,
         span: FileSpan,
     },
-    Compare {
-        lhs: String,
-        lhs_type: Option<String>,
-        op: String,
-        rhs: String,
-        rhs_type: Option<String>,
-        span: FileSpan,
-    },
+    Compare(Box<Comparison>),
+}
+
+/// `lhs OP rhs`, each side a template with an optional type hint (`int("$PID")`).
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    pub lhs: String,
+    pub lhs_type: Option<String>,
+    pub op: String,
+    pub rhs: String,
+    pub rhs_type: Option<String>,
+    pub span: FileSpan,
 }
 
 #[derive(Debug)]

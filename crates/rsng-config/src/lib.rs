@@ -180,7 +180,9 @@ fn parse_pieces(
         let mut parsers = Vec::new();
         for piece in points.windows(2) {
             let (start, end) = (piece[0], piece[1]);
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<syntax::ast::Statement>>(16);
+            // Unbounded: a later piece must be able to finish parsing while the lowering is
+            // still busy with earlier ones (its trees wait, a few MB at most).
+            let (tx, rx) = std::sync::mpsc::channel::<Vec<syntax::ast::Statement>>();
             let parser = std::thread::Builder::new()
                 .name("rsng-config-parser".into())
                 .stack_size(256 << 20)

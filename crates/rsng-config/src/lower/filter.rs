@@ -39,14 +39,14 @@ impl Lowerer<'_> {
                     }
                     self.check_template(&operand.text);
                 }
-                ir::Filter::Compare {
+                ir::Filter::Compare(Box::new(ir::Comparison {
                     lhs: lhs.text.value.clone(),
                     lhs_type: lhs.type_hint.as_ref().map(|h| h.value.clone()),
                     op: op.value.clone(),
                     rhs: rhs.text.value.clone(),
                     rhs_type: rhs.type_hint.as_ref().map(|h| h.value.clone()),
                     span: self.span(op.span.clone()),
-                }
+                }))
             }
             ast::FilterExpr::Call(call) => self.filter_call(call),
         }
@@ -216,6 +216,10 @@ impl Lowerer<'_> {
             _ => None,
         });
         if matches!(kind.as_deref(), Some("string" | "glob")) {
+            return;
+        }
+        // Plain text cannot fail to compile; most patterns are plain program or host names.
+        if !pattern.value.bytes().any(|b| b"\\^$.|?*+()[]{}".contains(&b)) {
             return;
         }
         let caseless = options.iter().any(|o| {

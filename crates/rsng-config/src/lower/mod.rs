@@ -41,8 +41,8 @@ pub struct Lowerer<'a> {
     pre: &'a Preprocessed,
     diags: &'a mut Diagnostics,
     out: ir::Config,
-    /// Named objects by context, with where they were defined.
-    defined: HashMap<(Context, String), FileSpan>,
+    /// Named objects by context (indexed by [`context_index`]), with where they were defined.
+    defined: [HashMap<String, FileSpan>; 5],
     references: Vec<Reference>,
     /// Named templates defined so far.
     templates: HashSet<String>,
@@ -60,7 +60,7 @@ impl<'a> Lowerer<'a> {
             pre,
             diags,
             out: ir::Config { version: pre.version.map(|v| v.0), ..Default::default() },
-            defined: HashMap::new(),
+            defined: Default::default(),
             references: Vec::new(),
             templates: HashSet::new(),
             template_ctx: rsng_core::template::CompileContext::new(),
@@ -163,7 +163,7 @@ impl Lowerer<'_> {
     fn define(&mut self, context: Context, name: &ast::Text) {
         self.reject_reserved(name);
         let span = self.span(name.span.clone());
-        if let Some(first) = self.defined.get(&(context, name.value.clone())).copied() {
+        if let Some(first) = self.defined[context_index(context)].get(&name.value).copied() {
             let old_format =
                 self.pre.version.is_some_and(|(v, _)| v < crate::preprocess::Version { major: 3, minor: 3 });
             if self.pre.allow_config_dups || old_format {
@@ -176,7 +176,7 @@ impl Lowerer<'_> {
                     )
                     .note(first, "first defined here");
                 self.push(d);
-                self.defined.insert((context, name.value.clone()), span);
+                self.defined[context_index(context)].insert(name.value.clone(), span);
                 return;
             }
             let d = self
@@ -191,7 +191,7 @@ impl Lowerer<'_> {
             self.push(d);
             return;
         }
-        self.defined.insert((context, name.value.clone()), span);
+        self.defined[context_index(context)].insert(name.value.clone(), span);
     }
 
     fn store(&mut self, object: ir::Object) {
@@ -417,15 +417,15 @@ impl Lowerer<'_> {
     fn resolve_references(&mut self) {
         let references = std::mem::take(&mut self.references);
         for r in references {
-            if self.defined.contains_key(&(r.context, r.name.clone())) {
+            if self.defined[context_index(r.context)].contains_key(&r.name) {
                 continue;
             }
             let other = [Context::Source, Context::Destination, Context::Filter, Context::Parser, Context::Rewrite]
                 .into_iter()
-                .find(|c| self.defined.contains_key(&(*c, r.name.clone())));
+                .find(|c| self.defined[context_index(*c)].contains_key(&r.name));
             let d = match other {
                 Some(kind) => {
-                    let at = self.defined[&(kind, r.name.clone())];
+                    let at = self.defined[context_index(kind)][&r.name];
                     Diagnostic::error(
                         codes::WRONG_KIND,
                         format!("`{}` is a {}, not a {}", r.name, kind.name(), r.context.name()),
@@ -434,8 +434,7 @@ impl Lowerer<'_> {
                     .note(at, format!("`{}` is defined here as a {}", r.name, kind.name()))
                 }
                 None => {
-                    let names: Vec<&str> =
-                        self.defined.keys().filter(|(c, _)| *c == r.context).map(|(_, n)| n.as_str()).collect();
+                    let names: Vec<&str> = self.defined[context_index(r.context)].keys().map(String::as_str).collect();
                     let mut d = Diagnostic::error(
                         codes::UNDEFINED_REFERENCE,
                         format!("undefined {} `{}`", r.context.name(), r.name),
@@ -482,6 +481,17 @@ fn raw_offset(raw: &str, quoted: bool, decoded: usize) -> usize {
         }
     }
     i
+}
+
+/// The slot of an object context in [`Lowerer::defined`].
+fn context_index(context: Context) -> usize {
+    match context {
+        Context::Source => 0,
+        Context::Destination => 1,
+        Context::Filter => 2,
+        Context::Parser => 3,
+        _ => 4,
+    }
 }
 
 fn context_of(kind: ast::ObjectKind) -> Context {

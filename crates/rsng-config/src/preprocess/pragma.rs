@@ -102,7 +102,11 @@ pub fn unescape_double(s: &str) -> Option<(String, usize)> {
     let mut i = 1;
     while i < bytes.len() {
         match bytes[i] {
-            b'"' => return Some((String::from_utf8_lossy(&out).into_owned(), i + 1)),
+            b'"' => {
+                let text =
+                    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+                return Some((text, i + 1));
+            }
             b'\\' if i + 1 < bytes.len() => {
                 let (decoded, used) = decode_escape(&bytes[i + 1..]);
                 out.extend_from_slice(&decoded);

@@ -79,11 +79,14 @@ pub fn parse_each_at(text: &str, start: usize, end: usize, mut each: impl FnMut(
         }
         let rest = &text[pos..];
         BASE.with(|b| b.set(pos));
-        match ConfigParser::parse(Rule::next_statement, rest) {
+        match ConfigParser::parse(Rule::next_statements, rest) {
             Ok(mut pairs) => {
-                let pair = pairs.next().expect("statement matched");
+                let pair = pairs.next().expect("statements matched");
                 let end = pair.as_span().end();
-                if let Some(stmt) = pair.into_inner().find(|p| p.as_rule() != Rule::EOI) {
+                for stmt in pair.into_inner() {
+                    if stmt.as_rule() == Rule::EOI {
+                        continue;
+                    }
                     let stmt = statement(stmt);
                     if let Some(error) = PENDING.with(|p| p.borrow_mut().take()) {
                         return Some(error);
@@ -256,7 +259,13 @@ fn text(pair: Pair<Rule>) -> Text {
     let span = span_of(&pair);
     match pair.as_rule() {
         Rule::dq_string => {
-            let value = unescape_double(pair.as_str()).map(|(v, _)| v).unwrap_or_default();
+            let raw = pair.as_str();
+            let inner = &raw[1..raw.len() - 1];
+            let value = if inner.contains('\\') {
+                unescape_double(raw).map(|(v, _)| v).unwrap_or_default()
+            } else {
+                inner.to_string()
+            };
             Text { value, quoted: true, span }
         }
         Rule::sq_string => {
