@@ -134,7 +134,33 @@ impl Lowerer<'_> {
             }
         }
         let options = self.options(&option_args, spec.options, spec.name);
+        self.check_patterns(Some(call), &option_args, &options);
         ir::Driver { name: spec.name, positional, options, span }
+    }
+
+    /// Compiles the regular expressions syslog-ng compiles while loading: the pattern of
+    /// `subst()`, `regexp-parser(patterns())`, multi-line prefixes and `bad-hostname()`.
+    pub(super) fn check_patterns(
+        &mut self,
+        driver: Option<&ast::Call>,
+        option_args: &[ast::Call],
+        options: &[ir::OptionValue],
+    ) {
+        if let Some(call) = driver.filter(|c| schema::same_name(&c.name.value, "subst")) {
+            if let Some(ast::Arg::Text(pattern)) = call.args.first() {
+                self.check_regex(pattern, options);
+            }
+        }
+        for option in option_args {
+            let name = option.name.value.replace('_', "-");
+            if matches!(name.as_str(), "patterns" | "multi-line-prefix" | "multi-line-garbage" | "bad-hostname") {
+                for arg in &option.args {
+                    if let ast::Arg::Text(pattern) = arg {
+                        self.check_regex(pattern, &[]);
+                    }
+                }
+            }
+        }
     }
 
     /// Checks a list of `name(args)` options against option sets.

@@ -7,7 +7,7 @@
 
 mod driver;
 mod filter;
-mod reserved;
+pub(crate) mod reserved;
 mod value;
 
 use std::collections::{HashMap, HashSet};
@@ -137,6 +137,7 @@ impl Lowerer<'_> {
             }
             ast::Statement::Options(calls, _) => {
                 let options = self.options(calls, &[schema::GLOBAL_OPTIONS], "options");
+                self.check_patterns(None, calls, &options);
                 self.out.options.extend(options);
             }
             ast::Statement::Template(def) => self.template(def),

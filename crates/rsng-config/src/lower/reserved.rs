@@ -130,6 +130,11 @@ const MAIN_KEYWORDS: &[&str] = &[
     "value",
 ];
 
+/// Whether `word` is a keyword of syslog-ng's main table.
+pub fn is_main_keyword(word: &str) -> bool {
+    MAIN_KEYWORDS.iter().any(|k| same_name(k, word))
+}
+
 /// Whether `word` is a keyword of the main table or of the driver whose options are `driver`.
 pub fn is_reserved(word: &str, driver: &[&'static [OptionSpec]]) -> bool {
     if MAIN_KEYWORDS.iter().any(|k| same_name(k, word)) {

@@ -114,6 +114,11 @@ impl Lowerer<'_> {
                 if t.value.is_empty() && t.quoted {
                     continue;
                 }
+                // `flags(threaded)`: the word lexes as a keyword in syslog-ng and fails there.
+                if !t.quoted && crate::lower::reserved::is_main_keyword(&t.value) {
+                    self.reject_reserved(t);
+                    continue;
+                }
                 let Some(v) = values.iter().find(|v| same_name(v, &t.value)) else {
                     let help = match did_you_mean(&t.value, values.iter().copied()) {
                         Some(s) => format!("did you mean `{s}`?"),
@@ -286,6 +291,19 @@ impl Lowerer<'_> {
                             Some(s) => format!("did you mean `{s}`?"),
                             None => format!("valid values: {}", values.join(", ")),
                         };
+                        if name == "ts-format" {
+                            // syslog-ng reports an invalid ts-format() and carries on with rfc3164.
+                            let d = self
+                                .warning_at(
+                                    codes::INVALID_VALUE,
+                                    format!("invalid value `{}` for `ts-format()`", t.value),
+                                    t.span.clone(),
+                                    "rfc3164 is used instead",
+                                )
+                                .help(help);
+                            self.push(d);
+                            return Some(Value::Str("rfc3164".into()));
+                        }
                         self.invalid(t, format!("invalid value `{}` for `{name}()`", t.value), Some(help))
                     }
                 }

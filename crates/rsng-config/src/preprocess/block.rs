@@ -363,7 +363,8 @@ impl Preprocessor<'_> {
         let mut cmd = std::process::Command::new("/bin/sh");
         cmd.arg("-c").arg(command);
         for (k, v) in args {
-            cmd.env(format!("confgen_{}", normalize(k)), strip_quotes(v));
+            // Passed as written, quotes included, as syslog-ng passes them.
+            cmd.env(format!("confgen_{}", normalize(k)), v.trim());
         }
         let output = match cmd.output() {
             Ok(o) => o,
@@ -397,15 +398,6 @@ impl Preprocessor<'_> {
 
 fn args_to_pairs(args: &[Arg]) -> Vec<(String, String)> {
     args.iter().map(|a| (a.name.clone(), a.value.clone())).collect()
-}
-
-fn strip_quotes(v: &str) -> String {
-    let t = v.trim();
-    if t.len() >= 2 && ((t.starts_with('"') && t.ends_with('"')) || (t.starts_with('\'') && t.ends_with('\''))) {
-        t[1..t.len() - 1].to_string()
-    } else {
-        t.to_string()
-    }
 }
 
 fn param_help(def: &BlockDef) -> String {

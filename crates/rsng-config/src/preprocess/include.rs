@@ -434,7 +434,9 @@ fn resolve(target: &str, include_path: &[PathBuf]) -> Result<Vec<Included>, ()> 
     if has_glob(target) {
         let mut found = Vec::new();
         for pattern in &candidates {
-            if let Ok(paths) = glob::glob(&pattern.to_string_lossy()) {
+            // POSIX glob(): `*` does not match a leading dot.
+            let options = glob::MatchOptions { require_literal_leading_dot: true, ..Default::default() };
+            if let Ok(paths) = glob::glob_with(&pattern.to_string_lossy(), options) {
                 found.extend(paths.flatten().filter(|p| p.is_file()));
             }
         }
