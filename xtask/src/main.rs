@@ -106,10 +106,52 @@ fn test(args: &[String]) -> Result<(), String> {
     run(&cargo, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])?;
 
     step("5/5 tests (release)");
-    run(&cargo, &["test", "--workspace", "--release"], &[])?;
+    let (passed, failed, result) = run_tests(&cargo);
+    if result.is_ok() {
+        println!("\nall checks passed");
+    }
+    // One closing line with the totals of every test binary, so that a reader (or a CI log
+    // scraper) sees the whole run's count rather than the last binary's.
+    println!("tests: {passed} passed, {failed} failed");
+    result
+}
 
-    println!("\nall checks passed");
-    Ok(())
+/// Runs `cargo test --workspace --release`, echoing its output, and adds up the
+/// "test result: ... N passed; M failed" lines.
+fn run_tests(cargo: &str) -> (u64, u64, Result<(), String>) {
+    use std::io::BufRead;
+    let args = ["test", "--workspace", "--release"];
+    println!("+ {cargo} {}", args.join(" "));
+    let child =
+        Command::new(cargo).args(args).current_dir(workspace_root()).stdout(std::process::Stdio::piped()).spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) => return (0, 0, Err(format!("cannot run `{cargo}`: {e}"))),
+    };
+    let (mut passed, mut failed) = (0, 0);
+    if let Some(stdout) = child.stdout.take() {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            println!("{line}");
+            if let Some(rest) = line.strip_prefix("test result: ") {
+                passed += count_before(rest, " passed");
+                failed += count_before(rest, " failed");
+            }
+        }
+    }
+    let result = match child.wait() {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(format!("`{cargo} {}` failed ({status})", args.join(" "))),
+        Err(e) => Err(format!("waiting for `{cargo}`: {e}")),
+    };
+    (passed, failed, result)
+}
+
+/// The number just before `label` in a cargo test summary such as "ok. 18 passed; 0 failed".
+fn count_before(text: &str, label: &str) -> u64 {
+    text.find(label)
+        .and_then(|end| text[..end].rsplit(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Installs syslog-ng-core and syslog-ng-scl with apt when the oracle is missing, then makes sure
@@ -215,4 +257,17 @@ fn ensure_components() -> Result<(), String> {
     let mut args = vec!["component", "add"];
     args.extend_from_slice(&missing);
     run("rustup", &args, &[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count_before;
+
+    #[test]
+    fn counts_come_from_cargo_summaries() {
+        let line = "ok. 18 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s";
+        assert_eq!(count_before(line, " passed"), 18);
+        assert_eq!(count_before(line, " failed"), 2);
+        assert_eq!(count_before("FAILED. 0 passed; 1 failed;", " failed"), 1);
+    }
 }
