@@ -85,7 +85,7 @@ impl Lowerer<'_> {
             match arg {
                 ast::Arg::Text(t) if option_args.is_empty() && positional.len() < max_positional => {
                     self.reject_reserved(t);
-                    positional.push(ir::Value::Str(t.value.clone()));
+                    positional.push(ir::Value::Str(t.value.to_string()));
                 }
                 ast::Arg::Call(c) => option_args.push(c.clone()),
                 ast::Arg::Condition(expr, span) => {
@@ -146,7 +146,7 @@ impl Lowerer<'_> {
         option_args: &[ast::Call],
         options: &[ir::OptionValue],
     ) {
-        if let Some(call) = driver.filter(|c| schema::same_name(&c.name.value, "subst")) {
+        if let Some(call) = driver.filter(|c| schema::same_name(c.name.value, "subst")) {
             if let Some(ast::Arg::Text(pattern)) = call.args.first() {
                 self.check_regex(pattern, options);
             }

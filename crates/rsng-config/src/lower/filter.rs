@@ -25,7 +25,7 @@ impl Lowerer<'_> {
             ast::FilterExpr::Compare { lhs, op, rhs } => {
                 for operand in [lhs, rhs] {
                     if let Some(hint) = &operand.type_hint {
-                        if !TYPE_HINTS.contains(&hint.value.as_str()) {
+                        if !TYPE_HINTS.contains(&hint.value) {
                             let d = self
                                 .error_at(
                                     codes::FILTER,
@@ -40,11 +40,11 @@ impl Lowerer<'_> {
                     self.check_template(&operand.text);
                 }
                 ir::Filter::Compare(Box::new(ir::Comparison {
-                    lhs: lhs.text.value.clone(),
-                    lhs_type: lhs.type_hint.as_ref().map(|h| h.value.clone()),
-                    op: op.value.clone(),
-                    rhs: rhs.text.value.clone(),
-                    rhs_type: rhs.type_hint.as_ref().map(|h| h.value.clone()),
+                    lhs: lhs.text.value.to_string(),
+                    lhs_type: lhs.type_hint.as_ref().map(|h| h.value.to_string()),
+                    op: op.value.to_string(),
+                    rhs: rhs.text.value.to_string(),
+                    rhs_type: rhs.type_hint.as_ref().map(|h| h.value.to_string()),
                     span: self.span(op.span.clone()),
                 }))
             }
@@ -54,7 +54,7 @@ impl Lowerer<'_> {
 
     fn filter_call(&mut self, call: &ast::Call) -> ir::Filter {
         let span = self.span(call.span.clone());
-        let name = call.name.value.as_str();
+        let name = call.name.value;
         let Some(canonical) = schema::FILTER_FUNCTIONS.iter().copied().find(|f| same_name(f, name)) else {
             let suggestion = did_you_mean(name, schema::FILTER_FUNCTIONS.iter().copied());
             let mut d = self.error_at(
@@ -85,8 +85,8 @@ impl Lowerer<'_> {
                     return ir::Filter::And(Vec::new());
                 };
                 let name_span = self.span(t.span.clone());
-                self.note_reference(Context::Filter, t.value.clone(), name_span, t.span.start);
-                return ir::Filter::Reference { name: t.value.clone(), span };
+                self.note_reference(Context::Filter, t.value.to_string(), name_span, t.span.start);
+                return ir::Filter::Reference { name: t.value.to_string(), span };
             }
             "level" | "priority" | "severity" => {
                 for arg in &call.args {
@@ -130,7 +130,7 @@ impl Lowerer<'_> {
                 for arg in &call.args {
                     match arg {
                         ast::Arg::Text(t) if args.is_empty() => {
-                            if !std::path::Path::new(&t.value).exists() {
+                            if !std::path::Path::new(&*t.value).exists() {
                                 let d = self.error_at(
                                     codes::FILE_NOT_FOUND,
                                     format!("file `{}` not found", t.value),
@@ -139,9 +139,9 @@ impl Lowerer<'_> {
                                 );
                                 self.push(d.help("`in-list()` reads its file while the configuration is loaded"));
                             }
-                            args.push(Value::Str(t.value.clone()));
+                            args.push(Value::Str(t.value.to_string()));
                         }
-                        ast::Arg::Text(t) => args.push(Value::Str(t.value.clone())),
+                        ast::Arg::Text(t) => args.push(Value::Str(t.value.to_string())),
                         ast::Arg::Call(c) => {
                             options.extend(self.options(std::slice::from_ref(c), &[schema::IN_LIST_OPTIONS], "in-list"))
                         }
@@ -164,7 +164,7 @@ impl Lowerer<'_> {
                     match arg {
                         ast::Arg::Text(t) => {
                             self.reject_reserved(t);
-                            args.push(Value::Str(t.value.clone()))
+                            args.push(Value::Str(t.value.to_string()))
                         }
                         ast::Arg::Call(c) => calls.push(c.clone()),
                         other => {

@@ -122,14 +122,19 @@ impl Lowerer<'_> {
                 let context = context_of(def.kind);
                 let span = self.span(def.span.clone());
                 self.define(context, &def.name);
-                let object = self.object(context, def.name.value.clone(), false, &def.items, span);
+                let object = self.object(context, def.name.value.to_string(), false, &def.items, span);
                 self.store(object);
             }
             ast::Statement::Filter(def) => {
                 self.define(Context::Filter, &def.name);
                 let expr = self.filter(&def.expr);
                 let span = self.span(def.span.clone());
-                self.out.filters.push(ir::FilterObject { name: def.name.value.clone(), anonymous: false, expr, span });
+                self.out.filters.push(ir::FilterObject {
+                    name: def.name.value.to_string(),
+                    anonymous: false,
+                    expr,
+                    span,
+                });
             }
             ast::Statement::Log(path) => {
                 let path = self.log_path(path);
@@ -146,8 +151,8 @@ impl Lowerer<'_> {
                 self.template_ctx.add_user_function(&name.value);
                 let span = self.span(span.clone());
                 self.out.template_functions.push(ir::Template {
-                    name: name.value.clone(),
-                    text: body.value.clone(),
+                    name: name.value.to_string(),
+                    text: body.value.to_string(),
                     escape: false,
                     span,
                 });
@@ -164,7 +169,7 @@ impl Lowerer<'_> {
     fn define(&mut self, context: Context, name: &ast::Text) {
         self.reject_reserved(name);
         let span = self.span(name.span.clone());
-        if let Some(first) = self.defined[context_index(context)].get(&name.value).copied() {
+        if let Some(first) = self.defined[context_index(context)].get(&*name.value).copied() {
             let old_format =
                 self.pre.version.is_some_and(|(v, _)| v < crate::preprocess::Version { major: 3, minor: 3 });
             if self.pre.allow_config_dups || old_format {
@@ -177,7 +182,7 @@ impl Lowerer<'_> {
                     )
                     .note(first, "first defined here");
                 self.push(d);
-                self.defined[context_index(context)].insert(name.value.clone(), span);
+                self.defined[context_index(context)].insert(name.value.to_string(), span);
                 return;
             }
             let d = self
@@ -192,7 +197,7 @@ impl Lowerer<'_> {
             self.push(d);
             return;
         }
-        self.defined[context_index(context)].insert(name.value.clone(), span);
+        self.defined[context_index(context)].insert(name.value.to_string(), span);
     }
 
     fn store(&mut self, object: ir::Object) {
@@ -269,11 +274,11 @@ impl Lowerer<'_> {
                     let name_span = self.span(name.span.clone());
                     self.references.push(Reference {
                         context,
-                        name: name.value.clone(),
+                        name: name.value.to_string(),
                         span: name_span,
                         offset: name.span.start,
                     });
-                    out.elements.push(ir::LogElement::Object { context, name: name.value.clone(), span });
+                    out.elements.push(ir::LogElement::Object { context, name: name.value.to_string(), span });
                 }
                 ast::LogItem::Inline(object) => {
                     let (context, name, span) = self.inline_object(object);
@@ -334,7 +339,7 @@ impl Lowerer<'_> {
         match &def.body {
             ast::TemplateBody::Block(calls) => {
                 for call in calls {
-                    let Some(opt) = schema::find_option(&[schema::TEMPLATE_STATEMENT_OPTIONS], &call.name.value) else {
+                    let Some(opt) = schema::find_option(&[schema::TEMPLATE_STATEMENT_OPTIONS], call.name.value) else {
                         let d = self
                             .error_at(
                                 codes::UNKNOWN_OPTION,
@@ -349,7 +354,7 @@ impl Lowerer<'_> {
                     if opt.name == "template" {
                         if let Some(ast::Arg::Text(t)) = call.args.first() {
                             self.check_template(t);
-                            text = t.value.clone();
+                            text = t.value.to_string();
                         }
                         if call.args.len() != 1 || !matches!(call.args.first(), Some(ast::Arg::Text(_))) {
                             let d = self.error_at(
@@ -370,14 +375,14 @@ impl Lowerer<'_> {
                     if t.quoted {
                         self.check_template(t);
                     }
-                    text = t.value.clone();
+                    text = t.value.to_string();
                 }
                 ast::Arg::Call(call) => {
                     const TYPES: &[&str] = &[
                         "string", "int", "int32", "int64", "double", "float", "boolean", "datetime", "list", "json",
                         "literal", "null", "none",
                     ];
-                    if !TYPES.contains(&call.name.value.as_str()) {
+                    if !TYPES.contains(&call.name.value) {
                         let d = self
                             .error_at(
                                 codes::TEMPLATE,
@@ -390,7 +395,7 @@ impl Lowerer<'_> {
                     }
                     if let Some(ast::Arg::Text(t)) = call.args.first() {
                         self.check_template(t);
-                        text = t.value.clone();
+                        text = t.value.to_string();
                     }
                 }
                 other => {
@@ -399,8 +404,8 @@ impl Lowerer<'_> {
                 }
             },
         }
-        self.templates.insert(def.name.value.clone());
-        self.out.templates.push(ir::Template { name: def.name.value.clone(), text, escape, span });
+        self.templates.insert(def.name.value.to_string());
+        self.out.templates.push(ir::Template { name: def.name.value.to_string(), text, escape, span });
     }
 
     /// Checks a template string at load time (unknown functions, unbalanced `$(`).

@@ -218,7 +218,7 @@ impl Lowerer<'_> {
         match spec.kind {
             Kind::YesNo => {
                 if !t.quoted {
-                    match t.value.as_str() {
+                    match &*t.value {
                         "yes" | "on" => return Some(Value::Bool(true)),
                         "no" | "off" => return Some(Value::Bool(false)),
                         _ => {
@@ -255,19 +255,21 @@ impl Lowerer<'_> {
                     self.invalid(t, format!("`{name}()` expects a file mode such as 0640, found `{}`", t.value), None)
                 }
             },
-            Kind::String | Kind::StringOrNumber | Kind::Path | Kind::StringList => Some(Value::Str(t.value.clone())),
+            Kind::String | Kind::StringOrNumber | Kind::Path | Kind::StringList => {
+                Some(Value::Str(t.value.to_string()))
+            }
             Kind::Template => {
                 self.check_template(t);
-                Some(Value::Str(t.value.clone()))
+                Some(Value::Str(t.value.to_string()))
             }
             Kind::TemplateRef => {
                 if !self.template_defined(&t.value) {
                     self.check_template(t);
                 }
-                Some(Value::Str(t.value.clone()))
+                Some(Value::Str(t.value.to_string()))
             }
             Kind::ExistingFile => {
-                if !std::path::Path::new(&t.value).exists() {
+                if !std::path::Path::new(&*t.value).exists() {
                     let d = self
                         .error_at(
                             codes::FILE_NOT_FOUND,
@@ -279,7 +281,7 @@ impl Lowerer<'_> {
                     self.push(d);
                     return None;
                 }
-                Some(Value::Str(t.value.clone()))
+                Some(Value::Str(t.value.to_string()))
             }
             Kind::User => self.account(t, name, true),
             Kind::UnixGroup => self.account(t, name, false),
@@ -310,14 +312,14 @@ impl Lowerer<'_> {
             }
             Kind::Facility => {
                 if rsng_core::names::facility_code(&t.value).is_some() || parse_number(&t.value).is_some() {
-                    Some(Value::Str(t.value.clone()))
+                    Some(Value::Str(t.value.to_string()))
                 } else {
                     self.invalid(t, format!("unknown facility `{}`", t.value), None)
                 }
             }
             Kind::Level => {
                 if rsng_core::names::severity_code(&t.value).is_some() {
-                    Some(Value::Str(t.value.clone()))
+                    Some(Value::Str(t.value.to_string()))
                 } else {
                     self.invalid(
                         t,
@@ -326,13 +328,15 @@ impl Lowerer<'_> {
                     )
                 }
             }
-            Kind::Nested(_) | Kind::Flags { .. } | Kind::Any | Kind::FilterExpr => Some(Value::Str(t.value.clone())),
+            Kind::Nested(_) | Kind::Flags { .. } | Kind::Any | Kind::FilterExpr => {
+                Some(Value::Str(t.value.to_string()))
+            }
         }
     }
 
     /// A user or group name (or number); empty means "leave as is".
     fn account(&mut self, t: &ast::Text, option: &str, user: bool) -> Option<Value> {
-        let v = t.value.as_str();
+        let v = &*t.value;
         if v.is_empty() || parse_number(v).is_some() {
             return Some(Value::Str(v.to_string()));
         }

@@ -54,7 +54,13 @@ pub struct PreprocessOptions {
 impl Default for PreprocessOptions {
     fn default() -> Self {
         PreprocessOptions {
-            include_path: vec![PathBuf::from("/etc/syslog-ng"), PathBuf::from("/usr/share/syslog-ng/include")],
+            // syslog-ng's include path, then rsng's own (its `scl.conf` is also built in, for
+            // machines without either).
+            include_path: vec![
+                PathBuf::from("/etc/syslog-ng"),
+                PathBuf::from("/usr/share/syslog-ng/include"),
+                PathBuf::from("/usr/share/rsng/include"),
+            ],
             use_environment: true,
         }
     }

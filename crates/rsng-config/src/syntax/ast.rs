@@ -1,5 +1,6 @@
 //! The syntax tree: what the user wrote, with spans into the preprocessed text.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 pub type Span = Range<usize>;
@@ -13,26 +14,26 @@ pub struct Spanned<T> {
 
 /// A word or a quoted string, decoded.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Text {
-    pub value: String,
+pub struct Text<'a> {
+    pub value: Cow<'a, str>,
     pub quoted: bool,
     pub span: Span,
 }
 
 #[derive(Debug, Default)]
-pub struct Config {
-    pub statements: Vec<Statement>,
+pub struct Config<'a> {
+    pub statements: Vec<Statement<'a>>,
 }
 
 #[derive(Debug)]
-pub enum Statement {
-    Object(ObjectDef),
-    Filter(FilterDef),
-    Log(LogPath),
-    Options(Vec<Call>, Span),
-    Template(TemplateDef),
-    TemplateFunction { name: Text, body: Text, span: Span },
-    Application { name: Text, topic: Text, items: Vec<InlineObject>, span: Span },
+pub enum Statement<'a> {
+    Object(ObjectDef<'a>),
+    Filter(FilterDef<'a>),
+    Log(LogPath<'a>),
+    Options(Vec<Call<'a>>, Span),
+    Template(TemplateDef<'a>),
+    TemplateFunction { name: Text<'a>, body: Text<'a>, span: Span },
+    Application { name: Text<'a>, topic: Text<'a>, items: Vec<InlineObject<'a>>, span: Span },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,49 +59,49 @@ impl ObjectKind {
 
 /// `source|destination|parser|rewrite NAME { items };`
 #[derive(Debug)]
-pub struct ObjectDef {
+pub struct ObjectDef<'a> {
     pub kind: ObjectKind,
-    pub name: Text,
-    pub items: Vec<ObjectItem>,
+    pub name: Text<'a>,
+    pub items: Vec<ObjectItem<'a>>,
     pub span: Span,
 }
 
 #[derive(Debug)]
-pub enum ObjectItem {
-    Driver(Call),
+pub enum ObjectItem<'a> {
+    Driver(Call<'a>),
     /// An embedded `log {}` or `channel {}` fork.
-    Path(LogPath),
+    Path(LogPath<'a>),
 }
 
 /// `filter NAME { expr };`
 #[derive(Debug)]
-pub struct FilterDef {
-    pub name: Text,
-    pub expr: FilterExpr,
+pub struct FilterDef<'a> {
+    pub name: Text<'a>,
+    pub expr: FilterExpr<'a>,
     pub span: Span,
 }
 
 /// `name(args ...)`.
 #[derive(Debug, Clone)]
-pub struct Call {
-    pub name: Spanned<String>,
-    pub args: Vec<Arg>,
+pub struct Call<'a> {
+    pub name: Spanned<&'a str>,
+    pub args: Vec<Arg<'a>>,
     pub span: Span,
 }
 
 #[derive(Debug, Clone)]
-pub enum Arg {
-    Call(Call),
-    Text(Text),
+pub enum Arg<'a> {
+    Call(Call<'a>),
+    Text(Text<'a>),
     /// A parenthesised group of values.
-    Group(Vec<Arg>, Span),
+    Group(Vec<Arg<'a>>, Span),
     DotDot(Span),
     DotDotDot(Span),
     Arrow(Span),
-    Condition(Box<FilterExpr>, Span),
+    Condition(Box<FilterExpr<'a>>, Span),
 }
 
-impl Arg {
+impl Arg<'_> {
     pub fn span(&self) -> Span {
         match self {
             Arg::Call(c) => c.span.clone(),
@@ -112,63 +113,63 @@ impl Arg {
 
 /// `log { ... };`, a `channel { ... }`, or an embedded fork.
 #[derive(Debug)]
-pub struct LogPath {
-    pub items: Vec<LogItem>,
-    pub flags: Vec<Text>,
+pub struct LogPath<'a> {
+    pub items: Vec<LogItem<'a>>,
+    pub flags: Vec<Text<'a>>,
     pub flags_span: Option<Span>,
     pub span: Span,
 }
 
 #[derive(Debug)]
-pub enum LogItem {
-    Reference { kind: ObjectKind, name: Text, span: Span },
-    Inline(InlineObject),
-    Conditional(Conditional),
-    Junction(Vec<LogPath>, Span),
-    Fork(LogPath),
+pub enum LogItem<'a> {
+    Reference { kind: ObjectKind, name: Text<'a>, span: Span },
+    Inline(InlineObject<'a>),
+    Conditional(Conditional<'a>),
+    Junction(Vec<LogPath<'a>>, Span),
+    Fork(LogPath<'a>),
 }
 
 /// An anonymous object defined in place.
 #[derive(Debug)]
-pub enum InlineObject {
-    Filter(FilterExpr, Span),
-    Object { kind: ObjectKind, items: Vec<ObjectItem>, span: Span },
+pub enum InlineObject<'a> {
+    Filter(FilterExpr<'a>, Span),
+    Object { kind: ObjectKind, items: Vec<ObjectItem<'a>>, span: Span },
 }
 
 /// `if (expr) {...} elif (expr) {...} else {...}`; a missing condition is the block form.
 #[derive(Debug)]
-pub struct Conditional {
-    pub branches: Vec<(Option<FilterExpr>, LogPath)>,
-    pub otherwise: Option<LogPath>,
+pub struct Conditional<'a> {
+    pub branches: Vec<(Option<FilterExpr<'a>>, LogPath<'a>)>,
+    pub otherwise: Option<LogPath<'a>>,
     pub span: Span,
 }
 
 #[derive(Debug, Clone)]
-pub enum FilterExpr {
-    And(Vec<FilterExpr>),
-    Or(Vec<FilterExpr>),
-    Not(Box<FilterExpr>),
-    Call(Call),
-    Compare { lhs: Operand, op: Spanned<String>, rhs: Operand },
+pub enum FilterExpr<'a> {
+    And(Vec<FilterExpr<'a>>),
+    Or(Vec<FilterExpr<'a>>),
+    Not(Box<FilterExpr<'a>>),
+    Call(Call<'a>),
+    Compare { lhs: Operand<'a>, op: Spanned<&'a str>, rhs: Operand<'a> },
 }
 
 #[derive(Debug, Clone)]
-pub struct Operand {
+pub struct Operand<'a> {
     /// A type hint such as `int("$PID")`.
-    pub type_hint: Option<Spanned<String>>,
-    pub text: Text,
+    pub type_hint: Option<Spanned<&'a str>>,
+    pub text: Text<'a>,
 }
 
 /// `template NAME { template("..."); };` or `template NAME "...";`
 #[derive(Debug)]
-pub struct TemplateDef {
-    pub name: Text,
-    pub body: TemplateBody,
+pub struct TemplateDef<'a> {
+    pub name: Text<'a>,
+    pub body: TemplateBody<'a>,
     pub span: Span,
 }
 
 #[derive(Debug)]
-pub enum TemplateBody {
-    Block(Vec<Call>),
-    Simple(Arg),
+pub enum TemplateBody<'a> {
+    Block(Vec<Call<'a>>),
+    Simple(Arg<'a>),
 }

@@ -3,6 +3,8 @@
 
 pub mod ast;
 
+use std::borrow::Cow;
+
 use pest::iterators::Pair;
 use pest::Parser as _;
 use pest_derive::Parser;
@@ -45,7 +47,7 @@ impl SyntaxError {
 ///
 /// # Errors
 /// The first syntax error.
-pub fn parse(text: &str) -> Result<Config, SyntaxError> {
+pub fn parse(text: &str) -> Result<Config<'_>, SyntaxError> {
     let (config, error) = parse_partial(text);
     match error {
         Some(e) => Err(e),
@@ -55,7 +57,7 @@ pub fn parse(text: &str) -> Result<Config, SyntaxError> {
 
 /// Parses statement by statement: returns every statement before the first syntax error, and
 /// that error.
-pub fn parse_partial(text: &str) -> (Config, Option<SyntaxError>) {
+pub fn parse_partial(text: &str) -> (Config<'_>, Option<SyntaxError>) {
     let mut statements = Vec::new();
     let error = parse_each(text, |s| statements.push(s));
     (Config { statements }, error)
@@ -63,13 +65,18 @@ pub fn parse_partial(text: &str) -> (Config, Option<SyntaxError>) {
 
 /// Parses statement by statement, handing each to `each` as soon as it is read, so a caller can
 /// check and drop it before the next one is parsed; returns the first syntax error, if any.
-pub fn parse_each(text: &str, each: impl FnMut(Statement)) -> Option<SyntaxError> {
+pub fn parse_each<'a>(text: &'a str, each: impl FnMut(Statement<'a>)) -> Option<SyntaxError> {
     parse_each_at(text, 0, text.len(), each)
 }
 
 /// [`parse_each`] over `text[start..end]`, which must begin and end between statements; spans
 /// stay offsets into the whole `text`.
-pub fn parse_each_at(text: &str, start: usize, end: usize, mut each: impl FnMut(Statement)) -> Option<SyntaxError> {
+pub fn parse_each_at<'a>(
+    text: &'a str,
+    start: usize,
+    end: usize,
+    mut each: impl FnMut(Statement<'a>),
+) -> Option<SyntaxError> {
     let text = &text[..end];
     let mut pos = start;
     loop {
@@ -248,39 +255,39 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
     })
 }
 
-fn span_of(pair: &Pair<Rule>) -> Span {
+fn span_of(pair: &Pair<'_, Rule>) -> Span {
     let s = pair.as_span();
     let base = BASE.with(|b| b.get());
     s.start() + base..s.end() + base
 }
 
 /// Decodes a `word`, `dq_string` or `sq_string` pair.
-fn text(pair: Pair<Rule>) -> Text {
+fn text<'a>(pair: Pair<'a, Rule>) -> Text<'a> {
     let span = span_of(&pair);
     match pair.as_rule() {
         Rule::dq_string => {
             let raw = pair.as_str();
             let inner = &raw[1..raw.len() - 1];
             let value = if inner.contains('\\') {
-                unescape_double(raw).map(|(v, _)| v).unwrap_or_default()
+                Cow::Owned(unescape_double(raw).map(|(v, _)| v).unwrap_or_default())
             } else {
-                inner.to_string()
+                Cow::Borrowed(inner)
             };
             Text { value, quoted: true, span }
         }
         Rule::sq_string => {
             let s = pair.as_str();
-            Text { value: s[1..s.len() - 1].to_string(), quoted: true, span }
+            Text { value: Cow::Borrowed(&s[1..s.len() - 1]), quoted: true, span }
         }
         Rule::object_name | Rule::template_value => {
             let inner = pair.into_inner().next().expect("name has content");
             text(inner)
         }
-        _ => Text { value: pair.as_str().to_string(), quoted: false, span },
+        _ => Text { value: Cow::Borrowed(pair.as_str()), quoted: false, span },
     }
 }
 
-fn statement(pair: Pair<Rule>) -> Statement {
+fn statement<'a>(pair: Pair<'a, Rule>) -> Statement<'a> {
     let span = span_of(&pair);
     match pair.as_rule() {
         Rule::object_stmt => {
@@ -341,7 +348,7 @@ fn statement(pair: Pair<Rule>) -> Statement {
     }
 }
 
-fn object_kind(pair: Pair<Rule>) -> ObjectKind {
+fn object_kind<'a>(pair: Pair<'a, Rule>) -> ObjectKind {
     let kw = pair.into_inner().next().map(|p| p.as_rule());
     match kw {
         Some(Rule::kw_source) => ObjectKind::Source,
@@ -352,7 +359,7 @@ fn object_kind(pair: Pair<Rule>) -> ObjectKind {
     }
 }
 
-fn object_body(pair: Pair<Rule>) -> Vec<ObjectItem> {
+fn object_body<'a>(pair: Pair<'a, Rule>) -> Vec<ObjectItem<'a>> {
     pair.into_inner()
         .map(|p| match p.as_rule() {
             Rule::embedded_path => ObjectItem::Path(embedded_path(p)),
@@ -361,23 +368,23 @@ fn object_body(pair: Pair<Rule>) -> Vec<ObjectItem> {
         .collect()
 }
 
-fn embedded_path(pair: Pair<Rule>) -> LogPath {
+fn embedded_path<'a>(pair: Pair<'a, Rule>) -> LogPath<'a> {
     let span = span_of(&pair);
     let mut inner = pair.into_inner();
     inner.next();
     log_body(inner.next().expect("body"), span)
 }
 
-pub(crate) fn call(pair: Pair<Rule>) -> Call {
+pub(crate) fn call<'a>(pair: Pair<'a, Rule>) -> Call<'a> {
     let span = span_of(&pair);
     let mut inner = pair.into_inner();
     let name = inner.next().expect("call name");
-    let name = Spanned { value: name.as_str().to_string(), span: span_of(&name) };
+    let name = Spanned { value: name.as_str(), span: span_of(&name) };
     let args = inner.next().map(|tail| tail.into_inner().map(arg).collect()).unwrap_or_default();
     Call { name, args, span }
 }
 
-fn arg(pair: Pair<Rule>) -> Arg {
+fn arg<'a>(pair: Pair<'a, Rule>) -> Arg<'a> {
     let span = span_of(&pair);
     match pair.as_rule() {
         Rule::item => {
@@ -400,7 +407,7 @@ fn arg(pair: Pair<Rule>) -> Arg {
 
 /// `condition(EXPR)`: the arguments, read as a generic call, are parsed again as a filter
 /// expression. A failure is kept for [`parse_each`] to report after the statement.
-fn condition(pair: Pair<Rule>) -> Arg {
+fn condition<'a>(pair: Pair<'a, Rule>) -> Arg<'a> {
     let span = span_of(&pair);
     let text = pair.as_str();
     let open = text.find('(').map_or(0, |i| i + 1);
@@ -430,7 +437,7 @@ fn condition(pair: Pair<Rule>) -> Arg {
     result
 }
 
-fn log_body(pair: Pair<Rule>, span: Span) -> LogPath {
+fn log_body<'a>(pair: Pair<'a, Rule>, span: Span) -> LogPath<'a> {
     let mut path = LogPath { items: Vec::new(), flags: Vec::new(), flags_span: None, span };
     for p in pair.into_inner() {
         let item_span = span_of(&p);
@@ -458,7 +465,7 @@ fn log_body(pair: Pair<Rule>, span: Span) -> LogPath {
     path
 }
 
-fn inline_object(pair: Pair<Rule>) -> InlineObject {
+fn inline_object<'a>(pair: Pair<'a, Rule>) -> InlineObject<'a> {
     let inner = pair.into_inner().next().expect("inline object");
     let span = span_of(&inner);
     match inner.as_rule() {
@@ -476,7 +483,7 @@ fn inline_object(pair: Pair<Rule>) -> InlineObject {
     }
 }
 
-fn conditional(pair: Pair<Rule>) -> Conditional {
+fn conditional<'a>(pair: Pair<'a, Rule>) -> Conditional<'a> {
     let span = span_of(&pair);
     let mut branches = Vec::new();
     let mut otherwise = None;
@@ -513,7 +520,7 @@ fn conditional(pair: Pair<Rule>) -> Conditional {
     Conditional { branches, otherwise, span }
 }
 
-fn filter_seq(pair: Pair<Rule>) -> FilterExpr {
+fn filter_seq<'a>(pair: Pair<'a, Rule>) -> FilterExpr<'a> {
     let mut parts: Vec<FilterExpr> = pair.into_inner().map(filter_or).collect();
     if parts.len() == 1 {
         parts.pop().expect("one part")
@@ -522,7 +529,7 @@ fn filter_seq(pair: Pair<Rule>) -> FilterExpr {
     }
 }
 
-fn filter_or(pair: Pair<Rule>) -> FilterExpr {
+fn filter_or<'a>(pair: Pair<'a, Rule>) -> FilterExpr<'a> {
     let mut parts: Vec<FilterExpr> =
         pair.into_inner().filter(|p| p.as_rule() == Rule::filter_and).map(filter_and).collect();
     if parts.len() == 1 {
@@ -532,7 +539,7 @@ fn filter_or(pair: Pair<Rule>) -> FilterExpr {
     }
 }
 
-fn filter_and(pair: Pair<Rule>) -> FilterExpr {
+fn filter_and<'a>(pair: Pair<'a, Rule>) -> FilterExpr<'a> {
     let mut parts: Vec<FilterExpr> =
         pair.into_inner().filter(|p| p.as_rule() == Rule::filter_not).map(filter_not).collect();
     if parts.len() == 1 {
@@ -542,7 +549,7 @@ fn filter_and(pair: Pair<Rule>) -> FilterExpr {
     }
 }
 
-fn filter_not(pair: Pair<Rule>) -> FilterExpr {
+fn filter_not<'a>(pair: Pair<'a, Rule>) -> FilterExpr<'a> {
     let mut negations = 0;
     let mut atom = None;
     for p in pair.into_inner() {
@@ -559,14 +566,14 @@ fn filter_not(pair: Pair<Rule>) -> FilterExpr {
     expr
 }
 
-fn filter_atom(pair: Pair<Rule>) -> FilterExpr {
+fn filter_atom<'a>(pair: Pair<'a, Rule>) -> FilterExpr<'a> {
     match pair.as_rule() {
         Rule::filter_paren => filter_seq(pair.into_inner().next().expect("expr")),
         _ => filter_term(pair),
     }
 }
 
-fn filter_term(pair: Pair<Rule>) -> FilterExpr {
+fn filter_term<'a>(pair: Pair<'a, Rule>) -> FilterExpr<'a> {
     let span = span_of(&pair);
     let mut inner = pair.into_inner();
     let lhs = inner.next().expect("operand");
@@ -584,7 +591,7 @@ fn filter_term(pair: Pair<Rule>) -> FilterExpr {
         });
         return FilterExpr::And(Vec::new());
     };
-    let op = Spanned { value: op.as_str().to_string(), span: span_of(&op) };
+    let op = Spanned { value: op.as_str(), span: span_of(&op) };
     let rhs = operand(inner.next().expect("rhs"));
     FilterExpr::Compare { lhs: operand(lhs), op, rhs }
 }
@@ -595,7 +602,7 @@ fn pending(error: SyntaxError) {
     });
 }
 
-fn operand(pair: Pair<Rule>) -> Operand {
+fn operand<'a>(pair: Pair<'a, Rule>) -> Operand<'a> {
     let inner = pair.into_inner().next().expect("operand");
     match inner.as_rule() {
         Rule::call => {
@@ -610,7 +617,7 @@ fn operand(pair: Pair<Rule>) -> Operand {
                         found: format!("`{}(...)`", c.name.value),
                         expected: vec!["a value or a type hint such as `int(\"$PID\")`".into()],
                     });
-                    Operand { type_hint: None, text: Text { value: String::new(), quoted: true, span: c.span } }
+                    Operand { type_hint: None, text: Text { value: Cow::Borrowed(""), quoted: true, span: c.span } }
                 }
             }
         }
