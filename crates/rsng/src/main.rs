@@ -6,14 +6,21 @@ mod cli;
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::Parser as _;
 use rsng_config::diagnostic::Report;
 use rsng_config::LoadOptions;
 
 use cli::Cli;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // As syslog-ng: help is a success, a bad command line exits with 1.
+            let _ = err.print();
+            return if err.use_stderr() { ExitCode::from(1) } else { ExitCode::SUCCESS };
+        }
+    };
     if cli.version {
         println!("rsng {}", env!("CARGO_PKG_VERSION"));
         println!("Config version: 3.38");
