@@ -76,7 +76,8 @@ impl Lowerer<'_> {
     ) -> ir::Driver {
         let max_positional = match spec.positional {
             Positional::None => 0,
-            _ if spec.name == "subst" => 2,
+            // `subst("pattern" "replacement")`, `rename("old" "new")`.
+            _ if matches!(spec.name, "subst" | "rename") => 2,
             _ => 1,
         };
         let mut positional = Vec::new();

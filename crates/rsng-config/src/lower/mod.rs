@@ -404,7 +404,27 @@ impl Lowerer<'_> {
                 }
             },
         }
-        self.templates.insert(def.name.value.to_string());
+        if !self.templates.insert(def.name.value.to_string()) {
+            let old_format =
+                self.pre.version.is_some_and(|(v, _)| v < crate::preprocess::Version { major: 3, minor: 3 });
+            let d = if self.pre.allow_config_dups || old_format {
+                self.warning_at(
+                    codes::DUPLICATE_OBJECT,
+                    format!("template `{}` is defined again; the later definition wins", def.name.value),
+                    def.name.span.clone(),
+                    "redefined here",
+                )
+            } else {
+                self.error_at(
+                    codes::DUPLICATE_OBJECT,
+                    format!("duplicate template definition `{}`", def.name.value),
+                    def.name.span.clone(),
+                    "defined again here",
+                )
+                .help("rename one of them; template names must be unique")
+            };
+            self.push(d);
+        }
         self.out.templates.push(ir::Template { name: def.name.value.to_string(), text, escape, span });
     }
 

@@ -210,6 +210,8 @@ impl Lowerer<'_> {
                 | Kind::TemplateRef
                 | Kind::ExistingFile
                 | Kind::StringList
+                | Kind::User
+                | Kind::UnixGroup
         ) && name != "transport"
             && self.reject_reserved(t)
         {

@@ -55,7 +55,8 @@ impl Preprocessor<'_> {
         // Join continuation lines first.
         let mut line = self.frame().line.clone();
         let first_len = line.text.len();
-        while line.text.ends_with("\\\n") || line.text.ends_with("\\\r\n") {
+        // A pragma continues on the next line after a backslash, or while a string is open.
+        while line.text.ends_with("\\\n") || line.text.ends_with("\\\r\n") || open_quote(&line.text) {
             if !self.next_line() {
                 break;
             }
@@ -412,6 +413,24 @@ impl Preprocessor<'_> {
         // Keep the including line's own line buffer as is: it was fully emitted.
         let _ = Buf::default();
     }
+}
+
+/// Whether a pragma line ends inside a quoted string.
+fn open_quote(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        match (quote, bytes[i]) {
+            (None, b'#') => return false,
+            (None, q @ (b'"' | b'\'')) => quote = Some(q),
+            (Some(b'"'), b'\\') => i += 1,
+            (Some(q), b) if b == q => quote = None,
+            _ => {}
+        }
+        i += 1;
+    }
+    quote.is_some()
 }
 
 enum Included {
