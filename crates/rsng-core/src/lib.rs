@@ -9,8 +9,12 @@
 //! * [`template`]: the syslog-ng 3.38 template language (`$HOST`,
 //!   `${.SDATA.id.k:-default}`, `$(format-json ...)`), compiled once into a
 //!   flat, evaluation-friendly representation.
+//! * [`message`]: [`LogMessage`], the shared, copy-on-write message model.
 //! * [`names`]: facility and severity names and codes.
 
+pub mod message;
 pub mod names;
 pub mod regex;
 pub mod template;
+
+pub use message::LogMessage;

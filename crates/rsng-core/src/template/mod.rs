@@ -29,6 +29,7 @@
 //! Errors carry the byte offset in the text given to [`compile`], also for
 //! problems found inside nested function arguments.
 
+mod eval;
 mod functions;
 mod macros;
 mod parse;
@@ -37,6 +38,7 @@ mod tests;
 
 use std::collections::{HashMap, HashSet};
 
+pub use eval::{FormatError, FormatOptions, TsFormat};
 pub use functions::BuiltinFunction;
 pub use macros::is_builtin_macro;
 

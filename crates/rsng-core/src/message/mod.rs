@@ -1,0 +1,562 @@
+//! The message model: [`LogMessage`], a shared, copy-on-write log message.
+//!
+//! # Layout
+//!
+//! A message keeps the bytes it was received as (`Arc<[u8]>`, shared with
+//! every copy) and stores its built-in values (`HOST`, `PROGRAM`, `PID`,
+//! `MSGID`, `MESSAGE`, `LEGACY_MSGHDR`) and structured-data parameters as
+//! byte ranges into them. Values that are not in the received bytes
+//! (unescaped SD values, sanitised text, values set later by rewrites and
+//! parsers, user name-value pairs) go to a per-message arena, a `Vec<u8>`
+//! that stays unallocated for most messages; the sender's name
+//! (`HOST_FROM`) and the source's name are `Arc<str>`s shared by all
+//! messages of one connection.
+//!
+//! A [`LogMessage`] is an `Arc` handle: cloning it is a reference-count
+//! bump. Changing a shared message ([`LogMessage::set_value`] and friends)
+//! copies it first ([`Arc::make_mut`]); the copy shares the received
+//! bytes.
+//!
+//! Building one from a parse result with [`LogMessage::from_parsed`]
+//! allocates the `Arc` itself, plus the SD list when the message has
+//! structured data and the arena when a value had to be rewritten.
+
+mod tags;
+mod time;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use jiff::tz::TimeZone;
+use rsng_proto::syslog::{ParsedMessage, Stamp};
+
+pub use tags::{TagId, Tags};
+pub use time::{civil_from_days, days_from_civil, resolve_timestamp, zone_offset, UnixTime, WallClock};
+
+/// Where a value's bytes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Val {
+    /// Not set (reads as empty).
+    #[default]
+    Unset,
+    /// A range of the received bytes.
+    Raw(u32, u32),
+    /// A range of the arena.
+    Arena(u32, u32),
+    /// Fixed text.
+    Static(&'static [u8]),
+    /// The sender's name (`HOST_FROM`).
+    HostFrom,
+}
+
+/// One structured-data parameter: `.SDATA.<id>.<param>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SdEntry {
+    id: Val,
+    param: Val,
+    value: Val,
+}
+
+/// A user name-value pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pair {
+    name: Val,
+    value: Val,
+}
+
+/// A built-in value that messages store directly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    Host,
+    HostFrom,
+    Program,
+    Pid,
+    MsgId,
+    Message,
+    LegacyMsgHdr,
+    Source,
+}
+
+impl Builtin {
+    /// The built-in value named `name` (including the aliases `MSG`,
+    /// `MSGONLY`, `FULLHOST`, `FULLHOST_FROM`).
+    pub fn from_name(name: &str) -> Option<Builtin> {
+        Some(match name {
+            "HOST" | "FULLHOST" => Builtin::Host,
+            "HOST_FROM" | "FULLHOST_FROM" => Builtin::HostFrom,
+            "PROGRAM" => Builtin::Program,
+            "PID" => Builtin::Pid,
+            "MSGID" => Builtin::MsgId,
+            "MESSAGE" | "MSG" | "MSGONLY" => Builtin::Message,
+            "LEGACY_MSGHDR" => Builtin::LegacyMsgHdr,
+            "SOURCE" => Builtin::Source,
+            _ => return None,
+        })
+    }
+}
+
+/// What the receiving side knows about a message besides its bytes.
+#[derive(Debug, Clone)]
+pub struct ReceiveInfo {
+    /// The source's name (`$SOURCE`, e.g. `s_net`).
+    pub source: Arc<str>,
+    /// The `.source.<name>` tag every message of the source gets.
+    pub source_tag: TagId,
+    /// The sender's name or address (`$HOST_FROM`; `$HOST` when the message has none).
+    pub host_from: Arc<str>,
+    /// The sender's address (`$SOURCEIP`), when it came over IP.
+    pub source_ip: Option<IpAddr>,
+    /// When the message was received.
+    pub received: UnixTime,
+    /// The source's `time-zone()`: the zone of stamps that carry none.
+    pub time_zone: TimeZone,
+    /// Whether the message is local (internal or from a local source).
+    pub local: bool,
+}
+
+impl ReceiveInfo {
+    /// Receive information for source `source`, sender `host_from`, received now.
+    pub fn new(source: &str, host_from: &str, source_ip: Option<IpAddr>, time_zone: TimeZone) -> ReceiveInfo {
+        ReceiveInfo {
+            source: Arc::from(source),
+            source_tag: TagId::intern(&format!(".source.{source}")),
+            host_from: Arc::from(host_from),
+            source_ip,
+            received: UnixTime::now(&time_zone),
+            time_zone,
+            local: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Inner {
+    raw: Arc<[u8]>,
+    arena: Vec<u8>,
+    host: Val,
+    program: Val,
+    pid: Val,
+    msgid: Val,
+    message: Val,
+    legacy_msghdr: Val,
+    sdata: Vec<SdEntry>,
+    pairs: Vec<Pair>,
+    tags: Tags,
+    pri: u16,
+    stamp: UnixTime,
+    recvd: UnixTime,
+    source: Arc<str>,
+    host_from: Arc<str>,
+    source_ip: Option<IpAddr>,
+    local: bool,
+    utf8: bool,
+}
+
+/// A log message; cloning is cheap (a reference-count bump).
+#[derive(Debug, Clone)]
+pub struct LogMessage {
+    inner: Arc<Inner>,
+}
+
+const SDATA_PREFIX: &str = ".SDATA.";
+
+impl LogMessage {
+    /// An empty message with priority `user.notice`, received as `info` says.
+    pub fn new(info: &ReceiveInfo) -> LogMessage {
+        let mut tags = Tags::default();
+        tags.insert(info.source_tag);
+        LogMessage {
+            inner: Arc::new(Inner {
+                raw: Arc::from(&[][..]),
+                arena: Vec::new(),
+                host: Val::Unset,
+                program: Val::Unset,
+                pid: Val::Unset,
+                msgid: Val::Unset,
+                message: Val::Unset,
+                legacy_msghdr: Val::Unset,
+                sdata: Vec::new(),
+                pairs: Vec::new(),
+                tags,
+                pri: rsng_proto::syslog::DEFAULT_PRI,
+                stamp: info.received,
+                recvd: info.received,
+                source: info.source.clone(),
+                host_from: info.host_from.clone(),
+                source_ip: info.source_ip,
+                local: info.local,
+                utf8: false,
+            }),
+        }
+    }
+
+    /// Builds a message from rsng-proto's parse result; `parsed` must be
+    /// the result of parsing `raw` (its slices point into `raw`; anything
+    /// else is copied).
+    pub fn from_parsed(raw: Arc<[u8]>, parsed: &ParsedMessage<'_>, info: &ReceiveInfo) -> LogMessage {
+        let mut msg = LogMessage::new(info);
+        let inner = Arc::get_mut(&mut msg.inner).expect("fresh message");
+        inner.raw = raw;
+        inner.pri = parsed.pri.0;
+        inner.utf8 = parsed.utf8;
+        inner.stamp = match parsed.stamp {
+            Stamp::Parsed(t) => resolve_timestamp(&t, &info.time_zone, &info.received),
+            Stamp::None | Stamp::Nil => info.received,
+        };
+        inner.host = match parsed.host {
+            Some(h) if !h.is_empty() => inner.locate(h),
+            _ => Val::HostFrom,
+        };
+        inner.program = inner.locate_nonempty(parsed.program);
+        inner.pid = parsed.pid.map_or(Val::Unset, |p| inner.locate_nonempty(p));
+        inner.msgid = parsed.msgid.map_or(Val::Unset, |p| inner.locate_nonempty(p));
+        inner.legacy_msghdr = parsed.legacy_msghdr.map_or(Val::Unset, |p| inner.locate_nonempty(p));
+        inner.message = inner.locate(&parsed.message_text());
+        if let Some(seq) = parsed.cisco_sequence_id {
+            let value = inner.locate(seq);
+            inner.set_sdata(Val::Static(b"meta"), Val::Static(b"sequenceId"), value, true);
+        }
+        if let Some(synced) = parsed.time_synced {
+            let value = Val::Static(if synced { b"1" } else { b"0" });
+            inner.set_sdata(Val::Static(b"timeQuality"), Val::Static(b"isSynced"), value, true);
+        }
+        for el in parsed.sd_elements() {
+            let id = inner.locate(el.id);
+            let mut any = false;
+            for param in el.params() {
+                any = true;
+                let name = inner.locate(param.name);
+                let value = inner.locate(&param.value());
+                inner.set_sdata(id, name, value, true);
+            }
+            if !any {
+                // `[id]` alone: syslog-ng stores `.SDATA.id` with an empty value.
+                inner.set_sdata(id, Val::Unset, Val::Static(b""), true);
+            }
+        }
+        msg
+    }
+
+    /// The priority (`PRI`), as stored: 16 bits, not range checked.
+    pub fn pri(&self) -> u16 {
+        self.inner.pri
+    }
+
+    /// Sets the priority.
+    pub fn set_pri(&mut self, pri: u16) {
+        Arc::make_mut(&mut self.inner).pri = pri;
+    }
+
+    /// The message's timestamp (`$S_*` macros).
+    pub fn stamp(&self) -> UnixTime {
+        self.inner.stamp
+    }
+
+    /// Sets the message's timestamp.
+    pub fn set_stamp(&mut self, stamp: UnixTime) {
+        Arc::make_mut(&mut self.inner).stamp = stamp;
+    }
+
+    /// When the message was received (`$R_*` macros).
+    pub fn received(&self) -> UnixTime {
+        self.inner.recvd
+    }
+
+    /// The sender's address (`$SOURCEIP`).
+    pub fn source_ip(&self) -> Option<IpAddr> {
+        self.inner.source_ip
+    }
+
+    /// Whether the message is local (internal, or from a local source).
+    pub fn is_local(&self) -> bool {
+        self.inner.local
+    }
+
+    /// Whether the message is flagged as UTF-8.
+    pub fn is_utf8(&self) -> bool {
+        self.inner.utf8
+    }
+
+    /// The tags.
+    pub fn tags(&self) -> &Tags {
+        &self.inner.tags
+    }
+
+    /// Adds a tag.
+    pub fn set_tag(&mut self, tag: TagId) {
+        Arc::make_mut(&mut self.inner).tags.insert(tag);
+    }
+
+    /// Removes a tag.
+    pub fn clear_tag(&mut self, tag: TagId) {
+        Arc::make_mut(&mut self.inner).tags.remove(tag);
+    }
+
+    /// A built-in value (empty when unset).
+    pub fn builtin(&self, which: Builtin) -> &[u8] {
+        let inner = &*self.inner;
+        match which {
+            Builtin::Host => inner.bytes(inner.host),
+            Builtin::HostFrom => inner.host_from.as_bytes(),
+            Builtin::Program => inner.bytes(inner.program),
+            Builtin::Pid => inner.bytes(inner.pid),
+            Builtin::MsgId => inner.bytes(inner.msgid),
+            Builtin::Message => inner.bytes(inner.message),
+            Builtin::LegacyMsgHdr => inner.bytes(inner.legacy_msghdr),
+            Builtin::Source => inner.source.as_bytes(),
+        }
+    }
+
+    /// The value of name-value pair `name`: built-in values, `.SDATA.id.param`
+    /// and user pairs. `None` when unset.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        if let Some(b) = Builtin::from_name(name) {
+            return Some(self.builtin(b));
+        }
+        let inner = &*self.inner;
+        if let Some(rest) = name.strip_prefix(SDATA_PREFIX) {
+            return inner.sdata.iter().find(|e| inner.sd_name_is(e, rest.as_bytes())).map(|e| inner.bytes(e.value));
+        }
+        inner.pairs.iter().find(|p| inner.bytes(p.name) == name.as_bytes()).map(|p| inner.bytes(p.value))
+    }
+
+    /// Sets name-value pair `name` (copying the message first if it is shared).
+    pub fn set_value(&mut self, name: &str, value: &[u8]) {
+        let inner = Arc::make_mut(&mut self.inner);
+        let v = inner.push_arena(value);
+        if let Some(b) = Builtin::from_name(name) {
+            match b {
+                Builtin::Host => inner.host = v,
+                Builtin::Program => inner.program = v,
+                Builtin::Pid => inner.pid = v,
+                Builtin::MsgId => inner.msgid = v,
+                Builtin::Message => inner.message = v,
+                Builtin::LegacyMsgHdr => inner.legacy_msghdr = v,
+                Builtin::HostFrom => inner.host_from = Arc::from(String::from_utf8_lossy(value).as_ref()),
+                Builtin::Source => inner.source = Arc::from(String::from_utf8_lossy(value).as_ref()),
+            }
+        } else if let Some(rest) = name.strip_prefix(SDATA_PREFIX) {
+            let (id, param) = match rest.rfind('.') {
+                Some(dot) => (&rest[..dot], Some(&rest[dot + 1..])),
+                None => (rest, None),
+            };
+            let id = inner.push_arena(id.as_bytes());
+            let param = param.map_or(Val::Unset, |p| inner.push_arena(p.as_bytes()));
+            inner.set_sdata(id, param, v, false);
+        } else if let Some(i) = inner.pairs.iter().position(|p| inner.bytes(p.name) == name.as_bytes()) {
+            inner.pairs[i].value = v;
+        } else {
+            let name = inner.push_arena(name.as_bytes());
+            inner.pairs.push(Pair { name, value: v });
+        }
+    }
+
+    /// Unsets name-value pair `name` (built-ins become empty).
+    pub fn unset_value(&mut self, name: &str) {
+        let inner = Arc::make_mut(&mut self.inner);
+        match Builtin::from_name(name) {
+            Some(Builtin::Host) => inner.host = Val::Unset,
+            Some(Builtin::Program) => inner.program = Val::Unset,
+            Some(Builtin::Pid) => inner.pid = Val::Unset,
+            Some(Builtin::MsgId) => inner.msgid = Val::Unset,
+            Some(Builtin::Message) => inner.message = Val::Unset,
+            Some(Builtin::LegacyMsgHdr) => inner.legacy_msghdr = Val::Unset,
+            Some(Builtin::HostFrom | Builtin::Source) => {}
+            None => {
+                if let Some(rest) = name.strip_prefix(SDATA_PREFIX) {
+                    let inner_ref = &*inner;
+                    if let Some(i) = inner_ref.sdata.iter().position(|e| inner_ref.sd_name_is(e, rest.as_bytes())) {
+                        inner.sdata.remove(i);
+                    }
+                } else {
+                    let inner_ref = &*inner;
+                    if let Some(i) = inner_ref.pairs.iter().position(|p| inner_ref.bytes(p.name) == name.as_bytes()) {
+                        inner.pairs.remove(i);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The structured data, in storage order: `(id, param, value)`; `param`
+    /// is empty for an element without parameters.
+    pub fn sdata(&self) -> impl Iterator<Item = (&[u8], &[u8], &[u8])> + '_ {
+        let inner = &*self.inner;
+        inner.sdata.iter().map(move |e| (inner.bytes(e.id), inner.bytes(e.param), inner.bytes(e.value)))
+    }
+
+    /// The user name-value pairs (not built-ins or SD), in the order set.
+    pub fn pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        let inner = &*self.inner;
+        inner.pairs.iter().map(move |p| (inner.bytes(p.name), inner.bytes(p.value)))
+    }
+
+    /// The sequence number a destination writer passes to templates
+    /// (`$SEQNUM`, the `sequenceId` of `$SDATA`), as syslog-ng 3.38's
+    /// `log_writer_format_log` picks it: the writer's own counter for local
+    /// messages, otherwise the number in `.SDATA.meta.sequenceId` (0 when
+    /// there is none).
+    pub fn writer_seq_num(&self, writer_counter: u32) -> u32 {
+        if self.inner.local {
+            return writer_counter;
+        }
+        match self.get(".SDATA.meta.sequenceId") {
+            Some(v) => strtol_u32(v),
+            None => 0,
+        }
+    }
+
+    /// Whether two handles share one message.
+    pub fn ptr_eq(a: &LogMessage, b: &LogMessage) -> bool {
+        Arc::ptr_eq(&a.inner, &b.inner)
+    }
+}
+
+/// C's `strtol(s, NULL, 10)` cast to 32 bits: leading space, a sign, digits.
+fn strtol_u32(v: &[u8]) -> u32 {
+    let s = v.iter().position(|c| !c.is_ascii_whitespace()).map_or(&v[..0], |i| &v[i..]);
+    let (neg, s) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let mut n: i64 = 0;
+    for &c in s.iter().take_while(|c| c.is_ascii_digit()) {
+        n = n.saturating_mul(10).saturating_add(i64::from(c - b'0'));
+    }
+    (if neg { n.wrapping_neg() } else { n }) as u32
+}
+
+impl Inner {
+    fn bytes(&self, v: Val) -> &[u8] {
+        match v {
+            Val::Unset => b"",
+            Val::Raw(s, l) => &self.raw[s as usize..(s + l) as usize],
+            Val::Arena(s, l) => &self.arena[s as usize..(s + l) as usize],
+            Val::Static(b) => b,
+            Val::HostFrom => self.host_from.as_bytes(),
+        }
+    }
+
+    /// A range of the received bytes when `s` lies in them, else an arena copy.
+    fn locate(&mut self, s: &[u8]) -> Val {
+        let base = self.raw.as_ptr() as usize;
+        let start = s.as_ptr() as usize;
+        if start >= base && start + s.len() <= base + self.raw.len() && self.raw.len() <= u32::MAX as usize {
+            Val::Raw((start - base) as u32, s.len() as u32)
+        } else {
+            self.push_arena(s)
+        }
+    }
+
+    fn locate_nonempty(&mut self, s: &[u8]) -> Val {
+        if s.is_empty() {
+            Val::Unset
+        } else {
+            self.locate(s)
+        }
+    }
+
+    fn push_arena(&mut self, s: &[u8]) -> Val {
+        let start = self.arena.len() as u32;
+        self.arena.extend_from_slice(s);
+        Val::Arena(start, s.len() as u32)
+    }
+
+    /// Whether SD entry `e` is `.SDATA.<rest>`.
+    fn sd_name_is(&self, e: &SdEntry, rest: &[u8]) -> bool {
+        let id = self.bytes(e.id);
+        if e.param == Val::Unset {
+            return rest == id;
+        }
+        let param = self.bytes(e.param);
+        rest.len() == id.len() + 1 + param.len()
+            && rest.starts_with(id)
+            && rest[id.len()] == b'.'
+            && rest.ends_with(param)
+    }
+
+    /// Sets an SD parameter: overwrites an existing one; a new one goes after
+    /// the last parameter of the same element (at the end while parsing).
+    fn set_sdata(&mut self, id: Val, param: Val, value: Val, initial: bool) {
+        let (idb, pb) = (self.bytes(id), self.bytes(param));
+        if let Some(e) = self.sdata.iter().position(|e| self.bytes(e.id) == idb && self.bytes(e.param) == pb) {
+            self.sdata[e].value = value;
+            return;
+        }
+        let entry = SdEntry { id, param, value };
+        if !initial {
+            if let Some(last) = self.sdata.iter().rposition(|e| self.bytes(e.id) == idb) {
+                self.sdata.insert(last + 1, entry);
+                return;
+            }
+        }
+        self.sdata.push(entry);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rsng_proto::syslog::{parse, ParseOptions};
+
+    fn info() -> ReceiveInfo {
+        let mut info = ReceiveInfo::new("s_test", "10.0.0.1", "10.0.0.1".parse().ok(), TimeZone::UTC);
+        info.received = UnixTime { sec: days_from_civil(2024, 6, 1) * 86_400, usec: 0, gmtoff: 0 };
+        info
+    }
+
+    fn msg(text: &[u8]) -> LogMessage {
+        let raw: Arc<[u8]> = Arc::from(text);
+        let flags = rsng_proto::syslog::ParseFlags { syslog_protocol: true, ..Default::default() };
+        let parsed = parse(&raw, &ParseOptions::with_flags(flags)).expect("parses");
+        LogMessage::from_parsed(raw.clone(), &parsed, &info())
+    }
+
+    #[test]
+    fn fields_point_into_the_received_bytes() {
+        let m = msg(b"<34>Oct 11 22:14:15 mymachine su[123]: 'su root' failed");
+        assert_eq!(m.pri(), 34);
+        assert_eq!(m.get("HOST"), Some(&b"mymachine"[..]));
+        assert_eq!(m.get("PROGRAM"), Some(&b"su"[..]));
+        assert_eq!(m.get("PID"), Some(&b"123"[..]));
+        assert_eq!(m.get("MSG"), Some(&b"'su root' failed"[..]));
+        assert_eq!(m.get("LEGACY_MSGHDR"), Some(&b"su[123]: "[..]));
+        assert_eq!(m.get("SOURCE"), Some(&b"s_test"[..]));
+        assert!(m.inner.arena.is_empty());
+        assert_eq!(m.get(".nope"), None);
+        let wc = WallClock::new(&m.stamp(), 0);
+        assert_eq!((wc.year, wc.mon, wc.mday, wc.hour), (2024, 9, 11, 22));
+    }
+
+    #[test]
+    fn sdata_and_copy_on_write() {
+        let m = msg(b"<13>1 2024-01-02T03:04:05Z host app - - [a x=\"q\\\"uote\"][b@2 y=\"2\"][c] hi");
+        assert_eq!(m.get(".SDATA.a.x"), Some(&b"q\"uote"[..]));
+        assert_eq!(m.get(".SDATA.b@2.y"), Some(&b"2"[..]));
+        assert_eq!(m.get(".SDATA.c"), Some(&b""[..]));
+        let mut copy = m.clone();
+        assert!(LogMessage::ptr_eq(&m, &copy));
+        copy.set_value(".SDATA.a.z", b"new");
+        copy.set_value(".json.a", b"1");
+        copy.set_value("HOST", b"other");
+        assert!(!LogMessage::ptr_eq(&m, &copy));
+        assert_eq!(m.get("HOST"), Some(&b"host"[..]));
+        assert_eq!(copy.get("HOST"), Some(&b"other"[..]));
+        assert_eq!(copy.get(".json.a"), Some(&b"1"[..]));
+        let order: Vec<_> = copy.sdata().map(|(i, p, _)| (i.to_vec(), p.to_vec())).collect();
+        assert_eq!(order[1], (b"a".to_vec(), b"z".to_vec()));
+        assert_eq!(m.sdata().count(), 3);
+        copy.unset_value(".json.a");
+        assert_eq!(copy.get(".json.a"), None);
+    }
+
+    #[test]
+    fn missing_host_and_seq_num() {
+        let m = msg(b"<13>123: Jan  2 10:11:12 prog: missing hostname");
+        assert_eq!(m.get("HOST"), Some(&b"10.0.0.1"[..]));
+        assert_eq!(m.writer_seq_num(7), 123);
+        assert_eq!(msg(b"<13>x").writer_seq_num(7), 0);
+        assert_eq!(strtol_u32(b" 12ab"), 12);
+    }
+}

@@ -1,0 +1,444 @@
+//! Template evaluation: rsng-core formats messages the way syslog-ng 3.38 does.
+//!
+//! One syslog-ng runs in the foreground (`TZ=UTC`) with one UDP source (`flags(syslog-protocol)`,
+//! so RFC 5424 parses and RFC 3164 falls back) and several file destinations, each with one
+//! template and its own `ts-format()`, `frac-digits()`, `time-zone()` or `template-escape()`.
+//! Template fields are separated by `\x1f`, records end with `\x1e\n`. The test sends the
+//! datagrams, parses the same bytes with rsng-proto, builds `LogMessage`s (source `s_net`, sender
+//! `127.0.0.1`, received now, in UTC), formats them with the same templates and compares byte for
+//! byte.
+//!
+//! What cannot be compared exactly, and how it is handled:
+//! - Receive-time and current-time macros (`$R_*`, `$C_*`), and the stamp of messages without
+//!   one (which is the receive time): the `times` destination prints `$R_UNIXTIME`,
+//!   `$C_UNIXTIME` and `$R_ISODATE`; these are checked structurally (digits within a few seconds
+//!   of rsng's receive time; the ISO form by shape). Messages without a timestamp are not sent.
+//! - Stamps without a year are guessed from the current date by both sides; a run across New
+//!   Year's Eve midnight could differ.
+//! - `$SEQNUM`: syslog-ng's file writer passes a message's `.SDATA.meta.sequenceId` (non-local
+//!   messages), which `LogMessage::writer_seq_num` mirrors.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::net::UdpSocket;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rsng_core::message::{LogMessage, ReceiveInfo, UnixTime};
+use rsng_core::template::{compile, CompileContext, FormatOptions, TsFormat};
+use rsng_proto::syslog::{parse, ParseFlags, ParseOptions};
+use rsng_tests::{oracle_bin, oracle_skipped, TempDir};
+
+/// A destination: name, extra file() options, the template's fields.
+struct Dest {
+    name: &'static str,
+    options: &'static str,
+    fields: &'static [&'static str],
+}
+
+const DESTS: &[Dest] = &[
+    Dest {
+        name: "headers",
+        options: "",
+        fields: &[
+            "$HOST",
+            "$FULLHOST",
+            "$HOST_FROM",
+            "$FULLHOST_FROM",
+            "$PROGRAM",
+            "$PID",
+            "$MSGID",
+            "$MESSAGE",
+            "$MSG",
+            "$MSGONLY",
+            "$MSGHDR",
+            "$LEGACY_MSGHDR",
+            "$SDATA",
+            "$FACILITY",
+            "$FACILITY_NUM",
+            "$SEVERITY",
+            "$LEVEL",
+            "$PRIORITY",
+            "$SEVERITY_NUM",
+            "$LEVEL_NUM",
+            "$PRI",
+            "$TAG",
+            "$BSDTAG",
+            "$TAGS",
+            "$SOURCEIP",
+            "$SEQNUM",
+            "$SOURCE",
+            "${.SDATA.exampleSDID@32473.iut}",
+            "${.SDATA.meta.sequenceId}",
+            "${.SDATA.timeQuality.isSynced}",
+            "${PID:-nopid}",
+            "${MSGID:-nomsgid}",
+            "${.nope:-dflt}",
+            "${SEQNUM:-noseq}",
+            "$$HOST $HOST.x",
+        ],
+    },
+    Dest {
+        name: "dates",
+        options: "",
+        fields: &[
+            "$DATE",
+            "$FULLDATE",
+            "$ISODATE",
+            "$STAMP",
+            "$YEAR",
+            "$YEAR_DAY",
+            "$MONTH",
+            "$MONTH_WEEK",
+            "$MONTH_ABBREV",
+            "$MONTH_NAME",
+            "$DAY",
+            "$HOUR",
+            "$HOUR12",
+            "$MIN",
+            "$SEC",
+            "$MSEC",
+            "$USEC",
+            "$AMPM",
+            "$WEEKDAY",
+            "$WEEK_DAY",
+            "$WEEK_DAY_ABBREV",
+            "$WEEK_DAY_NAME",
+            "$WEEK",
+            "$ISOWEEK",
+            "$TZOFFSET",
+            "$TZ",
+            "$UNIXTIME",
+            "$S_ISODATE",
+            "$S_WEEK_DAY_NAME",
+            "$S_UNIXTIME",
+        ],
+    },
+    Dest {
+        name: "iso_ny",
+        options: "ts-format(iso) frac-digits(3) time-zone(\"America/New_York\")",
+        fields: &["$STAMP", "$ISODATE", "$DATE", "$FULLDATE", "$HOUR", "$HOUR12", "$AMPM", "$TZOFFSET", "$UNIXTIME"],
+    },
+    Dest {
+        name: "full",
+        options: "ts-format(full) frac-digits(6) time-zone(\"+05:30\")",
+        fields: &["$STAMP", "$ISODATE", "$DAY", "$YEAR_DAY", "$TZ"],
+    },
+    Dest { name: "unix", options: "ts-format(unix) frac-digits(2)", fields: &["$STAMP", "$UNIXTIME", "$DATE"] },
+    Dest {
+        name: "escaped",
+        options: "template-escape(yes)",
+        fields: &["$MSG", "$SDATA", "$HOST", "$PROGRAM", "$MSGHDR", "${.nope:-a'b}", "${MSG:-x}", "lit'eral"],
+    },
+    Dest {
+        name: "funcs",
+        options: "",
+        fields: &[
+            "$(echo $HOST $PID)",
+            "$(echo)",
+            "$(length $MSG)",
+            "$(length $HOST $PROGRAM)",
+            "$(substr $MSG 2 5)",
+            "$(substr $MSG -4)",
+            "$(substr $MSG 1 -3)",
+            "$(substr $MSG 100)",
+            "$(lowercase $HOST $MSG)",
+            "$(uppercase $PROGRAM $MSG)",
+            "$(strip ' $PROGRAM ' $PID)",
+            "$(sanitize $MSG)",
+            "$(sanitize --no-ctrl-chars --invalid-chars ae --replacement X $MSG $HOST)",
+            "$(replace-delimiter ' ' _ $MSG)",
+            "$(padding $PID 8 0)",
+            "$(padding $PROGRAM 10)",
+            "$(padding $HOST 12 ab)",
+            "$(md5 $MSG)",
+            "$(sha1 $HOST $PROGRAM)",
+            "$(sha256 --length 16 $MSG)",
+            "$(sha512 $PID)",
+            "$(env HOME)",
+            "$(echo $(uppercase $(substr $HOST 0 3)))",
+        ],
+    },
+    Dest { name: "times", options: "", fields: &["$R_UNIXTIME", "$C_UNIXTIME", "$R_ISODATE"] },
+];
+
+fn messages() -> Vec<&'static [u8]> {
+    vec![
+        b"<34>Oct 11 22:14:15 mymachine su[123]: 'su root' failed for lonvick on /dev/pts/8",
+        b"<13>Feb  5 17:32:18 host prog: hello world\n",
+        b"<165>Aug 24 05:34:00 myhost myprog[9999]: trailing nuls\0\0",
+        b"<0>Jan  1 00:00:00 h kernel: boot",
+        b"<191>Dec 31 23:59:59 h p: last of the year",
+        b"<999>Jan 12 13:14:15 host prog: pri 999",
+        b"<13>Jan  2 10:11:12 host prog: caf\xc3\xa9 \xc3\x84 utf8",
+        b"<13>Jan  2 10:11:12 prog[42]: missing hostname with pid",
+        b"<13>Jan  2 10:11:12.123456789 host prog: fraction",
+        b"<13>2024-03-04T05:06:07Z host prog: iso utc",
+        b"<13>2024-03-04T05:06:07.5+02:30 host prog: iso offset",
+        b"<13>2024-03-04 05:06:07 host prog: iso space no zone",
+        b"<13>2024-07-14T12:00:00-04:00 host prog: noon in summer",
+        b"<13>2021-01-01T00:30:00Z host prog: iso week 53",
+        b"<13>2024-12-30T23:59:59.999999Z host prog: iso week 1 of next year",
+        b"<13>2024-02-29T06:07:08Z host prog: leap day",
+        b"<13>Mar 04 2024 05:06:07: host prog: cisco pix",
+        b"<13>Mar 04 05:06:07 2024 host prog: linksys",
+        b"<13>123: *Mar  4 05:06:07 host prog: cisco seq unsynced",
+        b"<13>45: .Mar  4 05:06:07.25: host prog: cisco seq synced",
+        b"<13>Jan  2 10:11:12 host prog[]: empty pid",
+        b"<13>Jan  2 10:11:12 host prog:no space",
+        b"<13>Jan  2 10:11:12 host prog no colon",
+        b"<13>Jan  2 10:11:12 host : no program",
+        b"<13>Jan  2 10:11:12 host prog: ",
+        b"<13>Jan  2 10:11:12 host prog: quote\" apos' back\\slash tab\tctrl\x01 end",
+        b"<13>Jan  2 10:11:12 host prog: multi\nline",
+        b"<13>Jan  2 10:11:12 host prog: a/b/c path and x=y",
+        b"<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut=\"3\" eventSource=\"Application\" eventID=\"1011\"] \xEF\xBB\xBFAn application event log entry...",
+        b"<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time to make the do-nuts.",
+        b"<13>1 2024-01-02T03:04:05+01:00 host app 1234 MSGID1 [ex@32473 k=\"v\" k2=\"v2\"] hello world\n",
+        b"<13>1 2024-01-02T03:04:05Z host app - - [a x=\"q\\\"uote\" y=\"back\\\\slash\" z=\"br\\]acket\" w=\"other\\q\"] escapes",
+        b"<13>1 2024-01-02T03:04:05Z host app - - [a@1 x=\"1\"][b@2 y=\"2\"][c@3] three elements",
+        b"<13>1 2024-01-02T03:04:05Z host app - - [meta sequenceId=\"77\" x=\"y\"][z a=\"b\"] own meta",
+        b"<13>1 2024-01-02T03:04:05Z host app - - [a x=\"\"] empty value",
+        b"<13>1 2024-01-02T03:04:05.123456789Z host app - - - long fraction",
+        b"<13>1 2024-01-02T03:04:05Z  app - - - empty host",
+        b"<86>1 2024-11-05T14:30:00.250+05:45 web01 nginx 77 REQ - GET /index.html",
+        b"<11>1 2024-06-30T23:00:00-09:30 h a - - - half-hour zone",
+        b"<13>1 2024-03-10T07:30:00Z h a - - - US DST switch day",
+    ]
+}
+
+/// A syslog-ng process, killed when dropped.
+struct Oracle {
+    child: Child,
+}
+
+impl Drop for Oracle {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn template_text(fields: &[&str], sep: &str, end: &str) -> String {
+    let mut text = fields.join(sep);
+    text.push_str(end);
+    text
+}
+
+fn config(dir: &Path, port: u16) -> String {
+    let mut conf =
+        String::from("@version: 3.38\noptions { keep-hostname(yes); use-dns(no); dns-cache(no); stats-freq(0); };\n");
+    let _ = writeln!(
+        conf,
+        "source s_net {{ network(transport(\"udp\") ip(127.0.0.1) port({port}) flags(syslog-protocol)); }};"
+    );
+    for d in DESTS {
+        let out = dir.join(format!("{}.out", d.name));
+        let _ = writeln!(
+            conf,
+            "destination d_{} {{ file(\"{}\" template(\"{}\") {}); }};\nlog {{ source(s_net); destination(d_{}); }};",
+            d.name,
+            out.display(),
+            template_text(d.fields, "\\x1f", "\\x1e\\n"),
+            d.options,
+            d.name
+        );
+    }
+    conf
+}
+
+fn start_oracle(dir: &Path) -> (Oracle, u16) {
+    for attempt in 0..5 {
+        let port = UdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr()).expect("free port").port();
+        let conf = dir.join("syslog-ng.conf");
+        fs::write(&conf, config(dir, port)).expect("write config");
+        let stderr = fs::File::create(dir.join(format!("stderr.{attempt}"))).expect("stderr file");
+        let child = Command::new(oracle_bin())
+            .arg("-F")
+            .arg("-f")
+            .arg(&conf)
+            .arg("-p")
+            .arg(dir.join("syslog-ng.pid"))
+            .arg("-R")
+            .arg(dir.join("syslog-ng.persist"))
+            .arg("-c")
+            .arg(dir.join("syslog-ng.ctl"))
+            .arg("--no-caps")
+            .env("TZ", "UTC")
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("start syslog-ng");
+        let mut oracle = Oracle { child };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(status)) = oracle.child.try_wait() {
+                let err = fs::read_to_string(dir.join(format!("stderr.{attempt}"))).unwrap_or_default();
+                eprintln!("syslog-ng exited ({status}) on attempt {attempt}: {err}");
+                break;
+            }
+            if UdpSocket::bind(("127.0.0.1", port)).is_err() {
+                return (oracle, port);
+            }
+            assert!(Instant::now() < deadline, "syslog-ng did not bind its port in time");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    panic!("could not start syslog-ng");
+}
+
+fn read_records(path: &Path) -> Vec<Vec<u8>> {
+    let data = fs::read(path).unwrap_or_default();
+    let mut records: Vec<Vec<u8>> = data.split(|&b| b == 0x1e).map(<[u8]>::to_vec).collect();
+    records.pop();
+    records.into_iter().map(|r| r.strip_prefix(b"\n").map(<[u8]>::to_vec).unwrap_or(r)).collect()
+}
+
+fn options_of(d: &Dest) -> FormatOptions {
+    let mut opts = FormatOptions::default();
+    for part in d.options.split(") ").filter(|p| !p.is_empty()) {
+        let (key, value) = part.trim_end_matches(')').split_once('(').expect("option(value)");
+        let value = value.trim_matches('"');
+        match key {
+            "ts-format" => opts.ts_format = TsFormat::from_name(value).expect("ts-format"),
+            "frac-digits" => opts.frac_digits = value.parse().expect("frac-digits"),
+            "time-zone" => {
+                opts.time_zone = Some(match value.strip_prefix('+') {
+                    Some(hm) => {
+                        let (h, m) = hm.split_once(':').expect("+hh:mm");
+                        let secs = h.parse::<i32>().expect("hh") * 3600 + m.parse::<i32>().expect("mm") * 60;
+                        jiff::tz::TimeZone::fixed(jiff::tz::Offset::from_seconds(secs).expect("offset"))
+                    }
+                    None => jiff::tz::TimeZone::get(value).expect("zone"),
+                })
+            }
+            "template-escape" => opts.escape = value == "yes",
+            other => panic!("unknown option {other}"),
+        }
+    }
+    opts
+}
+
+fn diff(fields: &[&str], ours: &[u8], theirs: &[u8]) -> String {
+    let a: Vec<&[u8]> = ours.split(|&b| b == 0x1f).collect();
+    let b: Vec<&[u8]> = theirs.split(|&b| b == 0x1f).collect();
+    let mut text = String::new();
+    for i in 0..a.len().max(b.len()) {
+        let (x, y) = (a.get(i).copied().unwrap_or(b"<missing>"), b.get(i).copied().unwrap_or(b"<missing>"));
+        if x != y {
+            let _ = writeln!(
+                text,
+                "    {}: rsng {:?} / syslog-ng {:?}",
+                fields.get(i).copied().unwrap_or("?"),
+                String::from_utf8_lossy(x),
+                String::from_utf8_lossy(y)
+            );
+        }
+    }
+    text
+}
+
+/// Checks the `times` record: receive and current time near `received`.
+fn check_times(record: &[u8], received: i64) -> Result<(), String> {
+    let text = String::from_utf8_lossy(record);
+    let fields: Vec<&str> = text.split('\x1f').collect();
+    let [r_unix, c_unix, r_iso] = fields.as_slice() else { return Err(format!("bad times record {text:?}")) };
+    for t in [r_unix, c_unix] {
+        let secs: i64 = t.parse().map_err(|_| format!("not a unix time: {t:?}"))?;
+        if (secs - received).abs() > 5 {
+            return Err(format!("time {secs} is not near {received}"));
+        }
+    }
+    let shape: String = r_iso.chars().map(|c| if c.is_ascii_digit() { '9' } else { c }).collect();
+    if shape != "9999-99-99T99:99:99+99:99" || !r_iso.ends_with("+00:00") {
+        return Err(format!("R_ISODATE {r_iso:?} has the wrong shape"));
+    }
+    Ok(())
+}
+
+#[test]
+fn templates_match_syslog_ng() {
+    if oracle_skipped() {
+        return;
+    }
+    let started = Instant::now();
+    let dir = TempDir::new("template").expect("temp dir");
+    let messages = messages();
+    let (oracle, port) = start_oracle(dir.path());
+    let received = UnixTime::now(&jiff::tz::TimeZone::UTC);
+    let sender = UdpSocket::bind("127.0.0.1:0").expect("bind sender");
+    for (i, msg) in messages.iter().enumerate() {
+        sender.send_to(msg, ("127.0.0.1", port)).expect("send");
+        if i % 16 == 15 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let done =
+            DESTS.iter().all(|d| read_records(&dir.path().join(format!("{}.out", d.name))).len() >= messages.len());
+        if done || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(oracle);
+
+    let mut flags = ParseFlags::default();
+    assert!(flags.apply("syslog-protocol"));
+    let parse_options = ParseOptions::with_flags(flags);
+    let mut info = ReceiveInfo::new("s_net", "127.0.0.1", "127.0.0.1".parse().ok(), jiff::tz::TimeZone::UTC);
+    info.received = received;
+    let parsed: Vec<LogMessage> = messages
+        .iter()
+        .map(|m| {
+            let raw: Arc<[u8]> = Arc::from(*m);
+            let p = parse(&raw, &parse_options).unwrap_or_else(|e| panic!("{:?} does not parse: {e:?}", m));
+            LogMessage::from_parsed(raw.clone(), &p, &info)
+        })
+        .collect();
+
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    let mut out = Vec::new();
+    for d in DESTS {
+        let records = read_records(&dir.path().join(format!("{}.out", d.name)));
+        assert_eq!(records.len(), messages.len(), "destination {}: syslog-ng wrote {} records", d.name, records.len());
+        let template = compile(&template_text(d.fields, "\x1f", ""), &CompileContext::new()).expect("compiles");
+        let mut opts = options_of(d);
+        for (i, (msg, theirs)) in parsed.iter().zip(&records).enumerate() {
+            compared += 1;
+            if d.name == "times" {
+                if let Err(e) = check_times(theirs, received.sec) {
+                    failures.push(format!("destination times, input {:?}: {e}", String::from_utf8_lossy(messages[i])));
+                }
+                continue;
+            }
+            opts.seq_num = msg.writer_seq_num(i as u32 + 1);
+            out.clear();
+            template.format(msg, &opts, &mut out).expect("formats");
+            assert!(out.len() >= d.fields.len() * 2 - 1, "destination {}: suspiciously short output", d.name);
+            let theirs = theirs.strip_suffix(b"\n").unwrap_or(theirs);
+            if out != theirs {
+                failures.push(format!(
+                    "destination {}, input {:?}:\n{}",
+                    d.name,
+                    String::from_utf8_lossy(messages[i]),
+                    diff(d.fields, &out, theirs)
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "differential_template: {} messages x {} destinations = {compared} records compared, {} differ ({:.1?})",
+        messages.len(),
+        DESTS.len(),
+        failures.len(),
+        started.elapsed()
+    );
+    assert!(failures.is_empty(), "{} of {compared} records differ:\n{}", failures.len(), failures.join("\n"));
+}
