@@ -3,7 +3,7 @@
 use super::Lowerer;
 use crate::diagnostic::codes;
 use crate::ir;
-use crate::schema::{self, Context, OptionSpec, Positional, Status, Support};
+use crate::schema::{self, Context, OptionSpec, Positional, Status};
 use crate::suggest::did_you_mean;
 use crate::syntax::ast;
 
@@ -47,20 +47,6 @@ impl Lowerer<'_> {
             self.push(d);
             return None;
         };
-        if spec.support == Support::NotImplemented {
-            let offset = call.name.span.start;
-            let d = self
-                .error_at(
-                    codes::UNSUPPORTED_DRIVER,
-                    format!("the syslog-ng {} driver `{}()` is not implemented by rsng", context.name(), spec.name),
-                    call.name.span.clone(),
-                    "not available in rsng",
-                )
-                .help("see docs/compatibility.md for the drivers rsng runs")
-                .ordered(1, offset);
-            self.push(d);
-            return None;
-        }
         let span = self.span(call.span.clone());
         let outer_keywords = std::mem::replace(&mut self.keywords, spec.options);
         let driver = self.driver_body(spec, call, span);
