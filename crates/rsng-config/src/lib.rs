@@ -21,6 +21,7 @@
 //! ```
 
 pub mod diagnostic;
+pub mod filter_compile;
 pub mod ir;
 pub mod lower;
 pub mod preprocess;

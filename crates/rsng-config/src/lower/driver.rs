@@ -174,14 +174,12 @@ impl Lowerer<'_> {
                 }
                 let candidates = sets.iter().flat_map(|s| s.iter()).map(|o| o.name);
                 let suggestion = did_you_mean(name, candidates);
-                let what =
-                    if owner == "options" { "global option".to_string() } else { format!("option of `{owner}()`") };
-                let mut d = self.error_at(
-                    codes::UNKNOWN_OPTION,
-                    format!("unknown {what} `{name}()`"),
-                    call.name.span.clone(),
-                    format!("not an {what}"),
-                );
+                let (message, label) = if owner == "options" {
+                    (format!("unknown global option `{name}()`"), "not a global option".to_string())
+                } else {
+                    (format!("unknown option `{name}()` for `{owner}()`"), format!("not an option of `{owner}()`"))
+                };
+                let mut d = self.error_at(codes::UNKNOWN_OPTION, message, call.name.span.clone(), label);
                 if let Some(s) = suggestion {
                     d = d.help(format!("did you mean `{s}()`?"));
                 }
@@ -191,12 +189,14 @@ impl Lowerer<'_> {
             match spec.status {
                 Status::Current => {}
                 Status::Obsolete(why) => {
-                    let d = self.warning_at(
-                        codes::OBSOLETE_OPTION,
-                        format!("option `{name}()` is obsolete"),
-                        call.name.span.clone(),
-                        why,
-                    );
+                    let d = self
+                        .warning_at(
+                            codes::OBSOLETE_OPTION,
+                            format!("option `{name}()` is obsolete"),
+                            call.name.span.clone(),
+                            "obsolete",
+                        )
+                        .help(why);
                     self.push(d);
                 }
                 Status::Rejected(why) => {
