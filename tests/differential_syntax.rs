@@ -14,12 +14,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use rsng_tests::{
-    base_name, clip, copy_dir, oracle_bin, oracle_skipped, package_dir, read_tsv, rsng_bin, run_oracle, run_rsng,
-    target_dir, TempDir, Verdict,
+    base_name, clip, copy_dir, oracle_bin, oracle_skipped, package_dir, parallel_map, read_tsv, rsng_bin, run_oracle,
+    run_rsng, target_dir, TempDir, Verdict,
 };
 
 const MIN_VERDICT_AGREEMENT: f64 = 95.0;
@@ -37,23 +35,6 @@ fn oracle_available() -> bool {
     oracle_bin();
     rsng_bin();
     true
-}
-
-/// Runs `job` over `items` on a few threads; results keep the order of `items`.
-fn parallel_map<T: Sync, R: Send>(items: &[T], job: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..WORKERS.min(items.len().max(1)) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = items.get(i) else { break };
-                let result = job(item);
-                results.lock().unwrap()[i] = Some(result);
-            });
-        }
-    });
-    results.into_inner().unwrap().into_iter().map(|r| r.expect("worker result")).collect()
 }
 
 fn percent(part: usize, whole: usize) -> f64 {
@@ -169,7 +150,7 @@ fn corpus() {
         .collect();
     let is_known = |e: &CorpusEntry| known.get(&e.key).or_else(|| known.get(base_name(&e.key))).cloned();
 
-    let results = parallel_map(&entries, check_corpus_file);
+    let results = parallel_map(&entries, WORKERS, check_corpus_file);
 
     let (mut verdict_agree, mut line_counted, mut line_agree) = (0, 0, 0);
     let (mut stale_manifest, mut crashes) = (0, Vec::new());
@@ -312,7 +293,7 @@ fn cases() {
         assert!(names.contains(name), "EXPECTED_DIFFERENCES.tsv names a missing case {name}");
     }
 
-    let results = parallel_map(&names, |name| {
+    let results = parallel_map(&names, WORKERS, |name| {
         let path = dir.join(name);
         (run_oracle(&path), run_rsng(&path))
     });
@@ -382,7 +363,7 @@ fn corpus_fragments() {
             files.push(path);
         }
     }
-    let results = parallel_map(&files, |path| (run_oracle(path), run_rsng(path)));
+    let results = parallel_map(&files, WORKERS, |path| (run_oracle(path), run_rsng(path)));
     let mut agree = 0;
     let mut report = String::new();
     for (path, (theirs, ours)) in files.iter().zip(&results) {

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rsng_core::message::{LogMessage, ReceiveInfo, UnixTime};
-use rsng_core::template::{compile, CompileContext, FormatOptions, TsFormat};
+use rsng_core::template::{compile, CompileContext, FormatOptions, OnError, TsFormat};
 use rsng_proto::syslog::{parse, ParseFlags, ParseOptions};
 use rsng_tests::{oracle_bin, oracle_skipped, TempDir};
 
@@ -162,6 +162,71 @@ const DESTS: &[Dest] = &[
         ],
     },
     Dest { name: "times", options: "", fields: &["$R_UNIXTIME", "$C_UNIXTIME", "$R_ISODATE"] },
+    Dest {
+        name: "json",
+        options: "",
+        fields: &[
+            "$(format-json --scope nv-pairs)",
+            "$(format-json --scope all-nv-pairs)",
+            "$(format-json --scope rfc3164)",
+            "$(format-json --scope rfc5424)",
+            "$(format-json --scope syslog-proto,selected-macros)",
+            "$(format-json --scope core --scope sdata)",
+            "$(format-json --scope dot-nv-pairs --leave-initial-dot)",
+            "$(format-json --scope rfc5424 --exclude DATE --key ISODATE --key FACILITY_NUM)",
+            "$(format-json --scope nv-pairs --exclude *HOST* --exclude LEGACY*)",
+            "$(format-json --key .SDATA.* --key PRI)",
+            "$(format-json --scope none)",
+            "$(format-json)",
+            "$(format-json a=$PID b=int($PID) c=boolean($PROGRAM) d=literal($PID) e=list($MSG) f=string(x))",
+            "$(format-json a=$PID b=int($FACILITY_NUM) c=boolean(Yes) d=literal($PID) e=list($MSG,x) f=string(x))",
+            "$(format-json --pair x.y=$HOST --pair x.z=1 x=$PROGRAM .top=1 ..two=2 w.a.b.c=d w.ab=e)",
+            "$(format-json --omit-empty-values --scope nv-pairs p=$PID m=$MSGID)",
+            "$(format-json --scope rfc5424 --rekey .SDATA.* --shift 7 --add-prefix sd.)",
+            "$(format-json --scope nv-pairs --rekey H* --replace-prefix HOST=host --key PROG* --add-prefix p_)",
+            "$(format-json --scope sdata --rekey .SDATA.* --shift-levels 2 --add-prefix s.)",
+            "$(format-json --scope nv-pairs --key-delimiter / a/b=1 a/c=2 .d.e=3)",
+            "$(format-json --scope rfc5424 --subkeys .SDATA.exampleSDID@32473.)",
+            "$(format-json msg=$MSG raw=$MSGHDR t=double($PID) n=null(x) i=int64(-12))",
+            "$(format-flat-json --scope rfc5424 x.y=1)",
+            "$(format-json a=int($MSG) b=1)",
+            "$(format-flat-json a=boolean($MSG) b=1)",
+        ],
+    },
+    Dest {
+        name: "lists",
+        options: "",
+        fields: &[
+            "$(list-concat $PROGRAM,$PID $MSG '' a,,b)",
+            "$(list-append a,b $MSG $HOST '')",
+            "$(list-count $MSG)",
+            "$(list-count)",
+            "$(list-head $MSG)",
+            "$(list-nth 1 $MSG x,y)",
+            "$(list-nth -1 a,b,c)",
+            "$(list-nth 9 a,b)",
+            "$(list-tail $MSG)",
+            "$(list-slice 1:3 a,b,c,d,e)",
+            "$(list-slice -2: a,b,c,d)",
+            "$(list-slice :-1 $MSG)",
+            "$(list-slice -100: a,b)",
+            "$(list-concat 'a b' x $(list-append '' 'it s' q))",
+        ],
+    },
+    Dest {
+        name: "json_drop_property",
+        options: "on-error(drop-property)",
+        fields: &[
+            "$(format-json b=int($PID) c=boolean($PROGRAM) e=list($MSG) z=1)",
+            "$(format-json a=int($MSG) b=int64($PID) c=double($PID))",
+            "$(format-flat-json b=int($PID) c=boolean($PROGRAM) z=1)",
+        ],
+    },
+    Dest {
+        name: "json_fallback",
+        options: "on-error(silently-fallback-to-string)",
+        fields: &["$(format-json b=int($PID) c=boolean($PROGRAM) e=list($MSG) z=1 --scope nv-pairs)"],
+    },
 ];
 
 fn messages() -> Vec<&'static [u8]> {
@@ -317,6 +382,7 @@ fn options_of(d: &Dest) -> FormatOptions {
                 })
             }
             "template-escape" => opts.escape = value == "yes",
+            "on-error" => opts.on_error = OnError::from_name(value).expect("on-error"),
             other => panic!("unknown option {other}"),
         }
     }

@@ -409,6 +409,23 @@ pub fn clip(text: &str, max: usize) -> String {
     s
 }
 
+/// Runs `job` over `items` on `workers` threads; results keep the order of `items`.
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], workers: usize, job: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<Option<R>>> = std::sync::Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..workers.clamp(1, items.len().max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(i) else { break };
+                let result = job(item);
+                results.lock().expect("results lock")[i] = Some(result);
+            });
+        }
+    });
+    results.into_inner().expect("results lock").into_iter().map(|r| r.expect("worker result")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

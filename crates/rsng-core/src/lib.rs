@@ -11,7 +11,9 @@
 //!   flat, evaluation-friendly representation.
 //! * [`message`]: [`LogMessage`], the shared, copy-on-write message model.
 //! * [`names`]: facility and severity names and codes.
+//! * [`filter`]: compiled filter expressions and their evaluation.
 
+pub mod filter;
 pub mod message;
 pub mod names;
 pub mod regex;

@@ -8,6 +8,14 @@ use crate::suggest::did_you_mean;
 use crate::syntax::ast;
 
 impl Lowerer<'_> {
+    /// Checks only the name of a driver whose arguments did not parse.
+    pub(super) fn check_driver_name(&mut self, context: Context, name: &ast::Spanned<&str>) {
+        if schema::find_driver(context, name.value).is_none() {
+            let call = ast::Call { name: name.clone(), args: Vec::new(), span: name.span.clone() };
+            let _ = self.driver(context, &call);
+        }
+    }
+
     /// Lowers one driver of a source, destination, parser or rewrite object.
     pub(super) fn driver(&mut self, context: Context, call: &ast::Call) -> Option<ir::Driver> {
         let name = &call.name.value;

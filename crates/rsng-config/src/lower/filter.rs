@@ -16,6 +16,24 @@ const TYPE_HINTS: &[&str] = &[
 /// Functions whose first argument is a regular expression followed by matcher options.
 const MATCHERS: &[&str] = &["program", "host", "message", "source", "match"];
 
+/// An operand's type: its hint, or for a bare number the type syslog-ng's lexer gives it (a bare
+/// `100` is an int64 and makes the comparison type-aware; `"100"` is a string).
+fn operand_type(operand: &ast::Operand) -> Option<String> {
+    if let Some(hint) = &operand.type_hint {
+        return Some(hint.value.to_string());
+    }
+    if operand.text.quoted {
+        return None;
+    }
+    if super::value::parse_number(&operand.text.value).is_some() {
+        Some("int64".to_string())
+    } else if super::value::is_number_token(&operand.text.value) {
+        Some("float".to_string())
+    } else {
+        None
+    }
+}
+
 impl Lowerer<'_> {
     pub(crate) fn filter(&mut self, expr: &ast::FilterExpr) -> ir::Filter {
         match expr {
@@ -41,10 +59,10 @@ impl Lowerer<'_> {
                 }
                 ir::Filter::Compare(Box::new(ir::Comparison {
                     lhs: lhs.text.value.to_string(),
-                    lhs_type: lhs.type_hint.as_ref().map(|h| h.value.to_string()),
+                    lhs_type: operand_type(lhs),
                     op: op.value.to_string(),
                     rhs: rhs.text.value.to_string(),
-                    rhs_type: rhs.type_hint.as_ref().map(|h| h.value.to_string()),
+                    rhs_type: operand_type(rhs),
                     span: self.span(op.span.clone()),
                 }))
             }
@@ -87,6 +105,21 @@ impl Lowerer<'_> {
                 let name_span = self.span(t.span.clone());
                 self.note_reference(Context::Filter, t.value.to_string(), name_span, t.span.start);
                 return ir::Filter::Reference { name: t.value.to_string(), span };
+            }
+            "level" | "priority" | "severity" | "facility" if call.args.is_empty() => {
+                let d = self
+                    .error_at(
+                        codes::FILTER,
+                        format!("`{canonical}()` needs at least one value"),
+                        call.span.clone(),
+                        "empty",
+                    )
+                    .help(if canonical == "facility" {
+                        "for example `facility(kern, mail)`"
+                    } else {
+                        "for example `level(err..emerg)`"
+                    });
+                self.push(d);
             }
             "level" | "priority" | "severity" => {
                 for arg in &call.args {

@@ -168,6 +168,7 @@ impl Lowerer<'_> {
     /// Records a named definition; a second one of the same kind and name is an error.
     fn define(&mut self, context: Context, name: &ast::Text) {
         self.reject_reserved(name);
+        self.reject_number_as_name(name);
         let span = self.span(name.span.clone());
         if let Some(first) = self.defined[context_index(context)].get(&*name.value).copied() {
             let old_format =
@@ -227,6 +228,7 @@ impl Lowerer<'_> {
                         drivers.push(d);
                     }
                 }
+                ast::ObjectItem::Unfinished(name) => self.check_driver_name(context, name),
                 ast::ObjectItem::Path(path) => {
                     forks.push(self.log_path(path));
                 }
@@ -269,6 +271,7 @@ impl Lowerer<'_> {
             match item {
                 ast::LogItem::Reference { kind, name, span } => {
                     self.reject_reserved(name);
+                    self.reject_number_as_name(name);
                     let context = context_of(*kind);
                     let span = self.span(span.clone());
                     let name_span = self.span(name.span.clone());
@@ -473,6 +476,21 @@ impl Lowerer<'_> {
                 }
             };
             self.push(d.ordered(1, r.offset));
+        }
+    }
+
+    /// An unquoted number is a number to syslog-ng's lexer, never a name.
+    fn reject_number_as_name(&mut self, name: &ast::Text) {
+        if !name.quoted && value::is_number_token(&name.value) {
+            let d = self
+                .error_at(
+                    codes::SYNTAX,
+                    format!("syntax error, unexpected number `{}`", name.value),
+                    name.span.clone(),
+                    "expected a name",
+                )
+                .help(format!("quote it to use it as a name: \"{}\"", name.value));
+            self.push(d);
         }
     }
 

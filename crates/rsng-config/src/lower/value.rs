@@ -57,6 +57,19 @@ pub fn parse_number(text: &str) -> Option<i64> {
     Some(if neg { -v } else { v })
 }
 
+/// Whether syslog-ng's lexer reads `text` as a number (integer with suffix, hex, octal, float).
+pub fn is_number_token(text: &str) -> bool {
+    parse_number(text).is_some() || {
+        let body = text.strip_prefix('-').unwrap_or(text);
+        body.split_once('.').is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit())
+        })
+    }
+}
+
 fn parse_float(text: &str) -> Option<f64> {
     let body = text.strip_prefix('-').unwrap_or(text);
     let (a, b) = body.split_once('.').unwrap_or((body, "0"));

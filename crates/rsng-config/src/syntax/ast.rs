@@ -71,6 +71,9 @@ pub enum ObjectItem<'a> {
     Driver(Call<'a>),
     /// An embedded `log {}` or `channel {}` fork.
     Path(LogPath<'a>),
+    /// The name of a driver whose arguments do not parse (a syntax error follows): only the name
+    /// is checked.
+    Unfinished(Spanned<&'a str>),
 }
 
 /// `filter NAME { expr };`

@@ -117,10 +117,67 @@ pub fn parse_each_at<'a>(
                     expected: Vec::new(),
                 });
                 error.span = error.span.start + pos..error.span.end + pos;
+                if let Some(partial) = recover_statement(text, pos) {
+                    each(partial);
+                }
                 return Some(error);
             }
         }
     }
+}
+
+/// The part of a broken object or `options` statement at `start` that parses: its header and the
+/// items before the broken one.
+fn recover_statement(source: &str, start: usize) -> Option<Statement<'_>> {
+    BASE.with(|b| b.set(start));
+    let rest = &source[start..];
+    // The header first, built while BASE points at it.
+    let (mut pos, object, item_rule) = if let Ok(mut head) = ConfigParser::parse(Rule::object_head, rest) {
+        let head = head.next().expect("head matched");
+        let end = head.as_span().end();
+        let mut inner = head.into_inner();
+        let kind = object_kind(inner.next()?);
+        let name = text(inner.next()?);
+        (start + end, Some((kind, name)), Rule::next_object_item)
+    } else {
+        let head = ConfigParser::parse(Rule::options_head, rest).ok()?.next().expect("head matched");
+        (start + head.as_span().end(), None, Rule::next_call)
+    };
+    let mut items = Vec::new();
+    let mut calls = Vec::new();
+    loop {
+        pos = skip_trivia(source, pos);
+        BASE.with(|b| b.set(pos));
+        let Ok(mut parsed) = ConfigParser::parse(item_rule, &source[pos..]) else { break };
+        let pair = parsed.next().expect("item matched");
+        let end = pair.as_span().end();
+        if let Some(item) = pair.into_inner().find(|p| p.as_rule() != Rule::EOI) {
+            match item.as_rule() {
+                Rule::embedded_path => items.push(ObjectItem::Path(embedded_path(item))),
+                _ if object.is_some() => items.push(ObjectItem::Driver(call(item))),
+                _ => calls.push(call(item)),
+            }
+        }
+        if end == 0 {
+            break;
+        }
+        pos += end;
+    }
+    if object.is_some() {
+        // The broken item: its driver name can still be checked.
+        if let Ok(mut head) = ConfigParser::parse(Rule::item_head, &source[pos..]) {
+            if let Some(word) = head.next().and_then(|h| h.into_inner().next()) {
+                items.push(ObjectItem::Unfinished(Spanned { value: word.as_str(), span: span_of(&word) }));
+            }
+        }
+    }
+    // A problem inside the items is reported by the statement's own syntax error.
+    PENDING.with(|p| p.borrow_mut().take());
+    let span = start..pos;
+    Some(match object {
+        Some((kind, name)) => Statement::Object(ObjectDef { kind, name, items, span }),
+        None => Statement::Options(calls, span),
+    })
 }
 
 /// Skips whitespace, commas and comments (what the grammar treats as trivia).

@@ -207,8 +207,14 @@ impl LogMessage {
             Some(h) if !h.is_empty() => inner.locate(h),
             _ => Val::HostFrom,
         };
-        inner.program = inner.locate_nonempty(parsed.program);
-        inner.pid = parsed.pid.map_or(Val::Unset, |p| inner.locate_nonempty(p));
+        // syslog-ng sets PROGRAM (maybe empty) whenever it parsed an RFC 3164 header, and an
+        // empty `prog[]` PID; both show in value-pairs (`$(format-json --scope nv-pairs)`).
+        inner.program = if parsed.program.is_empty() && parsed.legacy_msghdr.is_some() {
+            Val::Static(b"")
+        } else {
+            inner.locate_nonempty(parsed.program)
+        };
+        inner.pid = parsed.pid.map_or(Val::Unset, |p| if p.is_empty() { Val::Static(b"") } else { inner.locate(p) });
         inner.msgid = parsed.msgid.map_or(Val::Unset, |p| inner.locate_nonempty(p));
         inner.legacy_msghdr = parsed.legacy_msghdr.map_or(Val::Unset, |p| inner.locate_nonempty(p));
         inner.message = inner.locate(&parsed.message_text());
@@ -409,6 +415,63 @@ impl LogMessage {
     /// Whether two handles share one message.
     pub fn ptr_eq(a: &LogMessage, b: &LogMessage) -> bool {
         Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
+    /// Every name-value pair that is set (possibly to an empty value), as
+    /// syslog-ng's `log_msg_values_foreach` lists them: the built-in values
+    /// (`HOST`, `HOST_FROM`, `MESSAGE`, `PROGRAM`, `PID`, `MSGID`, `SOURCE`,
+    /// `LEGACY_MSGHDR`), then structured data (`.SDATA.id.param`), then user
+    /// pairs. Allocates nothing.
+    pub fn values(&self) -> impl Iterator<Item = (ValueName<'_>, &[u8])> + '_ {
+        let inner = &*self.inner;
+        let builtins = [
+            ("HOST", inner.host),
+            ("HOST_FROM", Val::HostFrom),
+            ("MESSAGE", inner.message),
+            ("PROGRAM", inner.program),
+            ("PID", inner.pid),
+            ("MSGID", inner.msgid),
+            ("SOURCE", Val::Static(b"")),
+            ("LEGACY_MSGHDR", inner.legacy_msghdr),
+        ];
+        let builtins = builtins.into_iter().filter(|(_, v)| *v != Val::Unset).map(move |(name, v)| {
+            let value = if name == "SOURCE" { inner.source.as_bytes() } else { inner.bytes(v) };
+            (ValueName::Builtin(name), value)
+        });
+        let sdata = inner.sdata.iter().map(move |e| {
+            (ValueName::Sdata { id: inner.bytes(e.id), param: inner.bytes(e.param) }, inner.bytes(e.value))
+        });
+        let pairs = inner.pairs.iter().map(move |p| (ValueName::Pair(inner.bytes(p.name)), inner.bytes(p.value)));
+        builtins.chain(sdata).chain(pairs)
+    }
+}
+
+/// The name of a value listed by [`LogMessage::values`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueName<'a> {
+    /// A built-in value (`HOST`, `PROGRAM`, ...).
+    Builtin(&'static str),
+    /// `.SDATA.<id>.<param>`, or `.SDATA.<id>` when `param` is empty.
+    Sdata { id: &'a [u8], param: &'a [u8] },
+    /// A user name-value pair.
+    Pair(&'a [u8]),
+}
+
+impl ValueName<'_> {
+    /// Appends the full name to `out`.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        match *self {
+            ValueName::Builtin(name) => out.extend_from_slice(name.as_bytes()),
+            ValueName::Sdata { id, param } => {
+                out.extend_from_slice(SDATA_PREFIX.as_bytes());
+                out.extend_from_slice(id);
+                if !param.is_empty() {
+                    out.push(b'.');
+                    out.extend_from_slice(param);
+                }
+            }
+            ValueName::Pair(name) => out.extend_from_slice(name),
+        }
     }
 }
 

@@ -35,9 +35,17 @@
 //! `$CONTEXT_ID`, `$RCPTID`, `$RUNID`, `$HOSTID`, `$UNIQID` and match groups
 //! are empty. Functions: `echo`, `length`, `substr`, `strip`, `sanitize`,
 //! `lowercase`, `uppercase`, `replace-delimiter`, `padding`, `env`,
-//! `indent-multi-line`, `sha1`, `sha256`, `sha512`, `md5`. Any other
-//! function (including `if`, `grep`, `filter`, `format-json` and user
-//! `template-function`s) fails with [`FormatError::Unsupported`].
+//! `indent-multi-line`, `sha1`, `sha256`, `sha512`, `md5`, the `list-*`
+//! functions except `list-search` ([`list_funcs`]), and `format-json` /
+//! `format-flat-json` with the full value-pairs command line except
+//! `--no-cast` ([`value_pairs`], which has its own per-thread scratch and
+//! sorts its entries in place). Any other function (including `if`, `grep`,
+//! `filter` and user `template-function`s) fails with
+//! [`FormatError::Unsupported`].
+
+mod list;
+mod list_funcs;
+mod value_pairs;
 
 use std::cell::RefCell;
 use std::sync::OnceLock;
@@ -93,6 +101,33 @@ pub struct FormatOptions {
     /// The writer's sequence number ([`LogMessage::writer_seq_num`]): `$SEQNUM`,
     /// and the `sequenceId` `$SDATA` adds when the message has none; 0 for none.
     pub seq_num: u32,
+    /// `on-error()`: what failed type casts do.
+    pub on_error: OnError,
+}
+
+/// syslog-ng's `on-error()`: what a failed type cast (`int(abc)` in
+/// `$(format-json)`) does. The `silently-` variants only differ in logging.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnError {
+    /// `drop-message` (the default): the function's whole output is dropped.
+    #[default]
+    DropMessage,
+    /// `drop-property`: the value is left out.
+    DropProperty,
+    /// `fallback-to-string`: the value is written as a string.
+    FallbackToString,
+}
+
+impl OnError {
+    /// Parses an `on-error()` value (`drop-message`, `silently-drop-property`, ...).
+    pub fn from_name(name: &str) -> Option<OnError> {
+        Some(match name.strip_prefix("silently-").unwrap_or(name) {
+            "drop-message" => OnError::DropMessage,
+            "drop-property" => OnError::DropProperty,
+            "fallback-to-string" => OnError::FallbackToString,
+            _ => return None,
+        })
+    }
 }
 
 /// A template that could not be evaluated.
@@ -615,6 +650,11 @@ fn eval_func(call: &FuncCall, msg: &LogMessage, opts: &FormatOptions, out: &mut 
         Function::Builtin(f) => *f,
         Function::User(name) => return Err(FormatError::Unsupported(name.clone())),
     };
+    match f {
+        BuiltinFunction::FormatJson => return value_pairs::format_json(call, msg, opts, out),
+        BuiltinFunction::FormatFlatJson => return value_pairs::format_flat_json(call, msg, opts, out),
+        _ => {}
+    }
     if !is_supported(f) {
         return Err(FormatError::Unsupported(f.name().to_owned()));
     }
@@ -655,6 +695,13 @@ fn is_supported(f: BuiltinFunction) -> bool {
             | Sha256
             | Sha512
             | Md5
+            | ListConcat
+            | ListAppend
+            | ListCount
+            | ListHead
+            | ListNth
+            | ListTail
+            | ListSlice
     )
 }
 
@@ -778,7 +825,9 @@ fn call_builtin(f: BuiltinFunction, call: &FuncCall, args: &Scratch, out: &mut V
         Sha256 => digest::<sha2::Sha256>(call, args, out),
         Sha512 => digest::<sha2::Sha512>(call, args, out),
         Md5 => digest::<md5::Md5>(call, args, out),
-        _ => {}
+        _ => {
+            list_funcs::call(f, args, out);
+        }
     }
 }
 
@@ -1026,11 +1075,34 @@ mod tests {
     #[test]
     fn unsupported_is_an_error() {
         let m = msg(BSD);
-        let t = compile("x$(format-json --scope rfc5424)", &CompileContext::new()).expect("compiles");
+        let t = compile("x$(uuid)", &CompileContext::new()).expect("compiles");
         let mut out = b"keep".to_vec();
         let err = t.format(&m, &FormatOptions::default(), &mut out).unwrap_err();
-        assert_eq!(err, FormatError::Unsupported("format-json".into()));
+        assert_eq!(err, FormatError::Unsupported("uuid".into()));
         assert_eq!(out, b"keep");
+    }
+
+    #[test]
+    fn format_json() {
+        let m = msg(RFC5424);
+        assert_eq!(
+            fmt("$(format-json --scope rfc5424 --exclude DATE --exclude *Y a.b=int(12) a.c=x)", &m),
+            r#"{"a":{"c":"x","b":12},"_SDATA":{"exampleSDID@32473":{"iut":"3","eventSource":"App]"}},"PROGRAM":"evntslog","MSGID":"ID47","MESSAGE":"An application event","HOST":"mymachine.example.com"}"#
+        );
+        assert_eq!(fmt("$(format-flat-json x.y=1 .z=2)", &m), r#"{"x.y":"1","_z":"2"}"#);
+        // a failed cast voids the whole result by default (`on-error(drop-message)`)
+        assert_eq!(fmt("$(format-json a=int($PID) b=1)", &m), "");
+        let opts = FormatOptions { on_error: OnError::DropProperty, ..Default::default() };
+        assert_eq!(fmt_with("$(format-json a=int(x) b=list(p,'q r'))", &m, &opts), r#"{"b":["p","q r"]}"#);
+    }
+
+    #[test]
+    fn list_functions() {
+        let m = msg(BSD);
+        assert_eq!(
+            fmt("$(list-concat a,b 'c d') $(list-count a,,b) $(list-nth -1 a,b) $(list-slice 1: a,b,c)", &m),
+            "a,b,\"c d\" 2 b b,c"
+        );
     }
 
     #[test]

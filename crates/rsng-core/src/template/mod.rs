@@ -38,7 +38,7 @@ mod tests;
 
 use std::collections::{HashMap, HashSet};
 
-pub use eval::{FormatError, FormatOptions, TsFormat};
+pub use eval::{FormatError, FormatOptions, OnError, TsFormat};
 pub use functions::BuiltinFunction;
 pub use macros::is_builtin_macro;
 
