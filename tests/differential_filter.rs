@@ -18,7 +18,6 @@ use std::fmt::Write as _;
 use std::fs;
 use std::net::UdpSocket;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,7 +25,7 @@ use rsng_config::filter_compile::compile_filters;
 use rsng_core::filter::FilterScratch;
 use rsng_core::message::{LogMessage, ReceiveInfo};
 use rsng_proto::syslog::{parse, ParseFlags, ParseOptions};
-use rsng_tests::{oracle_bin, oracle_skipped, TempDir};
+use rsng_tests::{oracle_skipped, RunningOracle, TempDir};
 
 /// The filter expressions; `LIST` is replaced by the in-list file's path.
 const FILTERS: &[&str] = &[
@@ -132,18 +131,6 @@ fn messages() -> Vec<Vec<u8>> {
     rows.iter().enumerate().map(|(i, m)| format!("{m} #{i:02}").into_bytes()).collect()
 }
 
-/// A syslog-ng process, killed when dropped.
-struct Oracle {
-    child: Child,
-}
-
-impl Drop for Oracle {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn config(dir: &Path, port: u16) -> String {
     let list = dir.join("list.txt");
     let mut conf =
@@ -167,66 +154,10 @@ fn config(dir: &Path, port: u16) -> String {
     conf
 }
 
-fn start_oracle(dir: &Path) -> (Oracle, u16, String) {
-    for attempt in 0..5 {
-        let port = UdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr()).expect("free port").port();
-        let text = config(dir, port);
-        let conf = dir.join("syslog-ng.conf");
-        fs::write(&conf, &text).expect("write config");
-        let stderr = fs::File::create(dir.join(format!("stderr.{attempt}"))).expect("stderr file");
-        let child = Command::new(oracle_bin())
-            .arg("-F")
-            .arg("-f")
-            .arg(&conf)
-            .arg("-p")
-            .arg(dir.join("syslog-ng.pid"))
-            .arg("-R")
-            .arg(dir.join("syslog-ng.persist"))
-            .arg("-c")
-            .arg(dir.join("syslog-ng.ctl"))
-            .arg("--no-caps")
-            .env("TZ", "UTC")
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("start syslog-ng");
-        let mut oracle = Oracle { child };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(Some(status)) = oracle.child.try_wait() {
-                let err = fs::read_to_string(dir.join(format!("stderr.{attempt}"))).unwrap_or_default();
-                eprintln!("syslog-ng exited ({status}) on attempt {attempt}: {err}");
-                break;
-            }
-            if UdpSocket::bind(("127.0.0.1", port)).is_err() {
-                return (oracle, port, text);
-            }
-            assert!(Instant::now() < deadline, "syslog-ng did not bind its port in time");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-    panic!("could not start syslog-ng");
-}
-
 /// The `#NN` ids of the messages in a destination file.
 fn ids(path: &Path) -> BTreeSet<usize> {
     let text = fs::read_to_string(path).unwrap_or_default();
     text.lines().filter_map(|l| l.rsplit_once(" #").and_then(|(_, n)| n.parse().ok())).collect()
-}
-
-/// Stops syslog-ng with SIGTERM so that it flushes its files.
-fn stop(mut oracle: Oracle) {
-    let pid = oracle.child.id().to_string();
-    let _ = Command::new("kill").arg("-TERM").arg(&pid).status();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = oracle.child.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]
@@ -238,7 +169,8 @@ fn filters_match_syslog_ng() {
     let dir = TempDir::new("filter").expect("temp dir");
     fs::write(dir.path().join("list.txt"), "sshd\ncron\n\nin-list\n").expect("write list");
     let messages = messages();
-    let (oracle, port, conf_text) = start_oracle(dir.path());
+    let (oracle, ports, conf_text) = RunningOracle::start_udp(dir.path(), 1, |ports| config(dir.path(), ports[0]));
+    let port = ports[0];
     let sender = UdpSocket::bind("127.0.0.1:0").expect("bind sender");
     for (i, msg) in messages.iter().enumerate() {
         sender.send_to(msg, ("127.0.0.1", port)).expect("send");
@@ -250,7 +182,7 @@ fn filters_match_syslog_ng() {
     while ids(&dir.path().join("all.out")).len() < messages.len() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    stop(oracle);
+    oracle.stop();
     let all = ids(&dir.path().join("all.out"));
     assert_eq!(all.len(), messages.len(), "syslog-ng received {} of {} messages", all.len(), messages.len());
 

@@ -22,11 +22,10 @@ use std::fmt::Write as _;
 use std::fs;
 use std::net::UdpSocket;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rsng_proto::syslog::{parse, ParseFlags, ParseOptions, ParsedMessage, Stamp, Timestamp, PARSE_ERROR_PRI};
-use rsng_tests::{oracle_bin, oracle_skipped, TempDir};
+use rsng_tests::{oracle_skipped, RunningOracle, TempDir};
 
 const FIELDS: [&str; 13] = [
     "PRI",
@@ -151,23 +150,6 @@ fn messages() -> Vec<Vec<u8>> {
     text.iter().map(|m| m.to_vec()).collect()
 }
 
-/// A syslog-ng process, killed when dropped.
-struct Oracle {
-    child: Child,
-}
-
-impl Drop for Oracle {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_udp_ports(n: usize) -> Vec<u16> {
-    let sockets: Vec<UdpSocket> = (0..n).map(|_| UdpSocket::bind("127.0.0.1:0").expect("bind udp")).collect();
-    sockets.iter().map(|s| s.local_addr().expect("addr").port()).collect()
-}
-
 fn config(dir: &Path, ports: &[u16]) -> String {
     let mut conf =
         String::from("@version: 3.38\noptions { keep-hostname(yes); use-dns(no); dns-cache(no); stats-freq(0); };\n");
@@ -183,50 +165,6 @@ fn config(dir: &Path, ports: &[u16]) -> String {
         );
     }
     conf
-}
-
-/// Starts syslog-ng and waits until every UDP port is bound (retrying with other ports).
-fn start_oracle(dir: &Path) -> (Oracle, Vec<u16>) {
-    for attempt in 0..5 {
-        let ports = free_udp_ports(SOURCES.len());
-        let conf = dir.join("syslog-ng.conf");
-        fs::write(&conf, config(dir, &ports)).expect("write config");
-        let stderr = fs::File::create(dir.join(format!("stderr.{attempt}"))).expect("stderr file");
-        let child = Command::new(oracle_bin())
-            .arg("-F")
-            .arg("-f")
-            .arg(&conf)
-            .arg("-p")
-            .arg(dir.join("syslog-ng.pid"))
-            .arg("-R")
-            .arg(dir.join("syslog-ng.persist"))
-            .arg("-c")
-            .arg(dir.join("syslog-ng.ctl"))
-            .arg("--no-caps")
-            .env("TZ", "UTC")
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("start syslog-ng");
-        let mut oracle = Oracle { child };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(Some(status)) = oracle.child.try_wait() {
-                let err = fs::read_to_string(dir.join(format!("stderr.{attempt}"))).unwrap_or_default();
-                eprintln!("syslog-ng exited ({status}) on attempt {attempt}: {err}");
-                break;
-            }
-            let all_bound = ports.iter().all(|p| UdpSocket::bind(("127.0.0.1", *p)).is_err());
-            if all_bound {
-                return (oracle, ports);
-            }
-            assert!(Instant::now() < deadline, "syslog-ng did not bind its ports in time");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-    panic!("could not start syslog-ng");
 }
 
 fn read_records(path: &Path) -> Vec<Vec<u8>> {
@@ -420,7 +358,7 @@ fn parsed_fields_match_syslog_ng() {
     let started = Instant::now();
     let dir = TempDir::new("parse").expect("temp dir");
     let messages = messages();
-    let (oracle, ports) = start_oracle(dir.path());
+    let (oracle, ports, _) = RunningOracle::start_udp(dir.path(), SOURCES.len(), |ports| config(dir.path(), ports));
     let sender = UdpSocket::bind("127.0.0.1:0").expect("bind sender");
     for (i, msg) in messages.iter().enumerate() {
         for port in &ports {
@@ -441,11 +379,8 @@ fn parsed_fields_match_syslog_ng() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let pid = fs::read_to_string(dir.path().join("syslog-ng.pid"))
-        .map(|p| p.trim().to_string())
-        .unwrap_or_else(|_| oracle.child.id().to_string());
-    let _ = Command::new("kill").arg(&pid).status();
-    drop(oracle);
+    let pid = oracle.pid();
+    oracle.stop();
 
     let mut failures = Vec::new();
     let mut compared = 0;

@@ -22,14 +22,13 @@ use std::fmt::Write as _;
 use std::fs;
 use std::net::UdpSocket;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rsng_core::message::{LogMessage, ReceiveInfo, UnixTime};
 use rsng_core::template::{compile, CompileContext, FormatOptions, OnError, TsFormat};
 use rsng_proto::syslog::{parse, ParseFlags, ParseOptions};
-use rsng_tests::{oracle_bin, oracle_skipped, TempDir};
+use rsng_tests::{oracle_skipped, RunningOracle, TempDir};
 
 /// A destination: name, extra file() options, the template's fields.
 struct Dest {
@@ -274,18 +273,6 @@ fn messages() -> Vec<&'static [u8]> {
     ]
 }
 
-/// A syslog-ng process, killed when dropped.
-struct Oracle {
-    child: Child,
-}
-
-impl Drop for Oracle {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn template_text(fields: &[&str], sep: &str, end: &str) -> String {
     let mut text = fields.join(sep);
     text.push_str(end);
@@ -312,48 +299,6 @@ fn config(dir: &Path, port: u16) -> String {
         );
     }
     conf
-}
-
-fn start_oracle(dir: &Path) -> (Oracle, u16) {
-    for attempt in 0..5 {
-        let port = UdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr()).expect("free port").port();
-        let conf = dir.join("syslog-ng.conf");
-        fs::write(&conf, config(dir, port)).expect("write config");
-        let stderr = fs::File::create(dir.join(format!("stderr.{attempt}"))).expect("stderr file");
-        let child = Command::new(oracle_bin())
-            .arg("-F")
-            .arg("-f")
-            .arg(&conf)
-            .arg("-p")
-            .arg(dir.join("syslog-ng.pid"))
-            .arg("-R")
-            .arg(dir.join("syslog-ng.persist"))
-            .arg("-c")
-            .arg(dir.join("syslog-ng.ctl"))
-            .arg("--no-caps")
-            .env("TZ", "UTC")
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("start syslog-ng");
-        let mut oracle = Oracle { child };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(Some(status)) = oracle.child.try_wait() {
-                let err = fs::read_to_string(dir.join(format!("stderr.{attempt}"))).unwrap_or_default();
-                eprintln!("syslog-ng exited ({status}) on attempt {attempt}: {err}");
-                break;
-            }
-            if UdpSocket::bind(("127.0.0.1", port)).is_err() {
-                return (oracle, port);
-            }
-            assert!(Instant::now() < deadline, "syslog-ng did not bind its port in time");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-    panic!("could not start syslog-ng");
 }
 
 fn read_records(path: &Path) -> Vec<Vec<u8>> {
@@ -434,7 +379,8 @@ fn templates_match_syslog_ng() {
     let started = Instant::now();
     let dir = TempDir::new("template").expect("temp dir");
     let messages = messages();
-    let (oracle, port) = start_oracle(dir.path());
+    let (oracle, ports, _) = RunningOracle::start_udp(dir.path(), 1, |ports| config(dir.path(), ports[0]));
+    let port = ports[0];
     let received = UnixTime::now(&jiff::tz::TimeZone::UTC);
     let sender = UdpSocket::bind("127.0.0.1:0").expect("bind sender");
     for (i, msg) in messages.iter().enumerate() {

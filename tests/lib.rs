@@ -426,6 +426,95 @@ pub fn parallel_map<T: Sync, R: Send>(items: &[T], workers: usize, job: impl Fn(
     results.into_inner().expect("results lock").into_iter().map(|r| r.expect("worker result")).collect()
 }
 
+/// A foreground syslog-ng (the oracle) running a test's configuration, killed when dropped.
+#[derive(Debug)]
+pub struct RunningOracle {
+    child: std::process::Child,
+    dir: PathBuf,
+}
+
+impl RunningOracle {
+    /// Starts syslog-ng on the configuration `config(ports)` with its pid, persist and control
+    /// files in `dir` and `TZ=UTC`, and waits until it has bound the `ports` UDP ports it was given
+    /// (free ports picked here; picked again if another process takes one first). Returns the
+    /// oracle, the ports and the configuration text.
+    pub fn start_udp(dir: &Path, ports: usize, config: impl Fn(&[u16]) -> String) -> (RunningOracle, Vec<u16>, String) {
+        for attempt in 0..5 {
+            let ports = free_udp_ports(ports);
+            let text = config(&ports);
+            let conf = dir.join("syslog-ng.conf");
+            fs::write(&conf, &text).expect("write config");
+            let stderr_path = dir.join(format!("stderr.{attempt}"));
+            let child = Command::new(oracle_bin())
+                .arg("-F")
+                .arg("-f")
+                .arg(&conf)
+                .arg("-p")
+                .arg(dir.join("syslog-ng.pid"))
+                .arg("-R")
+                .arg(dir.join("syslog-ng.persist"))
+                .arg("-c")
+                .arg(dir.join("syslog-ng.ctl"))
+                .arg("--no-caps")
+                .env("TZ", "UTC")
+                .current_dir(dir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(fs::File::create(&stderr_path).expect("stderr file"))
+                .spawn()
+                .expect("start syslog-ng");
+            let mut oracle = RunningOracle { child, dir: dir.to_path_buf() };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if let Ok(Some(status)) = oracle.child.try_wait() {
+                    let err = fs::read_to_string(&stderr_path).unwrap_or_default();
+                    eprintln!("syslog-ng exited ({status}) on attempt {attempt}: {err}");
+                    break;
+                }
+                if ports.iter().all(|p| std::net::UdpSocket::bind(("127.0.0.1", *p)).is_err()) {
+                    return (oracle, ports, text);
+                }
+                assert!(Instant::now() < deadline, "syslog-ng did not bind its ports in time");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        panic!("could not start syslog-ng");
+    }
+
+    /// The process id syslog-ng reports (it appears in some of its messages).
+    pub fn pid(&self) -> String {
+        fs::read_to_string(self.dir.join("syslog-ng.pid"))
+            .map(|p| p.trim().to_string())
+            .unwrap_or_else(|_| self.child.id().to_string())
+    }
+
+    /// Stops syslog-ng with SIGTERM, so that it flushes its files, and waits up to 5 s.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for RunningOracle {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `n` UDP ports on 127.0.0.1 that were free a moment ago.
+pub fn free_udp_ports(n: usize) -> Vec<u16> {
+    let sockets: Vec<std::net::UdpSocket> =
+        (0..n).map(|_| std::net::UdpSocket::bind("127.0.0.1:0").expect("bind udp")).collect();
+    sockets.iter().map(|s| s.local_addr().expect("addr").port()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
