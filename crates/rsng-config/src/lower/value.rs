@@ -7,6 +7,9 @@ use crate::schema::{same_name, Kind, OptionSpec};
 use crate::suggest::did_you_mean;
 use crate::syntax::ast;
 
+/// Options whose values syslog-ng 3.38 reads as 64-bit integers.
+const INTEGER64_OPTIONS: &[&str] = &["disk-buf-size"];
+
 /// Parses a number as syslog-ng's lexer does: decimal with an optional sign and a size suffix
 /// (`10K` = 10000, `10Ki` = 10240, `b` decorative), `0x` hex, leading-zero octal.
 pub fn parse_number(text: &str) -> Option<i64> {
@@ -257,6 +260,10 @@ impl Lowerer<'_> {
                 if n < min {
                     let msg = if min > 0 { "must be positive" } else { "cannot be negative" };
                     return self.invalid(t, format!("`{name}()` {msg}"), None);
+                }
+                // syslog-ng's count options are 32-bit; only sizes on disk take 64-bit values.
+                if min >= 0 && n >= 1 << 31 && !INTEGER64_OPTIONS.contains(&name) {
+                    return self.invalid(t, format!("`{name}()` must be smaller than 2^31"), None);
                 }
                 Some(Value::Int(n))
             }
