@@ -48,7 +48,7 @@ const PLAIN: &[&str] = &[
 
 /// Date macros; each also exists with an `S_` (message stamp, same as no
 /// prefix), `R_` (received), `C_` (current) and `P_` (processed) prefix.
-const DATE: &[&str] = &[
+pub(crate) const DATE: &[&str] = &[
     "DATE",
     "FULLDATE",
     "ISODATE",
@@ -82,14 +82,14 @@ const DATE: &[&str] = &[
 /// values (`HOST`, `MSG`, `ISODATE`, `R_UNIXTIME`, `_`, ...).
 /// Case-sensitive, like syslog-ng. Match groups (`0`..`255`) and `*` are
 /// not included.
+/// The prefixes a date macro takes (see [`DATE`]).
+pub(crate) const DATE_PREFIXES: &[&str] = &["R_", "S_", "C_", "P_"];
+
 pub fn is_builtin_macro(name: &str) -> bool {
     if PLAIN.contains(&name) || DATE.contains(&name) {
         return true;
     }
-    match name.as_bytes() {
-        [b'S' | b'R' | b'C' | b'P', b'_', ..] => DATE.contains(&&name[2..]),
-        _ => false,
-    }
+    DATE_PREFIXES.iter().any(|p| name.strip_prefix(p).is_some_and(|rest| DATE.contains(&rest)))
 }
 
 #[cfg(test)]
