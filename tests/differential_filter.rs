@@ -16,10 +16,9 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::fs;
-use std::net::UdpSocket;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rsng_config::filter_compile::compile_filters;
 use rsng_core::filter::FilterScratch;
@@ -171,17 +170,8 @@ fn filters_match_syslog_ng() {
     let messages = messages();
     let (oracle, ports, conf_text) = RunningOracle::start_udp(dir.path(), 1, |ports| config(dir.path(), ports[0]));
     let port = ports[0];
-    let sender = UdpSocket::bind("127.0.0.1:0").expect("bind sender");
-    for (i, msg) in messages.iter().enumerate() {
-        sender.send_to(msg, ("127.0.0.1", port)).expect("send");
-        if i % 16 == 15 {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while ids(&dir.path().join("all.out")).len() < messages.len() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    oracle.send_udp(&[port], &messages);
+    oracle.wait_for(10, || ids(&dir.path().join("all.out")).len() >= messages.len());
     oracle.stop();
     let all = ids(&dir.path().join("all.out"));
     assert_eq!(all.len(), messages.len(), "syslog-ng received {} of {} messages", all.len(), messages.len());

@@ -20,9 +20,8 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::net::UdpSocket;
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use rsng_proto::syslog::{parse, ParseFlags, ParseOptions, ParsedMessage, Stamp, Timestamp, PARSE_ERROR_PRI};
 use rsng_tests::{oracle_skipped, RunningOracle, TempDir};
@@ -359,26 +358,10 @@ fn parsed_fields_match_syslog_ng() {
     let dir = TempDir::new("parse").expect("temp dir");
     let messages = messages();
     let (oracle, ports, _) = RunningOracle::start_udp(dir.path(), SOURCES.len(), |ports| config(dir.path(), ports));
-    let sender = UdpSocket::bind("127.0.0.1:0").expect("bind sender");
-    for (i, msg) in messages.iter().enumerate() {
-        for port in &ports {
-            sender.send_to(msg, ("127.0.0.1", *port)).expect("send");
-        }
-        if i % 16 == 15 {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-    // wait for every record
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let done = SOURCES
-            .iter()
-            .all(|(name, _)| read_records(&dir.path().join(format!("{name}.out"))).len() >= messages.len());
-        if done || Instant::now() > deadline {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    oracle.send_udp(&ports, &messages);
+    oracle.wait_for(15, || {
+        SOURCES.iter().all(|(name, _)| read_records(&dir.path().join(format!("{name}.out"))).len() >= messages.len())
+    });
     let pid = oracle.pid();
     oracle.stop();
 

@@ -20,10 +20,9 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::net::UdpSocket;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rsng_core::message::{LogMessage, ReceiveInfo, UnixTime};
 use rsng_core::template::{compile, CompileContext, FormatOptions, OnError, TsFormat};
@@ -382,22 +381,10 @@ fn templates_match_syslog_ng() {
     let (oracle, ports, _) = RunningOracle::start_udp(dir.path(), 1, |ports| config(dir.path(), ports[0]));
     let port = ports[0];
     let received = UnixTime::now(&jiff::tz::TimeZone::UTC);
-    let sender = UdpSocket::bind("127.0.0.1:0").expect("bind sender");
-    for (i, msg) in messages.iter().enumerate() {
-        sender.send_to(msg, ("127.0.0.1", port)).expect("send");
-        if i % 16 == 15 {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let done =
-            DESTS.iter().all(|d| read_records(&dir.path().join(format!("{}.out", d.name))).len() >= messages.len());
-        if done || Instant::now() > deadline {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    oracle.send_udp(&[port], &messages);
+    oracle.wait_for(10, || {
+        DESTS.iter().all(|d| read_records(&dir.path().join(format!("{}.out", d.name))).len() >= messages.len())
+    });
     drop(oracle);
 
     let mut flags = ParseFlags::default();

@@ -488,6 +488,28 @@ impl RunningOracle {
             .unwrap_or_else(|_| self.child.id().to_string())
     }
 
+    /// Sends each message as one datagram to every port, pausing briefly every 16 messages so
+    /// that the receiver's socket buffer does not overflow.
+    pub fn send_udp<M: AsRef<[u8]>>(&self, ports: &[u16], messages: &[M]) {
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind sender");
+        for (i, msg) in messages.iter().enumerate() {
+            for port in ports {
+                sender.send_to(msg.as_ref(), ("127.0.0.1", *port)).expect("send");
+            }
+            if i % 16 == 15 {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+
+    /// Waits until `done()` holds (polling), at most `seconds`.
+    pub fn wait_for(&self, seconds: u64, done: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        while !done() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Stops syslog-ng with SIGTERM, so that it flushes its files, and waits up to 5 s.
     pub fn stop(mut self) {
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
