@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::buf::Buf;
 use super::pragma::{tokenize, PTok, Spanned};
 use super::{block::context_by_name, normalize, Generator, Preprocessor, Version, MAX_FRAMES};
 use crate::diagnostic::{codes, Diagnostic};
@@ -365,7 +364,7 @@ impl Preprocessor<'_> {
             return;
         }
         let include_path: Vec<PathBuf> = self
-            .lookup_arg_free("include-path")
+            .lookup_global("include-path")
             .unwrap_or_default()
             .split(':')
             .filter(|s| !s.is_empty())
@@ -410,8 +409,6 @@ impl Preprocessor<'_> {
             let expansion = self.map.add_expansion(Expansion { kind: ExpansionKind::Include, site, parent });
             self.push_file(file, Some(expansion));
         }
-        // Keep the including line's own line buffer as is: it was fully emitted.
-        let _ = Buf::default();
     }
 }
 

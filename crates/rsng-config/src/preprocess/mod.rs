@@ -230,10 +230,7 @@ pub fn preprocess_text(
     let file = pp.map.add_file(name.to_string(), path, Arc::from(text));
     pp.push_file(file, None);
     pp.run();
-    if pp.failed {
-        // Keep what was read so far for --preprocess-into, as syslog-ng does.
-        return Some(pp.finish());
-    }
+    // On an error, what was read so far is still returned (for --preprocess-into, as syslog-ng).
     Some(pp.finish())
 }
 
@@ -514,7 +511,8 @@ impl<'a> Preprocessor<'a> {
         }
     }
 
-    fn lookup_arg_free(&self, name: &str) -> Option<String> {
+    /// A define (or environment variable) by name, as a backtick outside a block sees it.
+    fn lookup_global(&self, name: &str) -> Option<String> {
         lookup_global(&self.globals, self.opts.use_environment, name)
     }
 

@@ -117,9 +117,6 @@ impl Preprocessor<'_> {
                     f.pos = i + 1;
                     self.in_string = None;
                     self.prev = Prev::Word;
-                    if self.item_word.is_none() && matches!(self.prev, Prev::Word) {
-                        self.item_word = Some(String::new());
-                    }
                     return;
                 }
                 _ => i += 1,
