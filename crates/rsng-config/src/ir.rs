@@ -6,7 +6,7 @@
 
 use crate::preprocess::Version;
 use crate::schema::Context;
-use crate::source_map::FileSpan;
+use crate::source_map::{line_col, FileSpan, SourceFile};
 
 #[derive(Debug, Default)]
 pub struct Config {
@@ -21,6 +21,21 @@ pub struct Config {
     pub templates: Vec<Template>,
     pub template_functions: Vec<Template>,
     pub log_paths: Vec<LogPath>,
+    /// The files read, by [`FileSpan::file`], for naming locations at run time.
+    pub files: Vec<SourceFile>,
+}
+
+impl Config {
+    /// `file:line:column` of `span`, as syslog-ng's `location=` shows it.
+    pub fn location(&self, span: &FileSpan) -> String {
+        match self.files.get(span.file as usize) {
+            Some(f) => {
+                let (line, col) = line_col(&f.text, span.start);
+                format!("{}:{line}:{col}", f.name)
+            }
+            None => String::from("<unknown>"),
+        }
+    }
 }
 
 /// A source, destination, parser or rewrite object: a list of drivers (and embedded forks).

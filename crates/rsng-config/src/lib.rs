@@ -93,7 +93,8 @@ fn finish(pre: Option<Preprocessed>, mut diags: Diagnostics) -> Result<Loaded, C
     // Statements before a preprocessor error are still parsed and checked, so that the first
     // error reported is the first one in reading order.
     let limit = pre.failed_at.unwrap_or(pre.text.len());
-    let (config, syntax_error) = parse_and_lower(&pre, &pre.text[..limit], &mut diags);
+    let (mut config, syntax_error) = parse_and_lower(&pre, &pre.text[..limit], &mut diags);
+    config.files = pre.map.files.clone();
     if let Some(err) = syntax_error {
         // A statement cut short by a preprocessor error is not a syntax error of its own.
         let cut_short = pre.failed_at.is_some() && err.found == "end of file";

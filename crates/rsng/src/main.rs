@@ -2,6 +2,7 @@
 //! in the library crates.
 
 mod cli;
+mod daemon;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -37,10 +38,7 @@ fn main() -> ExitCode {
             if cli.syntax_only {
                 return ExitCode::SUCCESS;
             }
-            eprintln!(
-                "rsng: the configuration is valid, but running the message pipeline is not available in this build"
-            );
-            ExitCode::from(2)
+            daemon::run(&cli, loaded.config)
         }
         Err(err) => {
             print_reports(&err.reports);
@@ -74,7 +72,7 @@ fn preprocess_into(cli: &Cli, target: &std::path::Path, opts: &LoadOptions) -> E
 
 /// Prints diagnostics to standard error: miette's graphical form, or one line each with
 /// `RSNG_DIAGNOSTIC_FORMAT=short` (for scripts and editors).
-fn print_reports(reports: &[Report]) {
+pub(crate) fn print_reports(reports: &[Report]) {
     let short = std::env::var("RSNG_DIAGNOSTIC_FORMAT").is_ok_and(|v| v == "short");
     let mut stderr = std::io::stderr().lock();
     let color = std::env::var_os("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr());

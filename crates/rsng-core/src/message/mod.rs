@@ -326,6 +326,13 @@ impl LogMessage {
         inner.pairs.iter().find(|p| inner.bytes(p.name) == name.as_bytes()).map(|p| inner.bytes(p.value))
     }
 
+    /// Makes `$HOST` the sender's name (`$HOST_FROM`), as `keep-hostname(no)` does.
+    pub fn use_sender_as_host(&mut self) {
+        if self.inner.host != Val::HostFrom {
+            Arc::make_mut(&mut self.inner).host = Val::HostFrom;
+        }
+    }
+
     /// Sets name-value pair `name` (copying the message first if it is shared).
     pub fn set_value(&mut self, name: &str, value: &[u8]) {
         let inner = Arc::make_mut(&mut self.inner);

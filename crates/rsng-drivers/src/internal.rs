@@ -1,0 +1,142 @@
+//! rsng's own events (`internal()` source), worded as syslog-ng words them.
+//!
+//! Events are kept in a bounded buffer until an `internal()` source takes them; without one they
+//! only go to stderr when asked (`-e`, `-v`, `-d`), as in syslog-ng.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rsng_core::message::{ReceiveInfo, UnixTime};
+use rsng_core::LogMessage;
+use tokio::sync::Notify;
+
+use crate::options::Options;
+use crate::receive::{own_pid, HostResolve};
+use crate::{Source, SourceContext, Task};
+
+/// Events kept while no `internal()` source reads them.
+const BACKLOG: usize = 1000;
+
+/// Severity of an internal event (syslog severities).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Error = 3,
+    Warning = 4,
+    Notice = 5,
+    Info = 6,
+    Debug = 7,
+}
+
+struct Hub {
+    queue: Mutex<VecDeque<(Level, String, UnixTime)>>,
+    ready: Notify,
+    /// Whether an `internal()` source runs (otherwise events are not kept).
+    listening: AtomicBool,
+    /// Events at or below this severity are also printed to stderr.
+    stderr_level: AtomicU8,
+}
+
+fn hub() -> &'static Hub {
+    static HUB: OnceLock<Hub> = OnceLock::new();
+    HUB.get_or_init(|| Hub {
+        queue: Mutex::new(VecDeque::new()),
+        ready: Notify::new(),
+        listening: AtomicBool::new(false),
+        stderr_level: AtomicU8::new(0),
+    })
+}
+
+/// Prints events up to `level` to stderr too (`-e` prints notices and worse; `-v` info; `-d`
+/// debug).
+pub fn set_stderr_level(level: Option<Level>) {
+    hub().stderr_level.store(level.map_or(0, |l| l as u8), Ordering::Relaxed);
+}
+
+/// Records an event.
+pub fn emit(level: Level, text: impl Into<String>) {
+    let text = text.into();
+    let hub = hub();
+    if (level as u8) <= hub.stderr_level.load(Ordering::Relaxed) {
+        eprintln!("{text}");
+    }
+    if !hub.listening.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut q = hub.queue.lock().unwrap_or_else(|e| e.into_inner());
+    if q.len() >= BACKLOG {
+        q.pop_front();
+    }
+    q.push_back((level, text, UnixTime::now(&jiff::tz::TimeZone::system())));
+    drop(q);
+    hub.ready.notify_one();
+}
+
+pub fn error(text: impl Into<String>) {
+    emit(Level::Error, text);
+}
+
+pub fn warning(text: impl Into<String>) {
+    emit(Level::Warning, text);
+}
+
+pub fn notice(text: impl Into<String>) {
+    emit(Level::Notice, text);
+}
+
+pub fn info(text: impl Into<String>) {
+    emit(Level::Info, text);
+}
+
+/// Starts keeping events for an `internal()` source (called before the config's first event).
+pub fn listen() {
+    hub().listening.store(true, Ordering::Relaxed);
+}
+
+pub struct InternalSource {
+    object: Arc<str>,
+    resolve: HostResolve,
+    tags: Vec<rsng_core::message::TagId>,
+}
+
+pub fn build_source(object: &str, opts: Options<'_>) -> Box<dyn Source> {
+    listen();
+    let receiver = crate::receive::Receiver::new(object, opts, Default::default(), true);
+    Box::new(InternalSource { object: Arc::from(object), resolve: receiver.resolve, tags: receiver.tags })
+}
+
+impl Source for InternalSource {
+    fn run(self: Box<Self>, mut ctx: SourceContext) -> Task {
+        Box::pin(async move {
+            let tz = jiff::tz::TimeZone::system();
+            let mut info = ReceiveInfo::new(&self.object, &self.resolve.local_name(), None, tz);
+            info.local = true;
+            let hub = hub();
+            let mut batch = Vec::new();
+            loop {
+                let notified = hub.ready.notified();
+                {
+                    let mut q = hub.queue.lock().unwrap_or_else(|e| e.into_inner());
+                    for (level, text, at) in q.drain(..) {
+                        info.received = at;
+                        let mut msg = LogMessage::new(&info);
+                        msg.set_pri(5 * 8 + level as u16);
+                        msg.set_value("PROGRAM", b"syslog-ng");
+                        msg.set_value("PID", own_pid().as_bytes());
+                        msg.set_value("MESSAGE", text.as_bytes());
+                        msg.use_sender_as_host();
+                        for &t in &self.tags {
+                            msg.set_tag(t);
+                        }
+                        batch.push(msg);
+                    }
+                }
+                ctx.port.post(&mut batch);
+                tokio::select! {
+                    _ = notified => {}
+                    _ = ctx.shutdown.cancelled() => break,
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,124 @@
+//! rsng's source and destination drivers, grouped by family as syslog-ng groups them:
+//!
+//! - [`socket`]: `network()`, `syslog()`, `tcp()`, `udp()`, `tcp6()`, `udp6()`, `unix-stream()`,
+//!   `unix-dgram()` and `system()`, as sources and destinations.
+//! - [`file`]: `file()` (source and destination), `pipe()`, `program()`, `usertty()`.
+//! - [`internal`]: rsng's own events, as syslog-ng's `internal()` source names them.
+//!
+//! Each driver is built from its IR ([`build_source`], [`build_destination`]) — binding sockets
+//! and opening files there, so that a failure stops start-up with the config location, as in
+//! syslog-ng — and then runs as tokio tasks: one per listener and per connection for sources
+//! (see [`pipeline`] for where they post messages), one writer per destination.
+
+pub mod file;
+pub mod internal;
+pub mod options;
+pub mod pipeline;
+pub mod receive;
+pub mod socket;
+pub mod writer;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use rsng_config::ir::Driver;
+use rsng_config::source_map::FileSpan;
+use rsng_core::template::{CompileContext, Template};
+use tokio_util::sync::CancellationToken;
+
+pub use options::{Globals, Options};
+pub use pipeline::{DestinationQueue, Outbox, Outlet, Route, SourcePort, SourceStats};
+
+/// A driver's task.
+pub type Task = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// A driver that could not be set up (a port in use, a file that cannot be opened).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct DriverError {
+    pub message: String,
+    /// The driver in the configuration.
+    pub span: Option<FileSpan>,
+}
+
+impl DriverError {
+    pub fn new(message: impl Into<String>, span: &FileSpan) -> DriverError {
+        DriverError { message: message.into(), span: Some(span.clone()) }
+    }
+}
+
+/// What every driver may need from the rest of the configuration.
+pub struct BuildContext {
+    pub globals: Globals,
+    /// `template NAME { ... };` statements, compiled.
+    pub templates: HashMap<String, Arc<Template>>,
+    /// Escaping of named templates (`template-escape(yes)` in the statement).
+    pub template_escape: HashMap<String, bool>,
+    /// Template compilation context (user template functions, named templates).
+    pub compile: CompileContext,
+}
+
+/// What a running source gets.
+pub struct SourceContext {
+    pub port: SourcePort,
+    pub shutdown: CancellationToken,
+    /// The source object's name (`$SOURCE`).
+    pub source_name: Arc<str>,
+}
+
+/// What a running destination gets.
+pub struct DestinationContext {
+    pub queue: Arc<DestinationQueue>,
+    /// Cancelled when rsng stops for good: stop retrying; the queue is closed first so that what
+    /// can be written is written.
+    pub shutdown: CancellationToken,
+}
+
+/// A source, set up and ready to run.
+pub trait Source: Send {
+    fn run(self: Box<Self>, ctx: SourceContext) -> Task;
+}
+
+/// A destination, set up and ready to run.
+pub trait Destination: Send {
+    fn run(self: Box<Self>, ctx: DestinationContext) -> Task;
+}
+
+/// Builds source driver `driver` of source object `object`.
+///
+/// # Errors
+/// When the driver cannot be set up (bind failure, unreadable path).
+pub fn build_source(object: &str, driver: &Driver, ctx: &BuildContext) -> Result<Box<dyn Source>, DriverError> {
+    let opts = Options::new(driver, &ctx.globals);
+    match driver.name {
+        "network" | "syslog" | "tcp" | "udp" | "tcp6" | "udp6" | "unix-stream" | "unix-dgram" | "system" => {
+            socket::build_source(object, opts)
+        }
+        "internal" => Ok(internal::build_source(object, opts)),
+        "file" | "pipe" | "program" | "stdin" | "wildcard-file" => file::build_source(object, opts, ctx),
+        other => Err(DriverError::new(format!("the source driver `{other}()` cannot run in rsng yet"), &driver.span)),
+    }
+}
+
+/// Builds destination driver `driver` of destination object `object`.
+///
+/// # Errors
+/// When the driver cannot be set up (bad template, unusable path).
+pub fn build_destination(
+    object: &str,
+    driver: &Driver,
+    ctx: &BuildContext,
+) -> Result<Box<dyn Destination>, DriverError> {
+    let opts = Options::new(driver, &ctx.globals);
+    match driver.name {
+        "network" | "syslog" | "tcp" | "udp" | "tcp6" | "udp6" | "unix-stream" | "unix-dgram" => {
+            socket::build_destination(object, opts, ctx)
+        }
+        "file" | "pipe" | "program" | "usertty" | "stdout" => file::build_destination(object, opts, ctx),
+        other => {
+            Err(DriverError::new(format!("the destination driver `{other}()` cannot run in rsng yet"), &driver.span))
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! The drivers' side of the pipeline: what a source posts received messages into, and the queue a
+//! destination takes them from.
+//!
+//! A source task owns a [`SourcePort`]. It parses a batch of messages, hands the batch to
+//! [`SourcePort::post`], which runs the compiled log paths ([`Route`]) on each message and then
+//! moves the messages each destination got into that destination's [`DestinationQueue`] — one
+//! lock per destination per batch, none per message. Before reading more, the source awaits
+//! [`SourcePort::ready`]: it returns at once unless a flow-controlled destination behind the source
+//! is full, which is how a slow destination slows its sources instead of losing messages.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rsng_core::LogMessage;
+use tokio::sync::Notify;
+
+/// The compiled log paths behind one source: decides which destinations get a message.
+pub trait Route: Send + Sync {
+    /// Runs the log paths on `msg`, adding it (or its rewritten copies) to `out`.
+    fn route(&self, msg: LogMessage, out: &mut Outbox);
+}
+
+/// The messages one batch sends to each destination, indexed like [`SourcePort`]'s outlets.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    pending: Vec<Vec<LogMessage>>,
+}
+
+impl Outbox {
+    /// Queues `msg` for outlet `outlet`.
+    pub fn send(&mut self, outlet: usize, msg: LogMessage) {
+        if self.pending.len() <= outlet {
+            self.pending.resize_with(outlet + 1, Vec::new);
+        }
+        self.pending[outlet].push(msg);
+    }
+}
+
+/// A destination queue as seen from the sources: the queue and whether the log path that leads
+/// to it has `flags(flow-control)`.
+#[derive(Debug, Clone)]
+pub struct Outlet {
+    pub queue: Arc<DestinationQueue>,
+    pub flow_control: bool,
+}
+
+/// Counters of one source, shared by its connections.
+#[derive(Debug, Default)]
+pub struct SourceStats {
+    /// Messages received (`processed` in `syslog-ng-ctl stats`).
+    pub processed: AtomicU64,
+}
+
+/// Where a source connection posts what it receives. Each connection task owns one.
+pub struct SourcePort {
+    route: Arc<dyn Route>,
+    outlets: Arc<[Outlet]>,
+    outbox: Outbox,
+    stats: Arc<SourceStats>,
+}
+
+impl Clone for SourcePort {
+    fn clone(&self) -> Self {
+        SourcePort::new(self.route.clone(), self.outlets.clone(), self.stats.clone())
+    }
+}
+
+impl SourcePort {
+    pub fn new(route: Arc<dyn Route>, outlets: Arc<[Outlet]>, stats: Arc<SourceStats>) -> SourcePort {
+        SourcePort { route, outlets, outbox: Outbox::default(), stats }
+    }
+
+    /// The source's counters.
+    pub fn stats(&self) -> &Arc<SourceStats> {
+        &self.stats
+    }
+
+    /// Routes every message of `batch` (leaving it empty) and queues the results.
+    pub fn post(&mut self, batch: &mut Vec<LogMessage>) {
+        if batch.is_empty() {
+            return;
+        }
+        self.stats.processed.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        for msg in batch.drain(..) {
+            self.route.route(msg, &mut self.outbox);
+        }
+        for (outlet, pending) in self.outlets.iter().zip(self.outbox.pending.iter_mut()) {
+            if !pending.is_empty() {
+                outlet.queue.push(pending, outlet.flow_control);
+            }
+        }
+    }
+
+    /// Routes one message.
+    pub fn post_one(&mut self, msg: LogMessage) {
+        let mut batch = vec![msg];
+        self.post(&mut batch);
+    }
+
+    /// Waits until every flow-controlled destination behind this source has room.
+    pub async fn ready(&self) {
+        for outlet in self.outlets.iter().filter(|o| o.flow_control) {
+            outlet.queue.wait_for_room().await;
+        }
+    }
+}
+
+/// Counters of one destination queue.
+#[derive(Debug, Default)]
+pub struct QueueStats {
+    /// Messages put into the queue.
+    pub queued_total: AtomicU64,
+    /// Messages dropped because the queue was full.
+    pub dropped: AtomicU64,
+    /// Messages the destination has written (`processed`/`written`).
+    pub written: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct QueueState {
+    items: VecDeque<LogMessage>,
+    closed: bool,
+}
+
+/// A destination's bounded queue (`log-fifo-size()`).
+///
+/// Without flow control a full queue drops what does not fit and counts it; with flow control
+/// messages are always taken (a source only posts after [`SourcePort::ready`], so the queue grows
+/// by at most one batch per source beyond its capacity).
+#[derive(Debug)]
+pub struct DestinationQueue {
+    name: String,
+    capacity: usize,
+    state: Mutex<QueueState>,
+    readable: Notify,
+    writable: Notify,
+    pub stats: QueueStats,
+}
+
+impl DestinationQueue {
+    pub fn new(name: impl Into<String>, capacity: usize) -> DestinationQueue {
+        DestinationQueue {
+            name: name.into(),
+            capacity: capacity.max(1),
+            state: Mutex::new(QueueState::default()),
+            readable: Notify::new(),
+            writable: Notify::new(),
+            stats: QueueStats::default(),
+        }
+    }
+
+    /// The destination's name, for logs and stats.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        // A panic while holding the lock cannot leave the deque inconsistent: keep going.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Moves `batch` into the queue (leaving it empty).
+    pub fn push(&self, batch: &mut Vec<LogMessage>, flow_control: bool) {
+        let mut dropped = 0u64;
+        let mut queued = 0u64;
+        {
+            let mut state = self.lock();
+            for msg in batch.drain(..) {
+                if !flow_control && state.items.len() >= self.capacity {
+                    dropped += 1;
+                    continue;
+                }
+                state.items.push_back(msg);
+                queued += 1;
+            }
+        }
+        self.stats.queued_total.fetch_add(queued, Ordering::Relaxed);
+        if dropped > 0 {
+            self.stats.dropped.fetch_add(dropped, Ordering::Relaxed);
+        }
+        if queued > 0 {
+            self.readable.notify_one();
+        }
+    }
+
+    /// Puts messages back at the front (a write failed; they go out first after reconnecting).
+    pub fn push_front(&self, batch: &mut Vec<LogMessage>) {
+        let mut state = self.lock();
+        for msg in batch.drain(..).rev() {
+            state.items.push_front(msg);
+        }
+    }
+
+    /// The number of queued messages.
+    pub fn len(&self) -> usize {
+        self.lock().items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    async fn wait_for_room(&self) {
+        loop {
+            let notified = self.writable.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let state = self.lock();
+                if state.items.len() < self.capacity || state.closed {
+                    return;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Takes up to `max` messages into `out`, waiting for at least one. Returns `false` once the
+    /// queue is closed and empty.
+    pub async fn pop(&self, max: usize, out: &mut Vec<LogMessage>) -> bool {
+        loop {
+            let notified = self.readable.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(open) = self.try_pop(max, out) {
+                return open;
+            }
+            notified.await;
+        }
+    }
+
+    /// Takes up to `max` messages without waiting: `Some(true)` when it took some, `Some(false)`
+    /// when closed and empty, `None` when empty and open.
+    pub fn try_pop(&self, max: usize, out: &mut Vec<LogMessage>) -> Option<bool> {
+        let mut state = self.lock();
+        if state.items.is_empty() {
+            return if state.closed { Some(false) } else { None };
+        }
+        let n = max.min(state.items.len());
+        out.extend(state.items.drain(..n));
+        drop(state);
+        self.writable.notify_waiters();
+        Some(true)
+    }
+
+    /// No more messages will come: the writer drains what is queued and stops.
+    pub fn close(&self) {
+        self.lock().closed = true;
+        self.readable.notify_one();
+        self.writable.notify_waiters();
+    }
+}

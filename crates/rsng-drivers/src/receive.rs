@@ -1,0 +1,238 @@
+//! What every source does with received bytes: parse them per the source's flags, then set
+//! `$HOST`/`$HOST_FROM` (keep-hostname, chain-hostnames, use-dns, use-fqdn), tags,
+//! `host-override()` and `program-override()`, in the order of syslog-ng's `log_source_queue`.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rsng_core::message::{ReceiveInfo, TagId, UnixTime};
+use rsng_core::names::{facility_code, severity_code};
+use rsng_core::LogMessage;
+use rsng_proto::syslog::{parse, ParseFlags, ParseOptions};
+
+use crate::options::Options;
+
+/// How a source turns bytes into messages. Built once per source driver, shared by its
+/// connections.
+#[derive(Debug, Clone)]
+pub struct Receiver {
+    pub parse: ParseOptions,
+    pub keep_hostname: bool,
+    pub chain_hostnames: bool,
+    pub resolve: HostResolve,
+    pub tags: Vec<TagId>,
+    pub host_override: Option<Arc<str>>,
+    pub program_override: Option<Arc<str>>,
+    pub time_zone: jiff::tz::TimeZone,
+    /// `log-msg-size()`: longer messages are cut (framing) to this many bytes.
+    pub max_msg_size: usize,
+    /// The source object's name.
+    pub source: Arc<str>,
+    pub source_tag: TagId,
+    /// Whether messages are local (unix sockets, files, internal): `chain-hostnames` then
+    /// prefixes the source name, and `$SEQNUM` counts locally.
+    pub local: bool,
+    /// `flags(empty-lines)`: keep empty lines instead of skipping them.
+    pub empty_lines: bool,
+}
+
+/// `use-dns()`, `use-fqdn()`, `normalize-hostnames()`, `dns-cache()`.
+#[derive(Debug, Clone)]
+pub struct HostResolve {
+    pub use_dns: bool,
+    pub use_fqdn: bool,
+    pub normalize: bool,
+    pub cache: bool,
+}
+
+impl Receiver {
+    /// The receiving options of a source driver; `defaults` are the parser flags the driver
+    /// family implies (e.g. `syslog-protocol` for `syslog()`).
+    pub fn new(source: &str, opts: Options<'_>, defaults: ParseFlags, local: bool) -> Receiver {
+        let mut flags = defaults;
+        flags.local = local;
+        let mut empty_lines = false;
+        for word in opts.words("flags") {
+            if word == "empty-lines" {
+                empty_lines = true;
+            }
+            flags.apply(&word);
+        }
+        if opts.bool_or_global("check-hostname") == Some(true) {
+            flags.check_hostname = true;
+        }
+        if opts.bool("keep-timestamp") == Some(false) {
+            flags.no_parse_date = true;
+        }
+        let default_pri = match (opts.str("default-facility"), opts.str("default-priority")) {
+            (None, None) => None,
+            (fac, sev) => {
+                let base = if flags.kernel { 0 } else { 8 };
+                let fac = fac.and_then(facility_code).map(|f| f * 8).unwrap_or(base);
+                let sev = sev.and_then(severity_code).unwrap_or(5);
+                Some((fac + sev) as u16)
+            }
+        };
+        let use_dns = !matches!(opts.str_or_global("use-dns"), Some("no" | "off" | "0" | "persist-only"))
+            && opts.bool_or_global("use-dns") != Some(false);
+        let time_zone = opts
+            .str("time-zone")
+            .or_else(|| opts.globals.str("recv-time-zone"))
+            .and_then(crate::writer::parse_time_zone)
+            .unwrap_or_else(jiff::tz::TimeZone::system);
+        let tags = opts.strings("tags").iter().map(|t| TagId::intern(t)).collect();
+        Receiver {
+            parse: ParseOptions { flags, default_pri },
+            keep_hostname: opts.bool_or_global("keep-hostname").unwrap_or(false),
+            chain_hostnames: opts.bool_or_global("chain-hostnames").unwrap_or(false),
+            resolve: HostResolve {
+                use_dns,
+                use_fqdn: opts.bool_or_global("use-fqdn").unwrap_or(false),
+                normalize: opts.bool_or_global("normalize-hostnames").unwrap_or(false),
+                cache: opts.bool_or_global("dns-cache").unwrap_or(true),
+            },
+            tags,
+            host_override: opts.str("host-override").map(Arc::from),
+            program_override: opts.str("program-override").map(Arc::from),
+            time_zone,
+            max_msg_size: opts.int_or_global("log-msg-size").unwrap_or(65536).max(1) as usize,
+            source: Arc::from(source),
+            source_tag: TagId::intern(&format!(".source.{source}")),
+            local,
+            empty_lines,
+        }
+    }
+
+    /// Receive information for a sender (`None`: a local peer).
+    pub fn info(&self, peer: Option<IpAddr>) -> ReceiveInfo {
+        let host_from = match peer {
+            Some(ip) => self.resolve.name_of(ip),
+            None => self.resolve.local_name(),
+        };
+        ReceiveInfo {
+            source: self.source.clone(),
+            source_tag: self.source_tag,
+            host_from,
+            source_ip: peer,
+            received: UnixTime::now(&self.time_zone),
+            time_zone: self.time_zone.clone(),
+            local: self.local,
+        }
+    }
+
+    /// Parses one frame into a message, received as `info` says (its time is refreshed by the
+    /// caller per batch).
+    pub fn message(&self, frame: &[u8], info: &ReceiveInfo) -> LogMessage {
+        let raw: Arc<[u8]> = Arc::from(frame);
+        let mut msg = match parse(&raw, &self.parse) {
+            Ok(parsed) => LogMessage::from_parsed(raw.clone(), &parsed, info),
+            Err(err) => {
+                // syslog-ng replaces unparsable input by its own (local) message about it.
+                let mut local = info.clone();
+                local.local = true;
+                let mut m = LogMessage::new(&local);
+                m.set_pri(rsng_proto::syslog::PARSE_ERROR_PRI);
+                m.set_value("PROGRAM", b"syslog-ng");
+                m.set_value("PID", own_pid().as_bytes());
+                m.set_value("MESSAGE", &err.error_text(frame, &self.parse.flags));
+                m
+            }
+        };
+        self.finish(&mut msg, info);
+        msg
+    }
+
+    /// The steps after parsing: host names, tags, overrides.
+    pub fn finish(&self, msg: &mut LogMessage, info: &ReceiveInfo) {
+        let host_empty = msg.builtin(rsng_core::message::Builtin::Host).is_empty();
+        if !self.keep_hostname || host_empty {
+            if self.chain_hostnames {
+                let resolved = &*info.host_from;
+                let host = if self.local {
+                    format!("{}@{resolved}", self.source)
+                } else if host_empty {
+                    format!("{resolved}/{resolved}")
+                } else {
+                    let orig = String::from_utf8_lossy(msg.builtin(rsng_core::message::Builtin::Host)).into_owned();
+                    format!("{orig}/{resolved}")
+                };
+                let mut host = host.into_bytes();
+                host.truncate(255);
+                msg.set_value("HOST", &host);
+            } else {
+                msg.use_sender_as_host();
+            }
+        }
+        for &tag in &self.tags {
+            msg.set_tag(tag);
+        }
+        if let Some(host) = &self.host_override {
+            msg.set_value("HOST", host.as_bytes());
+        }
+        if let Some(program) = &self.program_override {
+            msg.set_value("PROGRAM", program.as_bytes());
+        }
+    }
+}
+
+impl HostResolve {
+    /// `$HOST_FROM` of a remote sender.
+    pub fn name_of(&self, ip: IpAddr) -> Arc<str> {
+        static CACHE: OnceLock<Mutex<HashMap<IpAddr, Option<Arc<str>>>>> = OnceLock::new();
+        let resolved = if !self.use_dns {
+            None
+        } else if self.cache {
+            let cache = CACHE.get_or_init(Default::default);
+            if let Some(hit) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&ip) {
+                hit.clone()
+            } else {
+                let name = reverse_lookup(ip);
+                cache.lock().unwrap_or_else(|e| e.into_inner()).insert(ip, name.clone());
+                name
+            }
+        } else {
+            reverse_lookup(ip)
+        };
+        let name: Arc<str> = match resolved {
+            // Only real names are shortened, never addresses.
+            Some(name) if !self.use_fqdn => Arc::from(name.split('.').next().unwrap_or(&name)),
+            Some(name) => name,
+            None => Arc::from(ip.to_string()),
+        };
+        self.normalized(name)
+    }
+
+    /// `$HOST_FROM` of a local sender: this host's name.
+    pub fn local_name(&self) -> Arc<str> {
+        static NAME: OnceLock<String> = OnceLock::new();
+        let full = NAME.get_or_init(|| {
+            nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "localhost".into())
+        });
+        let name = if self.use_fqdn { full.as_str() } else { full.split('.').next().unwrap_or(full) };
+        self.normalized(Arc::from(name))
+    }
+
+    fn normalized(&self, name: Arc<str>) -> Arc<str> {
+        if self.normalize {
+            Arc::from(name.to_lowercase())
+        } else {
+            name
+        }
+    }
+}
+
+/// rsng's process id as text (syslog-ng puts its own PID on the messages it makes).
+pub fn own_pid() -> &'static str {
+    static PID: OnceLock<String> = OnceLock::new();
+    PID.get_or_init(|| std::process::id().to_string())
+}
+
+fn reverse_lookup(ip: IpAddr) -> Option<Arc<str>> {
+    let name = dns_lookup::lookup_addr(&ip).ok()?;
+    // getnameinfo without NI_NAMEREQD returns the address itself when there is no name.
+    if name.parse::<IpAddr>().is_ok() {
+        return None;
+    }
+    Some(Arc::from(name))
+}

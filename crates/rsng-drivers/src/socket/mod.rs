@@ -1,0 +1,218 @@
+//! The socket drivers: `network()`, `syslog()`, `tcp()`, `udp()`, `tcp6()`, `udp6()`,
+//! `unix-stream()`, `unix-dgram()` and `system()`.
+//!
+//! The families differ only in defaults, which this module sets once: the transport and port,
+//! the framing (lines, or RFC 6587 octet counting for `syslog()` streams), the parser
+//! (`syslog()` parses RFC 5424) and the output format (RFC 5424 for `syslog()`, BSD lines
+//! otherwise).
+
+pub mod destination;
+pub mod source;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rsng_proto::syslog::ParseFlags;
+use rsng_transport::{Family, FileOwnership, SocketOptions};
+
+use crate::options::Options;
+use crate::receive::Receiver;
+use crate::writer::{WireFormat, Writer};
+use crate::{BuildContext, Destination, DriverError, Source};
+use destination::{Peer, SocketDestination};
+use source::{Bound, Framing, SocketSource};
+
+/// The path `system()` reads local messages from.
+pub const DEV_LOG: &str = "/dev/log";
+
+/// The transport a socket driver uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Tcp,
+    Udp,
+}
+
+fn family(opts: &Options<'_>) -> Family {
+    match opts.name() {
+        "tcp6" | "udp6" => Family::V6,
+        _ if opts.int("ip-protocol") == Some(6) => Family::V6,
+        _ => Family::V4,
+    }
+}
+
+/// The transport and framing of an IP driver; errors for transports rsng does not run.
+fn ip_transport(opts: &Options<'_>) -> Result<(Transport, Option<Framing>), DriverError> {
+    let name = opts.name();
+    let transport = match name {
+        "tcp" | "tcp6" => "tcp".to_string(),
+        "udp" | "udp6" => "udp".to_string(),
+        _ => opts.str("transport").unwrap_or("tcp").to_ascii_lowercase(),
+    };
+    let trim = opts.bool("trim-large-messages").unwrap_or(false);
+    let octets = Framing::OctetCounted { trim_large_messages: trim };
+    Ok(match (name, transport.as_str()) {
+        (_, "udp") => (Transport::Udp, None),
+        ("syslog", "tcp") => (Transport::Tcp, Some(octets)),
+        (_, "tcp") => (Transport::Tcp, Some(Framing::Text)),
+        (_, "framed") => (Transport::Tcp, Some(octets)),
+        (_, "text" | "text-with-nuls") => (Transport::Tcp, Some(Framing::Text)),
+        (_, "tls" | "proxied-tls" | "proxied-tcp") => {
+            return Err(DriverError::new(
+                format!("transport(\"{transport}\") of `{name}()` is not available in this build of rsng"),
+                opts.span(),
+            ))
+        }
+        (_, other) => {
+            return Err(DriverError::new(format!("unknown transport(\"{other}\") for `{name}()`"), opts.span()))
+        }
+    })
+}
+
+fn default_port(opts: &Options<'_>, transport: Transport) -> u16 {
+    match (opts.name(), transport) {
+        ("syslog", Transport::Tcp) => 601,
+        _ => 514,
+    }
+}
+
+fn socket_options(opts: &Options<'_>) -> SocketOptions {
+    let size = |name: &str| opts.int(name).filter(|&n| n > 0).map(|n| n as usize);
+    SocketOptions {
+        so_rcvbuf: size("so-rcvbuf"),
+        so_sndbuf: size("so-sndbuf"),
+        so_reuseport: opts.bool("so-reuseport").unwrap_or(false),
+        so_keepalive: opts.bool("so-keepalive").unwrap_or(false),
+        so_broadcast: opts.bool("so-broadcast").unwrap_or(false),
+        ip_ttl: opts.int("ip-ttl").filter(|&n| n > 0).map(|n| n as u32),
+        backlog: opts.int("listen-backlog").map(|n| n as i32),
+    }
+}
+
+fn ownership(opts: &Options<'_>) -> FileOwnership {
+    FileOwnership {
+        owner: opts.str("owner").map(String::from),
+        group: opts.str("group").map(String::from),
+        perm: opts.int("perm").filter(|&p| p >= 0).map(|p| p as u32),
+    }
+}
+
+fn port_option(opts: &Options<'_>, names: &[&str], default: u16) -> Result<u16, DriverError> {
+    for name in names {
+        if let Some(text) = opts.str(name) {
+            return text
+                .parse::<u16>()
+                .or_else(|_| service_port(text))
+                .map_err(|_| DriverError::new(format!("invalid port `{text}` for `{}()`", opts.name()), opts.span()));
+        }
+        if let Some(n) = opts.int(name) {
+            return u16::try_from(n).map_err(|_| {
+                DriverError::new(format!("port {n} is out of range for `{}()`", opts.name()), opts.span())
+            });
+        }
+    }
+    Ok(default)
+}
+
+/// A service name from /etc/services (`port("syslog")`).
+fn service_port(name: &str) -> Result<u16, ()> {
+    let services = std::fs::read_to_string("/etc/services").map_err(|_| ())?;
+    for line in services.lines() {
+        let mut fields = line.split_whitespace();
+        if fields.next() == Some(name) {
+            if let Some(port) = fields.next().and_then(|p| p.split('/').next()) {
+                return port.parse().map_err(|_| ());
+            }
+        }
+    }
+    Err(())
+}
+
+/// Builds a socket source driver (binding its socket now).
+pub fn build_source(object: &str, opts: Options<'_>) -> Result<Box<dyn Source>, DriverError> {
+    let name = opts.name();
+    let bind_error = |what: &str, e: std::io::Error| {
+        DriverError::new(format!("Error binding socket; addr='{what}', error='{e}'"), opts.span())
+    };
+    let mut defaults = ParseFlags::default();
+    let (bound, framing, local) = match name {
+        "unix-stream" | "unix-dgram" | "system" => {
+            let path = match name {
+                "system" => PathBuf::from(DEV_LOG),
+                _ => PathBuf::from(opts.positional().unwrap_or_default()),
+            };
+            let own = ownership(&opts);
+            let shown = format!("AF_UNIX({})", path.display());
+            if name == "unix-stream" {
+                let l = rsng_transport::bind_unix_stream(&path, &own).map_err(|e| bind_error(&shown, e))?;
+                (Bound::UnixStream(l, path), Framing::Text, true)
+            } else {
+                let s = rsng_transport::bind_unix_dgram(&path, &own).map_err(|e| bind_error(&shown, e))?;
+                (Bound::UnixDgram(s, path), Framing::Text, true)
+            }
+        }
+        _ => {
+            if name == "syslog" {
+                defaults.syslog_protocol = true;
+            }
+            let (transport, framing) = ip_transport(&opts)?;
+            let port = port_option(&opts, &["port", "localport"], default_port(&opts, transport))?;
+            let host = opts.str("ip").or_else(|| opts.str("localip"));
+            let addr = rsng_transport::resolve(host, port, family(&opts))
+                .map_err(|e| DriverError::new(format!("Error resolving `{}`: {e}", host.unwrap_or("")), opts.span()))?;
+            let sockopts = socket_options(&opts);
+            let shown = source::af_name(&addr);
+            let bound = match transport {
+                Transport::Udp => {
+                    Bound::Udp(rsng_transport::bind_udp(addr, &sockopts).map_err(|e| bind_error(&shown, e))?)
+                }
+                _ => Bound::Tcp(rsng_transport::bind_tcp(addr, &sockopts).map_err(|e| bind_error(&shown, e))?),
+            };
+            (bound, framing.unwrap_or(Framing::Text), false)
+        }
+    };
+    let receiver = Arc::new(Receiver::new(object, opts, defaults, local));
+    let max_connections = opts.int("max-connections").filter(|&n| n > 0).unwrap_or(if local { 256 } else { 10 });
+    Ok(Box::new(SocketSource {
+        bound,
+        framing,
+        receiver,
+        max_connections: max_connections as usize,
+        companions: Vec::new(),
+    }))
+}
+
+/// Builds a socket destination driver.
+pub fn build_destination(
+    object: &str,
+    opts: Options<'_>,
+    ctx: &BuildContext,
+) -> Result<Box<dyn Destination>, DriverError> {
+    let name = opts.name();
+    let format = if name == "syslog" { WireFormat::Syslog } else { WireFormat::Proto };
+    let writer = Writer::new(opts, format, ctx)?;
+    let peer = match name {
+        "unix-stream" => Peer::UnixStream(PathBuf::from(opts.positional().unwrap_or_default())),
+        "unix-dgram" => Peer::UnixDgram(PathBuf::from(opts.positional().unwrap_or_default())),
+        _ => {
+            let (transport, framing) = ip_transport(&opts)?;
+            let port = port_option(&opts, &["port", "destport"], default_port(&opts, transport))?;
+            let host = opts.positional().unwrap_or_default().to_string();
+            let local_port = port_option(&opts, &["localport"], 0)?;
+            let local_ip = opts.str("localip").map(String::from);
+            let family = family(&opts);
+            let octets = matches!(framing, Some(Framing::OctetCounted { .. }));
+            match transport {
+                Transport::Udp => Peer::Udp { host, port, family, local_ip, local_port },
+                _ => Peer::Tcp { host, port, family, local_ip, local_port, octet_counted: octets },
+            }
+        }
+    };
+    let time_reopen = opts.int_or_global("time-reopen").filter(|&n| n > 0).unwrap_or(60) as u64;
+    Ok(Box::new(SocketDestination {
+        name: format!("{object}#{name}"),
+        peer,
+        writer,
+        sockopts: socket_options(&opts),
+        time_reopen: std::time::Duration::from_secs(time_reopen),
+    }))
+}

@@ -1,0 +1,258 @@
+//! Log paths compiled for running: the graph builder and the router.
+//!
+//! Every log path becomes a list of [`Step`]s. syslog-ng's log-path semantics map onto one rule,
+//! the *branch set* (syslog-ng's multiplexer): a message is offered to each branch in order; a
+//! branch that lets it reach the end is a match; a matching `final` branch ends the set; the
+//! `fallback` branches only see messages no other branch matched. The top-level `log` statements
+//! of a source form one branch set; so do a `junction`, the embedded `log {}` statements at the
+//! end of a path, and `if`/`elif`/`else` (channels ending in `flags(final)`, the last one
+//! empty unless there is an `else`, exactly as syslog-ng rewrites them).
+//!
+//! What follows a branch set runs once for each branch that lets the message through, with that
+//! branch's (possibly rewritten) copy: the router passes the rest of the path down as a
+//! continuation, so the branches themselves stay shared and nothing is copied per message
+//! except on write.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rsng_config::filter_compile::{compile_filter, FilterMap};
+use rsng_config::ir::{self, LogElement, LogPath};
+use rsng_config::schema::Context;
+use rsng_core::filter::{Filter, FilterScratch};
+use rsng_core::LogMessage;
+use rsng_drivers::{Outbox, Route};
+
+use crate::transform::Transform;
+
+/// One element of a compiled log path.
+pub enum Step {
+    /// Drops the message unless it matches.
+    Filter(Arc<Filter>),
+    /// A parser or rewrite rule; a parser that fails drops the message.
+    Transform(Arc<dyn Transform>),
+    /// Sends a copy to these outlets (the drivers of one destination).
+    Send(Vec<usize>),
+    /// A branch set.
+    Branches(Vec<Branch>),
+}
+
+pub struct Branch {
+    pub steps: Vec<Step>,
+    pub final_: bool,
+    pub fallback: bool,
+}
+
+/// The compiled graph: top-level paths, and which sources feed each.
+pub struct Graph {
+    pub top: Vec<TopPath>,
+}
+
+pub struct TopPath {
+    pub branch: Branch,
+    /// Source objects feeding the path (all with `catchall`).
+    pub sources: Vec<String>,
+    pub catchall: bool,
+}
+
+/// What the builder needs to resolve references.
+pub struct Resolver<'a> {
+    pub config: &'a ir::Config,
+    pub filters: &'a FilterMap,
+    /// Destination object → outlets (`flow_control` false, true).
+    pub outlets: &'a dyn Fn(&str, bool) -> Vec<usize>,
+    /// Parser/rewrite object → its transforms.
+    pub transforms: &'a HashMap<(Context, String), Vec<Arc<dyn Transform>>>,
+}
+
+/// A reference the builder could not resolve.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct GraphError(pub String);
+
+impl Resolver<'_> {
+    pub fn build(&self) -> Result<Graph, GraphError> {
+        let mut top = Vec::new();
+        for path in &self.config.log_paths {
+            let mut sources = Vec::new();
+            for el in &path.elements {
+                if let LogElement::Object { context: Context::Source, name, .. } = el {
+                    sources.push(name.clone());
+                }
+            }
+            let branch = self.branch(path, path.flags.flow_control)?;
+            top.push(TopPath { branch, sources, catchall: path.flags.catchall });
+        }
+        Ok(Graph { top })
+    }
+
+    fn branch(&self, path: &LogPath, flow: bool) -> Result<Branch, GraphError> {
+        Ok(Branch {
+            steps: self.steps(&path.elements, flow || path.flags.flow_control)?,
+            final_: path.flags.final_,
+            fallback: path.flags.fallback,
+        })
+    }
+
+    fn steps(&self, elements: &[LogElement], flow: bool) -> Result<Vec<Step>, GraphError> {
+        let mut steps = Vec::new();
+        let mut forks: Vec<Branch> = Vec::new();
+        for el in elements {
+            if !matches!(el, LogElement::Fork(_)) && !forks.is_empty() {
+                steps.push(Step::Branches(std::mem::take(&mut forks)));
+            }
+            match el {
+                LogElement::Object { context, name, .. } => match context {
+                    Context::Source => {}
+                    Context::Filter => {
+                        let f =
+                            self.filters.get(name).ok_or_else(|| GraphError(format!("undefined filter `{name}`")))?;
+                        steps.push(Step::Filter(f.clone()));
+                    }
+                    Context::Destination => {
+                        let outlets = (self.outlets)(name, flow);
+                        steps.push(Step::Send(outlets));
+                    }
+                    Context::Parser | Context::Rewrite => {
+                        let list = self
+                            .transforms
+                            .get(&(*context, name.clone()))
+                            .ok_or_else(|| GraphError(format!("undefined {} `{name}`", context.name())))?;
+                        steps.extend(list.iter().map(|t| Step::Transform(t.clone())));
+                    }
+                    other => return Err(GraphError(format!("a {} cannot be used in a log path", other.name()))),
+                },
+                LogElement::Fork(path) => forks.push(self.branch(path, flow)?),
+                LogElement::Junction(paths) => {
+                    let branches = paths.iter().map(|p| self.branch(p, flow)).collect::<Result<_, _>>()?;
+                    steps.push(Step::Branches(branches));
+                }
+                LogElement::Conditional { branches, otherwise } => {
+                    steps.push(self.conditional(branches, otherwise.as_ref(), flow)?);
+                }
+            }
+        }
+        if !forks.is_empty() {
+            steps.push(Step::Branches(forks));
+        }
+        Ok(steps)
+    }
+
+    /// `if (A) {..} elif (B) {..} else {..}` as syslog-ng builds it: a branch set of final
+    /// channels, `filter(A); body` then `filter(B); body` ..., then the else body (an empty
+    /// channel when there is none, so unmatched messages pass on).
+    fn conditional(
+        &self,
+        branches: &[(Option<ir::Filter>, LogPath)],
+        otherwise: Option<&LogPath>,
+        flow: bool,
+    ) -> Result<Step, GraphError> {
+        let mut out = Vec::new();
+        for (cond, body) in branches {
+            let mut steps = Vec::new();
+            if let Some(cond) = cond {
+                let f = compile_filter(self.config, cond, self.filters).map_err(|e| GraphError(e.to_string()))?;
+                steps.push(Step::Filter(Arc::new(f)));
+            }
+            steps.extend(self.steps(&body.elements, flow || body.flags.flow_control)?);
+            out.push(Branch { steps, final_: true, fallback: false });
+        }
+        let else_steps = match otherwise {
+            Some(body) => self.steps(&body.elements, flow || body.flags.flow_control)?,
+            None => Vec::new(),
+        };
+        out.push(Branch { steps: else_steps, final_: true, fallback: false });
+        Ok(Step::Branches(out))
+    }
+}
+
+/// The rest of a path after a branch set, as a linked list on the stack.
+struct Cont<'a> {
+    steps: &'a [Step],
+    next: Option<&'a Cont<'a>>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<FilterScratch> = RefCell::new(FilterScratch::new());
+}
+
+/// The compiled paths of one source.
+pub struct SourceRoute {
+    pub graph: Arc<Graph>,
+    /// Indices into `graph.top` of the paths this source feeds.
+    pub paths: Vec<usize>,
+}
+
+impl Route for SourceRoute {
+    fn route(&self, msg: LogMessage, out: &mut Outbox) {
+        let top = &self.graph.top;
+        branch_set(self.paths.iter().map(|&i| &top[i].branch), &msg, None, out);
+    }
+}
+
+/// Offers `msg` to each branch; returns whether any matched.
+fn branch_set<'a>(
+    branches: impl Iterator<Item = &'a Branch> + Clone,
+    msg: &LogMessage,
+    cont: Option<&Cont<'_>>,
+    out: &mut Outbox,
+) -> bool {
+    let mut delivered = false;
+    let mut has_fallback = false;
+    for b in branches.clone() {
+        if b.fallback {
+            has_fallback = true;
+            continue;
+        }
+        if run(&b.steps, msg.clone(), cont, out) {
+            delivered = true;
+            if b.final_ {
+                break;
+            }
+        }
+    }
+    if !delivered && has_fallback {
+        for b in branches.filter(|b| b.fallback) {
+            if run(&b.steps, msg.clone(), cont, out) {
+                delivered = true;
+                if b.final_ {
+                    break;
+                }
+            }
+        }
+    }
+    delivered
+}
+
+/// Runs `steps` then the continuation; returns whether the message reached the end.
+fn run(steps: &[Step], mut msg: LogMessage, cont: Option<&Cont<'_>>, out: &mut Outbox) -> bool {
+    for (i, step) in steps.iter().enumerate() {
+        match step {
+            Step::Filter(f) => {
+                let ok = SCRATCH.with(|s| f.eval(&msg, &mut s.borrow_mut()));
+                if !ok {
+                    return false;
+                }
+            }
+            Step::Transform(t) => {
+                if !t.process(&mut msg) {
+                    return false;
+                }
+            }
+            Step::Send(outlets) => {
+                for &o in outlets {
+                    out.send(o, msg.clone());
+                }
+            }
+            Step::Branches(branches) => {
+                let rest = Cont { steps: &steps[i + 1..], next: cont };
+                return branch_set(branches.iter(), &msg, Some(&rest), out);
+            }
+        }
+    }
+    match cont {
+        Some(c) => run(c.steps, msg, c.next, out),
+        None => true,
+    }
+}

@@ -1,0 +1,253 @@
+//! The running pipeline: builds sources, log paths and destinations from a validated
+//! configuration ([`start`]) and stops them without losing what was accepted ([`Running::stop`]).
+//!
+//! Start-up order follows syslog-ng: every object referenced by a log path is built first
+//! (binding sockets, compiling templates and filters), and only when all of them succeeded do the
+//! tasks start, so a bad configuration fails before anything runs. Objects no log path uses are
+//! not started, as in syslog-ng.
+
+pub mod graph;
+pub mod transform;
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rsng_config::filter_compile::compile_filters;
+use rsng_config::ir::{self, LogElement, LogPath};
+use rsng_config::schema::Context;
+use rsng_config::source_map::FileSpan;
+use rsng_core::template::{compile, CompileContext};
+use rsng_drivers::{
+    BuildContext, DestinationContext, DestinationQueue, Globals, Outlet, SourceContext, SourcePort, SourceStats,
+};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use graph::{Resolver, SourceRoute};
+use transform::{Transform, TransformContext};
+
+/// syslog-ng's default `log-fifo-size()`.
+pub const DEFAULT_LOG_FIFO_SIZE: usize = 10_000;
+
+/// Why the configuration could not be started.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct BuildError {
+    pub message: String,
+    pub span: Option<FileSpan>,
+}
+
+impl BuildError {
+    pub fn at(message: impl Into<String>, span: &FileSpan) -> BuildError {
+        BuildError { message: message.into(), span: Some(span.clone()) }
+    }
+
+    fn plain(message: impl Into<String>) -> BuildError {
+        BuildError { message: message.into(), span: None }
+    }
+}
+
+impl From<rsng_drivers::DriverError> for BuildError {
+    fn from(e: rsng_drivers::DriverError) -> Self {
+        BuildError { message: e.message, span: e.span }
+    }
+}
+
+/// One running destination driver.
+pub struct RunningDestination {
+    pub object: String,
+    pub queue: Arc<DestinationQueue>,
+    task: JoinHandle<()>,
+}
+
+/// One running source object.
+pub struct RunningSource {
+    pub object: String,
+    pub stats: Arc<SourceStats>,
+}
+
+/// A started configuration.
+pub struct Running {
+    pub sources: Vec<RunningSource>,
+    pub destinations: Vec<RunningDestination>,
+    source_tasks: Vec<JoinHandle<()>>,
+    stop_sources: CancellationToken,
+    stop_destinations: CancellationToken,
+}
+
+/// Names referenced from log paths, by context.
+fn collect_references(path: &LogPath, out: &mut HashSet<(Context, String)>) {
+    for el in &path.elements {
+        match el {
+            LogElement::Object { context, name, .. } => {
+                out.insert((*context, name.clone()));
+            }
+            LogElement::Fork(p) => collect_references(p, out),
+            LogElement::Junction(ps) => ps.iter().for_each(|p| collect_references(p, out)),
+            LogElement::Conditional { branches, otherwise } => {
+                branches.iter().for_each(|(_, p)| collect_references(p, out));
+                if let Some(p) = otherwise {
+                    collect_references(p, out);
+                }
+            }
+        }
+    }
+}
+
+fn build_context(config: &ir::Config) -> Result<BuildContext, BuildError> {
+    let mut compile_ctx = CompileContext::new();
+    for t in &config.template_functions {
+        compile_ctx.add_user_function(&t.name);
+    }
+    for t in &config.templates {
+        compile_ctx.add_template(&t.name);
+    }
+    let mut templates = HashMap::new();
+    let mut template_escape = HashMap::new();
+    for t in &config.templates {
+        let compiled = compile(&t.text, &compile_ctx)
+            .map_err(|e| BuildError::at(format!("error compiling template `{}`: {e}", t.name), &t.span))?;
+        templates.insert(t.name.clone(), Arc::new(compiled));
+        template_escape.insert(t.name.clone(), t.escape);
+    }
+    Ok(BuildContext { globals: Globals::new(config), templates, template_escape, compile: compile_ctx })
+}
+
+/// Builds every object the log paths use and starts them. Must run inside a tokio runtime.
+///
+/// # Errors
+/// The first object that cannot be set up; nothing is left running then.
+pub fn start(config: &ir::Config) -> Result<Running, BuildError> {
+    let ctx = build_context(config)?;
+    let filters = compile_filters(config).map_err(|e| BuildError::plain(e.to_string()))?;
+    let mut used = HashSet::new();
+    for p in &config.log_paths {
+        collect_references(p, &mut used);
+    }
+    let any_catchall = config.log_paths.iter().any(|p| p.flags.catchall);
+
+    // Destinations: one queue per driver, one outlet per (driver, flow control).
+    let mut destinations = Vec::new();
+    let mut dest_drivers: HashMap<String, Vec<usize>> = HashMap::new();
+    let global_fifo = ctx.globals.int("log-fifo-size");
+    for obj in &config.destinations {
+        if !used.contains(&(Context::Destination, obj.name.clone())) {
+            continue;
+        }
+        for driver in &obj.drivers {
+            let built = rsng_drivers::build_destination(&obj.name, driver, &ctx)?;
+            let fifo = driver.option("log-fifo-size").and_then(rsng_drivers::options::as_int).or(global_fifo);
+            let fifo = fifo.filter(|&n| n > 0).map_or(DEFAULT_LOG_FIFO_SIZE, |n| n as usize);
+            let queue = Arc::new(DestinationQueue::new(format!("{}#{}", obj.name, driver.name), fifo));
+            dest_drivers.entry(obj.name.clone()).or_default().push(destinations.len());
+            destinations.push((obj.name.clone(), queue, built));
+        }
+    }
+    let outlets: RefCell<Vec<Outlet>> = RefCell::new(Vec::new());
+    let outlet_index: RefCell<HashMap<(usize, bool), usize>> = RefCell::new(HashMap::new());
+    let outlet_of = |name: &str, flow: bool| -> Vec<usize> {
+        let Some(drivers) = dest_drivers.get(name) else { return Vec::new() };
+        drivers
+            .iter()
+            .map(|&d| {
+                *outlet_index.borrow_mut().entry((d, flow)).or_insert_with(|| {
+                    let mut o = outlets.borrow_mut();
+                    o.push(Outlet { queue: destinations[d].1.clone(), flow_control: flow });
+                    o.len() - 1
+                })
+            })
+            .collect()
+    };
+
+    // Parsers and rewrites.
+    let tctx = TransformContext { config, filters: &filters, compile: &ctx.compile };
+    let mut transforms: HashMap<(Context, String), Vec<Arc<dyn Transform>>> = HashMap::new();
+    for (context, objects) in [(Context::Parser, &config.parsers), (Context::Rewrite, &config.rewrites)] {
+        for obj in objects.iter().filter(|o| used.contains(&(context, o.name.clone()))) {
+            let mut list: Vec<Arc<dyn Transform>> = Vec::new();
+            for driver in &obj.drivers {
+                list.push(Arc::from(transform::build(context, driver, &tctx)?));
+            }
+            transforms.insert((context, obj.name.clone()), list);
+        }
+    }
+
+    let resolver = Resolver { config, filters: &filters, outlets: &outlet_of, transforms: &transforms };
+    let graph = Arc::new(resolver.build().map_err(|e| BuildError::plain(e.0))?);
+    let outlets: Arc<[Outlet]> = outlets.into_inner().into();
+
+    // Sources.
+    let mut sources = Vec::new();
+    let mut pending_sources = Vec::new();
+    for obj in &config.sources {
+        if !any_catchall && !used.contains(&(Context::Source, obj.name.clone())) {
+            continue;
+        }
+        let paths: Vec<usize> = graph
+            .top
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.catchall || p.sources.iter().any(|s| s == &obj.name))
+            .map(|(i, _)| i)
+            .collect();
+        let route = Arc::new(SourceRoute { graph: graph.clone(), paths });
+        let stats = Arc::new(SourceStats::default());
+        for driver in &obj.drivers {
+            let built = rsng_drivers::build_source(&obj.name, driver, &ctx)?;
+            let port = SourcePort::new(route.clone(), outlets.clone(), stats.clone());
+            pending_sources.push((obj.name.clone(), built, port));
+        }
+        sources.push(RunningSource { object: obj.name.clone(), stats });
+    }
+
+    // Everything is set up: start the writers, then the readers.
+    let stop_sources = CancellationToken::new();
+    let stop_destinations = CancellationToken::new();
+    let destinations = destinations
+        .into_iter()
+        .map(|(object, queue, built)| {
+            let task = tokio::spawn(
+                built.run(DestinationContext { queue: queue.clone(), shutdown: stop_destinations.clone() }),
+            );
+            RunningDestination { object, queue, task }
+        })
+        .collect();
+    let source_tasks = pending_sources
+        .into_iter()
+        .map(|(name, built, port)| {
+            tokio::spawn(built.run(SourceContext {
+                port,
+                shutdown: stop_sources.clone(),
+                source_name: Arc::from(name.as_str()),
+            }))
+        })
+        .collect();
+    Ok(Running { sources, destinations, source_tasks, stop_sources, stop_destinations })
+}
+
+impl Running {
+    /// Stops reading, lets the destinations write what was accepted (for at most `grace`), then
+    /// stops them.
+    pub async fn stop(self, grace: Duration) {
+        self.stop_sources.cancel();
+        for t in self.source_tasks {
+            let _ = t.await;
+        }
+        for d in &self.destinations {
+            d.queue.close();
+        }
+        let tasks: Vec<JoinHandle<()>> = self.destinations.into_iter().map(|d| d.task).collect();
+        let mut waiter = tokio::spawn(async move {
+            for t in tasks {
+                let _ = t.await;
+            }
+        });
+        if tokio::time::timeout(grace, &mut waiter).await.is_err() {
+            // Destinations that cannot deliver (a peer that is away) give up now.
+            self.stop_destinations.cancel();
+            let _ = waiter.await;
+        }
+    }
+}
