@@ -426,12 +426,49 @@ pub fn parallel_map<T: Sync, R: Send>(items: &[T], workers: usize, job: impl Fn(
     results.into_inner().expect("results lock").into_iter().map(|r| r.expect("worker result")).collect()
 }
 
-/// A foreground syslog-ng (the oracle) running a test's configuration, killed when dropped.
+/// Which daemon a test runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Daemon {
+    /// The real syslog-ng 3.38.
+    Oracle,
+    /// rsng, the binary under test.
+    Rsng,
+}
+
+impl Daemon {
+    pub fn name(self) -> &'static str {
+        match self {
+            Daemon::Oracle => "syslog-ng",
+            Daemon::Rsng => "rsng",
+        }
+    }
+
+    fn binary(self) -> PathBuf {
+        match self {
+            Daemon::Oracle => oracle_bin(),
+            Daemon::Rsng => rsng_bin().to_path_buf(),
+        }
+    }
+}
+
+/// The ports a test configuration listens on; the daemon is ready when all are bound.
+#[derive(Debug, Clone, Default)]
+pub struct Ports {
+    pub udp: Vec<u16>,
+    pub tcp: Vec<u16>,
+}
+
+/// A foreground daemon (syslog-ng, the oracle, or rsng) running a test's configuration, killed
+/// when dropped.
 #[derive(Debug)]
 pub struct RunningOracle {
     child: std::process::Child,
     dir: PathBuf,
+    pub daemon: Daemon,
 }
+
+/// The same type under the name that fits tests running either daemon.
+pub type RunningDaemon = RunningOracle;
 
 impl RunningOracle {
     /// Starts syslog-ng on the configuration `config(ports)` with its pid, persist and control
@@ -439,51 +476,80 @@ impl RunningOracle {
     /// (free ports picked here; picked again if another process takes one first). Returns the
     /// oracle, the ports and the configuration text.
     pub fn start_udp(dir: &Path, ports: usize, config: impl Fn(&[u16]) -> String) -> (RunningOracle, Vec<u16>, String) {
+        let (d, p, text) = RunningOracle::start(Daemon::Oracle, dir, ports, 0, |p| config(&p.udp));
+        (d, p.udp, text)
+    }
+
+    /// Starts `daemon` on `config(ports)` (`udp` free UDP and `tcp` free TCP ports on 127.0.0.1)
+    /// in `dir` with `TZ=UTC`, and waits until every port is bound (with no ports: until the pid
+    /// file appears). Tries again with other ports if one was taken meanwhile.
+    pub fn start(
+        daemon: Daemon,
+        dir: &Path,
+        udp: usize,
+        tcp: usize,
+        config: impl Fn(&Ports) -> String,
+    ) -> (RunningOracle, Ports, String) {
         for attempt in 0..5 {
-            let ports = free_udp_ports(ports);
+            let ports = Ports { udp: free_udp_ports(udp), tcp: free_tcp_ports(tcp) };
             let text = config(&ports);
-            let conf = dir.join("syslog-ng.conf");
+            let name = daemon.name();
+            let conf = dir.join(format!("{name}.conf"));
             fs::write(&conf, &text).expect("write config");
-            let stderr_path = dir.join(format!("stderr.{attempt}"));
-            let child = Command::new(oracle_bin())
-                .arg("-F")
+            let stderr_path = dir.join(format!("{name}.stderr.{attempt}"));
+            let pidfile = dir.join(format!("{name}.pid"));
+            let _ = fs::remove_file(&pidfile);
+            let mut cmd = Command::new(daemon.binary());
+            cmd.arg("-F")
                 .arg("-f")
                 .arg(&conf)
                 .arg("-p")
-                .arg(dir.join("syslog-ng.pid"))
+                .arg(&pidfile)
                 .arg("-R")
-                .arg(dir.join("syslog-ng.persist"))
+                .arg(dir.join(format!("{name}.persist")))
                 .arg("-c")
-                .arg(dir.join("syslog-ng.ctl"))
+                .arg(dir.join(format!("{name}.ctl")))
                 .arg("--no-caps")
                 .env("TZ", "UTC")
                 .current_dir(dir)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
-                .stderr(fs::File::create(&stderr_path).expect("stderr file"))
-                .spawn()
-                .expect("start syslog-ng");
-            let mut oracle = RunningOracle { child, dir: dir.to_path_buf() };
+                .stderr(fs::File::create(&stderr_path).expect("stderr file"));
+            let child = cmd.spawn().unwrap_or_else(|e| panic!("start {name}: {e}"));
+            let mut running = RunningOracle { child, dir: dir.to_path_buf(), daemon };
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
-                if let Ok(Some(status)) = oracle.child.try_wait() {
+                if let Ok(Some(status)) = running.child.try_wait() {
                     let err = fs::read_to_string(&stderr_path).unwrap_or_default();
-                    eprintln!("syslog-ng exited ({status}) on attempt {attempt}: {err}");
+                    eprintln!("{name} exited ({status}) on attempt {attempt}: {err}");
                     break;
                 }
-                if ports.iter().all(|p| std::net::UdpSocket::bind(("127.0.0.1", *p)).is_err()) {
-                    return (oracle, ports, text);
+                let bound = ports.udp.iter().all(|p| std::net::UdpSocket::bind(("127.0.0.1", *p)).is_err())
+                    && ports.tcp.iter().all(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_err());
+                let ready = if udp + tcp == 0 { pidfile.exists() } else { bound };
+                if ready {
+                    if udp + tcp == 0 {
+                        std::thread::sleep(Duration::from_millis(200));
+                    }
+                    return (running, ports, text);
                 }
-                assert!(Instant::now() < deadline, "syslog-ng did not bind its ports in time");
+                assert!(Instant::now() < deadline, "{name} did not start in time");
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
-        panic!("could not start syslog-ng");
+        panic!("could not start {}", daemon.name());
+    }
+
+    /// Sends `data` over one TCP connection to `port` and closes it.
+    pub fn send_tcp(&self, port: u16, data: &[u8]) {
+        use std::io::Write as _;
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.write_all(data).expect("send");
     }
 
     /// The process id syslog-ng reports (it appears in some of its messages).
     pub fn pid(&self) -> String {
-        fs::read_to_string(self.dir.join("syslog-ng.pid"))
+        fs::read_to_string(self.dir.join(format!("{}.pid", self.daemon.name())))
             .map(|p| p.trim().to_string())
             .unwrap_or_else(|_| self.child.id().to_string())
     }
@@ -510,16 +576,29 @@ impl RunningOracle {
         }
     }
 
-    /// Stops syslog-ng with SIGTERM, so that it flushes its files, and waits up to 5 s.
-    pub fn stop(mut self) {
+    /// Stops the daemon with SIGTERM, so that it flushes its files, and waits up to 10 s.
+    /// Returns whether it exited in time.
+    pub fn stop(mut self) -> bool {
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+                return true;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        false
+    }
+
+    /// What the daemon wrote to stderr (all attempts).
+    pub fn stderr(&self) -> String {
+        let mut out = String::new();
+        for attempt in 0..5 {
+            if let Ok(t) = fs::read_to_string(self.dir.join(format!("{}.stderr.{attempt}", self.daemon.name()))) {
+                out.push_str(&t);
+            }
+        }
+        out
     }
 }
 
@@ -528,6 +607,13 @@ impl Drop for RunningOracle {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `n` TCP ports on 127.0.0.1 that were free a moment ago.
+pub fn free_tcp_ports(n: usize) -> Vec<u16> {
+    let sockets: Vec<std::net::TcpListener> =
+        (0..n).map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind tcp")).collect();
+    sockets.iter().map(|s| s.local_addr().expect("addr").port()).collect()
 }
 
 /// `n` UDP ports on 127.0.0.1 that were free a moment ago.

@@ -58,6 +58,8 @@ pub struct BuildContext {
     pub template_escape: HashMap<String, bool>,
     /// Template compilation context (user template functions, named templates).
     pub compile: CompileContext,
+    /// The persist file (`-R`): where file positions and other state survive restarts.
+    pub persist_file: Option<std::path::PathBuf>,
 }
 
 /// What a running source gets.

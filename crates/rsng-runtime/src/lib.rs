@@ -96,7 +96,14 @@ fn collect_references(path: &LogPath, out: &mut HashSet<(Context, String)>) {
     }
 }
 
-fn build_context(config: &ir::Config) -> Result<BuildContext, BuildError> {
+/// Settings of a start that come from the command line rather than the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// `-R`: the persist file.
+    pub persist_file: Option<std::path::PathBuf>,
+}
+
+fn build_context(config: &ir::Config, opts: &StartOptions) -> Result<BuildContext, BuildError> {
     let mut compile_ctx = CompileContext::new();
     for t in &config.template_functions {
         compile_ctx.add_user_function(&t.name);
@@ -112,15 +119,21 @@ fn build_context(config: &ir::Config) -> Result<BuildContext, BuildError> {
         templates.insert(t.name.clone(), Arc::new(compiled));
         template_escape.insert(t.name.clone(), t.escape);
     }
-    Ok(BuildContext { globals: Globals::new(config), templates, template_escape, compile: compile_ctx })
+    Ok(BuildContext {
+        globals: Globals::new(config),
+        templates,
+        template_escape,
+        compile: compile_ctx,
+        persist_file: opts.persist_file.clone(),
+    })
 }
 
 /// Builds every object the log paths use and starts them. Must run inside a tokio runtime.
 ///
 /// # Errors
 /// The first object that cannot be set up; nothing is left running then.
-pub fn start(config: &ir::Config) -> Result<Running, BuildError> {
-    let ctx = build_context(config)?;
+pub fn start(config: &ir::Config, opts: &StartOptions) -> Result<Running, BuildError> {
+    let ctx = build_context(config, opts)?;
     let filters = compile_filters(config).map_err(|e| BuildError::plain(e.to_string()))?;
     let mut used = HashSet::new();
     for p in &config.log_paths {

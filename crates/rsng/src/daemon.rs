@@ -58,7 +58,7 @@ pub fn run(cli: &Cli, config: ir::Config) -> ExitCode {
 }
 
 async fn serve(cli: &Cli, config: ir::Config, notify_parent: &mut Option<std::os::fd::OwnedFd>) -> u8 {
-    let mut running = match rsng_runtime::start(&config) {
+    let mut running = match rsng_runtime::start(&config, &start_options(cli)) {
         Ok(r) => r,
         Err(e) => {
             print_start_error(&config, &e);
@@ -90,7 +90,7 @@ async fn serve(cli: &Cli, config: ir::Config, notify_parent: &mut Option<std::os
                 match rsng_config::load_file(&cli.cfgfile, &LoadOptions::default()) {
                     Ok(loaded) => {
                         running.stop(DRAIN_GRACE).await;
-                        match rsng_runtime::start(&loaded.config) {
+                        match rsng_runtime::start(&loaded.config, &start_options(cli)) {
                             Ok(r) => {
                                 running = r;
                                 internal::notice("Configuration reload finished");
@@ -98,7 +98,7 @@ async fn serve(cli: &Cli, config: ir::Config, notify_parent: &mut Option<std::os
                             Err(e) => {
                                 print_start_error(&loaded.config, &e);
                                 internal::error(format!("Error starting the new configuration: {e}; restarting the old one"));
-                                match rsng_runtime::start(&config) {
+                                match rsng_runtime::start(&config, &start_options(cli)) {
                                     Ok(r) => running = r,
                                     Err(e) => {
                                         print_start_error(&config, &e);
@@ -122,6 +122,12 @@ async fn serve(cli: &Cli, config: ir::Config, notify_parent: &mut Option<std::os
         let _ = std::fs::remove_file(pidfile);
     }
     0
+}
+
+fn start_options(cli: &Cli) -> rsng_runtime::StartOptions {
+    rsng_runtime::StartOptions {
+        persist_file: Some(cli.persist_file.clone().unwrap_or_else(|| "/var/lib/rsng/rsng.persist".into())),
+    }
 }
 
 fn print_start_error(config: &ir::Config, e: &rsng_runtime::BuildError) {
