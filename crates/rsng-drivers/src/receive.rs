@@ -160,6 +160,7 @@ impl Receiver {
                 let mut host = host.into_bytes();
                 host.truncate(255);
                 msg.set_value("HOST", &host);
+                msg.set_host_chained();
             } else {
                 msg.use_sender_as_host();
             }

@@ -72,7 +72,7 @@ impl Writer {
             template,
             opts: FormatOptions { ts_format, frac_digits, time_zone, escape, seq_num: 0, on_error },
             stamp: fixed("$STAMP"),
-            bsd_date: fixed("$BSDDATE"),
+            bsd_date: fixed("$DATE"),
             iso_date: fixed("$ISODATE"),
             sdata: fixed("$SDATA"),
             no_multi_line: flags.iter().any(|f| f == "no-multi-line"),

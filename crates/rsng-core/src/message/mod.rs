@@ -150,6 +150,9 @@ struct Inner {
     source_ip: Option<IpAddr>,
     local: bool,
     utf8: bool,
+    /// `$HOST` holds a `chain-hostnames()` chain (`orig/relay`, `source@host`); the `HOST`
+    /// macro then shows only the original name, `FULLHOST` the chain.
+    chained_host: bool,
 }
 
 /// A log message; cloning is cheap (a reference-count bump).
@@ -186,6 +189,7 @@ impl LogMessage {
                 source_ip: info.source_ip,
                 local: info.local,
                 utf8: false,
+                chained_host: false,
             }),
         }
     }
@@ -324,6 +328,16 @@ impl LogMessage {
             return inner.sdata.iter().find(|e| inner.sd_name_is(e, rest.as_bytes())).map(|e| inner.bytes(e.value));
         }
         inner.pairs.iter().find(|p| inner.bytes(p.name) == name.as_bytes()).map(|p| inner.bytes(p.value))
+    }
+
+    /// Marks `$HOST` as a `chain-hostnames()` chain.
+    pub fn set_host_chained(&mut self) {
+        Arc::make_mut(&mut self.inner).chained_host = true;
+    }
+
+    /// Whether `$HOST` is a `chain-hostnames()` chain.
+    pub fn is_host_chained(&self) -> bool {
+        self.inner.chained_host
     }
 
     /// Makes `$HOST` the sender's name (`$HOST_FROM`), as `keep-hostname(no)` does.

@@ -20,8 +20,12 @@
 //!   afterwards, so once a thread has formatted a few messages, nested
 //!   calls such as `$(lowercase $(substr $MSG 0 5))` reuse warm buffers.
 //!   Digests (`sha1`, `sha256`, `md5`) hash the argument ranges in place.
+//! * Filters of `$(if)` and `$(grep)` get their `FilterScratch` from a
+//!   per-thread pool too, and list items (`implode`, the `list-*`
+//!   functions) are scanned into pooled buffers.
 //! * What still allocates: `$(env)` (the environment lookup), `$LOGHOST` on
-//!   first use, and error values.
+//!   first use, a number whose value is subnormal (checking that glibc would
+//!   read it exactly), and error values.
 //! * Macro names are matched by string at each evaluation (the compiled
 //!   form keeps names, not ids). A `match` on `&str` compiles to length and
 //!   byte comparisons; resolving names to ids at compile time is the next
@@ -35,17 +39,29 @@
 //! `$CONTEXT_ID`, `$RCPTID`, `$RUNID`, `$HOSTID`, `$UNIQID` and match groups
 //! are empty. Functions: `echo`, `length`, `substr`, `strip`, `sanitize`,
 //! `lowercase`, `uppercase`, `replace-delimiter`, `padding`, `env`,
-//! `indent-multi-line`, `sha1`, `sha256`, `sha512`, `md5`, the `list-*`
-//! functions except `list-search` ([`list_funcs`]), and `format-json` /
-//! `format-flat-json` with the full value-pairs command line except
-//! `--no-cast` ([`value_pairs`], which has its own per-thread scratch and
-//! sorts its entries in place). Any other function (including `if`, `grep`,
-//! `filter` and user `template-function`s) fails with
+//! `indent-multi-line`, `or`, `hash`, `sha1`, `sha256`, `sha512`, `md5`,
+//! the `list-*` functions except `list-search` ([`list_funcs`]), `if`,
+//! `grep` and the `context-*` functions ([`cond`], which need the filter
+//! compiler hook of [`CompileContext`](super::CompileContext)), the numeric
+//! functions ([`numeric`]), `dirname`, `basename`, `implode`, `explode`,
+//! `ipv4-to-int`, `binary`, `base64-encode`, `url-encode`, `url-decode` and
+//! `uuid` ([`text`]), and `format-json` / `format-flat-json` with the full
+//! value-pairs command line except `--no-cast` ([`value_pairs`], which has
+//! its own per-thread scratch and sorts its entries in place). Any other
+//! function (`filter`, `map`, `iterate`, `list-search`, `values`, `names`,
+//! `template`, `dns-resolve-ip`, `getent`, `format-welf`,
+//! `format-cef-extension` and user `template-function`s) fails with
 //! [`FormatError::Unsupported`].
 
+mod cond;
 mod list;
 mod list_funcs;
+mod numeric;
+mod text;
 mod value_pairs;
+
+pub(super) use numeric::parse_int;
+pub(super) use text::binary_octet;
 
 use std::cell::RefCell;
 use std::sync::OnceLock;
@@ -280,13 +296,25 @@ fn push_hex(out: &mut Vec<u8>, n: u64, width: usize) {
     out.extend_from_slice(&digits[i..]);
 }
 
+/// `$HOST`: with a `chain-hostnames()` chain (`group@orig/relay/...`) only the original name.
+fn shown_host(msg: &LogMessage) -> &[u8] {
+    let host = msg.builtin(Builtin::Host);
+    if !msg.is_host_chained() {
+        return host;
+    }
+    let start = host.iter().position(|&c| c == b'@').map_or(0, |i| i + 1);
+    let rest = &host[start..];
+    let end = rest.iter().position(|&c| c == b'/').unwrap_or(rest.len());
+    &rest[..end]
+}
+
 fn expand_macro(name: &str, msg: &LogMessage, opts: &FormatOptions, escape: bool, out: &mut Vec<u8>) {
     let pri = msg.pri();
     let facility = (pri & 0x3f8) >> 3;
     let severity = pri & 7;
     match name {
         "MSG" | "MESSAGE" => append(out, msg.builtin(Builtin::Message), escape),
-        "HOST" => append(out, msg.builtin(Builtin::Host), escape),
+        "HOST" => append(out, shown_host(msg), escape),
         "FACILITY" => match facility_name(facility as u8) {
             Some(n) => out.extend_from_slice(n.as_bytes()),
             None => push_hex(out, u64::from(facility), 0),
@@ -616,6 +644,15 @@ fn take_scratch() -> Scratch {
     POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default()
 }
 
+/// Runs `f` with an empty buffer from the pool (for list items and other
+/// per-call temporaries).
+fn with_item_buf<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    let mut s = take_scratch();
+    let r = f(&mut s.buf);
+    give_back(s);
+    r
+}
+
 fn give_back(mut s: Scratch) {
     s.buf.clear();
     s.ranges.clear();
@@ -653,6 +690,11 @@ fn eval_func(call: &FuncCall, msg: &LogMessage, opts: &FormatOptions, out: &mut 
     match f {
         BuiltinFunction::FormatJson => return value_pairs::format_json(call, msg, opts, out),
         BuiltinFunction::FormatFlatJson => return value_pairs::format_flat_json(call, msg, opts, out),
+        BuiltinFunction::If
+        | BuiltinFunction::Grep
+        | BuiltinFunction::ContextLookup
+        | BuiltinFunction::ContextValues
+        | BuiltinFunction::ContextLength => return cond::call(f, call, msg, opts, out),
         _ => {}
     }
     if !is_supported(f) {
@@ -702,6 +744,30 @@ fn is_supported(f: BuiltinFunction) -> bool {
             | ListNth
             | ListTail
             | ListSlice
+            | Or
+            | Plus
+            | Minus
+            | Multiply
+            | Divide
+            | Modulo
+            | Sum
+            | Min
+            | Max
+            | Average
+            | Round
+            | Ceil
+            | Floor
+            | Dirname
+            | Basename
+            | Implode
+            | Explode
+            | Ipv4ToInt
+            | Binary
+            | Base64Encode
+            | UrlEncode
+            | UrlDecode
+            | Uuid
+            | Hash
     )
 }
 
@@ -821,12 +887,18 @@ fn call_builtin(f: BuiltinFunction, call: &FuncCall, args: &Scratch, out: &mut V
                 i += 1;
             }
         }
+        Or => {
+            if let Some(a) = args.args().find(|a| !a.is_empty()) {
+                out.extend_from_slice(a);
+            }
+        }
         Sha1 => digest::<sha1::Sha1>(call, args, out),
-        Sha256 => digest::<sha2::Sha256>(call, args, out),
+        // `hash` is SHA-256.
+        Sha256 | Hash => digest::<sha2::Sha256>(call, args, out),
         Sha512 => digest::<sha2::Sha512>(call, args, out),
         Md5 => digest::<md5::Md5>(call, args, out),
         _ => {
-            list_funcs::call(f, args, out);
+            let _ = numeric::call(f, args, out) || text::call(f, call, args, out) || list_funcs::call(f, args, out);
         }
     }
 }
@@ -874,27 +946,10 @@ fn trim_c_space(a: &[u8]) -> &[u8] {
     &a[start..end.max(start)]
 }
 
-/// syslog-ng's `parse_int64`: `strtoll` that must consume the whole text.
+/// syslog-ng's `parse_int64`: `strtoll` that must consume the whole text
+/// (so the empty text and out-of-range numbers fail).
 fn parse_int64(s: &[u8]) -> Option<i64> {
-    let s = c_str(s);
-    let t = &s[s.iter().position(|&c| !is_c_space(c)).unwrap_or(s.len())..];
-    let (neg, digits) = match t.first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    if digits.is_empty() {
-        // strtoll consumed nothing: fine only for the empty text.
-        return if s.is_empty() { Some(0) } else { None };
-    }
-    let mut n: i64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        n = n.saturating_mul(10).saturating_add(i64::from(c - b'0'));
-    }
-    Some(if neg { -n } else { n })
+    numeric::parse_int(s, 10)
 }
 
 fn substr(args: &Scratch, out: &mut Vec<u8>) {
@@ -1075,10 +1130,11 @@ mod tests {
     #[test]
     fn unsupported_is_an_error() {
         let m = msg(BSD);
-        let t = compile("x$(uuid)", &CompileContext::new()).expect("compiles");
+        // without a filter compiler, filters are kept as text and cannot run
+        let t = compile("x$(if (level(err)) a b)", &CompileContext::new()).expect("compiles");
         let mut out = b"keep".to_vec();
         let err = t.format(&m, &FormatOptions::default(), &mut out).unwrap_err();
-        assert_eq!(err, FormatError::Unsupported("uuid".into()));
+        assert_eq!(err, FormatError::Unsupported("if".into()));
         assert_eq!(out, b"keep");
     }
 

@@ -37,6 +37,10 @@ mod parse;
 mod tests;
 
 use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::Arc;
+
+use crate::filter::Filter;
 
 pub use eval::{FormatError, FormatOptions, OnError, TsFormat};
 pub use functions::BuiltinFunction;
@@ -73,15 +77,30 @@ impl TemplateError {
     }
 }
 
+/// Compiles the filter expression of `$(if)`, `$(grep)`, `$(context-lookup)`
+/// or `$(filter)`; see [`CompileContext::set_filter_compiler`].
+pub type FilterCompiler = dyn Fn(&str) -> Result<Filter, String> + Send + Sync;
+
 /// What the configuration has defined so far that templates may refer to.
 ///
 /// syslog-ng resolves these while it parses, so a `template-function` or a
 /// named `template` is visible only to templates that come after it.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct CompileContext {
     /// Normalised name (`-` → `_`) → name as defined.
     user_functions: HashMap<String, String>,
     templates: HashSet<String>,
+    compile_filter: Option<Arc<FilterCompiler>>,
+}
+
+impl fmt::Debug for CompileContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CompileContext")
+            .field("user_functions", &self.user_functions)
+            .field("templates", &self.templates)
+            .field("compile_filter", &self.compile_filter.is_some())
+            .finish()
+    }
 }
 
 impl CompileContext {
@@ -112,6 +131,31 @@ impl CompileContext {
     /// Whether a named template `name` has been registered.
     pub fn has_template(&self, name: &str) -> bool {
         self.templates.contains(name)
+    }
+
+    /// Sets how filter expressions inside templates are compiled.
+    ///
+    /// rsng-core cannot parse filter syntax (the grammar lives in
+    /// `rsng-config`), so whoever compiles templates that are going to be
+    /// evaluated (the configuration loader, the runtime) supplies this hook.
+    /// It receives the argument exactly as written in the template, after
+    /// the template's own quote handling, e.g. `(program("sshd") and
+    /// level(err))`: the body of a `filter { ... };` statement. It returns
+    /// the compiled filter, resolving `filter(NAME)` against the filters
+    /// defined before the template (syslog-ng initialises the expression
+    /// right away), or a message saying why the expression is invalid,
+    /// which becomes a [`TemplateError`] at the argument.
+    ///
+    /// Without a hook the expression is kept unchecked and evaluating the
+    /// function fails with [`FormatError::Unsupported`], which is enough
+    /// for `--syntax-only`.
+    pub fn set_filter_compiler(&mut self, compile: Arc<FilterCompiler>) {
+        self.compile_filter = Some(compile);
+    }
+
+    /// The hook set by [`CompileContext::set_filter_compiler`].
+    pub fn filter_compiler(&self) -> Option<&FilterCompiler> {
+        self.compile_filter.as_deref()
     }
 }
 
@@ -231,9 +275,8 @@ pub enum Function {
 pub enum FuncArg {
     /// An argument compiled as a template.
     Template(Template),
-    /// A filter expression (`if`, `grep`, `context-lookup`, `filter`),
-    /// kept as text for the filter parser: it is not checked here.
-    Filter(ArgText),
+    /// A filter expression (`if`, `grep`, `context-lookup`, `filter`).
+    Filter(FilterArg),
     /// A `--long`/`-s` option with its canonical long name and value, if it
     /// takes one.
     Option {
@@ -258,6 +301,28 @@ pub enum FuncArg {
     /// the arguments of `$(context-length)`).
     Raw(ArgText),
 }
+
+/// The filter expression of `$(if)`, `$(grep)`, `$(context-lookup)` and
+/// `$(filter)`: its text and, when the [`CompileContext`] had a filter
+/// compiler, the compiled filter. Two are equal when their text and offset
+/// are (compiled filters cannot be compared).
+#[derive(Debug, Clone)]
+pub struct FilterArg {
+    /// The expression after quote and backslash removal.
+    pub text: String,
+    /// Byte offset in the compiled text where the argument starts.
+    pub offset: usize,
+    /// The compiled expression, `None` without a filter compiler.
+    pub compiled: Option<Arc<Filter>>,
+}
+
+impl PartialEq for FilterArg {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text && self.offset == other.offset
+    }
+}
+
+impl Eq for FilterArg {}
 
 /// Argument text with its position.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,19 +9,30 @@
 //! found while compiling an argument report an offset in the text given to
 //! [`compile`].
 
+use std::cell::Cell;
+use std::sync::Arc;
+
+use super::eval::{binary_octet, parse_int};
 use super::functions::{
     BuiltinFunction, OptSpec, Shape, DNS_RESOLVE_OPTS, FORMAT_JSON_OPTS, GREP_OPTS, HASH_OPTS, LIST_SEARCH_MODES,
     LIST_SEARCH_OPTS, SANITIZE_OPTS, TYPE_HINTS, VALUE_PAIRS_OPTS,
 };
 use super::{
-    is_builtin_macro, ArgText, CompileContext, Elem, FuncArg, FuncCall, Function, Template, TemplateError, ValueKind,
-    ValueRef, MAX_FUNCTION_ARGS, MAX_NESTING_DEPTH,
+    is_builtin_macro, ArgText, CompileContext, Elem, FilterArg, FuncArg, FuncCall, Function, Template, TemplateError,
+    ValueKind, ValueRef, MAX_FUNCTION_ARGS, MAX_NESTING_DEPTH,
 };
 
 const IMBALANCED: &str = "invalid template function reference, missing function name or imbalanced '('";
 
+thread_local! {
+    /// The nesting depth of the template whose filter argument is being
+    /// compiled by the filter compiler hook, so that templates inside that
+    /// filter count towards [`MAX_NESTING_DEPTH`] too.
+    static BASE_DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
 pub(super) fn compile(text: &str, ctx: &CompileContext) -> Result<Template, TemplateError> {
-    Compiler { ctx }.template(Src::top(text.as_bytes()), 0)
+    Compiler { ctx }.template(Src::top(text.as_bytes()), BASE_DEPTH.get())
 }
 
 fn err<T>(offset: usize, message: impl Into<String>) -> Result<T, TemplateError> {
@@ -299,6 +310,11 @@ enum Planned<'a> {
         hint: Option<Src<'a>>,
         value: Src<'a>,
     },
+    /// A filter expression of function `function`.
+    Filter {
+        function: String,
+        arg: ArgText,
+    },
     Done(FuncArg),
 }
 
@@ -321,8 +337,8 @@ fn raw(a: &ArgBuf) -> Planned<'_> {
     Planned::Done(FuncArg::Raw(a.arg_text()))
 }
 
-fn filter(a: &ArgBuf) -> Planned<'_> {
-    Planned::Done(FuncArg::Filter(a.arg_text()))
+fn filter<'a>(name: &str, a: &ArgBuf) -> Planned<'a> {
+    Planned::Filter { function: name.to_owned(), arg: a.arg_text() }
 }
 
 /// A value-pairs `key=value` argument.
@@ -377,7 +393,7 @@ fn plan_args<'a>(
                 .map(|item| match item {
                     Item::Pos(a) if !seen_filter => {
                         seen_filter = true;
-                        filter(a)
+                        filter(name, a)
                     }
                     _ => planned_item(item),
                 })
@@ -385,12 +401,12 @@ fn plan_args<'a>(
         }
         Shape::If => match rest {
             [cond, then, otherwise] => {
-                Ok(vec![filter(cond), Planned::Template(then.src()), Planned::Template(otherwise.src())])
+                Ok(vec![filter(name, cond), Planned::Template(then.src()), Planned::Template(otherwise.src())])
             }
             _ => err(at, "$(if) requires three arguments"),
         },
         Shape::Filter => match rest {
-            [cond, list] => Ok(vec![filter(cond), Planned::Template(list.src())]),
+            [cond, list] => Ok(vec![filter(name, cond), Planned::Template(list.src())]),
             _ => err(at, "wrong number of arguments. Example: $(filter expr list)."),
         },
         Shape::Map => match rest {
@@ -407,6 +423,9 @@ fn plan_args<'a>(
         Shape::Sanitize => Ok(planned_items(&parse_options(rest, &[SANITIZE_OPTS])?)),
         Shape::Padding => match rest {
             [input, others @ ..] if !others.is_empty() => {
+                if parse_int(&others[0].text, 10).is_none() {
+                    return err(at, "Padding template function requires a number as second argument!");
+                }
                 let mut out = vec![Planned::Template(input.src())];
                 out.extend(others.iter().map(raw));
                 Ok(out)
@@ -416,6 +435,25 @@ fn plan_args<'a>(
         Shape::Binary => {
             if rest.is_empty() {
                 return err(at, "$(binary) Incorrect parameters, usage $(binary <number> <number> ...)");
+            }
+            // syslog-ng turns the numbers into bytes once, here.
+            for a in rest {
+                let problem = match binary_octet(&a.text) {
+                    Some(Ok(_)) => continue,
+                    Some(Err(n)) => format!("only supports 8 bit values as characters, {n} is above 255"),
+                    None => {
+                        let base = match a.text.as_slice() {
+                            [b'0', b'x', ..] => "hex",
+                            [b'0', ..] => "oct",
+                            _ => "dec",
+                        };
+                        format!(
+                            "requires list of dec/hex/oct numbers as arguments, unable to parse {} as a {base} number",
+                            a.text()
+                        )
+                    }
+                };
+                return err(at, format!("$(binary) template function {problem}"));
             }
             Ok(all_templates(rest))
         }
@@ -446,6 +484,10 @@ fn plan_args<'a>(
             let items = parse_options(rest, &[HASH_OPTS])?;
             if positional_count(&items) < 1 {
                 return err(at, "$(hash) parsing failed, invalid number of arguments");
+            }
+            // syslog-ng 3.38 built with OpenSSL 3 (as Debian's is) refuses MD4.
+            if f == BuiltinFunction::Md4 {
+                return err(at, "MD4 hash function is not available starting with OpenSSL 3.0.");
             }
             Ok(planned_items(&items))
         }
@@ -657,6 +699,7 @@ impl Compiler<'_> {
                 };
                 FuncArg::Pair { key, type_hint, value }
             }
+            Planned::Filter { function, arg } => FuncArg::Filter(compile_filter(self.ctx, &function, arg, depth)?),
             Planned::Done(arg) => arg,
         })
     }
@@ -727,4 +770,28 @@ fn split_args(src: Src<'_>, open: usize) -> Result<(Vec<ArgBuf>, usize), Templat
         args.push(cur.finish(src.off(c)));
     }
     Ok((args, c))
+}
+
+/// Compiles a filter argument with the context's hook, if it has one.
+fn compile_filter(
+    ctx: &CompileContext,
+    function: &str,
+    arg: ArgText,
+    depth: usize,
+) -> Result<FilterArg, TemplateError> {
+    let compiled = match ctx.filter_compiler() {
+        None => None,
+        Some(hook) => {
+            let outer = BASE_DEPTH.replace(depth);
+            let result = hook(&arg.text);
+            BASE_DEPTH.set(outer);
+            match result {
+                Ok(f) => Some(Arc::new(f)),
+                Err(e) => {
+                    return err(arg.offset, format!("$({function}) Error parsing conditional filter expression: {e}"))
+                }
+            }
+        }
+    };
+    Ok(FilterArg { text: arg.text, offset: arg.offset, compiled })
 }

@@ -136,6 +136,8 @@ pub fn build_source(object: &str, opts: Options<'_>) -> Result<Box<dyn Source>, 
     let mut defaults = ParseFlags::default();
     let (bound, framing, local) = match name {
         "unix-stream" | "unix-dgram" | "system" => {
+            // Local senders (the syslog() API) put no hostname in the header.
+            defaults.expect_hostname = false;
             let path = match name {
                 "system" => PathBuf::from(DEV_LOG),
                 _ => PathBuf::from(opts.positional().unwrap_or_default()),

@@ -4,7 +4,7 @@
 //! skipped), elements are written back with [`encode_item`].
 
 use super::list::{encode_item, scan_next};
-use super::{c_str, parse_int64, push_num, Scratch};
+use super::{c_str, parse_int64, push_num, with_item_buf, Scratch};
 use crate::template::BuiltinFunction;
 
 /// Calls `f` with each element of the lists in `args[from..]` until it returns false.
@@ -82,12 +82,15 @@ fn slice(args: &Scratch, from: usize, first: i32, last: i32, item: &mut Vec<u8>,
 
 /// Runs list function `f`; false when `f` is not one.
 pub(super) fn call(f: BuiltinFunction, args: &Scratch, out: &mut Vec<u8>) -> bool {
+    with_item_buf(|item| call_with(f, args, item, out))
+}
+
+fn call_with(f: BuiltinFunction, args: &Scratch, item: &mut Vec<u8>, out: &mut Vec<u8>) -> bool {
     use BuiltinFunction::*;
-    let mut item = Vec::new();
     match f {
         ListConcat => {
             let start = out.len();
-            each_item(args, 0, &mut item, |v| {
+            each_item(args, 0, item, |v| {
                 comma_if_needed(out, start);
                 encode_item(out, c_str(v));
                 true
@@ -104,17 +107,17 @@ pub(super) fn call(f: BuiltinFunction, args: &Scratch, out: &mut Vec<u8>) -> boo
                 encode_item(out, a);
             }
         }
-        ListCount => push_num(out, count(args, 0, &mut item) as u64, 0, b'0'),
-        ListHead => nth(args, 0, 0, &mut item, out),
+        ListCount => push_num(out, count(args, 0, item) as u64, 0, b'0'),
+        ListHead => nth(args, 0, 0, item, out),
         ListNth => {
             if args.len() == 0 {
                 return true;
             }
             if let Some(ndx) = parse_int64(args.arg(0)) {
-                nth(args, 1, ndx, &mut item, out);
+                nth(args, 1, ndx, item, out);
             }
         }
-        ListTail => slice(args, 0, 1, i32::MAX, &mut item, out),
+        ListTail => slice(args, 0, 1, i32::MAX, item, out),
         ListSlice => {
             if args.len() == 0 {
                 return true;
@@ -130,7 +133,7 @@ pub(super) fn call(f: BuiltinFunction, args: &Scratch, out: &mut Vec<u8>) -> boo
                 _ => Some(i64::from(i32::MAX)),
             };
             if let (Some(first), Some(last)) = (first, last) {
-                slice(args, 1, first as i32, last as i32, &mut item, out);
+                slice(args, 1, first as i32, last as i32, item, out);
             }
         }
         _ => return false,

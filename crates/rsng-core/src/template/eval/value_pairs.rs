@@ -588,16 +588,10 @@ fn is_c_integer(v: &[u8]) -> bool {
     !t.is_empty() && t.iter().all(u8::is_ascii_digit)
 }
 
-/// `strtod` consuming the whole C string without overflow.
+/// `strtod` consuming the whole C string without overflow (underflow is
+/// accepted).
 fn is_c_double(v: &[u8]) -> bool {
-    let v = super::c_str(v);
-    let t = &v[v.iter().position(|&c| !super::is_c_space(c)).unwrap_or(v.len())..];
-    let Ok(text) = std::str::from_utf8(t) else { return false };
-    match text.parse::<f64>() {
-        Ok(d) if d.is_finite() => true,
-        Ok(_) => text.to_ascii_lowercase().contains("inf") || text.to_ascii_lowercase().contains("nan"),
-        Err(_) => false,
-    }
+    super::numeric::strtod(v).is_some_and(|(d, erange)| !(erange && d.is_infinite()))
 }
 
 /// What happened to one value.

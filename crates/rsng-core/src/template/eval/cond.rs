@@ -1,0 +1,119 @@
+//! The template functions that test a filter or walk the correlation
+//! context (`modules/basicfuncs/cond-funcs.c`, `context-funcs.c`): `if`,
+//! `grep`, `context-lookup`, `context-values` and `context-length`.
+//!
+//! A template is evaluated here for one message, so the context is that
+//! message alone: `grep` yields its values when it passes the filter (so
+//! `--max-count` makes no difference), `context-length` is 1.
+//!
+//! Their template arguments are formatted straight into the output (or, for
+//! the list functions, into a pooled buffer first), and the filters use a
+//! per-thread pool of [`FilterScratch`]es, so nothing is allocated per
+//! message once the pools are warm.
+
+use std::cell::RefCell;
+
+use super::list::encode_item;
+use super::{eval_elems, give_back, take_scratch, FormatError, FormatOptions};
+use crate::filter::FilterScratch;
+use crate::message::LogMessage;
+use crate::template::{BuiltinFunction, FuncArg, FuncCall, Template};
+
+thread_local! {
+    static FILTER_POOL: RefCell<Vec<FilterScratch>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether `msg` passes the call's filter argument; `Unsupported` when it
+/// was compiled without a filter compiler.
+fn passes(f: BuiltinFunction, call: &FuncCall, msg: &LogMessage) -> Result<bool, FormatError> {
+    let compiled = call.args.iter().find_map(|a| match a {
+        FuncArg::Filter(expr) => Some(expr.compiled.as_deref()),
+        _ => None,
+    });
+    let Some(Some(filter)) = compiled else { return Err(FormatError::Unsupported(f.name().to_owned())) };
+    // Filters may contain templates that call `$(if)` again, so the scratch
+    // is taken out of the pool rather than borrowed from it.
+    let mut scratch = FILTER_POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
+    let result = filter.eval(msg, &mut scratch);
+    FILTER_POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() < 16 {
+            p.push(scratch);
+        }
+    });
+    Ok(result)
+}
+
+fn templates(call: &FuncCall) -> impl Iterator<Item = &Template> {
+    call.args.iter().filter_map(|a| match a {
+        FuncArg::Template(t) => Some(t),
+        _ => None,
+    })
+}
+
+/// Appends each template's value as a list element.
+fn list_of_values(
+    call: &FuncCall,
+    msg: &LogMessage,
+    opts: &FormatOptions,
+    out: &mut Vec<u8>,
+) -> Result<(), FormatError> {
+    let mut scratch = take_scratch();
+    let mut result = Ok(());
+    for (i, t) in templates(call).enumerate() {
+        scratch.buf.clear();
+        result = eval_elems(&t.elems, msg, opts, false, &mut scratch.buf);
+        if result.is_err() {
+            break;
+        }
+        if i > 0 {
+            out.push(b',');
+        }
+        encode_item(out, &scratch.buf);
+    }
+    give_back(scratch);
+    result
+}
+
+pub(super) fn call(
+    f: BuiltinFunction,
+    call: &FuncCall,
+    msg: &LogMessage,
+    opts: &FormatOptions,
+    out: &mut Vec<u8>,
+) -> Result<(), FormatError> {
+    use BuiltinFunction::*;
+    match f {
+        If => {
+            let branch = if passes(f, call, msg)? { 0 } else { 1 };
+            match templates(call).nth(branch) {
+                Some(t) => eval_elems(&t.elems, msg, opts, false, out),
+                None => Ok(()),
+            }
+        }
+        Grep => {
+            if !passes(f, call, msg)? {
+                return Ok(());
+            }
+            for (i, t) in templates(call).enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                eval_elems(&t.elems, msg, opts, false, out)?;
+            }
+            Ok(())
+        }
+        ContextLookup => {
+            if !passes(f, call, msg)? {
+                return Ok(());
+            }
+            list_of_values(call, msg, opts, out)
+        }
+        ContextValues => list_of_values(call, msg, opts, out),
+        ContextLength => {
+            out.push(b'1');
+            Ok(())
+        }
+        _ => Err(FormatError::Unsupported(f.name().to_owned())),
+    }
+}
