@@ -60,6 +60,29 @@ pub fn compile_filter(config: &ir::Config, expr: &ir::Filter, named: &FilterMap)
     Ok(Filter::new("", root).with_format(c.format.clone()))
 }
 
+/// Compiles filter text written inside a template (`$(if (level(err)) ...)`): `text` is read as
+/// the body of a `filter { ... };` statement and compiled against `named`.
+///
+/// # Errors
+/// A syntax error or a compile error, as text.
+pub fn compile_filter_text(config: &ir::Config, text: &str, named: &FilterMap) -> Result<Filter, String> {
+    let snippet = format!("@version: 3.38\nfilter __template_condition {{ {text} }};\n");
+    let mut diags = crate::diagnostic::Diagnostics::default();
+    let opts = crate::preprocess::PreprocessOptions::default();
+    let pre = crate::preprocess::preprocess_text("<template>", None, snippet, &opts, &mut diags)
+        .ok_or_else(|| format!("cannot read filter `{text}`"))?;
+    let parsed = crate::syntax::parse(&pre.text).map_err(|e| e.message())?;
+    let mut lowerer = crate::lower::Lowerer::new(&pre, &mut diags);
+    for statement in &parsed.statements {
+        lowerer.statement(statement);
+    }
+    // References to named filters are resolved against `named` below; the lowering's own
+    // reference check does not know them, so its diagnostics are not used.
+    let lowered = lowerer.finish();
+    let def = lowered.filters.first().ok_or_else(|| format!("no filter expression in `{text}`"))?;
+    compile_filter(config, &def.expr, named).map_err(|e| e.message)
+}
+
 struct FilterCompiler<'c> {
     defs: HashMap<&'c str, &'c ir::FilterObject>,
     done: FilterMap,

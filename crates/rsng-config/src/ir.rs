@@ -88,7 +88,7 @@ pub enum Value {
 }
 
 /// `filter NAME { ... };` or an inline filter.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FilterObject {
     pub name: String,
     pub anonymous: bool,
@@ -127,7 +127,7 @@ pub struct Comparison {
     pub span: FileSpan,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Template {
     pub name: String,
     pub text: String,

@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rsng_config::filter_compile::compile_filters;
+use rsng_config::filter_compile::{compile_filter_text, compile_filters, FilterMap};
 use rsng_config::ir::{self, LogElement, LogPath};
 use rsng_config::schema::Context;
 use rsng_config::source_map::FileSpan;
@@ -103,8 +103,26 @@ pub struct StartOptions {
     pub persist_file: Option<std::path::PathBuf>,
 }
 
-fn build_context(config: &ir::Config, opts: &StartOptions) -> Result<BuildContext, BuildError> {
-    let mut compile_ctx = CompileContext::new();
+/// The template compile context of `config`, able to compile the filters of `$(if)` and
+/// `$(grep)`.
+fn compile_context(config: &ir::Config, filters: &FilterMap) -> CompileContext {
+    // The hook outlives this call: it keeps its own copy of what filter compilation reads.
+    let owned = Arc::new(ir::Config {
+        version: config.version,
+        options: config.options.clone(),
+        filters: config.filters.clone(),
+        templates: config.templates.clone(),
+        template_functions: config.template_functions.clone(),
+        ..Default::default()
+    });
+    let named = Arc::new(filters.clone());
+    let mut ctx = CompileContext::new();
+    ctx.set_filter_compiler(Arc::new(move |text: &str| compile_filter_text(&owned, text, &named)));
+    ctx
+}
+
+fn build_context(config: &ir::Config, opts: &StartOptions, filters: &FilterMap) -> Result<BuildContext, BuildError> {
+    let mut compile_ctx = compile_context(config, filters);
     for t in &config.template_functions {
         compile_ctx.add_user_function(&t.name);
     }
@@ -133,8 +151,8 @@ fn build_context(config: &ir::Config, opts: &StartOptions) -> Result<BuildContex
 /// # Errors
 /// The first object that cannot be set up; nothing is left running then.
 pub fn start(config: &ir::Config, opts: &StartOptions) -> Result<Running, BuildError> {
-    let ctx = build_context(config, opts)?;
     let filters = compile_filters(config).map_err(|e| BuildError::plain(e.to_string()))?;
+    let ctx = build_context(config, opts, &filters)?;
     let mut used = HashSet::new();
     for p in &config.log_paths {
         collect_references(p, &mut used);

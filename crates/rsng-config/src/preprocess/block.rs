@@ -361,7 +361,8 @@ impl Preprocessor<'_> {
     /// Runs a confgen generator; its standard output becomes configuration text.
     fn run_generator(&mut self, ctx: Context, name: &str, command: &str, args: &[(String, String)], site: FileSpan) {
         let mut cmd = std::process::Command::new("/bin/sh");
-        cmd.arg("-c").arg(command);
+        // Inherited like popen() does, so that a chroot without /dev/null still works.
+        cmd.arg("-c").arg(command).stdin(std::process::Stdio::inherit());
         for (k, v) in args {
             // Passed as written, quotes included, as syslog-ng passes them.
             cmd.env(format!("confgen_{}", normalize(k)), v.trim());
