@@ -6,6 +6,7 @@
 //! tasks start, so a bad configuration fails before anything runs. Objects no log path uses are
 //! not started, as in syslog-ng.
 
+pub mod control;
 pub mod graph;
 pub mod transform;
 
@@ -59,7 +60,32 @@ impl From<rsng_drivers::DriverError> for BuildError {
 pub struct RunningDestination {
     pub object: String,
     pub queue: Arc<DestinationQueue>,
+    /// The per-driver counters' names (`dst.network`, `dn#0`, `tcp,host:514`), for drivers
+    /// syslog-ng counts at the default stats level.
+    pub stats_name: Option<(String, String, String)>,
     task: JoinHandle<()>,
+}
+
+/// How syslog-ng names the counters of a destination driver, for those it reports at stats
+/// level 1 (the network family).
+fn destination_stats_name(object: &str, index: usize, driver: &ir::Driver) -> Option<(String, String, String)> {
+    if !matches!(driver.name, "network" | "syslog" | "tcp" | "udp" | "tcp6" | "udp6") {
+        return None;
+    }
+    let opt = |name: &str| driver.option(name).and_then(rsng_drivers::options::as_str).map(str::to_string);
+    let transport = match driver.name {
+        "tcp" | "tcp6" => "tcp".to_string(),
+        "udp" | "udp6" => "udp".to_string(),
+        _ => opt("transport").unwrap_or_else(|| "tcp".into()),
+    };
+    let host = driver.positional.first().and_then(rsng_drivers::options::as_str).unwrap_or_default();
+    let default_port = if driver.name == "syslog" && transport == "tcp" { "601" } else { "514" };
+    let port = driver
+        .option("port")
+        .or_else(|| driver.option("destport"))
+        .and_then(rsng_drivers::options::as_int)
+        .map_or_else(|| default_port.to_string(), |p| p.to_string());
+    Some((format!("dst.{}", driver.name), format!("{object}#{index}"), format!("{transport},{host}:{port}")))
 }
 
 /// One running source object.
@@ -171,9 +197,11 @@ pub fn start(config: &ir::Config, opts: &StartOptions) -> Result<Running, BuildE
             let built = rsng_drivers::build_destination(&obj.name, driver, &ctx)?;
             let fifo = driver.option("log-fifo-size").and_then(rsng_drivers::options::as_int).or(global_fifo);
             let fifo = fifo.filter(|&n| n > 0).map_or(DEFAULT_LOG_FIFO_SIZE, |n| n as usize);
+            let index = dest_drivers.get(&obj.name).map_or(0, Vec::len);
             let queue = Arc::new(DestinationQueue::new(format!("{}#{}", obj.name, driver.name), fifo));
+            let stats_name = destination_stats_name(&obj.name, index, driver);
             dest_drivers.entry(obj.name.clone()).or_default().push(destinations.len());
-            destinations.push((obj.name.clone(), queue, built));
+            destinations.push((obj.name.clone(), queue, built, stats_name));
         }
     }
     let outlets: RefCell<Vec<Outlet>> = RefCell::new(Vec::new());
@@ -238,11 +266,11 @@ pub fn start(config: &ir::Config, opts: &StartOptions) -> Result<Running, BuildE
     let stop_destinations = CancellationToken::new();
     let destinations = destinations
         .into_iter()
-        .map(|(object, queue, built)| {
+        .map(|(object, queue, built, stats_name)| {
             let task = tokio::spawn(
                 built.run(DestinationContext { queue: queue.clone(), shutdown: stop_destinations.clone() }),
             );
-            RunningDestination { object, queue, task }
+            RunningDestination { object, queue, stats_name, task }
         })
         .collect();
     let source_tasks = pending_sources
@@ -259,6 +287,46 @@ pub fn start(config: &ir::Config, opts: &StartOptions) -> Result<Running, BuildE
 }
 
 impl Running {
+    /// Every counter, named as syslog-ng 3.38 names them at the default stats level.
+    pub fn stats(&self) -> Vec<control::StatRow> {
+        use control::StatRow;
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut rows = Vec::new();
+        let mut received = 0;
+        for s in &self.sources {
+            let n = s.stats.processed.load(Relaxed);
+            received += n;
+            rows.push(StatRow::new("source", &s.object, "", "processed", n));
+        }
+        let mut per_object: Vec<(String, u64)> = Vec::new();
+        let mut delivered = 0;
+        for d in &self.destinations {
+            let st = &d.queue.stats;
+            let (queued_total, dropped, written) =
+                (st.queued_total.load(Relaxed), st.dropped.load(Relaxed), st.written.load(Relaxed));
+            let processed = queued_total + dropped;
+            delivered += processed;
+            match per_object.iter_mut().find(|(o, _)| *o == d.object) {
+                Some((_, n)) => *n = (*n).max(processed),
+                None => per_object.push((d.object.clone(), processed)),
+            }
+            if let Some((component, id, instance)) = &d.stats_name {
+                let queued = d.queue.len() as u64;
+                for (kind, value) in
+                    [("processed", processed), ("dropped", dropped), ("queued", queued), ("written", written)]
+                {
+                    rows.push(StatRow::new(component, id, instance, kind, value));
+                }
+            }
+        }
+        for (object, n) in per_object {
+            rows.push(StatRow::new("destination", &object, "", "processed", n));
+        }
+        rows.push(StatRow::new("center", "", "received", "processed", received));
+        rows.push(StatRow::new("center", "", "queued", "processed", delivered));
+        rows
+    }
+
     /// Stops reading, lets the destinations write what was accepted (for at most `grace`), then
     /// stops them.
     pub async fn stop(self, grace: Duration) {

@@ -9,7 +9,14 @@ use rsng_config::{ir, LoadOptions};
 use rsng_drivers::internal;
 use tokio::signal::unix::{signal, SignalKind};
 
+use rsng_runtime::control::{self, Command};
+
 use crate::cli::Cli;
+
+/// syslog-ng's control socket, so that `syslog-ng-ctl` without `-c` reaches rsng.
+const DEFAULT_CONTROL_SOCKET: &str = "/var/lib/syslog-ng/syslog-ng.ctl";
+/// syslog-ng's pid file, which init scripts read.
+const DEFAULT_PIDFILE: &str = "/var/lib/syslog-ng/syslog-ng.pid";
 
 /// How long stopping waits for destinations to write what they hold.
 const DRAIN_GRACE: Duration = Duration::from_secs(10);
@@ -57,7 +64,7 @@ pub fn run(cli: &Cli, config: ir::Config) -> ExitCode {
     ExitCode::from(code)
 }
 
-async fn serve(cli: &Cli, config: ir::Config, notify_parent: &mut Option<std::os::fd::OwnedFd>) -> u8 {
+async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std::os::fd::OwnedFd>) -> u8 {
     let mut running = match rsng_runtime::start(&config, &start_options(cli)) {
         Ok(r) => r,
         Err(e) => {
@@ -65,10 +72,20 @@ async fn serve(cli: &Cli, config: ir::Config, notify_parent: &mut Option<std::os
             return 1;
         }
     };
-    if let Some(pidfile) = &cli.pidfile {
-        if let Err(e) = write_pidfile(pidfile) {
-            eprintln!("rsng: error writing the pid file {}: {e}", pidfile.display());
+    let (control_tx, mut control_rx) = tokio::sync::mpsc::channel::<control::Request>(16);
+    let control_path = cli.control.clone().unwrap_or_else(|| DEFAULT_CONTROL_SOCKET.into());
+    match control::bind(&control_path) {
+        Ok(listener) => {
+            tokio::spawn(control::serve(listener, control_tx));
         }
+        Err(e) => internal::warning(format!(
+            "Error opening the control socket, syslog-ng-ctl will not work; socket='{}', error='{e}'",
+            control_path.display()
+        )),
+    }
+    let pidfile = cli.pidfile.clone().unwrap_or_else(|| DEFAULT_PIDFILE.into());
+    if let Err(e) = write_pidfile(&pidfile) {
+        internal::warning(format!("Error writing the pid file; file='{}', error='{e}'", pidfile.display()));
     }
     internal::notice(format!("rsng starting up; version='{}'", env!("CARGO_PKG_VERSION")));
     if let Some(pipe) = notify_parent.take() {
@@ -86,47 +103,127 @@ async fn serve(cli: &Cli, config: ir::Config, notify_parent: &mut Option<std::os
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = hup.recv() => {
-                internal::notice("Configuration reload request received, reloading configuration");
-                match rsng_config::load_file(&cli.cfgfile, &LoadOptions::default()) {
-                    Ok(loaded) => {
-                        running.stop(DRAIN_GRACE).await;
-                        match rsng_runtime::start(&loaded.config, &start_options(cli)) {
-                            Ok(r) => {
-                                running = r;
-                                internal::notice("Configuration reload finished");
-                            }
-                            Err(e) => {
-                                print_start_error(&loaded.config, &e);
-                                internal::error(format!("Error starting the new configuration: {e}; restarting the old one"));
-                                match rsng_runtime::start(&config, &start_options(cli)) {
-                                    Ok(r) => running = r,
-                                    Err(e) => {
-                                        print_start_error(&config, &e);
-                                        return 1;
-                                    }
-                                }
-                            }
+                if let Err(code) = reload(cli, &mut config, &mut running).await {
+                    return code;
+                }
+            }
+            Some((command, reply)) = control_rx.recv() => {
+                let mut stop = false;
+                let answer = match command {
+                    Command::Stats { .. } => control::format_stats(&running.stats()),
+                    Command::Query { kind, pattern, .. } => control::format_query(&running.stats(), kind, &pattern),
+                    Command::Reload => match reload(cli, &mut config, &mut running).await {
+                        Ok(true) => "OK Config reload successful".to_string(),
+                        Ok(false) => "FAIL Syntax error parsing configuration file, previous config remained intact".to_string(),
+                        Err(code) => {
+                            let _ = reply.send("FAIL Error starting the configuration".into());
+                            return code;
                         }
+                    },
+                    Command::Stop => {
+                        stop = true;
+                        "OK Shutdown initiated".to_string()
                     }
-                    Err(err) => {
-                        crate::print_reports(&err.reports);
-                        internal::error("Error parsing the new configuration, keeping the old one");
-                    }
+                    Command::Reopen => "OK Re-open of log destination files initiated".to_string(),
+                    Command::Log { which, set } => log_level(&which, set),
+                    Command::Config { preprocessed } => config_text(cli, preprocessed),
+                    Command::Unknown(line) => format!("FAIL Unknown command; command='{line}'"),
+                };
+                let _ = reply.send(answer);
+                if stop {
+                    break;
                 }
             }
         }
     }
     internal::notice(format!("rsng shutting down; version='{}'", env!("CARGO_PKG_VERSION")));
     running.stop(DRAIN_GRACE).await;
-    if let Some(pidfile) = &cli.pidfile {
-        let _ = std::fs::remove_file(pidfile);
-    }
+    let _ = std::fs::remove_file(&pidfile);
+    let _ = std::fs::remove_file(&control_path);
     0
+}
+
+/// Reads the configuration again and switches to it. `Ok(false)`: the new file is invalid and the
+/// old configuration keeps running. `Err(code)`: neither could be started; rsng must exit.
+async fn reload(cli: &Cli, config: &mut ir::Config, running: &mut rsng_runtime::Running) -> Result<bool, u8> {
+    internal::notice("Configuration reload request received, reloading configuration");
+    let loaded = match rsng_config::load_file(&cli.cfgfile, &LoadOptions::default()) {
+        Ok(loaded) => loaded,
+        Err(err) => {
+            crate::print_reports(&err.reports);
+            internal::error("Error reloading configuration; reason='Syntax error parsing configuration file'");
+            return Ok(false);
+        }
+    };
+    let old = std::mem::replace(running, placeholder());
+    old.stop(DRAIN_GRACE).await;
+    match rsng_runtime::start(&loaded.config, &start_options(cli)) {
+        Ok(r) => {
+            *running = r;
+            *config = loaded.config;
+            internal::notice("Configuration reload finished");
+            Ok(true)
+        }
+        Err(e) => {
+            print_start_error(&loaded.config, &e);
+            internal::error(format!("Error initializing the new configuration, reverting to the old one; error='{e}'"));
+            match rsng_runtime::start(config, &start_options(cli)) {
+                Ok(r) => {
+                    *running = r;
+                    Ok(false)
+                }
+                Err(e) => {
+                    print_start_error(config, &e);
+                    Err(1)
+                }
+            }
+        }
+    }
+}
+
+/// An empty pipeline, standing in while one is replaced.
+fn placeholder() -> rsng_runtime::Running {
+    rsng_runtime::start(&ir::Config::default(), &rsng_runtime::StartOptions::default())
+        .expect("an empty configuration always starts")
+}
+
+fn log_level(which: &str, set: Option<bool>) -> String {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static VERBOSE: AtomicBool = AtomicBool::new(false);
+    static DEBUG: AtomicBool = AtomicBool::new(false);
+    static TRACE: AtomicBool = AtomicBool::new(false);
+    let flag = match which {
+        "VERBOSE" => &VERBOSE,
+        "DEBUG" => &DEBUG,
+        "TRACE" => &TRACE,
+        other => return format!("FAIL Invalid arguments received; command='LOG {other}'"),
+    };
+    if let Some(on) = set {
+        flag.store(on, Ordering::Relaxed);
+        let level = if DEBUG.load(Ordering::Relaxed) || TRACE.load(Ordering::Relaxed) {
+            Some(internal::Level::Debug)
+        } else if VERBOSE.load(Ordering::Relaxed) {
+            Some(internal::Level::Info)
+        } else {
+            Some(internal::Level::Error)
+        };
+        internal::set_stderr_level(level);
+    }
+    format!("OK {which}={}", u8::from(flag.load(Ordering::Relaxed)))
+}
+
+fn config_text(cli: &Cli, preprocessed: bool) -> String {
+    if preprocessed {
+        rsng_config::preprocess_file(&cli.cfgfile, &LoadOptions::default()).0
+    } else {
+        std::fs::read_to_string(&cli.cfgfile).unwrap_or_else(|e| format!("FAIL Error reading the configuration: {e}"))
+    }
 }
 
 fn start_options(cli: &Cli) -> rsng_runtime::StartOptions {
     rsng_runtime::StartOptions {
-        persist_file: Some(cli.persist_file.clone().unwrap_or_else(|| "/var/lib/rsng/rsng.persist".into())),
+        // rsng's own format, beside syslog-ng's file rather than over it.
+        persist_file: Some(cli.persist_file.clone().unwrap_or_else(|| "/var/lib/syslog-ng/rsng.persist".into())),
     }
 }
 
@@ -138,6 +235,9 @@ fn print_start_error(config: &ir::Config, e: &rsng_runtime::BuildError) {
 }
 
 fn write_pidfile(path: &Path) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
     let tmp = path.with_extension("pid.tmp");
     std::fs::write(&tmp, format!("{}\n", std::process::id()))?;
     std::fs::rename(tmp, path)

@@ -1,0 +1,219 @@
+//! The control socket: syslog-ng-ctl's protocol, so that the real `syslog-ng-ctl` works against
+//! rsng.
+//!
+//! The protocol is one command line per connection (`STATS`, `QUERY GET pattern`, `RELOAD`,
+//! `STOP`, `REOPEN`, `LOG VERBOSE ON`, `CONFIG GET ORIGINAL`, ...); the answer is text ending with
+//! a line holding a single `.`. Answers that report an outcome start with `OK ` or `FAIL `
+//! (syslog-ng-ctl exits 1 on `FAIL`). This module parses commands and formats answers; the
+//! daemon's main loop executes them, since reload and stop change what runs.
+
+use std::path::Path;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixListener;
+use tokio::sync::{mpsc, oneshot};
+
+/// A command from the control socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `STATS` (CSV of all counters); `reset` after printing.
+    Stats {
+        reset: bool,
+    },
+    /// `QUERY LIST|GET|GET_SUM [pattern]`.
+    Query {
+        kind: QueryKind,
+        pattern: String,
+        reset: bool,
+    },
+    Reload,
+    Stop,
+    Reopen,
+    /// `LOG VERBOSE|DEBUG|TRACE [ON|OFF]`.
+    Log {
+        which: String,
+        set: Option<bool>,
+    },
+    /// `CONFIG GET ORIGINAL|PREPROCESSED`.
+    Config {
+        preprocessed: bool,
+    },
+    /// Anything else: answered with `FAIL`.
+    Unknown(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryKind {
+    List,
+    Get,
+    GetSum,
+}
+
+/// Parses one command line.
+pub fn parse_command(line: &str) -> Command {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    match words.as_slice() {
+        ["STATS"] => Command::Stats { reset: false },
+        ["STATS", "RESET"] | ["RESET_STATS"] => Command::Stats { reset: true },
+        ["QUERY", kind, rest @ ..] => {
+            let (kind, reset) = match *kind {
+                "LIST" => (QueryKind::List, false),
+                "LIST_RESET" => (QueryKind::List, true),
+                "GET" => (QueryKind::Get, false),
+                "GET_RESET" => (QueryKind::Get, true),
+                "GET_SUM" => (QueryKind::GetSum, false),
+                "GET_SUM_RESET" => (QueryKind::GetSum, true),
+                _ => return Command::Unknown(line.to_string()),
+            };
+            Command::Query { kind, pattern: rest.first().unwrap_or(&"*").to_string(), reset }
+        }
+        ["RELOAD"] => Command::Reload,
+        ["STOP"] => Command::Stop,
+        ["REOPEN"] => Command::Reopen,
+        ["LOG", which] => Command::Log { which: which.to_ascii_uppercase(), set: None },
+        ["LOG", which, value] => {
+            let set = matches!(value.to_ascii_uppercase().as_str(), "ON" | "1");
+            Command::Log { which: which.to_ascii_uppercase(), set: Some(set) }
+        }
+        ["CONFIG", "GET", what] => Command::Config { preprocessed: *what == "PREPROCESSED" },
+        _ => Command::Unknown(line.to_string()),
+    }
+}
+
+/// One counter as `syslog-ng-ctl stats` prints it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatRow {
+    /// `source`, `destination`, `center`, `global`, `src.network`, `dst.network`, ...
+    pub component: String,
+    pub id: String,
+    pub instance: String,
+    /// `processed`, `dropped`, `queued`, `written`, `connections`, ...
+    pub kind: String,
+    pub value: u64,
+}
+
+impl StatRow {
+    pub fn new(component: &str, id: &str, instance: &str, kind: &str, value: u64) -> StatRow {
+        StatRow { component: component.into(), id: id.into(), instance: instance.into(), kind: kind.into(), value }
+    }
+
+    /// The dotted name `QUERY` uses: `component.id.instance.kind`, empty parts left out.
+    pub fn query_name(&self) -> String {
+        [self.component.as_str(), &self.id, &self.instance, &self.kind]
+            .iter()
+            .filter(|p| !p.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+}
+
+/// The `STATS` answer body.
+pub fn format_stats(rows: &[StatRow]) -> String {
+    let mut out = String::from("SourceName;SourceId;SourceInstance;State;Type;Number\n");
+    for r in rows {
+        out.push_str(&format!("{};{};{};a;{};{}\n", r.component, r.id, r.instance, r.kind, r.value));
+    }
+    out
+}
+
+/// The `QUERY` answer body.
+pub fn format_query(rows: &[StatRow], kind: QueryKind, pattern: &str) -> String {
+    let matching = rows.iter().filter(|r| glob_match(pattern, &r.query_name()));
+    match kind {
+        QueryKind::List => matching.map(|r| format!("{}\n", r.query_name())).collect(),
+        QueryKind::Get => matching.map(|r| format!("{}={}\n", r.query_name(), r.value)).collect(),
+        QueryKind::GetSum => format!("{}\n", matching.map(|r| r.value).sum::<u64>()),
+    }
+}
+
+/// `*` and `?` globbing, as the query patterns use.
+fn glob_match(pattern: &str, text: &str) -> bool {
+    fn go(p: &[u8], t: &[u8]) -> bool {
+        match (p.first(), t.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
+            (Some(b'?'), Some(_)) => go(&p[1..], &t[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &t[1..]),
+            _ => false,
+        }
+    }
+    go(pattern.as_bytes(), text.as_bytes())
+}
+
+/// A command with the channel its answer goes back on.
+pub type Request = (Command, oneshot::Sender<String>);
+
+/// Binds the control socket at `path` (replacing a stale one).
+///
+/// # Errors
+/// When the socket cannot be made.
+pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
+    use std::os::unix::fs::FileTypeExt;
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if meta.file_type().is_socket() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let listener = UnixListener::bind(path)?;
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    Ok(listener)
+}
+
+/// Accepts control connections and forwards their commands to `requests`.
+pub async fn serve(listener: UnixListener, requests: mpsc::Sender<Request>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let requests = requests.clone();
+        tokio::spawn(async move {
+            let (read, mut write) = stream.into_split();
+            let mut lines = BufReader::new(read).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let (tx, rx) = oneshot::channel();
+                if requests.send((parse_command(&line), tx)).await.is_err() {
+                    return;
+                }
+                let Ok(mut answer) = rx.await else { return };
+                if !answer.is_empty() && !answer.ends_with('\n') {
+                    answer.push('\n');
+                }
+                answer.push_str(".\n");
+                if write.write_all(answer.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands() {
+        assert_eq!(parse_command("STATS"), Command::Stats { reset: false });
+        assert_eq!(parse_command("RELOAD"), Command::Reload);
+        assert_eq!(
+            parse_command("QUERY GET_SUM source.*"),
+            Command::Query { kind: QueryKind::GetSum, pattern: "source.*".into(), reset: false }
+        );
+        assert_eq!(parse_command("LOG DEBUG ON"), Command::Log { which: "DEBUG".into(), set: Some(true) });
+        assert!(matches!(parse_command("BOGUS"), Command::Unknown(_)));
+    }
+
+    #[test]
+    fn query_patterns() {
+        let rows =
+            vec![StatRow::new("source", "s", "", "processed", 2), StatRow::new("destination", "d", "", "processed", 3)];
+        assert_eq!(format_query(&rows, QueryKind::GetSum, "*.processed"), "5\n");
+        assert_eq!(format_query(&rows, QueryKind::Get, "source.*"), "source.s.processed=2\n");
+        assert!(format_stats(&rows).contains("destination;d;;a;processed;3\n"));
+    }
+}
