@@ -52,6 +52,7 @@ usage: cargo xtask bench [config] [options]
 
 Subcommands:
   config              configuration loading, rsng vs syslog-ng (default)
+  pipeline            message throughput and CPU per message over TCP (see --help)
 
 Options:
   --runs N            timed runs per program and size (default 5)
@@ -84,6 +85,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             };
             config_bench(&opts)
         }
+        "pipeline" => crate::pipeline_bench::run(rest),
         "help" => {
             print!("{USAGE}");
             Ok(())

@@ -1,6 +1,7 @@
 //! Project tasks: `cargo xtask test` (the full CI run) and `cargo xtask bench`.
 
 mod bench;
+mod pipeline_bench;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
