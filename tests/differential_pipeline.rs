@@ -223,6 +223,22 @@ const CASES: &[Case] = &[
         ordered: true,
     },
     Case {
+        name: "time_zones_and_names",
+        tcp: 2,
+        udp: 0,
+        fwd: 0,
+        config: "options { use-dns(yes); dns-cache(yes); };\n\
+                 source s_ny { network(ip(127.0.0.1) port(@TCP0@) time-zone(\"America/New_York\")); };\n\
+                 source s_now { network(ip(127.0.0.1) port(@TCP1@) keep-timestamp(no) keep-hostname(yes)); };\n\
+                 destination d_ny { file(\"@OUT@/ny\" template(\"$ISODATE $HOST $HOST_FROM $MSG\\n\") time-zone(\"Asia/Kolkata\") frac-digits(3)); };\n\
+                 destination d_full { file(\"@OUT@/full\" ts-format(full)); };\n\
+                 destination d_now { file(\"@OUT@/now\" template(\"$HOST $MSG\\n\")); };\n\
+                 log { source(s_ny); destination(d_ny); destination(d_full); };\n\
+                 log { source(s_now); destination(d_now); };",
+        inputs: &[Input::Tcp(0, MIXED), Input::Tcp(1, MIXED)],
+        ordered: true,
+    },
+    Case {
         name: "message_size_limit",
         tcp: 1,
         udp: 0,

@@ -25,6 +25,8 @@ pub struct Receiver {
     pub host_override: Option<Arc<str>>,
     pub program_override: Option<Arc<str>>,
     pub time_zone: jiff::tz::TimeZone,
+    /// Whether `time-zone()` (or the global `recv-time-zone()`) was given.
+    pub zone_configured: bool,
     /// `log-msg-size()`: longer messages are cut (framing) to this many bytes.
     pub max_msg_size: usize,
     /// The source object's name.
@@ -76,11 +78,12 @@ impl Receiver {
         };
         let use_dns = !matches!(opts.str_or_global("use-dns"), Some("no" | "off" | "0" | "persist-only"))
             && opts.bool_or_global("use-dns") != Some(false);
-        let time_zone = opts
+        let configured_zone = opts
             .str("time-zone")
             .or_else(|| opts.globals.str("recv-time-zone"))
-            .and_then(crate::writer::parse_time_zone)
-            .unwrap_or_else(jiff::tz::TimeZone::system);
+            .and_then(crate::writer::parse_time_zone);
+        let zone_configured = configured_zone.is_some();
+        let time_zone = configured_zone.unwrap_or_else(jiff::tz::TimeZone::system);
         let tags = opts.strings("tags").iter().map(|t| TagId::intern(t)).collect();
         Receiver {
             parse: ParseOptions { flags, default_pri },
@@ -96,6 +99,7 @@ impl Receiver {
             host_override: opts.str("host-override").map(Arc::from),
             program_override: opts.str("program-override").map(Arc::from),
             time_zone,
+            zone_configured,
             max_msg_size: opts.int_or_global("log-msg-size").unwrap_or(65536).max(1) as usize,
             source: Arc::from(source),
             source_tag: TagId::intern(&format!(".source.{source}")),
@@ -117,6 +121,7 @@ impl Receiver {
             source_ip: peer,
             received: UnixTime::now(&self.time_zone),
             time_zone: self.time_zone.clone(),
+            zone_configured: self.zone_configured,
             local: self.local,
         }
     }
@@ -185,8 +190,10 @@ impl HostResolve {
             None
         } else if self.cache {
             let cache = CACHE.get_or_init(Default::default);
-            if let Some(hit) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&ip) {
-                hit.clone()
+            // The guard must be gone before the miss branch locks again.
+            let hit = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&ip).cloned();
+            if let Some(hit) = hit {
+                hit
             } else {
                 let name = reverse_lookup(ip);
                 cache.lock().unwrap_or_else(|e| e.into_inner()).insert(ip, name.clone());

@@ -31,7 +31,9 @@ use jiff::tz::TimeZone;
 use rsng_proto::syslog::{ParsedMessage, Stamp};
 
 pub use tags::{TagId, Tags};
-pub use time::{civil_from_days, days_from_civil, resolve_timestamp, zone_offset, UnixTime, WallClock};
+pub use time::{
+    civil_from_days, days_from_civil, resolve_timestamp, resolve_timestamp_with_hint, zone_offset, UnixTime, WallClock,
+};
 
 /// Where a value's bytes are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -110,6 +112,9 @@ pub struct ReceiveInfo {
     pub received: UnixTime,
     /// The source's `time-zone()`: the zone of stamps that carry none.
     pub time_zone: TimeZone,
+    /// Whether `time_zone` was configured (`time-zone()`): stamps without a zone then get the
+    /// zone's offset at reception, as in syslog-ng; otherwise the local zone at the stamp.
+    pub zone_configured: bool,
     /// Whether the message is local (internal or from a local source).
     pub local: bool,
 }
@@ -124,6 +129,7 @@ impl ReceiveInfo {
             source_ip,
             received: UnixTime::now(&time_zone),
             time_zone,
+            zone_configured: false,
             local: false,
         }
     }
@@ -204,7 +210,10 @@ impl LogMessage {
         inner.pri = parsed.pri.0;
         inner.utf8 = parsed.utf8;
         inner.stamp = match parsed.stamp {
-            Stamp::Parsed(t) => resolve_timestamp(&t, &info.time_zone, &info.received),
+            Stamp::Parsed(t) => {
+                let hint = info.zone_configured.then(|| zone_offset(&info.time_zone, info.received.sec));
+                resolve_timestamp_with_hint(&t, &info.time_zone, &info.received, hint)
+            }
             Stamp::None | Stamp::Nil => info.received,
         };
         inner.host = match parsed.host {

@@ -144,6 +144,13 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 ///   first); then 3.38 subtracts `(normalised hour - written hour)` hours.
 /// * A stamp without a zone is wall-clock time in `tz`.
 pub fn resolve_timestamp(t: &Timestamp<'_>, tz: &TimeZone, now: &UnixTime) -> UnixTime {
+    resolve_timestamp_with_hint(t, tz, now, None)
+}
+
+/// [`resolve_timestamp`], where a stamp without a zone gets the fixed offset `hint` when one is
+/// given. syslog-ng passes the offset a source's `time-zone()` has *now* (at reception), so a
+/// summer stamp received in winter is read with the winter offset.
+pub fn resolve_timestamp_with_hint(t: &Timestamp<'_>, tz: &TimeZone, now: &UnixTime, hint: Option<i32>) -> UnixTime {
     let year = match t.year {
         Some(y) => i64::from(y),
         None => {
@@ -169,7 +176,14 @@ pub fn resolve_timestamp(t: &Timestamp<'_>, tz: &TimeZone, now: &UnixTime) -> Un
         None => {
             let (sec, hour) = local_to_instant(civil, tz);
             let sec = sec - (hour - i64::from(t.hour)) * 3600;
-            UnixTime { sec, usec, gmtoff: zone_offset(tz, sec) }
+            match hint {
+                Some(offset) => {
+                    // As syslog-ng: the local reading, moved from its own offset to the hint.
+                    let sec = sec + i64::from(zone_offset(tz, sec)) - i64::from(offset);
+                    UnixTime { sec, usec, gmtoff: offset }
+                }
+                None => UnixTime { sec, usec, gmtoff: zone_offset(tz, sec) },
+            }
         }
     }
 }
