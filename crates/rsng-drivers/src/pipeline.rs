@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use rsng_core::LogMessage;
 use tokio::sync::Notify;
@@ -52,8 +52,36 @@ pub struct SourceStats {
     pub processed: AtomicU64,
 }
 
+/// The log paths and destination queues behind one source, replaceable while connections run: a
+/// reload that keeps the source swaps in the new configuration's paths, and every connection picks
+/// them up at its next batch.
+pub struct RouteCell {
+    current: RwLock<(Arc<dyn Route>, Arc<[Outlet]>)>,
+    generation: AtomicU64,
+}
+
+impl RouteCell {
+    pub fn new(route: Arc<dyn Route>, outlets: Arc<[Outlet]>) -> Arc<RouteCell> {
+        Arc::new(RouteCell { current: RwLock::new((route, outlets)), generation: AtomicU64::new(0) })
+    }
+
+    /// Installs new log paths; connections switch at their next batch.
+    pub fn replace(&self, route: Arc<dyn Route>, outlets: Arc<[Outlet]>) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = (route, outlets);
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    fn load(&self) -> (u64, Arc<dyn Route>, Arc<[Outlet]>) {
+        let generation = self.generation.load(Ordering::Acquire);
+        let cur = self.current.read().unwrap_or_else(|e| e.into_inner());
+        (generation, cur.0.clone(), cur.1.clone())
+    }
+}
+
 /// Where a source connection posts what it receives. Each connection task owns one.
 pub struct SourcePort {
+    cell: Arc<RouteCell>,
+    generation: u64,
     route: Arc<dyn Route>,
     outlets: Arc<[Outlet]>,
     outbox: Outbox,
@@ -62,13 +90,14 @@ pub struct SourcePort {
 
 impl Clone for SourcePort {
     fn clone(&self) -> Self {
-        SourcePort::new(self.route.clone(), self.outlets.clone(), self.stats.clone())
+        SourcePort::new(self.cell.clone(), self.stats.clone())
     }
 }
 
 impl SourcePort {
-    pub fn new(route: Arc<dyn Route>, outlets: Arc<[Outlet]>, stats: Arc<SourceStats>) -> SourcePort {
-        SourcePort { route, outlets, outbox: Outbox::default(), stats }
+    pub fn new(cell: Arc<RouteCell>, stats: Arc<SourceStats>) -> SourcePort {
+        let (generation, route, outlets) = cell.load();
+        SourcePort { cell, generation, route, outlets, outbox: Outbox::default(), stats }
     }
 
     /// The source's counters.
@@ -76,11 +105,22 @@ impl SourcePort {
         &self.stats
     }
 
+    /// Picks up new log paths after a reload (one atomic load per batch otherwise).
+    fn refresh(&mut self) {
+        if self.cell.generation.load(Ordering::Acquire) != self.generation {
+            let (generation, route, outlets) = self.cell.load();
+            self.generation = generation;
+            self.route = route;
+            self.outlets = outlets;
+        }
+    }
+
     /// Routes every message of `batch` (leaving it empty) and queues the results.
     pub fn post(&mut self, batch: &mut Vec<LogMessage>) {
         if batch.is_empty() {
             return;
         }
+        self.refresh();
         self.stats.processed.fetch_add(batch.len() as u64, Ordering::Relaxed);
         for msg in batch.drain(..) {
             self.route.route(msg, &mut self.outbox);
@@ -98,7 +138,8 @@ impl SourcePort {
         self.post(&mut batch);
     }
 
-    /// Waits until every flow-controlled destination behind this source has room.
+    /// Waits until every flow-controlled destination behind this source has room (as of the
+    /// last batch; a reload takes effect at the next one).
     pub async fn ready(&self) {
         for outlet in self.outlets.iter().filter(|o| o.flow_control) {
             outlet.queue.wait_for_room().await;

@@ -20,6 +20,7 @@ use rsng_config::ir::{self, LogElement, LogPath};
 use rsng_config::schema::Context;
 use rsng_config::source_map::FileSpan;
 use rsng_core::template::{compile, CompileContext};
+use rsng_drivers::pipeline::RouteCell;
 use rsng_drivers::{
     BuildContext, DestinationContext, DestinationQueue, Globals, Outlet, SourceContext, SourcePort, SourceStats,
 };
@@ -63,7 +64,24 @@ pub struct RunningDestination {
     /// The per-driver counters' names (`dst.network`, `dn#0`, `tcp,host:514`), for drivers
     /// syslog-ng counts at the default stats level.
     pub stats_name: Option<(String, String, String)>,
+    /// What the driver is: a reload keeps a destination whose key is unchanged.
+    key: String,
+    stop: CancellationToken,
     task: JoinHandle<()>,
+}
+
+/// One running source driver.
+struct SourceSlot {
+    key: String,
+    cell: Arc<RouteCell>,
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+/// One source object's counters.
+pub struct RunningSource {
+    pub object: String,
+    pub stats: Arc<SourceStats>,
 }
 
 /// How syslog-ng names the counters of a destination driver, for those it reports at stats
@@ -88,19 +106,11 @@ fn destination_stats_name(object: &str, index: usize, driver: &ir::Driver) -> Op
     Some((format!("dst.{}", driver.name), format!("{object}#{index}"), format!("{transport},{host}:{port}")))
 }
 
-/// One running source object.
-pub struct RunningSource {
-    pub object: String,
-    pub stats: Arc<SourceStats>,
-}
-
 /// A started configuration.
 pub struct Running {
     pub sources: Vec<RunningSource>,
     pub destinations: Vec<RunningDestination>,
-    source_tasks: Vec<JoinHandle<()>>,
-    stop_sources: CancellationToken,
-    stop_destinations: CancellationToken,
+    slots: Vec<SourceSlot>,
 }
 
 /// Names referenced from log paths, by context.
@@ -120,6 +130,25 @@ fn collect_references(path: &LogPath, out: &mut HashSet<(Context, String)>) {
             }
         }
     }
+}
+
+/// The keys of the source drivers `config` would run.
+fn planned_source_keys(config: &ir::Config) -> HashSet<String> {
+    let globals = globals_key(config);
+    let mut used = HashSet::new();
+    for p in &config.log_paths {
+        collect_references(p, &mut used);
+    }
+    let any_catchall = config.log_paths.iter().any(|p| p.flags.catchall);
+    let mut keys = HashSet::new();
+    for obj in &config.sources {
+        if any_catchall || used.contains(&(Context::Source, obj.name.clone())) {
+            for (index, driver) in obj.drivers.iter().enumerate() {
+                keys.insert(driver_key(Context::Source, &obj.name, index, driver, &globals));
+            }
+        }
+    }
+    keys
 }
 
 /// Settings of a start that come from the command line rather than the configuration.
@@ -172,38 +201,124 @@ fn build_context(config: &ir::Config, opts: &StartOptions, filters: &FilterMap) 
     })
 }
 
+/// A configuration item's identity across reloads: its kind, object, position and every option
+/// (spans left out), plus the global options, which drivers read too.
+fn driver_key(context: Context, object: &str, index: usize, driver: &ir::Driver, globals: &str) -> String {
+    let mut key = format!("{}|{object}|{index}|{}|", context.name(), driver.name);
+    for v in &driver.positional {
+        value_key(v, &mut key);
+    }
+    for o in &driver.options {
+        key.push_str(o.name);
+        value_key(&o.value, &mut key);
+    }
+    key.push('|');
+    key.push_str(globals);
+    key
+}
+
+fn value_key(v: &ir::Value, out: &mut String) {
+    use std::fmt::Write as _;
+    match v {
+        ir::Value::Bool(b) => out.push_str(if *b { "(y)" } else { "(n)" }),
+        ir::Value::Int(n) => {
+            let _ = write!(out, "({n})");
+        }
+        ir::Value::Float(f) => {
+            let _ = write!(out, "({f})");
+        }
+        ir::Value::Str(t) | ir::Value::Raw(t) => {
+            let _ = write!(out, "({}:{t})", t.len());
+        }
+        ir::Value::List(items) => {
+            out.push('[');
+            items.iter().for_each(|i| value_key(i, out));
+            out.push(']');
+        }
+        ir::Value::Group(items) => {
+            out.push('{');
+            for o in items {
+                out.push_str(o.name);
+                value_key(&o.value, out);
+            }
+            out.push('}');
+        }
+        // Filters in options (rewrite conditions) do not decide a driver's identity.
+        ir::Value::Filter(_) => out.push_str("(filter)"),
+    }
+}
+
+fn globals_key(config: &ir::Config) -> String {
+    let mut key = String::new();
+    for o in &config.options {
+        key.push_str(o.name);
+        value_key(&o.value, &mut key);
+    }
+    key
+}
+
 /// Builds every object the log paths use and starts them. Must run inside a tokio runtime.
 ///
 /// # Errors
 /// The first object that cannot be set up; nothing is left running then.
 pub fn start(config: &ir::Config, opts: &StartOptions) -> Result<Running, BuildError> {
+    let mut kept_destinations = Vec::new();
+    let mut kept_sources = Vec::new();
+    let mut stats = HashMap::new();
+    build(config, opts, &mut kept_destinations, &mut kept_sources, &mut stats)
+}
+
+/// Builds `config`, reusing the running destinations and sources in `kept_*` whose key it still
+/// has (they are taken out of the vectors; on an error they stay there).
+fn build(
+    config: &ir::Config,
+    opts: &StartOptions,
+    kept_destinations: &mut Vec<RunningDestination>,
+    kept_sources: &mut Vec<SourceSlot>,
+    source_stats: &mut HashMap<String, Arc<SourceStats>>,
+) -> Result<Running, BuildError> {
     let filters = compile_filters(config).map_err(|e| BuildError::plain(e.to_string()))?;
     let ctx = build_context(config, opts, &filters)?;
+    let globals = globals_key(config);
     let mut used = HashSet::new();
     for p in &config.log_paths {
         collect_references(p, &mut used);
     }
     let any_catchall = config.log_paths.iter().any(|p| p.flags.catchall);
 
-    // Destinations: one queue per driver, one outlet per (driver, flow control).
-    let mut destinations = Vec::new();
+    // Destinations: one queue per driver, one outlet per (driver, flow control). A destination
+    // whose key is unchanged keeps its queue and writer.
+    enum Dest {
+        Kept(usize),
+        New(Arc<DestinationQueue>, Box<dyn rsng_drivers::Destination>),
+    }
+    let mut destinations: Vec<(String, String, Dest, Option<(String, String, String)>)> = Vec::new();
     let mut dest_drivers: HashMap<String, Vec<usize>> = HashMap::new();
     let global_fifo = ctx.globals.int("log-fifo-size");
     for obj in &config.destinations {
         if !used.contains(&(Context::Destination, obj.name.clone())) {
             continue;
         }
-        for driver in &obj.drivers {
-            let built = rsng_drivers::build_destination(&obj.name, driver, &ctx)?;
-            let fifo = driver.option("log-fifo-size").and_then(rsng_drivers::options::as_int).or(global_fifo);
-            let fifo = fifo.filter(|&n| n > 0).map_or(DEFAULT_LOG_FIFO_SIZE, |n| n as usize);
-            let index = dest_drivers.get(&obj.name).map_or(0, Vec::len);
-            let queue = Arc::new(DestinationQueue::new(format!("{}#{}", obj.name, driver.name), fifo));
+        for (index, driver) in obj.drivers.iter().enumerate() {
+            let key = driver_key(Context::Destination, &obj.name, index, driver, &globals);
             let stats_name = destination_stats_name(&obj.name, index, driver);
+            let dest = match kept_destinations.iter().position(|d| d.key == key) {
+                Some(i) => Dest::Kept(i),
+                None => {
+                    let built = rsng_drivers::build_destination(&obj.name, driver, &ctx)?;
+                    let fifo = driver.option("log-fifo-size").and_then(rsng_drivers::options::as_int).or(global_fifo);
+                    let fifo = fifo.filter(|&n| n > 0).map_or(DEFAULT_LOG_FIFO_SIZE, |n| n as usize);
+                    Dest::New(Arc::new(DestinationQueue::new(format!("{}#{}", obj.name, driver.name), fifo)), built)
+                }
+            };
             dest_drivers.entry(obj.name.clone()).or_default().push(destinations.len());
-            destinations.push((obj.name.clone(), queue, built, stats_name));
+            destinations.push((obj.name.clone(), key, dest, stats_name));
         }
     }
+    let queue_of = |d: &Dest| match d {
+        Dest::Kept(i) => kept_destinations[*i].queue.clone(),
+        Dest::New(q, _) => q.clone(),
+    };
     let outlets: RefCell<Vec<Outlet>> = RefCell::new(Vec::new());
     let outlet_index: RefCell<HashMap<(usize, bool), usize>> = RefCell::new(HashMap::new());
     let outlet_of = |name: &str, flow: bool| -> Vec<usize> {
@@ -213,7 +328,7 @@ pub fn start(config: &ir::Config, opts: &StartOptions) -> Result<Running, BuildE
             .map(|&d| {
                 *outlet_index.borrow_mut().entry((d, flow)).or_insert_with(|| {
                     let mut o = outlets.borrow_mut();
-                    o.push(Outlet { queue: destinations[d].1.clone(), flow_control: flow });
+                    o.push(Outlet { queue: queue_of(&destinations[d].2), flow_control: flow });
                     o.len() - 1
                 })
             })
@@ -237,9 +352,14 @@ pub fn start(config: &ir::Config, opts: &StartOptions) -> Result<Running, BuildE
     let graph = Arc::new(resolver.build().map_err(|e| BuildError::plain(e.0))?);
     let outlets: Arc<[Outlet]> = outlets.into_inner().into();
 
-    // Sources.
+    // Sources: a source whose key is unchanged keeps its listener and connections and gets the
+    // new paths; others are built (bound) now.
     let mut sources = Vec::new();
-    let mut pending_sources = Vec::new();
+    let mut pending: Vec<(String, String, SourcePlan)> = Vec::new();
+    enum SourcePlan {
+        Kept(usize, Arc<dyn rsng_drivers::Route>),
+        New(Box<dyn rsng_drivers::Source>, Arc<dyn rsng_drivers::Route>),
+    }
     for obj in &config.sources {
         if !any_catchall && !used.contains(&(Context::Source, obj.name.clone())) {
             continue;
@@ -251,39 +371,91 @@ pub fn start(config: &ir::Config, opts: &StartOptions) -> Result<Running, BuildE
             .filter(|(_, p)| p.catchall || p.sources.iter().any(|s| s == &obj.name))
             .map(|(i, _)| i)
             .collect();
-        let route = Arc::new(SourceRoute { graph: graph.clone(), paths });
-        let stats = Arc::new(SourceStats::default());
-        for driver in &obj.drivers {
-            let built = rsng_drivers::build_source(&obj.name, driver, &ctx)?;
-            let port = SourcePort::new(route.clone(), outlets.clone(), stats.clone());
-            pending_sources.push((obj.name.clone(), built, port));
+        let route: Arc<dyn rsng_drivers::Route> = Arc::new(SourceRoute { graph: graph.clone(), paths });
+        let stats = source_stats.entry(obj.name.clone()).or_default().clone();
+        for (index, driver) in obj.drivers.iter().enumerate() {
+            let key = driver_key(Context::Source, &obj.name, index, driver, &globals);
+            let plan = match kept_sources.iter().position(|s| s.key == key) {
+                Some(i) => SourcePlan::Kept(i, route.clone()),
+                None => SourcePlan::New(rsng_drivers::build_source(&obj.name, driver, &ctx)?, route.clone()),
+            };
+            pending.push((obj.name.clone(), key, plan));
         }
         sources.push(RunningSource { object: obj.name.clone(), stats });
     }
 
-    // Everything is set up: start the writers, then the readers.
-    let stop_sources = CancellationToken::new();
-    let stop_destinations = CancellationToken::new();
-    let destinations = destinations
-        .into_iter()
-        .map(|(object, queue, built, stats_name)| {
-            let task = tokio::spawn(
-                built.run(DestinationContext { queue: queue.clone(), shutdown: stop_destinations.clone() }),
-            );
-            RunningDestination { object, queue, stats_name, task }
-        })
-        .collect();
-    let source_tasks = pending_sources
-        .into_iter()
-        .map(|(name, built, port)| {
-            tokio::spawn(built.run(SourceContext {
-                port,
-                shutdown: stop_sources.clone(),
-                source_name: Arc::from(name.as_str()),
-            }))
-        })
-        .collect();
-    Ok(Running { sources, destinations, source_tasks, stop_sources, stop_destinations })
+    // Everything is set up: take over what is kept, start the writers, then the readers.
+    let mut taken_dest: Vec<Option<RunningDestination>> =
+        std::mem::take(kept_destinations).into_iter().map(Some).collect();
+    let mut running_destinations = Vec::new();
+    for (object, key, dest, stats_name) in destinations {
+        match dest {
+            Dest::Kept(i) => {
+                let mut d = taken_dest[i].take().expect("each kept destination is used once");
+                d.stats_name = stats_name;
+                running_destinations.push(d);
+            }
+            Dest::New(queue, built) => {
+                let stop = CancellationToken::new();
+                let task = tokio::spawn(built.run(DestinationContext { queue: queue.clone(), shutdown: stop.clone() }));
+                running_destinations.push(RunningDestination { object, queue, stats_name, key, stop, task });
+            }
+        }
+    }
+    kept_destinations.extend(taken_dest.into_iter().flatten());
+    let mut taken_src: Vec<Option<SourceSlot>> = std::mem::take(kept_sources).into_iter().map(Some).collect();
+    let mut slots = Vec::new();
+    for (object, key, plan) in pending {
+        match plan {
+            SourcePlan::Kept(i, route) => {
+                let slot = taken_src[i].take().expect("each kept source is used once");
+                slot.cell.replace(route, outlets.clone());
+                slots.push(slot);
+            }
+            SourcePlan::New(built, route) => {
+                let cell = RouteCell::new(route, outlets.clone());
+                let stats = source_stats.get(&object).cloned().unwrap_or_default();
+                let stop = CancellationToken::new();
+                let port = SourcePort::new(cell.clone(), stats);
+                let task = tokio::spawn(built.run(SourceContext {
+                    port,
+                    shutdown: stop.clone(),
+                    source_name: Arc::from(object.as_str()),
+                }));
+                slots.push(SourceSlot { key, cell, stop, task });
+            }
+        }
+    }
+    kept_sources.extend(taken_src.into_iter().flatten());
+    Ok(Running { sources, destinations: running_destinations, slots })
+}
+
+/// Stops destinations: closes their queues, lets them write for at most `grace`, then cancels.
+async fn drain_destinations(destinations: Vec<RunningDestination>, grace: Duration) {
+    for d in &destinations {
+        d.queue.close();
+    }
+    let stops: Vec<CancellationToken> = destinations.iter().map(|d| d.stop.clone()).collect();
+    let tasks: Vec<JoinHandle<()>> = destinations.into_iter().map(|d| d.task).collect();
+    let mut waiter = tokio::spawn(async move {
+        for t in tasks {
+            let _ = t.await;
+        }
+    });
+    if tokio::time::timeout(grace, &mut waiter).await.is_err() {
+        // Destinations that cannot deliver (a peer that is away) give up now.
+        stops.iter().for_each(CancellationToken::cancel);
+        let _ = waiter.await;
+    }
+}
+
+async fn stop_sources(slots: Vec<SourceSlot>) {
+    for s in &slots {
+        s.stop.cancel();
+    }
+    for s in slots {
+        let _ = s.task.await;
+    }
 }
 
 impl Running {
@@ -327,26 +499,45 @@ impl Running {
         rows
     }
 
+    /// Switches to `config`. Sources and destinations whose definition (and the global options)
+    /// did not change keep running: listeners, connections and queued messages stay. The others
+    /// are stopped (removed destinations first write what they hold) or started.
+    ///
+    /// # Errors
+    /// When the new configuration cannot be started; everything has been stopped then, and the
+    /// caller starts a configuration again.
+    pub async fn reload(
+        self,
+        config: &ir::Config,
+        opts: &StartOptions,
+        grace: Duration,
+    ) -> Result<Running, BuildError> {
+        let Running { sources, destinations, slots } = self;
+        let mut stats: HashMap<String, Arc<SourceStats>> = sources.into_iter().map(|s| (s.object, s.stats)).collect();
+        // Sources that go away are stopped first: a new source may bind their address.
+        let new_keys = planned_source_keys(config);
+        let (mut kept_sources, removed): (Vec<SourceSlot>, Vec<SourceSlot>) =
+            slots.into_iter().partition(|s| new_keys.contains(&s.key));
+        stop_sources(removed).await;
+        let mut kept_destinations = destinations;
+        let result = build(config, opts, &mut kept_destinations, &mut kept_sources, &mut stats);
+        match result {
+            Ok(running) => {
+                tokio::spawn(drain_destinations(kept_destinations, grace));
+                Ok(running)
+            }
+            Err(e) => {
+                stop_sources(kept_sources).await;
+                drain_destinations(kept_destinations, grace).await;
+                Err(e)
+            }
+        }
+    }
+
     /// Stops reading, lets the destinations write what was accepted (for at most `grace`), then
     /// stops them.
     pub async fn stop(self, grace: Duration) {
-        self.stop_sources.cancel();
-        for t in self.source_tasks {
-            let _ = t.await;
-        }
-        for d in &self.destinations {
-            d.queue.close();
-        }
-        let tasks: Vec<JoinHandle<()>> = self.destinations.into_iter().map(|d| d.task).collect();
-        let mut waiter = tokio::spawn(async move {
-            for t in tasks {
-                let _ = t.await;
-            }
-        });
-        if tokio::time::timeout(grace, &mut waiter).await.is_err() {
-            // Destinations that cannot deliver (a peer that is away) give up now.
-            self.stop_destinations.cancel();
-            let _ = waiter.await;
-        }
+        stop_sources(self.slots).await;
+        drain_destinations(self.destinations, grace).await;
     }
 }

@@ -156,8 +156,7 @@ async fn reload(cli: &Cli, config: &mut ir::Config, running: &mut rsng_runtime::
         }
     };
     let old = std::mem::replace(running, placeholder());
-    old.stop(DRAIN_GRACE).await;
-    match rsng_runtime::start(&loaded.config, &start_options(cli)) {
+    match old.reload(&loaded.config, &start_options(cli), DRAIN_GRACE).await {
         Ok(r) => {
             *running = r;
             *config = loaded.config;
