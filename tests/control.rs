@@ -78,6 +78,12 @@ fn syslog_ng_ctl_stats_reload_stop() {
     rsng.send_tcp(port, b"<13>Jan  2 03:04:05 h p: still running\n");
     assert_eq!(wait_lines(&out.join("second"), 2), 2);
 
+    // rsng's own client speaks the same protocol.
+    let ours = rsng_tests::rsng_bin().with_file_name("rsng-ctl");
+    let out = Command::new(&ours).arg("-c").arg(tmp.path().join("rsng.ctl")).arg("stats").output().expect("rsng-ctl");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.lines().any(|l| l == "source;s;;a;processed;27"), "rsng-ctl stats:\n{text}");
+
     let (ok, answer) = ctl(tmp.path(), &["stop"]);
     assert!(ok && answer.contains("Shutdown initiated"), "{answer}");
     let deadline = Instant::now() + Duration::from_secs(10);

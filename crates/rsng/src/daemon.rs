@@ -87,6 +87,11 @@ async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std
     if let Err(e) = write_pidfile(&pidfile) {
         internal::warning(format!("Error writing the pid file; file='{}', error='{e}'", pidfile.display()));
     }
+    if let Err(e) = drop_privileges(cli) {
+        eprintln!("rsng: {e}");
+        running.stop(DRAIN_GRACE).await;
+        return 1;
+    }
     internal::notice(format!("rsng starting up; version='{}'", env!("CARGO_PKG_VERSION")));
     if let Some(pipe) = notify_parent.take() {
         report_to_parent(pipe, false);
@@ -231,6 +236,42 @@ fn print_start_error(config: &ir::Config, e: &rsng_runtime::BuildError) {
         Some(span) => eprintln!("rsng: {}; location='{}'", e.message, config.location(span)),
         None => eprintln!("rsng: {}", e.message),
     }
+}
+
+/// `-C DIR`, `-g GROUP`, `-u USER`, in that order, once the sockets are bound (so privileged
+/// ports work) and the pid file and control socket exist.
+fn drop_privileges(cli: &Cli) -> Result<(), String> {
+    use nix::unistd::{chdir, chroot, setgid, setgroups, setuid, Gid, Group, Uid, User};
+    let user = match cli.user.as_deref().filter(|u| !u.is_empty()) {
+        Some(name) => Some(match name.parse::<u32>() {
+            Ok(uid) => (Uid::from_raw(uid), None),
+            Err(_) => {
+                let u = User::from_name(name).ok().flatten().ok_or_else(|| format!("unknown user `{name}` (-u)"))?;
+                (u.uid, Some(u.gid))
+            }
+        }),
+        None => None,
+    };
+    let group = match cli.group.as_deref().filter(|g| !g.is_empty()) {
+        Some(name) => Some(match name.parse::<u32>() {
+            Ok(gid) => Gid::from_raw(gid),
+            Err(_) => Group::from_name(name).ok().flatten().ok_or_else(|| format!("unknown group `{name}` (-g)"))?.gid,
+        }),
+        None => None,
+    };
+    if let Some(dir) = &cli.chroot {
+        chroot(dir.as_path()).map_err(|e| format!("cannot chroot to {}: {e}", dir.display()))?;
+        chdir("/").map_err(|e| format!("cannot enter the chroot: {e}"))?;
+    }
+    // The user's primary group unless -g says otherwise.
+    if let Some(gid) = group.or(user.and_then(|(_, g)| g)) {
+        setgroups(&[gid]).map_err(|e| format!("cannot set supplementary groups: {e}"))?;
+        setgid(gid).map_err(|e| format!("cannot switch to group {gid}: {e}"))?;
+    }
+    if let Some((uid, _)) = user {
+        setuid(uid).map_err(|e| format!("cannot switch to user {uid}: {e}"))?;
+    }
+    Ok(())
 }
 
 fn write_pidfile(path: &Path) -> std::io::Result<()> {
