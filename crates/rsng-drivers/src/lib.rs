@@ -10,6 +10,7 @@
 //! syslog-ng — and then runs as tokio tasks: one per listener and per connection for sources
 //! (see [`pipeline`] for where they post messages), one writer per destination.
 
+pub mod disk_buffer;
 pub mod file;
 pub mod internal;
 pub mod options;
@@ -45,7 +46,7 @@ pub struct DriverError {
 
 impl DriverError {
     pub fn new(message: impl Into<String>, span: &FileSpan) -> DriverError {
-        DriverError { message: message.into(), span: Some(span.clone()) }
+        DriverError { message: message.into(), span: Some(*span) }
     }
 }
 
@@ -60,6 +61,23 @@ pub struct BuildContext {
     pub compile: CompileContext,
     /// The persist file (`-R`): where file positions and other state survive restarts.
     pub persist_file: Option<std::path::PathBuf>,
+    /// Names a configuration position as syslog-ng's `location=` does, for run-time messages.
+    pub locate: Locate,
+}
+
+/// `file:line:column` of a configuration span (see [`locator`]).
+pub type Locate = Arc<dyn Fn(&FileSpan) -> String + Send + Sync>;
+
+/// A [`Locate`] over the files of `config`, usable after the configuration is gone.
+pub fn locator(config: &rsng_config::ir::Config) -> Locate {
+    let files: Vec<(String, Arc<str>)> = config.files.iter().map(|f| (f.name.clone(), f.text.clone())).collect();
+    Arc::new(move |span: &FileSpan| match files.get(span.file as usize) {
+        Some((name, text)) => {
+            let (line, col) = rsng_config::source_map::line_col(text, span.start);
+            format!("{name}:{line}:{col}")
+        }
+        None => String::from("<unknown>"),
+    })
 }
 
 /// What a running source gets.
@@ -96,7 +114,7 @@ pub fn build_source(object: &str, driver: &Driver, ctx: &BuildContext) -> Result
     let opts = Options::new(driver, &ctx.globals);
     match driver.name {
         "network" | "syslog" | "tcp" | "udp" | "tcp6" | "udp6" | "unix-stream" | "unix-dgram" | "system" => {
-            socket::build_source(object, opts)
+            socket::build_source(object, opts, ctx)
         }
         "internal" => Ok(internal::build_source(object, opts)),
         "file" | "pipe" | "program" | "stdin" | "wildcard-file" => file::build_source(object, opts, ctx),

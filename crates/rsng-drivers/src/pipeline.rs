@@ -15,6 +15,8 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use rsng_core::LogMessage;
 use tokio::sync::Notify;
 
+use crate::disk_buffer::DiskStore;
+
 /// The compiled log paths behind one source: decides which destinations get a message.
 pub trait Route: Send + Sync {
     /// Runs the log paths on `msg`, adding it (or its rewritten copies) to `out`.
@@ -161,7 +163,15 @@ pub struct QueueStats {
 #[derive(Debug, Default)]
 struct QueueState {
     items: VecDeque<LogMessage>,
+    /// With `disk-buffer()`, the queue is this file instead of `items`.
+    disk: Option<DiskStore>,
     closed: bool,
+}
+
+impl QueueState {
+    fn len(&self) -> usize {
+        self.disk.as_ref().map_or(self.items.len(), DiskStore::len)
+    }
 }
 
 /// A destination's bounded queue (`log-fifo-size()`).
@@ -191,6 +201,31 @@ impl DestinationQueue {
         }
     }
 
+    /// A queue kept in a disk buffer (`disk-buffer()`); what an earlier run left in it is
+    /// delivered first.
+    pub fn with_disk(name: impl Into<String>, store: DiskStore) -> DestinationQueue {
+        let q = DestinationQueue::new(name, usize::MAX);
+        q.lock().disk = Some(store);
+        q
+    }
+
+    /// Whether the queue outlives the process (a disk buffer).
+    pub fn is_persistent(&self) -> bool {
+        self.lock().disk.is_some()
+    }
+
+    /// Records what the writer took as delivered and syncs a disk buffer (on a clean stop).
+    pub fn flush(&self) {
+        if let Some(disk) = self.lock().disk.as_mut() {
+            if let Err(e) = disk.flush() {
+                crate::internal::error(format!(
+                    "Error syncing disk buffer; file='{}', error='{e}'",
+                    disk.path().display()
+                ));
+            }
+        }
+    }
+
     /// The destination's name, for logs and stats.
     pub fn name(&self) -> &str {
         &self.name
@@ -207,6 +242,18 @@ impl DestinationQueue {
         let mut queued = 0u64;
         {
             let mut state = self.lock();
+            if let Some(disk) = state.disk.as_mut() {
+                let stored = disk.push(batch, flow_control).unwrap_or_else(|e| {
+                    crate::internal::error(format!(
+                        "Error writing disk buffer, dropping messages; file='{}', error='{e}'",
+                        disk.path().display()
+                    ));
+                    0
+                });
+                queued = stored as u64;
+                dropped = (batch.len() - stored) as u64;
+                batch.clear();
+            }
             for msg in batch.drain(..) {
                 if !flow_control && state.items.len() >= self.capacity {
                     dropped += 1;
@@ -228,6 +275,12 @@ impl DestinationQueue {
     /// Puts messages back at the front (a write failed; they go out first after reconnecting).
     pub fn push_front(&self, batch: &mut Vec<LogMessage>) {
         let mut state = self.lock();
+        if let Some(disk) = state.disk.as_mut() {
+            // The file still holds them: hand the last batch out again.
+            disk.rewind();
+            batch.clear();
+            return;
+        }
         for msg in batch.drain(..).rev() {
             state.items.push_front(msg);
         }
@@ -235,7 +288,7 @@ impl DestinationQueue {
 
     /// The number of queued messages.
     pub fn len(&self) -> usize {
-        self.lock().items.len()
+        self.lock().len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -249,7 +302,11 @@ impl DestinationQueue {
             notified.as_mut().enable();
             {
                 let state = self.lock();
-                if state.items.len() < self.capacity || state.closed {
+                let room = match &state.disk {
+                    Some(disk) => disk.has_room(),
+                    None => state.items.len() < self.capacity,
+                };
+                if room || state.closed {
                     return;
                 }
             }
@@ -275,6 +332,22 @@ impl DestinationQueue {
     /// when closed and empty, `None` when empty and open.
     pub fn try_pop(&self, max: usize, out: &mut Vec<LogMessage>) -> Option<bool> {
         let mut state = self.lock();
+        let closed = state.closed;
+        if let Some(disk) = state.disk.as_mut() {
+            let taken = disk.pop(max, out).unwrap_or_else(|e| {
+                crate::internal::error(format!(
+                    "Error reading disk buffer; file='{}', error='{e}'",
+                    disk.path().display()
+                ));
+                0
+            });
+            drop(state);
+            if taken > 0 {
+                self.writable.notify_waiters();
+                return Some(true);
+            }
+            return if closed { Some(false) } else { None };
+        }
         if state.items.is_empty() {
             return if state.closed { Some(false) } else { None };
         }

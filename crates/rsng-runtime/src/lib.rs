@@ -198,6 +198,7 @@ fn build_context(config: &ir::Config, opts: &StartOptions, filters: &FilterMap) 
         template_escape,
         compile: compile_ctx,
         persist_file: opts.persist_file.clone(),
+        locate: rsng_drivers::locator(config),
     })
 }
 
@@ -246,6 +247,29 @@ fn value_key(v: &ir::Value, out: &mut String) {
         // Filters in options (rewrite conditions) do not decide a driver's identity.
         ir::Value::Filter(_) => out.push_str("(filter)"),
     }
+}
+
+/// syslog-ng's default directory for disk buffers.
+const DEFAULT_DISK_BUFFER_DIR: &str = "/var/lib/syslog-ng";
+
+/// The `disk-buffer(...)` of a destination driver. The file is named after the destination and
+/// the driver's position, so the next run of the same configuration finds it.
+fn disk_options(object: &str, index: usize, driver: &ir::Driver) -> Option<rsng_drivers::disk_buffer::DiskOptions> {
+    let ir::Value::Group(items) = driver.option("disk-buffer")? else { return None };
+    let get = |name: &str| items.iter().rev().find(|o| o.name == name).map(|o| &o.value);
+    let dir = get("dir")
+        .and_then(rsng_drivers::options::as_str)
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| DEFAULT_DISK_BUFFER_DIR.into());
+    let capacity = get("disk-buf-size").and_then(rsng_drivers::options::as_int).filter(|&n| n > 0).unwrap_or(1 << 20);
+    let reliable = get("reliable").and_then(rsng_drivers::options::as_bool).unwrap_or(false);
+    let safe: String =
+        object.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    Some(rsng_drivers::disk_buffer::DiskOptions {
+        path: dir.join(format!("rsng-{safe}-{index}.rsq")),
+        capacity: capacity as u64,
+        reliable,
+    })
 }
 
 fn globals_key(config: &ir::Config) -> String {
@@ -308,7 +332,20 @@ fn build(
                     let built = rsng_drivers::build_destination(&obj.name, driver, &ctx)?;
                     let fifo = driver.option("log-fifo-size").and_then(rsng_drivers::options::as_int).or(global_fifo);
                     let fifo = fifo.filter(|&n| n > 0).map_or(DEFAULT_LOG_FIFO_SIZE, |n| n as usize);
-                    Dest::New(Arc::new(DestinationQueue::new(format!("{}#{}", obj.name, driver.name), fifo)), built)
+                    let name = format!("{}#{}", obj.name, driver.name);
+                    let queue = match disk_options(&obj.name, index, driver) {
+                        Some(disk) => {
+                            let store = rsng_drivers::disk_buffer::DiskStore::open(&disk).map_err(|e| {
+                                BuildError::at(
+                                    format!("Error opening disk buffer; file='{}', error='{e}'", disk.path.display()),
+                                    &driver.span,
+                                )
+                            })?;
+                            DestinationQueue::with_disk(name, store)
+                        }
+                        None => DestinationQueue::new(name, fifo),
+                    };
+                    Dest::New(Arc::new(queue), built)
                 }
             };
             dest_drivers.entry(obj.name.clone()).or_default().push(destinations.len());
@@ -434,6 +471,13 @@ fn build(
 async fn drain_destinations(destinations: Vec<RunningDestination>, grace: Duration) {
     for d in &destinations {
         d.queue.close();
+    }
+    // A disk buffer keeps what is left for the next run: no need to wait for its peer.
+    let (persistent, destinations): (Vec<_>, Vec<_>) = destinations.into_iter().partition(|d| d.queue.is_persistent());
+    for d in persistent {
+        d.stop.cancel();
+        let _ = d.task.await;
+        d.queue.flush();
     }
     let stops: Vec<CancellationToken> = destinations.iter().map(|d| d.stop.clone()).collect();
     let tasks: Vec<JoinHandle<()>> = destinations.into_iter().map(|d| d.task).collect();

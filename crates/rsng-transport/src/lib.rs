@@ -1,6 +1,8 @@
 //! rsng's transports: listening and connecting sockets the way syslog-ng's afsocket drivers set
 //! them up (address families, `so-rcvbuf()`, `so-reuseport()`, `so-keepalive()`, unix socket
-//! permissions), so that the drivers only deal with bytes.
+//! permissions), so that the drivers only deal with bytes; and TLS on top of them ([`tls`]).
+
+pub mod tls;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};

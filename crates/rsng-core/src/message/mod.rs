@@ -21,6 +21,7 @@
 //! allocates the `Arc` itself, plus the SD list when the message has
 //! structured data and the arena when a value had to be rewritten.
 
+mod encode;
 mod tags;
 mod time;
 

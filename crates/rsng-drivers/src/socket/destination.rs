@@ -1,6 +1,10 @@
 //! Socket destinations: one writer task per destination. It connects (retrying every
 //! `time-reopen()` seconds while the peer is away, keeping the queue), then takes batches from the
 //! queue, formats them into one buffer and writes it with one call.
+//!
+//! A TLS destination handshakes after connecting and verifies the server (see
+//! [`rsng_transport::tls`]); a refused handshake is retried like a refused connection, and the
+//! queue keeps every message until it is written.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,8 +12,9 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use rsng_core::LogMessage;
+use rsng_transport::tls::{HandshakeError, TlsContext};
 use rsng_transport::{Family, SocketOptions};
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::internal;
 use crate::writer::Writer;
@@ -18,8 +23,23 @@ use crate::{Destination, DestinationContext, Task};
 /// Where a socket destination sends.
 #[derive(Debug, Clone)]
 pub enum Peer {
-    Tcp { host: String, port: u16, family: Family, local_ip: Option<String>, local_port: u16, octet_counted: bool },
-    Udp { host: String, port: u16, family: Family, local_ip: Option<String>, local_port: u16 },
+    Tcp {
+        host: String,
+        port: u16,
+        family: Family,
+        local_ip: Option<String>,
+        local_port: u16,
+        octet_counted: bool,
+        /// The `tls()` context of a TLS destination.
+        tls: Option<TlsContext>,
+    },
+    Udp {
+        host: String,
+        port: u16,
+        family: Family,
+        local_ip: Option<String>,
+        local_port: u16,
+    },
     UnixStream(PathBuf),
     UnixDgram(PathBuf),
 }
@@ -35,10 +55,45 @@ pub struct SocketDestination {
 /// Messages taken from the queue per write.
 const BATCH: usize = 256;
 
+/// A byte stream both ways (TCP, TLS, unix).
+trait Duplex: AsyncRead + AsyncWrite + Send + Unpin {}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Duplex for T {}
+
 enum Connection {
-    Stream(Box<dyn AsyncWrite + Send + Unpin>),
+    /// `probe`: check before each write that the peer has not closed or refused the connection
+    /// (a TLS server reports a refusal with an alert, possibly after our handshake finished).
+    Stream {
+        io: Box<dyn Duplex>,
+        probe: bool,
+    },
     Udp(tokio::net::UdpSocket),
     UnixDgram(tokio::net::UnixDatagram, PathBuf),
+}
+
+/// Why a connection could not be made.
+enum ConnectError {
+    Io(std::io::Error),
+    /// The TLS handshake failed (logged as syslog-ng logs it).
+    Tls(HandshakeError),
+}
+
+impl From<std::io::Error> for ConnectError {
+    fn from(e: std::io::Error) -> Self {
+        ConnectError::Io(e)
+    }
+}
+
+/// Whether the peer of a stream has closed it or sent an alert, without waiting.
+async fn peer_gone(io: &mut Box<dyn Duplex>) -> bool {
+    let mut buf = [0u8; 512];
+    // A zero timeout polls the read once: pending means the peer has said nothing.
+    match tokio::time::timeout(Duration::ZERO, io.read(&mut buf)).await {
+        Err(_) => false,
+        Ok(Ok(0)) | Ok(Err(_)) => true,
+        // Input from a syslog server means nothing: it is dropped.
+        Ok(Ok(_)) => false,
+    }
 }
 
 impl SocketDestination {
@@ -49,7 +104,7 @@ impl SocketDestination {
         }
     }
 
-    async fn connect(&self) -> std::io::Result<Connection> {
+    async fn connect(&self) -> Result<Connection, ConnectError> {
         let local = |ip: &Option<String>, port: u16, family: Family| -> std::io::Result<Option<SocketAddr>> {
             if ip.is_none() && port == 0 {
                 return Ok(None);
@@ -57,11 +112,29 @@ impl SocketDestination {
             rsng_transport::resolve(ip.as_deref(), port, family).map(Some)
         };
         match &self.peer {
-            Peer::Tcp { host, port, family, local_ip, local_port, .. } => {
+            Peer::Tcp { host, port, family, local_ip, local_port, tls, .. } => {
                 let addr = rsng_transport::resolve(Some(host), *port, *family)?;
                 let stream =
                     rsng_transport::connect_tcp(addr, local(local_ip, *local_port, *family)?, &self.sockopts).await?;
-                Ok(Connection::Stream(Box::new(stream)))
+                let Some(tls) = tls else { return Ok(Connection::Stream { io: Box::new(stream), probe: false }) };
+                let handshake = tokio::time::timeout(super::tls::HANDSHAKE_TIMEOUT, tls.connect(stream, host)).await;
+                let mut stream = match handshake {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(e)) => return Err(ConnectError::Tls(e)),
+                    Err(_) => {
+                        return Err(ConnectError::Io(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "TLS handshake timed out",
+                        )))
+                    }
+                };
+                stream.await_verdict(super::tls::VERDICT_WAIT).await.map_err(ConnectError::Tls)?;
+                let (version, cipher) = stream.describe();
+                internal::info(format!(
+                    "TLS handshake completed; server='{}', protocol='{version}', cipher='{cipher}'",
+                    self.describe()
+                ));
+                Ok(Connection::Stream { io: Box::new(stream), probe: true })
             }
             Peer::Udp { host, port, family, local_ip, local_port } => {
                 let addr = rsng_transport::resolve(Some(host), *port, *family)?;
@@ -70,7 +143,9 @@ impl SocketDestination {
                 socket.connect(addr).await?;
                 Ok(Connection::Udp(socket))
             }
-            Peer::UnixStream(path) => Ok(Connection::Stream(Box::new(tokio::net::UnixStream::connect(path).await?))),
+            Peer::UnixStream(path) => {
+                Ok(Connection::Stream { io: Box::new(tokio::net::UnixStream::connect(path).await?), probe: false })
+            }
             Peer::UnixDgram(path) => Ok(Connection::UnixDgram(tokio::net::UnixDatagram::unbound()?, path.clone())),
         }
     }
@@ -96,11 +171,21 @@ impl Destination for SocketDestination {
                 let mut conn = match conn {
                     Ok(c) => c,
                     Err(e) => {
-                        internal::error(format!(
-                            "Connection failed; server='{}', error='{e}', time_reopen='{}'",
-                            this.describe(),
-                            this.time_reopen.as_secs()
-                        ));
+                        match e {
+                            ConnectError::Io(e) => internal::error(format!(
+                                "Connection failed; server='{}', error='{e}', time_reopen='{}'",
+                                this.describe(),
+                                this.time_reopen.as_secs()
+                            )),
+                            ConnectError::Tls(e) => {
+                                internal::error(e.to_string());
+                                internal::error(format!(
+                                    "Syslog connection broken; server='{}', time_reopen='{}'",
+                                    this.describe(),
+                                    this.time_reopen.as_secs()
+                                ));
+                            }
+                        }
                         tokio::select! {
                             _ = tokio::time::sleep(this.time_reopen) => continue 'connect,
                             _ = ctx.shutdown.cancelled() => return,
@@ -110,10 +195,24 @@ impl Destination for SocketDestination {
                 internal::notice(format!("Syslog connection established; server='{}'", this.describe()));
                 loop {
                     if batch.is_empty() && !queue.pop(BATCH, &mut batch).await {
-                        if let Connection::Stream(s) = &mut conn {
-                            let _ = s.shutdown().await;
+                        if let Connection::Stream { io, .. } = &mut conn {
+                            let _ = io.shutdown().await;
                         }
                         return;
+                    }
+                    if let Connection::Stream { io, probe: true } = &mut conn {
+                        if peer_gone(io).await {
+                            internal::error(format!(
+                                "Syslog connection broken; server='{}', time_reopen='{}'",
+                                this.describe(),
+                                this.time_reopen.as_secs()
+                            ));
+                            queue.push_front(&mut batch);
+                            tokio::select! {
+                                _ = tokio::time::sleep(this.time_reopen) => continue 'connect,
+                                _ = ctx.shutdown.cancelled() => return,
+                            }
+                        }
                     }
                     let result = this.send(&mut conn, &batch, &mut out, &mut line).await;
                     match result {
@@ -150,7 +249,7 @@ impl SocketDestination {
     ) -> std::io::Result<()> {
         let octets = self.octet_counted();
         match conn {
-            Connection::Stream(stream) => {
+            Connection::Stream { io: stream, .. } => {
                 out.clear();
                 for msg in batch {
                     line.clear();

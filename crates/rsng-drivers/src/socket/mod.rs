@@ -8,11 +8,13 @@
 
 pub mod destination;
 pub mod source;
+pub mod tls;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use rsng_proto::syslog::ParseFlags;
+use rsng_transport::tls::Side;
 use rsng_transport::{Family, FileOwnership, SocketOptions};
 
 use crate::options::Options;
@@ -30,6 +32,9 @@ pub const DEV_LOG: &str = "/dev/log";
 enum Transport {
     Tcp,
     Udp,
+    /// TCP with TLS: `transport(tls)`, or a TCP transport with a `tls()` block where syslog-ng
+    /// allows one (`tcp()`, `tcp6()`, framing plugins such as `framed`).
+    Tls,
 }
 
 fn family(opts: &Options<'_>) -> Family {
@@ -40,7 +45,8 @@ fn family(opts: &Options<'_>) -> Family {
     }
 }
 
-/// The transport and framing of an IP driver; errors for transports rsng does not run.
+/// The transport and framing of an IP driver, after syslog-ng's `transport-mapper-inet.c`
+/// checks of `tls()` against `transport()`; errors for transports rsng does not run.
 fn ip_transport(opts: &Options<'_>) -> Result<(Transport, Option<Framing>), DriverError> {
     let name = opts.name();
     let transport = match name {
@@ -48,15 +54,26 @@ fn ip_transport(opts: &Options<'_>) -> Result<(Transport, Option<Framing>), Driv
         "udp" | "udp6" => "udp".to_string(),
         _ => opts.str("transport").unwrap_or("tcp").to_ascii_lowercase(),
     };
+    let has_tls = opts.get("tls").is_some();
     let trim = opts.bool("trim-large-messages").unwrap_or(false);
     let octets = Framing::OctetCounted { trim_large_messages: trim };
-    Ok(match (name, transport.as_str()) {
+    let not_allowed = || {
+        DriverError::new(
+            format!(
+                "tls() options specified for a transport that doesn't allow TLS encryption; transport='{transport}'"
+            ),
+            opts.span(),
+        )
+    };
+    let (kind, framing) = match (name, transport.as_str()) {
         (_, "udp") => (Transport::Udp, None),
         ("syslog", "tcp") => (Transport::Tcp, Some(octets)),
         (_, "tcp") => (Transport::Tcp, Some(Framing::Text)),
+        ("syslog", "tls") => (Transport::Tls, Some(octets)),
+        (_, "tls") => (Transport::Tls, Some(Framing::Text)),
         (_, "framed") => (Transport::Tcp, Some(octets)),
         (_, "text" | "text-with-nuls") => (Transport::Tcp, Some(Framing::Text)),
-        (_, "tls" | "proxied-tls" | "proxied-tcp") => {
+        (_, "proxied-tls" | "proxied-tcp" | "proxied-tls-passthrough") => {
             return Err(DriverError::new(
                 format!("transport(\"{transport}\") of `{name}()` is not available in this build of rsng"),
                 opts.span(),
@@ -65,13 +82,29 @@ fn ip_transport(opts: &Options<'_>) -> Result<(Transport, Option<Framing>), Driv
         (_, other) => {
             return Err(DriverError::new(format!("unknown transport(\"{other}\") for `{name}()`"), opts.span()))
         }
-    })
+    };
+    match (kind, has_tls) {
+        (Transport::Tls, false) => {
+            Err(DriverError::new("transport(tls) was specified, but tls() options missing", opts.span()))
+        }
+        (Transport::Udp, true) => Err(not_allowed()),
+        // network() and syslog() take TLS only with transport(tls); tcp() turns it on with tls().
+        (Transport::Tcp, true) if matches!(name, "network" | "syslog") && transport == "tcp" => Err(not_allowed()),
+        (Transport::Tcp, true) => Ok((Transport::Tls, framing)),
+        _ => Ok((kind, framing)),
+    }
 }
 
+/// syslog-ng's default ports: `syslog()` listens on 601 (tcp), 6514 (tls) or 514 (udp and the
+/// framing plugins); `network()` and the others on 514 whatever the transport.
 fn default_port(opts: &Options<'_>, transport: Transport) -> u16 {
-    match (opts.name(), transport) {
-        ("syslog", Transport::Tcp) => 601,
-        _ => 514,
+    if opts.name() != "syslog" || transport == Transport::Udp {
+        return 514;
+    }
+    match opts.str("transport").map(str::to_ascii_lowercase).as_deref() {
+        None | Some("tcp") => 601,
+        Some("tls") => 6514,
+        Some(_) => 514,
     }
 }
 
@@ -128,12 +161,13 @@ fn service_port(name: &str) -> Result<u16, ()> {
 }
 
 /// Builds a socket source driver (binding its socket now).
-pub fn build_source(object: &str, opts: Options<'_>) -> Result<Box<dyn Source>, DriverError> {
+pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Result<Box<dyn Source>, DriverError> {
     let name = opts.name();
     let bind_error = |what: &str, e: std::io::Error| {
         DriverError::new(format!("Error binding socket; addr='{what}', error='{e}'"), opts.span())
     };
     let mut defaults = ParseFlags::default();
+    let mut tls_context = None;
     let (bound, framing, local) = match name {
         "unix-stream" | "unix-dgram" | "system" => {
             // Local senders (the syslog() API) put no hostname in the header.
@@ -161,6 +195,9 @@ pub fn build_source(object: &str, opts: Options<'_>) -> Result<Box<dyn Source>, 
             let host = opts.str("ip").or_else(|| opts.str("localip"));
             let addr = rsng_transport::resolve(host, port, family(&opts))
                 .map_err(|e| DriverError::new(format!("Error resolving `{}`: {e}", host.unwrap_or("")), opts.span()))?;
+            if transport == Transport::Tls {
+                tls_context = tls::context(&opts, Side::Server, ctx)?;
+            }
             let sockopts = socket_options(&opts);
             let shown = source::af_name(&addr);
             let bound = match transport {
@@ -180,6 +217,7 @@ pub fn build_source(object: &str, opts: Options<'_>) -> Result<Box<dyn Source>, 
         receiver,
         max_connections: max_connections as usize,
         companions: Vec::new(),
+        tls: tls_context,
     }))
 }
 
@@ -203,9 +241,13 @@ pub fn build_destination(
             let local_ip = opts.str("localip").map(String::from);
             let family = family(&opts);
             let octets = matches!(framing, Some(Framing::OctetCounted { .. }));
+            let tls = match transport {
+                Transport::Tls => tls::context(&opts, Side::Client, ctx)?,
+                _ => None,
+            };
             match transport {
                 Transport::Udp => Peer::Udp { host, port, family, local_ip, local_port },
-                _ => Peer::Tcp { host, port, family, local_ip, local_port, octet_counted: octets },
+                _ => Peer::Tcp { host, port, family, local_ip, local_port, octet_counted: octets, tls },
             }
         }
     };

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use rsng_core::message::UnixTime;
 use rsng_core::LogMessage;
 use rsng_proto::framing::{datagram, Decoded, OctetCountedSplitter, TextSplitter};
+use rsng_transport::tls::{PeerIdentity, TlsContext};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio_util::sync::CancellationToken;
 
@@ -69,12 +70,14 @@ pub struct SocketSource {
     pub max_connections: usize,
     /// Further sources started with this one (`system()`'s kernel log).
     pub companions: Vec<Box<dyn Source>>,
+    /// The `tls()` context of a TLS listener: each accepted connection handshakes first.
+    pub tls: Option<TlsContext>,
 }
 
 impl Source for SocketSource {
     fn run(self: Box<Self>, ctx: SourceContext) -> Task {
         Box::pin(async move {
-            let SocketSource { bound, framing, receiver, max_connections, companions } = *self;
+            let SocketSource { bound, framing, receiver, max_connections, companions, tls } = *self;
             let mut tasks = Vec::new();
             for c in companions {
                 let sub = SourceContext {
@@ -88,7 +91,8 @@ impl Source for SocketSource {
             match bound {
                 Bound::Tcp(l) => match tokio::net::TcpListener::from_std(l) {
                     Ok(listener) => {
-                        accept_tcp(listener, local, framing, receiver, ctx, max_connections).await;
+                        let listen = Listen { local, framing, receiver, max_connections, tls };
+                        accept_tcp(listener, listen, ctx).await;
                     }
                     Err(e) => internal::error(format!("Error setting up listener; addr='{local}', error='{e}'")),
                 },
@@ -136,14 +140,17 @@ fn take_slot(count: &Arc<AtomicUsize>, max: usize) -> Option<ConnectionSlot> {
     Some(ConnectionSlot(count.clone()))
 }
 
-async fn accept_tcp(
-    listener: tokio::net::TcpListener,
+/// What a TCP listener hands each connection.
+struct Listen {
     local: String,
     framing: Framing,
     receiver: Arc<Receiver>,
-    ctx: SourceContext,
     max_connections: usize,
-) {
+    tls: Option<TlsContext>,
+}
+
+async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: SourceContext) {
+    let Listen { local, framing, receiver, max_connections, tls } = listen;
     let live = Arc::new(AtomicUsize::new(0));
     let mut connections = tokio::task::JoinSet::new();
     loop {
@@ -173,8 +180,33 @@ async fn accept_tcp(
         let port = ctx.port.clone();
         let shutdown = ctx.shutdown.clone();
         let client = af_name(&peer);
+        let tls = tls.clone();
         connections.spawn(async move {
-            read_stream(stream, framing, receiver, port, info_peer, shutdown).await;
+            match tls {
+                None => read_stream(stream, framing, receiver, port, info_peer, None, shutdown).await,
+                Some(tls) => {
+                    let handshake = tokio::select! {
+                        r = tokio::time::timeout(super::tls::HANDSHAKE_TIMEOUT, tls.accept(stream)) => r,
+                        _ = shutdown.cancelled() => return,
+                    };
+                    match handshake {
+                        Ok(Ok(stream)) => {
+                            let identity = stream.peer_identity();
+                            let (version, cipher) = stream.describe();
+                            internal::info(format!(
+                                "TLS handshake completed; client='{client}', protocol='{version}', cipher='{cipher}'"
+                            ));
+                            read_stream(stream, framing, receiver, port, info_peer, identity, shutdown).await;
+                        }
+                        Ok(Err(e)) if e.peer_closed => internal::notice(e.to_string()),
+                        Ok(Err(e)) => internal::error(e.to_string()),
+                        Err(_) => internal::error(format!(
+                            "TLS handshake timed out; client='{client}', location='{}'",
+                            tls.location()
+                        )),
+                    }
+                }
+            }
             internal::notice(format!("Syslog connection closed; client='{client}'"));
             drop(slot);
         });
@@ -216,7 +248,7 @@ async fn accept_unix(
         let port = ctx.port.clone();
         let shutdown = ctx.shutdown.clone();
         connections.spawn(async move {
-            read_stream(stream, framing, receiver, port, None, shutdown).await;
+            read_stream(stream, framing, receiver, port, None, None, shutdown).await;
             drop(slot);
         });
         while connections.try_join_next().is_some() {}
@@ -246,13 +278,15 @@ impl Splitter {
     }
 }
 
-/// Reads one stream connection until EOF, an error or shutdown.
+/// Reads one stream connection until EOF, an error or shutdown. `identity` is the TLS peer's,
+/// put on every message as syslog-ng does (`.tls.x509_cn`, `.tls.x509_o`, `.tls.x509_ou`).
 pub async fn read_stream<S: AsyncRead + Unpin>(
     mut stream: S,
     framing: Framing,
     receiver: Arc<Receiver>,
     mut port: SourcePort,
     peer: Option<IpAddr>,
+    identity: Option<PeerIdentity>,
     shutdown: CancellationToken,
 ) {
     let mut info = receiver.info(peer);
@@ -289,7 +323,13 @@ pub async fn read_stream<S: AsyncRead + Unpin>(
                 Ok(Decoded::Frame { message, consumed }) => {
                     pos += consumed;
                     if !message.is_empty() || receiver.empty_lines {
-                        batch.push(receiver.message(message, &info));
+                        let mut msg = receiver.message(message, &info);
+                        if let Some(id) = &identity {
+                            for (name, value) in id.pairs() {
+                                msg.set_value(name, value);
+                            }
+                        }
+                        batch.push(msg);
                         if batch.len() >= BATCH {
                             port.post(&mut batch);
                         }

@@ -1,0 +1,249 @@
+//! Verifying the peer's certificate the way syslog-ng 3.38 does (`tls_session_verify_callback`
+//! in `lib/tlscontext.c`, plus the destination's host name check from `afinet-dest.c`).
+//!
+//! OpenSSL builds and checks the chain; this module's callback sees each certificate of it and
+//! applies syslog-ng's policy on top:
+//!
+//! * `*-untrusted` modes accept whatever OpenSSL found (no chain, DN, key or name checks);
+//! * `trusted-keys()` and `trusted-dn()` further restrict a leaf that validated;
+//! * non-leaf certificates without `CA:TRUE` are refused;
+//! * a missing CRL and a certificate with the wrong purpose are accepted, with a message;
+//! * a client checks the server's name against the host it connected to.
+//!
+//! Each refusal is logged as syslog-ng logs it ("Certificate validation failed; subject=…,
+//! issuer=…, error=…, depth=…") and remembered ([`Refusal`]) so that the handshake error can
+//! carry a hint about the likely mistake ([`hint`]).
+
+mod dn;
+mod fingerprint;
+mod hints;
+mod hostname;
+
+use std::sync::{Arc, Mutex};
+
+use openssl::x509::{X509StoreContextRef, X509VerifyResult};
+use openssl_sys as sys;
+
+pub use dn::{format_dn, glob_match};
+pub use fingerprint::sha1_fingerprint;
+pub use hints::{alert_hint, hint};
+pub use hostname::{matches_host, wildcard_match};
+
+use super::{LogSink, PeerVerify, Severity};
+
+/// The verification rules of one `tls()` block.
+pub struct Policy {
+    pub mode: PeerVerify,
+    pub trusted_dn: Vec<String>,
+    pub trusted_keys: Vec<String>,
+    pub ignore_validity_period: bool,
+    pub ignore_hostname_mismatch: bool,
+    /// `location=` of messages.
+    pub location: String,
+    pub log: LogSink,
+    /// What is known about the CA set, for hints.
+    pub ca: CaFacts,
+}
+
+/// Facts about the configured trust anchors that explain common failures.
+#[derive(Debug, Clone, Default)]
+pub struct CaFacts {
+    pub ca_file: Option<String>,
+    pub ca_dir: Option<String>,
+    /// `ca-dir()` holds certificate files that are not named `<subject hash>.<n>`.
+    pub ca_dir_unhashed: Vec<String>,
+    pub crl_dir: Option<String>,
+}
+
+/// Why a peer's certificate was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// OpenSSL's chain validation failed (unknown CA, expired, revoked, ...).
+    Chain { error: i32, depth: u32, subject: String, issuer: String, not_before: String, not_after: String },
+    /// The leaf validated but its fingerprint is not in `trusted-keys()`.
+    Fingerprint { subject: String, fingerprint: String },
+    /// The leaf validated but its subject matches no `trusted-dn()` pattern.
+    Dn { subject: String },
+    /// A non-leaf certificate without `CA:TRUE`.
+    NotCa { subject: String },
+    /// The server's certificate does not name the host connected to.
+    Hostname { host: String, certificate: String },
+}
+
+/// The per-connection side of verification: which host a client connected to, and what went
+/// wrong, for the handshake error.
+pub struct Session {
+    pub policy: Arc<Policy>,
+    /// The destination's host as written in the configuration (clients only).
+    pub hostname: Option<String>,
+    pub refusal: Arc<Mutex<Option<Refusal>>>,
+    hostname_checked: Mutex<Option<bool>>,
+}
+
+impl Session {
+    pub fn new(policy: Arc<Policy>, hostname: Option<String>) -> Session {
+        Session { policy, hostname, refusal: Arc::new(Mutex::new(None)), hostname_checked: Mutex::new(None) }
+    }
+
+    fn log(&self, severity: Severity, text: String) {
+        (self.policy.log)(severity, text);
+    }
+
+    fn refuse(&self, refusal: Refusal) {
+        let mut slot = self.refusal.lock().unwrap_or_else(|e| e.into_inner());
+        slot.get_or_insert(refusal);
+    }
+
+    /// OpenSSL's verify callback: `ok` is OpenSSL's verdict on the current certificate.
+    pub fn verify(&self, ok: bool, ctx: &mut X509StoreContextRef) -> bool {
+        let Some(current) = ctx.current_cert() else {
+            // OpenSSL reports some errors without a certificate; an explicit-policy error only
+            // says no policy was asked for, which is fine.
+            let error = ctx.error().as_raw();
+            if error == sys::X509_V_ERR_NO_EXPLICIT_POLICY {
+                return true;
+            }
+            self.log(
+                Severity::Notice,
+                format!(
+                    "Error occurred during certificate validation; error='{error}', location='{}'",
+                    self.policy.location
+                ),
+            );
+            return ok;
+        };
+        let subject = format_dn(current.subject_name());
+        let issuer = format_dn(current.issuer_name());
+        let depth = ctx.error_depth();
+        let ok = self.apply_policy(ok, ctx, &subject);
+        if ok {
+            self.log(
+                Severity::Debug,
+                format!("Certificate validation progress; subject='{subject}', issuer='{issuer}'"),
+            );
+        } else {
+            let error = ctx.error();
+            self.log(
+                Severity::Error,
+                format!(
+                    "Certificate validation failed; subject='{subject}', issuer='{issuer}', error='{}', depth='{depth}'",
+                    error.error_string()
+                ),
+            );
+            if error != X509VerifyResult::OK {
+                let (not_before, not_after) = match ctx.current_cert() {
+                    Some(c) => (c.not_before().to_string(), c.not_after().to_string()),
+                    None => (String::new(), String::new()),
+                };
+                self.refuse(Refusal::Chain { error: error.as_raw(), depth, subject, issuer, not_before, not_after });
+            }
+            return false;
+        }
+        if depth == 0 && self.policy.mode.trusted() && !self.policy.ignore_hostname_mismatch {
+            if let Some(host) = self.hostname.clone() {
+                return self.check_hostname(ctx, &host);
+            }
+        }
+        true
+    }
+
+    /// syslog-ng's `tls_session_verify`.
+    fn apply_policy(&self, ok: bool, ctx: &mut X509StoreContextRef, subject: &str) -> bool {
+        let p = &self.policy;
+        if !p.mode.trusted() {
+            return true;
+        }
+        let depth = ctx.error_depth();
+        let Some(current) = ctx.current_cert() else { return ok };
+        if ok && depth == 0 && !p.trusted_keys.is_empty() {
+            let fingerprint = sha1_fingerprint(current).unwrap_or_default();
+            if !p.trusted_keys.contains(&fingerprint) {
+                self.log(
+                    Severity::Notice,
+                    format!(
+                        "Certificate valid, but fingerprint constraints were not met, rejecting; location='{}'",
+                        p.location
+                    ),
+                );
+                self.refuse(Refusal::Fingerprint { subject: subject.to_string(), fingerprint });
+                return false;
+            }
+        }
+        if ok && depth != 0 && !crate::tls::ffi::is_ca(current) {
+            self.log(
+                Severity::Notice,
+                format!(
+                    "Invalid certificate found in chain, basicConstraints.ca is unset in non-leaf certificate; location='{}'",
+                    p.location
+                ),
+            );
+            self.refuse(Refusal::NotCa { subject: subject.to_string() });
+            // SAFETY: a valid X509_V_ERR code.
+            ctx.set_error(unsafe { X509VerifyResult::from_raw(sys::X509_V_ERR_INVALID_CA) });
+            return false;
+        }
+        if ok && depth == 0 && !p.trusted_dn.is_empty() && !p.trusted_dn.iter().any(|pat| glob_match(pat, subject)) {
+            self.log(
+                Severity::Notice,
+                format!("Certificate valid, but DN constraints were not met, rejecting; location='{}'", p.location),
+            );
+            self.refuse(Refusal::Dn { subject: subject.to_string() });
+            // SAFETY: a valid X509_V_ERR code.
+            ctx.set_error(unsafe { X509VerifyResult::from_raw(sys::X509_V_ERR_CERT_UNTRUSTED) });
+            return false;
+        }
+        let error = ctx.error().as_raw();
+        if !ok && error == sys::X509_V_ERR_UNABLE_TO_GET_CRL {
+            self.log(Severity::Notice, format!("CRL directory is set but no CRLs found; location='{}'", p.location));
+            return true;
+        }
+        if !ok && error == sys::X509_V_ERR_INVALID_PURPOSE {
+            self.log(
+                Severity::Warning,
+                format!("Certificate valid, but purpose is invalid; location='{}'", p.location),
+            );
+            return true;
+        }
+        if !ok
+            && p.ignore_validity_period
+            && (error == sys::X509_V_ERR_CERT_NOT_YET_VALID || error == sys::X509_V_ERR_CERT_HAS_EXPIRED)
+        {
+            self.log(
+                Severity::Notice,
+                format!(
+                    "Ignoring not yet valid / expired certificate error due to ssl_options(ignore-validity-period); location='{}'",
+                    p.location
+                ),
+            );
+            return true;
+        }
+        ok
+    }
+
+    fn check_hostname(&self, ctx: &X509StoreContextRef, host: &str) -> bool {
+        let mut checked = self.hostname_checked.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(done) = *checked {
+            return done;
+        }
+        let Some(cert) = ctx.current_cert() else { return false };
+        let (matched, certificate) = matches_host(cert, host);
+        if matched {
+            self.log(
+                Severity::Info,
+                format!(
+                    "Certificate subject matches configured hostname; hostname='{host}', certificate='{certificate}'"
+                ),
+            );
+        } else {
+            self.log(
+                Severity::Error,
+                format!(
+                    "Certificate subject does not match configured hostname; hostname='{host}', certificate='{certificate}'"
+                ),
+            );
+            self.refuse(Refusal::Hostname { host: host.to_string(), certificate });
+        }
+        *checked = Some(matched);
+        matched
+    }
+}
