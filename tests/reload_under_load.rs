@@ -64,9 +64,9 @@ fn two_reloads_under_load_lose_nothing() {
     let report = String::from_utf8_lossy(&result.stderr).into_owned() + &String::from_utf8_lossy(&result.stdout);
     let sent: usize = report
         .lines()
+        .rev()
         .filter_map(|l| l.split("count=").nth(1))
-        .filter_map(|rest| rest.split(',').next()?.trim().parse().ok())
-        .last()
+        .find_map(|rest| rest.split(',').next()?.trim().parse().ok())
         .unwrap_or_else(|| panic!("no count in loggen's report: {report}"));
     assert!(sent > 1000, "loggen sent only {sent}: {report}");
     // Give the last bytes time to arrive before stopping.

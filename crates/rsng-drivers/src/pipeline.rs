@@ -57,8 +57,11 @@ pub struct SourceStats {
 /// The log paths and destination queues behind one source, replaceable while connections run: a
 /// reload that keeps the source swaps in the new configuration's paths, and every connection picks
 /// them up at its next batch.
+/// The paths and queues a [`RouteCell`] holds.
+type Routing = (Arc<dyn Route>, Arc<[Outlet]>);
+
 pub struct RouteCell {
-    current: RwLock<(Arc<dyn Route>, Arc<[Outlet]>)>,
+    current: RwLock<Routing>,
     generation: AtomicU64,
 }
 

@@ -43,7 +43,7 @@ pub struct BuildError {
 
 impl BuildError {
     pub fn at(message: impl Into<String>, span: &FileSpan) -> BuildError {
-        BuildError { message: message.into(), span: Some(span.clone()) }
+        BuildError { message: message.into(), span: Some(*span) }
     }
 
     fn plain(message: impl Into<String>) -> BuildError {
@@ -63,7 +63,7 @@ pub struct RunningDestination {
     pub queue: Arc<DestinationQueue>,
     /// The per-driver counters' names (`dst.network`, `dn#0`, `tcp,host:514`), for drivers
     /// syslog-ng counts at the default stats level.
-    pub stats_name: Option<(String, String, String)>,
+    pub stats_name: Option<StatsName>,
     /// What the driver is: a reload keeps a destination whose key is unchanged.
     key: String,
     stop: CancellationToken,
@@ -84,9 +84,12 @@ pub struct RunningSource {
     pub stats: Arc<SourceStats>,
 }
 
+/// The names of a destination driver's counters: component, id, instance.
+type StatsName = (String, String, String);
+
 /// How syslog-ng names the counters of a destination driver, for those it reports at stats
 /// level 1 (the network family).
-fn destination_stats_name(object: &str, index: usize, driver: &ir::Driver) -> Option<(String, String, String)> {
+fn destination_stats_name(object: &str, index: usize, driver: &ir::Driver) -> Option<StatsName> {
     if !matches!(driver.name, "network" | "syslog" | "tcp" | "udp" | "tcp6" | "udp6") {
         return None;
     }
@@ -316,7 +319,7 @@ fn build(
         Kept(usize),
         New(Arc<DestinationQueue>, Box<dyn rsng_drivers::Destination>),
     }
-    let mut destinations: Vec<(String, String, Dest, Option<(String, String, String)>)> = Vec::new();
+    let mut destinations: Vec<(String, String, Dest, Option<StatsName>)> = Vec::new();
     let mut dest_drivers: HashMap<String, Vec<usize>> = HashMap::new();
     let global_fifo = ctx.globals.int("log-fifo-size");
     for obj in &config.destinations {
