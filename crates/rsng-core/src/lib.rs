@@ -16,7 +16,9 @@
 pub mod filter;
 pub mod message;
 pub mod names;
+pub mod parser;
 pub mod regex;
+pub mod rewrite;
 pub mod template;
 
 pub use message::LogMessage;

@@ -76,6 +76,8 @@ impl Lowerer<'_> {
         };
         let mut positional = Vec::new();
         let mut option_args = Vec::new();
+        // `condition(...)` is lowered as a filter expression; it joins the options at the end.
+        let mut conditions = Vec::new();
         for arg in &call.args {
             match arg {
                 ast::Arg::Text(t) if option_args.is_empty() && positional.len() < max_positional => {
@@ -86,7 +88,11 @@ impl Lowerer<'_> {
                 ast::Arg::Condition(expr, span) => {
                     if schema::find_option(spec.options, "condition").is_some() {
                         let filter = self.filter(expr);
-                        let _ = filter;
+                        conditions.push(ir::OptionValue {
+                            name: "condition",
+                            value: ir::Value::Filter(Box::new(filter)),
+                            span: self.span(span.clone()),
+                        });
                     } else {
                         let d = self.error_at(
                             codes::UNKNOWN_OPTION,
@@ -128,8 +134,9 @@ impl Lowerer<'_> {
                 self.push(d);
             }
         }
-        let options = self.options(&option_args, spec.options, spec.name);
+        let mut options = self.options(&option_args, spec.options, spec.name);
         self.check_patterns(Some(call), &option_args, &options);
+        options.extend(conditions);
         ir::Driver { name: spec.name, positional, options, span }
     }
 
@@ -207,7 +214,8 @@ impl Lowerer<'_> {
                         .help(why);
                     self.push(d);
                 }
-                Status::Rejected(why) => {
+                Status::Since4(_) if self.version_at_least_4() => {}
+                Status::Rejected(why) | Status::Since4(why) => {
                     let d = self
                         .error_at(
                             codes::UNKNOWN_OPTION,

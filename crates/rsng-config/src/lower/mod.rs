@@ -116,6 +116,11 @@ impl Lowerer<'_> {
     }
 
     /// Checks one statement and adds it to the configuration.
+    /// Whether the configuration declares `@version: 4.0` or later.
+    pub(crate) fn version_at_least_4(&self) -> bool {
+        self.pre.version.is_some_and(|(v, _)| v >= crate::preprocess::Version { major: 4, minor: 0 })
+    }
+
     pub fn statement(&mut self, statement: &ast::Statement) {
         match statement {
             ast::Statement::Object(def) => {

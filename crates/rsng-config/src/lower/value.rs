@@ -135,7 +135,13 @@ impl Lowerer<'_> {
                     self.reject_reserved(t);
                     continue;
                 }
-                let Some(v) = values.iter().find(|v| same_name(v, &t.value)) else {
+                let since4 = name == "ssl-options" && self.version_at_least_4();
+                let found = values.iter().find(|v| same_name(v, &t.value)).or_else(|| {
+                    since4
+                        .then(|| crate::schema::tls::SSL_OPTIONS_VALUES_4X.iter().find(|v| same_name(v, &t.value)))
+                        .flatten()
+                });
+                let Some(v) = found else {
                     let help = match did_you_mean(&t.value, values.iter().copied()) {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => format!("valid flags: {}", values.join(", ")),

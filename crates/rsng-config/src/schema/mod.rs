@@ -11,7 +11,7 @@ mod global;
 mod parsers;
 mod rewrites;
 mod socket;
-mod tls;
+pub(crate) mod tls;
 
 pub use drivers::{builtin_driver, find_driver, unimplemented_driver, DRIVERS};
 pub use filters::{
@@ -108,6 +108,9 @@ pub enum Status {
     Obsolete(&'static str),
     /// Rejected: the text says why (e.g. only in syslog-ng 4.x).
     Rejected(&'static str),
+    /// Added in syslog-ng 4.x: rejected as 3.38 does, unless the configuration declares
+    /// `@version: 4.0` or later, where rsng honours it.
+    Since4(&'static str),
 }
 
 /// One option: `name(value ...)`.
@@ -133,6 +136,12 @@ impl OptionSpec {
         self.status = Status::Obsolete(why);
         self
     }
+    /// An option of syslog-ng 4.x (see [`Status::Since4`]).
+    pub const fn since4(mut self, why: &'static str) -> Self {
+        self.status = Status::Since4(why);
+        self
+    }
+
     pub const fn rejected(mut self, why: &'static str) -> Self {
         self.status = Status::Rejected(why);
         self

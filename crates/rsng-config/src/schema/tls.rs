@@ -28,7 +28,11 @@ pub static PEER_VERIFY_VALUES: &[&str] = &[
 /// `ignore-hostname-mismatch` and `ignore-validity-period`, which 3.38 rejects.
 pub static SSL_OPTIONS_VALUES: &[&str] = &["no-sslv2", "no-sslv3", "no-tlsv1", "no-tlsv11", "no-tlsv12", "no-tlsv13"];
 
-const ONLY_4X: &str = "only in syslog-ng 4.x; syslog-ng 3.38 does not accept it";
+/// The `ssl-options()` values of syslog-ng 4.x, accepted with `@version: 4.0` or later.
+pub static SSL_OPTIONS_VALUES_4X: &[&str] = &["ignore-hostname-mismatch", "ignore-validity-period", "none"];
+
+const ONLY_4X: &str =
+    "only in syslog-ng 4.x; syslog-ng 3.38 does not accept it (rsng does with `@version: 4.0` or later)";
 
 /// Expands to the option list shared by both sides, followed by the side-specific entries.
 macro_rules! tls_options {
@@ -55,8 +59,8 @@ macro_rules! tls_options {
             O::new("curve-list", Kind::String).obsolete("use ecdh-curve-list() instead"),
             O::new("ssl-options", Kind::Flags { values: SSL_OPTIONS_VALUES, fatal: true }),
             O::new("allow-compress", Kind::YesNo),
-            O::new("ocsp-stapling-verify", Kind::YesNo).rejected(ONLY_4X),
-            O::new("openssl-conf-cmds", Kind::Any).rejected(ONLY_4X),
+            O::new("ocsp-stapling-verify", Kind::YesNo).since4(ONLY_4X),
+            O::new("openssl-conf-cmds", Kind::Any).since4(ONLY_4X),
             O::new("ssl-version", Kind::String).rejected(ONLY_4X),
             O::new("trusted-fingerprints", Kind::StringList).multi().rejected(ONLY_4X),
             O::new("extended-key-usage-verify", Kind::YesNo).rejected(ONLY_4X),
