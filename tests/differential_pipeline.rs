@@ -239,6 +239,40 @@ const CASES: &[Case] = &[
         ordered: true,
     },
     Case {
+        name: "parsers_and_rewrites",
+        tcp: 1,
+        udp: 0,
+        fwd: 0,
+        config: "options { keep-hostname(yes); };\n\
+                 source s { network(ip(127.0.0.1) port(@TCP0@) flags(no-parse)); };\n\
+                 parser p_kv { kv-parser(prefix(\"kv.\")); };\n\
+                 parser p_json { json-parser(prefix(\"j.\")); };\n\
+                 parser p_csv { csv-parser(columns(\"c1\", \"c2\", \"c3\") delimiters(\",\")); };\n\
+                 rewrite r_mark { set(\"seen\" value(\"state\")); set-tag(\"marked\"); };\n\
+                 rewrite r_subst { subst(\"[0-9]+\" \"N\" value(\"MESSAGE\") flags(global)); };\n\
+                 rewrite r_err { set(\"error-branch\" value(\"branch\") condition(match(\"error\" value(\"MESSAGE\")))); };\n\
+                 destination d_kv { file(\"@OUT@/kv\" template(\"$(format-json --scope nv-pairs --key kv.*)\\n\")); };\n\
+                 destination d_json { file(\"@OUT@/json\" template(\"${j.a} ${j.b.c} ${j.list} $(format-json --key j.*)\\n\")); };\n\
+                 destination d_csv { file(\"@OUT@/csv\" template(\"[$c1][$c2][$c3]\\n\")); };\n\
+                 destination d_after_if { file(\"@OUT@/after_if\" template(\"${state:-none} ${branch:-none} $TAGS $MSG\\n\")); };\n\
+                 log { source(s); parser(p_kv); destination(d_kv); };\n\
+                 log { source(s); parser(p_json); destination(d_json); };\n\
+                 log { source(s); parser(p_csv); destination(d_csv); };\n\
+                 log { source(s); if (match(\"a\" value(\"MESSAGE\"))) { rewrite(r_mark); rewrite(r_subst); }; rewrite(r_err); destination(d_after_if); };",
+        inputs: &[Input::Tcp(
+            0,
+            b"key=value other=\"quoted value\" n=42\n\
+              {\"a\": 1, \"b\": {\"c\": \"deep\"}, \"list\": [1, 2, \"x\"], \"t\": true, \"z\": null}\n\
+              one,two,three\n\
+              one,\"two, quoted\",three,four\n\
+              an error happened 123 times in 456 places\n\
+              broken {json\n\
+              \n\
+              plain text without pairs\n",
+        )],
+        ordered: true,
+    },
+    Case {
         name: "message_size_limit",
         tcp: 1,
         udp: 0,
