@@ -1,25 +1,606 @@
-//! The file family: `file()` as source and destination, `pipe()`, `program()`, `usertty()`.
+//! The file family, as syslog-ng's `affile`, `afprog` and `afuser` modules provide it:
+//!
+//! - `file()` source ([`follow`]): follows a regular file, polling every `follow-freq()` seconds
+//!   (1 by default), with its position kept in the persist file ([`persist`]). A path with `*`
+//!   or `?` is a (deprecated) wildcard source; a character device, or `/proc/kmsg`, is read as a
+//!   stream ([`stream`]).
+//! - `wildcard-file()` source ([`follow`]): every file matching `filename-pattern()` under
+//!   `base-dir()` (with `recursive(yes)`, below it too), at most `max-files()` at a time.
+//! - `pipe()` source and destination: a named pipe, made when missing.
+//! - `stdin()` source: standard input; its end stops rsng, as in syslog-ng.
+//! - `program()` source and destination ([`program`]).
+//! - `file()` destination ([`destination`]); [`request_reopen`] makes file destinations open
+//!   their files again (SIGUSR1, `syslog-ng-ctl reopen`, reload).
+//! - `usertty()` destination ([`usertty`]).
+//! - The kernel log that `system()` adds on Linux ([`kernel_log_source`]).
+//!
+//! Lines are cut and joined by [`lines`] (`multi-line-mode()`, `pad-size()`); messages are built
+//! by [`crate::receive::Receiver`] like every source's, with `$FILE_NAME` set by file readers.
+//! Options rsng does not run are refused when the driver is built ([`check`]).
 
+pub mod check;
 pub mod destination;
+pub mod follow;
+pub mod lines;
+pub mod perms;
+pub mod persist;
+pub mod program;
+pub mod stream;
+pub mod usertty;
 
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rsng_config::ir::Value;
+use rsng_core::template::{compile, CompileContext, FormatOptions, OnError, TsFormat};
+use rsng_proto::syslog::ParseFlags;
+
+use crate::internal;
 use crate::options::Options;
+use crate::receive::Receiver;
+use crate::writer::{WireFormat, Writer};
 use crate::{BuildContext, Destination, DriverError, Source};
+pub use destination::request_reopen;
+use destination::{FileDestination, Kind};
+use follow::{FileSource, FollowSettings, WildcardSource};
+use lines::MultiLine;
+use perms::FilePerms;
+use stream::{AtEof, ReadSettings, StreamSource};
+
+/// Messages posted at once by a reader unless `log-fetch-limit()`/`log-iw-size()` say fewer.
+const SOURCE_BATCH: usize = 256;
+/// syslog-ng's `time-reopen()` default.
+const TIME_REOPEN: i64 = 60;
+/// syslog-ng's `time-reap()` default.
+const TIME_REAP: i64 = 60;
+/// syslog-ng's `flush-lines()` default.
+const FLUSH_LINES: i64 = 100;
+/// The most messages written with one call (`IOV_MAX`, which syslog-ng also caps it to).
+const FLUSH_LINES_MAX: usize = 1024;
+/// syslog-ng's `log-fifo-size()` default.
+const LOG_FIFO_SIZE: i64 = 10_000;
+/// syslog-ng's `max-files()` default of wildcard sources.
+const MAX_FILES: i64 = 100;
+/// Configured times are capped to this many seconds (136 years), so that adding them to a clock
+/// reading cannot overflow.
+const MAX_SECONDS: i64 = u32::MAX as i64;
+/// The kernel log `system()` reads.
+pub const PROC_KMSG: &str = "/proc/kmsg";
 
 /// Builds a file-family source driver.
-pub fn build_source(_object: &str, opts: Options<'_>, _ctx: &BuildContext) -> Result<Box<dyn Source>, DriverError> {
-    Err(DriverError::new(format!("the source driver `{}()` cannot run in rsng yet", opts.name()), opts.span()))
+///
+/// # Errors
+/// An option rsng does not run, or a file that cannot be set up (syslog-ng fails to start then).
+pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Result<Box<dyn Source>, DriverError> {
+    match opts.name() {
+        "file" => file_source(object, opts, ctx),
+        "wildcard-file" => {
+            check::source(&opts, false)?;
+            wildcard_source(object, opts, ctx, None)
+        }
+        "pipe" => pipe_source(object, opts),
+        "stdin" => stdin_source(object, opts),
+        "program" => program_source(object, opts),
+        other => Err(DriverError::new(format!("the source driver `{other}()` cannot run in rsng yet"), opts.span())),
+    }
 }
 
 /// Builds a file-family destination driver.
+///
+/// # Errors
+/// An option rsng does not run, or a template that does not compile.
 pub fn build_destination(
     object: &str,
     opts: Options<'_>,
     ctx: &BuildContext,
 ) -> Result<Box<dyn Destination>, DriverError> {
     match opts.name() {
-        "file" => destination::build(object, opts, ctx),
+        "file" => file_destination(opts, ctx, Kind::File),
+        "pipe" => file_destination(opts, ctx, Kind::Pipe),
+        "program" => program_destination(object, opts, ctx),
+        "usertty" => usertty_destination(opts),
         other => {
             Err(DriverError::new(format!("the destination driver `{other}()` cannot run in rsng yet"), opts.span()))
         }
     }
+}
+
+/// The kernel log source `system()` adds on Linux: `/proc/kmsg` read with `flags(kernel)`,
+/// `program-override("kernel")` and `keep-timestamp(no)`. `None` when `/proc/kmsg` cannot be
+/// opened (not Linux, or no privileges).
+///
+/// syslog-ng 3.38 reads `/dev/kmsg` with its `linux-kmsg` format when that device is usable,
+/// and `/proc/kmsg` only otherwise; rsng reads `/proc/kmsg`.
+pub fn kernel_log_source(object: &str, opts: Options<'_>) -> Option<Box<dyn Source>> {
+    let file = open_for_reading(Path::new(PROC_KMSG)).ok()?;
+    let flags = ParseFlags { kernel: true, no_parse_date: true, local: true, ..ParseFlags::default() };
+    let mut settings = read_settings(object, opts, flags).ok()?;
+    let receiver = Arc::make_mut(&mut settings.receiver);
+    receiver.program_override = Some(Arc::from("kernel"));
+    Some(Box::new(StreamSource {
+        file: Some(file),
+        settings,
+        file_name: Some(Arc::from(PROC_KMSG.as_bytes())),
+        at_eof: AtEof::Stop,
+    }))
+}
+
+/// An OS error as syslog-ng prints it: `No such file or directory (2)`.
+pub fn os_error(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(code) => {
+            let text = io::Error::from_raw_os_error(code).to_string();
+            let message = text.rsplit_once(" (os error").map_or(text.as_str(), |(m, _)| m);
+            format!("{message} ({code})")
+        }
+        None => e.to_string(),
+    }
+}
+
+/// `throttle()`: at most `rate` messages a second (0: no limit).
+#[derive(Debug, Clone)]
+pub struct Throttle {
+    rate: u32,
+    next: Instant,
+}
+
+impl Throttle {
+    pub fn new(rate: u32) -> Throttle {
+        Throttle { rate, next: Instant::now() }
+    }
+
+    /// Waits until more messages may be written.
+    pub async fn wait(&self) {
+        if self.rate > 0 && self.next > Instant::now() {
+            tokio::time::sleep_until(self.next.into()).await;
+        }
+    }
+
+    /// How many messages to take at once.
+    pub fn limit(&self, max: usize) -> usize {
+        if self.rate == 0 {
+            max
+        } else {
+            max.min(self.rate as usize).max(1)
+        }
+    }
+
+    /// Accounts for `n` messages taken.
+    pub fn account(&mut self, n: usize) {
+        if self.rate > 0 && n > 0 {
+            let now = Instant::now();
+            self.next = self.next.max(now) + Duration::from_secs_f64(n as f64 / f64::from(self.rate));
+        }
+    }
+}
+
+/// A whole number of seconds from the configuration (at most [`MAX_SECONDS`]).
+fn secs(n: i64) -> Duration {
+    Duration::from_secs(n.clamp(0, MAX_SECONDS) as u64)
+}
+
+/// A number of seconds, fractions allowed (`follow-freq(0.5)`).
+fn seconds(opts: &Options<'_>, name: &str) -> Option<f64> {
+    match opts.get(name)? {
+        Value::Float(f) => Some(*f),
+        Value::Int(n) => Some(*n as f64),
+        Value::Str(s) | Value::Raw(s) => s.trim().parse().ok(),
+        Value::List(items) if items.len() == 1 => match &items[0] {
+            Value::Float(f) => Some(*f),
+            Value::Int(n) => Some(*n as f64),
+            Value::Str(s) | Value::Raw(s) => s.trim().parse().ok(),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn option_span<'a>(opts: &Options<'a>, name: &str) -> &'a rsng_config::source_map::FileSpan {
+    opts.driver.options.iter().rev().find(|o| o.name == name).map_or(opts.span(), |o| &o.span)
+}
+
+/// The reading settings of a file-family source.
+fn read_settings(object: &str, opts: Options<'_>, defaults: ParseFlags) -> Result<ReadSettings, DriverError> {
+    let mut receiver = Receiver::new(object, opts, defaults, true);
+    // The obsolete spellings of program-override() and chain-hostnames().
+    if receiver.program_override.is_none() {
+        if let Some(p) = opts.str("log-prefix") {
+            receiver.program_override = Some(Arc::from(p));
+        }
+    }
+    if opts.bool_or_global("chain-hostnames").is_none() {
+        if let Some(b) = opts.bool("long-hostnames") {
+            receiver.chain_hostnames = b;
+        }
+    }
+    let compile_re = |name: &str| -> Result<Option<pcre2::bytes::Regex>, DriverError> {
+        match opts.str(name) {
+            None => Ok(None),
+            Some(p) => lines::compile_pattern(p).map(Some).map_err(|e| DriverError::new(e, option_span(&opts, name))),
+        }
+    };
+    let prefix = compile_re("multi-line-prefix")?;
+    let garbage = compile_re("multi-line-garbage")?;
+    let mode = opts.str("multi-line-mode").map(str::to_ascii_lowercase);
+    let regexp = matches!(mode.as_deref(), Some("regexp" | "prefix-garbage" | "prefix-suffix"));
+    if !regexp && (prefix.is_some() || garbage.is_some()) {
+        return Err(DriverError::new(
+            "multi-line-prefix() and/or multi-line-garbage() specified but multi-line-mode() is not regexp based (prefix-garbage or prefix-suffix), please set multi-line-mode() properly",
+            opts.span(),
+        ));
+    }
+    if regexp && prefix.is_none() && garbage.is_none() {
+        return Err(DriverError::new(
+            "To follow files in multi-line-mode() 'regexp', 'prefix-garbage', 'prefix-suffix', please also specify regexps using the multi-line-prefix/garbage options",
+            opts.span(),
+        ));
+    }
+    let multi_line = match mode.as_deref() {
+        Some("indented") => MultiLine::Indented,
+        Some("regexp" | "prefix-garbage") => MultiLine::PrefixGarbage { prefix, garbage },
+        Some("prefix-suffix") => MultiLine::PrefixSuffix { prefix, suffix: garbage },
+        _ => MultiLine::None,
+    };
+    let pad_size = opts.int("pad-size").filter(|&n| n > 0).unwrap_or(0) as usize;
+    if pad_size > 0 && !matches!(multi_line, MultiLine::None) {
+        return Err(DriverError::new("pad-size() and multi-line-mode() can not be used together", opts.span()));
+    }
+    if pad_size > receiver.max_msg_size {
+        return Err(DriverError::new(
+            format!("Buffer is too small to hold the number of bytes required for a record, please make sure log-msg-size() is greater than equal to record-size; record_size='{pad_size}', max_buffer_size='{}'", receiver.max_msg_size),
+            opts.span(),
+        ));
+    }
+    let limit = |name: &str| opts.int(name).filter(|&n| n > 0).map_or(SOURCE_BATCH, |n| n as usize);
+    Ok(ReadSettings {
+        receiver: Arc::new(receiver),
+        use_syslogng_pid: opts.bool("use-syslogng-pid").unwrap_or(false),
+        multi_line,
+        pad_size,
+        batch: limit("log-fetch-limit").min(limit("log-iw-size")).max(1),
+    })
+}
+
+fn open_for_reading(path: &Path) -> io::Result<File> {
+    std::fs::OpenOptions::new().read(true).custom_flags(nix::libc::O_NOCTTY | nix::libc::O_NONBLOCK).open(path)
+}
+
+fn open_error(opts: &Options<'_>, path: &str, e: &io::Error) -> DriverError {
+    DriverError::new(format!("Error opening file for reading; filename='{path}', error='{}'", os_error(e)), opts.span())
+}
+
+fn file_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Result<Box<dyn Source>, DriverError> {
+    let path = opts.positional().unwrap_or_default();
+    let legacy_wildcard = path.contains(['*', '?']);
+    check::source(&opts, legacy_wildcard)?;
+    if legacy_wildcard {
+        internal::warning(
+            "WARNING: Using wildcard characters in the file() source is deprecated, use wildcard-file() instead. The legacy wildcard file() source can only monitor up to 100 files, use wildcard-file(max-files()) to change this limit",
+        );
+        let p = Path::new(path);
+        let base = p.parent().filter(|b| !b.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let pattern = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        return wildcard_source(object, opts, ctx, Some((base.to_path_buf(), pattern)));
+    }
+    if path == "/dev/kmsg" {
+        return Err(DriverError::new(
+            "reading `/dev/kmsg` needs syslog-ng's `linux-kmsg` format, which rsng does not have",
+            opts.span(),
+        ));
+    }
+    let meta = std::fs::metadata(path).ok();
+    if meta.as_ref().is_some_and(std::fs::Metadata::is_dir) {
+        return Err(open_error(&opts, path, &io::Error::from_raw_os_error(nix::libc::EISDIR)));
+    }
+    let is_device = path == PROC_KMSG || meta.as_ref().is_some_and(|m| !m.file_type().is_file());
+    let defaults = ParseFlags { local: true, ..ParseFlags::default() };
+    if is_device {
+        if meta.as_ref().is_some_and(|m| m.file_type().is_fifo()) {
+            return Err(DriverError::new(
+                format!("You are using the file() driver, underlying file is a FIFO, it should be used by pipe(); filename='{path}'"),
+                opts.span(),
+            ));
+        }
+        let file = open_for_reading(Path::new(path)).map_err(|e| open_error(&opts, path, &e))?;
+        let settings = read_settings(object, opts, defaults)?;
+        return Ok(Box::new(StreamSource {
+            file: Some(file),
+            settings,
+            file_name: Some(Arc::from(path.as_bytes())),
+            at_eof: AtEof::Stop,
+        }));
+    }
+    let settings = follow_settings(object, opts, ctx, defaults)?;
+    let key = follow::persist_key(path, opts.str("persist-name"));
+    Ok(Box::new(FileSource { settings: Arc::new(settings), path: PathBuf::from(path), key }))
+}
+
+fn follow_settings(
+    object: &str,
+    opts: Options<'_>,
+    ctx: &BuildContext,
+    defaults: ParseFlags,
+) -> Result<FollowSettings, DriverError> {
+    let freq = seconds(&opts, "follow-freq").unwrap_or(1.0);
+    if freq <= 0.0 {
+        return Err(DriverError::new(
+            format!("Unable to determine how to monitor this file, follow_freq() unset and it is not possible to poll it with the current ivykis polling method. Set follow-freq() for regular files; filename='{}'", opts.positional().unwrap_or_default()),
+            option_span(&opts, "follow-freq"),
+        ));
+    }
+    let follow_freq = Duration::from_secs_f64(freq.min(1e6));
+    let multi_line_timeout = opts.int("multi-line-timeout").filter(|&n| n > 0).map(secs);
+    if let Some(t) = multi_line_timeout {
+        if follow_freq >= t {
+            return Err(DriverError::new(
+                format!("multi-line-timeout() should be set to a higher value than follow-freq(), it is recommended to set multi-line-timeout() to a multiple of follow-freq(); multi_line_timeout='{}', follow_freq='{}'", t.as_millis(), follow_freq.as_millis()),
+                option_span(&opts, "multi-line-timeout"),
+            ));
+        }
+    }
+    Ok(FollowSettings {
+        read: read_settings(object, opts, defaults)?,
+        follow_freq,
+        multi_line_timeout,
+        store: persist::store(ctx.persist_file.as_deref()),
+        perms: FilePerms::from_options(&opts, false)?.file,
+    })
+}
+
+fn wildcard_source(
+    object: &str,
+    opts: Options<'_>,
+    ctx: &BuildContext,
+    legacy: Option<(PathBuf, String)>,
+) -> Result<Box<dyn Source>, DriverError> {
+    let (base_dir, pattern) = match legacy {
+        Some(l) => l,
+        None => {
+            let base = opts
+                .str("base-dir")
+                .ok_or_else(|| DriverError::new("Error: base-dir option is required", opts.span()))?;
+            let pattern = opts
+                .str("filename-pattern")
+                .ok_or_else(|| DriverError::new("Error: filename-pattern option is required", opts.span()))?;
+            (PathBuf::from(base), pattern.to_string())
+        }
+    };
+    let defaults = ParseFlags { local: true, ..ParseFlags::default() };
+    let settings = follow_settings(object, opts, ctx, defaults)?;
+    Ok(Box::new(WildcardSource {
+        settings: Arc::new(settings),
+        base_dir,
+        pattern,
+        recursive: opts.bool("recursive").unwrap_or(false),
+        max_files: opts.int("max-files").filter(|&n| n > 0).unwrap_or(MAX_FILES) as usize,
+        object: object.to_string(),
+    }))
+}
+
+fn pipe_source(object: &str, opts: Options<'_>) -> Result<Box<dyn Source>, DriverError> {
+    check::source(&opts, false)?;
+    let path = opts.positional().unwrap_or_default();
+    let perms = FilePerms::from_options(&opts, true)?;
+    // pipe() has expected no hostname in its messages since syslog-ng 3.2.
+    let defaults = ParseFlags { expect_hostname: false, local: true, ..ParseFlags::default() };
+    let settings = read_settings(object, opts, defaults)?;
+    let create_dirs = opts.bool_or_global("create-dirs").unwrap_or(false);
+    let file = match open_pipe(Path::new(path), &perms, create_dirs) {
+        Ok(f) => Some(f),
+        Err(e) if opts.bool("optional") == Some(true) => {
+            internal::error(format!("Error opening file for reading; filename='{path}', error='{e}'"));
+            None
+        }
+        Err(e) => {
+            return Err(DriverError::new(
+                format!("Error opening file for reading; filename='{path}', error='{e}'"),
+                opts.span(),
+            ))
+        }
+    };
+    Ok(Box::new(StreamSource { file, settings, file_name: Some(Arc::from(path.as_bytes())), at_eof: AtEof::Stop }))
+}
+
+/// Opens a named pipe for reading and writing (so that it never reports an end), making it
+/// first when it is missing.
+fn open_pipe(path: &Path, perms: &FilePerms, create_dirs: bool) -> Result<File, String> {
+    let text = path.as_os_str().as_encoded_bytes();
+    if text.windows(3).any(|w| w == b"../" || w == b"/..") {
+        return Err(format!("Spurious path, logfile not created; path='{}'", path.display()));
+    }
+    if create_dirs {
+        perms::create_containing_dirs(path, &perms.dir).map_err(|e| os_error(&e))?;
+    }
+    match std::fs::metadata(path) {
+        Err(_) => {
+            let mode = nix::sys::stat::Mode::from_bits_truncate(perms.file.mode.unwrap_or(0o600) as nix::libc::mode_t);
+            nix::unistd::mkfifo(path, mode)
+                .map_err(|e| format!("Error creating named pipe, mkfifo() returned an error; error='{}'", e.desc()))?;
+        }
+        Ok(m) if !m.file_type().is_fifo() => {
+            return Err("You are using the pipe() driver, underlying file is not a FIFO, it should be used by file()"
+                .to_string());
+        }
+        Ok(_) => {}
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(nix::libc::O_NOCTTY | nix::libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| os_error(&e))?;
+    if !path.starts_with("/dev/") {
+        if let Err(e) = perms.file.apply_fd(&file) {
+            internal::error(format!(
+                "Error setting file ownership or permissions; filename='{}', error='{}'",
+                path.display(),
+                os_error(&e)
+            ));
+        }
+    }
+    Ok(file)
+}
+
+fn stdin_source(object: &str, opts: Options<'_>) -> Result<Box<dyn Source>, DriverError> {
+    check::source(&opts, false)?;
+    let defaults = ParseFlags { local: true, ..ParseFlags::default() };
+    let settings = read_settings(object, opts, defaults)?;
+    let file = std::io::stdin().lock().as_fd_owned().map_err(|e| {
+        DriverError::new(format!("Error opening standard input; error='{}'", os_error(&e)), opts.span())
+    })?;
+    // syslog-ng also applies the global perm() (0600) to standard input; rsng only what the
+    // driver sets.
+    let perms = FilePerms::from_options(&opts, false)?.file;
+    if !perms.is_empty() {
+        if let Err(e) = perms.apply_fd(&file) {
+            internal::error(format!(
+                "Error setting file ownership or permissions; filename='-', error='{}'",
+                os_error(&e)
+            ));
+        }
+    }
+    Ok(Box::new(StreamSource {
+        file: Some(file),
+        settings,
+        file_name: Some(Arc::from(&b"-"[..])),
+        at_eof: AtEof::Terminate,
+    }))
+}
+
+/// A duplicate of a descriptor as a [`File`].
+trait AsFdOwned {
+    fn as_fd_owned(&self) -> io::Result<File>;
+}
+
+impl<T: std::os::fd::AsFd> AsFdOwned for T {
+    fn as_fd_owned(&self) -> io::Result<File> {
+        Ok(File::from(self.as_fd().try_clone_to_owned()?))
+    }
+}
+
+fn program_source(object: &str, opts: Options<'_>) -> Result<Box<dyn Source>, DriverError> {
+    check::source(&opts, false)?;
+    let defaults = ParseFlags { local: true, ..ParseFlags::default() };
+    Ok(Box::new(program::ProgramSource {
+        cmdline: opts.positional().unwrap_or_default().to_string(),
+        inherit_environment: opts.bool("inherit-environment").unwrap_or(true),
+        settings: read_settings(object, opts, defaults)?,
+        time_reopen: time_reopen(&opts),
+    }))
+}
+
+/// The writer of a file-family destination: `flags(syslog-protocol)` formats RFC 5424 lines.
+fn writer(opts: Options<'_>, ctx: &BuildContext) -> Result<Writer, DriverError> {
+    let format =
+        if opts.words("flags").iter().any(|f| f == "syslog-protocol") { WireFormat::Syslog } else { WireFormat::File };
+    Writer::new(opts, format, ctx)
+}
+
+fn time_reopen(opts: &Options<'_>) -> Duration {
+    secs(opts.int_or_global("time-reopen").filter(|&n| n > 0).unwrap_or(TIME_REOPEN))
+}
+
+fn throttle(opts: &Options<'_>) -> Throttle {
+    Throttle::new(opts.int("throttle").filter(|&n| n > 0).map_or(0, |n| n.min(i64::from(u32::MAX)) as u32))
+}
+
+fn file_destination(opts: Options<'_>, ctx: &BuildContext, kind: Kind) -> Result<Box<dyn Destination>, DriverError> {
+    check::destination(&opts)?;
+    let text = opts.positional().unwrap_or_default();
+    let path = compile(text, &ctx.compile)
+        .map_err(|e| DriverError::new(format!("error compiling the file name template `{text}`: {e}"), opts.span()))?;
+    let literal = path.as_literal().map(|p| p.as_bytes().to_vec());
+    let time_reap = match opts.int("time-reap") {
+        Some(n) => Some(n),
+        None if literal.is_some() => None,
+        None => Some(opts.globals.int("time-reap").unwrap_or(TIME_REAP)),
+    }
+    .filter(|&n| n > 0)
+    .map(secs);
+    let flush_lines = ["flush-lines", "sync", "sync-freq"]
+        .iter()
+        .find_map(|n| opts.int(n))
+        .or_else(|| opts.globals.int("flush-lines"))
+        .unwrap_or(FLUSH_LINES)
+        .clamp(1, FLUSH_LINES_MAX as i64) as usize;
+    let overwrite_if_older =
+        opts.int("overwrite-if-older").or_else(|| opts.int("remove-if-older")).filter(|&n| n > 0).map(secs);
+    let local_zone = opts.str_or_global("local-time-zone");
+    let time_zone = match local_zone {
+        Some(z) => Some(crate::writer::parse_time_zone(z).ok_or_else(|| {
+            DriverError::new(
+                format!("unknown time zone `{z}` in local-time-zone()"),
+                option_span(&opts, "local-time-zone"),
+            )
+        })?),
+        None => None,
+    };
+    let path_opts = FormatOptions {
+        ts_format: opts.str_or_global("ts-format").and_then(TsFormat::from_name).unwrap_or(TsFormat::Rfc3164),
+        frac_digits: opts.int_or_global("frac-digits").unwrap_or(0).clamp(0, 6) as u8,
+        time_zone,
+        escape: false,
+        seq_num: 0,
+        on_error: opts.str_or_global("on-error").and_then(OnError::from_name).unwrap_or_default(),
+    };
+    Ok(Box::new(FileDestination {
+        kind,
+        path,
+        literal,
+        path_opts,
+        writer: writer(opts, ctx)?,
+        perms: FilePerms::from_options(&opts, true)?,
+        create_dirs: opts.bool_or_global("create-dirs").unwrap_or(false),
+        time_reap,
+        time_reopen: time_reopen(&opts),
+        flush_lines,
+        fsync: opts.bool("fsync").unwrap_or(false),
+        overwrite_if_older,
+        symlink_as: opts.str("symlink-as").map(PathBuf::from),
+        ignore_errors: opts.words("flags").iter().any(|f| f == "ignore-errors"),
+        max_pending: opts.int_or_global("log-fifo-size").filter(|&n| n > 0).unwrap_or(LOG_FIFO_SIZE) as usize,
+        throttle: throttle(&opts),
+        targets: Default::default(),
+        reopen_seen: destination::reopen_generation(),
+    }))
+}
+
+fn program_destination(
+    object: &str,
+    opts: Options<'_>,
+    ctx: &BuildContext,
+) -> Result<Box<dyn Destination>, DriverError> {
+    check::destination(&opts)?;
+    let cmdline = opts.positional().unwrap_or_default().to_string();
+    let key = match opts.str("persist-name") {
+        Some(name) => format!("afprogram_dd_name.{name}"),
+        None => format!("afprogram_dd_name({cmdline},{object})"),
+    };
+    Ok(Box::new(program::ProgramDestination {
+        inherit_environment: opts.bool("inherit-environment").unwrap_or(true),
+        keep_alive: opts.bool("keep-alive").unwrap_or(false),
+        key,
+        writer: writer(opts, ctx)?,
+        time_reopen: time_reopen(&opts),
+        throttle: throttle(&opts),
+        cmdline,
+    }))
+}
+
+fn usertty_destination(opts: Options<'_>) -> Result<Box<dyn Destination>, DriverError> {
+    check::destination(&opts)?;
+    let line = compile("${FULLDATE} ${HOST} ${MESSAGE}\n", &CompileContext::new())
+        .map_err(|e| DriverError::new(format!("error compiling the usertty() line: {e}"), opts.span()))?;
+    Ok(Box::new(usertty::UserTty {
+        user: opts.positional().unwrap_or_default().to_string(),
+        time_reopen: opts.int_or_global("time-reopen").filter(|&n| n > 0).unwrap_or(TIME_REOPEN).min(MAX_SECONDS),
+        line,
+        opts: FormatOptions { time_zone: Some(jiff::tz::TimeZone::system()), ..FormatOptions::default() },
+        utmp: PathBuf::from(usertty::UTMP),
+        disabled_until: 0,
+    }))
 }

@@ -1,0 +1,176 @@
+//! Which options the file-family drivers run. The configuration front end accepts every option
+//! syslog-ng 3.38 accepts; an option rsng cannot honour here is refused when the driver is built,
+//! naming the option, instead of being ignored.
+//!
+//! Some accepted options have no effect, because they have none in syslog-ng either for these
+//! drivers: `read-old-records()` (only the journal reader uses it), `trim-large-messages()` (only
+//! octet-counted framing), `flush-timeout()` (obsolete, does nothing), `multi-line-timeout()` of
+//! `stdin()` (only followed files time out), `optional()` of `file()` destinations, `dir-*()` of
+//! sources that do not create directories, `mark-freq()` when the driver writes no MARK lines,
+//! `persist-name()` where no state is kept (and of `wildcard-file()`, whose positions are kept
+//! per file).
+
+use crate::options::{as_int, as_str, Options};
+use crate::DriverError;
+
+/// `source_option`, `msg_format_option` and `source_reader_option` of syslog-ng, as run by
+/// [`crate::receive::Receiver`] and the readers of this module.
+const READER_SOURCE: &[&str] = &[
+    "log-iw-size",
+    "chain-hostnames",
+    "long-hostnames",
+    "keep-hostname",
+    "program-override",
+    "log-prefix",
+    "host-override",
+    "keep-timestamp",
+    "read-old-records",
+    "use-syslogng-pid",
+    "tags",
+    "use-fqdn",
+    "use-dns",
+    "dns-cache",
+    "normalize-hostnames",
+    "time-zone",
+    "default-priority",
+    "default-facility",
+    "check-hostname",
+    "flags",
+    "log-fetch-limit",
+    "format",
+    "encoding",
+    "log-msg-size",
+    "trim-large-messages",
+    "persist-name",
+];
+
+const FILE_PERM: &[&str] = &["owner", "group", "perm", "dir-owner", "dir-group", "dir-perm"];
+const MULTI_LINE: &[&str] = &["multi-line-mode", "multi-line-prefix", "multi-line-garbage"];
+const FILE_SOURCE: &[&str] = &["follow-freq", "pad-size", "multi-line-timeout"];
+const STDIN_SOURCE: &[&str] = &["pad-size", "multi-line-timeout"];
+const LEGACY_WILDCARD: &[&str] = &["recursive", "force-directory-polling"];
+const WILDCARD: &[&str] = &["base-dir", "filename-pattern", "recursive", "max-files", "monitor-method"];
+const PIPE_SOURCE: &[&str] = &["optional", "pad-size", "create-dirs"];
+const PROGRAM_SOURCE: &[&str] = &["inherit-environment"];
+
+/// `dest_writer_option` and `dest_driver_option`, as run by [`crate::writer::Writer`], the
+/// runtime (`log-fifo-size()`, `disk-buffer()`) and the writers of this module.
+const WRITER_DEST: &[&str] = &[
+    "flags",
+    "flush-lines",
+    "sync",
+    "sync-freq",
+    "flush-timeout",
+    "suppress",
+    "template",
+    "template-escape",
+    "pad-size",
+    "truncate-size",
+    "mark-freq",
+    "mark",
+    "mark-mode",
+    "time-reopen",
+    "ts-format",
+    "frac-digits",
+    "time-zone",
+    "send-time-zone",
+    "local-time-zone",
+    "on-error",
+    "log-fifo-size",
+    "throttle",
+    "persist-name",
+    // Kept by the runtime behind the destination's queue.
+    "disk-buffer",
+];
+const FILE_DEST: &[&str] =
+    &["time-reap", "create-dirs", "optional", "overwrite-if-older", "remove-if-older", "symlink-as", "fsync"];
+const PIPE_DEST: &[&str] = &["time-reap", "create-dirs"];
+const PROGRAM_DEST: &[&str] = &["keep-alive", "inherit-environment"];
+const USERTTY: &[&str] = &["time-reopen"];
+
+/// Checks a source driver's options; `legacy_wildcard`: a `file()` whose path has wildcards.
+///
+/// # Errors
+/// The first option rsng does not run.
+pub fn source(opts: &Options<'_>, legacy_wildcard: bool) -> Result<(), DriverError> {
+    let groups: &[&[&str]] = match opts.name() {
+        "file" if legacy_wildcard => &[READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE, LEGACY_WILDCARD],
+        "file" => &[READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE],
+        // follow-freq() would make syslog-ng poll `stat("-")`; standard input is read as a stream.
+        "stdin" => &[READER_SOURCE, FILE_PERM, MULTI_LINE, STDIN_SOURCE],
+        "wildcard-file" => &[READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE, WILDCARD],
+        "pipe" => &[READER_SOURCE, FILE_PERM, MULTI_LINE, PIPE_SOURCE],
+        "program" => &[READER_SOURCE, PROGRAM_SOURCE],
+        _ => &[READER_SOURCE],
+    };
+    if opts.name() == "file" && !legacy_wildcard {
+        if let Some(o) = opts.driver.options.iter().find(|o| LEGACY_WILDCARD.contains(&o.name)) {
+            return Err(DriverError::new(
+                format!("Invalid option, {}() can only be used in legacy wildcard file sources", o.name),
+                &o.span,
+            ));
+        }
+    }
+    allowed(opts, groups, "source")?;
+    for flag in opts.words("flags") {
+        if matches!(flag.as_str(), "store-raw-message" | "guess-timezone") {
+            return Err(refused(opts, "flags", &format!("flags({flag})"), "source"));
+        }
+    }
+    if let Some(format) = opts.str("format") {
+        if !format.eq_ignore_ascii_case("syslog") {
+            return Err(refused(opts, "format", &format!("format({format})"), "source"));
+        }
+    }
+    if let Some(enc) = opts.str("encoding") {
+        if !matches!(enc.to_ascii_lowercase().as_str(), "utf-8" | "utf8") {
+            return Err(refused(opts, "encoding", &format!("encoding(\"{enc}\")"), "source"));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a destination driver's options.
+///
+/// # Errors
+/// The first option rsng does not run.
+pub fn destination(opts: &Options<'_>) -> Result<(), DriverError> {
+    let groups: &[&[&str]] = match opts.name() {
+        "file" => &[WRITER_DEST, FILE_PERM, FILE_DEST],
+        "pipe" => &[WRITER_DEST, FILE_PERM, PIPE_DEST],
+        "program" => &[WRITER_DEST, PROGRAM_DEST],
+        "usertty" => &[USERTTY],
+        _ => &[WRITER_DEST],
+    };
+    allowed(opts, groups, "destination")?;
+    if let Some(n) = opts.get("suppress").and_then(as_int) {
+        if n > 0 {
+            return Err(refused(opts, "suppress", &format!("suppress({n})"), "destination"));
+        }
+    }
+    if let Some(mode) = opts.get("mark-mode").and_then(as_str) {
+        let global = opts.globals.str("mark-mode").unwrap_or("internal");
+        let effective = if mode == "global" { global } else { mode };
+        if !matches!(effective, "none" | "internal") {
+            return Err(refused(opts, "mark-mode", &format!("mark-mode({mode})"), "destination"));
+        }
+    }
+    Ok(())
+}
+
+fn allowed(opts: &Options<'_>, groups: &[&[&str]], what: &str) -> Result<(), DriverError> {
+    for o in &opts.driver.options {
+        if !groups.iter().any(|g| g.contains(&o.name)) {
+            return Err(DriverError::new(
+                format!("option `{}()` of the `{}()` {what} is not supported by rsng", o.name, opts.name()),
+                &o.span,
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn refused(opts: &Options<'_>, name: &str, shown: &str, what: &str) -> DriverError {
+    let span = opts.driver.options.iter().rev().find(|o| o.name == name).map_or(opts.span(), |o| &o.span);
+    DriverError::new(format!("`{shown}` of the `{}()` {what} is not supported by rsng", opts.name()), span)
+}
