@@ -72,6 +72,13 @@ fn start(binary: &Path, root: &Path) -> Jail {
     jail
 }
 
+impl Drop for Jail {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Jail {
     fn stop(mut self) -> BTreeMap<String, Vec<u8>> {
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();

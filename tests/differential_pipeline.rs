@@ -282,7 +282,7 @@ const CASES: &[Case] = &[
                  log { source(s); destination(d); };",
         inputs: &[Input::Tcp(
             0,
-            b"<13>Jan  2 03:04:05 h p: short\n<13>Jan  2 03:04:05 h p: this message is certainly longer than sixty-four bytes in total, so it is cut\n<13>Jan  2 03:04:05 h p: after\n",
+            b"<13>Jan  2 03:04:05 h p: short\n<13>Jan  2 03:04:05 h p: this message is certainly longer than sixty-four bytes in total, so it is cut\n<13>Jan  2 03:04:05 h p: after\n<13>Jan  2 03:04:05 h p: nul\x00<13>Jan  2 03:04:05 h p: after nul\r\n",
         )],
         ordered: true,
     },

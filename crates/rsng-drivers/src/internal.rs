@@ -35,6 +35,8 @@ struct Hub {
     listening: AtomicBool,
     /// Events at or below this severity are also printed to stderr.
     stderr_level: AtomicU8,
+    /// Events above this severity are not recorded at all (info needs `-v`, debug `-d`).
+    kept_level: AtomicU8,
 }
 
 fn hub() -> &'static Hub {
@@ -44,6 +46,7 @@ fn hub() -> &'static Hub {
         ready: Notify::new(),
         listening: AtomicBool::new(false),
         stderr_level: AtomicU8::new(0),
+        kept_level: AtomicU8::new(Level::Notice as u8),
     })
 }
 
@@ -53,10 +56,19 @@ pub fn set_stderr_level(level: Option<Level>) {
     hub().stderr_level.store(level.map_or(0, |l| l as u8), Ordering::Relaxed);
 }
 
+/// Records events up to `level` (syslog-ng records info messages with `-v` only, debug messages
+/// with `-d` only).
+pub fn set_kept_level(level: Level) {
+    hub().kept_level.store(level as u8, Ordering::Relaxed);
+}
+
 /// Records an event.
 pub fn emit(level: Level, text: impl Into<String>) {
-    let text = text.into();
     let hub = hub();
+    if (level as u8) > hub.kept_level.load(Ordering::Relaxed) {
+        return;
+    }
+    let text = text.into();
     if (level as u8) <= hub.stderr_level.load(Ordering::Relaxed) {
         eprintln!("{text}");
     }

@@ -143,6 +143,15 @@ impl SourcePort {
         self.post(&mut batch);
     }
 
+    /// Waits until every destination behind this source has room, flow-controlled or not. For
+    /// sources that can wait without losing anything (files, pipes): they read no faster than the
+    /// destinations write, instead of overflowing queues that would drop.
+    pub async fn ready_all(&self) {
+        for outlet in self.outlets.iter() {
+            outlet.queue.wait_for_room().await;
+        }
+    }
+
     /// Waits until every flow-controlled destination behind this source has room (as of the
     /// last batch; a reload takes effect at the next one).
     pub async fn ready(&self) {

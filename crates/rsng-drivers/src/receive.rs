@@ -37,6 +37,11 @@ pub struct Receiver {
     pub local: bool,
     /// `flags(empty-lines)`: keep empty lines instead of skipping them.
     pub empty_lines: bool,
+    /// `pass-unix-credentials()` (default yes): unix datagram senders' pid/uid/gid become
+    /// `.unix.pid`, `.unix.uid`, `.unix.gid`.
+    pub unix_credentials: bool,
+    /// `system()`: `$PID` is the sender's pid from the kernel, as syslog-ng's `system()` sets it.
+    pub pid_from_credentials: bool,
 }
 
 /// `use-dns()`, `use-fqdn()`, `normalize-hostnames()`, `dns-cache()`.
@@ -105,6 +110,8 @@ impl Receiver {
             source_tag: TagId::intern(&format!(".source.{source}")),
             local,
             empty_lines,
+            unix_credentials: opts.bool_or_global("pass-unix-credentials").unwrap_or(true),
+            pid_from_credentials: false,
         }
     }
 

@@ -5,7 +5,7 @@
 //! peer has closed); each call returns at most one [`Decoded`] item, whose
 //! `consumed` count the caller removes from the front of its buffer.
 //!
-//! * [`TextSplitter`] (`network()`/`tcp()` streams): a message ends at `\n`;
+//! * [`TextSplitter`] (`network()`/`tcp()` streams): a message ends at `\n` or a NUL byte;
 //!   trailing `\r`, `\n` and NUL bytes are removed. syslog-ng reads into a
 //!   buffer of `log-msg-size()` bytes, so a line that does not fit is cut into
 //!   `log-msg-size()`-byte pieces, each delivered as a message
@@ -76,8 +76,9 @@ impl TextSplitter {
     }
 }
 
+/// The end of a line: `\n`, or a NUL byte, which ends a message too in syslog-ng's text framing.
 fn memchr_nl(s: &[u8]) -> Option<usize> {
-    s.iter().position(|&c| c == b'\n')
+    s.iter().position(|&c| c == b'\n' || c == 0)
 }
 
 /// The longest octet count syslog-ng reads.
@@ -170,8 +171,10 @@ mod tests {
 
     #[test]
     fn text_lines_crlf_nul_and_eof() {
+        // A NUL ends a message like `\n`; the `\r\n` after it is an empty line of its own.
         let got = all_text(b"a\nb\r\nc\0\r\n\nlast", 100);
-        assert_eq!(got, vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec(), b"".to_vec(), b"last".to_vec()]);
+        let want: Vec<Vec<u8>> = vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec(), vec![], vec![], b"last".to_vec()];
+        assert_eq!(got, want);
     }
 
     #[test]

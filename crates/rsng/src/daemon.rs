@@ -33,6 +33,7 @@ pub fn run(cli: &Cli, config: ir::Config) -> ExitCode {
         None
     };
     internal::set_stderr_level(level.or(Some(internal::Level::Error)));
+    internal::set_kept_level(level.map_or(internal::Level::Notice, |l| l.max(internal::Level::Notice)));
     let background = !cli.foreground && cli.process_mode.as_deref() != Some("foreground");
     let mut notify_parent = None;
     if background {
@@ -96,9 +97,12 @@ async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std
     if let Some(pipe) = notify_parent.take() {
         report_to_parent(pipe, false);
     }
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
-        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
-    else {
+    let (Ok(mut term), Ok(mut int), Ok(mut hup), Ok(mut usr1)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+        signal(SignalKind::user_defined1()),
+    ) else {
         eprintln!("rsng: cannot install signal handlers");
         running.stop(DRAIN_GRACE).await;
         return 1;
@@ -107,6 +111,7 @@ async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std
         tokio::select! {
             _ = term.recv() => break,
             _ = int.recv() => break,
+            _ = usr1.recv() => rsng_drivers::file::request_reopen(),
             _ = hup.recv() => {
                 if let Err(code) = reload(cli, &mut config, &mut running).await {
                     return code;
@@ -129,7 +134,10 @@ async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std
                         stop = true;
                         "OK Shutdown initiated".to_string()
                     }
-                    Command::Reopen => "OK Re-open of log destination files initiated".to_string(),
+                    Command::Reopen => {
+                        rsng_drivers::file::request_reopen();
+                        "OK Re-open of log destination files initiated".to_string()
+                    }
                     Command::Log { which, set } => log_level(&which, set),
                     Command::Config { preprocessed } => config_text(cli, preprocessed),
                     Command::Unknown(line) => format!("FAIL Unknown command; command='{line}'"),
@@ -160,6 +168,8 @@ async fn reload(cli: &Cli, config: &mut ir::Config, running: &mut rsng_runtime::
             return Ok(false);
         }
     };
+    // Destination files are opened again on reload, as syslog-ng does.
+    rsng_drivers::file::request_reopen();
     let old = std::mem::replace(running, placeholder());
     match old.reload(&loaded.config, &start_options(cli), DRAIN_GRACE).await {
         Ok(r) => {
@@ -212,6 +222,7 @@ fn log_level(which: &str, set: Option<bool>) -> String {
             Some(internal::Level::Error)
         };
         internal::set_stderr_level(level);
+        internal::set_kept_level(level.map_or(internal::Level::Notice, |l| l.max(internal::Level::Notice)));
     }
     format!("OK {which}={}", u8::from(flag.load(Ordering::Relaxed)))
 }

@@ -364,8 +364,15 @@ impl LogMessage {
         if let Some(b) = Builtin::from_name(name) {
             match b {
                 Builtin::Host => inner.host = v,
-                Builtin::Program => inner.program = v,
-                Builtin::Pid => inner.pid = v,
+                // As syslog-ng: a changed PROGRAM or PID invalidates the header kept as received.
+                Builtin::Program => {
+                    inner.program = v;
+                    inner.legacy_msghdr = Val::Unset;
+                }
+                Builtin::Pid => {
+                    inner.pid = v;
+                    inner.legacy_msghdr = Val::Unset;
+                }
                 Builtin::MsgId => inner.msgid = v,
                 Builtin::Message => inner.message = v,
                 Builtin::LegacyMsgHdr => inner.legacy_msghdr = v,
@@ -393,8 +400,14 @@ impl LogMessage {
         let inner = Arc::make_mut(&mut self.inner);
         match Builtin::from_name(name) {
             Some(Builtin::Host) => inner.host = Val::Unset,
-            Some(Builtin::Program) => inner.program = Val::Unset,
-            Some(Builtin::Pid) => inner.pid = Val::Unset,
+            Some(Builtin::Program) => {
+                inner.program = Val::Unset;
+                inner.legacy_msghdr = Val::Unset;
+            }
+            Some(Builtin::Pid) => {
+                inner.pid = Val::Unset;
+                inner.legacy_msghdr = Val::Unset;
+            }
             Some(Builtin::MsgId) => inner.msgid = Val::Unset,
             Some(Builtin::Message) => inner.message = Val::Unset,
             Some(Builtin::LegacyMsgHdr) => inner.legacy_msghdr = Val::Unset,

@@ -217,7 +217,7 @@ pub async fn follow(
             continue;
         };
         tokio::select! {
-            _ = port.ready() => {}
+            _ = port.ready_all() => {}
             _ = shutdown.cancelled() => { open = Some(current); break; }
         }
         let p = path.clone();

@@ -254,7 +254,7 @@ pub async fn read_stream(
     let mut r = settings.reading();
     loop {
         tokio::select! {
-            _ = port.ready() => {}
+            _ = port.ready_all() => {}
             _ = shutdown.cancelled() => return StreamEnd::Shutdown,
         }
         let read = tokio::select! {

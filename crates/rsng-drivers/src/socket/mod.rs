@@ -183,6 +183,16 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
                 (Bound::UnixStream(l, path), Framing::Text, true)
             } else {
                 let s = rsng_transport::bind_unix_dgram(&path, &own).map_err(|e| bind_error(&shown, e))?;
+                if opts.bool_or_global("pass-unix-credentials").unwrap_or(true) {
+                    // The kernel then tells each datagram's sender (pid, uid, gid).
+                    let _ = nix::sys::socket::setsockopt(&s, nix::sys::socket::sockopt::PassCred, &true);
+                }
+                if name == "system" {
+                    // What syslog-ng's system() generates on Linux: RFC 5424 with RFC 3164
+                    // fallback, and a small receive buffer.
+                    defaults.syslog_protocol = true;
+                    let _ = nix::sys::socket::setsockopt(&s, nix::sys::socket::sockopt::RcvBuf, &8192);
+                }
                 (Bound::UnixDgram(s, path), Framing::Text, true)
             }
         }
@@ -209,14 +219,21 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
             (bound, framing.unwrap_or(Framing::Text), false)
         }
     };
-    let receiver = Arc::new(Receiver::new(object, opts, defaults, local));
+    let mut receiver = Receiver::new(object, opts, defaults, local);
+    receiver.pid_from_credentials = name == "system";
+    let receiver = Arc::new(receiver);
     let max_connections = opts.int("max-connections").filter(|&n| n > 0).unwrap_or(if local { 256 } else { 10 });
     Ok(Box::new(SocketSource {
         bound,
         framing,
         receiver,
         max_connections: max_connections as usize,
-        companions: Vec::new(),
+        // The kernel log, where it can be read, is part of `system()`.
+        companions: if name == "system" {
+            crate::file::kernel_log_source(object, opts).into_iter().collect()
+        } else {
+            Vec::new()
+        },
         tls: tls_context,
     }))
 }

@@ -387,27 +387,72 @@ async fn receive_udp(socket: tokio::net::UdpSocket, receiver: Arc<Receiver>, mut
     }
 }
 
+/// The sender of a datagram, from `SCM_CREDENTIALS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Credentials {
+    pid: i32,
+    uid: u32,
+    gid: u32,
+}
+
+/// One datagram with its sender's credentials (when the kernel sent them).
+fn recv_with_credentials(fd: std::os::fd::RawFd, buf: &mut [u8]) -> std::io::Result<(usize, Option<Credentials>)> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixCredentials};
+    let mut cmsg = nix::cmsg_space!(UnixCredentials);
+    let mut iov = [std::io::IoSliceMut::new(buf)];
+    let msg = recvmsg::<()>(fd, &mut iov, Some(&mut cmsg), MsgFlags::MSG_DONTWAIT).map_err(std::io::Error::from)?;
+    let mut creds = None;
+    if let Ok(cmsgs) = msg.cmsgs() {
+        for c in cmsgs {
+            if let ControlMessageOwned::ScmCredentials(uc) = c {
+                creds = Some(Credentials { pid: uc.pid(), uid: uc.uid(), gid: uc.gid() });
+            }
+        }
+    }
+    Ok((msg.bytes, creds))
+}
+
 async fn receive_unix_dgram(socket: tokio::net::UnixDatagram, receiver: Arc<Receiver>, mut ctx: SourceContext) {
+    use std::os::fd::AsRawFd;
     let mut buf = vec![0u8; receiver.max_msg_size.clamp(2048, 65536)];
     let mut batch: Vec<LogMessage> = Vec::with_capacity(64);
     let mut info = receiver.info(None);
+    let fd = socket.as_raw_fd();
+    let mut text = Vec::with_capacity(16);
     loop {
         ctx.port.ready().await;
         let first = tokio::select! {
-            r = socket.recv(&mut buf) => r,
+            r = socket.async_io(tokio::io::Interest::READABLE, || recv_with_credentials(fd, &mut buf)) => r,
             _ = ctx.shutdown.cancelled() => break,
         };
         info.received = UnixTime::now(&receiver.time_zone);
         let mut next = Some(first);
         while let Some(result) = next.take() {
-            if let Ok(n) = result {
+            if let Ok((n, creds)) = result {
                 let payload = datagram(&buf[..n], receiver.max_msg_size);
                 if !payload.is_empty() || receiver.empty_lines {
-                    batch.push(receiver.message(payload, &info));
+                    let mut msg = receiver.message(payload, &info);
+                    if let Some(c) = creds.filter(|_| receiver.unix_credentials) {
+                        // As syslog-ng's unix transports: the sender's identity as name-value pairs.
+                        for (name, value) in [
+                            (".unix.pid", i64::from(c.pid)),
+                            (".unix.uid", i64::from(c.uid)),
+                            (".unix.gid", i64::from(c.gid)),
+                        ] {
+                            text.clear();
+                            text.extend_from_slice(value.to_string().as_bytes());
+                            msg.set_value(name, &text);
+                        }
+                        if receiver.pid_from_credentials {
+                            // system() trusts the kernel's word about the sender's PID.
+                            msg.set_value("PID", c.pid.to_string().as_bytes());
+                        }
+                    }
+                    batch.push(msg);
                 }
             }
             if batch.len() < 64 {
-                next = match socket.try_recv(&mut buf) {
+                next = match socket.try_io(tokio::io::Interest::READABLE, || recv_with_credentials(fd, &mut buf)) {
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => None,
                     r => Some(r),
                 };
