@@ -125,3 +125,60 @@ fn without_flow_control_a_full_queue_drops_and_counts() {
     assert_eq!(arrived + dropped, MESSAGES, "arrived {arrived} + dropped {dropped} != sent\n{stats}");
     assert!(stats.lines().any(|l| l == format!("source;s;;a;processed;{MESSAGES}")), "{stats}");
 }
+
+/// With flow control, a connection's window (`log-iw-size()` shared out among
+/// `max-connections()`) bounds what it may have queued: while the destination is away, rsng stops
+/// reading after about one window (plus the read in progress), though `log-fifo-size()` is large.
+#[test]
+fn the_window_bounds_what_a_connection_queues() {
+    let tmp = TempDir::new("flow-window").expect("tempdir");
+    let dst = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let (rsng, ports, _) = RunningDaemon::start(Daemon::Rsng, tmp.path(), 0, 1, |p| {
+        format!(
+            "@version: 3.38\noptions {{ use-dns(no); }};\n\
+             source s {{ network(ip(127.0.0.1) port({}) log-iw-size(200) max-connections(2)); }};\n\
+             destination d {{ network(\"127.0.0.1\" port({dst}) time-reopen(1) log-fifo-size(1000000) template(\"$MSG\\n\")); }};\n\
+             log {{ source(s); destination(d); flags(flow-control); }};\n",
+            p.tcp[0]
+        )
+    });
+    let src = ports.tcp[0];
+    let sender = std::thread::spawn(move || {
+        let mut s = TcpStream::connect(("127.0.0.1", src)).expect("connect");
+        let data: String = (0..MESSAGES).map(|i| format!("<13>Jan  2 03:04:05 h p: message {i:05}\n")).collect();
+        s.write_all(data.as_bytes()).expect("send");
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let query = |what: &str| -> usize {
+        let out = Command::new(rsng_tests::rsng_bin().with_file_name("rsng-ctl"))
+            .arg("-c")
+            .arg(tmp.path().join("rsng.ctl"))
+            .args(["query", "get", what])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        out.lines().filter_map(|l| l.rsplit('=').next()?.parse().ok()).next().unwrap_or(0)
+    };
+    let queued = query("dst.network.d#0.*.queued");
+    let read = query("source.s.processed");
+    // One window (100 per connection) plus what one 64 KiB read holds.
+    assert!(queued > 0 && queued < 100 + 2000, "{queued} messages queued: the window did not stop the reading");
+    assert!(read < MESSAGES / 2, "{read} of {MESSAGES} read while the destination was away");
+    let data = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let listener = TcpListener::bind(("127.0.0.1", dst)).expect("bind destination port");
+    let collector = {
+        let (data, stop) = (data.clone(), stop.clone());
+        std::thread::spawn(move || collect(listener, data, stop))
+    };
+    sender.join().expect("sender");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let count = || data.lock().expect("lock").iter().filter(|&&b| b == b'\n').count();
+    while count() < MESSAGES && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(rsng.stop(), "rsng did not stop");
+    stop.store(true, Ordering::Relaxed);
+    collector.join().expect("collector");
+    assert_eq!(count(), MESSAGES, "messages lost or repeated after the outage");
+}

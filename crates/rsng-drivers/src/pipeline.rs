@@ -9,13 +9,29 @@
 //! is full, which is how a slow destination slows its sources instead of losing messages.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use rsng_core::LogMessage;
 use tokio::sync::Notify;
 
 use crate::disk_buffer::DiskStore;
+
+fn same_window(a: &Option<Arc<Window>>, b: &Option<Arc<Window>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+impl Drop for QueueState {
+    /// Messages that will never be written still free their sources' windows.
+    fn drop(&mut self) {
+        let n = self.items.len();
+        self.release_front(n);
+    }
+}
 
 /// The compiled log paths behind one source: decides which destinations get a message.
 pub trait Route: Send + Sync {
@@ -83,7 +99,51 @@ impl RouteCell {
     }
 }
 
-/// Where a source connection posts what it receives. Each connection task owns one.
+/// A source connection's flow-control window (`log-iw-size()`): how many of its messages may
+/// wait in flow-controlled destination queues. Posting takes from it, the destination's writer
+/// taking the messages out of the queue gives back; at zero the connection stops reading.
+#[derive(Debug)]
+pub struct Window {
+    available: AtomicIsize,
+    opened: Notify,
+}
+
+impl Window {
+    pub fn new(size: usize) -> Arc<Window> {
+        Arc::new(Window { available: AtomicIsize::new(size.max(1) as isize), opened: Notify::new() })
+    }
+
+    fn take(&self, n: usize) {
+        self.available.fetch_sub(n as isize, Ordering::AcqRel);
+    }
+
+    fn release(&self, n: usize) {
+        let before = self.available.fetch_add(n as isize, Ordering::AcqRel);
+        if before <= 0 && before + n as isize > 0 {
+            self.opened.notify_waiters();
+        }
+    }
+
+    /// The messages the window still admits (negative: over by one batch).
+    pub fn available(&self) -> isize {
+        self.available.load(Ordering::Acquire)
+    }
+
+    async fn wait_open(&self) {
+        loop {
+            let opened = self.opened.notified();
+            tokio::pin!(opened);
+            opened.as_mut().enable();
+            if self.available() > 0 {
+                return;
+            }
+            opened.await;
+        }
+    }
+}
+
+/// Where a source connection posts what it receives. Each connection task owns one; cloning it
+/// (one clone per accepted connection) gives the clone a window of its own.
 pub struct SourcePort {
     cell: Arc<RouteCell>,
     generation: u64,
@@ -91,18 +151,34 @@ pub struct SourcePort {
     outlets: Arc<[Outlet]>,
     outbox: Outbox,
     stats: Arc<SourceStats>,
+    window_size: usize,
+    window: Option<Arc<Window>>,
 }
 
 impl Clone for SourcePort {
     fn clone(&self) -> Self {
-        SourcePort::new(self.cell.clone(), self.stats.clone())
+        let mut port = SourcePort::new(self.cell.clone(), self.stats.clone());
+        port.set_window_size(self.window_size);
+        port
     }
 }
 
 impl SourcePort {
     pub fn new(cell: Arc<RouteCell>, stats: Arc<SourceStats>) -> SourcePort {
         let (generation, route, outlets) = cell.load();
-        SourcePort { cell, generation, route, outlets, outbox: Outbox::default(), stats }
+        SourcePort { cell, generation, route, outlets, outbox: Outbox::default(), stats, window_size: 0, window: None }
+    }
+
+    /// Gives this port (and each clone) a flow-control window of `size` messages (0: none; a
+    /// full flow-controlled queue then stops the source instead).
+    pub fn set_window_size(&mut self, size: usize) {
+        self.window_size = size;
+        self.window = (size > 0).then(|| Window::new(size));
+    }
+
+    /// This port's window, if it has one.
+    pub fn window(&self) -> Option<&Arc<Window>> {
+        self.window.as_ref()
     }
 
     /// The source's counters.
@@ -132,7 +208,8 @@ impl SourcePort {
         }
         for (outlet, pending) in self.outlets.iter().zip(self.outbox.pending.iter_mut()) {
             if !pending.is_empty() {
-                outlet.queue.push(pending, outlet.flow_control);
+                let window = if outlet.flow_control { self.window.as_ref() } else { None };
+                outlet.queue.push_windowed(pending, outlet.flow_control, window);
             }
         }
     }
@@ -155,6 +232,12 @@ impl SourcePort {
     /// Waits until every flow-controlled destination behind this source has room (as of the
     /// last batch; a reload takes effect at the next one).
     pub async fn ready(&self) {
+        if let Some(window) = &self.window {
+            if self.outlets.iter().any(|o| o.flow_control) {
+                window.wait_open().await;
+            }
+            return;
+        }
         for outlet in self.outlets.iter().filter(|o| o.flow_control) {
             outlet.queue.wait_for_room().await;
         }
@@ -175,12 +258,30 @@ pub struct QueueStats {
 #[derive(Debug, Default)]
 struct QueueState {
     items: VecDeque<LogMessage>,
+    /// Whose window each run of `items` was taken from (run lengths in queue order).
+    runs: VecDeque<(usize, Option<Arc<Window>>)>,
     /// With `disk-buffer()`, the queue is this file instead of `items`.
     disk: Option<DiskStore>,
     closed: bool,
 }
 
 impl QueueState {
+    /// `n` messages left the front of `items`: give their windows back.
+    fn release_front(&mut self, mut n: usize) {
+        while n > 0 {
+            let Some((count, window)) = self.runs.front_mut() else { return };
+            let m = (*count).min(n);
+            if let Some(w) = window {
+                w.release(m);
+            }
+            *count -= m;
+            n -= m;
+            if *count == 0 {
+                self.runs.pop_front();
+            }
+        }
+    }
+
     fn len(&self) -> usize {
         self.disk.as_ref().map_or(self.items.len(), DiskStore::len)
     }
@@ -250,6 +351,11 @@ impl DestinationQueue {
 
     /// Moves `batch` into the queue (leaving it empty).
     pub fn push(&self, batch: &mut Vec<LogMessage>, flow_control: bool) {
+        self.push_windowed(batch, flow_control, None);
+    }
+
+    /// Moves `batch` into the queue, charging `window` for each message queued.
+    pub fn push_windowed(&self, batch: &mut Vec<LogMessage>, flow_control: bool, window: Option<&Arc<Window>>) {
         let mut dropped = 0u64;
         let mut queued = 0u64;
         {
@@ -266,6 +372,7 @@ impl DestinationQueue {
                 dropped = (batch.len() - stored) as u64;
                 batch.clear();
             }
+            let before = queued;
             for msg in batch.drain(..) {
                 if !flow_control && state.items.len() >= self.capacity {
                     dropped += 1;
@@ -273,6 +380,18 @@ impl DestinationQueue {
                 }
                 state.items.push_back(msg);
                 queued += 1;
+            }
+            let n = (queued - before) as usize;
+            if n > 0 && state.disk.is_none() {
+                // A disk buffer is bounded by its size, not by the windows.
+                let window = window.cloned();
+                if let Some(w) = &window {
+                    w.take(n);
+                }
+                match state.runs.back_mut() {
+                    Some((count, last)) if same_window(last, &window) => *count += n,
+                    _ => state.runs.push_back((n, window)),
+                }
             }
         }
         self.stats.queued_total.fetch_add(queued, Ordering::Relaxed);
@@ -293,8 +412,12 @@ impl DestinationQueue {
             batch.clear();
             return;
         }
+        let n = batch.len();
         for msg in batch.drain(..).rev() {
             state.items.push_front(msg);
+        }
+        if n > 0 {
+            state.runs.push_front((n, None));
         }
     }
 
@@ -365,6 +488,7 @@ impl DestinationQueue {
         }
         let n = max.min(state.items.len());
         out.extend(state.items.drain(..n));
+        state.release_front(n);
         drop(state);
         self.writable.notify_waiters();
         Some(true)
