@@ -20,17 +20,19 @@ struct Settings {
     runs: usize,
     size: usize,
     build: bool,
+    /// Over TLS (`transport("tls")`, loggen `--use-ssl`), with a certificate made for the run.
+    tls: bool,
 }
 
 const USAGE: &str = "\
-usage: cargo xtask bench pipeline [--messages N] [--connections N] [--runs N] [--size BYTES] [--no-build]
+usage: cargo xtask bench pipeline [--messages N] [--connections N] [--runs N] [--size BYTES] [--tls] [--no-build]
 
 Sends N messages with loggen over TCP to rsng and to syslog-ng (alternating runs) and reports
 messages per second and CPU microseconds per message for each, with rsng/syslog-ng ratios.
 ";
 
 pub fn run(args: &[&str]) -> Result<(), String> {
-    let mut s = Settings { messages: 200_000, connections: 4, runs: 3, size: 256, build: true };
+    let mut s = Settings { messages: 200_000, connections: 4, runs: 3, size: 256, build: true, tls: false };
     let mut it = args.iter();
     while let Some(&arg) = it.next() {
         let mut num = |what: &str| -> Result<usize, String> {
@@ -42,6 +44,7 @@ pub fn run(args: &[&str]) -> Result<(), String> {
             "--runs" => s.runs = num("--runs")?.max(1),
             "--size" => s.size = num("--size")?.max(64),
             "--no-build" => s.build = false,
+            "--tls" => s.tls = true,
             "-h" | "--help" => {
                 print!("{USAGE}");
                 return Ok(());
@@ -63,7 +66,8 @@ pub fn run(args: &[&str]) -> Result<(), String> {
             return Err("building rsng failed".into());
         }
     }
-    let rsng = root.join("target/release/rsng");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let rsng = target.join("release/rsng");
     let syslog_ng = PathBuf::from("/usr/sbin/syslog-ng");
     let dir = root.join("target/bench/pipeline");
     let mut results: Vec<(&str, Vec<(f64, f64)>)> = vec![("syslog-ng", Vec::new()), ("rsng", Vec::new())];
@@ -79,8 +83,12 @@ pub fn run(args: &[&str]) -> Result<(), String> {
         v[v.len() / 2]
     };
     let mut report = format!(
-        "pipeline: {} messages of {} bytes over {} TCP connections, network() -> file(), {} runs each\n",
-        s.messages, s.size, s.connections, s.runs
+        "pipeline: {} messages of {} bytes over {} {} connections, network() -> file(), {} runs each\n",
+        s.messages,
+        s.size,
+        s.connections,
+        if s.tls { "TLS" } else { "TCP" },
+        s.runs
     );
     let mut med = Vec::new();
     for (name, rs) in &results {
@@ -121,6 +129,25 @@ fn cpu_seconds(pid: u32) -> f64 {
     ticks / 100.0
 }
 
+/// A self-signed certificate for the TLS runs, made with the `openssl` command.
+fn make_certificate(dir: &Path) -> Result<(), String> {
+    let status = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"])
+        .arg("-keyout")
+        .arg(dir.join("key.pem"))
+        .arg("-out")
+        .arg(dir.join("cert.pem"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| format!("openssl: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err("openssl could not make a certificate".into())
+    }
+}
+
 fn count_lines(path: &Path) -> usize {
     fs::read(path).map(|d| d.iter().filter(|&&b| b == b'\n').count()).unwrap_or(0)
 }
@@ -132,11 +159,20 @@ fn one_run(bin: &Path, dir: &Path, s: &Settings) -> Result<(f64, f64), String> {
     let port = free_port();
     let out = dir.join("out");
     let conf = dir.join("bench.conf");
+    let transport = if s.tls {
+        make_certificate(dir)?;
+        format!(
+            "transport(\"tls\") tls(key-file(\"{0}/key.pem\") cert-file(\"{0}/cert.pem\") peer-verify(optional-untrusted))",
+            dir.display()
+        )
+    } else {
+        String::new()
+    };
     fs::write(
         &conf,
         format!(
             "@version: 3.38\noptions {{ use-dns(no); keep-hostname(yes); stats-freq(0); log-fifo-size(100000); }};\n\
-             source s {{ network(ip(127.0.0.1) port({port}) max-connections(100) log-iw-size(100000)); }};\n\
+             source s {{ network(ip(127.0.0.1) port({port}) max-connections(100) log-iw-size(100000) {transport}); }};\n\
              destination d {{ file(\"{}\"); }};\nlog {{ source(s); destination(d); flags(flow-control); }};\n",
             out.display()
         ),
@@ -172,8 +208,15 @@ fn one_run(bin: &Path, dir: &Path, s: &Settings) -> Result<(f64, f64), String> {
     let start = Instant::now();
     let per_conn = s.messages / s.connections;
     let total = per_conn * s.connections;
-    let status = Command::new(LOGGEN)
-        .args(["--inet", "--stream", "--quiet", "--rate=100000000"])
+    let mut loggen = Command::new(LOGGEN);
+    // loggen's TLS plugin is a transport of its own (TCP over IPv4 implied).
+    if s.tls {
+        loggen.arg("--use-ssl");
+    } else {
+        loggen.args(["--inet", "--stream"]);
+    }
+    let status = loggen
+        .args(["--quiet", "--rate=100000000"])
         .arg(format!("--active-connections={}", s.connections))
         .arg(format!("--number={per_conn}"))
         .arg(format!("--size={}", s.size))

@@ -569,6 +569,13 @@ impl Running {
         for (object, n) in per_object {
             rows.push(StatRow::new("destination", &object, "", "processed", n));
         }
+        // Refused and failed TLS handshakes, by listener or peer and reason.
+        for (instance, reason, n) in rsng_transport::tls::handshake_failures() {
+            let mut parts = instance.splitn(3, ';');
+            let (component, id, inst) =
+                (parts.next().unwrap_or_default(), parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+            rows.push(StatRow::new(component, id, inst, &format!("tls_handshake_failed_{reason}"), n));
+        }
         rows.push(StatRow::new("center", "", "received", "processed", received));
         rows.push(StatRow::new("center", "", "queued", "processed", delivered));
         rows

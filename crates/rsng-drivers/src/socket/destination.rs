@@ -122,10 +122,11 @@ impl SocketDestination {
                     Ok(Ok(s)) => s,
                     Ok(Err(e)) => return Err(ConnectError::Tls(e)),
                     Err(_) => {
+                        tls.count_failure(rsng_transport::tls::FailureReason::Other);
                         return Err(ConnectError::Io(std::io::Error::new(
                             std::io::ErrorKind::TimedOut,
                             "TLS handshake timed out",
-                        )))
+                        )));
                     }
                 };
                 stream.await_verdict(super::tls::VERDICT_WAIT).await.map_err(ConnectError::Tls)?;

@@ -206,7 +206,8 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
             let addr = rsng_transport::resolve(host, port, family(&opts))
                 .map_err(|e| DriverError::new(format!("Error resolving `{}`: {e}", host.unwrap_or("")), opts.span()))?;
             if transport == Transport::Tls {
-                tls_context = tls::context(&opts, Side::Server, ctx)?;
+                tls_context = tls::context(&opts, Side::Server, ctx)?
+                    .map(|c| c.with_instance(&tls::source_instance(name, object, &addr)));
             }
             let sockopts = socket_options(&opts);
             let shown = source::af_name(&addr);
@@ -259,7 +260,8 @@ pub fn build_destination(
             let family = family(&opts);
             let octets = matches!(framing, Some(Framing::OctetCounted { .. }));
             let tls = match transport {
-                Transport::Tls => tls::context(&opts, Side::Client, ctx)?,
+                Transport::Tls => tls::context(&opts, Side::Client, ctx)?
+                    .map(|c| c.with_instance(&tls::destination_instance(name, object, &host, port))),
                 _ => None,
             };
             match transport {

@@ -200,10 +200,13 @@ async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: Sour
                         }
                         Ok(Err(e)) if e.peer_closed => internal::notice(e.to_string()),
                         Ok(Err(e)) => internal::error(e.to_string()),
-                        Err(_) => internal::error(format!(
-                            "TLS handshake timed out; client='{client}', location='{}'",
-                            tls.location()
-                        )),
+                        Err(_) => {
+                            tls.count_failure(rsng_transport::tls::FailureReason::Other);
+                            internal::error(format!(
+                                "TLS handshake timed out; client='{client}', location='{}'",
+                                tls.location()
+                            ))
+                        }
                     }
                 }
             }

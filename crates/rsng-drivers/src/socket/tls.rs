@@ -47,6 +47,18 @@ pub fn context(opts: &Options<'_>, side: Side, ctx: &BuildContext) -> Result<Opt
     TlsContext::new(&config, side, log_sink()).map(Some).map_err(|e| unplaced(e.to_string()))
 }
 
+/// The name a source's handshake failures are counted under: the first three fields of a
+/// `syslog-ng-ctl stats` row, `src.network;s_tls;afsocket_sd.(stream,AF_INET(0.0.0.0:6514))`.
+pub fn source_instance(driver: &str, object: &str, addr: &std::net::SocketAddr) -> String {
+    format!("src.{driver};{object};afsocket_sd.(stream,{})", super::source::af_name(addr))
+}
+
+/// The name a destination's handshake failures are counted under:
+/// `dst.syslog;d_tls;afsocket_dd.(stream,logs.example.com:6514)`.
+pub fn destination_instance(driver: &str, object: &str, host: &str, port: u16) -> String {
+    format!("dst.{driver};{object};afsocket_dd.(stream,{host}:{port})")
+}
+
 /// A start-up error whose text already carries `location=`.
 fn unplaced(message: String) -> DriverError {
     DriverError { message, span: None }
@@ -273,6 +285,19 @@ mod tests {
         assert_eq!((only13.tls12_and_older, only13.tls13.as_deref()), (None, Some("TLS_AES_256_GCM_SHA384")));
         assert!(parse_cipher_suite("tls14(\"x\")").is_none());
         assert!(parse_cipher_suite("\"unterminated").is_none());
+    }
+
+    #[test]
+    fn failure_counter_names() {
+        let addr: std::net::SocketAddr = "0.0.0.0:6514".parse().unwrap();
+        assert_eq!(
+            source_instance("network", "s_tls", &addr),
+            "src.network;s_tls;afsocket_sd.(stream,AF_INET(0.0.0.0:6514))"
+        );
+        assert_eq!(
+            destination_instance("syslog", "d_tls", "logs.example.com", 6514),
+            "dst.syslog;d_tls;afsocket_dd.(stream,logs.example.com:6514)"
+        );
     }
 
     #[test]

@@ -3,9 +3,11 @@
 
 use std::fs;
 use std::net::IpAddr;
-use std::path::Path;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
 
 use openssl::dh::Dh;
 use openssl::pkcs12::Pkcs12;
@@ -20,36 +22,89 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use super::config::{SslOption, TlsConfig};
 use super::errors::{tls_error_string, HandshakeError, TlsError};
 use super::peer_verification::{alert_hint, hint, CaFacts, Policy, Refusal, Session};
+use super::stats::{record_handshake_failure, FailureReason};
 use super::stream::TlsStream;
 use super::{ffi, keylog, ocsp, LogSink, PeerVerify, Severity, Side};
 
 /// Where a session's verify callback leaves its reason for refusing the peer.
 type RefusalSlot = Arc<Mutex<Option<Refusal>>>;
 
+/// How often at most the files of a context are looked at for changes.
+pub const CHANGE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
 /// A ready `tls()` block: an OpenSSL context plus syslog-ng's verification policy. Cheap to
 /// clone; shared by every connection of a driver.
+///
+/// The context follows its files: when a handshake starts and the key, certificate, CA or CRL
+/// files have changed (looked at once a second at most), the OpenSSL context is built again
+/// from them; established connections keep the context they started with. A rebuild that fails
+/// keeps the previous context and logs why.
 #[derive(Clone)]
 pub struct TlsContext {
-    inner: Arc<Inner>,
+    shared: Arc<Shared>,
+    /// The name its handshake failures are counted under ([`super::handshake_failures`]).
+    instance: Arc<str>,
 }
 
+/// What every clone of a context shares: the configuration and the current OpenSSL context.
+struct Shared {
+    config: TlsConfig,
+    side: Side,
+    log: LogSink,
+    current: RwLock<Arc<Inner>>,
+    watch: Mutex<Watch>,
+}
+
+/// When the files were last looked at, and what they were then.
+struct Watch {
+    checked: Instant,
+    stamp: Stamp,
+}
+
+/// The identity of each file a context reads: path, and (modification time, size, inode) when
+/// it exists.
+type Stamp = Vec<(PathBuf, Option<(SystemTime, u64, u64)>)>;
+
+/// One build of a `tls()` block.
 struct Inner {
     ssl: SslContext,
-    side: Side,
     policy: Arc<Policy>,
     sni: bool,
     ocsp: bool,
-    log: LogSink,
 }
 
 impl std::fmt::Debug for TlsContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TlsContext")
-            .field("side", &self.inner.side)
-            .field("peer_verify", &self.inner.policy.mode)
-            .field("location", &self.inner.policy.location)
+            .field("side", &self.shared.side)
+            .field("peer_verify", &self.shared.config.peer_verify)
+            .field("location", &self.shared.config.location)
             .finish_non_exhaustive()
     }
+}
+
+/// The files of `config` as they are now: key pair, CA file, DH parameters, and the CA and CRL
+/// directories with each of their entries (symbolic links followed).
+fn stamp(config: &TlsConfig) -> Stamp {
+    let meta =
+        |p: &Path| fs::metadata(p).ok().map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len(), m.ino()));
+    let mut out = Stamp::new();
+    let files = [&config.key_file, &config.cert_file, &config.pkcs12_file, &config.ca_file, &config.dhparam_file];
+    for f in files.into_iter().flatten() {
+        out.push((f.clone(), meta(f)));
+    }
+    for d in [&config.ca_dir, &config.crl_dir].into_iter().flatten() {
+        out.push((d.clone(), meta(d)));
+        if let Ok(entries) = fs::read_dir(d) {
+            let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+            paths.sort();
+            out.extend(paths.into_iter().map(|p| {
+                let m = meta(&p);
+                (p, m)
+            }));
+        }
+    }
+    out
 }
 
 fn accessible(path: &Path, location: &str) -> Result<(), TlsError> {
@@ -99,214 +154,300 @@ impl TlsContext {
     /// # Errors
     /// The first setting that cannot be honoured.
     pub fn new(config: &TlsConfig, side: Side, log: LogSink) -> Result<TlsContext, TlsError> {
-        let loc = config.location.as_str();
-        let setup = |e: openssl::error::ErrorStack| TlsError::setup(&e, None, loc);
-        let unsupported = |option: &str, reason: &str| TlsError::Unsupported {
-            option: option.to_string(),
-            reason: reason.to_string(),
-            location: loc.to_string(),
-        };
-        if side == Side::Server {
-            if config.sni {
-                return Err(unsupported("sni", "sni() is only valid in the tls() block of a destination"));
-            }
-            if config.ocsp_stapling_verify {
-                return Err(unsupported(
-                    "ocsp-stapling-verify",
-                    "ocsp-stapling-verify() checks servers; it is only valid in a destination",
-                ));
-            }
-            if config.has(SslOption::IgnoreHostnameMismatch) {
-                return Err(unsupported(
-                    "ssl-options(ignore-hostname-mismatch)",
-                    "a source does not check host names; it is only valid in a destination",
-                ));
-            }
-        }
-        let method = match side {
-            Side::Client => SslMethod::tls_client(),
-            Side::Server => SslMethod::tls_server(),
-        };
-        let mut b = SslContext::builder(method).map_err(setup)?;
-        if side == Side::Server {
-            b.set_session_id_context(b"syslog").map_err(setup)?;
-        }
-        load_identity(&mut b, config, side, &log)?;
-
-        let mut ca = CaFacts::default();
-        if let Some(dir) = &config.ca_dir {
-            ca.ca_dir = Some(dir.display().to_string());
-            match accessible(dir, loc) {
-                // syslog-ng goes on without the directory; every verification then fails.
-                Err(e) => log(Severity::Error, e.to_string()),
-                Ok(()) => {
-                    let dir_text = dir.to_str().ok_or_else(|| unsupported("ca-dir", "the path is not UTF-8"))?;
-                    b.cert_store_mut()
-                        .add_lookup(X509Lookup::hash_dir())
-                        .and_then(|l| l.add_dir(dir_text, SslFiletype::PEM))
-                        .map_err(setup)?;
-                    ca.ca_dir_unhashed = unhashed_ca_files(dir);
-                }
-            }
-        }
-        if let Some(file) = &config.ca_file {
-            ca.ca_file = Some(file.display().to_string());
-            match accessible(file, loc) {
-                Err(e) => log(Severity::Error, e.to_string()),
-                Ok(()) => b.set_ca_file(file).map_err(setup)?,
-            }
-        }
-        if let Some(dir) = &config.crl_dir {
-            ca.crl_dir = Some(dir.display().to_string());
-            match accessible(dir, loc) {
-                Err(e) => log(Severity::Error, e.to_string()),
-                Ok(()) => {
-                    let dir_text = dir.to_str().ok_or_else(|| unsupported("crl-dir", "the path is not UTF-8"))?;
-                    b.cert_store_mut()
-                        .add_lookup(X509Lookup::hash_dir())
-                        .and_then(|l| l.add_dir(dir_text, SslFiletype::PEM))
-                        .map_err(setup)?;
-                }
-            }
-        }
-        let mut flags = X509VerifyFlags::POLICY_CHECK;
-        if config.crl_dir.is_some() {
-            flags |= X509VerifyFlags::CRL_CHECK | X509VerifyFlags::CRL_CHECK_ALL;
-        }
-        b.verify_param_mut().set_flags(flags).map_err(setup)?;
-
-        if side == Side::Server {
-            // TLS 1.3 tickets arrive after the handshake; a sender that never reads and closes
-            // right after writing makes the receiver's pending ticket write fail with a reset,
-            // and the last messages are lost (openssl/openssl#7948). syslog-ng turns them off too.
-            b.set_num_tickets(0).map_err(setup)?;
-        }
-        set_options(&mut b, config, side);
-        b.set_mode(SslMode::AUTO_RETRY);
-        // Small syslog records: reading ahead halves the number of read calls.
-        b.set_read_ahead(true);
-
-        if let Some(curves) = &config.ecdh_curve_list {
-            if b.set_groups_list(curves).is_err() {
-                return Err(TlsError::Invalid {
-                    what: "invalid curve name in list".into(),
-                    detail: format!("ecdh_curve_list='{curves}'"),
-                    location: loc.to_string(),
-                });
-            }
-        }
-        match &config.dhparam_file {
-            Some(path) => {
-                accessible(path, loc)?;
-                let dh = fs::read(path).ok().and_then(|pem| Dh::params_from_pem(&pem).ok());
-                match dh {
-                    Some(dh) => b.set_tmp_dh(&dh).map_err(setup)?,
-                    None => {
-                        return Err(TlsError::Invalid {
-                            what: "invalid DH parameters".into(),
-                            detail: format!("dhparam_file='{}'", path.display()),
-                            location: loc.to_string(),
-                        })
-                    }
-                }
-            }
-            None => {
-                ffi::set_dh_auto(&mut b);
-            }
-        }
-        if let Some(list) = &config.cipher_suite.tls12_and_older {
-            b.set_cipher_list(list).map_err(setup)?;
-        }
-        if let Some(list) = &config.cipher_suite.tls13 {
-            b.set_ciphersuites(list).map_err(setup)?;
-        }
-        if let Some(list) = &config.sigalgs {
-            b.set_sigalgs_list(list).map_err(setup)?;
-        }
-        if let Some(list) = &config.client_sigalgs {
-            if !ffi::set_client_sigalgs(&mut b, list) {
-                return Err(TlsError::setup(
-                    &openssl::error::ErrorStack::get(),
-                    Some(format!("client_sigalgs='{list}'")),
-                    loc,
-                ));
-            }
-        }
-        if let Some(path) = &config.keylog_file {
-            keylog::install(&mut b, path, &log).map_err(|e| TlsError::FileAccess {
-                path: path.clone(),
-                error: e.to_string(),
-                location: loc.to_string(),
-            })?;
-        }
-        if !config.openssl_conf_cmds.is_empty() {
-            if let Err(cmd) = ffi::apply_conf_cmds(&mut b, side == Side::Server, &config.openssl_conf_cmds) {
-                return Err(TlsError::setup(
-                    &openssl::error::ErrorStack::get(),
-                    Some(format!("openssl_conf_cmd='{cmd}'")),
-                    loc,
-                ));
-            }
-        }
-        if side == Side::Client && config.ocsp_stapling_verify {
-            let (log2, loc2) = (log.clone(), loc.to_string());
-            b.set_status_callback(move |ssl| match ocsp::verify_stapled(ssl) {
-                Ok(()) => {
-                    log2(Severity::Debug, format!("OCSP stapling verification succeeded; location='{loc2}'"));
-                    Ok(true)
-                }
-                Err(e) => {
-                    log2(Severity::Error, format!("OCSP stapling verification failed; error='{e}', location='{loc2}'"));
-                    Ok(false)
-                }
-            })
-            .map_err(setup)?;
-        }
-
-        let policy = Arc::new(Policy {
-            mode: config.peer_verify,
-            trusted_dn: config.trusted_dn.clone(),
-            trusted_keys: config.trusted_keys.clone(),
-            ignore_validity_period: config.has(SslOption::IgnoreValidityPeriod),
-            ignore_hostname_mismatch: config.has(SslOption::IgnoreHostnameMismatch),
-            location: loc.to_string(),
-            log: log.clone(),
-            ca,
-        });
+        // Taken before reading, so that a change while building is seen at the next check.
+        let stamp = stamp(config);
+        let inner = build(config, side, &log)?;
         Ok(TlsContext {
-            inner: Arc::new(Inner {
-                ssl: b.build(),
+            instance: Arc::from(config.location.as_str()),
+            shared: Arc::new(Shared {
+                config: config.clone(),
                 side,
-                policy,
-                sni: config.sni,
-                ocsp: config.ocsp_stapling_verify,
                 log,
+                current: RwLock::new(Arc::new(inner)),
+                watch: Mutex::new(Watch { checked: Instant::now(), stamp }),
             }),
         })
     }
 
+    /// The OpenSSL context for a new session, rebuilt first when its files have changed.
+    fn current(&self) -> Arc<Inner> {
+        self.refresh(false);
+        self.shared.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Looks at the files of the context now (not waiting for [`CHANGE_CHECK_INTERVAL`]) and
+    /// rebuilds it when they changed. Returns whether a new context is in use.
+    pub fn reload_if_changed(&self) -> bool {
+        self.refresh(true)
+    }
+
+    fn refresh(&self, now: bool) -> bool {
+        let shared = &self.shared;
+        let mut watch = if now {
+            shared.watch.lock().unwrap_or_else(|p| p.into_inner())
+        } else {
+            // Another handshake is checking (or rebuilding): use the context as it is.
+            match shared.watch.try_lock() {
+                Ok(w) => w,
+                Err(_) => return false,
+            }
+        };
+        if !now && watch.checked.elapsed() < CHANGE_CHECK_INTERVAL {
+            return false;
+        }
+        watch.checked = Instant::now();
+        let stamp = stamp(&shared.config);
+        if stamp == watch.stamp {
+            return false;
+        }
+        // Remembered even when the build fails: the next change of the files triggers the next try.
+        watch.stamp = stamp;
+        let location = &shared.config.location;
+        match build(&shared.config, shared.side, &shared.log) {
+            Ok(inner) => {
+                *shared.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(inner);
+                (shared.log)(
+                    Severity::Notice,
+                    format!(
+                        "TLS key, certificate, CA or CRL files changed, new connections use them; location='{location}'"
+                    ),
+                );
+                true
+            }
+            Err(e) => {
+                (shared.log)(
+                    Severity::Error,
+                    format!(
+                        "Error reloading changed TLS files, keeping the previous TLS context; error='{e}', location='{location}'"
+                    ),
+                );
+                false
+            }
+        }
+    }
+}
+
+/// Builds the OpenSSL context and the verification policy of `config`.
+fn build(config: &TlsConfig, side: Side, log: &LogSink) -> Result<Inner, TlsError> {
+    let log = log.clone();
+    let loc = config.location.as_str();
+    let setup = |e: openssl::error::ErrorStack| TlsError::setup(&e, None, loc);
+    let unsupported = |option: &str, reason: &str| TlsError::Unsupported {
+        option: option.to_string(),
+        reason: reason.to_string(),
+        location: loc.to_string(),
+    };
+    if side == Side::Server {
+        if config.sni {
+            return Err(unsupported("sni", "sni() is only valid in the tls() block of a destination"));
+        }
+        if config.ocsp_stapling_verify {
+            return Err(unsupported(
+                "ocsp-stapling-verify",
+                "ocsp-stapling-verify() checks servers; it is only valid in a destination",
+            ));
+        }
+        if config.has(SslOption::IgnoreHostnameMismatch) {
+            return Err(unsupported(
+                "ssl-options(ignore-hostname-mismatch)",
+                "a source does not check host names; it is only valid in a destination",
+            ));
+        }
+    }
+    let method = match side {
+        Side::Client => SslMethod::tls_client(),
+        Side::Server => SslMethod::tls_server(),
+    };
+    let mut b = SslContext::builder(method).map_err(setup)?;
+    if side == Side::Server {
+        b.set_session_id_context(b"syslog").map_err(setup)?;
+    }
+    load_identity(&mut b, config, side, &log)?;
+
+    let mut ca = CaFacts::default();
+    if let Some(dir) = &config.ca_dir {
+        ca.ca_dir = Some(dir.display().to_string());
+        match accessible(dir, loc) {
+            // syslog-ng goes on without the directory; every verification then fails.
+            Err(e) => log(Severity::Error, e.to_string()),
+            Ok(()) => {
+                let dir_text = dir.to_str().ok_or_else(|| unsupported("ca-dir", "the path is not UTF-8"))?;
+                b.cert_store_mut()
+                    .add_lookup(X509Lookup::hash_dir())
+                    .and_then(|l| l.add_dir(dir_text, SslFiletype::PEM))
+                    .map_err(setup)?;
+                ca.ca_dir_unhashed = unhashed_ca_files(dir);
+            }
+        }
+    }
+    if let Some(file) = &config.ca_file {
+        ca.ca_file = Some(file.display().to_string());
+        match accessible(file, loc) {
+            Err(e) => log(Severity::Error, e.to_string()),
+            Ok(()) => b.set_ca_file(file).map_err(setup)?,
+        }
+    }
+    if let Some(dir) = &config.crl_dir {
+        ca.crl_dir = Some(dir.display().to_string());
+        match accessible(dir, loc) {
+            Err(e) => log(Severity::Error, e.to_string()),
+            Ok(()) => {
+                let dir_text = dir.to_str().ok_or_else(|| unsupported("crl-dir", "the path is not UTF-8"))?;
+                b.cert_store_mut()
+                    .add_lookup(X509Lookup::hash_dir())
+                    .and_then(|l| l.add_dir(dir_text, SslFiletype::PEM))
+                    .map_err(setup)?;
+            }
+        }
+    }
+    let mut flags = X509VerifyFlags::POLICY_CHECK;
+    if config.crl_dir.is_some() {
+        flags |= X509VerifyFlags::CRL_CHECK | X509VerifyFlags::CRL_CHECK_ALL;
+    }
+    b.verify_param_mut().set_flags(flags).map_err(setup)?;
+
+    if side == Side::Server {
+        // TLS 1.3 tickets arrive after the handshake; a sender that never reads and closes
+        // right after writing makes the receiver's pending ticket write fail with a reset,
+        // and the last messages are lost (openssl/openssl#7948). syslog-ng turns them off too.
+        b.set_num_tickets(0).map_err(setup)?;
+    }
+    set_options(&mut b, config, side);
+    b.set_mode(SslMode::AUTO_RETRY);
+    // Small syslog records: reading ahead halves the number of read calls.
+    b.set_read_ahead(true);
+
+    if let Some(curves) = &config.ecdh_curve_list {
+        if b.set_groups_list(curves).is_err() {
+            return Err(TlsError::Invalid {
+                what: "invalid curve name in list".into(),
+                detail: format!("ecdh_curve_list='{curves}'"),
+                location: loc.to_string(),
+            });
+        }
+    }
+    match &config.dhparam_file {
+        Some(path) => {
+            accessible(path, loc)?;
+            let dh = fs::read(path).ok().and_then(|pem| Dh::params_from_pem(&pem).ok());
+            match dh {
+                Some(dh) => b.set_tmp_dh(&dh).map_err(setup)?,
+                None => {
+                    return Err(TlsError::Invalid {
+                        what: "invalid DH parameters".into(),
+                        detail: format!("dhparam_file='{}'", path.display()),
+                        location: loc.to_string(),
+                    })
+                }
+            }
+        }
+        None => {
+            ffi::set_dh_auto(&mut b);
+        }
+    }
+    if let Some(list) = &config.cipher_suite.tls12_and_older {
+        b.set_cipher_list(list).map_err(setup)?;
+    }
+    if let Some(list) = &config.cipher_suite.tls13 {
+        b.set_ciphersuites(list).map_err(setup)?;
+    }
+    if let Some(list) = &config.sigalgs {
+        b.set_sigalgs_list(list).map_err(setup)?;
+    }
+    if let Some(list) = &config.client_sigalgs {
+        if !ffi::set_client_sigalgs(&mut b, list) {
+            return Err(TlsError::setup(
+                &openssl::error::ErrorStack::get(),
+                Some(format!("client_sigalgs='{list}'")),
+                loc,
+            ));
+        }
+    }
+    if let Some(path) = &config.keylog_file {
+        keylog::install(&mut b, path, &log).map_err(|e| TlsError::FileAccess {
+            path: path.clone(),
+            error: e.to_string(),
+            location: loc.to_string(),
+        })?;
+    }
+    if !config.openssl_conf_cmds.is_empty() {
+        if let Err(cmd) = ffi::apply_conf_cmds(&mut b, side == Side::Server, &config.openssl_conf_cmds) {
+            return Err(TlsError::setup(
+                &openssl::error::ErrorStack::get(),
+                Some(format!("openssl_conf_cmd='{cmd}'")),
+                loc,
+            ));
+        }
+    }
+    if side == Side::Client && config.ocsp_stapling_verify {
+        let (log2, loc2) = (log.clone(), loc.to_string());
+        b.set_status_callback(move |ssl| match ocsp::verify_stapled(ssl) {
+            Ok(()) => {
+                log2(Severity::Debug, format!("OCSP stapling verification succeeded; location='{loc2}'"));
+                Ok(true)
+            }
+            Err(e) => {
+                log2(Severity::Error, format!("OCSP stapling verification failed; error='{e}', location='{loc2}'"));
+                Ok(false)
+            }
+        })
+        .map_err(setup)?;
+    }
+
+    let policy = Arc::new(Policy {
+        mode: config.peer_verify,
+        trusted_dn: config.trusted_dn.clone(),
+        trusted_keys: config.trusted_keys.clone(),
+        ignore_validity_period: config.has(SslOption::IgnoreValidityPeriod),
+        ignore_hostname_mismatch: config.has(SslOption::IgnoreHostnameMismatch),
+        location: loc.to_string(),
+        log: log.clone(),
+        ca,
+    });
+    Ok(Inner { ssl: b.build(), policy, sni: config.sni, ocsp: config.ocsp_stapling_verify })
+}
+
+impl TlsContext {
+    /// Names the context in the handshake failure counters (by default its location); drivers
+    /// use their address, e.g. `afsocket_sd.(stream,AF_INET(0.0.0.0:6514))`.
+    #[must_use]
+    pub fn with_instance(mut self, instance: &str) -> TlsContext {
+        self.instance = Arc::from(instance);
+        self
+    }
+
+    /// The name handshake failures are counted under.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// Counts a failed handshake of this context.
+    pub fn count_failure(&self, reason: FailureReason) {
+        record_handshake_failure(&self.instance, reason);
+    }
+
     pub fn side(&self) -> Side {
-        self.inner.side
+        self.shared.side
     }
 
     pub fn peer_verify(&self) -> PeerVerify {
-        self.inner.policy.mode
+        self.shared.config.peer_verify
     }
 
     /// Where the `tls()` block stands in the configuration.
     pub fn location(&self) -> &str {
-        &self.inner.policy.location
+        &self.shared.config.location
     }
 
     pub(crate) fn log(&self, severity: Severity, text: String) {
-        (self.inner.log)(severity, text);
+        (self.shared.log)(severity, text);
     }
 
-    fn session(&self, host: Option<&str>) -> Result<(openssl::ssl::Ssl, RefusalSlot), HandshakeError> {
-        let mut ssl = openssl::ssl::Ssl::new(&self.inner.ssl).map_err(|e| self.setup_failure(&e))?;
-        let session = Session::new(self.inner.policy.clone(), host.map(String::from));
+    fn session(&self, inner: &Inner, host: Option<&str>) -> Result<(openssl::ssl::Ssl, RefusalSlot), HandshakeError> {
+        let mut ssl = openssl::ssl::Ssl::new(&inner.ssl).map_err(|e| self.setup_failure(&e))?;
+        let session = Session::new(inner.policy.clone(), host.map(String::from));
         let refusal = session.refusal.clone();
-        let mode = match self.inner.policy.mode {
+        let mode = match inner.policy.mode {
             PeerVerify::OptionalUntrusted => SslVerifyMode::NONE,
             PeerVerify::OptionalTrusted => SslVerifyMode::PEER | SslVerifyMode::CLIENT_ONCE,
             PeerVerify::RequiredTrusted | PeerVerify::RequiredUntrusted => {
@@ -316,10 +457,10 @@ impl TlsContext {
         ssl.set_verify_callback(mode, move |ok, ctx| session.verify(ok, ctx));
         if let Some(host) = host {
             // Server name indication carries host names only (RFC 6066), never addresses.
-            if self.inner.sni && host.parse::<IpAddr>().is_err() {
+            if inner.sni && host.parse::<IpAddr>().is_err() {
                 ssl.set_hostname(host).map_err(|e| self.setup_failure(&e))?;
             }
-            if self.inner.ocsp {
+            if inner.ocsp {
                 ssl.set_status_type(StatusType::OCSP).map_err(|e| self.setup_failure(&e))?;
             }
         }
@@ -335,6 +476,7 @@ impl TlsContext {
             ),
             hint: None,
             peer_closed: false,
+            reason: FailureReason::Other,
         }
     }
 
@@ -343,12 +485,17 @@ impl TlsContext {
     /// # Errors
     /// The handshake failed; the error is worded as syslog-ng logs it, with a hint.
     pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(&self, stream: S) -> Result<TlsStream<S>, HandshakeError> {
-        let (ssl, refusal) = self.session(None)?;
-        let mut s = tokio_openssl::SslStream::new(ssl, stream).map_err(|e| self.setup_failure(&e))?;
-        match Pin::new(&mut s).accept().await {
-            Ok(()) => Ok(TlsStream::new(s, self.clone())),
-            Err(e) => Err(self.handshake_failure(&e, &refusal)),
+        let result = async {
+            let inner = self.current();
+            let (ssl, refusal) = self.session(&inner, None)?;
+            let mut s = tokio_openssl::SslStream::new(ssl, stream).map_err(|e| self.setup_failure(&e))?;
+            match Pin::new(&mut s).accept().await {
+                Ok(()) => Ok(TlsStream::new(s, self.clone())),
+                Err(e) => Err(self.handshake_failure(&e, &refusal, &inner.policy.ca)),
+            }
         }
+        .await;
+        self.counted(result)
     }
 
     /// Runs the client side of a handshake with `host` (as written in the destination: it is
@@ -361,17 +508,29 @@ impl TlsContext {
         stream: S,
         host: &str,
     ) -> Result<TlsStream<S>, HandshakeError> {
-        let (ssl, refusal) = self.session(Some(host))?;
-        let mut s = tokio_openssl::SslStream::new(ssl, stream).map_err(|e| self.setup_failure(&e))?;
-        match Pin::new(&mut s).connect().await {
-            Ok(()) => Ok(TlsStream::new(s, self.clone())),
-            Err(e) => Err(self.handshake_failure(&e, &refusal)),
+        let result = async {
+            let inner = self.current();
+            let (ssl, refusal) = self.session(&inner, Some(host))?;
+            let mut s = tokio_openssl::SslStream::new(ssl, stream).map_err(|e| self.setup_failure(&e))?;
+            match Pin::new(&mut s).connect().await {
+                Ok(()) => Ok(TlsStream::new(s, self.clone())),
+                Err(e) => Err(self.handshake_failure(&e, &refusal, &inner.policy.ca)),
+            }
         }
+        .await;
+        self.counted(result)
+    }
+
+    fn counted<T>(&self, result: Result<T, HandshakeError>) -> Result<T, HandshakeError> {
+        if let Err(e) = &result {
+            self.count_failure(e.reason);
+        }
+        result
     }
 
     /// syslog-ng reports handshake failures from its read (server) or write (client) path.
     pub(crate) fn direction(&self) -> &'static str {
-        match self.inner.side {
+        match self.shared.side {
             Side::Server => "reading",
             Side::Client => "writing",
         }
@@ -381,13 +540,16 @@ impl TlsContext {
         &self,
         e: &openssl::ssl::Error,
         refusal: &Mutex<Option<Refusal>>,
+        ca: &CaFacts,
     ) -> HandshakeError {
-        let we_are_client = self.inner.side == Side::Client;
+        let we_are_client = self.shared.side == Side::Client;
         let refused = refusal.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let own_hint = refused.map(|r| hint(&r, &self.inner.policy.ca, we_are_client));
+        let own_reason = refused.as_ref().map(FailureReason::of_refusal);
+        let own_hint = refused.map(|r| hint(&r, ca, we_are_client));
         if let Some(stack) = e.ssl_error() {
             let reason = stack.errors().first().and_then(|x| x.reason()).unwrap_or("");
             return HandshakeError {
+                reason: own_reason.unwrap_or_else(|| FailureReason::of_ssl_reason(reason)),
                 message: format!(
                     "SSL error while {} stream; tls_error='{}', location='{}'",
                     self.direction(),
@@ -411,7 +573,7 @@ impl TlsContext {
                 "{peer} closed the connection: it probably refused our certificate or protocol; its log says why"
             ))
         });
-        HandshakeError { message, hint, peer_closed }
+        HandshakeError { message, hint, peer_closed, reason: own_reason.unwrap_or(FailureReason::Other) }
     }
 }
 

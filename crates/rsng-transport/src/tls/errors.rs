@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use openssl::error::ErrorStack;
 
+use super::stats::FailureReason;
+
 /// OpenSSL's first queued error as `ERR_error_string_n` prints it in OpenSSL 3 (which syslog-ng
 /// shows as `tls_error=`): `error:0A000086:SSL routines::certificate verify failed`.
 pub fn tls_error_string(stack: &ErrorStack) -> String {
@@ -55,6 +57,8 @@ pub struct HandshakeError {
     /// The peer closed the connection without a word: its own log has the reason, and
     /// syslog-ng does not report it as an error.
     pub peer_closed: bool,
+    /// Why, as counted in stats ([`super::handshake_failures`]).
+    pub reason: FailureReason,
 }
 
 impl std::fmt::Display for HandshakeError {

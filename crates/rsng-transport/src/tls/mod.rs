@@ -39,6 +39,7 @@ mod ffi;
 mod keylog;
 mod ocsp;
 pub mod peer_verification;
+mod stats;
 mod stream;
 #[cfg(any(test, feature = "test-pki"))]
 pub mod test_pki;
@@ -48,9 +49,10 @@ mod tests;
 use std::sync::Arc;
 
 pub use config::{CipherSuite, PeerVerify, SslOption, TlsConfig};
-pub use context::TlsContext;
+pub use context::{TlsContext, CHANGE_CHECK_INTERVAL};
 pub use errors::{tls_error_string, HandshakeError, TlsError};
 pub use peer_verification::format_dn;
+pub use stats::{handshake_failures, record_handshake_failure, FailureReason};
 pub use stream::{PeerIdentity, TlsStream};
 
 /// Which end of the handshake a context serves.

@@ -12,6 +12,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 
 use super::errors::{tls_error_string, HandshakeError};
 use super::peer_verification::alert_hint;
+use super::stats::FailureReason;
 use super::{Severity, TlsContext};
 
 /// syslog-ng copies the peer's names into fixed buffers (`X509_MAX_CN_LEN` 64, `X509_MAX_O_LEN`
@@ -112,12 +113,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream<S> {
         let mut buf = [0u8; 512];
         let read = tokio::time::timeout(wait, self.inner.read(&mut buf)).await;
         let location = self.ctx.location().to_string();
-        match read {
+        let verdict = match read {
             Err(_) | Ok(Ok(1..)) => Ok(()),
             Ok(Ok(0)) => Err(HandshakeError {
                 message: format!("Connection closed by the server after the TLS handshake; location='{location}'"),
                 hint: Some("the server closed the connection right away: its log says why (e.g. trusted-dn())".into()),
                 peer_closed: true,
+                reason: FailureReason::Other,
             }),
             Ok(Err(e)) => {
                 let tls_error = ssl_error_text(&e).unwrap_or_else(|| e.to_string());
@@ -125,9 +127,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream<S> {
                     message: format!("SSL error while reading stream; tls_error='{tls_error}', location='{location}'"),
                     hint: alert_hint(&tls_error, true),
                     peer_closed: false,
+                    reason: FailureReason::of_ssl_reason(&tls_error),
                 })
             }
+        };
+        if let Err(e) = &verdict {
+            self.ctx.count_failure(e.reason);
         }
+        verdict
     }
 }
 

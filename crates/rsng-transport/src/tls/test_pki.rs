@@ -9,6 +9,7 @@
 //! | `client.pem`/`.key` | `CN=client1` |
 //! | `revoked.pem`/`.key` | `CN=client-revoked`, listed in the CRL |
 //! | `rogue-client.pem`/`.key` | `CN=rogue-client`, issued by the rogue CA |
+//! | `rogue-server.pem`/`.key` | a server certificate like `server.pem`, issued by the rogue CA |
 //! | `expired.pem`/`.key` | a server certificate valid only in January 2020 |
 //! | `expired-client.pem`/`.key` | a client certificate valid only in January 2020 |
 //! | `wrongname.pem`/`.key` | a server certificate for `other.example` only |
@@ -224,6 +225,7 @@ impl TestPki {
             ("client", issue(&ca, "client1", 0x1002, Leaf::Client, None)),
             ("revoked", issue(&ca, "client-revoked", 0x1003, Leaf::Client, None)),
             ("rogue-client", issue(&rogue, "rogue-client", 0x2001, Leaf::Client, None)),
+            ("rogue-server", issue(&rogue, "localhost", 0x2002, Leaf::Server(server_names), None)),
             ("wrongname", issue(&ca, "other.example", 0x1004, Leaf::Server(&["other.example"]), None)),
             (
                 "expired",

@@ -65,12 +65,30 @@ struct Outcome {
     client: Result<(), String>,
     server_log: String,
     client_log: String,
+    /// Prefix of the contexts' instance names (`PREFIX/server`, `PREFIX/client`).
+    instance: String,
+}
+
+/// A fresh instance name for the failure counters of one test connection.
+fn instance_name() -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    format!("unit-{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
+/// The failure counters of `instance`: (reason, count).
+fn failures_of(instance: &str) -> Vec<(String, u64)> {
+    handshake_failures().into_iter().filter(|(i, _, _)| i == instance).map(|(_, r, n)| (r, n)).collect()
 }
 
 async fn exchange(server: TlsConfig, client: TlsConfig, host: &str) -> Outcome {
     let (slog, clog) = (Log::default(), Log::default());
-    let sctx = TlsContext::new(&server, Side::Server, slog.sink()).expect("server context");
-    let cctx = TlsContext::new(&client, Side::Client, clog.sink()).expect("client context");
+    let instance = instance_name();
+    let sctx = TlsContext::new(&server, Side::Server, slog.sink())
+        .expect("server context")
+        .with_instance(&format!("{instance}/server"));
+    let cctx = TlsContext::new(&client, Side::Client, clog.sink())
+        .expect("client context")
+        .with_instance(&format!("{instance}/client"));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server_task = tokio::spawn(async move {
@@ -95,7 +113,7 @@ async fn exchange(server: TlsConfig, client: TlsConfig, host: &str) -> Outcome {
     }
     .await;
     let server_result = tokio::time::timeout(Duration::from_secs(10), server_task).await.unwrap().unwrap();
-    Outcome { server: server_result, client: client_result, server_log: slog.text(), client_log: clog.text() }
+    Outcome { server: server_result, client: client_result, server_log: slog.text(), client_log: clog.text(), instance }
 }
 
 fn run(server: TlsConfig, client: TlsConfig, host: &str) -> Outcome {
@@ -424,7 +442,9 @@ fn peer_closing_without_close_notify_keeps_the_data() {
 #[test]
 fn plain_tcp_on_a_tls_port_gets_a_hint() {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-        let sctx = TlsContext::new(&server_config(), Side::Server, Log::default().sink()).unwrap();
+        let instance = instance_name();
+        let sctx =
+            TlsContext::new(&server_config(), Side::Server, Log::default().sink()).unwrap().with_instance(&instance);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
@@ -435,5 +455,192 @@ fn plain_tcp_on_a_tls_port_gets_a_hint() {
         tcp.write_all(b"<13>Jan  1 00:00:00 host prog: plain text on a TLS port\n").await.unwrap();
         let e = server.await.unwrap();
         assert!(e.contains("does not speak TLS here"), "{e}");
+        assert_eq!(failures_of(&instance), vec![("protocol".to_string(), 1)]);
     });
+}
+
+#[test]
+fn handshake_failures_are_counted_by_reason() {
+    let pair =
+        |o: &Outcome| (failures_of(&format!("{}/server", o.instance)), failures_of(&format!("{}/client", o.instance)));
+    let one = |reason: &str| vec![(reason.to_string(), 1u64)];
+    // Accepted: nothing counted on either side.
+    let o = run(server_config(), client_config(Some("client")), "localhost");
+    accepted(&o);
+    assert_eq!(pair(&o), (vec![], vec![]));
+    // Refused by the server: its reason there; the client counts the alert it got.
+    let o = run(server_config(), client_config(None), "localhost");
+    refused(&o);
+    assert_eq!(pair(&o), (one("no-certificate"), one("no-certificate")));
+    let o = run(server_config(), client_config(Some("rogue-client")), "localhost");
+    refused(&o);
+    assert_eq!(pair(&o), (one("unknown-ca"), one("unknown-ca")));
+    let o = run(TlsConfig { crl_dir: p("crl"), ..server_config() }, client_config(Some("revoked")), "localhost");
+    refused(&o);
+    assert_eq!(pair(&o).0, one("revoked"));
+    let o = run(server_config(), client_config(Some("expired-client")), "localhost");
+    refused(&o);
+    assert_eq!(pair(&o).0, one("expired"));
+    let dn = TlsConfig { trusted_dn: vec!["CN=other, *".into()], ..server_config() };
+    let o = run(dn, client_config(Some("client")), "localhost");
+    refused(&o);
+    assert_eq!(pair(&o).0, one("trusted-dn"));
+    let keys = TlsConfig { trusted_keys: vec![pki().fingerprint("revoked.pem")], ..server_config() };
+    let o = run(keys, client_config(Some("client")), "localhost");
+    refused(&o);
+    assert_eq!(pair(&o).0, one("trusted-keys"));
+    // Refused by the client.
+    let o = run(with_server_cert("expired"), client_config(Some("client")), "localhost");
+    refused(&o);
+    assert_eq!(pair(&o).1, one("expired"));
+    let o = run(with_server_cert("wrongname"), client_config(Some("client")), "localhost");
+    refused(&o);
+    assert_eq!(pair(&o).1, one("hostname-mismatch"));
+    let o = run(with_server_cert("server"), client_config(Some("client")), "127.0.0.2");
+    refused(&o);
+    assert_eq!(pair(&o).1, one("hostname-mismatch"));
+    // No common protocol version.
+    let o = run(
+        TlsConfig { ssl_options: vec![SslOption::NoTlsv13], ..server_config() },
+        TlsConfig { ssl_options: vec![SslOption::NoTlsv12], ..client_config(Some("client")) },
+        "localhost",
+    );
+    refused(&o);
+    assert_eq!(pair(&o), (one("protocol"), one("protocol")));
+    // Counts add up per instance and reason.
+    let instance = instance_name();
+    record_handshake_failure(&instance, FailureReason::Other);
+    record_handshake_failure(&instance, FailureReason::Other);
+    record_handshake_failure(&instance, FailureReason::UnknownCa);
+    assert_eq!(failures_of(&instance), vec![("unknown-ca".to_string(), 1), ("other".to_string(), 2)]);
+    let names: Vec<&str> = FailureReason::ALL.iter().map(|r| r.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "unknown-ca",
+            "expired",
+            "not-yet-valid",
+            "revoked",
+            "hostname-mismatch",
+            "trusted-dn",
+            "trusted-keys",
+            "no-certificate",
+            "protocol",
+            "other"
+        ]
+    );
+}
+
+/// One connection from a client with `client` to the server context `sctx`: what the server
+/// received (or its handshake error) and whether the client got through.
+fn connect_to(sctx: &TlsContext, client: TlsConfig) -> (Result<Vec<u8>, String>, Result<(), String>) {
+    let cctx = TlsContext::new(&client, Side::Client, Log::default().sink()).expect("client context");
+    connect_with(sctx, &cctx)
+}
+
+/// One connection between two contexts, as [`connect_to`].
+fn connect_with(sctx: &TlsContext, cctx: &TlsContext) -> (Result<Vec<u8>, String>, Result<(), String>) {
+    let (sctx, cctx) = (sctx.clone(), cctx.clone());
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async move {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut s = sctx.accept(tcp).await.map_err(|e| e.to_string())?;
+            let mut data = Vec::new();
+            let _ = s.read_to_end(&mut data).await;
+            Ok(data)
+        });
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let client = async {
+            let mut s = cctx.connect(tcp, "localhost").await.map_err(|e| e.to_string())?;
+            s.await_verdict(Duration::from_millis(300)).await.map_err(|e| e.to_string())?;
+            s.write_all(b"hello\n").await.map_err(|e| e.to_string())?;
+            s.shutdown().await.map_err(|e| e.to_string())
+        }
+        .await;
+        (tokio::time::timeout(Duration::from_secs(10), server).await.unwrap().unwrap(), client)
+    })
+}
+
+/// Replaces `to` with a copy of `from` the way tools do it: a new file renamed over the old.
+fn replace_file(from: &std::path::Path, to: &std::path::Path) {
+    let tmp = to.with_extension("new");
+    std::fs::copy(from, &tmp).unwrap();
+    std::fs::rename(&tmp, to).unwrap();
+}
+
+#[test]
+fn changed_files_are_read_again() {
+    let dir = std::env::temp_dir().join(format!("rsng-tls-reload-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("crl")).unwrap();
+    std::fs::copy(pki().path("server.key"), dir.join("server.key")).unwrap();
+    std::fs::copy(pki().path("server.pem"), dir.join("server.pem")).unwrap();
+    let server = TlsConfig {
+        key_file: Some(dir.join("server.key")),
+        cert_file: Some(dir.join("server.pem")),
+        crl_dir: Some(dir.join("crl")),
+        ..server_config()
+    };
+    let log = Log::default();
+    let sctx = TlsContext::new(&server, Side::Server, log.sink()).unwrap();
+    let trusting = |ca: &str, id: &str| TlsConfig { ca_file: p(ca), ..client_config(Some(id)) };
+    let ok = |r: &(Result<Vec<u8>, String>, Result<(), String>)| r.0.as_deref() == Ok(&b"hello\n"[..]);
+
+    // Before: the revoked client is not known to be revoked; the server certificate is the CA's.
+    assert!(ok(&connect_to(&sctx, trusting("ca.pem", "revoked"))));
+    assert!(!ok(&connect_to(&sctx, trusting("rogue-ca.pem", "client"))));
+    assert!(!sctx.reload_if_changed(), "nothing changed");
+
+    // A new server certificate from another CA, and the CRL revoking the client.
+    replace_file(&pki().path("rogue-server.key"), &dir.join("server.key"));
+    replace_file(&pki().path("rogue-server.pem"), &dir.join("server.pem"));
+    let crl = std::fs::read_dir(pki().path("crl")).unwrap().next().unwrap().unwrap();
+    std::fs::copy(crl.path(), dir.join("crl").join(crl.file_name())).unwrap();
+    assert!(sctx.reload_if_changed(), "{}", log.text());
+    assert!(log.text().contains("TLS key, certificate, CA or CRL files changed, new connections use them"));
+    let revoked = connect_to(&sctx, trusting("rogue-ca.pem", "revoked"));
+    assert!(revoked.0.as_ref().is_err_and(|e| e.contains("revoked by a CRL")), "{revoked:?}");
+    assert!(ok(&connect_to(&sctx, trusting("rogue-ca.pem", "client"))));
+    assert!(!ok(&connect_to(&sctx, trusting("ca.pem", "client"))), "the old server certificate is gone");
+
+    // A broken key keeps the previous context.
+    std::fs::write(dir.join("server.key.new"), "not a key\n").unwrap();
+    std::fs::rename(dir.join("server.key.new"), dir.join("server.key")).unwrap();
+    assert!(!sctx.reload_if_changed());
+    assert!(
+        log.text().contains("Error reloading changed TLS files, keeping the previous TLS context; error='Error setting up TLS context; keyfile="),
+        "{}",
+        log.text()
+    );
+    assert!(ok(&connect_to(&sctx, trusting("rogue-ca.pem", "client"))));
+    // Fixed: read again.
+    replace_file(&pki().path("server.key"), &dir.join("server.key"));
+    replace_file(&pki().path("server.pem"), &dir.join("server.pem"));
+    assert!(sctx.reload_if_changed());
+    assert!(ok(&connect_to(&sctx, trusting("ca.pem", "client"))));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn destinations_read_changed_files_at_connect_time() {
+    let dir = std::env::temp_dir().join(format!("rsng-tls-reload-client-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(pki().path("ca.pem"), dir.join("ca.pem")).unwrap();
+    let log = Log::default();
+    let client = TlsConfig { ca_file: Some(dir.join("ca.pem")), ..client_config(Some("client")) };
+    let cctx = TlsContext::new(&client, Side::Client, log.sink()).unwrap();
+    let sctx = TlsContext::new(&with_server_cert("rogue-server"), Side::Server, Log::default().sink()).unwrap();
+    let (_, c) = connect_with(&sctx, &cctx);
+    assert!(c.is_err_and(|e| e.contains("certificate verify failed")));
+    // The destination is told to trust the other CA: the next connection does, after the
+    // once-a-second check.
+    replace_file(&pki().path("rogue-ca.pem"), &dir.join("ca.pem"));
+    std::thread::sleep(CHANGE_CHECK_INTERVAL + Duration::from_millis(100));
+    let (s, c) = connect_with(&sctx, &cctx);
+    assert_eq!((s.as_deref(), c), (Ok(&b"hello\n"[..]), Ok(())), "{}", log.text());
+    assert!(log.text().contains("files changed, new connections use them"), "{}", log.text());
+    let _ = std::fs::remove_dir_all(&dir);
 }
