@@ -60,6 +60,8 @@ fn syslog_ng_ctl_stats_reload_stop() {
     for line in ["source;s;;a;processed;25", "destination;d;;a;processed;25", "center;;received;a;processed;25"] {
         assert!(stats.lines().any(|l| l == line), "missing `{line}` in:\n{stats}");
     }
+    let conn = format!("src.network;s;afsocket_sd.(stream,AF_INET(127.0.0.1:{port}));a;connections;0");
+    assert!(stats.lines().any(|l| l == conn), "missing `{conn}` in:\n{stats}");
     let (ok, sum) = ctl(tmp.path(), &["query", "get", "--sum", "destination.*"]);
     assert!(ok && sum.trim() == "25", "{sum}");
 

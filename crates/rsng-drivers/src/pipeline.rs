@@ -9,7 +9,7 @@
 //! is full, which is how a slow destination slows its sources instead of losing messages.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicIsize, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use rsng_core::LogMessage;
@@ -68,6 +68,27 @@ pub struct Outlet {
 pub struct SourceStats {
     /// Messages received (`processed` in `syslog-ng-ctl stats`).
     pub processed: AtomicU64,
+    /// Stream listeners: stats component (`src.network`), instance
+    /// (`afsocket_sd.(stream,AF_INET(0.0.0.0:514))`) and live connections.
+    listeners: Mutex<Vec<(String, String, Arc<AtomicUsize>)>>,
+}
+
+impl SourceStats {
+    /// Lists a listener's live-connection count under `component;OBJECT;instance`.
+    pub fn register_listener(&self, component: String, instance: String, live: &Arc<AtomicUsize>) {
+        self.listeners.lock().unwrap_or_else(|e| e.into_inner()).push((component, instance, live.clone()));
+    }
+
+    /// Removes a listener registered with [`SourceStats::register_listener`].
+    pub fn unregister_listener(&self, live: &Arc<AtomicUsize>) {
+        self.listeners.lock().unwrap_or_else(|e| e.into_inner()).retain(|(_, _, l)| !Arc::ptr_eq(l, live));
+    }
+
+    /// `(component, instance, connections)` of each listener.
+    pub fn listeners(&self) -> Vec<(String, String, usize)> {
+        let list = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+        list.iter().map(|(c, i, l)| (c.clone(), i.clone(), l.load(Ordering::Relaxed))).collect()
+    }
 }
 
 /// The log paths and destination queues behind one source, replaceable while connections run: a

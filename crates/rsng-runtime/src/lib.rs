@@ -544,6 +544,9 @@ impl Running {
             let n = s.stats.processed.load(Relaxed);
             received += n;
             rows.push(StatRow::new("source", &s.object, "", "processed", n));
+            for (component, instance, live) in s.stats.listeners() {
+                rows.push(StatRow::new(&component, &s.object, &instance, "connections", live as u64));
+            }
         }
         let mut per_object: Vec<(String, u64)> = Vec::new();
         let mut delivered = 0;

@@ -225,6 +225,7 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
     let receiver = Arc::new(receiver);
     let max_connections = opts.int("max-connections").filter(|&n| n > 0).unwrap_or(if local { 256 } else { 10 });
     Ok(Box::new(SocketSource {
+        component: format!("src.{name}"),
         bound,
         framing,
         receiver,

@@ -64,6 +64,8 @@ pub fn af_name(addr: &SocketAddr) -> String {
 }
 
 pub struct SocketSource {
+    /// The stats component of its listener (`src.network`, `src.syslog`, ...).
+    pub component: String,
     pub bound: Bound,
     pub framing: Framing,
     pub receiver: Arc<Receiver>,
@@ -77,7 +79,7 @@ pub struct SocketSource {
 impl Source for SocketSource {
     fn run(self: Box<Self>, ctx: SourceContext) -> Task {
         Box::pin(async move {
-            let SocketSource { bound, framing, receiver, max_connections, companions, tls } = *self;
+            let SocketSource { component, bound, framing, receiver, max_connections, companions, tls } = *self;
             let mut tasks = Vec::new();
             for c in companions {
                 let sub = SourceContext {
@@ -91,14 +93,15 @@ impl Source for SocketSource {
             match bound {
                 Bound::Tcp(l) => match tokio::net::TcpListener::from_std(l) {
                     Ok(listener) => {
-                        let listen = Listen { local, framing, receiver, max_connections, tls };
+                        let listen = Listen { component, local, framing, receiver, max_connections, tls };
                         accept_tcp(listener, listen, ctx).await;
                     }
                     Err(e) => internal::error(format!("Error setting up listener; addr='{local}', error='{e}'")),
                 },
                 Bound::UnixStream(l, path) => match tokio::net::UnixListener::from_std(l) {
                     Ok(listener) => {
-                        accept_unix(listener, local, framing, receiver, ctx, max_connections).await;
+                        let listen = Listen { component, local, framing, receiver, max_connections, tls: None };
+                        accept_unix(listener, listen, ctx).await;
                         let _ = std::fs::remove_file(path);
                     }
                     Err(e) => internal::error(format!("Error setting up listener; addr='{local}', error='{e}'")),
@@ -140,8 +143,9 @@ fn take_slot(count: &Arc<AtomicUsize>, max: usize) -> Option<ConnectionSlot> {
     Some(ConnectionSlot(count.clone()))
 }
 
-/// What a TCP listener hands each connection.
+/// What a stream listener hands each connection.
 struct Listen {
+    component: String,
     local: String,
     framing: Framing,
     receiver: Arc<Receiver>,
@@ -150,8 +154,10 @@ struct Listen {
 }
 
 async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: SourceContext) {
-    let Listen { local, framing, receiver, max_connections, tls } = listen;
+    let Listen { component, local, framing, receiver, max_connections, tls } = listen;
     let live = Arc::new(AtomicUsize::new(0));
+    let stats = ctx.port.stats().clone();
+    stats.register_listener(component, format!("afsocket_sd.(stream,{local})"), &live);
     let mut connections = tokio::task::JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -216,17 +222,14 @@ async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: Sour
         while connections.try_join_next().is_some() {}
     }
     while connections.join_next().await.is_some() {}
+    stats.unregister_listener(&live);
 }
 
-async fn accept_unix(
-    listener: tokio::net::UnixListener,
-    local: String,
-    framing: Framing,
-    receiver: Arc<Receiver>,
-    ctx: SourceContext,
-    max_connections: usize,
-) {
+async fn accept_unix(listener: tokio::net::UnixListener, listen: Listen, ctx: SourceContext) {
+    let Listen { component, local, framing, receiver, max_connections, .. } = listen;
     let live = Arc::new(AtomicUsize::new(0));
+    let stats = ctx.port.stats().clone();
+    stats.register_listener(component, format!("afsocket_sd.(stream,{local})"), &live);
     let mut connections = tokio::task::JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -257,6 +260,7 @@ async fn accept_unix(
         while connections.try_join_next().is_some() {}
     }
     while connections.join_next().await.is_some() {}
+    stats.unregister_listener(&live);
 }
 
 /// IPv4-mapped IPv6 peers are shown as IPv4, as syslog-ng does.
