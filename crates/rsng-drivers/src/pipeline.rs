@@ -28,6 +28,7 @@ fn same_window(a: &Option<Arc<Window>>, b: &Option<Arc<Window>>) -> bool {
 impl Drop for QueueState {
     /// Messages that will never be written still free their sources' windows.
     fn drop(&mut self) {
+        self.release_in_flight();
         let n = self.items.len();
         self.release_front(n);
     }
@@ -281,13 +282,38 @@ struct QueueState {
     items: VecDeque<LogMessage>,
     /// Whose window each run of `items` was taken from (run lengths in queue order).
     runs: VecDeque<(usize, Option<Arc<Window>>)>,
+    /// The windows of the batch the writer took last: given back when the writer comes for the
+    /// next one (it has written this one then), or put back with it by `push_front`.
+    in_flight: Vec<(usize, Option<Arc<Window>>)>,
     /// With `disk-buffer()`, the queue is this file instead of `items`.
     disk: Option<DiskStore>,
     closed: bool,
 }
 
 impl QueueState {
-    /// `n` messages left the front of `items`: give their windows back.
+    fn release_in_flight(&mut self) {
+        for (n, window) in self.in_flight.drain(..) {
+            if let Some(w) = window {
+                w.release(n);
+            }
+        }
+    }
+
+    /// `n` messages left the front of `items` for the writer: their windows go in flight.
+    fn take_front(&mut self, mut n: usize) {
+        while n > 0 {
+            let Some((count, window)) = self.runs.front_mut() else { return };
+            let m = (*count).min(n);
+            self.in_flight.push((m, window.clone()));
+            *count -= m;
+            n -= m;
+            if *count == 0 {
+                self.runs.pop_front();
+            }
+        }
+    }
+
+    /// `n` messages left the front of `items` for good: give their windows back.
     fn release_front(&mut self, mut n: usize) {
         while n > 0 {
             let Some((count, window)) = self.runs.front_mut() else { return };
@@ -438,7 +464,16 @@ impl DestinationQueue {
             state.items.push_front(msg);
         }
         if n > 0 {
-            state.runs.push_front((n, None));
+            // The batch comes back with the windows it holds.
+            if state.in_flight.iter().map(|(c, _)| c).sum::<usize>() == n {
+                let runs = std::mem::take(&mut state.in_flight);
+                for run in runs.into_iter().rev() {
+                    state.runs.push_front(run);
+                }
+            } else {
+                state.release_in_flight();
+                state.runs.push_front((n, None));
+            }
         }
     }
 
@@ -504,12 +539,14 @@ impl DestinationQueue {
             }
             return if closed { Some(false) } else { None };
         }
+        // The writer is back for more: what it took last is written.
+        state.release_in_flight();
         if state.items.is_empty() {
             return if state.closed { Some(false) } else { None };
         }
         let n = max.min(state.items.len());
         out.extend(state.items.drain(..n));
-        state.release_front(n);
+        state.take_front(n);
         drop(state);
         self.writable.notify_waiters();
         Some(true)
