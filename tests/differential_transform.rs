@@ -311,6 +311,9 @@ const SYSLOG_FIELDS: &[&str] = &[
     "$S_ISODATE",
     "$TAGS",
     "$(format-json --scope sdata)",
+    "$HOST_FROM",
+    "$SOURCE",
+    "$SOURCEIP",
 ];
 const DATE_FIELDS: &[&str] = &["$PID", "$MSG", "$S_ISODATE", "$S_UNIXTIME", "$S_TZOFFSET"];
 

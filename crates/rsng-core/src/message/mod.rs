@@ -340,6 +340,47 @@ impl LogMessage {
         inner.pairs.iter().find(|p| inner.bytes(p.name) == name.as_bytes()).map(|p| inner.bytes(p.value))
     }
 
+    /// Empties the message as syslog-ng's `log_msg_clear` does: every value (the sender's name,
+    /// source and address too), tags and flags go; priority and timestamps stay.
+    pub fn clear(&mut self) {
+        let inner = Arc::make_mut(&mut self.inner);
+        *inner = Inner {
+            raw: Arc::from(&[][..]),
+            arena: Vec::new(),
+            host: Val::Unset,
+            program: Val::Unset,
+            pid: Val::Unset,
+            msgid: Val::Unset,
+            message: Val::Unset,
+            legacy_msghdr: Val::Unset,
+            sdata: Vec::new(),
+            pairs: Vec::new(),
+            tags: Tags::default(),
+            pri: inner.pri,
+            stamp: inner.stamp,
+            recvd: inner.recvd,
+            source: Arc::from(""),
+            host_from: Arc::from(""),
+            source_ip: None,
+            local: false,
+            utf8: false,
+            chained_host: false,
+        };
+    }
+
+    /// Marks the message as local (made by this host): writers then number it themselves in
+    /// `$SEQNUM` and `$SDATA`.
+    pub fn set_local(&mut self, local: bool) {
+        if self.inner.local != local {
+            Arc::make_mut(&mut self.inner).local = local;
+        }
+    }
+
+    /// Sets the time the message was received (`$R_*` macros).
+    pub fn set_received(&mut self, t: UnixTime) {
+        Arc::make_mut(&mut self.inner).recvd = t;
+    }
+
     /// Marks `$HOST` as a `chain-hostnames()` chain.
     pub fn set_host_chained(&mut self) {
         Arc::make_mut(&mut self.inner).chained_host = true;

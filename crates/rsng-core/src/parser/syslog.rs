@@ -10,16 +10,16 @@
 //! Input syslog-ng rejects makes the parser fail with `drop-invalid(yes)`. Otherwise the message
 //! is replaced by syslog-ng's error message: values and tags are cleared, `PRI` is `syslog.err`,
 //! `PROGRAM` is `syslog-ng` with this process's `PID`, `HOST` is empty and `MESSAGE` is
-//! `Error processing log message: <input>`. The sender's name (`HOST_FROM`), the source name and
-//! address, which syslog-ng clears too, stay.
+//! `Error processing log message: <input>`. Like syslog-ng, the sender's name (`HOST_FROM`), the
+//! source name and address are cleared too, and the message becomes local.
 
 use jiff::tz::TimeZone;
 use rsng_proto::syslog::{parse, rstrip, ParseOptions, Stamp, Syntax, PARSE_ERROR_PRI};
 
-use crate::message::{resolve_timestamp, zone_offset, LogMessage, ValueName};
+use crate::message::{resolve_timestamp, zone_offset, LogMessage};
 use crate::parser::date::guess_zone;
 use crate::parser::nv;
-use crate::parser::scratch::{Scratch, ScratchString};
+use crate::parser::scratch::ScratchString;
 
 /// `syslog-parser()`.
 #[derive(Debug, Clone)]
@@ -159,30 +159,13 @@ impl SyslogParser {
 
 /// Replaces `msg` by syslog-ng's parse error message with text `text`.
 fn inject_parse_error(msg: &mut LogMessage, text: &[u8]) {
-    let mut names = Scratch::take();
-    let mut ends = Vec::new();
-    for (name, _) in msg.values() {
-        if matches!(name, ValueName::Builtin("HOST_FROM" | "SOURCE")) {
-            continue;
-        }
-        name.write(&mut names);
-        ends.push(names.len());
-    }
-    let mut start = 0;
-    for end in ends {
-        let name = String::from_utf8_lossy(&names[start..end]).into_owned();
-        nv::unset(msg, &name);
-        start = end;
-    }
-    let tags: Vec<_> = msg.tags().iter().collect();
-    for t in tags {
-        msg.clear_tag(t);
-    }
+    msg.clear();
     msg.set_stamp(msg.received());
     msg.set_value("HOST", b"");
     msg.set_value("MESSAGE", text);
     nv::set(msg, "PROGRAM", b"syslog-ng");
     nv::set(msg, "PID", std::process::id().to_string().as_bytes());
+    msg.set_local(true);
     msg.set_pri(PARSE_ERROR_PRI);
 }
 
