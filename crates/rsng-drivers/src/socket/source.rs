@@ -323,14 +323,16 @@ pub async fn read_stream<S: AsyncRead + Unpin>(
             }
         };
         info.received = UnixTime::now(&receiver.time_zone);
+        // One shared copy of what was read; the messages cut from it point into it.
+        let chunk: Arc<[u8]> = Arc::from(&buf[..]);
         let mut pos = 0;
         let mut failed = false;
         loop {
-            match splitter.decode(&buf[pos..], eof) {
+            match splitter.decode(&chunk[pos..], eof) {
                 Ok(Decoded::Frame { message, consumed }) => {
                     pos += consumed;
                     if !message.is_empty() || receiver.empty_lines {
-                        let mut msg = receiver.message(message, &info);
+                        let mut msg = receiver.message_in(&chunk, message, &info);
                         if let Some(id) = &identity {
                             for (name, value) in id.pairs() {
                                 msg.set_value(name, value);
