@@ -152,6 +152,13 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
     use std::os::unix::fs::FileTypeExt;
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         if meta.file_type().is_socket() {
+            // A socket someone answers on belongs to a running daemon: leave it alone.
+            if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::AddrInUse,
+                    "another daemon is listening on this control socket",
+                ));
+            }
             let _ = std::fs::remove_file(path);
         }
     }
