@@ -75,15 +75,19 @@ async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std
     };
     let (control_tx, mut control_rx) = tokio::sync::mpsc::channel::<control::Request>(16);
     let control_path = cli.control.clone().unwrap_or_else(|| DEFAULT_CONTROL_SOCKET.into());
-    match control::bind(&control_path) {
+    let control_bound = match control::bind(&control_path) {
         Ok(listener) => {
             tokio::spawn(control::serve(listener, control_tx));
+            true
         }
-        Err(e) => internal::warning(format!(
-            "Error opening the control socket, syslog-ng-ctl will not work; socket='{}', error='{e}'",
-            control_path.display()
-        )),
-    }
+        Err(e) => {
+            internal::warning(format!(
+                "Error opening the control socket, syslog-ng-ctl will not work; socket='{}', error='{e}'",
+                control_path.display()
+            ));
+            false
+        }
+    };
     let pidfile = cli.pidfile.clone().unwrap_or_else(|| DEFAULT_PIDFILE.into());
     if let Err(e) = write_pidfile(&pidfile) {
         internal::warning(format!("Error writing the pid file; file='{}', error='{e}'", pidfile.display()));
@@ -152,7 +156,9 @@ async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std
     internal::notice(format!("rsng shutting down; version='{}'", env!("CARGO_PKG_VERSION")));
     running.stop(DRAIN_GRACE).await;
     let _ = std::fs::remove_file(&pidfile);
-    let _ = std::fs::remove_file(&control_path);
+    if control_bound {
+        let _ = std::fs::remove_file(&control_path);
+    }
     0
 }
 
