@@ -41,6 +41,9 @@ struct Case {
     udp: usize,
     /// TCP collectors for forwarded streams (`@FWD0@`...).
     fwd: usize,
+    /// UDP collectors for forwarded datagrams (`@FWDU0@`...; each datagram saved followed by
+    /// an `<END>` line).
+    fwd_udp: usize,
     config: &'static str,
     inputs: &'static [Input],
     /// Compare lines in order (one input connection per output) instead of sorted.
@@ -74,6 +77,7 @@ const CASES: &[Case] = &[
         tcp: 1,
         udp: 1,
         fwd: 0,
+        fwd_udp: 0,
         config: "source s { network(ip(127.0.0.1) port(@TCP0@)); network(ip(127.0.0.1) port(@UDP0@) transport(\"udp\")); };\n\
                  destination d { file(\"@OUT@/messages\"); };\n\
                  destination d_kept { file(\"@OUT@/kept\" template(\"$HOST|$HOST_FROM|$PROGRAM|$PID|$MSG|$FACILITY.$LEVEL|$TAGS|$SOURCE\\n\")); };\n\
@@ -86,6 +90,7 @@ const CASES: &[Case] = &[
         tcp: 3,
         udp: 0,
         fwd: 0,
+        fwd_udp: 0,
         config: "options { keep-hostname(yes); };\n\
                  source s_plain { network(ip(127.0.0.1) port(@TCP0@) flags(no-multi-line) tags(\"t1\", \"t2\")); };\n\
                  source s_noparse { network(ip(127.0.0.1) port(@TCP1@) flags(no-parse) program-override(\"over\")); };\n\
@@ -104,6 +109,7 @@ const CASES: &[Case] = &[
         tcp: 1,
         udp: 0,
         fwd: 0,
+        fwd_udp: 0,
         config: "options { chain-hostnames(yes); keep-hostname(no); };\n\
                  source s { network(ip(127.0.0.1) port(@TCP0@)); };\n\
                  destination d { file(\"@OUT@/chained\" template(\"$HOST $HOST_FROM $MSG\\n\")); };\n\
@@ -116,6 +122,7 @@ const CASES: &[Case] = &[
         tcp: 2,
         udp: 0,
         fwd: 0,
+        fwd_udp: 0,
         config: "source s1 { network(ip(127.0.0.1) port(@TCP0@)); };\n\
                  source s2 { network(ip(127.0.0.1) port(@TCP1@)); };\n\
                  filter f_err { level(err..emerg); };\n\
@@ -146,6 +153,7 @@ const CASES: &[Case] = &[
         tcp: 1,
         udp: 0,
         fwd: 0,
+        fwd_udp: 0,
         config: "source s { network(ip(127.0.0.1) port(@TCP0@)); };\n\
                  destination d_a { file(\"@OUT@/a\"); };\n\
                  destination d_fb { file(\"@OUT@/fb\"); };\n\
@@ -159,6 +167,7 @@ const CASES: &[Case] = &[
         tcp: 2,
         udp: 0,
         fwd: 0,
+        fwd_udp: 0,
         config: "source s { syslog(ip(127.0.0.1) port(@TCP0@)); };\n\
                  source s_bad { syslog(ip(127.0.0.1) port(@TCP1@)); };\n\
                  destination d { file(\"@OUT@/framed\" template(\"$PRI|$HOST|$PROGRAM|$PID|$MSGID|$SDATA|$MSG\\n\")); };\n\
@@ -181,12 +190,15 @@ const CASES: &[Case] = &[
         tcp: 1,
         udp: 0,
         fwd: 3,
+        fwd_udp: 2,
         config: "options { keep-hostname(yes); };\n\
                  source s { network(ip(127.0.0.1) port(@TCP0@)); };\n\
                  destination d_net { network(\"127.0.0.1\" port(@FWD0@)); };\n\
                  destination d_syslog { syslog(\"127.0.0.1\" port(@FWD1@) transport(\"tcp\")); };\n\
                  destination d_tmpl { network(\"127.0.0.1\" port(@FWD2@) template(\"$ISODATE $HOST $MSG\\n\") frac-digits(3)); };\n\
-                 log { source(s); destination(d_net); destination(d_syslog); destination(d_tmpl); };",
+                 destination d_udp { network(\"127.0.0.1\" port(@FWDU0@) transport(\"udp\")); };\n\
+                 destination d_syslog_udp { syslog(\"127.0.0.1\" port(@FWDU1@) transport(\"udp\")); };\n\
+                 log { source(s); destination(d_net); destination(d_syslog); destination(d_tmpl); destination(d_udp); destination(d_syslog_udp); };",
         inputs: &[Input::Tcp(0, MIXED)],
         ordered: true,
     },
@@ -195,6 +207,7 @@ const CASES: &[Case] = &[
         tcp: 0,
         udp: 0,
         fwd: 0,
+        fwd_udp: 0,
         config: "options { keep-hostname(yes); };\n\
                  source s { unix-stream(\"@UNIX@\"); unix-dgram(\"@UNIXDGRAM@\"); };\n\
                  destination d { file(\"@OUT@/local\" template(\"$HOST|$PROGRAM|$PID|$MSG|$FACILITY\\n\")); };\n\
@@ -210,6 +223,7 @@ const CASES: &[Case] = &[
         tcp: 1,
         udp: 0,
         fwd: 0,
+        fwd_udp: 0,
         config: "options { keep-hostname(yes); ts-format(iso); frac-digits(2); };\n\
                  template t_named { template(\"$(if (level(err..emerg)) \\\"ERR\\\" \\\"ok\\\") $STAMP $(uppercase $PROGRAM) $(length $MSG)\\n\"); };\n\
                  template t_escaped { template(\"$MSG\\n\"); template-escape(yes); };\n\
@@ -227,6 +241,7 @@ const CASES: &[Case] = &[
         tcp: 2,
         udp: 0,
         fwd: 0,
+        fwd_udp: 0,
         config: "options { use-dns(yes); dns-cache(yes); };\n\
                  source s_ny { network(ip(127.0.0.1) port(@TCP0@) time-zone(\"America/New_York\")); };\n\
                  source s_now { network(ip(127.0.0.1) port(@TCP1@) keep-timestamp(no) keep-hostname(yes)); };\n\
@@ -243,6 +258,7 @@ const CASES: &[Case] = &[
         tcp: 1,
         udp: 0,
         fwd: 0,
+        fwd_udp: 0,
         config: "options { keep-hostname(yes); };\n\
                  source s { network(ip(127.0.0.1) port(@TCP0@) flags(no-parse)); };\n\
                  parser p_kv { kv-parser(prefix(\"kv.\")); };\n\
@@ -277,6 +293,7 @@ const CASES: &[Case] = &[
         tcp: 1,
         udp: 0,
         fwd: 0,
+        fwd_udp: 0,
         config: "source s { network(ip(127.0.0.1) port(@TCP0@) log-msg-size(64)); };\n\
                  destination d { file(\"@OUT@/cut\" template(\"[$MSG]\\n\")); };\n\
                  log { source(s); destination(d); };",
@@ -331,6 +348,27 @@ impl Collector {
         Collector { port, stop, thread: Some(thread) }
     }
 
+    fn start_udp(path: PathBuf) -> Collector {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind udp collector");
+        let port = socket.local_addr().expect("addr").port();
+        socket.set_read_timeout(Some(Duration::from_millis(20))).expect("timeout");
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut data = Vec::new();
+            let mut buf = [0u8; 65536];
+            while !flag.load(Ordering::Relaxed) {
+                if let Ok(n) = socket.recv(&mut buf) {
+                    data.extend_from_slice(&buf[..n]);
+                    data.extend_from_slice(b"<END>\n");
+                    fs::write(&path, &data).expect("save collected");
+                }
+            }
+            fs::write(&path, &data).expect("save collected");
+        });
+        Collector { port, stop, thread: Some(thread) }
+    }
+
     fn finish(mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
@@ -339,7 +377,7 @@ impl Collector {
     }
 }
 
-fn render(case: &Case, ports: &Ports, out: &Path, fwd: &[u16]) -> String {
+fn render(case: &Case, ports: &Ports, out: &Path, fwd: &[u16], fwd_udp: &[u16]) -> String {
     let mut text = format!("{HEADER}{}\n", case.config);
     for (i, p) in ports.tcp.iter().enumerate() {
         text = text.replace(&format!("@TCP{i}@"), &p.to_string());
@@ -349,6 +387,9 @@ fn render(case: &Case, ports: &Ports, out: &Path, fwd: &[u16]) -> String {
     }
     for (i, p) in fwd.iter().enumerate() {
         text = text.replace(&format!("@FWD{i}@"), &p.to_string());
+    }
+    for (i, p) in fwd_udp.iter().enumerate() {
+        text = text.replace(&format!("@FWDU{i}@"), &p.to_string());
     }
     text.replace("@UNIXDGRAM@", &out.join("dgram.sock").display().to_string())
         .replace("@UNIX@", &out.join("stream.sock").display().to_string())
@@ -434,10 +475,15 @@ struct Side {
 fn start_side(daemon: Daemon, case: &Case, dir: &Path) -> Side {
     let out = dir.join(daemon.name());
     fs::create_dir_all(&out).expect("out dir");
-    let collectors: Vec<Collector> = (0..case.fwd).map(|i| Collector::start(out.join(format!("fwd{i}")))).collect();
+    let mut collectors: Vec<Collector> = (0..case.fwd).map(|i| Collector::start(out.join(format!("fwd{i}")))).collect();
     let fwd_ports: Vec<u16> = collectors.iter().map(|c| c.port).collect();
-    let (running, ports, _) =
-        RunningDaemon::start(daemon, dir, case.udp, case.tcp, |ports| render(case, ports, &out, &fwd_ports));
+    let udp_collectors: Vec<Collector> =
+        (0..case.fwd_udp).map(|i| Collector::start_udp(out.join(format!("fwdu{i}")))).collect();
+    let udp_ports: Vec<u16> = udp_collectors.iter().map(|c| c.port).collect();
+    collectors.extend(udp_collectors);
+    let (running, ports, _) = RunningDaemon::start(daemon, dir, case.udp, case.tcp, |ports| {
+        render(case, ports, &out, &fwd_ports, &udp_ports)
+    });
     if case.tcp + case.udp == 0 {
         // Unix sockets only: wait for them to appear.
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -505,6 +551,12 @@ fn run_case(case: &Case) -> Result<usize, String> {
     let ours = outputs(&rsng.out);
     if theirs.is_empty() {
         return Err(format!("{}: syslog-ng wrote nothing (test broken?)", case.name));
+    }
+    let collected = (0..case.fwd).map(|i| format!("fwd{i}")).chain((0..case.fwd_udp).map(|i| format!("fwdu{i}")));
+    for name in collected {
+        if theirs.get(&name).is_none_or(|d| d.is_empty()) {
+            return Err(format!("{}: syslog-ng forwarded nothing to {name} (test broken?)", case.name));
+        }
     }
     let mut problems = Vec::new();
     let mut compared = 0;
