@@ -118,7 +118,7 @@ pub fn source(opts: &Options<'_>, legacy_wildcard: bool) -> Result<(), DriverErr
         }
     }
     if let Some(format) = opts.str("format") {
-        if !format.eq_ignore_ascii_case("syslog") {
+        if !format.eq_ignore_ascii_case("syslog") && !format.eq_ignore_ascii_case("linux-kmsg") {
             return Err(refused(opts, "format", &format!("format({format})"), "source"));
         }
     }

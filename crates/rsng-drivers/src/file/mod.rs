@@ -12,7 +12,8 @@
 //! - `file()` destination ([`destination`]); [`request_reopen`] makes file destinations open
 //!   their files again (SIGUSR1, `syslog-ng-ctl reopen`, reload).
 //! - `usertty()` destination ([`usertty`]).
-//! - The kernel log that `system()` adds on Linux ([`kernel_log_source`]).
+//! - The kernel log that `system()` adds on Linux ([`kernel_log_source`]), and `/dev/kmsg` with
+//!   the `linux-kmsg` format ([`kmsg`]).
 //!
 //! Lines are cut and joined by [`lines`] (`multi-line-mode()`, `pad-size()`); messages are built
 //! by [`crate::receive::Receiver`] like every source's, with `$FILE_NAME` set by file readers.
@@ -21,6 +22,8 @@
 pub mod check;
 pub mod destination;
 pub mod follow;
+pub mod kmsg;
+pub mod kmsg_record;
 pub mod lines;
 pub mod perms;
 pub mod persist;
@@ -109,16 +112,30 @@ pub fn build_destination(
     }
 }
 
-/// The kernel log source `system()` adds on Linux: `/proc/kmsg` read with `flags(kernel)`,
-/// `program-override("kernel")` and `keep-timestamp(no)`. `None` when `/proc/kmsg` cannot be
-/// opened (not Linux, or no privileges).
-///
-/// syslog-ng 3.38 reads `/dev/kmsg` with its `linux-kmsg` format when that device is usable,
-/// and `/proc/kmsg` only otherwise; rsng reads `/proc/kmsg`.
+/// The kernel log source `system()` adds on Linux, as syslog-ng 3.38 chooses it: `/dev/kmsg`
+/// with `format(linux-kmsg)` when that device opens and seeks, else `/proc/kmsg`; both with
+/// `flags(kernel)`, `program-override("kernel")` and `keep-timestamp(no)`. `None` when neither
+/// can be opened (not Linux, or no privileges).
 pub fn kernel_log_source(object: &str, opts: Options<'_>) -> Option<Box<dyn Source>> {
-    let file = open_for_reading(Path::new(PROC_KMSG)).ok()?;
     let flags = ParseFlags { kernel: true, no_parse_date: true, local: true, ..ParseFlags::default() };
+    if kmsg::dev_kmsg_usable() {
+        if let Ok(file) = kmsg::open_at_end(Path::new(kmsg::DEV_KMSG)) {
+            let mut settings = read_settings(object, opts, flags).ok()?;
+            settings.linux_kmsg = true;
+            Arc::make_mut(&mut settings.receiver).program_override = Some(Arc::from("kernel"));
+            kmsg::boot_time();
+            return Some(Box::new(kmsg::KmsgSource {
+                file: Some(file),
+                path: PathBuf::from(kmsg::DEV_KMSG),
+                settings,
+                file_name: Arc::from(kmsg::DEV_KMSG.as_bytes()),
+                time_reopen: time_reopen(&opts),
+            }));
+        }
+    }
+    let file = open_for_reading(Path::new(PROC_KMSG)).ok()?;
     let mut settings = read_settings(object, opts, flags).ok()?;
+    settings.linux_kmsg = false;
     let receiver = Arc::make_mut(&mut settings.receiver);
     receiver.program_override = Some(Arc::from("kernel"));
     Some(Box::new(StreamSource {
@@ -127,6 +144,10 @@ pub fn kernel_log_source(object: &str, opts: Options<'_>) -> Option<Box<dyn Sour
         file_name: Some(Arc::from(PROC_KMSG.as_bytes())),
         at_eof: AtEof::Stop,
     }))
+}
+
+fn defaults_local() -> ParseFlags {
+    ParseFlags { local: true, ..ParseFlags::default() }
 }
 
 /// An OS error as syslog-ng prints it: `No such file or directory (2)`.
@@ -262,6 +283,7 @@ fn read_settings(object: &str, opts: Options<'_>, defaults: ParseFlags) -> Resul
         multi_line,
         pad_size,
         batch: limit("log-fetch-limit").min(limit("log-iw-size")).max(1),
+        linux_kmsg: opts.str("format").is_some_and(|f| f.eq_ignore_ascii_case("linux-kmsg")),
     })
 }
 
@@ -286,11 +308,21 @@ fn file_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Result<Bo
         let pattern = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         return wildcard_source(object, opts, ctx, Some((base.to_path_buf(), pattern)));
     }
-    if path == "/dev/kmsg" {
-        return Err(DriverError::new(
-            "reading `/dev/kmsg` needs syslog-ng's `linux-kmsg` format, which rsng does not have",
-            opts.span(),
-        ));
+    if path == kmsg::DEV_KMSG {
+        // Read a record at a time from its end, as syslog-ng does; `format(linux-kmsg)` makes
+        // messages of the records.
+        let file = kmsg::open_at_end(Path::new(path)).map_err(|e| open_error(&opts, path, &e))?;
+        let settings = read_settings(object, opts, defaults_local())?;
+        if settings.linux_kmsg {
+            kmsg::boot_time();
+        }
+        return Ok(Box::new(kmsg::KmsgSource {
+            file: Some(file),
+            path: PathBuf::from(path),
+            settings,
+            file_name: Arc::from(path.as_bytes()),
+            time_reopen: time_reopen(&opts),
+        }));
     }
     let meta = std::fs::metadata(path).ok();
     if meta.as_ref().is_some_and(std::fs::Metadata::is_dir) {

@@ -81,6 +81,8 @@ pub struct ReadSettings {
     pub pad_size: usize,
     /// Messages posted at once at most (`log-fetch-limit()`, `log-iw-size()`).
     pub batch: usize,
+    /// `format(linux-kmsg)`: frames are kernel log records ([`super::kmsg`]).
+    pub linux_kmsg: bool,
 }
 
 impl ReadSettings {
@@ -94,7 +96,11 @@ impl ReadSettings {
         if frame.is_empty() && !self.receiver.empty_lines {
             return;
         }
-        let mut msg = self.receiver.message(frame, info);
+        let mut msg = if self.linux_kmsg {
+            super::kmsg::message(&self.receiver, frame, info)
+        } else {
+            self.receiver.message(frame, info)
+        };
         if let Some(name) = file_name {
             msg.set_value("FILE_NAME", name);
         }
