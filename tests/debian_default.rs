@@ -130,7 +130,12 @@ fn user_lines(data: &[u8]) -> Vec<String> {
         .split_inclusive('\n')
         // The daemons' own messages differ in wording; kernel messages are real ones, read by
         // whichever daemon's read of the kernel log came first.
-        .filter(|l| !l.contains(" syslog-ng[") && !l.contains(" syslog-ng:") && !l.contains(" kernel: "))
+        .filter(|l| {
+            !l.contains(" syslog-ng[")
+                && !l.contains(" syslog-ng:")
+                && !l.contains(" kernel: ")
+                && !l.contains(" kernel[")
+        })
         .map(String::from)
         .collect()
 }
