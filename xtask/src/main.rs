@@ -10,7 +10,8 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [args]
 
 commands:
-  test    install the syslog-ng 3.38 oracle if missing (apt, needs root or sudo), then
+  test    install what is missing (apt, needs root or sudo: the syslog-ng 3.38 oracle,
+          libssl-dev, pkg-config, openssl, util-linux), then
           build (release), check formatting, run clippy and run all tests (release)
   bench   benchmarks of rsng side by side with syslog-ng (see `cargo xtask bench --help`)";
 
@@ -158,17 +159,29 @@ fn count_before(text: &str, label: &str) -> u64 {
 /// Installs syslog-ng-core and syslog-ng-scl with apt when the oracle is missing, then makes sure
 /// no syslog-ng service keeps running (it would hold ports the tests use).
 fn ensure_oracle() -> Result<(), String> {
-    if Path::new(ORACLE).is_file() {
+    // Besides the oracle, what the build and the tests use: OpenSSL's headers and pkg-config for
+    // the openssl crate, the openssl command (TLS tests), unshare (a private /dev and /var/log).
+    let mut packages: Vec<&str> = Vec::new();
+    if !Path::new(ORACLE).is_file() {
+        packages.extend_from_slice(&ORACLE_PACKAGES);
+    }
+    for (present, package) in [
+        (Path::new("/usr/include/openssl/ssl.h").is_file(), "libssl-dev"),
+        (on_path("pkg-config"), "pkg-config"),
+        (on_path("openssl"), "openssl"),
+        (on_path("unshare"), "util-linux"),
+    ] {
+        if !present {
+            packages.push(package);
+        }
+    }
+    if packages.is_empty() {
         print_oracle_version();
         return Ok(());
     }
-    println!("{ORACLE} is missing; installing {}", ORACLE_PACKAGES.join(" "));
+    println!("missing; installing {}", packages.join(" "));
     if !on_path("apt-get") {
-        return Err(format!(
-            "{ORACLE} is missing and apt-get is not available; install syslog-ng 3.38 \
-             ({}) by hand",
-            ORACLE_PACKAGES.join(", ")
-        ));
+        return Err(format!("apt-get is not available; install {} by hand", packages.join(", ")));
     }
     let sudo = if is_root() {
         false
@@ -176,9 +189,9 @@ fn ensure_oracle() -> Result<(), String> {
         true
     } else {
         return Err(format!(
-            "{ORACLE} is missing; installing {} needs root, and sudo is not available \
-             (run as root, or install the packages first)",
-            ORACLE_PACKAGES.join(" ")
+            "installing {} needs root, and sudo is not available (run as root, or install the \
+             packages first)",
+            packages.join(" ")
         ));
     };
     let apt = |apt_args: &[&str]| -> Result<(), String> {
@@ -193,12 +206,14 @@ fn ensure_oracle() -> Result<(), String> {
     };
     apt(&["update"])?;
     let mut install = vec!["install", "-y"];
-    install.extend_from_slice(&ORACLE_PACKAGES);
+    install.extend_from_slice(&packages);
     apt(&install)?;
     if !Path::new(ORACLE).is_file() {
-        return Err(format!("installed {} but {ORACLE} is still missing", ORACLE_PACKAGES.join(" ")));
+        return Err(format!("installed {} but {ORACLE} is still missing", packages.join(" ")));
     }
-    stop_service(sudo);
+    if packages.contains(&ORACLE_PACKAGES[0]) {
+        stop_service(sudo);
+    }
     print_oracle_version();
     Ok(())
 }
