@@ -227,12 +227,14 @@ const CASES: &[Case] = &[
         config: "options { keep-hostname(yes); ts-format(iso); frac-digits(2); };\n\
                  template t_named { template(\"$(if (level(err..emerg)) \\\"ERR\\\" \\\"ok\\\") $STAMP $(uppercase $PROGRAM) $(length $MSG)\\n\"); };\n\
                  template t_escaped { template(\"$MSG\\n\"); template-escape(yes); };\n\
+                 template-function tf_who \"${HOST}/${PROGRAM:-none}\";\n\
                  source s { network(ip(127.0.0.1) port(@TCP0@)); };\n\
                  destination d1 { file(\"@OUT@/named\" template(t_named)); };\n\
                  destination d2 { file(\"@OUT@/escaped\" template(t_escaped)); };\n\
                  destination d3 { file(\"@OUT@/json\" template(\"$(format-json --scope rfc5424 --exclude DATE)\\n\")); };\n\
                  destination d4 { file(\"@OUT@/by_$(lowercase $HOST)_$FACILITY\" template(\"$(if (\\\"$PID\\\" != \\\"\\\") $PID none) $MSG\\n\")); };\n\
-                 log { source(s); destination(d1); destination(d2); destination(d3); destination(d4); };",
+                 destination d5 { file(\"@OUT@/calls\" template(\"$(tf_who) $(template t_escaped)\")); };\n\
+                 log { source(s); destination(d1); destination(d2); destination(d3); destination(d4); destination(d5); };",
         inputs: &[Input::Tcp(0, MIXED)],
         ordered: true,
     },

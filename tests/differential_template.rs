@@ -26,6 +26,14 @@
 //! - Inputs on which syslog-ng reads uninitialised memory or crashes are not sent: an invalid first
 //!   address to `$(ipv4-to-int)`, `$(dirname)`/`$(basename)` without arguments, `$(explode)`
 //!   with an empty separator.
+//! - `template` statements and `template-function`s ([`NAMED_TEMPLATES`], [`USER_FUNCTIONS`]) are
+//!   written into the configuration and registered with rsng's `CompileContext` the way the
+//!   configuration loader is to do it.
+//! - `$(getent)` and `$(dns-resolve-ip)` ask this machine's NSS, as syslog-ng does; DNS is only
+//!   asked for `127.0.0.1` (from `/etc/hosts`); the configuration's `use-dns(no)` is handed to
+//!   rsng as the compile context's `DnsDefaults`.
+//! - Non-ASCII text in the arguments of functions that take options is refused by syslog-ng's
+//!   option parser in the C locale, so none is sent there.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -36,7 +44,7 @@ use std::time::Instant;
 use rsng_config::filter_compile::compile_filters;
 use rsng_core::filter::Filter;
 use rsng_core::message::{LogMessage, ReceiveInfo, UnixTime};
-use rsng_core::template::{compile, CompileContext, FilterCompiler, FormatOptions, OnError, TsFormat};
+use rsng_core::template::{compile, CompileContext, DnsDefaults, FilterCompiler, FormatOptions, OnError, TsFormat};
 use rsng_proto::syslog::{parse, ParseFlags, ParseOptions};
 use rsng_tests::{oracle_skipped, RunningOracle, TempDir};
 
@@ -440,8 +448,206 @@ const DESTS: &[Dest] = &[
             "$(length $(uuid))",
         ],
     },
+    Dest {
+        name: "list_search",
+        options: "",
+        fields: &[
+            "$(list-search b a,b,c)",
+            "$(list-search b a,b b)",
+            "$(list-search --mode prefix fa $MSG x,fail,fa)",
+            "$(list-search --mode prefix '' a)",
+            "$(list-search --mode substring o $MSG x,o)",
+            "$(list-search --mode substring '' x)",
+            "$(list-search --mode glob *b* a,abc,b)",
+            "$(list-search --mode glob ?? a,abc,bc)",
+            "$(list-search --mode pcre [0-9]+ a,b1,22)",
+            "$(list-search --mode pcre 'b|x' ab,xb)",
+            "$(list-search --start-index 2 a a,b,a,a)",
+            "$(list-search --start-index -2 c a,b,c)",
+            "$(list-search --start-index 9 a a)",
+            "$(list-search --start-index 0x1 a a,a,a)",
+            "$(list-search --start-index 010 a a,a,a,a,a,a,a,a,a,a)",
+            "$(list-search '' a,,b)",
+            "$(list-search a '' a)",
+            "$(list-search --mode literal 'c d' a,'c d')",
+            "$(list-search nope a,b)",
+            "$(list-search $PROGRAM $PROGRAM)",
+            "$(list-search '$PROGRAM' a,$$PROGRAM)",
+            "$(list-search --mode prefix $$ $$x)",
+            "$(list-search --mode glob '*$(echo)*' '$(echo)',x)",
+        ],
+    },
+    Dest {
+        name: "vp_lists",
+        options: "",
+        fields: &[
+            "$(values --scope rfc3164)",
+            "$(names --scope rfc3164)",
+            "$(names --scope rfc5424)",
+            "$(names --scope all-nv-pairs)",
+            "$(values --scope sdata)",
+            "$(names --scope sdata)",
+            "$(names a=1 b=$MSG .x=y --exclude b)",
+            "$(values a=1 b=$MSG .x=y --exclude b)",
+            "$(values --omit-empty-values x=$PID y=z)",
+            "$(names --key .SDATA.* --rekey .SDATA.* --shift 7)",
+            "$(values x='a,b' y='c d' z='' w=\"q'\")",
+            "$(names --scope none)",
+            "$(names --rekey * --add-prefix . PROGRAM a=1)",
+            "$(values PROGRAM PRI* --exclude PRI)",
+            "$(values --no-cast --scope rfc3164 n=int($PID))",
+            "$(values)",
+        ],
+    },
+    Dest {
+        name: "welf",
+        options: "",
+        fields: &[
+            "$(format-welf --scope rfc3164)",
+            "$(format-welf --scope rfc3164 id=1)",
+            "$(format-welf id=1 a=2 B=3)",
+            "$(format-welf Z=0 id=1 a=2 B=3 j=4 C=5)",
+            "$(format-welf --scope rfc5424 --scope nv-pairs)",
+            "$(format-welf msg=$MSG x='q\"' .dot=1 e='')",
+            "$(format-welf --scope sdata)",
+            "$(format-welf --omit-empty-values a=$PID b=x)",
+            "$(format-welf --no-cast a=int($PID))",
+            "$(format-welf id=1 id=2 a=3)",
+            "$(format-welf a=1 id=2 Z=3 id=4 B=5)",
+            "$(format-welf PROGRAM HOST i=$MSG)",
+            "$(format-welf id=1 b=2 id=3 A=4 c=5 id=6 i=7 j=8 I=9 ia=10 ic=11)",
+        ],
+    },
+    Dest {
+        name: "cef",
+        options: "",
+        fields: &[
+            "$(format-cef-extension --scope rfc3164)",
+            "$(format-cef-extension a=b=c x=$MSG)",
+            "$(format-cef-extension --scope nv-pairs)",
+            "$(format-cef-extension a.b=1 c=2)",
+            "$(format-cef-extension --scope sdata --rekey .SDATA.* --shift-levels 3)",
+            "$(format-cef-extension m=$MSGHDR$MSG)",
+            "$(format-cef-extension k='a\tb\x01c\\d=e' e='' u=$(echo x\ny))",
+        ],
+    },
+    Dest {
+        name: "cef_drop_property",
+        options: "on-error(drop-property)",
+        fields: &["$(format-cef-extension a.b=1 c=2)", "$(format-cef-extension --scope nv-pairs)"],
+    },
+    Dest {
+        name: "invoke",
+        options: "",
+        fields: &[
+            "$(template t_plain)",
+            "$(template t_esc)",
+            "$(template prog)",
+            "$(template t_plain ignored $HOST)",
+            "$(template ${PROGRAM} no such $PID)",
+            "$(template ${PROGRAM})",
+            "$(template t_$(echo plain))",
+            "$(template $(echo t_esc) x)",
+            "$(my_fn)",
+            "$(my-fn)",
+            "$(uf_esc)",
+            "$(uppercase $(my_fn) $(template t_plain))",
+        ],
+    },
+    Dest {
+        name: "invoke_escaped",
+        options: "template-escape(yes)",
+        fields: &["$MSG", "$(template t_plain)", "$(template t_esc)", "$(uf-esc)", "$(template ${PROGRAM} $MSG)"],
+    },
+    Dest {
+        name: "map_filter",
+        options: "",
+        fields: &[
+            "$_|${CONTEXT_ID:-none}",
+            "$(map $(uppercase $_) a,b,c)",
+            "$(map '$_ x' a,b)",
+            "$(map $(+ $_ 1) 1,2,$PID)",
+            "$(map $_ $MSG)",
+            "$(map x '')",
+            "$(map $(map $_$_ $_,x) a,b)",
+            "$(map '[$_]' 'p q',\"r's\",,t)",
+            "$(filter ('$_' eq 'b') a,b,c)",
+            "$(filter ('$_' ne '') $MSG)",
+            "$(filter ('$_' > '1') 1,2,3,10)",
+            "$(filter ('$_' eq 'p q' or '$_' eq 't') 'p q',\"r's\",,t)",
+            "$(filter message('o') a,b)",
+            "$(filter (\"$(map $_ $_)\" eq \"x\") x,y)",
+            "$(iterate $(+ $_ 1) 0)",
+            "$(iterate $_x a)",
+            "$(iterate '$(echo $_) ' '')",
+        ],
+    },
+    Dest {
+        name: "getent",
+        options: "",
+        fields: &[
+            "$(getent passwd root)",
+            "$(getent passwd 0)",
+            "$(getent passwd root dir)",
+            "$(getent passwd root gecos)",
+            "$(getent passwd 0 shell)",
+            "$(getent passwd root gid)",
+            "$(getent passwd nosuchuser)",
+            "$(getent passwd root bogus)",
+            "$(getent group adm)",
+            "$(getent group 4)",
+            "$(getent group 4 members)",
+            "$(getent group root members)",
+            "$(getent group ssl-cert members)",
+            "$(getent group $PID)",
+            "$(getent services ssh)",
+            "$(getent services 22)",
+            "$(getent services 65535)",
+            "$(getent services 65558)",
+            "$(getent services $PID)",
+            "$(getent protocols tcp)",
+            "$(getent protocols 17)",
+            "$(getent protocols nope)",
+            "$(getent bogus x)",
+            "$(getent passwd)",
+            "$(getent passwd root uid extra)",
+            "$(getent passwd -0)",
+        ],
+    },
+    Dest {
+        name: "dns",
+        options: "",
+        fields: &[
+            "$(dns-resolve-ip --use-dns yes 127.0.0.1)",
+            "$(dns-resolve-ip --use-dns=yes --use-fqdn yes 127.0.0.1)",
+            "$(dns-resolve-ip -d 1 --normalize-hostnames yes 127.1)",
+            "$(dns-resolve-ip --use-dns no 127.0.0.1)",
+            "$(dns-resolve-ip --use-dns no 0x7f.1)",
+            "$(dns-resolve-ip --use-dns no 10)",
+            "$(dns-resolve-ip --use-dns no ::FFFF:1.2.3.4)",
+            "$(dns-resolve-ip --use-dns no 2001:DB8:0:0:0:0:0:1)",
+            "$(dns-resolve-ip --use-dns no --normalize-hostnames yes FE80::A)",
+            "$(dns-resolve-ip --use-dns no ::1.2.3.4)",
+            "$(dns-resolve-ip --use-dns no not-an-ip)",
+            "$(dns-resolve-ip --use-dns no $HOST)",
+            "$(dns-resolve-ip --use-dns no '')",
+            "$(dns-resolve-ip 127.0.0.1)",
+            "$(dns-resolve-ip --use-fqdn yes --normalize-hostnames yes 127.0.0.1)",
+        ],
+    },
     Dest { name: "uuid", options: "", fields: &["$(uuid)", "$(uuid)"] },
 ];
+
+/// `template` statements (name, text, `template-escape()`), in definition order.
+const NAMED_TEMPLATES: &[(&str, &str, bool)] = &[
+    ("t_plain", "<$PROGRAM:$MSG>", false),
+    ("t_esc", "[$MSG|$(echo $MSG)]", true),
+    // the program name of most test messages, for dynamic binding
+    ("prog", "P:$PID:$(template t_plain)", false),
+];
+
+/// `template-function` statements (name, text).
+const USER_FUNCTIONS: &[(&str, &str)] = &[("my_fn", "fn:$HOST-$PID"), ("uf-esc", "$MSG$(my-fn)")];
 
 fn messages() -> Vec<&'static [u8]> {
     vec![
@@ -526,6 +732,14 @@ fn config(dir: &Path, port: u16) -> String {
         conf,
         "source s_net {{ network(transport(\"udp\") ip(127.0.0.1) port({port}) flags(syslog-protocol)); }};"
     );
+    for &(name, body, escape) in NAMED_TEMPLATES {
+        let escape = if escape { "yes" } else { "no" };
+        let _ =
+            writeln!(conf, "template {name} {{ template(\"{}\"); template-escape({escape}); }};", config_string(body));
+    }
+    for &(name, body) in USER_FUNCTIONS {
+        let _ = writeln!(conf, "template-function {name} \"{}\";", config_string(body));
+    }
     for d in DESTS {
         let out = dir.join(format!("{}.out", d.name));
         let fields: Vec<String> = d.fields.iter().map(|f| config_string(f)).collect();
@@ -664,6 +878,16 @@ fn templates_match_syslog_ng() {
 
     let mut ctx = CompileContext::new();
     ctx.set_filter_compiler(filter_compiler());
+    // the configuration's `use-dns(no)`
+    ctx.set_dns_defaults(DnsDefaults { use_dns: false, use_fqdn: false, normalize_hostnames: false });
+    for &(name, body, escape) in NAMED_TEMPLATES {
+        let compiled = compile(body, &ctx).expect("named template compiles");
+        ctx.add_compiled_template(name, Arc::new(compiled), escape);
+    }
+    for &(name, body) in USER_FUNCTIONS {
+        let compiled = compile(body, &ctx).expect("user function compiles");
+        ctx.add_user_function_body(name, Arc::new(compiled));
+    }
     let mut mine = Vec::new();
     let mut failures = Vec::new();
     let mut compared = 0;

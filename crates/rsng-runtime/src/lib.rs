@@ -181,22 +181,33 @@ fn compile_context(config: &ir::Config, filters: &FilterMap) -> CompileContext {
 
 fn build_context(config: &ir::Config, opts: &StartOptions, filters: &FilterMap) -> Result<BuildContext, BuildError> {
     let mut compile_ctx = compile_context(config, filters);
+    let globals = Globals::new(config);
+    // `$(dns-resolve-ip)` follows the global host-name options.
+    compile_ctx.set_dns_defaults(rsng_core::template::DnsDefaults {
+        use_dns: globals.str("use-dns") != Some("persist-only") && globals.bool("use-dns").unwrap_or(true),
+        use_fqdn: globals.bool("use-fqdn").unwrap_or(false),
+        normalize_hostnames: globals.bool("normalize-hostnames").unwrap_or(false),
+    });
+    // Definitions are registered in order, each after it is compiled, as syslog-ng reads them:
+    // the checks of the configuration front end already refused uses before definitions.
     for t in &config.template_functions {
-        compile_ctx.add_user_function(&t.name);
-    }
-    for t in &config.templates {
-        compile_ctx.add_template(&t.name);
+        let body = compile(&t.text, &compile_ctx)
+            .map_err(|e| BuildError::at(format!("error compiling template function `{}`: {e}", t.name), &t.span))?;
+        compile_ctx.add_user_function_body(&t.name, Arc::new(body));
     }
     let mut templates = HashMap::new();
     let mut template_escape = HashMap::new();
     for t in &config.templates {
-        let compiled = compile(&t.text, &compile_ctx)
-            .map_err(|e| BuildError::at(format!("error compiling template `{}`: {e}", t.name), &t.span))?;
-        templates.insert(t.name.clone(), Arc::new(compiled));
+        let compiled = Arc::new(
+            compile(&t.text, &compile_ctx)
+                .map_err(|e| BuildError::at(format!("error compiling template `{}`: {e}", t.name), &t.span))?,
+        );
+        compile_ctx.add_compiled_template(&t.name, compiled.clone(), t.escape);
+        templates.insert(t.name.clone(), compiled);
         template_escape.insert(t.name.clone(), t.escape);
     }
     Ok(BuildContext {
-        globals: Globals::new(config),
+        globals,
         templates,
         template_escape,
         compile: compile_ctx,

@@ -433,6 +433,8 @@ impl Lowerer<'_> {
             };
             self.push(d);
         }
+        // Later templates may call this one with `$(template NAME)`.
+        self.template_ctx.add_template(&def.name.value);
         self.out.templates.push(ir::Template { name: def.name.value.to_string(), text, escape, span });
     }
 

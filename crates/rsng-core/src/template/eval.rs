@@ -25,7 +25,9 @@
 //!   functions) are scanned into pooled buffers.
 //! * What still allocates: `$(env)` (the environment lookup), `$LOGHOST` on
 //!   first use, a number whose value is subnormal (checking that glibc would
-//!   read it exactly), and error values.
+//!   read it exactly), `$(list-search --mode pcre)` when a thread meets a
+//!   pattern other than its last one, whatever the C library does inside
+//!   `$(getent)` and `$(dns-resolve-ip)`, and error values.
 //! * Macro names are matched by string at each evaluation (the compiled
 //!   form keeps names, not ids). A `match` on `&str` compiles to length and
 //!   byte comparisons; resolving names to ids at compile time is the next
@@ -36,30 +38,45 @@
 //! Every macro of syslog-ng 3.38 except those that need state rsng does not
 //! model yet: `$DESTIP`/`$DESTPORT`/`$PROTO` print syslog-ng's values for a
 //! message without a destination address (`127.0.0.1`, `0`, `0`), and
-//! `$CONTEXT_ID`, `$RCPTID`, `$RUNID`, `$HOSTID`, `$UNIQID` and match groups
-//! are empty. Functions: `echo`, `length`, `substr`, `strip`, `sanitize`,
-//! `lowercase`, `uppercase`, `replace-delimiter`, `padding`, `env`,
-//! `indent-multi-line`, `or`, `hash`, `sha1`, `sha256`, `sha512`, `md5`,
-//! the `list-*` functions except `list-search` ([`list_funcs`]), `if`,
-//! `grep` and the `context-*` functions ([`cond`], which need the filter
-//! compiler hook of [`CompileContext`](super::CompileContext)), the numeric
-//! functions ([`numeric`]), `dirname`, `basename`, `implode`, `explode`,
-//! `ipv4-to-int`, `binary`, `base64-encode`, `url-encode`, `url-decode` and
-//! `uuid` ([`text`]), and `format-json` / `format-flat-json` with the full
-//! value-pairs command line except `--no-cast` ([`value_pairs`], which has
-//! its own per-thread scratch and sorts its entries in place). Any other
-//! function (`filter`, `map`, `iterate`, `list-search`, `values`, `names`,
-//! `template`, `dns-resolve-ip`, `getent`, `format-welf`,
-//! `format-cef-extension` and user `template-function`s) fails with
+//! `$RCPTID`, `$RUNID`, `$HOSTID`, `$UNIQID` and match groups are empty;
+//! `$_`/`$CONTEXT_ID` is the element `$(map)`/`$(filter)` work on (a
+//! per-thread value, so filters run for an element see it too).
+//!
+//! Every function of syslog-ng 3.38 is evaluated: `echo`, `length`,
+//! `substr`, `strip`, `sanitize`, `lowercase`, `uppercase`,
+//! `replace-delimiter`, `padding`, `env`, `indent-multi-line`, `or`,
+//! `hash`, `sha1`, `sha256`, `sha512`, `md5`, the `list-*` functions
+//! ([`list_funcs`]), `if`, `grep`, `filter`, `map`, `iterate` and the
+//! `context-*` functions ([`cond`], which need the filter compiler hook of
+//! [`CompileContext`](super::CompileContext)), the numeric functions
+//! ([`numeric`]), `dirname`, `basename`, `implode`, `explode`,
+//! `ipv4-to-int`, `binary`, `base64-encode`, `url-encode`, `url-decode`
+//! and `uuid` ([`text`]), `getent` ([`getent`]), `dns-resolve-ip`
+//! ([`dns`]), the value-pairs functions `format-json`, `format-flat-json`,
+//! `format-welf`, `format-cef-extension`, `values` and `names`
+//! ([`value_pairs`], which has its own per-thread scratch and sorts its
+//! entries in place; `--no-cast` is not supported), and `template` and
+//! user `template-function`s, whose bodies are looked up by name in the
+//! registry of the [`CompileContext`](super::CompileContext) the call was
+//! compiled with. A call whose body was never registered (or that nests
+//! named templates more than [`MAX_NESTING_DEPTH`](super::MAX_NESTING_DEPTH)
+//! deep) and a filter compiled without a filter compiler fail with
 //! [`FormatError::Unsupported`].
+//!
+//! `getent` and `dns-resolve-ip` call the C library's NSS and resolver
+//! functions (which may do I/O); `list-search --mode pcre` compiles its
+//! pattern once per thread and pattern.
 
 mod cond;
+mod dns;
+mod getent;
 mod list;
 mod list_funcs;
 mod numeric;
 mod text;
 mod value_pairs;
 
+pub(super) use list_funcs::{glib_option_int, list_search_pcre_compiles, IntOptionError};
 pub(super) use numeric::parse_int;
 pub(super) use text::binary_octet;
 
@@ -70,7 +87,7 @@ use std::time::Instant;
 use jiff::tz::TimeZone;
 use sha1::Digest;
 
-use super::{BuiltinFunction, Elem, FuncArg, FuncCall, Function, Template, ValueKind, ValueRef};
+use super::{BuiltinFunction, Elem, FuncArg, FuncCall, Function, InvokeRef, Template, ValueKind, ValueRef};
 use crate::message::{zone_offset, Builtin, LogMessage, UnixTime, WallClock};
 use crate::names::{facility_name, severity_name};
 
@@ -377,11 +394,44 @@ fn expand_macro(name: &str, msg: &LogMessage, opts: &FormatOptions, escape: bool
                 push_num(out, u64::from(opts.seq_num), 0, b'0');
             }
         }
-        "CONTEXT_ID" | "_" | "RCPTID" | "RUNID" | "HOSTID" | "UNIQID" => {}
+        "CONTEXT_ID" | "_" => CONTEXT_ID.with(|c| {
+            let c = c.borrow();
+            if c.0 {
+                append(out, c_str(&c.1), escape);
+            }
+        }),
+        "RCPTID" | "RUNID" | "HOSTID" | "UNIQID" => {}
         "LOGHOST" => append(out, local_hostname().as_bytes(), escape),
         "SYSUPTIME" => push_num(out, (uptime_start().elapsed().as_millis() / 10) as u64, 0, b'0'),
         _ => expand_date(name, msg, opts, out),
     }
+}
+
+thread_local! {
+    /// `$_`/`$CONTEXT_ID`: the element `$(map)` and `$(filter)` are
+    /// working on (set or not, value). Kept per thread rather than in
+    /// [`FormatOptions`] so filters evaluated for an element see it too.
+    static CONTEXT_ID: RefCell<(bool, Vec<u8>)> = const { RefCell::new((false, Vec::new())) };
+}
+
+/// Runs `f` with `$_` set to `value`, then restores the previous value
+/// (elements of nested `$(map)`s).
+fn with_context<R>(value: &[u8], f: impl FnOnce() -> R) -> R {
+    let mut saved = take_scratch();
+    saved.buf.extend_from_slice(value);
+    let was_set = CONTEXT_ID.with(|c| {
+        let mut c = c.borrow_mut();
+        std::mem::swap(&mut c.1, &mut saved.buf);
+        std::mem::replace(&mut c.0, true)
+    });
+    let result = f();
+    CONTEXT_ID.with(|c| {
+        let mut c = c.borrow_mut();
+        std::mem::swap(&mut c.1, &mut saved.buf);
+        c.0 = was_set;
+    });
+    give_back(saved);
+    result
 }
 
 fn uptime_start() -> &'static Instant {
@@ -685,11 +735,23 @@ fn raw_args(call: &FuncCall) -> impl Iterator<Item = &str> {
 fn eval_func(call: &FuncCall, msg: &LogMessage, opts: &FormatOptions, out: &mut Vec<u8>) -> Result<(), FormatError> {
     let f = match &call.function {
         Function::Builtin(f) => *f,
-        Function::User(name) => return Err(FormatError::Unsupported(name.clone())),
+        Function::User(name) => {
+            let body = invoke_ref(call).and_then(|r| r.body(None));
+            let Some((body, escape)) = body else { return Err(FormatError::Unsupported(name.clone())) };
+            return invoke(&body, escape, msg, opts, out, name);
+        }
     };
     match f {
+        BuiltinFunction::Template => return call_template(call, msg, opts, out),
+        BuiltinFunction::Filter => return cond::filter(call, msg, opts, out),
+        BuiltinFunction::Map => return cond::map(call, msg, opts, out),
+        BuiltinFunction::Iterate => return cond::iterate(call, msg, out),
         BuiltinFunction::FormatJson => return value_pairs::format_json(call, msg, opts, out),
         BuiltinFunction::FormatFlatJson => return value_pairs::format_flat_json(call, msg, opts, out),
+        BuiltinFunction::FormatWelf => return value_pairs::format_welf(call, msg, opts, out),
+        BuiltinFunction::FormatCefExtension => return value_pairs::format_cef_extension(call, msg, opts, out),
+        BuiltinFunction::Values => return value_pairs::values_or_names(call, msg, opts, false, out),
+        BuiltinFunction::Names => return value_pairs::values_or_names(call, msg, opts, true, out),
         BuiltinFunction::If
         | BuiltinFunction::Grep
         | BuiltinFunction::ContextLookup
@@ -714,6 +776,77 @@ fn eval_func(call: &FuncCall, msg: &LogMessage, opts: &FormatOptions, out: &mut 
     }
     if result.is_ok() {
         call_builtin(f, call, &scratch, out);
+    }
+    give_back(scratch);
+    result
+}
+
+fn invoke_ref(call: &FuncCall) -> Option<&InvokeRef> {
+    call.args.iter().find_map(|a| match a {
+        FuncArg::Invoke(r) => Some(r),
+        _ => None,
+    })
+}
+
+thread_local! {
+    /// How deeply named templates and user functions are nested on this
+    /// thread: bodies are bound by name at evaluation time, so a template
+    /// may end up calling itself.
+    static INVOKE_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Formats a named template or user function body with the caller's
+/// options but the body's own `template-escape()`.
+fn invoke(
+    body: &Template,
+    escape: bool,
+    msg: &LogMessage,
+    opts: &FormatOptions,
+    out: &mut Vec<u8>,
+    name: &str,
+) -> Result<(), FormatError> {
+    let depth = INVOKE_DEPTH.with(|d| d.get());
+    if depth >= super::MAX_NESTING_DEPTH {
+        return Err(FormatError::Unsupported(name.to_owned()));
+    }
+    INVOKE_DEPTH.with(|d| d.set(depth + 1));
+    let result = eval_elems(&body.elems, msg, opts, escape, out);
+    INVOKE_DEPTH.with(|d| d.set(depth));
+    result
+}
+
+/// `$(template NAME)` (bound when compiled) or `$(template ${name} [FALLBACK...])`
+/// (the expanded first argument names the template; when there is no such
+/// template the other arguments are printed, joined by spaces).
+fn call_template(
+    call: &FuncCall,
+    msg: &LogMessage,
+    opts: &FormatOptions,
+    out: &mut Vec<u8>,
+) -> Result<(), FormatError> {
+    let Some(target) = invoke_ref(call) else { return Err(FormatError::Unsupported(call.name.clone())) };
+    if let Some(name) = &target.name {
+        let Some((body, escape)) = target.body(None) else { return Err(FormatError::Unsupported(call.name.clone())) };
+        return invoke(&body, escape, msg, opts, out, name);
+    }
+    let mut scratch = take_scratch();
+    let mut result = Ok(());
+    for arg in &call.args {
+        if let FuncArg::Template(t) = arg {
+            let start = scratch.buf.len();
+            result = eval_elems(&t.elems, msg, opts, false, &mut scratch.buf);
+            if result.is_err() {
+                break;
+            }
+            scratch.ranges.push((start, scratch.buf.len()));
+        }
+    }
+    if result.is_ok() && scratch.len() > 0 {
+        let name = std::str::from_utf8(c_str(scratch.arg(0))).ok();
+        match name.and_then(|n| target.body(Some(n))) {
+            Some((body, escape)) => result = invoke(&body, escape, msg, opts, out, &call.name),
+            None => join(out, scratch.args().skip(1), b' '),
+        }
     }
     give_back(scratch);
     result
@@ -744,6 +877,9 @@ fn is_supported(f: BuiltinFunction) -> bool {
             | ListNth
             | ListTail
             | ListSlice
+            | ListSearch
+            | Getent
+            | DnsResolveIp
             | Or
             | Plus
             | Minus
@@ -897,8 +1033,13 @@ fn call_builtin(f: BuiltinFunction, call: &FuncCall, args: &Scratch, out: &mut V
         Sha256 | Hash => digest::<sha2::Sha256>(call, args, out),
         Sha512 => digest::<sha2::Sha512>(call, args, out),
         Md5 => digest::<md5::Md5>(call, args, out),
+        Getent => getent::call(args, out),
+        DnsResolveIp => dns::call(call, args, out),
         _ => {
-            let _ = numeric::call(f, args, out) || text::call(f, call, args, out) || list_funcs::call(f, args, out);
+            let _ = numeric::call(f, args, out)
+                || text::call(f, call, args, out)
+                || list_funcs::call(f, args, out)
+                || list_funcs::list_search(f, call, args, out);
         }
     }
 }
@@ -1159,6 +1300,58 @@ mod tests {
             fmt("$(list-concat a,b 'c d') $(list-count a,,b) $(list-nth -1 a,b) $(list-slice 1: a,b,c)", &m),
             "a,b,\"c d\" 2 b b,c"
         );
+    }
+
+    #[test]
+    fn value_pairs_lists_and_kv_formats() {
+        let m = msg(RFC5424);
+        assert_eq!(fmt("$(names --scope rfc3164)", &m), "DATE,FACILITY,HOST,MESSAGE,PRIORITY,PROGRAM");
+        assert_eq!(fmt("$(values x='a,b' y='c d' z='' .w=1)", &m), "1,\"a,b\",\"c d\",\"\"");
+        assert_eq!(fmt("$(names x=1 .w=1)", &m), ".w,x");
+        // `id` goes first when inserted, later smaller keys go before it
+        assert_eq!(fmt("$(format-welf id=1 a=2 B=3)", &m), "B=3 a=2 id=1");
+        assert_eq!(fmt("$(format-welf Z=0 id=1 a=2 B=3 j=4 C=5)", &m), "B=3 C=5 id=1 Z=0 a=2 j=4");
+        assert_eq!(fmt("$(format-welf a='x y' b='q\"')", &m), "a=\"x y\" b=q\"");
+        assert_eq!(fmt("$(format-welf a=1 id=2 Z=3 id=4 B=5)", &m), "B=5 id=4 Z=3 id=2 a=1");
+        assert_eq!(fmt("$(format-cef-extension a=b=c x='\\\n')", &m), "a=b\\=c x=\\\\\\n");
+        assert_eq!(fmt("$(format-cef-extension a.b=1 c=2)", &m), "");
+        let opts = FormatOptions { on_error: OnError::DropProperty, ..Default::default() };
+        assert_eq!(fmt_with("$(format-cef-extension a.b=1 c=2)", &m, &opts), "c=2");
+    }
+
+    #[test]
+    fn list_search() {
+        let m = msg(BSD);
+        assert_eq!(
+            fmt(
+                "$(list-search b a,b,c)|$(list-search --mode glob *b* a,abc)|$(list-search --start-index -2 c a,b,c)",
+                &m
+            ),
+            "1|1|0"
+        );
+        assert_eq!(fmt("$(list-search --mode pcre [0-9]+ a,b1,22)|$(list-search x a)", &m), "2|");
+    }
+
+    #[test]
+    fn map_iterate_and_context_id() {
+        let m = msg(BSD);
+        assert_eq!(fmt("[$_]$(map $(uppercase $_) a,'b c')", &m), "[]A,\"B C\"");
+        assert_eq!(fmt("$(map $(map $_$_ $_,x) a,b)", &m), "\"aa,xx\",\"bb,xx\"");
+        let t = compile("$(iterate $(+ $_ 2) 1)", &CompileContext::new()).expect("compiles");
+        let mut out = Vec::new();
+        for _ in 0..3 {
+            t.format(&m, &FormatOptions::default(), &mut out).expect("formats");
+            out.push(b' ');
+        }
+        assert_eq!(out, b"1 3 5 ");
+    }
+
+    #[test]
+    fn getent_and_dns() {
+        let m = msg(BSD);
+        assert_eq!(fmt("$(getent passwd root)|$(getent passwd 0 dir)|$(getent group 0)", &m), "0|/root|root");
+        assert_eq!(fmt("$(getent passwd root nope)|$(getent nope x)", &m), "|");
+        assert_eq!(fmt("$(dns-resolve-ip --use-dns no 127.1)|$(dns-resolve-ip -d no x)", &m), "127.0.0.1|");
     }
 
     #[test]

@@ -38,7 +38,7 @@ mod tests;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use crate::filter::Filter;
 
@@ -91,6 +91,22 @@ pub struct CompileContext {
     user_functions: HashMap<String, String>,
     templates: HashSet<String>,
     compile_filter: Option<Arc<FilterCompiler>>,
+    /// Compiled bodies of named templates and user functions, shared by
+    /// every clone of the context and by the templates compiled with it.
+    bodies: Arc<Bodies>,
+    dns_defaults: Option<DnsDefaults>,
+}
+
+/// The global host-resolve options `$(dns-resolve-ip)` starts from (3.38
+/// copies them from the configuration when the call is compiled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DnsDefaults {
+    /// `use-dns(yes)`; `persist_only` counts as no (it never queries).
+    pub use_dns: bool,
+    /// `use-fqdn()`.
+    pub use_fqdn: bool,
+    /// `normalize-hostnames()`.
+    pub normalize_hostnames: bool,
 }
 
 impl fmt::Debug for CompileContext {
@@ -99,6 +115,7 @@ impl fmt::Debug for CompileContext {
             .field("user_functions", &self.user_functions)
             .field("templates", &self.templates)
             .field("compile_filter", &self.compile_filter.is_some())
+            .field("dns_defaults", &self.dns_defaults)
             .finish()
     }
 }
@@ -149,6 +166,35 @@ impl CompileContext {
     /// Without a hook the expression is kept unchecked and evaluating the
     /// function fails with [`FormatError::Unsupported`], which is enough
     /// for `--syntax-only`.
+    /// Registers the compiled body of `template` statement `name` (and its
+    /// `template-escape()`), which `$(template name)` evaluates. Templates
+    /// compiled earlier with this context (or a clone) see it too, since
+    /// bodies are looked up at evaluation time.
+    pub fn add_compiled_template(&mut self, name: &str, body: Arc<Template>, escape: bool) {
+        self.templates.insert(name.to_owned());
+        let mut map = self.bodies.templates.write().unwrap_or_else(|e| e.into_inner());
+        map.insert(name.to_owned(), (body, escape));
+    }
+
+    /// Registers user `template-function` `name` with its compiled body
+    /// (evaluated without `template-escape`, as 3.38 compiles it).
+    pub fn add_user_function_body(&mut self, name: &str, body: Arc<Template>) {
+        self.add_user_function(name);
+        let mut map = self.bodies.functions.write().unwrap_or_else(|e| e.into_inner());
+        map.insert(normalize_plugin_name(name), body);
+    }
+
+    /// Sets the global host-resolve options for `$(dns-resolve-ip)` calls
+    /// compiled afterwards; without them syslog-ng's built-in defaults
+    /// apply (`use-dns(yes)`, `use-fqdn(no)`, `normalize-hostnames(no)`).
+    pub fn set_dns_defaults(&mut self, defaults: DnsDefaults) {
+        self.dns_defaults = Some(defaults);
+    }
+
+    pub fn dns_defaults(&self) -> Option<DnsDefaults> {
+        self.dns_defaults
+    }
+
     pub fn set_filter_compiler(&mut self, compile: Arc<FilterCompiler>) {
         self.compile_filter = Some(compile);
     }
@@ -298,14 +344,103 @@ pub enum FuncArg {
     /// Any other argument that syslog-ng does not compile as a template
     /// (value-pairs key patterns, `$(padding)` width and pattern,
     /// `$(iterate)` initial value, a statically bound `$(template NAME)`,
-    /// the arguments of `$(context-length)`).
+    /// the arguments of `$(context-length)`), and the `$(list-search)`
+    /// pattern as written (after its compiled form, which 3.38 never uses).
     Raw(ArgText),
+    /// The target of `$(template)` or of a user function call (always the
+    /// first argument).
+    Invoke(InvokeRef),
+    /// `$(iterate)`'s current value, kept across messages (the last argument).
+    State(IterateState),
 }
 
 /// The filter expression of `$(if)`, `$(grep)`, `$(context-lookup)` and
 /// `$(filter)`: its text and, when the [`CompileContext`] had a filter
 /// compiler, the compiled filter. Two are equal when their text and offset
 /// are (compiled filters cannot be compared).
+/// Named template and user function bodies, filled in by the configuration
+/// loader and read when a call runs.
+#[derive(Default)]
+struct Bodies {
+    templates: RwLock<HashMap<String, (Arc<Template>, bool)>>,
+    functions: RwLock<HashMap<String, Arc<Template>>>,
+}
+
+/// What `$(template ...)` or a user `template-function` call runs: the body
+/// is looked up by name when the call is evaluated.
+#[derive(Clone)]
+pub struct InvokeRef {
+    /// The template or function name; `None` for `$(template ${name})`,
+    /// whose first template argument gives the name.
+    pub name: Option<String>,
+    /// For a user function: its name as the registry keys it (`-` as `_`),
+    /// worked out once here rather than per call.
+    function_key: Option<String>,
+    bodies: Arc<Bodies>,
+}
+
+impl InvokeRef {
+    pub(crate) fn new(name: Option<String>, user_function: bool, ctx: &CompileContext) -> Self {
+        let function_key = if user_function { name.as_deref().map(normalize_plugin_name) } else { None };
+        InvokeRef { name, function_key, bodies: ctx.bodies.clone() }
+    }
+
+    /// The body and `template-escape()` of template `name` (the static name
+    /// when not given), or of the user function.
+    pub(crate) fn body(&self, name: Option<&str>) -> Option<(Arc<Template>, bool)> {
+        if let Some(key) = &self.function_key {
+            let map = self.bodies.functions.read().unwrap_or_else(|e| e.into_inner());
+            return map.get(key).map(|b| (b.clone(), false));
+        }
+        let name = name.or(self.name.as_deref())?;
+        let map = self.bodies.templates.read().unwrap_or_else(|e| e.into_inner());
+        map.get(name).cloned()
+    }
+}
+
+impl fmt::Debug for InvokeRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InvokeRef")
+            .field("name", &self.name)
+            .field("user_function", &self.function_key.is_some())
+            .finish()
+    }
+}
+
+impl PartialEq for InvokeRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.function_key == other.function_key
+    }
+}
+
+impl Eq for InvokeRef {}
+
+/// The running value of one `$(iterate)` call. Clones of a compiled
+/// template share it.
+#[derive(Clone)]
+pub struct IterateState(pub(crate) Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl IterateState {
+    pub(crate) fn new(initial: &str) -> Self {
+        IterateState(Arc::new(std::sync::Mutex::new(initial.as_bytes().to_vec())))
+    }
+}
+
+impl fmt::Debug for IterateState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("IterateState")
+    }
+}
+
+/// The running value is not part of what a call is.
+impl PartialEq for IterateState {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for IterateState {}
+
 #[derive(Debug, Clone)]
 pub struct FilterArg {
     /// The expression after quote and backslash removal.

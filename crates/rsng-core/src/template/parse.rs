@@ -12,14 +12,14 @@
 use std::cell::Cell;
 use std::sync::Arc;
 
-use super::eval::{binary_octet, parse_int};
+use super::eval::{binary_octet, glib_option_int, parse_int, IntOptionError};
 use super::functions::{
     BuiltinFunction, OptSpec, Shape, DNS_RESOLVE_OPTS, FORMAT_JSON_OPTS, GREP_OPTS, HASH_OPTS, LIST_SEARCH_MODES,
     LIST_SEARCH_OPTS, SANITIZE_OPTS, TYPE_HINTS, VALUE_PAIRS_OPTS,
 };
 use super::{
-    is_builtin_macro, ArgText, CompileContext, Elem, FilterArg, FuncArg, FuncCall, Function, Template, TemplateError,
-    ValueKind, ValueRef, MAX_FUNCTION_ARGS, MAX_NESTING_DEPTH,
+    is_builtin_macro, ArgText, CompileContext, Elem, FilterArg, FuncArg, FuncCall, Function, InvokeRef, IterateState,
+    Template, TemplateError, ValueKind, ValueRef, MAX_FUNCTION_ARGS, MAX_NESTING_DEPTH,
 };
 
 const IMBALANCED: &str = "invalid template function reference, missing function name or imbalanced '('";
@@ -416,7 +416,11 @@ fn plan_args<'a>(
         Shape::Iterate => {
             let items = parse_options(rest, &[])?;
             match items.as_slice() {
-                [Item::Pos(tmpl), Item::Pos(initial)] => Ok(vec![Planned::Template(tmpl.src()), raw(initial)]),
+                [Item::Pos(tmpl), Item::Pos(initial)] => Ok(vec![
+                    Planned::Template(tmpl.src()),
+                    raw(initial),
+                    Planned::Done(FuncArg::State(IterateState::new(&initial.text()))),
+                ]),
                 _ => err(at, "wrong number of arguments. Example: $(iterate template initial-value)."),
             }
         }
@@ -459,6 +463,29 @@ fn plan_args<'a>(
         }
         Shape::ListSearch => {
             let items = parse_options(rest, &[LIST_SEARCH_OPTS])?;
+            // GLib checks `--start-index` values while parsing, before the mode
+            for item in &items {
+                let Item::Opt { spec, value: Some((v, offset)) } = item else { continue };
+                if spec.long != "start-index" {
+                    continue;
+                }
+                let v = v.text();
+                match glib_option_int(&v) {
+                    Ok(_) => {}
+                    Err(IntOptionError::Invalid) => {
+                        return err(
+                            *offset,
+                            format!("Cannot parse integer value \u{201c}{v}\u{201d} for --start-index"),
+                        )
+                    }
+                    Err(IntOptionError::OutOfRange) => {
+                        return err(
+                            *offset,
+                            format!("Integer value \u{201c}{v}\u{201d} for --start-index out of range"),
+                        )
+                    }
+                }
+            }
             let mode = items.iter().rev().find_map(|item| match item {
                 Item::Opt { spec, value: Some(v) } if spec.long == "mode" => Some(*v),
                 _ => None,
@@ -477,7 +504,23 @@ fn plan_args<'a>(
             match positional_count(&items) {
                 0 => err(at, "$(list-search) Pattern is missing. Usage: $(list-search [options] <pattern> ${list})"),
                 1 => err(at, "$(list-search) List is missing. Usage: $(list-search [options] <pattern> ${list})"),
-                _ => Ok(planned_items(&items)),
+                _ => {
+                    // The pattern is matched as written (3.38 compiles it as a
+                    // template too, but never uses the expansion).
+                    let pattern = items.iter().find_map(|i| match i {
+                        Item::Pos(a) => Some(a.arg_text()),
+                        _ => None,
+                    });
+                    let is_pcre = mode.is_some_and(|(m, _)| m.text() == "pcre");
+                    if let (true, Some(p)) = (is_pcre, &pattern) {
+                        if !super::eval::list_search_pcre_compiles(&p.text) {
+                            return err(at, format!("$(list-search) Failed to prepare pattern: {}", p.text));
+                        }
+                    }
+                    let mut plan = planned_items(&items);
+                    plan.extend(pattern.map(|p| Planned::Done(FuncArg::Raw(p))));
+                    Ok(plan)
+                }
             }
         }
         Shape::Hash => {
@@ -496,7 +539,16 @@ fn plan_args<'a>(
             if positional_count(&items) > 1 {
                 return err(at, "dns-resolve-ip: too many arguments provided. usage: $(dns-resolve-ip [OPTIONS] IP)");
             }
-            Ok(planned_items(&items))
+            // the global `options {}` come first, so the call's own win
+            let defaults = ctx.dns_defaults().into_iter().flat_map(|d| {
+                let yesno = |b: bool| Some(ArgText { text: if b { "yes" } else { "no" }.to_owned(), offset: at });
+                [
+                    Planned::Done(FuncArg::Option { name: "use-dns", value: yesno(d.use_dns) }),
+                    Planned::Done(FuncArg::Option { name: "use-fqdn", value: yesno(d.use_fqdn) }),
+                    Planned::Done(FuncArg::Option { name: "normalize-hostnames", value: yesno(d.normalize_hostnames) }),
+                ]
+            });
+            Ok(defaults.chain(planned_items(&items)).collect())
         }
         Shape::ValuePairs => plan_value_pairs(&parse_options(rest, &[VALUE_PAIRS_OPTS])?),
         Shape::FormatJson => plan_value_pairs(&parse_options(rest, &[VALUE_PAIRS_OPTS, FORMAT_JSON_OPTS])?),
@@ -507,9 +559,11 @@ fn plan_args<'a>(
             let invoked = first.text();
             if ctx.has_template(&invoked) {
                 // statically bound: the other arguments are unused
-                Ok(rest.iter().map(raw).collect())
+                let invoke = Planned::Done(FuncArg::Invoke(InvokeRef::new(Some(invoked), false, ctx)));
+                Ok(std::iter::once(invoke).chain(rest.iter().map(raw)).collect())
             } else if invoked.contains('$') {
-                Ok(all_templates(rest))
+                let invoke = Planned::Done(FuncArg::Invoke(InvokeRef::new(None, false, ctx)));
+                Ok(std::iter::once(invoke).chain(all_templates(rest)).collect())
             } else {
                 err(first.start, format!("$(template) Unknown template function or template \"{invoked}\""))
             }
@@ -555,7 +609,7 @@ fn plan_call<'a>(
             if !rest.is_empty() {
                 return err(at, format!("user defined template function $({user}) cannot have arguments"));
             }
-            Vec::new()
+            vec![Planned::Done(FuncArg::Invoke(InvokeRef::new(Some(user.clone()), true, ctx)))]
         }
         Function::Builtin(f) => plan_args(ctx, *f, &name, rest, at)?,
     };

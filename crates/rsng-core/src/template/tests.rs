@@ -65,6 +65,8 @@ fn show(t: &Template) -> String {
                         FuncArg::Template(t) => out.push_str(&format!("[{}]", show(t))),
                         FuncArg::Filter(a) => out.push_str(&format!("F{:?}", a.text)),
                         FuncArg::Raw(a) => out.push_str(&format!("R{:?}", a.text)),
+                        FuncArg::Invoke(r) => out.push_str(&format!("I{:?}", r.name)),
+                        FuncArg::State(_) => out.push('S'),
                         FuncArg::Option { name, value } => {
                             out.push_str("--");
                             out.push_str(name);
@@ -246,7 +248,7 @@ fn nested_functions() {
         r#"(grep --max-count="2" F"(\"a\" eq \"b\")" [{MSG}] [(echo ["x"])])"#,
     );
     assert_shows("$(map $(+ 1 $_) $(explode , a,b))", r#"(map [(+ ["1"] [{_}])] [(explode [","] ["a,b"])])"#);
-    assert_shows("$(iterate $(+ 1 $_) 0)", r#"(iterate [(+ ["1"] [{_}])] R"0")"#);
+    assert_shows("$(iterate $(+ 1 $_) 0)", r#"(iterate [(+ ["1"] [{_}])] R"0" S)"#);
     assert_shows("$(filter (\"$_\" eq \"a\") a,b)", r#"(filter F"(\"$_\" eq \"a\")" ["a,b"])"#);
 }
 
@@ -333,7 +335,7 @@ fn user_functions_and_named_templates() {
     c.add_user_function("my-fn");
     assert_eq!(c.user_function("my_fn"), Some("my-fn"));
     let t = compile("x $(my_fn) $(my-fn)@1", &c).unwrap();
-    assert_eq!(show(&t), r#""x " (my_fn) " " (my-fn)@1"#);
+    assert_eq!(show(&t), r#""x " (my_fn ISome("my-fn")) " " (my-fn ISome("my-fn"))@1"#);
     let Elem::Func(f) = &t.elems()[1] else { panic!() };
     assert_eq!(f.function, Function::User("my-fn".to_owned()));
     let e = fails_in("$(my_fn a)", &c);
@@ -347,11 +349,38 @@ fn user_functions_and_named_templates() {
     fails_in("$(template t_a)", &c);
     c.add_template("t_a");
     let t = compile("$(template t_a ${)", &c).unwrap();
-    assert_eq!(show(&t), r#"(template R"t_a" R"${")"#);
+    assert_eq!(show(&t), r#"(template ISome("t_a") R"t_a" R"${")"#);
     // named templates are looked up exactly
     let e = fails_in("$(template t-a)", &c);
     assert_eq!((e.offset, e.message.as_str()), (11, "$(template) Unknown template function or template \"t-a\""));
-    assert_shows("$(template $t ${X})", "(template [{t}] [{X}])");
+    assert_shows("$(template $t ${X})", "(template INone [{t}] [{X}])");
+}
+
+#[test]
+fn invoking_named_templates_and_user_functions() {
+    use crate::message::{LogMessage, ReceiveInfo};
+    let raw: std::sync::Arc<[u8]> = std::sync::Arc::from(&b"<13>Jan  2 10:11:12 host prog: it's"[..]);
+    let parsed = rsng_proto::syslog::parse(&raw, &rsng_proto::syslog::ParseOptions::default()).unwrap();
+    let info = ReceiveInfo::new("s", "127.0.0.1", None, jiff::tz::TimeZone::UTC);
+    let m = LogMessage::from_parsed(raw.clone(), &parsed, &info);
+    let mut c = CompileContext::new();
+    c.add_template("t_late");
+    c.add_user_function("my-fn");
+    // compiled before the bodies are known: bound at evaluation time
+    let t =
+        compile("$(template t_late)|$(my_fn)|$(template ${PROGRAM} a $HOST)|$(template t_$(echo late))", &c).unwrap();
+    let mut out = Vec::new();
+    assert!(t.format(&m, &FormatOptions::default(), &mut out).is_err());
+    c.add_compiled_template("t_late", Arc::new(compile("<$MSG>", &c).unwrap()), true);
+    c.add_user_function_body("my-fn", Arc::new(compile("$PROGRAM:$MSG", &c).unwrap()));
+    let opts = FormatOptions::default();
+    t.format(&m, &opts, &mut out).unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), "<it\\'s>|prog:it's|a host|<it\\'s>");
+    // a template that calls itself stops with an error instead of overflowing the stack
+    c.add_template("t_self");
+    let body = compile("x$(template t_self)", &c).unwrap();
+    c.add_compiled_template("t_self", Arc::new(body.clone()), false);
+    assert!(body.format(&m, &opts, &mut Vec::new()).is_err());
 }
 
 #[test]
@@ -470,6 +499,18 @@ fn arity_errors() {
         21,
         "$(list-search) Invalid list-search mode: foo. Valid modes are: literal, prefix, substring, glob, pcre",
     );
+    assert_err(
+        "$(list-search --start-index x a b)",
+        28,
+        "Cannot parse integer value \u{201c}x\u{201d} for --start-index",
+    );
+    assert_err(
+        "$(list-search --start-index 99999999999 a b)",
+        28,
+        "Integer value \u{201c}99999999999\u{201d} for --start-index out of range",
+    );
+    assert_err("$(list-search --mode pcre '(' a)", 0, "$(list-search) Failed to prepare pattern: (");
+    ok("$(list-search --start-index 0x10 --start-index=-010 --mode pcre a+ b)");
 }
 
 #[test]

@@ -1,6 +1,9 @@
 //! The template functions that test a filter or walk the correlation
 //! context (`modules/basicfuncs/cond-funcs.c`, `context-funcs.c`): `if`,
-//! `grep`, `context-lookup`, `context-values` and `context-length`.
+//! `grep`, `context-lookup`, `context-values` and `context-length`; and
+//! those that run a filter or template per list element with `$_` set to
+//! it (`tf-filter.c`, `tf-map.c`, `tf-iterate.c`): `filter`, `map` and
+//! `iterate`.
 //!
 //! A template is evaluated here for one message, so the context is that
 //! message alone: `grep` yields its values when it passes the filter (so
@@ -13,8 +16,8 @@
 
 use std::cell::RefCell;
 
-use super::list::encode_item;
-use super::{eval_elems, give_back, take_scratch, FormatError, FormatOptions};
+use super::list::{encode_item, scan_next};
+use super::{c_str, eval_elems, give_back, take_scratch, with_context, FormatError, FormatOptions};
 use crate::filter::FilterScratch;
 use crate::message::LogMessage;
 use crate::template::{BuiltinFunction, FuncArg, FuncCall, Template};
@@ -25,7 +28,7 @@ thread_local! {
 
 /// Whether `msg` passes the call's filter argument; `Unsupported` when it
 /// was compiled without a filter compiler.
-fn passes(f: BuiltinFunction, call: &FuncCall, msg: &LogMessage) -> Result<bool, FormatError> {
+pub(super) fn passes(f: BuiltinFunction, call: &FuncCall, msg: &LogMessage) -> Result<bool, FormatError> {
     let compiled = call.args.iter().find_map(|a| match a {
         FuncArg::Filter(expr) => Some(expr.compiled.as_deref()),
         _ => None,
@@ -116,4 +119,100 @@ pub(super) fn call(
         }
         _ => Err(FormatError::Unsupported(f.name().to_owned())),
     }
+}
+
+/// `$(filter EXPR LIST)`: the elements for which the filter passes with
+/// `$_` set to the element, appended as they are (not re-encoded).
+pub(super) fn filter(
+    call: &FuncCall,
+    msg: &LogMessage,
+    opts: &FormatOptions,
+    out: &mut Vec<u8>,
+) -> Result<(), FormatError> {
+    let Some(list) = templates(call).next() else { return Ok(()) };
+    let mut scratch = take_scratch();
+    let mut item = take_scratch();
+    let mut result = eval_elems(&list.elems, msg, opts, false, &mut scratch.buf);
+    if result.is_ok() {
+        let start = out.len();
+        let mut rest = c_str(&scratch.buf);
+        while let Some(next) = scan_next(rest, &mut item.buf) {
+            rest = next;
+            match with_context(&item.buf, || passes(BuiltinFunction::Filter, call, msg)) {
+                Ok(true) => {
+                    if out.len() > start && out.last() != Some(&b',') {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(c_str(&item.buf));
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+    }
+    give_back(item);
+    give_back(scratch);
+    result
+}
+
+/// `$(map TEMPLATE LIST)`: the template's value for each element (as `$_`),
+/// as a list.
+pub(super) fn map(
+    call: &FuncCall,
+    msg: &LogMessage,
+    opts: &FormatOptions,
+    out: &mut Vec<u8>,
+) -> Result<(), FormatError> {
+    let mut args = templates(call);
+    let (Some(body), Some(list)) = (args.next(), args.next()) else { return Ok(()) };
+    let mut scratch = take_scratch();
+    let mut item = take_scratch();
+    let mut value = take_scratch();
+    let mut result = eval_elems(&list.elems, msg, opts, false, &mut scratch.buf);
+    if result.is_ok() {
+        let start = out.len();
+        let mut rest = c_str(&scratch.buf);
+        while let Some(next) = scan_next(rest, &mut item.buf) {
+            rest = next;
+            if out.len() > start && out.last() != Some(&b',') {
+                out.push(b',');
+            }
+            value.buf.clear();
+            result = with_context(&item.buf, || eval_elems(&body.elems, msg, opts, false, &mut value.buf));
+            if result.is_err() {
+                break;
+            }
+            encode_item(out, c_str(&value.buf));
+        }
+    }
+    give_back(value);
+    give_back(item);
+    give_back(scratch);
+    result
+}
+
+/// `$(iterate TEMPLATE INITIAL)`: the current value, which then becomes the
+/// template's value with `$_` set to it (3.38 formats it with default
+/// template options).
+pub(super) fn iterate(call: &FuncCall, msg: &LogMessage, out: &mut Vec<u8>) -> Result<(), FormatError> {
+    let body = templates(call).next();
+    let state = call.args.iter().find_map(|a| match a {
+        FuncArg::State(s) => Some(s),
+        _ => None,
+    });
+    let (Some(body), Some(state)) = (body, state) else { return Ok(()) };
+    let mut current = state.0.lock().unwrap_or_else(|e| e.into_inner());
+    out.extend_from_slice(c_str(&current));
+    let mut next = take_scratch();
+    let opts = FormatOptions::default();
+    let result = with_context(&current, || eval_elems(&body.elems, msg, &opts, false, &mut next.buf));
+    if result.is_ok() {
+        std::mem::swap(&mut *current, &mut next.buf);
+    }
+    drop(current);
+    give_back(next);
+    result
 }

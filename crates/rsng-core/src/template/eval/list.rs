@@ -112,7 +112,7 @@ pub(super) fn encode_item(out: &mut Vec<u8>, s: &[u8]) {
 
 /// `append_unsafe_utf8_as_escaped_binary`: control characters and invalid
 /// UTF-8 as `\xNN`, the usual C escapes, `\"` when `quote` is unsafe.
-fn escape_binary(out: &mut Vec<u8>, s: &[u8], quote: bool) {
+pub(super) fn escape_binary(out: &mut Vec<u8>, s: &[u8], quote: bool) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let hex = |out: &mut Vec<u8>, b: u8| {
         out.extend_from_slice(&[b'\\', b'x', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]])

@@ -1,6 +1,8 @@
-//! value-pairs and the JSON formatters: `$(format-json)` and
-//! `$(format-flat-json)`, as syslog-ng 3.38 evaluates them
-//! (`lib/value-pairs`, `modules/json/format-json.c`).
+//! value-pairs and the functions built on it: `$(format-json)`,
+//! `$(format-flat-json)`, `$(format-welf)`, `$(format-cef-extension)`,
+//! `$(values)` and `$(names)`, as syslog-ng 3.38 evaluates them
+//! (`lib/value-pairs`, `modules/json/format-json.c`, `modules/kvformat`,
+//! `modules/cef`, `modules/basicfuncs/vp-funcs.c`).
 //!
 //! The value-pairs command line is not compiled into a separate structure:
 //! scopes, key patterns and rekey transforms are read from the call's
@@ -16,7 +18,10 @@
 //! * Later sources replace earlier ones under the same (rekeyed) name:
 //!   message values, then macros of the scopes, then explicit pairs.
 //! * Keys are emitted in *descending* byte order (`strcmp(b, a)`), also by
-//!   `format-flat-json`.
+//!   `format-flat-json`; `values`, `names` and `format-cef-extension` use
+//!   ascending order, `format-welf` ascending with its `id` quirk (see
+//!   [`format_welf`]).
+//! * Only the JSON formatters turn a leading `.` into `_`.
 //! * Unless `--leave-initial-dot` (or a `--key-delimiter` other than `.`),
 //!   a leading `.` of a key becomes `_` after all other rekeying.
 //! * Nesting splits keys on `.` except inside `@1234.5.6` enterprise ids;
@@ -146,6 +151,9 @@ struct Entry {
     val: (u32, u32),
     ty: VType,
     seq: u32,
+    /// When the key was first inserted (a replaced value keeps its key's
+    /// place, which `format-welf`'s ordering depends on).
+    first_seq: u32,
 }
 
 /// Per-thread buffers of one value-pairs evaluation.
@@ -203,7 +211,9 @@ fn opt_value(value: &Option<crate::template::ArgText>) -> &str {
 }
 
 impl<'a> Spec<'a> {
-    fn new(call: &'a FuncCall) -> Result<Spec<'a>, FormatError> {
+    /// `typed`: whether the caller prints types, so that `--no-cast`
+    /// (which keeps the types of message values) would matter.
+    fn new(call: &'a FuncCall, typed: bool) -> Result<Spec<'a>, FormatError> {
         let mut spec =
             Spec { call, scopes: 0, has_patterns: false, omit_empty: false, initial_dot: true, delimiter: b'.' };
         // (transform set open, rekey pattern pending), to refuse `--subkeys` after an open set:
@@ -240,7 +250,7 @@ impl<'a> Spec<'a> {
                 FuncArg::Option { name: "key-delimiter", value } => {
                     spec.delimiter = opt_value(value).bytes().next().unwrap_or(b'.')
                 }
-                FuncArg::Option { name: "no-cast", .. } => return Err(unsupported(call)),
+                FuncArg::Option { name: "no-cast", .. } if typed => return Err(unsupported(call)),
                 _ => {}
             }
         }
@@ -389,7 +399,7 @@ fn replace_prefix(buf: &mut Vec<u8>, start: usize, old: &[u8], new: &[u8]) {
 
 /// GLib's `g_pattern_match_string`: `*` any run, `?` one UTF-8 character;
 /// `star` appends a `*` to `pattern`.
-fn glob_match(pattern: &[u8], star: bool, s: &[u8]) -> bool {
+pub(super) fn glob_match(pattern: &[u8], star: bool, s: &[u8]) -> bool {
     let pat = |i: usize| -> Option<u8> {
         match pattern.get(i) {
             Some(&c) => Some(c),
@@ -444,6 +454,18 @@ fn glob_match(pattern: &[u8], star: bool, s: &[u8]) -> bool {
 /// Collects the selected name-value pairs into `sc` (keys rekeyed), sorted
 /// in descending key order with duplicates resolved (last source wins).
 fn collect(spec: &Spec<'_>, msg: &LogMessage, opts: &FormatOptions, sc: &mut VpScratch) -> Result<(), FormatError> {
+    collect_with(spec, msg, opts, sc, false)
+}
+
+/// [`collect`]; `keep_ids` keeps every `id` entry (`format-welf`'s
+/// comparator never finds an `id` equal to another).
+fn collect_with(
+    spec: &Spec<'_>,
+    msg: &LogMessage,
+    opts: &FormatOptions,
+    sc: &mut VpScratch,
+    keep_ids: bool,
+) -> Result<(), FormatError> {
     let mut seq = 0u32;
     let mut push = |sc: &mut VpScratch, key_start: usize, val_start: usize, ty: VType| {
         spec.rekey(&mut sc.keys, key_start);
@@ -452,6 +474,7 @@ fn collect(spec: &Spec<'_>, msg: &LogMessage, opts: &FormatOptions, sc: &mut VpS
             val: (val_start as u32, sc.vals.len() as u32),
             ty,
             seq,
+            first_seq: seq,
         });
         seq += 1;
     };
@@ -540,7 +563,13 @@ fn collect(spec: &Spec<'_>, msg: &LogMessage, opts: &FormatOptions, sc: &mut VpS
     let keys = &sc.keys;
     let key_of = |e: &Entry| super::c_str(&keys[e.key.0 as usize..e.key.1 as usize]);
     sc.entries.sort_unstable_by(|a, b| key_of(b).cmp(key_of(a)).then(b.seq.cmp(&a.seq)));
-    sc.entries.dedup_by(|later, first| key_of(later) == key_of(first));
+    sc.entries.dedup_by(|later, first| {
+        let same = key_of(later) == key_of(first) && !(keep_ids && key_of(first) == b"id");
+        if same {
+            first.first_seq = first.first_seq.min(later.first_seq);
+        }
+        same
+    });
     Ok(())
 }
 
@@ -718,7 +747,7 @@ pub(super) fn format_json(
     opts: &FormatOptions,
     out: &mut Vec<u8>,
 ) -> Result<(), FormatError> {
-    let spec = Spec::new(call)?;
+    let spec = Spec::new(call, true)?;
     let mut sc = take();
     let result = collect(&spec, msg, opts, &mut sc);
     if result.is_ok() {
@@ -787,7 +816,7 @@ pub(super) fn format_flat_json(
     opts: &FormatOptions,
     out: &mut Vec<u8>,
 ) -> Result<(), FormatError> {
-    let spec = Spec::new(call)?;
+    let spec = Spec::new(call, true)?;
     let mut sc = take();
     let result = collect(&spec, msg, opts, &mut sc);
     if result.is_ok() {
@@ -811,6 +840,181 @@ pub(super) fn format_flat_json(
     }
     give_back(sc);
     result
+}
+
+/// A spec for the functions that print keys as they are (no `_` for an
+/// initial dot, which only the JSON formatters do).
+fn plain_spec(call: &FuncCall) -> Result<Spec<'_>, FormatError> {
+    let mut spec = Spec::new(call, false)?;
+    spec.initial_dot = false;
+    Ok(spec)
+}
+
+fn key_of<'a>(sc: &'a VpScratch, e: &Entry) -> &'a [u8] {
+    super::c_str(&sc.keys[e.key.0 as usize..e.key.1 as usize])
+}
+
+fn val_of<'a>(sc: &'a VpScratch, e: &Entry) -> &'a [u8] {
+    &sc.vals[e.val.0 as usize..e.val.1 as usize]
+}
+
+/// `$(values)` and `$(names)`: the selected values (or names) as a list, in
+/// ascending key order.
+pub(super) fn values_or_names(
+    call: &FuncCall,
+    msg: &LogMessage,
+    opts: &FormatOptions,
+    names: bool,
+    out: &mut Vec<u8>,
+) -> Result<(), FormatError> {
+    let spec = plain_spec(call)?;
+    let mut sc = take();
+    let result = collect(&spec, msg, opts, &mut sc);
+    if result.is_ok() {
+        let start = out.len();
+        for e in sc.entries.iter().rev() {
+            if out.len() > start && out.last() != Some(&b',') {
+                out.push(b',');
+            }
+            super::list::encode_item(out, if names { key_of(&sc, e) } else { val_of(&sc, e) });
+        }
+    }
+    give_back(sc);
+    result
+}
+
+/// `$(format-welf)`: `key=value` pairs, values with a space quoted.
+///
+/// 3.38 sorts with a comparator that puts `id` before any key it is
+/// compared with when `id` is the key being inserted (so every `id` is
+/// kept and becomes the first entry), but compares other keys with `id`
+/// normally. Inserting a key then places it among the other keys in
+/// order, and before the `id`s in its gap only when it sorts before `id`.
+pub(super) fn format_welf(
+    call: &FuncCall,
+    msg: &LogMessage,
+    opts: &FormatOptions,
+    out: &mut Vec<u8>,
+) -> Result<(), FormatError> {
+    let spec = plain_spec(call)?;
+    let mut sc = take();
+    let result = collect_with(&spec, msg, opts, &mut sc, true);
+    if result.is_ok() {
+        welf_order(&mut sc);
+        for (n, &(i, _)) in sc.tokens.iter().enumerate() {
+            let e = &sc.entries[i];
+            if n > 0 {
+                out.push(b' ');
+            }
+            out.extend_from_slice(key_of(&sc, e));
+            out.push(b'=');
+            let v = val_of(&sc, e);
+            if v.contains(&b' ') {
+                out.push(b'"');
+                super::list::escape_binary(out, v, true);
+                out.push(b'"');
+            } else {
+                super::list::escape_binary(out, v, false);
+            }
+        }
+    }
+    give_back(sc);
+    result
+}
+
+/// Puts the output order of `format-welf` (entry indexes) into `sc.tokens`
+/// (see [`format_welf`]).
+fn welf_order(sc: &mut VpScratch) {
+    let VpScratch { keys, entries, tokens: order, .. } = sc;
+    let key = |i: usize| super::c_str(&keys[entries[i].key.0 as usize..entries[i].key.1 as usize]);
+    // the indexes in insertion order; each is then moved into the placed
+    // prefix `order[..n]`, which ends up as the result
+    order.clear();
+    order.extend((0..entries.len()).map(|i| (i, 0)));
+    order.sort_unstable_by_key(|&(i, _)| entries[i].first_seq);
+    for n in 0..order.len() {
+        let i = order[n].0;
+        let placed = &order[..n];
+        let at = if key(i) == b"id" {
+            0
+        } else {
+            let k = key(i);
+            let next = placed.iter().position(|&(j, _)| key(j) != b"id" && key(j) > k).unwrap_or(n);
+            let mut run = next;
+            while run > 0 && key(placed[run - 1].0) == b"id" {
+                run -= 1;
+            }
+            if k < &b"id"[..] {
+                run
+            } else {
+                next
+            }
+        };
+        order[at..=n].rotate_right(1);
+    }
+}
+
+/// `$(format-cef-extension)`: `key=value` pairs with CEF escaping; a key
+/// that is not alphanumeric follows `on-error()`.
+pub(super) fn format_cef_extension(
+    call: &FuncCall,
+    msg: &LogMessage,
+    opts: &FormatOptions,
+    out: &mut Vec<u8>,
+) -> Result<(), FormatError> {
+    let spec = plain_spec(call)?;
+    let mut sc = take();
+    let result = collect(&spec, msg, opts, &mut sc);
+    if result.is_ok() {
+        let start = out.len();
+        let mut first = true;
+        for e in sc.entries.iter().rev() {
+            let key = key_of(&sc, e);
+            if !key.iter().all(u8::is_ascii_alphanumeric) {
+                if opts.on_error == OnError::DropMessage {
+                    out.truncate(start);
+                    break;
+                }
+                continue;
+            }
+            if !first {
+                out.push(b' ');
+            }
+            first = false;
+            out.extend_from_slice(key);
+            out.push(b'=');
+            cef_escape(out, val_of(&sc, e));
+        }
+    }
+    give_back(sc);
+    result
+}
+
+fn cef_escape(out: &mut Vec<u8>, s: &[u8]) {
+    for chunk in s.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '=' => out.extend_from_slice(b"\\="),
+                '\n' => out.extend_from_slice(b"\\n"),
+                '\r' => out.extend_from_slice(b"\\r"),
+                '\\' => out.extend_from_slice(b"\\\\"),
+                // GLib rejects NUL inside a sized string: an invalid byte
+                '\0' => out.extend_from_slice(b"\\x00"),
+                c if (c as u32) < 32 => {
+                    out.extend_from_slice(b"\\u00");
+                    push_hex2(out, c as u8);
+                }
+                c => {
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                }
+            }
+        }
+        for &b in chunk.invalid() {
+            out.extend_from_slice(b"\\x");
+            push_hex2(out, b);
+        }
+    }
 }
 
 #[cfg(test)]
