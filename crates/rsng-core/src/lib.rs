@@ -13,12 +13,14 @@
 //! * [`names`]: facility and severity names and codes.
 //! * [`filter`]: compiled filter expressions and their evaluation.
 
+pub mod bytes;
 pub mod filter;
 pub mod message;
 pub mod names;
 pub mod parser;
 pub mod regex;
 pub mod rewrite;
+pub mod strrepr;
 pub mod template;
 
 pub use message::LogMessage;

@@ -13,6 +13,7 @@
 use std::cmp::Ordering;
 
 use super::FilterError;
+use crate::bytes::c_str;
 use crate::template::Template;
 
 /// The value types of type hints (`int("$PID")`), as 3.38's `log_msg_value_type_from_str`
@@ -200,14 +201,6 @@ impl Compare {
             // NaN on either side: only `!=` holds.
             _ => self.op.is_ne(),
         }
-    }
-}
-
-/// C string semantics: the value ends at its first NUL.
-fn c_str(v: &[u8]) -> &[u8] {
-    match v.iter().position(|&b| b == 0) {
-        Some(n) => &v[..n],
-        None => v,
     }
 }
 

@@ -2,6 +2,7 @@
 //! default), plain strings and globs, with syslog-ng 3.38's `lib/logmatcher.c` semantics.
 
 use super::FilterError;
+use crate::bytes::c_str;
 
 /// `type()` of a matcher.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -130,14 +131,6 @@ impl Matcher {
             Matcher::String { pattern, mode, icase } => string_match(pattern, *mode, *icase, value),
             Matcher::Glob(g) => g.is_match(value),
         }
-    }
-}
-
-/// C string semantics: the value ends at its first NUL.
-fn c_str(v: &[u8]) -> &[u8] {
-    match v.iter().position(|&b| b == 0) {
-        Some(n) => &v[..n],
-        None => v,
     }
 }
 

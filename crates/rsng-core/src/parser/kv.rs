@@ -14,8 +14,8 @@
 
 use super::nv::{c_str, PrefixedName};
 use super::scratch::Scratch;
-use super::strrepr::{decode_backslash, encode_append};
 use crate::message::LogMessage;
+use crate::strrepr::{decode_backslash, encode_append};
 
 /// `kv-parser()`.
 #[derive(Debug, Clone)]

@@ -14,8 +14,8 @@
 //! the log path. Values a failing parser set before it failed stay set, as in syslog-ng.
 //!
 //! The helper modules are shared with the rewrite rules: [`nv`] (match groups, prefixed
-//! names), [`pcre`] (PCRE matching that stores groups), [`strrepr`] (list quoting),
-//! [`scratch`] (reused buffers), [`strptime`].
+//! names), [`pcre`] (PCRE matching that stores groups), [`scratch`] (reused buffers),
+//! [`strptime`]; list quoting is [`crate::strrepr`], shared with the template functions.
 
 pub mod csv;
 pub mod date;
@@ -26,7 +26,6 @@ pub mod pcre;
 pub mod regexp;
 pub mod scratch;
 pub mod strptime;
-pub mod strrepr;
 pub mod syslog;
 
 use std::sync::Arc;

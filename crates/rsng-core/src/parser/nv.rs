@@ -5,6 +5,8 @@
 use super::scratch::ScratchString;
 use crate::message::{Builtin, LogMessage, ValueName};
 
+pub use crate::bytes::c_str;
+
 /// syslog-ng's `LOGMSG_MAX_MATCHES`: match groups `$0`..`$255`.
 pub const MAX_MATCHES: usize = 256;
 
@@ -157,18 +159,6 @@ impl PrefixedName {
         }
         &self.buf
     }
-}
-
-/// C string semantics: `v` up to its first NUL.
-pub fn c_str(v: &[u8]) -> &[u8] {
-    match memchr_nul(v) {
-        Some(n) => &v[..n],
-        None => v,
-    }
-}
-
-fn memchr_nul(v: &[u8]) -> Option<usize> {
-    v.iter().position(|&b| b == 0)
 }
 
 #[cfg(test)]

@@ -21,80 +21,12 @@ use crate::filter::Glob;
 use crate::message::LogMessage;
 use crate::parser::nv;
 use crate::parser::scratch::Scratch;
-use crate::template::{compile, CompileContext, Elem, FormatOptions, FuncArg, Template, TemplateError, ValueKind};
+use crate::template::{
+    compile, macro_table, CompileContext, Elem, FormatOptions, FuncArg, Template, TemplateError, ValueKind,
+};
 
 /// The name-value pair that carries the current value to the template while it is formatted.
 const CURRENT_VALUE: &str = "\u{1}groupset-value";
-
-/// syslog-ng 3.38's macro table (`lib/template/macros.c`), in its order.
-const MACROS: &[&str] = &[
-    "FACILITY",
-    "FACILITY_NUM",
-    "SEVERITY",
-    "SEVERITY_NUM",
-    "PRIORITY",
-    "LEVEL",
-    "LEVEL_NUM",
-    "TAG",
-    "TAGS",
-    "BSDTAG",
-    "PRI",
-    "SYSUPTIME",
-    "SDATA",
-    "MSGHDR",
-    "SOURCEIP",
-    "DESTIP",
-    "DESTPORT",
-    "PROTO",
-    "SEQNUM",
-    "CONTEXT_ID",
-    "_",
-    "RCPTID",
-    "RUNID",
-    "HOSTID",
-    "UNIQID",
-    "MSG",
-    "MESSAGE",
-    "HOST",
-    "LOGHOST",
-];
-
-/// The date macros; each also comes with an `R_`, `S_`, `C_` and `P_` prefix.
-const DATE_MACROS: &[&str] = &[
-    "DATE",
-    "FULLDATE",
-    "ISODATE",
-    "STAMP",
-    "YEAR",
-    "YEAR_DAY",
-    "MONTH",
-    "MONTH_WEEK",
-    "MONTH_ABBREV",
-    "MONTH_NAME",
-    "DAY",
-    "HOUR",
-    "HOUR12",
-    "MIN",
-    "SEC",
-    "USEC",
-    "MSEC",
-    "AMPM",
-    "WEEKDAY",
-    "WEEK_DAY",
-    "WEEK_DAY_ABBREV",
-    "WEEK_DAY_NAME",
-    "WEEK",
-    "ISOWEEK",
-    "TZOFFSET",
-    "TZ",
-    "UNIXTIME",
-];
-
-fn all_macros() -> impl Iterator<Item = String> {
-    let dates =
-        ["", "R_", "S_", "C_", "P_"].into_iter().flat_map(|p| DATE_MACROS.iter().map(move |m| format!("{p}{m}")));
-    MACROS.iter().map(|m| m.to_string()).chain(dates)
-}
 
 /// `template` with references to the current value (`$_`, `${_}`, `$CONTEXT_ID`, with or
 /// without a `:-default`) turned into references to [`CURRENT_VALUE`]; `None` when there are
@@ -206,10 +138,10 @@ impl GroupSet {
             },
         };
         let mut macros = Vec::new();
-        for name in all_macros() {
+        for name in macro_table() {
             if globs.iter().any(|g| g.is_match(name.as_bytes())) {
                 let t = compile(&format!("${{{name}}}"), &CompileContext::new())?;
-                macros.push((name, t));
+                macros.push((name.to_string(), t));
             }
         }
         Ok(GroupSet { globs, template, uses_value, macros, opts })

@@ -30,7 +30,7 @@ use crate::message::{Builtin, LogMessage, TagId};
 use crate::names::{facility_code, severity_code};
 use crate::parser::nv;
 use crate::parser::scratch::Scratch;
-use crate::parser::strrepr::scan_list;
+use crate::strrepr::scan_list;
 use crate::template::{FormatOptions, Template};
 
 /// One rewrite rule.

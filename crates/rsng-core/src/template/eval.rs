@@ -88,6 +88,7 @@ use jiff::tz::TimeZone;
 use sha1::Digest;
 
 use super::{BuiltinFunction, Elem, FuncArg, FuncCall, Function, InvokeRef, Template, ValueKind, ValueRef};
+use crate::bytes::c_str;
 use crate::message::{zone_offset, Builtin, LogMessage, UnixTime, WallClock};
 use crate::names::{facility_name, severity_name};
 
@@ -915,11 +916,6 @@ fn join<'a>(out: &mut Vec<u8>, args: impl Iterator<Item = &'a [u8]>, sep: u8) {
         }
         out.extend_from_slice(a);
     }
-}
-
-/// Up to the first NUL, as C string functions see a value.
-fn c_str(s: &[u8]) -> &[u8] {
-    s.iter().position(|&c| c == 0).map_or(s, |i| &s[..i])
 }
 
 fn call_builtin(f: BuiltinFunction, call: &FuncCall, args: &Scratch, out: &mut Vec<u8>) {

@@ -92,6 +92,56 @@ pub fn is_builtin_macro(name: &str) -> bool {
     DATE_PREFIXES.iter().any(|p| name.strip_prefix(p).is_some_and(|rest| DATE.contains(&rest)))
 }
 
+/// syslog-ng 3.38's macro table (`lib/template/macros.c`), in its order:
+/// what value-pairs' `all-macros` scope and `--key` patterns select from, and what `groupset()`
+/// matches its globs against.
+pub fn macro_table() -> impl Iterator<Item = &'static str> {
+    const HEAD: &[&str] = &[
+        "FACILITY",
+        "FACILITY_NUM",
+        "SEVERITY",
+        "SEVERITY_NUM",
+        "PRIORITY",
+        "LEVEL",
+        "LEVEL_NUM",
+        "TAG",
+        "TAGS",
+        "BSDTAG",
+        "PRI",
+    ];
+    const TAIL: &[&str] = &[
+        "SDATA",
+        "MSGHDR",
+        "SOURCEIP",
+        "DESTIP",
+        "DESTPORT",
+        "PROTO",
+        "SEQNUM",
+        "CONTEXT_ID",
+        "_",
+        "RCPTID",
+        "RUNID",
+        "HOSTID",
+        "UNIQID",
+        "MSG",
+        "MESSAGE",
+        "HOST",
+        "LOGHOST",
+    ];
+    // The date macros, then SYSUPTIME (which sits among them in the table), then every date
+    // macro with each prefix: built once from the same list `is_builtin_macro` uses.
+    static DATES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let dates = DATES.get_or_init(|| {
+        let mut names: Vec<String> = DATE.iter().map(|d| d.to_string()).collect();
+        names.push("SYSUPTIME".into());
+        for prefix in DATE_PREFIXES {
+            names.extend(DATE.iter().map(|d| format!("{prefix}{d}")));
+        }
+        names
+    });
+    HEAD.iter().copied().chain(dates.iter().map(String::as_str)).chain(TAIL.iter().copied())
+}
+
 #[cfg(test)]
 mod tests {
     use super::is_builtin_macro;

@@ -44,7 +44,7 @@ use crate::filter::Filter;
 
 pub use eval::{FormatError, FormatOptions, OnError, TsFormat};
 pub use functions::BuiltinFunction;
-pub use macros::is_builtin_macro;
+pub use macros::{is_builtin_macro, macro_table};
 
 /// Most arguments a template function call may have (syslog-ng's
 /// `TEMPLATE_INVOKE_MAX_ARGS`), not counting the function name.

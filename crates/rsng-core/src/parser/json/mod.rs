@@ -28,8 +28,8 @@ use doc::{Doc, Node};
 
 use super::nv::{self, c_str};
 use super::scratch::Scratch;
-use super::strrepr::encode_append;
 use crate::message::LogMessage;
+use crate::strrepr::encode_append;
 
 /// One step of an `extract-prefix()` path.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,10 +16,11 @@
 
 use std::cell::RefCell;
 
-use super::list::{encode_item, scan_next};
+use super::list::scan_next;
 use super::{c_str, eval_elems, give_back, take_scratch, with_context, FormatError, FormatOptions};
 use crate::filter::FilterScratch;
 use crate::message::LogMessage;
+use crate::strrepr::encode_append;
 use crate::template::{BuiltinFunction, FuncArg, FuncCall, Template};
 
 thread_local! {
@@ -72,7 +73,7 @@ fn list_of_values(
         if i > 0 {
             out.push(b',');
         }
-        encode_item(out, &scratch.buf);
+        encode_append(out, &scratch.buf, b",");
     }
     give_back(scratch);
     result
@@ -185,7 +186,7 @@ pub(super) fn map(
             if result.is_err() {
                 break;
             }
-            encode_item(out, c_str(&value.buf));
+            encode_append(out, c_str(&value.buf), b",");
         }
     }
     give_back(value);

@@ -1,7 +1,6 @@
-//! syslog-ng 3.38's comma-separated lists (`lib/scanner/list-scanner`,
-//! `lib/str-repr`): scanning them for `list(...)` values of
-//! `$(format-json)` and the `list-*` template functions, and encoding
-//! elements back.
+//! syslog-ng 3.38's comma-separated lists (`lib/scanner/list-scanner`): scanning them for
+//! `list(...)` values of `$(format-json)` and the `list-*` template functions. Elements are
+//! encoded back with [`crate::strrepr::encode_append`].
 
 /// Scans the next element of the list `input` into `item` (cleared first):
 /// empty elements are skipped, `"…"` and `'…'` elements are unquoted with
@@ -82,64 +81,6 @@ pub(super) fn scan_next<'a>(input: &'a [u8], item: &mut Vec<u8>) -> Option<&'a [
     Some(&input[cur..])
 }
 
-/// Appends `s` as a list element (syslog-ng's `str_repr_encode_append`
-/// with `,` forbidden).
-pub(super) fn encode_item(out: &mut Vec<u8>, s: &[u8]) {
-    if s.is_empty() {
-        out.extend_from_slice(b"\"\"");
-        return;
-    }
-    let apostrophe = s.contains(&b'\'');
-    let quote = s.contains(&b'"');
-    if !apostrophe && !quote {
-        // strcspn runs to the first NUL
-        let cs = super::c_str(s);
-        let needs = cs.iter().any(|c| b"\x08\x0c\n\r\t\\ ,".contains(c)) || cs.len() < s.len();
-        if !needs {
-            out.extend_from_slice(s);
-            return;
-        }
-    }
-    let (q, unsafe_quote) = match (apostrophe, quote) {
-        (false, true) => (b'\'', false),
-        (true, false) => (b'"', false),
-        _ => (b'"', true),
-    };
-    out.push(q);
-    escape_binary(out, s, unsafe_quote);
-    out.push(q);
-}
-
-/// `append_unsafe_utf8_as_escaped_binary`: control characters and invalid
-/// UTF-8 as `\xNN`, the usual C escapes, `\"` when `quote` is unsafe.
-pub(super) fn escape_binary(out: &mut Vec<u8>, s: &[u8], quote: bool) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let hex = |out: &mut Vec<u8>, b: u8| {
-        out.extend_from_slice(&[b'\\', b'x', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]])
-    };
-    for chunk in s.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '\u{8}' => out.extend_from_slice(b"\\b"),
-                '\u{c}' => out.extend_from_slice(b"\\f"),
-                '\n' => out.extend_from_slice(b"\\n"),
-                '\r' => out.extend_from_slice(b"\\r"),
-                '\t' => out.extend_from_slice(b"\\t"),
-                '\\' => out.extend_from_slice(b"\\\\"),
-                '"' if quote => out.extend_from_slice(b"\\\""),
-                c if (c as u32) < 32 => hex(out, c as u8),
-                c => {
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                }
-            }
-        }
-        for &b in chunk.invalid() {
-            hex(out, b);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,7 +109,7 @@ mod tests {
     fn encoding() {
         let mut out = Vec::new();
         for s in [&b"plain"[..], b"a b", b"x,y", b"", b"it's", b"say \"hi\"", b"both ' \""] {
-            encode_item(&mut out, s);
+            crate::strrepr::encode_append(&mut out, s, b",");
             out.push(b'|');
         }
         assert_eq!(

@@ -1,12 +1,13 @@
 //! The `list-*` template functions of syslog-ng 3.38
 //! (`modules/basicfuncs/list-funcs.c`). A list argument list is scanned
 //! argument by argument (elements never span arguments; empty ones are
-//! skipped), elements are written back with [`encode_item`].
+//! skipped), elements are written back with [`encode_append`].
 
-use super::list::{encode_item, scan_next};
 use std::cell::RefCell;
 
+use super::list::scan_next;
 use super::{c_str, option, parse_int64, push_num, with_item_buf, Scratch};
+use crate::strrepr::encode_append;
 use crate::template::{BuiltinFunction, FuncArg, FuncCall};
 
 /// Calls `f` with each element of the lists in `args[from..]` until it returns false.
@@ -75,7 +76,7 @@ fn slice(args: &Scratch, from: usize, first: i32, last: i32, item: &mut Vec<u8>,
                 return false;
             }
             comma_if_needed(out, start);
-            encode_item(out, c_str(v));
+            encode_append(out, c_str(v), b",");
         }
         i += 1;
         true
@@ -94,7 +95,7 @@ fn call_with(f: BuiltinFunction, args: &Scratch, item: &mut Vec<u8>, out: &mut V
             let start = out.len();
             each_item(args, 0, item, |v| {
                 comma_if_needed(out, start);
-                encode_item(out, c_str(v));
+                encode_append(out, c_str(v), b",");
                 true
             });
         }
@@ -106,7 +107,7 @@ fn call_with(f: BuiltinFunction, args: &Scratch, item: &mut Vec<u8>, out: &mut V
             out.extend_from_slice(args.arg(0));
             for a in args.args().skip(1) {
                 comma_if_needed(out, start);
-                encode_item(out, a);
+                encode_append(out, a, b",");
             }
         }
         ListCount => push_num(out, count(args, 0, item) as u64, 0, b'0'),

@@ -10,9 +10,10 @@ use std::cell::Cell;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 
-use super::list::{encode_item, scan_next};
+use super::list::scan_next;
 use super::numeric::parse_int;
 use super::{c_str, is_c_space, push_hex, with_item_buf, Scratch};
+use crate::strrepr::encode_append;
 use crate::template::{BuiltinFunction, FuncArg, FuncCall};
 
 /// Runs string function `f`; false when `f` is not one.
@@ -145,7 +146,7 @@ fn explode(args: &Scratch, out: &mut Vec<u8>) {
                 if out.len() > start && out.last() != Some(&b',') {
                     out.push(b',');
                 }
-                encode_item(out, &text[piece_start..i]);
+                encode_append(out, &text[piece_start..i], b",");
                 if !at_separator {
                     break;
                 }

@@ -36,7 +36,7 @@ use std::cell::RefCell;
 
 use super::{eval_elems, expand_macro, FormatError, FormatOptions, OnError};
 use crate::message::{Builtin, LogMessage};
-use crate::template::macros::{DATE, DATE_PREFIXES};
+use crate::template::macro_table;
 use crate::template::{FuncArg, FuncCall};
 
 const NV_PAIRS: u8 = 0x01;
@@ -67,55 +67,6 @@ fn scope_flag(name: &str) -> Option<u8> {
 const RFC3164_SET: &[&str] = &["FACILITY", "PRIORITY", "HOST", "PROGRAM", "PID", "MESSAGE", "DATE"];
 const RFC5424_SET: &[&str] = &["MSGID"];
 const SELECTED_SET: &[&str] = &["TAGS", "SOURCEIP", "SEQNUM"];
-
-/// syslog-ng 3.38's macro table (`lib/template/macros.c`), in its order:
-/// what `all-macros` and `--key` patterns select from.
-fn all_macros() -> impl Iterator<Item = &'static str> {
-    const HEAD: &[&str] = &[
-        "FACILITY",
-        "FACILITY_NUM",
-        "SEVERITY",
-        "SEVERITY_NUM",
-        "PRIORITY",
-        "LEVEL",
-        "LEVEL_NUM",
-        "TAG",
-        "TAGS",
-        "BSDTAG",
-        "PRI",
-    ];
-    const TAIL: &[&str] = &[
-        "SDATA",
-        "MSGHDR",
-        "SOURCEIP",
-        "DESTIP",
-        "DESTPORT",
-        "PROTO",
-        "SEQNUM",
-        "CONTEXT_ID",
-        "_",
-        "RCPTID",
-        "RUNID",
-        "HOSTID",
-        "UNIQID",
-        "MSG",
-        "MESSAGE",
-        "HOST",
-        "LOGHOST",
-    ];
-    // The date macros, then SYSUPTIME (which sits among them in the table), then every date
-    // macro with each prefix: built once from the same list `is_builtin_macro` uses.
-    static DATES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    let dates = DATES.get_or_init(|| {
-        let mut names: Vec<String> = DATE.iter().map(|d| d.to_string()).collect();
-        names.push("SYSUPTIME".into());
-        for prefix in DATE_PREFIXES {
-            names.extend(DATE.iter().map(|d| format!("{prefix}{d}")));
-        }
-        names
-    });
-    HEAD.iter().copied().chain(dates.iter().map(String::as_str)).chain(TAIL.iter().copied())
-}
 
 /// A value's type, as far as value-pairs carries it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -518,7 +469,7 @@ fn collect_with(
         push(sc, key_start, val_start, VType::String);
     };
     if spec.has_patterns {
-        for name in all_macros() {
+        for name in macro_table() {
             if spec.selected(name.as_bytes(), false) {
                 builtin(sc, name);
             }
@@ -535,7 +486,7 @@ fn collect_with(
             continue;
         }
         if flags == ALL_MACROS {
-            for name in all_macros() {
+            for name in macro_table() {
                 if spec.selected(name.as_bytes(), true) {
                     builtin(sc, name);
                 }
@@ -876,7 +827,7 @@ pub(super) fn values_or_names(
             if out.len() > start && out.last() != Some(&b',') {
                 out.push(b',');
             }
-            super::list::encode_item(out, if names { key_of(&sc, e) } else { val_of(&sc, e) });
+            crate::strrepr::encode_append(out, if names { key_of(&sc, e) } else { val_of(&sc, e) }, b",");
         }
     }
     give_back(sc);
@@ -911,10 +862,10 @@ pub(super) fn format_welf(
             let v = val_of(&sc, e);
             if v.contains(&b' ') {
                 out.push(b'"');
-                super::list::escape_binary(out, v, true);
+                crate::strrepr::escape_binary(out, v, true);
                 out.push(b'"');
             } else {
-                super::list::escape_binary(out, v, false);
+                crate::strrepr::escape_binary(out, v, false);
             }
         }
     }

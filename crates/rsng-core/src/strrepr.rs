@@ -15,7 +15,7 @@ pub fn encode_append(out: &mut Vec<u8>, s: &[u8], forbidden: &[u8]) {
     let quote = s.contains(&b'"');
     if !apostrophe && !quote {
         // `strcspn` stops at the first NUL, so a NUL always asks for quoting.
-        let plain = super::nv::c_str(s);
+        let plain = crate::bytes::c_str(s);
         let needs =
             plain.len() < s.len() || plain.iter().any(|c| b"\x08\x0c\n\r\t\\ ".contains(c) || forbidden.contains(c));
         if !needs {
@@ -78,7 +78,7 @@ pub fn escape_binary(out: &mut Vec<u8>, s: &[u8], quote: bool) {
 /// when the list is exhausted. The list ends at a NUL byte.
 pub fn scan_list<'a>(input: &'a [u8], item: &mut Vec<u8>) -> Option<&'a [u8]> {
     item.clear();
-    let input = super::nv::c_str(input);
+    let input = crate::bytes::c_str(input);
     let start = input.iter().position(|&c| c != b',')?;
     let input = &input[start..];
     #[derive(PartialEq)]
