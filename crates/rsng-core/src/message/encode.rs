@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::{Inner, LogMessage, SdEntry, TagId, Tags, UnixTime, Val};
+use super::{Inner, LogMessage, SdEntry, TagId, UnixTime, Val};
 
 const VERSION: u8 = 1;
 
@@ -156,26 +156,14 @@ impl LogMessage {
             _ => return None,
         };
         let mut inner = Inner {
-            raw: Arc::from(&[][..]),
             arena: Vec::with_capacity(bytes.len()),
-            host: Val::Unset,
-            program: Val::Unset,
-            pid: Val::Unset,
-            msgid: Val::Unset,
-            message: Val::Unset,
-            legacy_msghdr: Val::Unset,
-            sdata: Vec::new(),
-            pairs: Vec::new(),
-            tags: Tags::default(),
-            pri,
-            stamp,
-            recvd,
             source,
             host_from,
             source_ip,
             local: flags & 1 != 0,
             utf8: flags & 2 != 0,
             chained_host: flags & 4 != 0,
+            ..Inner::empty(pri, stamp, recvd)
         };
         inner.host = r.val(&mut inner)?;
         inner.program = r.val(&mut inner)?;

@@ -177,26 +177,12 @@ impl LogMessage {
         tags.insert(info.source_tag);
         LogMessage {
             inner: Arc::new(Inner {
-                raw: Arc::from(&[][..]),
-                arena: Vec::new(),
-                host: Val::Unset,
-                program: Val::Unset,
-                pid: Val::Unset,
-                msgid: Val::Unset,
-                message: Val::Unset,
-                legacy_msghdr: Val::Unset,
-                sdata: Vec::new(),
-                pairs: Vec::new(),
                 tags,
-                pri: rsng_proto::syslog::DEFAULT_PRI,
-                stamp: info.received,
-                recvd: info.received,
                 source: info.source.clone(),
                 host_from: info.host_from.clone(),
                 source_ip: info.source_ip,
                 local: info.local,
-                utf8: false,
-                chained_host: false,
+                ..Inner::empty(rsng_proto::syslog::DEFAULT_PRI, info.received, info.received)
             }),
         }
     }
@@ -343,29 +329,8 @@ impl LogMessage {
     /// Empties the message as syslog-ng's `log_msg_clear` does: every value (the sender's name,
     /// source and address too), tags and flags go; priority and timestamps stay.
     pub fn clear(&mut self) {
-        let inner = Arc::make_mut(&mut self.inner);
-        *inner = Inner {
-            raw: Arc::from(&[][..]),
-            arena: Vec::new(),
-            host: Val::Unset,
-            program: Val::Unset,
-            pid: Val::Unset,
-            msgid: Val::Unset,
-            message: Val::Unset,
-            legacy_msghdr: Val::Unset,
-            sdata: Vec::new(),
-            pairs: Vec::new(),
-            tags: Tags::default(),
-            pri: inner.pri,
-            stamp: inner.stamp,
-            recvd: inner.recvd,
-            source: Arc::from(""),
-            host_from: Arc::from(""),
-            source_ip: None,
-            local: false,
-            utf8: false,
-            chained_host: false,
-        };
+        let old = &self.inner;
+        self.inner = Arc::new(Inner::empty(old.pri, old.stamp, old.recvd));
     }
 
     /// Marks the message as local (made by this host): writers then number it themselves in
@@ -576,6 +541,32 @@ fn strtol_u32(v: &[u8]) -> u32 {
 }
 
 impl Inner {
+    /// A message with nothing set: no values, tags, sender or flags.
+    fn empty(pri: u16, stamp: UnixTime, recvd: UnixTime) -> Inner {
+        Inner {
+            raw: Arc::from(&[][..]),
+            arena: Vec::new(),
+            host: Val::Unset,
+            program: Val::Unset,
+            pid: Val::Unset,
+            msgid: Val::Unset,
+            message: Val::Unset,
+            legacy_msghdr: Val::Unset,
+            sdata: Vec::new(),
+            pairs: Vec::new(),
+            tags: Tags::default(),
+            pri,
+            stamp,
+            recvd,
+            source: Arc::from(""),
+            host_from: Arc::from(""),
+            source_ip: None,
+            local: false,
+            utf8: false,
+            chained_host: false,
+        }
+    }
+
     fn bytes(&self, v: Val) -> &[u8] {
         match v {
             Val::Unset => b"",
