@@ -402,15 +402,28 @@ pub(super) fn glob_match(pattern: &[u8], star: bool, s: &[u8]) -> bool {
     }
 }
 
-/// Collects the selected name-value pairs into `sc` (keys rekeyed), sorted
-/// in descending key order with duplicates resolved (last source wins).
-fn collect(spec: &Spec<'_>, msg: &LogMessage, opts: &FormatOptions, sc: &mut VpScratch) -> Result<(), FormatError> {
-    collect_with(spec, msg, opts, sc, false)
+/// Collects the selected name-value pairs into a scratch (see [`collect`]) and hands them to
+/// `write`; the scratch goes back to the pool afterwards.
+fn with_collected(
+    spec: &Spec<'_>,
+    msg: &LogMessage,
+    opts: &FormatOptions,
+    keep_ids: bool,
+    write: impl FnOnce(&mut VpScratch),
+) -> Result<(), FormatError> {
+    let mut sc = take();
+    let result = collect(spec, msg, opts, &mut sc, keep_ids);
+    if result.is_ok() {
+        write(&mut sc);
+    }
+    give_back(sc);
+    result
 }
 
-/// [`collect`]; `keep_ids` keeps every `id` entry (`format-welf`'s
-/// comparator never finds an `id` equal to another).
-fn collect_with(
+/// Collects the selected name-value pairs into `sc` (keys rekeyed), sorted in descending key
+/// order with duplicates resolved (last source wins); `keep_ids` keeps every `id` entry
+/// (`format-welf`'s comparator never finds an `id` equal to another).
+fn collect(
     spec: &Spec<'_>,
     msg: &LogMessage,
     opts: &FormatOptions,
@@ -699,16 +712,12 @@ pub(super) fn format_json(
     out: &mut Vec<u8>,
 ) -> Result<(), FormatError> {
     let spec = Spec::new(call, true)?;
-    let mut sc = take();
-    let result = collect(&spec, msg, opts, &mut sc);
-    if result.is_ok() {
+    with_collected(&spec, msg, opts, false, |sc| {
         let start = out.len();
-        if !walk(&spec, &mut sc, opts.on_error, out) {
+        if !walk(&spec, sc, opts.on_error, out) {
             out.truncate(start);
         }
-    }
-    give_back(sc);
-    result
+    })
 }
 
 /// Writes the sorted entries as nested JSON; false when the result is void.
@@ -768,9 +777,7 @@ pub(super) fn format_flat_json(
     out: &mut Vec<u8>,
 ) -> Result<(), FormatError> {
     let spec = Spec::new(call, true)?;
-    let mut sc = take();
-    let result = collect(&spec, msg, opts, &mut sc);
-    if result.is_ok() {
+    with_collected(&spec, msg, opts, false, |sc| {
         let start = out.len();
         out.push(b'{');
         let mut need_comma = false;
@@ -788,9 +795,7 @@ pub(super) fn format_flat_json(
         if out.len() > start {
             out.push(b'}');
         }
-    }
-    give_back(sc);
-    result
+    })
 }
 
 /// A spec for the functions that print keys as they are (no `_` for an
@@ -819,19 +824,15 @@ pub(super) fn values_or_names(
     out: &mut Vec<u8>,
 ) -> Result<(), FormatError> {
     let spec = plain_spec(call)?;
-    let mut sc = take();
-    let result = collect(&spec, msg, opts, &mut sc);
-    if result.is_ok() {
+    with_collected(&spec, msg, opts, false, |sc| {
         let start = out.len();
         for e in sc.entries.iter().rev() {
             if out.len() > start && out.last() != Some(&b',') {
                 out.push(b',');
             }
-            crate::strrepr::encode_append(out, if names { key_of(&sc, e) } else { val_of(&sc, e) }, b",");
+            crate::strrepr::encode_append(out, if names { key_of(sc, e) } else { val_of(sc, e) }, b",");
         }
-    }
-    give_back(sc);
-    result
+    })
 }
 
 /// `$(format-welf)`: `key=value` pairs, values with a space quoted.
@@ -848,18 +849,16 @@ pub(super) fn format_welf(
     out: &mut Vec<u8>,
 ) -> Result<(), FormatError> {
     let spec = plain_spec(call)?;
-    let mut sc = take();
-    let result = collect_with(&spec, msg, opts, &mut sc, true);
-    if result.is_ok() {
-        welf_order(&mut sc);
+    with_collected(&spec, msg, opts, true, |sc| {
+        welf_order(sc);
         for (n, &(i, _)) in sc.tokens.iter().enumerate() {
             let e = &sc.entries[i];
             if n > 0 {
                 out.push(b' ');
             }
-            out.extend_from_slice(key_of(&sc, e));
+            out.extend_from_slice(key_of(sc, e));
             out.push(b'=');
-            let v = val_of(&sc, e);
+            let v = val_of(sc, e);
             if v.contains(&b' ') {
                 out.push(b'"');
                 crate::strrepr::escape_binary(out, v, true);
@@ -868,9 +867,7 @@ pub(super) fn format_welf(
                 crate::strrepr::escape_binary(out, v, false);
             }
         }
-    }
-    give_back(sc);
-    result
+    })
 }
 
 /// Puts the output order of `format-welf` (entry indexes) into `sc.tokens`
@@ -914,13 +911,11 @@ pub(super) fn format_cef_extension(
     out: &mut Vec<u8>,
 ) -> Result<(), FormatError> {
     let spec = plain_spec(call)?;
-    let mut sc = take();
-    let result = collect(&spec, msg, opts, &mut sc);
-    if result.is_ok() {
+    with_collected(&spec, msg, opts, false, |sc| {
         let start = out.len();
         let mut first = true;
         for e in sc.entries.iter().rev() {
-            let key = key_of(&sc, e);
+            let key = key_of(sc, e);
             if !key.iter().all(u8::is_ascii_alphanumeric) {
                 if opts.on_error == OnError::DropMessage {
                     out.truncate(start);
@@ -934,11 +929,9 @@ pub(super) fn format_cef_extension(
             first = false;
             out.extend_from_slice(key);
             out.push(b'=');
-            cef_escape(out, val_of(&sc, e));
+            cef_escape(out, val_of(sc, e));
         }
-    }
-    give_back(sc);
-    result
+    })
 }
 
 fn cef_escape(out: &mut Vec<u8>, s: &[u8]) {
