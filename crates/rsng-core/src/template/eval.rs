@@ -764,22 +764,30 @@ fn eval_func(call: &FuncCall, msg: &LogMessage, opts: &FormatOptions, out: &mut 
         return Err(FormatError::Unsupported(f.name().to_owned()));
     }
     let mut scratch = take_scratch();
-    let mut result = Ok(());
-    for arg in &call.args {
-        if let FuncArg::Template(t) = arg {
-            let start = scratch.buf.len();
-            result = eval_elems(&t.elems, msg, opts, false, &mut scratch.buf);
-            if result.is_err() {
-                break;
-            }
-            scratch.ranges.push((start, scratch.buf.len()));
-        }
-    }
+    let result = eval_args(call, msg, opts, &mut scratch);
     if result.is_ok() {
         call_builtin(f, call, &scratch, out);
     }
     give_back(scratch);
     result
+}
+
+/// Expands the template arguments of `call` into `scratch`, one range each; stops at the first
+/// that cannot be evaluated.
+fn eval_args(
+    call: &FuncCall,
+    msg: &LogMessage,
+    opts: &FormatOptions,
+    scratch: &mut Scratch,
+) -> Result<(), FormatError> {
+    for arg in &call.args {
+        if let FuncArg::Template(t) = arg {
+            let start = scratch.buf.len();
+            eval_elems(&t.elems, msg, opts, false, &mut scratch.buf)?;
+            scratch.ranges.push((start, scratch.buf.len()));
+        }
+    }
+    Ok(())
 }
 
 fn invoke_ref(call: &FuncCall) -> Option<&InvokeRef> {
@@ -831,17 +839,7 @@ fn call_template(
         return invoke(&body, escape, msg, opts, out, name);
     }
     let mut scratch = take_scratch();
-    let mut result = Ok(());
-    for arg in &call.args {
-        if let FuncArg::Template(t) = arg {
-            let start = scratch.buf.len();
-            result = eval_elems(&t.elems, msg, opts, false, &mut scratch.buf);
-            if result.is_err() {
-                break;
-            }
-            scratch.ranges.push((start, scratch.buf.len()));
-        }
-    }
+    let mut result = eval_args(call, msg, opts, &mut scratch);
     if result.is_ok() && scratch.len() > 0 {
         let name = std::str::from_utf8(c_str(scratch.arg(0))).ok();
         match name.and_then(|n| target.body(Some(n))) {
