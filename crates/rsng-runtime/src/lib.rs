@@ -87,28 +87,6 @@ pub struct RunningSource {
 /// The names of a destination driver's counters: component, id, instance.
 type StatsName = (String, String, String);
 
-/// How syslog-ng names the counters of a destination driver, for those it reports at stats
-/// level 1 (the network family).
-fn destination_stats_name(object: &str, index: usize, driver: &ir::Driver) -> Option<StatsName> {
-    if !matches!(driver.name, "network" | "syslog" | "tcp" | "udp" | "tcp6" | "udp6") {
-        return None;
-    }
-    let opt = |name: &str| driver.option(name).and_then(rsng_drivers::options::as_str).map(str::to_string);
-    let transport = match driver.name {
-        "tcp" | "tcp6" => "tcp".to_string(),
-        "udp" | "udp6" => "udp".to_string(),
-        _ => opt("transport").unwrap_or_else(|| "tcp".into()),
-    };
-    let host = driver.positional.first().and_then(rsng_drivers::options::as_str).unwrap_or_default();
-    let default_port = if driver.name == "syslog" && transport == "tcp" { "601" } else { "514" };
-    let port = driver
-        .option("port")
-        .or_else(|| driver.option("destport"))
-        .and_then(rsng_drivers::options::as_int)
-        .map_or_else(|| default_port.to_string(), |p| p.to_string());
-    Some((format!("dst.{}", driver.name), format!("{object}#{index}"), format!("{transport},{host}:{port}")))
-}
-
 /// A started configuration.
 pub struct Running {
     pub sources: Vec<RunningSource>,
@@ -362,7 +340,14 @@ fn build(
         }
         for (index, driver) in obj.drivers.iter().enumerate() {
             let key = driver_key(Context::Destination, &obj.name, index, driver, &globals);
-            let stats_name = destination_stats_name(&obj.name, index, driver);
+            let stats_name = match driver.name {
+                "network" | "syslog" | "tcp" | "udp" | "tcp6" | "udp6" => rsng_drivers::socket::destination_stats_name(
+                    &obj.name,
+                    index,
+                    rsng_drivers::Options::new(driver, &ctx.globals),
+                ),
+                _ => None,
+            };
             let dest = match kept_destinations.iter().position(|d| d.key == key) {
                 Some(i) => Dest::Kept(i),
                 None => {

@@ -47,13 +47,32 @@ fn family(opts: &Options<'_>) -> Family {
 
 /// The transport and framing of an IP driver, after syslog-ng's `transport-mapper-inet.c`
 /// checks of `tls()` against `transport()`; errors for transports rsng does not run.
-fn ip_transport(opts: &Options<'_>) -> Result<(Transport, Option<Framing>), DriverError> {
-    let name = opts.name();
-    let transport = match name {
+/// The `transport()` of an IP driver, lowercased; implied by the old driver names.
+fn transport_name(opts: &Options<'_>) -> String {
+    match opts.name() {
         "tcp" | "tcp6" => "tcp".to_string(),
         "udp" | "udp6" => "udp".to_string(),
         _ => opts.str("transport").unwrap_or("tcp").to_ascii_lowercase(),
-    };
+    }
+}
+
+/// How syslog-ng names the counters of a network destination driver in `syslog-ng-ctl stats`:
+/// component (`dst.network`), id (`OBJECT#N`) and instance (`tcp,HOST:PORT`). `None` for
+/// drivers it does not count at the default level.
+pub fn destination_stats_name(object: &str, index: usize, opts: Options<'_>) -> Option<(String, String, String)> {
+    let (transport, _) = ip_transport(&opts).ok()?;
+    let port = port_option(&opts, &["port", "destport"], default_port(&opts, transport)).ok()?;
+    let host = opts.positional().unwrap_or_default();
+    Some((
+        format!("dst.{}", opts.name()),
+        format!("{object}#{index}"),
+        format!("{},{host}:{port}", transport_name(&opts)),
+    ))
+}
+
+fn ip_transport(opts: &Options<'_>) -> Result<(Transport, Option<Framing>), DriverError> {
+    let name = opts.name();
+    let transport = transport_name(opts);
     let has_tls = opts.get("tls").is_some();
     let trim = opts.bool("trim-large-messages").unwrap_or(false);
     let octets = Framing::OctetCounted { trim_large_messages: trim };
