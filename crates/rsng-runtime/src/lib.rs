@@ -241,29 +241,6 @@ fn value_key(v: &ir::Value, out: &mut String) {
     }
 }
 
-/// The flow-control window of each connection of a source driver: `log-iw-size()` (default
-/// 100), shared out among `max-connections()` for stream listeners, as syslog-ng does. File
-/// sources have none: they wait for room in every queue instead.
-fn window_size(driver: &ir::Driver) -> usize {
-    let int = |name: &str| driver.option(name).and_then(rsng_drivers::options::as_int);
-    let iw = int("log-iw-size").filter(|&n| n > 0).unwrap_or(100) as usize;
-    let transport = driver.option("transport").and_then(rsng_drivers::options::as_str).unwrap_or("tcp");
-    let stream = match driver.name {
-        "tcp" | "tcp6" | "unix-stream" => true,
-        "network" | "syslog" => !transport.eq_ignore_ascii_case("udp"),
-        _ => false,
-    };
-    match driver.name {
-        "file" | "wildcard-file" | "pipe" | "program" | "stdin" => 0,
-        _ if stream => {
-            let default = if driver.name == "unix-stream" { 256 } else { 10 };
-            let conns = int("max-connections").filter(|&n| n > 0).unwrap_or(default) as usize;
-            (iw / conns).max(1)
-        }
-        _ => iw,
-    }
-}
-
 /// syslog-ng's default directory for disk buffers.
 const DEFAULT_DISK_BUFFER_DIR: &str = "/var/lib/syslog-ng";
 
@@ -417,7 +394,7 @@ fn build(
     let mut pending: Vec<(String, String, SourcePlan)> = Vec::new();
     enum SourcePlan {
         Kept(usize, Arc<dyn rsng_drivers::Route>),
-        New(Box<dyn rsng_drivers::Source>, Arc<dyn rsng_drivers::Route>, usize),
+        New(Box<dyn rsng_drivers::Source>, Arc<dyn rsng_drivers::Route>),
     }
     for obj in &config.sources {
         if !any_catchall && !used.contains(&(Context::Source, obj.name.clone())) {
@@ -436,11 +413,7 @@ fn build(
             let key = driver_key(Context::Source, &obj.name, index, driver, &globals);
             let plan = match kept_sources.iter().position(|s| s.key == key) {
                 Some(i) => SourcePlan::Kept(i, route.clone()),
-                None => SourcePlan::New(
-                    rsng_drivers::build_source(&obj.name, driver, &ctx)?,
-                    route.clone(),
-                    window_size(driver),
-                ),
+                None => SourcePlan::New(rsng_drivers::build_source(&obj.name, driver, &ctx)?, route.clone()),
             };
             pending.push((obj.name.clone(), key, plan));
         }
@@ -475,12 +448,11 @@ fn build(
                 slot.cell.replace(route, outlets.clone());
                 slots.push(slot);
             }
-            SourcePlan::New(built, route, window) => {
+            SourcePlan::New(built, route) => {
                 let cell = RouteCell::new(route, outlets.clone());
                 let stats = source_stats.get(&object).cloned().unwrap_or_default();
                 let stop = CancellationToken::new();
-                let mut port = SourcePort::new(cell.clone(), stats);
-                port.set_window_size(window);
+                let port = SourcePort::new(cell.clone(), stats);
                 let task = tokio::spawn(built.run(SourceContext {
                     port,
                     shutdown: stop.clone(),

@@ -243,12 +243,17 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
     receiver.pid_from_credentials = name == "system";
     let receiver = Arc::new(receiver);
     let max_connections = opts.int("max-connections").filter(|&n| n > 0).unwrap_or(if local { 256 } else { 10 });
+    // `log-iw-size()` is shared out among the connections of a stream listener, as syslog-ng does.
+    let iw = opts.int("log-iw-size").filter(|&n| n > 0).unwrap_or(100) as usize;
+    let stream = matches!(bound, Bound::Tcp(_) | Bound::UnixStream(..));
+    let window = if stream { (iw / max_connections as usize).max(1) } else { iw };
     Ok(Box::new(SocketSource {
         component: format!("src.{name}"),
         bound,
         framing,
         receiver,
         max_connections: max_connections as usize,
+        window,
         // The kernel log, where it can be read, is part of `system()`.
         companions: if name == "system" {
             crate::file::kernel_log_source(object, opts).into_iter().collect()

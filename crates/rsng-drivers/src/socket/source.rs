@@ -70,6 +70,8 @@ pub struct SocketSource {
     pub framing: Framing,
     pub receiver: Arc<Receiver>,
     pub max_connections: usize,
+    /// The flow-control window of each connection (`log-iw-size()`, shared out).
+    pub window: usize,
     /// Further sources started with this one (`system()`'s kernel log).
     pub companions: Vec<Box<dyn Source>>,
     /// The `tls()` context of a TLS listener: each accepted connection handshakes first.
@@ -77,9 +79,10 @@ pub struct SocketSource {
 }
 
 impl Source for SocketSource {
-    fn run(self: Box<Self>, ctx: SourceContext) -> Task {
+    fn run(self: Box<Self>, mut ctx: SourceContext) -> Task {
         Box::pin(async move {
-            let SocketSource { component, bound, framing, receiver, max_connections, companions, tls } = *self;
+            let SocketSource { component, bound, framing, receiver, max_connections, window, companions, tls } = *self;
+            ctx.port.set_window_size(window);
             let mut tasks = Vec::new();
             for c in companions {
                 let sub = SourceContext {
