@@ -113,14 +113,20 @@ fn collect_references(path: &LogPath, out: &mut HashSet<(Context, String)>) {
     }
 }
 
-/// The keys of the source drivers `config` would run.
-fn planned_source_keys(config: &ir::Config) -> HashSet<String> {
-    let globals = globals_key(config);
+/// The objects the log paths of `config` refer to, and whether a `catchall` path makes every
+/// source used.
+fn used_objects(config: &ir::Config) -> (HashSet<(Context, String)>, bool) {
     let mut used = HashSet::new();
     for p in &config.log_paths {
         collect_references(p, &mut used);
     }
-    let any_catchall = config.log_paths.iter().any(|p| p.flags.catchall);
+    (used, config.log_paths.iter().any(|p| p.flags.catchall))
+}
+
+/// The keys of the source drivers `config` would run.
+fn planned_source_keys(config: &ir::Config) -> HashSet<String> {
+    let globals = globals_key(config);
+    let (used, any_catchall) = used_objects(config);
     let mut keys = HashSet::new();
     for obj in &config.sources {
         if any_catchall || used.contains(&(Context::Source, obj.name.clone())) {
@@ -296,11 +302,7 @@ fn build(
     let filters = compile_filters(config).map_err(|e| BuildError::plain(e.to_string()))?;
     let ctx = build_context(config, opts, &filters)?;
     let globals = globals_key(config);
-    let mut used = HashSet::new();
-    for p in &config.log_paths {
-        collect_references(p, &mut used);
-    }
-    let any_catchall = config.log_paths.iter().any(|p| p.flags.catchall);
+    let (used, any_catchall) = used_objects(config);
 
     // Destinations: one queue per driver, one outlet per (driver, flow control). A destination
     // whose key is unchanged keeps its queue and writer.
