@@ -214,7 +214,8 @@ impl Writer {
     }
 }
 
-fn push_u32(out: &mut Vec<u8>, n: u32) {
+/// Appends `n` in decimal without allocating.
+pub(crate) fn push_u32(out: &mut Vec<u8>, n: u32) {
     let mut buf = [0u8; 10];
     let mut i = buf.len();
     let mut n = n;

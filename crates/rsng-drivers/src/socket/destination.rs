@@ -258,7 +258,7 @@ impl SocketDestination {
                         continue;
                     }
                     if octets {
-                        out.extend_from_slice(line.len().to_string().as_bytes());
+                        crate::writer::push_u32(out, u32::try_from(line.len()).unwrap_or(u32::MAX));
                         out.push(b' ');
                     }
                     out.extend_from_slice(line);

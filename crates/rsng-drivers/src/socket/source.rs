@@ -5,6 +5,7 @@
 //! them into a batch and posts the batch; before each read it waits until the destinations
 //! behind it have room ([`SourcePort::ready`]), so a blocked destination stops the reading.
 
+use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -447,17 +448,18 @@ async fn receive_unix_dgram(socket: tokio::net::UnixDatagram, receiver: Arc<Rece
                     if let Some(c) = creds.filter(|_| receiver.unix_credentials) {
                         // As syslog-ng's unix transports: the sender's identity as name-value pairs.
                         for (name, value) in [
-                            (".unix.pid", i64::from(c.pid)),
                             (".unix.uid", i64::from(c.uid)),
                             (".unix.gid", i64::from(c.gid)),
+                            (".unix.pid", i64::from(c.pid)),
                         ] {
                             text.clear();
-                            text.extend_from_slice(value.to_string().as_bytes());
+                            let _ = write!(text, "{value}");
                             msg.set_value(name, &text);
                         }
                         if receiver.pid_from_credentials {
-                            // system() trusts the kernel's word about the sender's PID.
-                            msg.set_value("PID", c.pid.to_string().as_bytes());
+                            // system() trusts the kernel's word about the sender's PID (still in
+                            // `text` from `.unix.pid`).
+                            msg.set_value("PID", &text);
                         }
                     }
                     batch.push(msg);
