@@ -228,6 +228,28 @@ pub async fn connect_tcp(
     let std: std::net::TcpStream = socket.into();
     let socket = tokio::net::TcpSocket::from_std_stream(std);
     let stream = socket.connect(addr).await?;
+    // A connection to a local port nobody listens on can get that same port as its own source
+    // port and connect to itself (TCP simultaneous open); it would swallow every message and hold
+    // the port the real peer needs. Treat it as the refusal it is.
+    if stream.local_addr()? == stream.peer_addr()? {
+        return Err(io::Error::new(io::ErrorKind::ConnectionRefused, "connected to itself: nothing listens there"));
+    }
     let _ = stream.set_nodelay(true);
     Ok(stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connection whose source port is its destination port connects to itself (TCP
+    /// simultaneous open), which happens by chance when the kernel picks the source port; here it
+    /// is forced. It must count as refused.
+    #[tokio::test]
+    async fn never_connects_to_itself() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let err = connect_tcp(addr, Some(addr), &SocketOptions::default()).await.expect_err("connected to itself");
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused, "{err}");
+    }
 }
