@@ -490,6 +490,19 @@ impl RunningOracle {
         tcp: usize,
         config: impl Fn(&Ports) -> String,
     ) -> (RunningOracle, Ports, String) {
+        RunningOracle::start_with_env(daemon, dir, udp, tcp, &[], config)
+    }
+
+    /// [`RunningOracle::start`] with more environment variables (set after `TZ=UTC`, so `TZ` can
+    /// be overridden), such as libfaketime's.
+    pub fn start_with_env(
+        daemon: Daemon,
+        dir: &Path,
+        udp: usize,
+        tcp: usize,
+        env: &[(&str, &str)],
+        config: impl Fn(&Ports) -> String,
+    ) -> (RunningOracle, Ports, String) {
         for attempt in 0..5 {
             let ports = Ports { udp: free_udp_ports(udp), tcp: free_tcp_ports(tcp) };
             let text = config(&ports);
@@ -511,6 +524,7 @@ impl RunningOracle {
                 .arg(dir.join(format!("{name}.ctl")))
                 .arg("--no-caps")
                 .env("TZ", "UTC")
+                .envs(env.iter().copied())
                 .current_dir(dir)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())

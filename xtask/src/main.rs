@@ -170,6 +170,8 @@ fn ensure_oracle() -> Result<(), String> {
         (on_path("pkg-config"), "pkg-config"),
         (on_path("openssl"), "openssl"),
         (on_path("unshare"), "util-linux"),
+        // libfaketime: the date tests run both daemons at faked instants.
+        (on_path("faketime"), "faketime"),
     ] {
         if !present {
             packages.push(package);

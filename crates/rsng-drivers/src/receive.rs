@@ -116,6 +116,12 @@ impl Receiver {
         }
     }
 
+    /// The current time as a receive time: shown in the process's own zone, as syslog-ng stamps
+    /// reception; a source's `time-zone()` only applies to stamps read without a zone.
+    pub fn now(&self) -> UnixTime {
+        UnixTime::now(rsng_core::message::local_zone())
+    }
+
     /// Receive information for a sender (`None`: a local peer).
     pub fn info(&self, peer: Option<IpAddr>) -> ReceiveInfo {
         let host_from = match peer {
@@ -127,7 +133,7 @@ impl Receiver {
             source_tag: self.source_tag,
             host_from,
             source_ip: peer,
-            received: UnixTime::now(&self.time_zone),
+            received: self.now(),
             time_zone: self.time_zone.clone(),
             zone_configured: self.zone_configured,
             local: self.local,

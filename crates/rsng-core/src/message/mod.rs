@@ -33,7 +33,8 @@ use rsng_proto::syslog::{ParsedMessage, Stamp};
 
 pub use tags::{TagId, Tags};
 pub use time::{
-    civil_from_days, days_from_civil, resolve_timestamp, resolve_timestamp_with_hint, zone_offset, UnixTime, WallClock,
+    civil_from_days, days_from_civil, local_zone, resolve_timestamp, resolve_timestamp_with_hint, zone_offset,
+    UnixTime, WallClock,
 };
 
 /// Where a value's bytes are.
@@ -199,7 +200,11 @@ impl LogMessage {
         inner.stamp = match parsed.stamp {
             Stamp::Parsed(t) => {
                 let hint = info.zone_configured.then(|| zone_offset(&info.time_zone, info.received.sec));
-                resolve_timestamp_with_hint(&t, &info.time_zone, &info.received, hint)
+                resolve_timestamp_with_hint(&t, local_zone(), &info.received, hint)
+            }
+            // Without a stamp, the receive time shown in the source's `time-zone()`.
+            Stamp::None | Stamp::Nil if info.zone_configured => {
+                UnixTime { gmtoff: zone_offset(&info.time_zone, info.received.sec), ..info.received }
             }
             Stamp::None | Stamp::Nil => info.received,
         };

@@ -33,6 +33,13 @@ impl UnixTime {
     }
 }
 
+/// The process's own time zone (`TZ`, else the system's), read once as syslog-ng reads it at
+/// start-up: stamps without a zone are read in it before a source's `time-zone()` applies.
+pub fn local_zone() -> &'static TimeZone {
+    static LOCAL: std::sync::OnceLock<TimeZone> = std::sync::OnceLock::new();
+    LOCAL.get_or_init(TimeZone::system)
+}
+
 /// The offset of `tz` at `sec` (0 for instants jiff cannot represent).
 pub fn zone_offset(tz: &TimeZone, sec: i64) -> i32 {
     match jiff::Timestamp::from_second(sec) {
@@ -137,24 +144,27 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// Turns a parsed timestamp into an instant, the way syslog-ng 3.38 does.
 ///
-/// * A missing year is guessed from `now` (in `tz`): the current year, last
+/// * A missing year is guessed from `now` in `local`: the current year, last
 ///   year for a December stamp in January, next year for a January stamp in
 ///   December.
 /// * Fields are normalised like `mktime` (day 32 is the next month's
 ///   first); then 3.38 subtracts `(normalised hour - written hour)` hours.
-/// * A stamp without a zone is wall-clock time in `tz`.
-pub fn resolve_timestamp(t: &Timestamp<'_>, tz: &TimeZone, now: &UnixTime) -> UnixTime {
-    resolve_timestamp_with_hint(t, tz, now, None)
+/// * A stamp without a zone is wall-clock time in `local`.
+pub fn resolve_timestamp(t: &Timestamp<'_>, local: &TimeZone, now: &UnixTime) -> UnixTime {
+    resolve_timestamp_with_hint(t, local, now, None)
 }
 
 /// [`resolve_timestamp`], where a stamp without a zone gets the fixed offset `hint` when one is
-/// given. syslog-ng passes the offset a source's `time-zone()` has *now* (at reception), so a
-/// summer stamp received in winter is read with the winter offset.
-pub fn resolve_timestamp_with_hint(t: &Timestamp<'_>, tz: &TimeZone, now: &UnixTime, hint: Option<i32>) -> UnixTime {
+/// given. syslog-ng reads such a stamp with `mktime()` in the process's own zone (`local`, from
+/// `TZ`) and then moves it to the hint: the offset a source's `time-zone()` has *now* (at
+/// reception), so a summer stamp received in winter is read with the winter offset.
+pub fn resolve_timestamp_with_hint(t: &Timestamp<'_>, local: &TimeZone, now: &UnixTime, hint: Option<i32>) -> UnixTime {
+    let now_offset = zone_offset(local, now.sec);
     let year = match t.year {
         Some(y) => i64::from(y),
         None => {
-            let wc = WallClock::new(now, now.gmtoff);
+            // syslog-ng guesses the year from the process's local time, whatever the source's zone.
+            let wc = WallClock::new(now, now_offset);
             match (t.month, wc.mon + 1) {
                 (12, 1) => wc.year - 1,
                 (1, 12) => wc.year + 1,
@@ -174,24 +184,21 @@ pub fn resolve_timestamp_with_hint(t: &Timestamp<'_>, tz: &TimeZone, now: &UnixT
             UnixTime { sec: civil - i64::from(offset), usec, gmtoff: offset }
         }
         None => {
-            let (sec, hour) = local_to_instant(civil, tz);
-            let sec = sec - (hour - i64::from(t.hour)) * 3600;
-            match hint {
-                Some(offset) => {
-                    // As syslog-ng: the local reading, moved from its own offset to the hint.
-                    let sec = sec + i64::from(zone_offset(tz, sec)) - i64::from(offset);
-                    UnixTime { sec, usec, gmtoff: offset }
-                }
-                None => UnixTime { sec, usec, gmtoff: zone_offset(tz, sec) },
-            }
+            let (sec, hour) = local_to_instant(civil, local);
+            let local_offset = zone_offset(local, sec);
+            let target = hint.unwrap_or(local_offset);
+            let sec = sec + i64::from(local_offset) - (hour - i64::from(t.hour)) * 3600 - i64::from(target);
+            UnixTime { sec, usec, gmtoff: target }
         }
     }
 }
 
-/// A normalised wall-clock time (seconds since the epoch as if it were UTC)
-/// in `tz`: the instant (earlier offset for ambiguous times, shifted forward
-/// across gaps, like `mktime`) and the wall-clock hour it ends up on.
+/// `mktime()` of a normalised wall-clock time (seconds since the epoch as if it were UTC) in
+/// `tz`: the instant and the wall-clock hour it ends up on. An ambiguous time, or one in a gap,
+/// is read with the smaller of the two offsets around it (standard time), as glibc's `mktime`
+/// does for syslog-ng: an autumn time is the later instant, a spring-gap time moves forward.
 fn local_to_instant(civil: i64, tz: &TimeZone) -> (i64, i64) {
+    use jiff::tz::AmbiguousOffset;
     let (y, m, d) = civil_from_days(civil.div_euclid(86_400));
     let s = civil.rem_euclid(86_400);
     let dt = jiff::civil::DateTime::new(
@@ -203,10 +210,18 @@ fn local_to_instant(civil: i64, tz: &TimeZone) -> (i64, i64) {
         (s % 60) as i8,
         0,
     );
-    match dt.and_then(|dt| tz.to_ambiguous_zoned(dt).compatible()) {
-        Ok(zoned) => (zoned.timestamp().as_second(), i64::from(zoned.hour())),
-        Err(_) => (civil, s / 3600),
-    }
+    let Ok(dt) = dt else {
+        return (civil, s / 3600);
+    };
+    let offset = match tz.to_ambiguous_timestamp(dt).offset() {
+        AmbiguousOffset::Unambiguous { offset } => offset.seconds(),
+        AmbiguousOffset::Gap { before, after } | AmbiguousOffset::Fold { before, after } => {
+            before.seconds().min(after.seconds())
+        }
+    };
+    let sec = civil - i64::from(offset);
+    let shown = sec + i64::from(zone_offset(tz, sec));
+    (sec, shown.rem_euclid(86_400) / 3600)
 }
 
 #[cfg(test)]

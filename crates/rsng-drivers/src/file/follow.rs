@@ -23,7 +23,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rsng_core::message::UnixTime;
 use tokio_util::sync::CancellationToken;
 
 use super::perms::Perms;
@@ -235,7 +234,7 @@ pub async fn follow(
         match outcome {
             Outcome::Data => {
                 at_end_since = None;
-                r.info.received = UnixTime::now(&receiver.time_zone);
+                r.info.received = receiver.now();
                 settings.read.drain(&mut r, false, Some(&file_name), &mut port);
                 record(&settings.store, &key, &current, &r.buf);
                 open = Some(current);
@@ -245,7 +244,7 @@ pub async fn follow(
                     let since = *at_end_since.get_or_insert_with(Instant::now);
                     if since.elapsed() >= timeout {
                         at_end_since = None;
-                        r.info.received = UnixTime::now(&receiver.time_zone);
+                        r.info.received = receiver.now();
                         let pending = r.buf.pending();
                         if let super::lines::Step::Frame { message, consumed } = r.splitter.flush(pending) {
                             settings.read.push(message, &r.info, Some(&file_name), &mut r.batch);

@@ -177,7 +177,7 @@ impl Source for KmsgSource {
                             return;
                         }
                         Ok(_) => {
-                            info.received = UnixTime::now(&this.settings.receiver.time_zone);
+                            info.received = this.settings.receiver.now();
                             this.settings.push(buf.pending(), &info, Some(&this.file_name), &mut batch);
                             ctx.port.post(&mut batch);
                         }

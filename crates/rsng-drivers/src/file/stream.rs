@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::sync::Arc;
 
-use rsng_core::message::{ReceiveInfo, UnixTime};
+use rsng_core::message::ReceiveInfo;
 use rsng_core::LogMessage;
 use tokio::io::unix::AsyncFd;
 use tokio::io::AsyncReadExt;
@@ -275,7 +275,7 @@ pub async fn read_stream(
                 true
             }
         };
-        r.info.received = UnixTime::now(&settings.receiver.time_zone);
+        r.info.received = settings.receiver.now();
         settings.drain(&mut r, eof, file_name, port);
         if eof {
             return StreamEnd::Eof;

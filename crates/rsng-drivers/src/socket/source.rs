@@ -11,7 +11,6 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use rsng_core::message::UnixTime;
 use rsng_core::LogMessage;
 use rsng_proto::framing::{datagram, Decoded, OctetCountedSplitter, TextSplitter};
 use rsng_transport::tls::{PeerIdentity, TlsContext};
@@ -326,7 +325,7 @@ pub async fn read_stream<S: AsyncRead + Unpin>(
                 true
             }
         };
-        info.received = UnixTime::now(&receiver.time_zone);
+        info.received = receiver.now();
         // One shared copy of what was read; the messages cut from it point into it.
         let chunk: Arc<[u8]> = Arc::from(&buf[..]);
         let mut pos = 0;
@@ -383,7 +382,7 @@ async fn receive_udp(socket: tokio::net::UdpSocket, receiver: Arc<Receiver>, mut
                     Some((last_ip, info)) if *last_ip == ip => info,
                     _ => &mut last.insert((ip, receiver.info(Some(ip)))).1,
                 };
-                info.received = UnixTime::now(&receiver.time_zone);
+                info.received = receiver.now();
                 let payload = datagram(&buf[..n], receiver.max_msg_size);
                 if !payload.is_empty() || receiver.empty_lines {
                     batch.push(receiver.message(payload, info));
@@ -438,7 +437,7 @@ async fn receive_unix_dgram(socket: tokio::net::UnixDatagram, receiver: Arc<Rece
             r = socket.async_io(tokio::io::Interest::READABLE, || recv_with_credentials(fd, &mut buf)) => r,
             _ = ctx.shutdown.cancelled() => break,
         };
-        info.received = UnixTime::now(&receiver.time_zone);
+        info.received = receiver.now();
         let mut next = Some(first);
         while let Some(result) = next.take() {
             if let Ok((n, creds)) = result {
