@@ -42,6 +42,9 @@ pub struct Receiver {
     pub unix_credentials: bool,
     /// `system()`: `$PID` is the sender's pid from the kernel, as syslog-ng's `system()` sets it.
     pub pid_from_credentials: bool,
+    /// `keep-timestamp()`: with `no`, the message's stamp becomes its receive time (the header's
+    /// date is still parsed and removed from the message, as in syslog-ng).
+    pub keep_timestamp: bool,
 }
 
 /// `use-dns()`, `use-fqdn()`, `normalize-hostnames()`, `dns-cache()`.
@@ -68,9 +71,6 @@ impl Receiver {
         }
         if opts.bool_or_global("check-hostname") == Some(true) {
             flags.check_hostname = true;
-        }
-        if opts.bool("keep-timestamp") == Some(false) {
-            flags.no_parse_date = true;
         }
         let default_pri = match (opts.str("default-facility"), opts.str("default-priority")) {
             (None, None) => None,
@@ -112,6 +112,7 @@ impl Receiver {
             empty_lines,
             unix_credentials: opts.bool_or_global("pass-unix-credentials").unwrap_or(true),
             pid_from_credentials: false,
+            keep_timestamp: opts.bool_or_global("keep-timestamp").unwrap_or(true),
         }
     }
 
@@ -164,6 +165,9 @@ impl Receiver {
 
     /// The steps after parsing: host names, tags, overrides.
     pub fn finish(&self, msg: &mut LogMessage, info: &ReceiveInfo) {
+        if !self.keep_timestamp {
+            msg.set_stamp(msg.received());
+        }
         let host_empty = msg.builtin(rsng_core::message::Builtin::Host).is_empty();
         if !self.keep_hostname || host_empty {
             if self.chain_hostnames {
