@@ -413,53 +413,10 @@ fn outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     map
 }
 
-/// Replaces today's timestamps (receive times of messages without a stamp, which differ between
-/// the two daemons by a few milliseconds) with `<NOW>`, in ISO and BSD form.
-fn mask_now(text: &str) -> String {
-    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
-    let iso = now.strftime("%Y-%m-%dT").to_string();
-    let bsd = format!("{} {:>2} ", now.strftime("%b"), now.day());
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    loop {
-        let next = [rest.find(&iso).map(|i| (i, iso.len())), rest.find(&bsd).map(|i| (i, bsd.len()))]
-            .into_iter()
-            .flatten()
-            .min();
-        let Some((at, plen)) = next else {
-            out.push_str(rest);
-            return out;
-        };
-        out.push_str(&rest[..at]);
-        let tail = &rest[at + plen..];
-        let b = tail.as_bytes();
-        let clock = b.len() >= 8 && b[2] == b':' && b[5] == b':';
-        if !clock {
-            out.push_str(&rest[at..at + plen]);
-            rest = tail;
-            continue;
-        }
-        let mut end = 8;
-        if b.get(end) == Some(&b'.') {
-            end += 1;
-            while b.get(end).is_some_and(u8::is_ascii_digit) {
-                end += 1;
-            }
-        }
-        if b.get(end) == Some(&b'Z') {
-            end += 1;
-        } else if matches!(b.get(end), Some(b'+' | b'-')) && b.len() >= end + 6 && b[end + 3] == b':' {
-            end += 6;
-        }
-        out.push_str("<NOW>");
-        rest = &tail[end..];
-    }
-}
-
 fn normalize(data: &[u8], pid: &str, ordered: bool) -> Vec<String> {
     let text =
         String::from_utf8_lossy(data).replace(&format!("[{pid}]"), "[<PID>]").replace(&format!(" {pid} "), " <PID> ");
-    let text = mask_now(&text);
+    let text = rsng_tests::mask_receive_times(&text);
     let mut lines: Vec<String> = text.split_inclusive('\n').map(String::from).collect();
     if !ordered {
         lines.sort();

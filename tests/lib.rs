@@ -685,3 +685,181 @@ mod tests {
         assert!(v.ok && v.line.is_none() && v.message == "warning: something");
     }
 }
+
+/// Replaces receive times in daemon output with `<NOW>`: timestamps (ISO 8601, BSD `Mmm dd
+/// hh:mm:ss` and syslog-ng's `full` form `Mmm dd yyyy hh:mm:ss`, with fractions and offsets) whose
+/// instant is within minutes of the current time. The two daemons receive the same message a few
+/// milliseconds apart, so these fields differ; stamps that came from the input are kept whatever
+/// the date, the hour and the output zone. A stamp without an offset may be in any zone, so its
+/// wall-clock time only has to be within 14 hours of UTC's.
+pub fn mask_receive_times(text: &str) -> String {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    mask_receive_times_at(text, now)
+}
+
+/// [`mask_receive_times`] as if the current time were `now` (Unix seconds).
+pub fn mask_receive_times_at(text: &str, now: i64) -> String {
+    const SLACK: i64 = 600;
+    const ANY_ZONE: i64 = 14 * 3600 + SLACK;
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        // Only at the start of a token, so that digits inside a longer number are not taken.
+        let boundary = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
+        let found = if boundary { stamp_at(&bytes[i..], civil_year(now)) } else { None };
+        match found {
+            Some(stamp) => {
+                let recent = match stamp.offset {
+                    Some(offset) => (stamp.wall - offset - now).abs() <= SLACK,
+                    None => stamp.years.iter().any(|&wall| (wall - now).abs() <= ANY_ZONE),
+                };
+                if recent {
+                    out.push_str(&text[copied..i]);
+                    out.push_str("<NOW>");
+                    copied = i + stamp.len;
+                }
+                i += stamp.len;
+            }
+            None => i += 1,
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// A timestamp found in text: its wall-clock time as Unix seconds (for BSD stamps, one per
+/// candidate year), its UTC offset when written, and its length.
+struct FoundStamp {
+    wall: i64,
+    years: Vec<i64>,
+    offset: Option<i64>,
+    len: usize,
+}
+
+fn stamp_at(b: &[u8], now_year: i64) -> Option<FoundStamp> {
+    let digits = |at: usize, n: usize| -> Option<i64> {
+        let s = b.get(at..at + n)?;
+        s.iter().all(u8::is_ascii_digit).then(|| s.iter().fold(0i64, |v, c| v * 10 + i64::from(c - b'0')))
+    };
+    let clock = |at: usize| -> Option<i64> {
+        (b.get(at + 2) == Some(&b':') && b.get(at + 5) == Some(&b':'))
+            .then_some(())
+            .and_then(|()| Some(digits(at, 2)? * 3600 + digits(at + 3, 2)? * 60 + digits(at + 6, 2)?))
+    };
+    // Fraction and offset after the clock at `end`.
+    let tail = |mut end: usize| -> (usize, Option<i64>) {
+        if b.get(end) == Some(&b'.') && b.get(end + 1).is_some_and(u8::is_ascii_digit) {
+            end += 1;
+            while b.get(end).is_some_and(u8::is_ascii_digit) {
+                end += 1;
+            }
+        }
+        if b.get(end) == Some(&b'Z') {
+            return (end + 1, Some(0));
+        }
+        if let (Some(&sign @ (b'+' | b'-')), Some(h), Some(b':'), Some(m)) =
+            (b.get(end), digits(end + 1, 2), b.get(end + 3), digits(end + 4, 2))
+        {
+            let offset = (h * 3600 + m * 60) * if sign == b'-' { -1 } else { 1 };
+            return (end + 6, Some(offset));
+        }
+        (end, None)
+    };
+    // ISO 8601: 2026-12-06T21:00:00
+    if let (Some(y), Some(b'-'), Some(mo), Some(b'-'), Some(d), Some(b'T')) =
+        (digits(0, 4), b.get(4), digits(5, 2), b.get(7), digits(8, 2), b.get(10))
+    {
+        let secs = clock(11)?;
+        let wall = days_from_civil(y, mo, d) * 86400 + secs;
+        let (len, offset) = tail(19);
+        return Some(FoundStamp { wall, years: vec![wall], offset, len });
+    }
+    // BSD: "Dec  6 21:00:00", or syslog-ng's full form "Dec  6 2026 21:00:00".
+    const MONTHS: [&[u8]; 12] =
+        [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
+    let month = MONTHS.iter().position(|m| b.starts_with(m))? as i64 + 1;
+    if b.get(3) != Some(&b' ') {
+        return None;
+    }
+    let day = match (b.get(4), digits(5, 1)) {
+        (Some(b' '), Some(d)) => d,
+        (Some(_), Some(_)) => digits(4, 2)?,
+        _ => return None,
+    };
+    if b.get(6) != Some(&b' ') {
+        return None;
+    }
+    let (year, at) = match (digits(7, 4), b.get(11)) {
+        (Some(y), Some(b' ')) => (Some(y), 12),
+        _ => (None, 7),
+    };
+    let secs = clock(at)?;
+    let (len, offset) = tail(at + 8);
+    let years: Vec<i64> = match year {
+        Some(y) => vec![days_from_civil(y, month, day) * 86400 + secs],
+        None => (now_year - 1..=now_year + 1).map(|y| days_from_civil(y, month, day) * 86400 + secs).collect(),
+    };
+    Some(FoundStamp { wall: years[0], years, offset, len })
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+/// The UTC year of a Unix time.
+fn civil_year(secs: i64) -> i64 {
+    let mut year = 1970 + secs.div_euclid(31_556_952);
+    while days_from_civil(year, 1, 1) * 86400 > secs {
+        year -= 1;
+    }
+    while days_from_civil(year + 1, 1, 1) * 86400 <= secs {
+        year += 1;
+    }
+    year
+}
+
+#[cfg(test)]
+mod receive_time_tests {
+    use super::*;
+
+    /// 2026-12-06T20:59:08Z: after 18:30 UTC, when India is already on the next day.
+    const EVENING: i64 = 1_796_590_748;
+
+    #[test]
+    fn receive_times_are_masked_in_every_zone_and_form() {
+        let text = "2026-12-07T02:29:08.123+05:30 a\n\
+                    2026-12-06T20:59:09Z b\n\
+                    2026-12-06T15:59:08-05:00 c\n\
+                    Dec  7 02:29:08 d\n\
+                    Dec 07 2026 02:29:08 e\n";
+        let masked = mask_receive_times_at(text, EVENING);
+        assert_eq!(masked, "<NOW> a\n<NOW> b\n<NOW> c\n<NOW> d\n<NOW> e\n");
+    }
+
+    #[test]
+    fn stamps_from_the_input_are_kept() {
+        let text = "2026-12-07T02:29:08+00:00 tomorrow in UTC\n\
+                    Jan  2 03:04:05 host1\n\
+                    2003-10-11T22:14:15.003Z x\n\
+                    12026-12-06T20:59:08Z in a longer number\n";
+        assert_eq!(mask_receive_times_at(text, EVENING), text);
+    }
+
+    #[test]
+    fn bsd_stamps_near_new_year_are_matched_across_the_year() {
+        // 2026-12-31T23:00:00Z; a zone at +10:00 already shows January 1st.
+        let now = days_from_civil(2026, 12, 31) * 86400 + 23 * 3600;
+        assert_eq!(mask_receive_times_at("Jan  1 09:00:00 x", now), "<NOW> x");
+        assert_eq!(civil_year(now), 2026);
+        assert_eq!(civil_year(now + 3600), 2027);
+    }
+}
