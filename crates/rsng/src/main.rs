@@ -3,6 +3,7 @@
 
 mod cli;
 mod daemon;
+mod service_notify;
 
 use std::io::Write;
 use std::process::ExitCode;

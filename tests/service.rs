@@ -1,0 +1,300 @@
+//! rsng under a service manager: the readiness protocol (`NOTIFY_SOCKET`), read here from a
+//! datagram socket the test binds, as systemd would.
+
+use std::fs;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rsng_tests::{free_tcp_ports, rsng_bin, TempDir};
+
+/// Generous: CI shares two cores among many tests.
+const WAIT: Duration = Duration::from_secs(30);
+
+/// An rsng process, killed when dropped.
+struct Daemon {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Daemon {
+    /// `rsng -F` on `config` with its files in `dir`; `env` is added to the environment, from which
+    /// every variable of the readiness protocol is removed first.
+    fn start(dir: &Path, config: &str, env: &[(&str, &str)]) -> Daemon {
+        fs::write(dir.join("rsng.conf"), config).expect("write config");
+        let mut cmd = Command::new(rsng_bin());
+        cmd.arg("-F")
+            .arg("-f")
+            .arg(dir.join("rsng.conf"))
+            .arg("-p")
+            .arg(dir.join("rsng.pid"))
+            .arg("-R")
+            .arg(dir.join("rsng.persist"))
+            .arg("-c")
+            .arg(dir.join("rsng.ctl"))
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("WATCHDOG_PID")
+            .envs(env.iter().copied())
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(dir.join("rsng.stderr")).expect("stderr file"));
+        let child = cmd.spawn().expect("start rsng");
+        Daemon { child, dir: dir.to_path_buf() }
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill").arg(format!("-{name}")).arg(self.child.id().to_string()).status();
+        assert!(status.is_ok_and(|s| s.success()), "kill -{name} failed");
+    }
+
+    /// Waits for the exit; returns the exit code.
+    fn wait_exit(&mut self) -> Option<i32> {
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("rsng did not exit in time; stderr:\n{}", self.stderr());
+    }
+
+    fn stderr(&self) -> String {
+        fs::read_to_string(self.dir.join("rsng.stderr")).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The service manager's end: a bound datagram socket.
+struct Manager {
+    socket: UnixDatagram,
+    /// What rsng sends as `NOTIFY_SOCKET`.
+    address: String,
+}
+
+impl Manager {
+    fn at_path(path: &Path) -> Manager {
+        let socket = UnixDatagram::bind(path).expect("bind the notification socket");
+        Manager { socket, address: path.display().to_string() }
+    }
+
+    fn abstract_name(name: &str) -> Manager {
+        use std::os::linux::net::SocketAddrExt;
+        let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).expect("abstract address");
+        let socket = UnixDatagram::bind_addr(&addr).expect("bind the abstract notification socket");
+        Manager { socket, address: format!("@{name}") }
+    }
+
+    /// The next datagram, or `None` after `timeout`.
+    fn next(&self, timeout: Duration) -> Option<String> {
+        self.socket.set_read_timeout(Some(timeout)).expect("read timeout");
+        let mut buf = [0u8; 4096];
+        match self.socket.recv(&mut buf) {
+            Ok(n) => Some(String::from_utf8_lossy(&buf[..n]).into_owned()),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => None,
+            Err(e) => panic!("reading the notification socket: {e}"),
+        }
+    }
+
+    /// Datagrams until one holds `line` as a whole line; returns them all, the match last.
+    fn until(&self, line: &str, daemon: &Daemon) -> Vec<String> {
+        let deadline = Instant::now() + WAIT;
+        let mut seen = Vec::new();
+        while Instant::now() < deadline {
+            if let Some(msg) = self.next(Duration::from_millis(200)) {
+                let found = msg.lines().any(|l| l == line);
+                seen.push(msg);
+                if found {
+                    return seen;
+                }
+            }
+        }
+        panic!("no `{line}` from rsng; received {seen:?}; stderr:\n{}", daemon.stderr());
+    }
+}
+
+/// The `KEY=value` lines of one datagram.
+fn field<'a>(msg: &'a str, key: &str) -> Option<&'a str> {
+    msg.lines().find_map(|l| l.strip_prefix(key).and_then(|rest| rest.strip_prefix('=')))
+}
+
+fn monotonic_usec() -> u64 {
+    use nix::time::{clock_gettime, ClockId};
+    let t = clock_gettime(ClockId::CLOCK_MONOTONIC).expect("CLOCK_MONOTONIC");
+    t.tv_sec() as u64 * 1_000_000 + t.tv_nsec() as u64 / 1_000
+}
+
+fn config(port: u16, dir: &Path, extra_destination: bool) -> String {
+    let extra = if extra_destination {
+        format!(
+            "destination d_more {{ file(\"{}/more.log\"); }};\nlog {{ source(s_net); destination(d_more); }};\n",
+            dir.display()
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "@version: 3.38\n\
+         source s_net {{ network(ip(127.0.0.1) port({port}) transport(tcp)); }};\n\
+         destination d_file {{ file(\"{dir}/out.log\"); }};\n\
+         destination d_child {{ program(\"env > {dir}/child.env; exec cat > /dev/null\"); }};\n\
+         log {{ source(s_net); destination(d_file); destination(d_child); }};\n{extra}",
+        dir = dir.display()
+    )
+}
+
+fn wait_for_file(path: &Path, needle: &str) -> String {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let text = fs::read_to_string(path).unwrap_or_default();
+        if text.contains(needle) || Instant::now() > deadline {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn send_line(port: u16, line: &str) {
+    use std::io::Write as _;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to rsng");
+    s.write_all(format!("{line}\n").as_bytes()).expect("send");
+}
+
+#[test]
+fn ready_reloading_and_stopping_are_reported() {
+    let tmp = TempDir::new("notify").expect("tempdir");
+    let dir = tmp.path();
+    let manager = Manager::at_path(&dir.join("notify.sock"));
+    let port = free_tcp_ports(1)[0];
+    let mut rsng = Daemon::start(dir, &config(port, dir, false), &[("NOTIFY_SOCKET", &manager.address)]);
+
+    let before_ready = manager.until("READY=1", &rsng);
+    // READY=1 means listening: a connection made right now is accepted.
+    let connected = std::net::TcpStream::connect(("127.0.0.1", port));
+    assert!(connected.is_ok(), "READY=1 came before the source listened: {connected:?}");
+    drop(connected);
+    let ready = before_ready.last().expect("the READY=1 datagram");
+    assert_eq!(field(ready, "STATUS"), Some("running; 1 source, 2 destinations"), "{ready:?}");
+    assert!(before_ready.iter().all(|m| !m.contains("RELOADING=1") && !m.contains("STOPPING=1")), "{before_ready:?}");
+
+    send_line(port, "<13>Jan  2 03:04:05 host prog: before reload");
+    assert!(wait_for_file(&dir.join("out.log"), "before reload").contains("before reload"));
+    // program() children do not inherit the notification socket (nor could they reach it by
+    // path after rsng removed it from the environment).
+    let env = wait_for_file(&dir.join("child.env"), "PATH=");
+    assert!(env.contains("PATH="), "the program() destination did not run: {env:?}");
+    assert!(!env.contains("NOTIFY_SOCKET"), "a child inherited NOTIFY_SOCKET:\n{env}");
+
+    // A good reload: RELOADING=1 with the monotonic time of its start, then READY=1.
+    fs::write(dir.join("rsng.conf"), config(port, dir, true)).expect("new config");
+    let asked = monotonic_usec();
+    rsng.signal("HUP");
+    let seen = manager.until("RELOADING=1", &rsng);
+    let answered = monotonic_usec();
+    let reloading = seen.last().expect("the RELOADING=1 datagram");
+    let usec: u64 = field(reloading, "MONOTONIC_USEC")
+        .unwrap_or_else(|| panic!("RELOADING=1 without MONOTONIC_USEC: {reloading:?}"))
+        .parse()
+        .expect("MONOTONIC_USEC is a number");
+    assert!(asked <= usec && usec <= answered, "MONOTONIC_USEC={usec} not within [{asked}, {answered}]");
+    assert_eq!(field(reloading, "STATUS"), Some("reloading"));
+    let seen = manager.until("READY=1", &rsng);
+    assert_eq!(field(seen.last().unwrap(), "STATUS"), Some("running; 1 source, 3 destinations"), "{seen:?}");
+    send_line(port, "<13>Jan  2 03:04:05 host prog: after reload");
+    assert!(wait_for_file(&dir.join("more.log"), "after reload").contains("after reload"));
+
+    // A broken configuration: the old one continues, and the service manager hears READY=1.
+    fs::write(dir.join("rsng.conf"), "@version: 3.38\nsource s_net { network(port(; };\n").expect("bad config");
+    rsng.signal("HUP");
+    manager.until("RELOADING=1", &rsng);
+    let seen = manager.until("READY=1", &rsng);
+    assert_eq!(field(seen.last().unwrap(), "STATUS"), Some("running; 1 source, 3 destinations"), "{seen:?}");
+    send_line(port, "<13>Jan  2 03:04:05 host prog: after a failed reload");
+    assert!(wait_for_file(&dir.join("more.log"), "failed reload").contains("failed reload"));
+
+    rsng.signal("TERM");
+    let seen = manager.until("STOPPING=1", &rsng);
+    assert_eq!(field(seen.last().unwrap(), "STATUS"), Some("stopping"));
+    assert_eq!(rsng.wait_exit(), Some(0), "stderr:\n{}", rsng.stderr());
+    // No watchdog was asked for, so none was sent.
+    assert!(seen.iter().all(|m| !m.contains("WATCHDOG=1")), "{seen:?}");
+}
+
+#[test]
+fn watchdog_pings_on_an_abstract_socket() {
+    let tmp = TempDir::new("watchdog").expect("tempdir");
+    let dir = tmp.path();
+    let name = dir.file_name().expect("temporary directory name").to_string_lossy().into_owned();
+    let manager = Manager::abstract_name(&name);
+    let port = free_tcp_ports(1)[0];
+    let mut rsng = Daemon::start(
+        dir,
+        &config(port, dir, false),
+        &[("NOTIFY_SOCKET", &manager.address), ("WATCHDOG_USEC", "400000")],
+    );
+    manager.until("READY=1", &rsng);
+    for _ in 0..4 {
+        manager.until("WATCHDOG=1", &rsng);
+    }
+    rsng.signal("TERM");
+    manager.until("STOPPING=1", &rsng);
+    assert_eq!(rsng.wait_exit(), Some(0), "stderr:\n{}", rsng.stderr());
+}
+
+#[test]
+fn watchdog_meant_for_another_process_is_not_pinged() {
+    let tmp = TempDir::new("watchdog-pid").expect("tempdir");
+    let dir = tmp.path();
+    let manager = Manager::at_path(&dir.join("notify.sock"));
+    let port = free_tcp_ports(1)[0];
+    // WATCHDOG_PID names another process (pid 1 is never rsng here).
+    let mut rsng = Daemon::start(
+        dir,
+        &config(port, dir, false),
+        &[("NOTIFY_SOCKET", &manager.address), ("WATCHDOG_USEC", "200000"), ("WATCHDOG_PID", "1")],
+    );
+    manager.until("READY=1", &rsng);
+    // Ten watchdog periods: a ping would have come by now.
+    let quiet_until = Instant::now() + Duration::from_secs(1);
+    while let Some(msg) =
+        manager.next(quiet_until.saturating_duration_since(Instant::now()).max(Duration::from_millis(1)))
+    {
+        assert!(!msg.contains("WATCHDOG=1"), "pinged a watchdog meant for pid 1: {msg:?}");
+        if Instant::now() >= quiet_until {
+            break;
+        }
+    }
+    rsng.signal("TERM");
+    manager.until("STOPPING=1", &rsng);
+    assert_eq!(rsng.wait_exit(), Some(0), "stderr:\n{}", rsng.stderr());
+}
+
+#[test]
+fn without_a_reachable_notify_socket_rsng_runs_as_before() {
+    for notify in [None, Some("/nonexistent/rsng-notify.sock")] {
+        let tmp = TempDir::new("no-notify").expect("tempdir");
+        let dir = tmp.path();
+        let port = free_tcp_ports(1)[0];
+        let env: Vec<(&str, &str)> = notify.iter().map(|path| ("NOTIFY_SOCKET", *path)).collect();
+        let mut rsng = Daemon::start(dir, &config(port, dir, false), &env);
+        let deadline = Instant::now() + WAIT;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "rsng ({notify:?}) did not listen; stderr:\n{}", rsng.stderr());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        send_line(port, "<13>Jan  2 03:04:05 host prog: delivered");
+        let out = wait_for_file(&dir.join("out.log"), "delivered");
+        assert!(out.contains("delivered"), "NOTIFY_SOCKET={notify:?}: {out:?}; stderr:\n{}", rsng.stderr());
+        rsng.signal("TERM");
+        assert_eq!(rsng.wait_exit(), Some(0), "NOTIFY_SOCKET={notify:?}; stderr:\n{}", rsng.stderr());
+    }
+}
