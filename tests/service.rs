@@ -298,3 +298,63 @@ fn without_a_reachable_notify_socket_rsng_runs_as_before() {
         assert_eq!(rsng.wait_exit(), Some(0), "NOTIFY_SOCKET={notify:?}; stderr:\n{}", rsng.stderr());
     }
 }
+
+/// `--generate` output of `binary` for `kind`.
+fn generated(binary: &Path, kind: &str) -> String {
+    let out = Command::new(binary).arg("--generate").arg(kind).output().expect("run --generate");
+    assert!(out.status.success(), "{} --generate {kind}: {}", binary.display(), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+#[test]
+fn manual_pages_and_completions_come_from_the_command_lines() {
+    let tmp = TempDir::new("generate").expect("tempdir");
+    let rsng = rsng_bin().to_path_buf();
+    let ctl = rsng.with_file_name("rsng-ctl");
+    for (binary, name, options) in [
+        (&rsng, "rsng", &["--cfgfile", "--syntax-only", "--foreground", "--control", "--persist-file"][..]),
+        (&ctl, "rsng-ctl", &[][..]),
+    ] {
+        let page = tmp.path().join(format!("{name}.8"));
+        fs::write(&page, generated(binary, "man")).expect("write page");
+        // man's own check: groff warnings (bad requests, broken escapes) go to standard error.
+        let out = Command::new("man")
+            .args(["--warnings", "-l"])
+            .arg(&page)
+            .env("MANWIDTH", "80")
+            .output()
+            .expect("run man (man-db)");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let warnings = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && warnings.trim().is_empty(), "man -l {name}.8:\n{warnings}");
+        assert!(text.contains(&format!("{name}(8)")) && text.contains("SYNOPSIS"), "{text}");
+        // What --help lists is in the page: both come from one definition.
+        let help = Command::new(binary).arg("--help").output().expect("--help");
+        let help = String::from_utf8_lossy(&help.stdout).into_owned() + &String::from_utf8_lossy(&help.stderr);
+        for option in options {
+            assert!(help.contains(option), "{name} --help lacks {option}:\n{help}");
+            assert!(text.contains(option), "{name}.8 lacks {option}:\n{text}");
+        }
+        assert!(!text.contains("--generate"), "the hidden --generate shows in {name}.8");
+
+        let bash = generated(binary, "complete-bash");
+        let script = tmp.path().join(format!("{name}.bash"));
+        fs::write(&script, &bash).expect("write bash completion");
+        let check = Command::new("bash").arg("-n").arg(&script).output().expect("bash -n");
+        assert!(check.status.success(), "bash -n: {}", String::from_utf8_lossy(&check.stderr));
+        assert!(bash.contains(&format!("complete -F _{}", name.replace('-', "__"))), "{bash}");
+        assert!(generated(binary, "complete-zsh").starts_with(&format!("#compdef {name}")));
+        assert!(generated(binary, "complete-fish").contains(&format!("complete -c {name}")));
+    }
+    // rsng-ctl's commands are in its page and its completions.
+    let page = generated(&ctl, "man");
+    let bash = generated(&ctl, "complete-bash");
+    let usage = Command::new(&ctl).output().expect("rsng-ctl without arguments");
+    let usage = String::from_utf8_lossy(&usage.stderr);
+    assert!(page.contains("\\-\\-control") && usage.contains("[-c SOCKET]"), "{usage}");
+    for command in ["stats", "query", "reload", "stop", "reopen", "verbose", "debug", "trace", "config"] {
+        assert!(page.contains(&format!("\n.TP\n\\fB{command}")), "rsng-ctl.8 lacks {command}");
+        assert!(usage.lines().any(|l| l.trim_start().starts_with(command)), "rsng-ctl's usage lacks {command}");
+        assert!(bash.contains(command), "rsng-ctl bash completion lacks {command}");
+    }
+}

@@ -170,6 +170,11 @@ fn ensure_oracle() -> Result<(), String> {
         (on_path("pkg-config"), "pkg-config"),
         (on_path("openssl"), "openssl"),
         (on_path("unshare"), "util-linux"),
+        // Manual pages (rendered by the service tests) and the Debian package build.
+        (on_path("man"), "man-db"),
+        (on_path("groff"), "groff-base"),
+        (on_path("dpkg-deb"), "dpkg"),
+        (on_path("dpkg-shlibdeps"), "dpkg-dev"),
     ] {
         if !present {
             packages.push(package);
