@@ -358,3 +358,218 @@ fn manual_pages_and_completions_come_from_the_command_lines() {
         assert!(bash.contains(command), "rsng-ctl bash completion lacks {command}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The Debian package (`cargo xtask deb`), installed into this machine and purged again.
+
+/// Runs a command; returns (success, stdout, stderr).
+fn sh(program: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn installed(package: &str) -> bool {
+    let (ok, status, _) = sh("dpkg-query", &["-W", "-f=${Status}", package]);
+    ok && status.contains("installed") && !status.contains("not-installed") && !status.contains("config-files")
+}
+
+/// Purges the package when dropped, so that a failed test leaves the machine as it was.
+struct Installation;
+
+impl Drop for Installation {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(TEST_CONF);
+        let _ = Command::new("dpkg").args(["--purge", "rsng"]).stdout(Stdio::null()).status();
+    }
+}
+
+const TEST_CONF: &str = "/etc/rsng/conf.d/service-test.conf";
+
+/// The files rsng's package installs (and no other package owns).
+const PACKAGE_FILES: [&str; 15] = [
+    "/usr/sbin/rsng",
+    "/usr/sbin/rsng-ctl",
+    "/usr/lib/systemd/system/rsng.service",
+    "/etc/rsng/rsng.conf",
+    "/etc/logrotate.d/rsng",
+    "/usr/share/man/man8/rsng.8.gz",
+    "/usr/share/man/man8/rsng-ctl.8.gz",
+    "/usr/share/bash-completion/completions/rsng",
+    "/usr/share/bash-completion/completions/rsng-ctl",
+    "/usr/share/zsh/vendor-completions/_rsng",
+    "/usr/share/zsh/vendor-completions/_rsng-ctl",
+    "/usr/share/fish/vendor_completions.d/rsng.fish",
+    "/usr/share/fish/vendor_completions.d/rsng-ctl.fish",
+    "/usr/share/doc/rsng/copyright",
+    "/etc/rsng/conf.d",
+];
+
+#[test]
+fn debian_package_installs_works_and_purges() {
+    let (_, uid, _) = sh("id", &["-u"]);
+    assert_eq!(
+        uid.trim(),
+        "0",
+        "this test installs the package with dpkg and needs root (CI runs as root); run it as root"
+    );
+    assert!(
+        !installed("rsng"),
+        "a package rsng is already installed here; this test installs and purges its own build, so remove it first"
+    );
+    let tmp = TempDir::new("deb").expect("tempdir");
+    let binaries = rsng_bin().parent().expect("the binaries' directory").to_path_buf();
+    let deb = xtask::package::build_deb(&xtask::package::DebOptions { binaries, out_dir: tmp.path().join("out") })
+        .unwrap_or_else(|e| panic!("building the package: {e}"));
+
+    let guard = Installation;
+    let (ok, out, err) = sh("dpkg", &["-i", deb.to_str().expect("UTF-8 path")]);
+    assert!(ok, "dpkg -i failed:\n{out}\n{err}");
+    assert!(installed("rsng"));
+
+    for path in PACKAGE_FILES {
+        assert!(Path::new(path).exists(), "{path} is missing after installation");
+        let (ok, owners, err) = sh("dpkg-query", &["-S", path]);
+        assert!(ok, "dpkg -S {path}: {err}");
+        // Directories may be shared; files belong to rsng alone.
+        if Path::new(path).is_file() {
+            assert_eq!(owners.trim(), format!("rsng: {path}"), "{path} is owned by another package too");
+        }
+    }
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for bin in ["/usr/sbin/rsng", "/usr/sbin/rsng-ctl"] {
+            let mode = fs::metadata(bin).expect("binary").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o755, "{bin} mode {mode:o}");
+        }
+    }
+    assert!(fs::read_dir("/etc/rsng/conf.d").expect("conf.d").next().is_none(), "conf.d is not empty");
+    let (_, conffiles, _) = sh("dpkg-query", &["-W", "-f=${Conffiles}", "rsng"]);
+    for conffile in ["/etc/rsng/rsng.conf", "/etc/logrotate.d/rsng"] {
+        assert!(conffiles.contains(conffile), "{conffile} is not a conffile: {conffiles}");
+    }
+    // Nothing of syslog-ng's is replaced: rsng's files are not in syslog-ng's lists.
+    for other in ["syslog-ng-core", "syslog-ng-scl"] {
+        if installed(other) {
+            let (_, list, _) = sh("dpkg-query", &["-L", other]);
+            for path in PACKAGE_FILES.iter().filter(|p| Path::new(p).is_file()) {
+                assert!(!list.lines().any(|l| l == *path), "{path} is also in {other}");
+            }
+        }
+    }
+
+    // The default configuration is valid, and reads conf.d.
+    let (ok, _, err) = sh("/usr/sbin/rsng", &["--syntax-only", "-f", "/etc/rsng/rsng.conf"]);
+    assert!(ok, "rsng --syntax-only -f /etc/rsng/rsng.conf:\n{err}");
+    fs::write(TEST_CONF, "destination d_test { file(\"/dev/null\") no-such-option(1); };\n").expect("conf.d file");
+    let (ok, _, err) = sh("/usr/sbin/rsng", &["--syntax-only", "-f", "/etc/rsng/rsng.conf"]);
+    assert!(!ok && err.contains(TEST_CONF), "an error in conf.d went unnoticed:\n{err}");
+    fs::remove_file(TEST_CONF).expect("remove the conf.d file");
+
+    for page in ["/usr/share/man/man8/rsng.8.gz", "/usr/share/man/man8/rsng-ctl.8.gz"] {
+        let out = Command::new("man").args(["--warnings", "-l", page]).output().expect("run man");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && err.trim().is_empty(), "man -l {page}:\n{err}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("SYNOPSIS"), "{page} renders no SYNOPSIS");
+    }
+
+    // The unit, checked by systemd itself where its tools are installed (this never installs
+    // them: that would change the machine's init).
+    if Path::new("/usr/bin/systemd-analyze").exists() {
+        let (ok, out, err) = sh("systemd-analyze", &["verify", "/usr/lib/systemd/system/rsng.service"]);
+        let complaints: Vec<&str> = err.lines().chain(out.lines()).filter(|l| l.contains("rsng")).collect();
+        assert!(ok && complaints.is_empty(), "systemd-analyze verify rsng.service:\n{out}\n{err}");
+    }
+    let unit = fs::read_to_string("/usr/lib/systemd/system/rsng.service").expect("unit");
+    for line in [
+        "Type=notify",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+        "ExecStart=/usr/sbin/rsng -F -f /etc/rsng/rsng.conf -c /run/rsng/rsng.ctl -p /run/rsng/rsng.pid -R /var/lib/rsng/rsng.persist",
+    ] {
+        assert!(unit.lines().any(|l| l == line), "the unit lacks `{line}`");
+    }
+
+    run_installed_default_configuration(tmp.path());
+
+    drop(guard);
+    assert!(!installed("rsng"), "rsng is still installed after dpkg --purge");
+    for path in PACKAGE_FILES.iter().chain(&["/etc/rsng"]) {
+        assert!(!Path::new(path).exists(), "{path} is left after dpkg --purge");
+    }
+}
+
+/// The installed rsng on the installed configuration, in a mount namespace with its own `/run`
+/// and `/var/log`: local messages sent the way journald passes them on land in the Debian
+/// layout's files, and the installed logrotate file rotates them with `rsng-ctl reopen`.
+fn run_installed_default_configuration(tmp: &Path) {
+    let script = format!(
+        r#"set -e
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /var/log
+mkdir -p /run/systemd/journal /run/rsng
+/usr/sbin/rsng -F -f /etc/rsng/rsng.conf -c /run/rsng/rsng.ctl -p /run/rsng/rsng.pid -R {tmp}/rsng.persist 2>{tmp}/rsng.stderr &
+pid=$!
+wait_for() {{ i=0; while ! eval "$1"; do i=$((i+1)); if [ $i -gt 300 ]; then echo "timed out: $1" >&2; kill $pid; exit 1; fi; sleep 0.1; done; }}
+wait_for '[ -S /run/systemd/journal/syslog ] && [ -S /run/rsng/rsng.ctl ]'
+log() {{ logger --socket /run/systemd/journal/syslog -p "$1" -t service-test "$2"; }}
+log auth.info "an auth message"
+log daemon.notice "a daemon message"
+log mail.err "a mail error"
+log user.debug "a debug message"
+wait_for 'grep -qs "a debug message" /var/log/rsng/debug'
+wait_for 'grep -qs "a mail error" /var/log/rsng/error'
+stat -c '%a %G' /var/log/rsng/syslog > {tmp}/mode
+logrotate -f -s {tmp}/logrotate.state /etc/logrotate.d/rsng
+log daemon.notice "after rotation"
+wait_for 'grep -qs "after rotation" /var/log/rsng/syslog'
+kill $pid
+wait $pid || true
+cp -r /var/log/rsng {tmp}/logs
+"#,
+        tmp = tmp.display()
+    );
+    let out = Command::new("unshare").args(["-m", "sh", "-c", &script]).output().expect("run unshare (util-linux)");
+    let stderr = fs::read_to_string(tmp.join("rsng.stderr")).unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "the installed rsng on /etc/rsng/rsng.conf:\n{}\n{}\nrsng: {stderr}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let logs = tmp.join("logs");
+    let read = |name: &str| fs::read_to_string(logs.join(name)).unwrap_or_default();
+    // Debian's layout: auth and mail stay out of syslog; errors of any facility go to error.
+    // The forced rotation moved every file written before it to NAME.1.
+    let expect = [
+        ("auth.log.1", "an auth message", true),
+        ("daemon.log.1", "a daemon message", true),
+        ("mail.log.1", "a mail error", true),
+        ("error.1", "a mail error", true),
+        ("debug.1", "a debug message", true),
+        ("syslog.1", "a daemon message", true),
+        ("syslog.1", "an auth message", false),
+        ("syslog.1", "a mail error", false),
+        ("messages", "a daemon message", false),
+        ("messages.1", "a daemon message", false),
+        ("syslog", "after rotation", true),
+        ("daemon.log", "after rotation", true),
+        ("syslog", "a daemon message", false),
+    ];
+    for (file, text, present) in expect {
+        assert_eq!(
+            read(file).contains(text),
+            present,
+            "{file} {} `{text}`:\n{}",
+            if present { "lacks" } else { "has" },
+            read(file)
+        );
+    }
+    assert_eq!(
+        fs::read_to_string(tmp.join("mode")).unwrap_or_default().trim(),
+        "640 adm",
+        "the log files' mode and group"
+    );
+}
