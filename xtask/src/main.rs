@@ -11,9 +11,11 @@ usage: cargo xtask <command> [args]
 
 commands:
   test    install what is missing (apt, needs root or sudo: the syslog-ng 3.38 oracle,
-          libssl-dev, pkg-config, openssl, util-linux), then
+          libssl-dev, pkg-config, openssl, util-linux, man-db, groff-base, dpkg-dev,
+          binutils, logrotate), then
           build (release), check formatting, run clippy and run all tests (release)
-  bench   benchmarks of rsng side by side with syslog-ng (see `cargo xtask bench --help`)";
+  bench   benchmarks of rsng side by side with syslog-ng (see `cargo xtask bench --help`)
+  deb     the Debian package: target/debian/rsng_<version>_<arch>.deb (see `cargo xtask deb --help`)";
 
 /// The oracle the differential tests compare against.
 const ORACLE: &str = "/usr/sbin/syslog-ng";
@@ -24,6 +26,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("deb") => xtask::package::run(&args[1..]),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -172,6 +175,14 @@ fn ensure_oracle() -> Result<(), String> {
         (on_path("unshare"), "util-linux"),
         // libfaketime: the date tests run both daemons at faked instants.
         (on_path("faketime"), "faketime"),
+        // Manual pages (rendered by the service tests) and the Debian package build.
+        (on_path("man"), "man-db"),
+        (on_path("groff"), "groff-base"),
+        (on_path("dpkg-deb"), "dpkg"),
+        (on_path("dpkg-shlibdeps"), "dpkg-dev"),
+        (on_path("strip"), "binutils"),
+        // The package test rotates the default configuration's logs with the installed file.
+        (on_path("logrotate"), "logrotate"),
     ] {
         if !present {
             packages.push(package);

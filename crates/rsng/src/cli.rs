@@ -79,4 +79,8 @@ pub struct Cli {
     /// Print the version and exit
     #[arg(short = 'V', long = "version")]
     pub version: bool,
+
+    /// Write the manual page or a shell completion script to standard output and exit
+    #[arg(long = "generate", value_name = "KIND", hide = true)]
+    pub generate: Option<crate::generate::Generate>,
 }

@@ -12,6 +12,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use rsng_runtime::control::{self, Command};
 
 use crate::cli::Cli;
+use crate::service_notify;
 
 /// syslog-ng's control socket, so that `syslog-ng-ctl` without `-c` reaches rsng.
 const DEFAULT_CONTROL_SOCKET: &str = "/var/lib/syslog-ng/syslog-ng.ctl";
@@ -46,6 +47,7 @@ pub fn run(cli: &Cli, config: ir::Config) -> ExitCode {
             }
         }
     }
+    service_notify::init();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = cli.worker_threads.filter(|&n| n > 0) {
         builder.worker_threads(n);
@@ -111,8 +113,11 @@ async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std
         running.stop(DRAIN_GRACE).await;
         return 1;
     };
+    let mut watchdog = service_notify::watchdog();
     loop {
+        service_notify::ready(&running);
         tokio::select! {
+            _ = watchdog.tick() => service_notify::ping(),
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = usr1.recv() => rsng_drivers::file::request_reopen(),
@@ -153,6 +158,7 @@ async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std
             }
         }
     }
+    service_notify::stopping();
     internal::notice(format!("rsng shutting down; version='{}'", env!("CARGO_PKG_VERSION")));
     running.stop(DRAIN_GRACE).await;
     let _ = std::fs::remove_file(&pidfile);
@@ -165,6 +171,7 @@ async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std
 /// Reads the configuration again and switches to it. `Ok(false)`: the new file is invalid and the
 /// old configuration keeps running. `Err(code)`: neither could be started; rsng must exit.
 async fn reload(cli: &Cli, config: &mut ir::Config, running: &mut rsng_runtime::Running) -> Result<bool, u8> {
+    service_notify::reloading();
     internal::notice("Configuration reload request received, reloading configuration");
     let loaded = match rsng_config::load_file(&cli.cfgfile, &LoadOptions::default()) {
         Ok(loaded) => loaded,

@@ -3,6 +3,9 @@
 
 mod cli;
 mod daemon;
+mod generate;
+mod manual;
+mod service_notify;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -22,6 +25,9 @@ fn main() -> ExitCode {
             return if err.use_stderr() { ExitCode::from(1) } else { ExitCode::SUCCESS };
         }
     };
+    if let Some(kind) = cli.generate {
+        return generate::run(kind, manual::command(), false, &manual::sections());
+    }
     if cli.version {
         println!("rsng {}", env!("CARGO_PKG_VERSION"));
         println!("Config version: 3.38");

@@ -6,35 +6,140 @@
 //!          | reload | stop | reopen | verbose|debug|trace [-s on|off] | config [-p]
 //! ```
 
+#[path = "../generate.rs"]
+mod generate;
+
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::process::ExitCode;
 
+use clap::{Arg, ArgAction, Command, ValueEnum as _};
+
 const DEFAULT_SOCKET: &str = "/var/lib/syslog-ng/syslog-ng.ctl";
 
-const USAGE: &str = "usage: rsng-ctl [-c SOCKET] COMMAND
-commands:
-  stats [--reset]                       counters as CSV
-  query list|get [--sum] [--reset] [PATTERN]
-  reload                                read the configuration again
-  stop                                  stop rsng
-  reopen                                reopen destination files
-  verbose|debug|trace [-s on|off]       show or set internal log levels
-  config [-p]                           the configuration (-p: preprocessed)";
+/// The command line as the manual page, the completions and the usage text describe it. The
+/// parsing itself is `command_line` below (lenient, as it always was); the tests check that the
+/// two accept the same commands.
+fn command() -> Command {
+    let flag = |long: &'static str, short: Option<char>, help: &'static str| {
+        Arg::new(long).long(long).short(short).action(ArgAction::SetTrue).help(help)
+    };
+    let level = |name: &'static str, what: &'static str| {
+        Command::new(name)
+            .about(format!("show or set {what}"))
+            .arg(Arg::new("set").short('s').long("set").value_parser(["on", "off"]).help("turn them on or off"))
+    };
+    Command::new("rsng-ctl")
+        .about("control a running rsng")
+        .long_about(
+            "rsng-ctl sends one command to a running rsng (or syslog-ng) over its control socket \
+             and prints the answer. It speaks the protocol of syslog-ng-ctl, with the same commands.",
+        )
+        .disable_version_flag(true)
+        .subcommand_required(true)
+        .arg(
+            Arg::new("control")
+                .short('c')
+                .long("control")
+                .value_name("SOCKET")
+                .default_value(DEFAULT_SOCKET)
+                .global(true)
+                .help("The daemon's control socket (rsng -c)"),
+        )
+        .subcommand(Command::new("stats").about("counters as CSV").arg(flag(
+            "reset",
+            Some('r'),
+            "set the counters to zero after reading them",
+        )))
+        .subcommand(
+            Command::new("query")
+                .about("counters by name")
+                .arg(
+                    Arg::new("kind")
+                        .value_parser(["list", "get"])
+                        .help("names only (list, the default) or names and values (get)"),
+                )
+                .arg(flag("sum", None, "get: one number, the sum of the matching counters"))
+                .arg(flag("reset", None, "set the matching counters to zero after reading them"))
+                .arg(Arg::new("pattern").value_name("PATTERN").help("a glob over counter names (default *)")),
+        )
+        .subcommand(Command::new("reload").about("read the configuration again"))
+        .subcommand(Command::new("stop").about("stop rsng"))
+        .subcommand(Command::new("reopen").about("reopen destination files"))
+        .subcommand(level("verbose", "verbose internal messages"))
+        .subcommand(level("debug", "debug internal messages"))
+        .subcommand(level("trace", "trace internal messages"))
+        .subcommand(Command::new("config").about("the configuration").arg(flag(
+            "preprocessed",
+            Some('p'),
+            "as preprocessed (includes and blocks expanded)",
+        )))
+}
+
+/// The usage text, from the same definition as the manual page.
+fn usage() -> String {
+    let cmd = command();
+    let lines: Vec<(String, String)> = cmd
+        .get_subcommands()
+        .map(|sub| (generate::synopsis(sub), sub.get_about().map(ToString::to_string).unwrap_or_default()))
+        .collect();
+    let width = lines.iter().map(|(s, _)| s.len()).max().unwrap_or(0) + 2;
+    let mut text = String::from("usage: rsng-ctl [-c SOCKET] COMMAND\ncommands:");
+    for (synopsis, about) in lines {
+        text.push_str(&format!("\n  {synopsis:<width$}{about}"));
+    }
+    text
+}
+
+fn manual_sections() -> Vec<generate::Section> {
+    let item = |term: &str, text: &str| (term.to_string(), text.to_string());
+    vec![
+        generate::Section {
+            title: "EXIT STATUS",
+            items: vec![
+                item("0", "the daemon carried out the command"),
+                item(
+                    "1",
+                    "the command line is not understood, the control socket cannot be reached, or the daemon refused the command (its reason goes to standard error)",
+                ),
+            ],
+        },
+        generate::Section {
+            title: "FILES",
+            items: vec![
+                item(DEFAULT_SOCKET, "the default control socket, syslog-ng's"),
+                item("/run/rsng/rsng.ctl", "the control socket of the packaged rsng.service"),
+            ],
+        },
+        generate::Section {
+            title: "SEE ALSO",
+            items: vec![item("", "rsng(8), syslog-ng-ctl(8), logrotate(8)")],
+        },
+    ]
+}
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "--generate") {
+        return match args.get(1).and_then(|kind| generate::Generate::from_str(kind, false).ok()) {
+            Some(kind) => generate::run(kind, command(), true, &manual_sections()),
+            None => {
+                eprintln!("usage: rsng-ctl --generate man|complete-bash|complete-zsh|complete-fish");
+                ExitCode::from(1)
+            }
+        };
+    }
     let mut socket = DEFAULT_SOCKET.to_string();
     if let Some(i) = args.iter().position(|a| a == "-c" || a == "--control") {
         if i + 1 >= args.len() {
-            eprintln!("{USAGE}");
+            eprintln!("{}", usage());
             return ExitCode::from(1);
         }
         socket = args.remove(i + 1);
         args.remove(i);
     }
     let Some(line) = command_line(&args) else {
-        eprintln!("{USAGE}");
+        eprintln!("{}", usage());
         return ExitCode::from(1);
     };
     let mut stream = match UnixStream::connect(&socket) {
@@ -99,4 +204,93 @@ fn command_line(args: &[String]) -> Option<String> {
         "config" => "CONFIG GET ORIGINAL".into(),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(line: &str) -> Vec<String> {
+        line.split_whitespace().map(String::from).collect()
+    }
+
+    /// Every command line the definition describes, with each of its arguments in turn.
+    fn described() -> Vec<String> {
+        let mut lines = Vec::new();
+        for sub in command().get_subcommands() {
+            let name = sub.get_name();
+            lines.push(name.to_string());
+            // A positional argument comes after the ones before it.
+            let mut positionals: Vec<String> = Vec::new();
+            for arg in sub.get_arguments() {
+                let value = arg.get_possible_values().first().map(|v| v.get_name().to_string());
+                let value = value.unwrap_or_else(|| "center.*".to_string());
+                let shown = match (arg.is_positional(), arg.get_action().takes_values()) {
+                    (true, _) => {
+                        positionals.push(value);
+                        positionals.join(" ")
+                    }
+                    (false, takes) => {
+                        let flag = arg
+                            .get_long()
+                            .map_or_else(|| format!("-{}", arg.get_short().unwrap()), |l| format!("--{l}"));
+                        if takes {
+                            format!("{flag} {value}")
+                        } else {
+                            flag
+                        }
+                    }
+                };
+                lines.push(format!("{name} {shown}"));
+                if let Some(short) = arg.get_short() {
+                    if !arg.is_positional() && !arg.get_action().takes_values() {
+                        lines.push(format!("{name} -{short}"));
+                    }
+                }
+            }
+        }
+        lines
+    }
+
+    #[test]
+    fn the_definition_and_the_parser_accept_the_same_commands() {
+        let lines = described();
+        assert!(lines.len() > 15, "{lines:?}");
+        for line in lines.iter().map(String::as_str).chain(["query get --sum --reset d*", "stats -c /x.ctl"]) {
+            assert!(command_line(&words(line)).is_some(), "the parser refuses `{line}`, which the manual describes");
+            let mut argv = vec!["rsng-ctl".to_string()];
+            argv.extend(words(line));
+            assert!(command().try_get_matches_from(&argv).is_ok(), "the definition refuses `{line}`");
+        }
+        for line in ["", "restart", "query count", "verbose -s"] {
+            assert!(command_line(&words(line)).is_none(), "the parser accepts `{line}`");
+            let mut argv = vec!["rsng-ctl".to_string()];
+            argv.extend(words(line));
+            assert!(command().try_get_matches_from(&argv).is_err(), "the definition accepts `{line}`");
+        }
+    }
+
+    #[test]
+    fn commands_become_protocol_lines() {
+        for (line, wire) in [
+            ("stats", "STATS"),
+            ("stats --reset", "RESET_STATS"),
+            ("query get --sum d*", "QUERY GET_SUM d*"),
+            ("query", "QUERY LIST *"),
+            ("verbose -s on", "LOG VERBOSE ON"),
+            ("config -p", "CONFIG GET PREPROCESSED"),
+        ] {
+            assert_eq!(command_line(&words(line)).as_deref(), Some(wire), "{line}");
+        }
+    }
+
+    #[test]
+    fn usage_lists_every_command() {
+        let text = usage();
+        assert!(text.starts_with("usage: rsng-ctl [-c SOCKET] COMMAND\ncommands:\n"), "{text}");
+        for sub in command().get_subcommands() {
+            assert!(text.lines().any(|l| l.trim_start().starts_with(sub.get_name())), "{text}");
+        }
+        assert!(text.contains("query [list|get] [--sum] [--reset] [PATTERN]"), "{text}");
+    }
 }
