@@ -52,7 +52,8 @@ usage: cargo xtask bench [config] [options]
 
 Subcommands:
   config              configuration loading, rsng vs syslog-ng (default)
-  pipeline            message throughput and CPU per message over TCP (see --help)
+  pipeline            messages delivered per second, CPU per written message, RSS, drops and
+                      losses per scenario (TLS, TCP, UDP, idle connections; see --help)
 
 Options:
   --runs N            timed runs per program and size (default 5)

@@ -1,50 +1,163 @@
-//! `cargo xtask bench pipeline`: message throughput and CPU per message, rsng beside syslog-ng.
+//! `cargo xtask bench pipeline`: what each daemon *delivers*, rsng beside syslog-ng in one run.
 //!
-//! Both daemons run the same configuration (a TCP `network()` source writing every message to a
-//! file with the default template). For each run, `loggen` (from syslog-ng-core) sends N messages
-//! over several connections as fast as it can; the time runs from loggen's start until the
-//! destination file holds N lines, and the daemon's CPU time (user + system, from
-//! `/proc/PID/stat`) over the same span is divided by N. Runs alternate between the two daemons
-//! so that machine noise hits both alike; the report gives medians and rsng/syslog-ng ratios.
+//! For every scenario both daemons run the same configuration (a `network()` source writing to a
+//! file), alternating run by run so that machine noise hits both alike. `rsng-loadgen` sends for
+//! a fixed time as fast as it can (or holds idle connections open). Then the bench waits until
+//! the output file stops growing and reads the daemon's own counters over its control socket.
+//! It reports, as medians:
+//!
+//! - written/s: lines in the output file, divided by the time until the last one was written;
+//! - CPU per *written* message (user + system time of the daemon over the run);
+//! - peak RSS (`VmHWM`), or RSS per connection for the idle scenario;
+//! - dropped (the daemon's `dropped` counters) and lost: sent − written − dropped, messages that
+//!   vanished without being counted (for UDP, mostly in the kernel's receive buffer).
+//!
+//! The bench reports; it asserts nothing.
 
 use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const LOGGEN: &str = "/usr/bin/loggen";
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Tcp,
+    Tls,
+    Udp,
+}
+
+#[derive(Clone)]
+struct Scenario {
+    name: &'static str,
+    transport: Transport,
+    format: &'static str,
+    connections: usize,
+    flow_control: bool,
+    /// Hold idle connections open instead of sending (memory per connection).
+    idle: bool,
+}
+
+const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "tls-1-fc",
+        transport: Transport::Tls,
+        format: "rfc5424",
+        connections: 1,
+        flow_control: true,
+        idle: false,
+    },
+    Scenario {
+        name: "tls-4-fc",
+        transport: Transport::Tls,
+        format: "rfc5424",
+        connections: 4,
+        flow_control: true,
+        idle: false,
+    },
+    Scenario {
+        name: "tls-1",
+        transport: Transport::Tls,
+        format: "rfc5424",
+        connections: 1,
+        flow_control: false,
+        idle: false,
+    },
+    Scenario {
+        name: "tls-4",
+        transport: Transport::Tls,
+        format: "rfc5424",
+        connections: 4,
+        flow_control: false,
+        idle: false,
+    },
+    Scenario {
+        name: "tcp-3164-4-fc",
+        transport: Transport::Tcp,
+        format: "rfc3164",
+        connections: 4,
+        flow_control: true,
+        idle: false,
+    },
+    Scenario {
+        name: "udp-1",
+        transport: Transport::Udp,
+        format: "rfc3164",
+        connections: 1,
+        flow_control: false,
+        idle: false,
+    },
+    Scenario {
+        name: "tls-100-fc",
+        transport: Transport::Tls,
+        format: "rfc5424",
+        connections: 100,
+        flow_control: true,
+        idle: false,
+    },
+    Scenario {
+        name: "tls-1000-idle",
+        transport: Transport::Tls,
+        format: "rfc5424",
+        connections: 1000,
+        flow_control: true,
+        idle: true,
+    },
+];
 
 struct Settings {
-    messages: usize,
-    connections: usize,
+    seconds: f64,
     runs: usize,
     size: usize,
     build: bool,
-    /// Over TLS (`transport("tls")`, loggen `--use-ssl`), with a certificate made for the run.
-    tls: bool,
+    only: Vec<String>,
 }
 
 const USAGE: &str = "\
-usage: cargo xtask bench pipeline [--messages N] [--connections N] [--runs N] [--size BYTES] [--tls] [--no-build]
+usage: cargo xtask bench pipeline [--seconds S] [--runs N] [--size BYTES] [--only NAME,...] [--no-build]
 
-Sends N messages with loggen over TCP to rsng and to syslog-ng (alternating runs) and reports
-messages per second and CPU microseconds per message for each, with rsng/syslog-ng ratios.
+Runs each scenario on rsng and on syslog-ng 3.38 (alternating), sending with rsng-loadgen for
+S seconds (default 5), and reports written messages per second, CPU per written message, peak
+RSS, dropped and lost messages, as medians of N runs (default 3), with rsng/syslog-ng ratios.
+Scenarios: tls-1-fc tls-4-fc tls-1 tls-4 tcp-3164-4-fc udp-1 tls-100-fc tls-1000-idle
+(-fc: flags(flow-control); without it the default log-fifo-size drops what does not fit).
 ";
 
+#[derive(Clone, Copy, Default)]
+struct Sample {
+    sent: u64,
+    written: u64,
+    dropped: u64,
+    seconds: f64,
+    cpu: f64,
+    peak_rss_kib: u64,
+    rss_per_conn_kib: f64,
+}
+
+impl Sample {
+    fn lost(&self) -> i64 {
+        self.sent as i64 - self.written as i64 - self.dropped as i64
+    }
+    fn rate(&self) -> f64 {
+        self.written as f64 / self.seconds.max(1e-9)
+    }
+    fn cpu_per_msg_us(&self) -> f64 {
+        self.cpu * 1e6 / (self.written.max(1)) as f64
+    }
+}
+
 pub fn run(args: &[&str]) -> Result<(), String> {
-    let mut s = Settings { messages: 200_000, connections: 4, runs: 3, size: 256, build: true, tls: false };
+    let mut s = Settings { seconds: 5.0, runs: 3, size: 300, build: true, only: Vec::new() };
     let mut it = args.iter();
     while let Some(&arg) = it.next() {
-        let mut num = |what: &str| -> Result<usize, String> {
-            it.next().and_then(|v| v.parse().ok()).ok_or_else(|| format!("{what} needs a number"))
-        };
+        let mut value = |what: &str| it.next().copied().ok_or_else(|| format!("{what} needs a value"));
         match arg {
-            "--messages" => s.messages = num("--messages")?,
-            "--connections" => s.connections = num("--connections")?.max(1),
-            "--runs" => s.runs = num("--runs")?.max(1),
-            "--size" => s.size = num("--size")?.max(64),
+            "--seconds" => s.seconds = value("--seconds")?.parse().map_err(|_| "--seconds needs a number")?,
+            "--runs" => s.runs = value("--runs")?.parse::<usize>().map_err(|_| "--runs needs a number")?.max(1),
+            "--size" => s.size = value("--size")?.parse::<usize>().map_err(|_| "--size needs a number")?.max(80),
+            "--only" => s.only = value("--only")?.split(',').map(String::from).collect(),
             "--no-build" => s.build = false,
-            "--tls" => s.tls = true,
             "-h" | "--help" => {
                 print!("{USAGE}");
                 return Ok(());
@@ -52,13 +165,10 @@ pub fn run(args: &[&str]) -> Result<(), String> {
             other => return Err(format!("unknown option `{other}`\n\n{USAGE}")),
         }
     }
-    if !Path::new(LOGGEN).exists() {
-        return Err(format!("{LOGGEN} is missing (Debian package syslog-ng-core)"));
-    }
     let root = workspace_root();
     if s.build {
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--release", "-p", "rsng"])
+            .args(["build", "--release", "-p", "rsng", "-p", "rsng-loadgen"])
             .current_dir(&root)
             .status()
             .map_err(|e| format!("cargo build: {e}"))?;
@@ -68,44 +178,89 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     }
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let rsng = target.join("release/rsng");
+    let loadgen = target.join("release/rsng-loadgen");
     let syslog_ng = PathBuf::from("/usr/sbin/syslog-ng");
-    let dir = root.join("target/bench/pipeline");
-    let mut results: Vec<(&str, Vec<(f64, f64)>)> = vec![("syslog-ng", Vec::new()), ("rsng", Vec::new())];
-    for run in 0..s.runs {
-        for (i, (name, bin)) in [("syslog-ng", &syslog_ng), ("rsng", &rsng)].into_iter().enumerate() {
-            let r = one_run(bin, &dir.join(format!("{name}-{run}")), &s)?;
-            eprintln!("run {run} {name}: {:.0} msg/s, {:.2} us CPU/msg", r.0, r.1);
-            results[i].1.push(r);
+    let dir = target.join("bench/pipeline");
+    fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    make_certificate(&dir)?;
+    let mut report = format!(
+        "pipeline: {} s of load per run, {}-byte messages, medians of {} runs; {}\n\n\
+         | scenario | daemon | written/s | CPU µs/written | peak RSS | dropped | lost | \
+         written/s ratio | CPU ratio | RSS ratio |\n|---|---|---|---|---|---|---|---|---|---|\n",
+        s.seconds,
+        s.size,
+        s.runs,
+        host_info()
+    );
+    for sc in SCENARIOS.iter().filter(|sc| s.only.is_empty() || s.only.iter().any(|o| o == sc.name)) {
+        let mut samples: [Vec<Sample>; 2] = [Vec::new(), Vec::new()];
+        for run in 0..s.runs {
+            for (i, (name, bin)) in [("syslog-ng", &syslog_ng), ("rsng", &rsng)].into_iter().enumerate() {
+                let run_dir = dir.join(format!("{}-{name}-{run}", sc.name));
+                let sample = one_run(bin, &loadgen, &dir, &run_dir, sc, &s)?;
+                eprintln!(
+                    "{} {name} run {run}: sent {} written {} dropped {} lost {} | {:.0} msg/s, {:.2} us CPU/msg, \
+                     peak RSS {} KiB{}",
+                    sc.name,
+                    sample.sent,
+                    sample.written,
+                    sample.dropped,
+                    sample.lost(),
+                    sample.rate(),
+                    sample.cpu_per_msg_us(),
+                    sample.peak_rss_kib,
+                    if sc.idle {
+                        format!(", {:.1} KiB per connection", sample.rss_per_conn_kib)
+                    } else {
+                        String::new()
+                    }
+                );
+                samples[i].push(sample);
+            }
+        }
+        let med = |v: &[Sample], f: &dyn Fn(&Sample) -> f64| {
+            let mut x: Vec<f64> = v.iter().map(f).collect();
+            x.sort_by(|a, b| a.total_cmp(b));
+            x[x.len() / 2]
+        };
+        let rows: Vec<[f64; 5]> = samples
+            .iter()
+            .map(|v| {
+                [
+                    med(v, &|s| s.rate()),
+                    med(v, &|s| s.cpu_per_msg_us()),
+                    if sc.idle { med(v, &|s| s.rss_per_conn_kib) } else { med(v, &|s| s.peak_rss_kib as f64) },
+                    med(v, &|s| s.dropped as f64),
+                    med(v, &|s| s.lost() as f64),
+                ]
+            })
+            .collect();
+        for (i, name) in ["syslog-ng", "rsng"].iter().enumerate() {
+            let r = rows[i];
+            let rss = if sc.idle { format!("{:.1} KiB/conn", r[2]) } else { format!("{:.1} MiB", r[2] / 1024.0) };
+            let ratios = if i == 1 {
+                format!(
+                    "{:.2}x | {:.2}x | {:.2}x",
+                    r[0] / rows[0][0].max(1e-9),
+                    r[1] / rows[0][1].max(1e-9),
+                    r[2] / rows[0][2].max(1e-9)
+                )
+            } else {
+                " | | ".to_string()
+            };
+            let (rate, cpu) = if sc.idle {
+                ("-".to_string(), "-".to_string())
+            } else {
+                (format!("{:.0}", r[0]), format!("{:.2}", r[1]))
+            };
+            report.push_str(&format!(
+                "| {} | {name} | {rate} | {cpu} | {rss} | {:.0} | {:.0} | {ratios} |\n",
+                sc.name, r[3], r[4]
+            ));
         }
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(|a, b| a.total_cmp(b));
-        v[v.len() / 2]
-    };
-    let mut report = format!(
-        "pipeline: {} messages of {} bytes over {} {} connections, network() -> file(), {} runs each\n",
-        s.messages,
-        s.size,
-        s.connections,
-        if s.tls { "TLS" } else { "TCP" },
-        s.runs
-    );
-    let mut med = Vec::new();
-    for (name, rs) in &results {
-        let mut rate: Vec<f64> = rs.iter().map(|r| r.0).collect();
-        let mut cpu: Vec<f64> = rs.iter().map(|r| r.1).collect();
-        let (rate, cpu) = (median(&mut rate), median(&mut cpu));
-        report.push_str(&format!("  {name:<10} {rate:>10.0} msg/s  {cpu:>6.2} us CPU/msg (medians)\n"));
-        med.push((rate, cpu));
-    }
-    report.push_str(&format!(
-        "  rsng/syslog-ng: throughput {:.2}x, CPU per message {:.2}x\n",
-        med[1].0 / med[0].0,
-        med[1].1 / med[0].1
-    ));
-    print!("{report}");
-    fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    fs::write(dir.join("result.txt"), &report).map_err(|e| e.to_string())?;
+    print!("\n{report}");
+    fs::write(dir.join("result.md"), &report).map_err(|e| e.to_string())?;
     Ok(())
 }
 
@@ -113,8 +268,12 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(26514)
+fn free_port(udp: bool) -> u16 {
+    if udp {
+        std::net::UdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr()).map(|a| a.port()).unwrap_or(26515)
+    } else {
+        std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(26514)
+    }
 }
 
 /// CPU time (user + system) of a process, in seconds.
@@ -129,10 +288,24 @@ fn cpu_seconds(pid: u32) -> f64 {
     ticks / 100.0
 }
 
+/// A `/proc/PID/status` field in KiB (`VmRSS`, `VmHWM`).
+fn status_kib(pid: u32, field: &str) -> u64 {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(field)?.strip_prefix(':')?.trim().strip_suffix("kB")?.trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 /// A self-signed certificate for the TLS runs, made with the `openssl` command.
 fn make_certificate(dir: &Path) -> Result<(), String> {
+    if dir.join("cert.pem").is_file() && dir.join("key.pem").is_file() {
+        return Ok(());
+    }
     let status = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"])
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=localhost"])
         .arg("-keyout")
         .arg(dir.join("key.pem"))
         .arg("-out")
@@ -148,36 +321,78 @@ fn make_certificate(dir: &Path) -> Result<(), String> {
     }
 }
 
-fn count_lines(path: &Path) -> usize {
-    fs::read(path).map(|d| d.iter().filter(|&&b| b == b'\n').count()).unwrap_or(0)
+fn count_lines(path: &Path) -> u64 {
+    fs::read(path).map(|d| d.iter().filter(|&&b| b == b'\n').count() as u64).unwrap_or(0)
 }
 
-/// One timed run: (messages per second, CPU microseconds per message).
-fn one_run(bin: &Path, dir: &Path, s: &Settings) -> Result<(f64, f64), String> {
-    let _ = fs::remove_dir_all(dir);
-    fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    let port = free_port();
-    let out = dir.join("out");
-    let conf = dir.join("bench.conf");
-    let transport = if s.tls {
-        make_certificate(dir)?;
-        format!(
+/// The sum of the daemon's `dropped` counters, read with syslog-ng's `STATS` control command.
+fn dropped(ctl: &Path) -> u64 {
+    let Ok(mut stream) = UnixStream::connect(ctl) else { return 0 };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    if stream.write_all(b"STATS\n").is_err() {
+        return 0;
+    }
+    let mut total = 0;
+    for line in BufReader::new(stream).lines().map_while(Result::ok) {
+        if line == "." {
+            break;
+        }
+        let f: Vec<&str> = line.split(';').collect();
+        if f.len() == 6 && f[4] == "dropped" && (f[0].starts_with("dst.") || f[0].starts_with("src.")) {
+            total += f[5].parse::<u64>().unwrap_or(0);
+        }
+    }
+    total
+}
+
+fn config(sc: &Scenario, port: u16, certs: &Path, out: &Path) -> String {
+    let transport = match sc.transport {
+        Transport::Tcp => "transport(\"tcp\")".to_string(),
+        Transport::Udp => "transport(\"udp\") so-rcvbuf(8388608)".to_string(),
+        Transport::Tls => format!(
             "transport(\"tls\") tls(key-file(\"{0}/key.pem\") cert-file(\"{0}/cert.pem\") peer-verify(optional-untrusted))",
-            dir.display()
-        )
+            certs.display()
+        ),
+    };
+    let flow = if sc.flow_control { " flags(flow-control);" } else { "" };
+    // With flow control each connection may have 1,000 messages in flight; without it the
+    // defaults stand (log-fifo-size(10000)), as most configurations leave them.
+    let window = if sc.flow_control {
+        let conns = sc.connections.max(10) + 10;
+        format!(" max-connections({conns}) log-iw-size({})", conns * 1000)
+    } else {
+        format!(" max-connections({})", sc.connections.max(10) + 10)
+    };
+    let fifo = if sc.flow_control {
+        format!(" log-fifo-size({})", (sc.connections.max(10) + 10) * 1000)
     } else {
         String::new()
     };
-    fs::write(
-        &conf,
-        format!(
-            "@version: 3.38\noptions {{ use-dns(no); keep-hostname(yes); stats-freq(0); log-fifo-size(100000); }};\n\
-             source s {{ network(ip(127.0.0.1) port({port}) max-connections(100) log-iw-size(100000) {transport}); }};\n\
-             destination d {{ file(\"{}\"); }};\nlog {{ source(s); destination(d); flags(flow-control); }};\n",
-            out.display()
-        ),
+    let protocol = if sc.format == "rfc3164" { "" } else { " flags(syslog-protocol)" };
+    format!(
+        "@version: 3.38\noptions {{ use-dns(no); dns-cache(no); keep-hostname(yes); stats-freq(0); stats-level(1); }};\n\
+         source s {{ network(ip(127.0.0.1) port({port}) {transport}{window}{protocol}); }};\n\
+         destination d {{ file(\"{}\"{fifo}); }};\nlog {{ source(s); destination(d);{flow} }};\n",
+        out.display()
     )
-    .map_err(|e| e.to_string())?;
+}
+
+fn one_run(
+    bin: &Path,
+    loadgen: &Path,
+    certs: &Path,
+    dir: &Path,
+    sc: &Scenario,
+    s: &Settings,
+) -> Result<Sample, String> {
+    let _ = fs::remove_dir_all(dir);
+    fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let udp = sc.transport == Transport::Udp;
+    let port = free_port(udp);
+    let out = dir.join("out");
+    let conf = dir.join("bench.conf");
+    let ctl = dir.join("ctl");
+    fs::write(&conf, config(sc, port, certs, &out)).map_err(|e| e.to_string())?;
     let mut daemon: Child = Command::new(bin)
         .arg("-F")
         .arg("-f")
@@ -187,59 +402,100 @@ fn one_run(bin: &Path, dir: &Path, s: &Settings) -> Result<(f64, f64), String> {
         .arg("-R")
         .arg(dir.join("persist"))
         .arg("-c")
-        .arg(dir.join("ctl"))
+        .arg(&ctl)
         .arg("--no-caps")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(fs::File::create(dir.join("stderr")).map_err(|e| e.to_string())?)
         .spawn()
         .map_err(|e| format!("{}: {e}", bin.display()))?;
+    let pid = daemon.id();
+    // Ready when the control socket answers (no probe connection to the source).
     let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while UnixStream::connect(&ctl).is_err() {
         if Instant::now() > deadline {
             let _ = daemon.kill();
-            return Err(format!("{} did not listen on {port}", bin.display()));
+            return Err(format!("{} did not start (see {})", bin.display(), dir.join("stderr").display()));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    // The probe connection above counts as one (empty) connection; let it settle.
-    std::thread::sleep(Duration::from_millis(200));
-    let cpu_before = cpu_seconds(daemon.id());
+    std::thread::sleep(Duration::from_millis(300));
+    let rss_before = status_kib(pid, "VmRSS");
+    let cpu_before = cpu_seconds(pid);
     let start = Instant::now();
-    let per_conn = s.messages / s.connections;
-    let total = per_conn * s.connections;
-    let mut loggen = Command::new(LOGGEN);
-    // loggen's TLS plugin is a transport of its own (TCP over IPv4 implied).
-    if s.tls {
-        loggen.arg("--use-ssl");
-    } else {
-        loggen.args(["--inet", "--stream"]);
+    let mut cmd = Command::new(loadgen);
+    cmd.arg("--transport")
+        .arg(match sc.transport {
+            Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
+            Transport::Udp => "udp",
+        })
+        .args(["--format", sc.format])
+        .args(["--connections", &sc.connections.to_string()])
+        .args(["--size", &s.size.to_string()])
+        .args(["--duration", &s.seconds.to_string()])
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if sc.idle {
+        cmd.arg("--idle");
     }
-    let status = loggen
-        .args(["--quiet", "--rate=100000000"])
-        .arg(format!("--active-connections={}", s.connections))
-        .arg(format!("--number={per_conn}"))
-        .arg(format!("--size={}", s.size))
-        .args(["127.0.0.1", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map_err(|e| format!("loggen: {e}"))?;
-    if !status.success() {
-        let _ = daemon.kill();
-        return Err(format!("loggen failed against {}", bin.display()));
+    let child = cmd.spawn().map_err(|e| format!("rsng-loadgen: {e}"))?;
+    let mut rss_per_conn_kib = 0.0;
+    if sc.idle {
+        // Every connection is open and has sent its one message well before the end.
+        std::thread::sleep(Duration::from_secs_f64(s.seconds * 0.8));
+        let rss = status_kib(pid, "VmRSS");
+        rss_per_conn_kib = rss.saturating_sub(rss_before) as f64 / sc.connections as f64;
     }
+    let output = child.wait_with_output().map_err(|e| format!("rsng-loadgen: {e}"))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let sent: u64 = text
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("sent="))
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| format!("rsng-loadgen printed no count: {text}"))?;
+    // Wait until the file stops growing (or holds everything that was sent).
+    let mut written = count_lines(&out);
+    let mut last_growth = start.elapsed();
+    let mut stable_since = Instant::now();
     let deadline = Instant::now() + Duration::from_secs(120);
-    while count_lines(&out) < total {
-        if Instant::now() > deadline {
-            let _ = daemon.kill();
-            return Err(format!("{}: only {} of {total} messages arrived", bin.display(), count_lines(&out)));
+    while written < sent && stable_since.elapsed() < Duration::from_millis(1500) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        let now = count_lines(&out);
+        if now != written {
+            written = now;
+            last_growth = start.elapsed();
+            stable_since = Instant::now();
         }
-        std::thread::sleep(Duration::from_millis(10));
     }
-    let elapsed = start.elapsed().as_secs_f64();
-    let cpu = cpu_seconds(daemon.id()) - cpu_before;
-    let _ = Command::new("kill").arg("-TERM").arg(daemon.id().to_string()).status();
-    let _ = daemon.wait();
-    Ok((total as f64 / elapsed, cpu * 1e6 / total as f64))
+    if written >= sent {
+        last_growth = start.elapsed();
+    }
+    let cpu = cpu_seconds(pid) - cpu_before;
+    let peak_rss_kib = status_kib(pid, "VmHWM");
+    let dropped = dropped(&ctl);
+    let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+    let stop_deadline = Instant::now() + Duration::from_secs(15);
+    while daemon.try_wait().ok().flatten().is_none() {
+        if Instant::now() > stop_deadline {
+            let _ = daemon.kill();
+            let _ = daemon.wait();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(Sample { sent, written, dropped, seconds: last_growth.as_secs_f64(), cpu, peak_rss_kib, rss_per_conn_kib })
+}
+
+fn host_info() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':']).to_string()))
+        })
+        .unwrap_or_default();
+    format!("{cpus} CPUs ({model})")
 }
