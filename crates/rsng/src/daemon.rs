@@ -32,8 +32,12 @@ pub fn run(cli: &Cli, config: ir::Config) -> ExitCode {
     } else {
         None
     };
-    internal::set_stderr_level(level.or(Some(internal::Level::Error)));
-    internal::set_kept_level(level.map_or(internal::Level::Notice, |l| l.max(internal::Level::Notice)));
+    // `--startup-debug`: debug messages until start-up is over, then the levels asked for.
+    let startup_level = if cli.startup_debug { Some(internal::Level::Debug) } else { level };
+    apply_level(startup_level);
+    for warning in crate::process::apply(cli) {
+        eprintln!("rsng: {warning}");
+    }
     let background = !cli.foreground && cli.process_mode.as_deref() != Some("foreground");
     let mut notify_parent = None;
     if background {
@@ -57,7 +61,7 @@ pub fn run(cli: &Cli, config: ir::Config) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let code = runtime.block_on(serve(cli, config, &mut notify_parent));
+    let code = runtime.block_on(serve(cli, config, &mut notify_parent, level));
     if let Some(pipe) = notify_parent.take() {
         report_to_parent(pipe, code != 0);
     }
@@ -65,7 +69,12 @@ pub fn run(cli: &Cli, config: ir::Config) -> ExitCode {
     ExitCode::from(code)
 }
 
-async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std::os::fd::OwnedFd>) -> u8 {
+async fn serve(
+    cli: &Cli,
+    mut config: ir::Config,
+    notify_parent: &mut Option<std::os::fd::OwnedFd>,
+    level: Option<internal::Level>,
+) -> u8 {
     let mut running = match rsng_runtime::start(&config, &start_options(cli)) {
         Ok(r) => r,
         Err(e) => {
@@ -98,6 +107,9 @@ async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std
         return 1;
     }
     internal::notice(format!("rsng starting up; version='{}'", env!("CARGO_PKG_VERSION")));
+    if cli.startup_debug {
+        apply_level(level);
+    }
     if let Some(pipe) = notify_parent.take() {
         report_to_parent(pipe, false);
     }
@@ -160,6 +172,12 @@ async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std
         let _ = std::fs::remove_file(&control_path);
     }
     0
+}
+
+/// Internal messages up to `level` go to stderr (errors always) and are kept for `internal()`.
+fn apply_level(level: Option<internal::Level>) {
+    internal::set_stderr_level(level.or(Some(internal::Level::Error)));
+    internal::set_kept_level(level.map_or(internal::Level::Notice, |l| l.max(internal::Level::Notice)));
 }
 
 /// Reads the configuration again and switches to it. `Ok(false)`: the new file is invalid and the

@@ -3,6 +3,7 @@
 
 mod cli;
 mod daemon;
+mod process;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -26,6 +27,10 @@ fn main() -> ExitCode {
         println!("rsng {}", env!("CARGO_PKG_VERSION"));
         println!("Config version: 3.38");
         println!("Include-Path: /etc/syslog-ng:/usr/share/syslog-ng/include");
+        return ExitCode::SUCCESS;
+    }
+    if cli.module_registry {
+        process::print_module_registry();
         return ExitCode::SUCCESS;
     }
     let opts = LoadOptions::default();
