@@ -193,3 +193,105 @@ fn flags_without_meaning_here_warn() {
     let (ok, _, code) = p.stop();
     assert!(ok && code == Some(0));
 }
+
+/// syslog-ng's life-cycle messages (the ones scripts and test suites wait for).
+const LIFECYCLE: &[&str] = &[
+    "starting up;",
+    "shutting down;",
+    "New configuration initialized",
+    "Configuration reload",
+    "Error reloading configuration",
+    "Error initializing new configuration",
+];
+
+/// The life-cycle lines of `text`, with the bracketed time stamp (stderr) or the BSD header
+/// (`internal()` to a file) and the version masked by position.
+fn lifecycle_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| LIFECYCLE.iter().any(|m| l.contains(m)))
+        .map(|l| {
+            let l = if l.starts_with('[') { l.split_once("] ").map_or(l, |(_, rest)| rest) } else { l };
+            // `Mmm dd hh:mm:ss host syslog-ng[pid]: text`: time, host and pid differ.
+            let l = if l.len() > 16 && l.as_bytes()[3] == b' ' && l.as_bytes()[6] == b' ' {
+                l.split_once("]: ").map_or(l, |(_, rest)| rest)
+            } else {
+                l
+            };
+            match l.find("version='") {
+                Some(at) => format!("{}version='<V>'", &l[..at]),
+                None => l.to_string(),
+            }
+        })
+        .collect()
+}
+
+/// Reloads (control socket, SIGHUP), reloads a broken file (both ways), stops; returns the
+/// daemon's stderr and what its `internal()` source wrote.
+fn lifecycle(daemon: Daemon, flags: &[&str]) -> (String, String) {
+    let tmp = TempDir::new(&format!("lifecycle-{}", daemon.name())).expect("tempdir");
+    let p = Proc::start(daemon, tmp.path(), CONFIG, flags);
+    let name = daemon.name();
+    let conf = tmp.path().join(format!("{name}.conf"));
+    let out = tmp.path().join("internal.log");
+    let count = |what: &str| -> usize {
+        fs::read_to_string(&p.stderr).unwrap_or_default().matches(what).count()
+            + fs::read_to_string(&out).unwrap_or_default().matches(what).count()
+    };
+    let wait_count = |what: &str, n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while count(what) < n {
+            assert!(Instant::now() < deadline, "{name}: waiting for {n} × {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    wait_count("starting up", 1);
+    let (ok, reply) = p.ctl_cmd(&["reload"]);
+    assert!(ok, "{name}: {reply}");
+    wait_count("Configuration reload finished", 1);
+    let hup = || {
+        let status = Command::new("kill").arg("-HUP").arg(p.child.id().to_string()).status().expect("kill");
+        assert!(status.success());
+    };
+    hup();
+    wait_count("Configuration reload finished", 2);
+    fs::write(&conf, format!("{CONFIG}garbage {{\n")).expect("break config");
+    let (ok, reply) = p.ctl_cmd(&["reload"]);
+    assert!(!ok && reply.contains("Syntax error parsing configuration file"), "{name}: {reply}");
+    hup();
+    wait_count("Error reloading configuration", 1);
+    let (ok, reply, code) = p.stop();
+    assert!(ok && reply.contains("Shutdown initiated") && code == Some(0), "{name}: {reply} {code:?}");
+    (
+        fs::read_to_string(tmp.path().join(format!("{name}.stderr"))).unwrap_or_default(),
+        fs::read_to_string(out).unwrap_or_default(),
+    )
+}
+
+#[test]
+fn lifecycle_messages_are_syslog_ngs() {
+    if !have_oracle() {
+        return;
+    }
+    // As the Light suite runs syslog-ng: messages on stderr, with time stamps.
+    let flags = ["--enable-core", "--stderr", "--debug", "--verbose", "--startup-debug", "--no-caps"];
+    let (oracle, _) = lifecycle(Daemon::Oracle, &flags);
+    let (ours, _) = lifecycle(Daemon::Rsng, &flags);
+    let expected = lifecycle_lines(&oracle);
+    assert_eq!(expected.len(), 9, "syslog-ng's life cycle: {oracle}");
+    assert_eq!(lifecycle_lines(&ours), expected, "rsng's stderr: {ours}");
+    // Every stderr line of rsng's life cycle has syslog-ng's time stamp form.
+    for line in ours.lines().filter(|l| LIFECYCLE.iter().any(|m| l.contains(m))) {
+        let stamp = line.get(..28).unwrap_or_default();
+        let b = stamp.as_bytes();
+        assert!(
+            b.len() == 28 && b[0] == b'[' && b[11] == b'T' && b[20] == b'.' && b[27] == b']',
+            "time stamp form: {line}"
+        );
+    }
+    // Without -e they go to internal() instead.
+    let (_, oracle) = lifecycle(Daemon::Oracle, &["--no-caps"]);
+    let (_, ours) = lifecycle(Daemon::Rsng, &["--no-caps"]);
+    let expected = lifecycle_lines(&oracle);
+    assert_eq!(expected.len(), 7, "syslog-ng's internal() life cycle: {oracle}");
+    assert_eq!(lifecycle_lines(&ours), expected, "rsng's internal(): {ours}");
+}

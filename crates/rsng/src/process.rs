@@ -3,6 +3,9 @@
 //! warn instead of passing silently.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rsng_drivers::internal::{self, Level};
 
 use crate::cli::Cli;
 
@@ -61,4 +64,22 @@ pub fn print_module_registry() {
     for d in DRIVERS {
         let _ = writeln!(out, "  {:<12} {}", d.context.name(), d.name);
     }
+}
+
+/// `-e`: whether internal messages go to stderr (and then only there).
+static STDERR: AtomicBool = AtomicBool::new(false);
+
+pub fn set_stderr(on: bool) {
+    STDERR.store(on, Ordering::Relaxed);
+}
+
+/// Internal messages up to `level` (notices without `-v`/`-d`) are kept; with `-e` they go to
+/// stderr instead of `internal()`, as syslog-ng 3.38 does (`-v` and `-d` no longer imply `-e`
+/// there). Without `-e`, errors are printed to stderr too.
+pub fn apply_level(level: Option<Level>) {
+    let kept = level.map_or(Level::Notice, |l| l.max(Level::Notice));
+    let stderr = STDERR.load(Ordering::Relaxed);
+    internal::set_stderr_level(Some(if stderr { kept } else { Level::Error }));
+    internal::set_kept_level(kept);
+    internal::set_stderr_only(stderr);
 }
