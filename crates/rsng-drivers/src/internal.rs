@@ -37,6 +37,8 @@ struct Hub {
     stderr_level: AtomicU8,
     /// Events above this severity are not recorded at all (info needs `-v`, debug `-d`).
     kept_level: AtomicU8,
+    /// `-e`: events printed to stderr are not also given to `internal()`, as in syslog-ng.
+    stderr_only: AtomicBool,
 }
 
 fn hub() -> &'static Hub {
@@ -47,6 +49,7 @@ fn hub() -> &'static Hub {
         listening: AtomicBool::new(false),
         stderr_level: AtomicU8::new(0),
         kept_level: AtomicU8::new(Level::Notice as u8),
+        stderr_only: AtomicBool::new(false),
     })
 }
 
@@ -62,6 +65,11 @@ pub fn set_kept_level(level: Level) {
     hub().kept_level.store(level as u8, Ordering::Relaxed);
 }
 
+/// `-e`: events that go to stderr go there only (syslog-ng's `log_stderr`).
+pub fn set_stderr_only(on: bool) {
+    hub().stderr_only.store(on, Ordering::Relaxed);
+}
+
 /// Records an event.
 pub fn emit(level: Level, text: impl Into<String>) {
     let hub = hub();
@@ -70,7 +78,12 @@ pub fn emit(level: Level, text: impl Into<String>) {
     }
     let text = text.into();
     if (level as u8) <= hub.stderr_level.load(Ordering::Relaxed) {
-        eprintln!("{text}");
+        // syslog-ng's stderr form: local time to the microsecond in brackets.
+        let now = jiff::Zoned::now();
+        eprintln!("[{}] {text}", now.strftime("%Y-%m-%dT%H:%M:%S%.6f"));
+        if hub.stderr_only.load(Ordering::Relaxed) {
+            return;
+        }
     }
     if !hub.listening.load(Ordering::Relaxed) {
         return;
@@ -125,6 +138,8 @@ impl Source for InternalSource {
             info.local = true;
             let hub = hub();
             let mut batch = Vec::new();
+            // One more round after the stop request, so that "shutting down" is delivered.
+            let mut stopping = false;
             loop {
                 let notified = hub.ready.notified();
                 {
@@ -144,9 +159,12 @@ impl Source for InternalSource {
                     }
                 }
                 ctx.port.post(&mut batch);
+                if stopping {
+                    break;
+                }
                 tokio::select! {
                     _ = notified => {}
-                    _ = ctx.shutdown.cancelled() => break,
+                    _ = ctx.shutdown.cancelled() => stopping = true,
                 }
             }
         })

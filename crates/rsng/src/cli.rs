@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{ArgAction, Parser};
 
 /// rsng: a syslog-ng compatible logging daemon.
 #[derive(Debug, Parser)]
@@ -83,4 +83,53 @@ pub struct Cli {
     /// Write the manual page or a shell completion script to standard output and exit
     #[arg(long = "generate", value_name = "KIND", hide = true)]
     pub generate: Option<crate::generate::Generate>,
+
+    // The rest of syslog-ng 3.38's flags; what they do is in `process.rs`.
+    /// Allow core dumps (raises the core size limit, marks the process dumpable)
+    #[arg(long = "enable-core")]
+    pub enable_core: bool,
+
+    /// Log debug messages during start-up only
+    #[arg(short = 'r', long = "startup-debug")]
+    pub startup_debug: bool,
+
+    /// Raise the open file limit to at least N
+    #[arg(long = "fd-limit", value_name = "N")]
+    pub fd_limit: Option<u64>,
+
+    /// Capability set (rsng does not manage capabilities; warns)
+    #[arg(long = "caps", value_name = "CAPSPEC")]
+    pub caps: Option<String>,
+
+    /// Module directories (rsng's drivers are built in; warns)
+    #[arg(long = "module-path", value_name = "PATH")]
+    pub module_path: Option<String>,
+
+    /// List the built-in plugins and exit
+    #[arg(long = "module-registry")]
+    pub module_registry: bool,
+
+    /// Do not discover modules (rsng's drivers are built in, nothing is discovered)
+    #[arg(long = "no-module-discovery")]
+    pub no_module_discovery: bool,
+
+    /// Does nothing, as in syslog-ng
+    #[arg(short = 'S', long = "seed")]
+    pub seed: bool,
+
+    /// Interactive debugger (not supported; warns)
+    #[arg(short = 'i', long = "interactive")]
+    pub interactive: bool,
+
+    /// Show all help options
+    #[arg(long = "help-all", action = ArgAction::Help)]
+    pub help_all: Option<bool>,
+
+    /// Process options
+    #[arg(long = "help-process", action = ArgAction::Help)]
+    pub help_process: Option<bool>,
+
+    /// Log options
+    #[arg(long = "help-log", action = ArgAction::Help)]
+    pub help_log: Option<bool>,
 }

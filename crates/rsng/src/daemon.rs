@@ -28,13 +28,16 @@ pub fn run(cli: &Cli, config: ir::Config) -> ExitCode {
         Some(internal::Level::Debug)
     } else if cli.verbose {
         Some(internal::Level::Info)
-    } else if cli.stderr {
-        Some(internal::Level::Notice)
     } else {
         None
     };
-    internal::set_stderr_level(level.or(Some(internal::Level::Error)));
-    internal::set_kept_level(level.map_or(internal::Level::Notice, |l| l.max(internal::Level::Notice)));
+    crate::process::set_stderr(cli.stderr);
+    // `--startup-debug`: debug messages until start-up is over, then the levels asked for.
+    let startup_level = if cli.startup_debug { Some(internal::Level::Debug) } else { level };
+    crate::process::apply_level(startup_level);
+    for warning in crate::process::apply(cli) {
+        eprintln!("rsng: {warning}");
+    }
     let background = !cli.foreground && cli.process_mode.as_deref() != Some("foreground");
     let mut notify_parent = None;
     if background {
@@ -59,7 +62,7 @@ pub fn run(cli: &Cli, config: ir::Config) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let code = runtime.block_on(serve(cli, config, &mut notify_parent));
+    let code = runtime.block_on(serve(cli, config, &mut notify_parent, level));
     if let Some(pipe) = notify_parent.take() {
         report_to_parent(pipe, code != 0);
     }
@@ -67,7 +70,12 @@ pub fn run(cli: &Cli, config: ir::Config) -> ExitCode {
     ExitCode::from(code)
 }
 
-async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std::os::fd::OwnedFd>) -> u8 {
+async fn serve(
+    cli: &Cli,
+    mut config: ir::Config,
+    notify_parent: &mut Option<std::os::fd::OwnedFd>,
+    level: Option<internal::Level>,
+) -> u8 {
     let mut running = match rsng_runtime::start(&config, &start_options(cli)) {
         Ok(r) => r,
         Err(e) => {
@@ -84,7 +92,7 @@ async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std
         }
         Err(e) => {
             internal::warning(format!(
-                "Error opening the control socket, syslog-ng-ctl will not work; socket='{}', error='{e}'",
+                "Error opening control socket, bind() failed; socket='{}', error='{e}'",
                 control_path.display()
             ));
             false
@@ -92,14 +100,17 @@ async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std
     };
     let pidfile = cli.pidfile.clone().unwrap_or_else(|| DEFAULT_PIDFILE.into());
     if let Err(e) = write_pidfile(&pidfile) {
-        internal::warning(format!("Error writing the pid file; file='{}', error='{e}'", pidfile.display()));
+        internal::warning(format!("Error creating pid file; file='{}', error='{e}'", pidfile.display()));
     }
     if let Err(e) = drop_privileges(cli) {
         eprintln!("rsng: {e}");
         running.stop(DRAIN_GRACE).await;
         return 1;
     }
-    internal::notice(format!("rsng starting up; version='{}'", env!("CARGO_PKG_VERSION")));
+    internal::notice(format!("syslog-ng starting up; version='{}'", env!("CARGO_PKG_VERSION")));
+    if cli.startup_debug {
+        crate::process::apply_level(level);
+    }
     if let Some(pipe) = notify_parent.take() {
         report_to_parent(pipe, false);
     }
@@ -122,7 +133,7 @@ async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std
             _ = int.recv() => break,
             _ = usr1.recv() => rsng_drivers::file::request_reopen(),
             _ = hup.recv() => {
-                if let Err(code) = reload(cli, &mut config, &mut running).await {
+                if let Err(code) = reload(cli, &mut config, &mut running, true).await {
                     return code;
                 }
             }
@@ -131,7 +142,7 @@ async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std
                 let answer = match command {
                     Command::Stats { .. } => control::format_stats(&running.stats()),
                     Command::Query { kind, pattern, .. } => control::format_query(&running.stats(), kind, &pattern),
-                    Command::Reload => match reload(cli, &mut config, &mut running).await {
+                    Command::Reload => match reload(cli, &mut config, &mut running, false).await {
                         Ok(true) => "OK Config reload successful".to_string(),
                         Ok(false) => "FAIL Syntax error parsing configuration file, previous config remained intact".to_string(),
                         Err(code) => {
@@ -159,7 +170,7 @@ async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std
         }
     }
     service_notify::stopping();
-    internal::notice(format!("rsng shutting down; version='{}'", env!("CARGO_PKG_VERSION")));
+    internal::notice(format!("syslog-ng shutting down; version='{}'", env!("CARGO_PKG_VERSION")));
     running.stop(DRAIN_GRACE).await;
     let _ = std::fs::remove_file(&pidfile);
     if control_bound {
@@ -170,14 +181,22 @@ async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std
 
 /// Reads the configuration again and switches to it. `Ok(false)`: the new file is invalid and the
 /// old configuration keeps running. `Err(code)`: neither could be started; rsng must exit.
-async fn reload(cli: &Cli, config: &mut ir::Config, running: &mut rsng_runtime::Running) -> Result<bool, u8> {
+/// The messages are syslog-ng's, in its order; a file that does not parse is logged only for
+/// SIGHUP (`syslog-ng-ctl reload` gets the reason in its reply instead).
+async fn reload(
+    cli: &Cli,
+    config: &mut ir::Config,
+    running: &mut rsng_runtime::Running,
+    by_signal: bool,
+) -> Result<bool, u8> {
     service_notify::reloading();
-    internal::notice("Configuration reload request received, reloading configuration");
     let loaded = match rsng_config::load_file(&cli.cfgfile, &LoadOptions::default()) {
         Ok(loaded) => loaded,
         Err(err) => {
             crate::print_reports(&err.reports);
-            internal::error("Error reloading configuration; reason='Syntax error parsing configuration file'");
+            if by_signal {
+                internal::error("Error reloading configuration; reason='Syntax error parsing configuration file'");
+            }
             return Ok(false);
         }
     };
@@ -188,12 +207,14 @@ async fn reload(cli: &Cli, config: &mut ir::Config, running: &mut rsng_runtime::
         Ok(r) => {
             *running = r;
             *config = loaded.config;
-            internal::notice("Configuration reload finished");
+            internal::info("New configuration initialized;");
+            internal::notice("Configuration reload request received, reloading configuration;");
+            internal::notice("Configuration reload finished;");
             Ok(true)
         }
         Err(e) => {
             print_start_error(&loaded.config, &e);
-            internal::error(format!("Error initializing the new configuration, reverting to the old one; error='{e}'"));
+            internal::error("Error initializing new configuration, reverting to old config;");
             match rsng_runtime::start(config, &start_options(cli)) {
                 Ok(r) => {
                     *running = r;
@@ -232,10 +253,9 @@ fn log_level(which: &str, set: Option<bool>) -> String {
         } else if VERBOSE.load(Ordering::Relaxed) {
             Some(internal::Level::Info)
         } else {
-            Some(internal::Level::Error)
+            None
         };
-        internal::set_stderr_level(level);
-        internal::set_kept_level(level.map_or(internal::Level::Notice, |l| l.max(internal::Level::Notice)));
+        crate::process::apply_level(level);
     }
     format!("OK {which}={}", u8::from(flag.load(Ordering::Relaxed)))
 }

@@ -6,6 +6,7 @@ mod daemon;
 mod generate;
 mod manual;
 mod service_notify;
+mod process;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -32,6 +33,10 @@ fn main() -> ExitCode {
         println!("rsng {}", env!("CARGO_PKG_VERSION"));
         println!("Config version: 3.38");
         println!("Include-Path: /etc/syslog-ng:/usr/share/syslog-ng/include");
+        return ExitCode::SUCCESS;
+    }
+    if cli.module_registry {
+        process::print_module_registry();
         return ExitCode::SUCCESS;
     }
     let opts = LoadOptions::default();

@@ -301,7 +301,7 @@ fn file_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Result<Bo
     check::source(&opts, legacy_wildcard)?;
     if legacy_wildcard {
         internal::warning(
-            "WARNING: Using wildcard characters in the file() source is deprecated, use wildcard-file() instead. The legacy wildcard file() source can only monitor up to 100 files, use wildcard-file(max-files()) to change this limit",
+            "WARNING: Using wildcard characters in the file() source is deprecated, use wildcard-file() instead. The legacy wildcard file() source can only monitor up to 100 files, use wildcard-file(max-files()) to change this limit;",
         );
         let p = Path::new(path);
         let base = p.parent().filter(|b| !b.as_os_str().is_empty()).unwrap_or(Path::new("."));
