@@ -82,12 +82,15 @@ fn config(version: &str, dir: &Path, sources: &[String]) -> String {
     text.push_str(&format!(
         "destination d_out {{ file(\"{dir}/out.txt\" template(\"{TEMPLATE}\")); }};\n\
          destination d_plain {{ file(\"{dir}/plain.txt\"); }};\n\
+         destination d_addr {{ file(\"{dir}/addr.txt\" template(\"$SOURCEIP|$SOURCEPORT|$DESTIP|$DESTPORT\\n\")); }};\n\
          source s_int {{ internal(); }};\n\
          destination d_int {{ file(\"{dir}/internal.txt\" template(\"$MSG\\n\")); }};\n\
          log {{ source(s_int); destination(d_int); }};\n"
     ));
     for i in 0..sources.len() {
-        text.push_str(&format!("log {{ source(s{i}); destination(d_out); destination(d_plain); }};\n"));
+        text.push_str(&format!(
+            "log {{ source(s{i}); destination(d_out); destination(d_plain); destination(d_addr); }};\n"
+        ));
     }
     text
 }
@@ -120,8 +123,8 @@ struct Input {
 }
 
 /// Runs `daemon` on the sources (`PORT0`, `PORT1`, ... stand for free ports), sends `inputs`
-/// and returns `out.txt`, `plain.txt` and `internal.txt`.
-fn run(daemon: Daemon, version: &str, sources: &[&str], inputs: &[Input]) -> (String, String, String) {
+/// and returns `out.txt`, `plain.txt`, `internal.txt` and `addr.txt`.
+fn run(daemon: Daemon, version: &str, sources: &[&str], inputs: &[Input]) -> (String, String, String, String) {
     let dir = TempDir::new(&format!("proxy-{}", daemon.name())).unwrap();
     let (running, ports, _) = RunningDaemon::start(daemon, dir.path(), 0, sources.len(), |p| {
         let sources: Vec<String> = sources
@@ -152,7 +155,7 @@ fn run(daemon: Daemon, version: &str, sources: &[&str], inputs: &[Input]) -> (St
     }
     assert!(running.stop(), "{} did not stop", daemon.name());
     let get = |f: &str| read(&dir.path().join(f));
-    (get("out.txt"), get("plain.txt"), get("internal.txt"))
+    (get("out.txt"), get("plain.txt"), get("internal.txt"), get("addr.txt"))
 }
 
 fn input(source: usize, header: &[u8], messages: &[&str]) -> Input {
@@ -236,7 +239,7 @@ fn bad_headers_close_the_connection() {
     if !oracle_skipped() {
         runs.push(run(Daemon::Oracle, "3.38", &PROXIED_SOURCES[..1], &inputs));
     }
-    for (out, _, internal) in &runs {
+    for (out, _, internal, _) in &runs {
         assert_eq!(out, "192.0.2.10|56324|198.51.100.1|514|4|127.0.0.1|127.0.0.1|127.0.0.1|app|good\n");
         assert_eq!(internal.matches("Error parsing PROXY protocol header").count(), 3, "{internal}");
     }
@@ -279,7 +282,7 @@ fn version_4_uses_the_proxied_address() {
         Input { lines: 0, ..input(0, b"PROXY UNKNOWN\r\n", &["health-check"]) },
         input(0, b"PROXY TCP4 192.0.2.11 198.51.100.1 2 514\r\n", &["after"]),
     ];
-    let (out, _, internal) = run(Daemon::Rsng, "4.0", &PROXIED_SOURCES[..1], &inputs);
+    let (out, _, internal, addr) = run(Daemon::Rsng, "4.0", &PROXIED_SOURCES[..1], &inputs);
     assert_eq!(
         out,
         "192.0.2.10|56324|198.51.100.1|514|4|192.0.2.10|192.0.2.10|192.0.2.10|app|v1\n\
@@ -287,6 +290,10 @@ fn version_4_uses_the_proxied_address() {
          192.0.2.11|2|198.51.100.1|514|4|192.0.2.11|192.0.2.11|192.0.2.11|app|after\n"
     );
     assert!(!internal.contains("Error parsing PROXY protocol header"), "{internal}");
+    assert_eq!(
+        addr,
+        "192.0.2.10|56324|198.51.100.1|514\n203.0.113.5|1|198.51.100.1|601\n192.0.2.11|2|198.51.100.1|514\n"
+    );
 }
 
 /// HAProxy, started privately on free loopback ports.
@@ -360,6 +367,7 @@ fn haproxy_send_proxy_in_front_of_passthrough() {
         let frontends = free_tcp_ports(2);
         let _haproxy = start_haproxy(dir.path(), &frontends, &["send-proxy", "send-proxy-v2"], ports.tcp[0]);
         let mut expected = String::new();
+        let mut expected_addr = String::new();
         for (i, frontend) in frontends.iter().enumerate() {
             let text = format!("through-haproxy-{i}");
             let client_port = send(client_ip, *frontend, b"", Some(&msg(&text)));
@@ -367,9 +375,17 @@ fn haproxy_send_proxy_in_front_of_passthrough() {
             expected.push_str(&format!(
                 "127.0.0.2|{client_port}|127.0.0.1|{frontend}|4|{sender}|{sender}|{sender}|app|{text}\n"
             ));
+            expected_addr.push_str(&if version == "4.0" {
+                format!("127.0.0.2|{client_port}|127.0.0.1|{frontend}\n")
+            } else {
+                // 3.38: the connection from HAProxy; $SOURCEPORT is no macro there.
+                format!("127.0.0.1||127.0.0.1|{}\n", ports.tcp[0])
+            });
             wait_out(dir.path(), i + 1, &rsng);
         }
         assert_eq!(read(&dir.path().join("out.txt")), expected, "@version: {version}");
+        let addr = wait_lines(&dir.path().join("addr.txt"), frontends.len(), 30).join("\n") + "\n";
+        assert_eq!(addr, expected_addr, "@version: {version}");
         assert!(rsng.stop());
     }
 }

@@ -127,6 +127,7 @@ impl Receiver {
             source_tag: self.source_tag,
             host_from,
             source_ip: peer,
+            dest: None,
             received: UnixTime::now(&self.time_zone),
             time_zone: self.time_zone.clone(),
             zone_configured: self.zone_configured,

@@ -5,8 +5,9 @@
 //! `PROXIED_SRCPORT`, `PROXIED_DSTIP`, `PROXIED_DSTPORT` and `PROXIED_IP_VERSION`, and a header
 //! without addresses (`PROXY UNKNOWN`, v2 `LOCAL`) lets the connection go on without them. Under
 //! `@version: 4.x`, as in AxoSyslog, the client's address also becomes the message's sender
-//! (`$SOURCEIP`, `$HOST_FROM`), and a header without addresses ends the connection (it is the
-//! proxy's health check). A bad or missing header closes the connection with an error message.
+//! (`$SOURCEIP`, `$SOURCEPORT`, `$HOST_FROM`) and the address the client connected to its
+//! destination (`$DESTIP`, `$DESTPORT`), and a header without addresses ends the connection (it
+//! is the proxy's health check). A bad or missing header closes the connection with an error message.
 
 use rsng_config::transport::Proxy;
 use rsng_transport::proxy_protocol::{self, Header, Prefixed, Proxied, ReadError};
@@ -104,10 +105,15 @@ async fn header<S: AsyncRead + AsyncWrite + Unpin>(
                  proxied_client='{}', proxied_server='{}'",
                 p.source, p.destination
             ));
+            let mut values = values(&p);
             if mode.replace_addresses {
                 conn.peer = Some(p.source.ip());
+                conn.local = Some(p.destination);
+                // 4.x's $SOURCEPORT; rsng keeps it as a name-value pair, which a 3.38
+                // configuration never sees (there $SOURCEPORT names an empty value).
+                values.pairs.push(("SOURCEPORT", p.source.port().to_string().into_bytes()));
             }
-            Some((values(&p), rest))
+            Some((values, rest))
         }
         Header::Unknown { .. } if mode.replace_addresses => {
             internal::info(format!(

@@ -195,13 +195,14 @@ async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: Sour
         internal::notice(format!("Syslog connection accepted; client='{}', local='{local}'", af_name(&peer)));
         let _ = stream.set_nodelay(true);
         let info_peer = Some(normalize_ip(peer.ip()));
+        let local = stream.local_addr().ok().map(|a| SocketAddr::new(normalize_ip(a.ip()), a.port()));
         let receiver = receiver.clone();
         let port = ctx.port.clone();
         let shutdown = ctx.shutdown.clone();
         let client = af_name(&peer);
         let tls = tls.clone();
         connections.spawn(async move {
-            let conn = Connection { framing, receiver, port, peer: info_peer, shutdown, client: client.clone() };
+            let conn = Connection { framing, receiver, port, peer: info_peer, local, shutdown, client: client.clone() };
             match proxy {
                 None => serve_tcp(stream, tls, conn).await,
                 Some(proxy) => super::proxied::serve(stream, proxy, tls, conn).await,
@@ -244,7 +245,7 @@ async fn accept_unix(listener: tokio::net::UnixListener, listen: Listen, ctx: So
         let port = ctx.port.clone();
         let shutdown = ctx.shutdown.clone();
         connections.spawn(async move {
-            let conn = Connection { framing, receiver, port, peer: None, shutdown, client: String::new() };
+            let conn = Connection { framing, receiver, port, peer: None, local: None, shutdown, client: String::new() };
             read_stream(stream, conn, ConnectionValues::default()).await;
             drop(slot);
         });
@@ -326,6 +327,8 @@ pub struct Connection {
     pub port: SourcePort,
     /// The sender's address (`$SOURCEIP`, `$HOST_FROM`); `None` for local peers.
     pub peer: Option<IpAddr>,
+    /// The address the connection came in on (`$DESTIP`, `$DESTPORT`).
+    pub local: Option<SocketAddr>,
     pub shutdown: CancellationToken,
     /// The peer as syslog-ng names it in messages (`AF_INET(1.2.3.4:5678)`).
     pub client: String,
@@ -399,8 +402,9 @@ pub(super) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
 
 /// Reads one stream connection until EOF, an error or shutdown; `values` go on every message.
 pub async fn read_stream<S: AsyncRead + Unpin>(mut stream: S, conn: Connection, values: ConnectionValues) {
-    let Connection { framing, receiver, mut port, peer, shutdown, .. } = conn;
+    let Connection { framing, receiver, mut port, peer, local, shutdown, .. } = conn;
     let mut info = receiver.info(peer);
+    info.dest = local;
     let mut splitter = Splitter::new(framing, receiver.max_msg_size);
     let mut buf: Vec<u8> = Vec::with_capacity(READ_SIZE);
     let mut batch: Vec<LogMessage> = Vec::with_capacity(BATCH);
