@@ -345,7 +345,7 @@ pub struct ConnectionValues {
 impl ConnectionValues {
     pub fn add_identity(&mut self, identity: Option<PeerIdentity>) {
         if let Some(id) = identity {
-            self.pairs.extend(id.pairs().into_iter().map(|(n, v)| (n, v.to_vec())));
+            self.pairs.extend(id.pairs().map(|(n, v)| (n, v.to_vec())));
         }
     }
 }
