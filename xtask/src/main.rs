@@ -163,7 +163,8 @@ fn count_before(text: &str, label: &str) -> u64 {
 /// no syslog-ng service keeps running (it would hold ports the tests use).
 fn ensure_oracle() -> Result<(), String> {
     // Besides the oracle, what the build and the tests use: OpenSSL's headers and pkg-config for
-    // the openssl crate, the openssl command (TLS tests), unshare (a private /dev and /var/log).
+    // the openssl crate, the openssl command (TLS tests), unshare (a private /dev and /var/log),
+    // haproxy (PROXY protocol tests).
     let mut packages: Vec<&str> = Vec::new();
     if !Path::new(ORACLE).is_file() {
         packages.extend_from_slice(&ORACLE_PACKAGES);
@@ -183,6 +184,8 @@ fn ensure_oracle() -> Result<(), String> {
         (on_path("strip"), "binutils"),
         // The package test rotates the default configuration's logs with the installed file.
         (on_path("logrotate"), "logrotate"),
+        // HAProxy in front of rsng's proxied transports (tests/proxy_protocol.rs).
+        (Path::new("/usr/sbin/haproxy").is_file(), "haproxy"),
     ] {
         if !present {
             packages.push(package);

@@ -29,6 +29,7 @@ pub mod schema;
 pub mod source_map;
 mod suggest;
 pub mod syntax;
+pub mod transport;
 
 use std::path::Path;
 

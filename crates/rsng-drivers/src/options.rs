@@ -11,11 +11,15 @@ use rsng_config::source_map::FileSpan;
 #[derive(Debug, Clone, Default)]
 pub struct Globals {
     options: Vec<OptionValue>,
+    /// Whether the configuration declares `@version: 4.0` or later (AxoSyslog's behaviour where
+    /// it differs from 3.38's).
+    pub version4: bool,
 }
 
 impl Globals {
     pub fn new(config: &Config) -> Globals {
-        Globals { options: config.options.clone() }
+        let version4 = config.version.is_some_and(|v| v >= rsng_config::preprocess::Version { major: 4, minor: 0 });
+        Globals { options: config.options.clone(), version4 }
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {

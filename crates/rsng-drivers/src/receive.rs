@@ -133,6 +133,7 @@ impl Receiver {
             source_tag: self.source_tag,
             host_from,
             source_ip: peer,
+            dest: None,
             received: self.now(),
             time_zone: self.time_zone.clone(),
             zone_configured: self.zone_configured,

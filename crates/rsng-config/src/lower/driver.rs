@@ -136,6 +136,7 @@ impl Lowerer<'_> {
         }
         let mut options = self.options(&option_args, spec.options, spec.name);
         self.check_patterns(Some(call), &option_args, &options);
+        self.check_transport(spec, call, &option_args, &options);
         options.extend(conditions);
         ir::Driver { name: spec.name, positional, options, span }
     }

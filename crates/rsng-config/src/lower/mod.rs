@@ -8,6 +8,7 @@
 mod driver;
 mod filter;
 pub(crate) mod reserved;
+mod transport;
 mod value;
 
 use std::collections::{HashMap, HashSet};

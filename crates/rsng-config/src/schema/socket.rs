@@ -153,7 +153,7 @@ pub static IP_PROTOCOLS: &[&str] = &["4", "6"];
 /// `tcp()`/`udp()` have no `transport()` or `ip-protocol()`.
 pub static TRANSPORT_SOURCE_OPTIONS: &[O] = &[
     // `tcp`, `udp`, `tls` or a LogProto plugin name (`framed`, `proxied-tcp`, ...), compared
-    // case-insensitively; unknown names fail at start-up, not while parsing.
+    // case-insensitively; checked with the driver's other options (`crate::transport`).
     O::new("transport", Kind::String),
     O::new("ip-protocol", Kind::Enum(IP_PROTOCOLS)),
     O::new("tls", Kind::Nested(TLS_SOURCE_OPTIONS)),

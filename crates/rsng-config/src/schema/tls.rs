@@ -25,11 +25,16 @@ pub static PEER_VERIFY_VALUES: &[&str] = &[
 ];
 
 /// `ssl-options()` values; anything else is "unknown ssl-options() argument". 4.x adds `none`,
-/// `ignore-hostname-mismatch` and `ignore-validity-period`, which 3.38 rejects.
+/// `ignore-hostname-mismatch`, `ignore-validity-period` and `ignore-unexpected-eof`, which 3.38
+/// rejects.
 pub static SSL_OPTIONS_VALUES: &[&str] = &["no-sslv2", "no-sslv3", "no-tlsv1", "no-tlsv11", "no-tlsv12", "no-tlsv13"];
 
 /// The `ssl-options()` values of syslog-ng 4.x, accepted with `@version: 4.0` or later.
-pub static SSL_OPTIONS_VALUES_4X: &[&str] = &["ignore-hostname-mismatch", "ignore-validity-period", "none"];
+pub static SSL_OPTIONS_VALUES_4X: &[&str] =
+    &["ignore-hostname-mismatch", "ignore-validity-period", "ignore-unexpected-eof", "none"];
+
+/// `ssl-version()` of syslog-ng 4.x: the lowest protocol version accepted.
+pub static SSL_VERSIONS: &[&str] = &["sslv3", "tlsv1", "tlsv1_0", "tlsv1_1", "tlsv1_2", "tlsv1_3"];
 
 const ONLY_4X: &str =
     "only in syslog-ng 4.x; syslog-ng 3.38 does not accept it (rsng does with `@version: 4.0` or later)";
@@ -61,9 +66,9 @@ macro_rules! tls_options {
             O::new("allow-compress", Kind::YesNo),
             O::new("ocsp-stapling-verify", Kind::YesNo).since4(ONLY_4X),
             O::new("openssl-conf-cmds", Kind::Any).since4(ONLY_4X),
-            O::new("ssl-version", Kind::String).rejected(ONLY_4X),
-            O::new("trusted-fingerprints", Kind::StringList).multi().rejected(ONLY_4X),
-            O::new("extended-key-usage-verify", Kind::YesNo).rejected(ONLY_4X),
+            O::new("ssl-version", Kind::Enum(SSL_VERSIONS)).since4(ONLY_4X),
+            O::new("trusted-fingerprints", Kind::StringList).multi().since4(ONLY_4X),
+            O::new("extended-key-usage-verify", Kind::YesNo).since4(ONLY_4X),
             $($side,)*
         ]
     };

@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use super::{Inner, LogMessage, SdEntry, TagId, UnixTime, Val};
 
-const VERSION: u8 = 1;
+/// Version 2 added the receiving address at the end; version 1 records still decode.
+const VERSION: u8 = 2;
 
 fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(&(b.len() as u32).to_le_bytes());
@@ -34,6 +35,20 @@ fn put_val(out: &mut Vec<u8>, inner: &Inner, v: Val) {
     }
 }
 
+fn put_ip(out: &mut Vec<u8>, ip: Option<IpAddr>) {
+    match ip {
+        None => out.push(0),
+        Some(IpAddr::V4(a)) => {
+            out.push(4);
+            out.extend_from_slice(&a.octets());
+        }
+        Some(IpAddr::V6(a)) => {
+            out.push(6);
+            out.extend_from_slice(&a.octets());
+        }
+    }
+}
+
 struct Reader<'a> {
     rest: &'a [u8],
 }
@@ -46,6 +61,16 @@ impl<'a> Reader<'a> {
         let (head, tail) = self.rest.split_at(n);
         self.rest = tail;
         Some(head)
+    }
+
+    /// An address written by [`put_ip`]: `Some(None)` for "no address".
+    fn ip(&mut self) -> Option<Option<IpAddr>> {
+        Some(match self.u8()? {
+            0 => None,
+            4 => Some(IpAddr::from(<[u8; 4]>::try_from(self.take(4)?).ok()?)),
+            6 => Some(IpAddr::from(<[u8; 16]>::try_from(self.take(16)?).ok()?)),
+            _ => return None,
+        })
     }
 
     fn u8(&mut self) -> Option<u8> {
@@ -105,17 +130,7 @@ impl LogMessage {
         out.push(u8::from(m.local) | u8::from(m.utf8) << 1 | u8::from(m.chained_host) << 2);
         put_bytes(out, m.source.as_bytes());
         put_bytes(out, m.host_from.as_bytes());
-        match m.source_ip {
-            None => out.push(0),
-            Some(IpAddr::V4(a)) => {
-                out.push(4);
-                out.extend_from_slice(&a.octets());
-            }
-            Some(IpAddr::V6(a)) => {
-                out.push(6);
-                out.extend_from_slice(&a.octets());
-            }
-        }
+        put_ip(out, m.source_ip);
         for v in [m.host, m.program, m.pid, m.msgid, m.message, m.legacy_msghdr] {
             put_val(out, m, v);
         }
@@ -135,12 +150,15 @@ impl LogMessage {
         for n in names {
             put_bytes(out, n.as_bytes());
         }
+        put_ip(out, m.dest.map(|a| a.ip()));
+        out.extend_from_slice(&m.dest.map_or(0, |a| a.port()).to_le_bytes());
     }
 
     /// A message from [`LogMessage::encode`]'s output; `None` when the bytes are not one.
     pub fn decode(bytes: &[u8]) -> Option<LogMessage> {
         let mut r = Reader { rest: bytes };
-        if r.u8()? != VERSION {
+        let version = r.u8()?;
+        if version != 1 && version != VERSION {
             return None;
         }
         let pri = r.u16()?;
@@ -149,12 +167,7 @@ impl LogMessage {
         let flags = r.u8()?;
         let source: Arc<str> = Arc::from(r.str()?);
         let host_from: Arc<str> = Arc::from(r.str()?);
-        let source_ip = match r.u8()? {
-            0 => None,
-            4 => Some(IpAddr::from(<[u8; 4]>::try_from(r.take(4)?).ok()?)),
-            6 => Some(IpAddr::from(<[u8; 16]>::try_from(r.take(16)?).ok()?)),
-            _ => return None,
-        };
+        let source_ip = r.ip()?;
         let mut inner = Inner {
             arena: Vec::with_capacity(bytes.len()),
             source,
@@ -190,6 +203,11 @@ impl LogMessage {
         for _ in 0..n.min(bytes.len()) {
             inner.tags.insert(TagId::intern(r.str()?));
         }
+        if version >= 2 {
+            let ip = r.ip()?;
+            let port = r.u16()?;
+            inner.dest = ip.map(|ip| std::net::SocketAddr::new(ip, port));
+        }
         Some(LogMessage { inner: Arc::new(inner) })
     }
 }
@@ -208,6 +226,7 @@ mod tests {
         let parsed = parse(&raw, &ParseOptions::default()).expect("parses");
         let mut info = ReceiveInfo::new("s_net", "10.0.0.1", "10.0.0.1".parse().ok(), jiff::tz::TimeZone::UTC);
         info.local = false;
+        info.dest = "[2001:db8::1]:6514".parse().ok();
         let mut msg = LogMessage::from_parsed(raw.clone(), &parsed, &info);
         msg.set_value("user.key", b"value");
         msg.set_tag(TagId::intern("a-tag"));
@@ -227,6 +246,7 @@ mod tests {
         assert_eq!(msg.pri(), back.pri());
         assert_eq!(msg.stamp(), back.stamp());
         assert_eq!(msg.source_ip(), back.source_ip());
+        assert_eq!(msg.dest(), back.dest());
         assert_eq!(msg.tags(), back.tags());
         assert_eq!(msg.sdata().count(), back.sdata().count());
         assert!(LogMessage::decode(&buf[..buf.len() - 1]).is_none() || buf.len() < 2);

@@ -25,7 +25,7 @@ mod encode;
 mod tags;
 mod time;
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use jiff::tz::TimeZone;
@@ -110,6 +110,8 @@ pub struct ReceiveInfo {
     pub host_from: Arc<str>,
     /// The sender's address (`$SOURCEIP`), when it came over IP.
     pub source_ip: Option<IpAddr>,
+    /// The address the message came in on (`$DESTIP`, `$DESTPORT`), when known.
+    pub dest: Option<SocketAddr>,
     /// When the message was received.
     pub received: UnixTime,
     /// The source's `time-zone()`: the zone of stamps that carry none.
@@ -129,6 +131,7 @@ impl ReceiveInfo {
             source_tag: TagId::intern(&format!(".source.{source}")),
             host_from: Arc::from(host_from),
             source_ip,
+            dest: None,
             received: UnixTime::now(&time_zone),
             time_zone,
             zone_configured: false,
@@ -156,6 +159,7 @@ struct Inner {
     source: Arc<str>,
     host_from: Arc<str>,
     source_ip: Option<IpAddr>,
+    dest: Option<SocketAddr>,
     local: bool,
     utf8: bool,
     /// `$HOST` holds a `chain-hostnames()` chain (`orig/relay`, `source@host`); the `HOST`
@@ -182,6 +186,7 @@ impl LogMessage {
                 source: info.source.clone(),
                 host_from: info.host_from.clone(),
                 source_ip: info.source_ip,
+                dest: info.dest,
                 local: info.local,
                 ..Inner::empty(rsng_proto::syslog::DEFAULT_PRI, info.received, info.received)
             }),
@@ -276,6 +281,11 @@ impl LogMessage {
     /// The sender's address (`$SOURCEIP`).
     pub fn source_ip(&self) -> Option<IpAddr> {
         self.inner.source_ip
+    }
+
+    /// The address the message came in on (`$DESTIP`, `$DESTPORT`), when known.
+    pub fn dest(&self) -> Option<SocketAddr> {
+        self.inner.dest
     }
 
     /// Whether the message is local (internal, or from a local source).
@@ -566,6 +576,7 @@ impl Inner {
             source: Arc::from(""),
             host_from: Arc::from(""),
             source_ip: None,
+            dest: None,
             local: false,
             utf8: false,
             chained_host: false,

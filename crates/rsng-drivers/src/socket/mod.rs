@@ -7,12 +7,14 @@
 //! otherwise).
 
 pub mod destination;
+pub mod proxied;
 pub mod source;
 pub mod tls;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use rsng_config::transport::{Framing as ConfigFraming, IpTransport};
 use rsng_proto::syslog::ParseFlags;
 use rsng_transport::tls::Side;
 use rsng_transport::{Family, FileOwnership, SocketOptions};
@@ -60,8 +62,8 @@ fn transport_name(opts: &Options<'_>) -> String {
 /// component (`dst.network`), id (`OBJECT#N`) and instance (`tcp,HOST:PORT`). `None` for
 /// drivers it does not count at the default level.
 pub fn destination_stats_name(object: &str, index: usize, opts: Options<'_>) -> Option<(String, String, String)> {
-    let (transport, _) = ip_transport(&opts).ok()?;
-    let port = port_option(&opts, &["port", "destport"], default_port(&opts, transport)).ok()?;
+    let (_, _, resolved) = ip_transport(&opts, false).ok()?;
+    let port = port_option(&opts, &["port", "destport"], resolved.default_port).ok()?;
     let host = opts.positional().unwrap_or_default();
     Some((
         format!("dst.{}", opts.name()),
@@ -70,61 +72,29 @@ pub fn destination_stats_name(object: &str, index: usize, opts: Options<'_>) -> 
     ))
 }
 
-fn ip_transport(opts: &Options<'_>) -> Result<(Transport, Option<Framing>), DriverError> {
-    let name = opts.name();
-    let transport = transport_name(opts);
-    let has_tls = opts.get("tls").is_some();
-    let trim = opts.bool("trim-large-messages").unwrap_or(false);
-    let octets = Framing::OctetCounted { trim_large_messages: trim };
-    let not_allowed = || {
-        DriverError::new(
-            format!(
-                "tls() options specified for a transport that doesn't allow TLS encryption; transport='{transport}'"
-            ),
-            opts.span(),
-        )
+/// The transport of an IP driver: syslog-ng's `transport-mapper-inet.c` rules, shared with the
+/// configuration check (so a configuration `--syntax-only` accepts is never refused here).
+fn ip_transport(opts: &Options<'_>, source: bool) -> Result<(Transport, Option<Framing>, IpTransport), DriverError> {
+    let t = rsng_config::transport::resolve(
+        opts.name(),
+        source,
+        opts.str("transport"),
+        opts.get("tls").is_some(),
+        opts.globals.version4,
+    )
+    .map_err(|message| DriverError::new(message, opts.span()))?;
+    let trim_large_messages = opts.bool("trim-large-messages").unwrap_or(false);
+    let framing = t.framing.map(|f| match f {
+        ConfigFraming::Text => Framing::Text,
+        ConfigFraming::OctetCounted => Framing::OctetCounted { trim_large_messages },
+        ConfigFraming::Auto => Framing::Auto { trim_large_messages },
+    });
+    let kind = match (t.datagram, t.tls) {
+        (true, _) => Transport::Udp,
+        (false, true) => Transport::Tls,
+        (false, false) => Transport::Tcp,
     };
-    let (kind, framing) = match (name, transport.as_str()) {
-        (_, "udp") => (Transport::Udp, None),
-        ("syslog", "tcp") => (Transport::Tcp, Some(octets)),
-        (_, "tcp") => (Transport::Tcp, Some(Framing::Text)),
-        ("syslog", "tls") => (Transport::Tls, Some(octets)),
-        (_, "tls") => (Transport::Tls, Some(Framing::Text)),
-        (_, "framed") => (Transport::Tcp, Some(octets)),
-        (_, "text" | "text-with-nuls") => (Transport::Tcp, Some(Framing::Text)),
-        (_, "proxied-tls" | "proxied-tcp" | "proxied-tls-passthrough") => {
-            return Err(DriverError::new(
-                format!("transport(\"{transport}\") of `{name}()` is not available in this build of rsng"),
-                opts.span(),
-            ))
-        }
-        (_, other) => {
-            return Err(DriverError::new(format!("unknown transport(\"{other}\") for `{name}()`"), opts.span()))
-        }
-    };
-    match (kind, has_tls) {
-        (Transport::Tls, false) => {
-            Err(DriverError::new("transport(tls) was specified, but tls() options missing", opts.span()))
-        }
-        (Transport::Udp, true) => Err(not_allowed()),
-        // network() and syslog() take TLS only with transport(tls); tcp() turns it on with tls().
-        (Transport::Tcp, true) if matches!(name, "network" | "syslog") && transport == "tcp" => Err(not_allowed()),
-        (Transport::Tcp, true) => Ok((Transport::Tls, framing)),
-        _ => Ok((kind, framing)),
-    }
-}
-
-/// syslog-ng's default ports: `syslog()` listens on 601 (tcp), 6514 (tls) or 514 (udp and the
-/// framing plugins); `network()` and the others on 514 whatever the transport.
-fn default_port(opts: &Options<'_>, transport: Transport) -> u16 {
-    if opts.name() != "syslog" || transport == Transport::Udp {
-        return 514;
-    }
-    match opts.str("transport").map(str::to_ascii_lowercase).as_deref() {
-        None | Some("tcp") => 601,
-        Some("tls") => 6514,
-        Some(_) => 514,
-    }
+    Ok((kind, framing, t))
 }
 
 fn socket_options(opts: &Options<'_>) -> SocketOptions {
@@ -187,6 +157,7 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
     };
     let mut defaults = ParseFlags::default();
     let mut tls_context = None;
+    let mut proxy = None;
     let (bound, framing, local) = match name {
         "unix-stream" | "unix-dgram" | "system" => {
             // Local senders (the syslog() API) put no hostname in the header.
@@ -219,8 +190,9 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
             if name == "syslog" {
                 defaults.syslog_protocol = true;
             }
-            let (transport, framing) = ip_transport(&opts)?;
-            let port = port_option(&opts, &["port", "localport"], default_port(&opts, transport))?;
+            let (transport, framing, resolved) = ip_transport(&opts, true)?;
+            proxy = resolved.proxy.map(|at| proxied::ProxyMode { at, replace_addresses: opts.globals.version4 });
+            let port = port_option(&opts, &["port", "localport"], resolved.default_port)?;
             let host = opts.str("ip").or_else(|| opts.str("localip"));
             let addr = rsng_transport::resolve(host, port, family(&opts))
                 .map_err(|e| DriverError::new(format!("Error resolving `{}`: {e}", host.unwrap_or("")), opts.span()))?;
@@ -261,6 +233,7 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
             Vec::new()
         },
         tls: tls_context,
+        proxy,
     }))
 }
 
@@ -277,8 +250,8 @@ pub fn build_destination(
         "unix-stream" => Peer::UnixStream(PathBuf::from(opts.positional().unwrap_or_default())),
         "unix-dgram" => Peer::UnixDgram(PathBuf::from(opts.positional().unwrap_or_default())),
         _ => {
-            let (transport, framing) = ip_transport(&opts)?;
-            let port = port_option(&opts, &["port", "destport"], default_port(&opts, transport))?;
+            let (transport, framing, resolved) = ip_transport(&opts, false)?;
+            let port = port_option(&opts, &["port", "destport"], resolved.default_port)?;
             let host = opts.positional().unwrap_or_default().to_string();
             let local_port = port_option(&opts, &["localport"], 0)?;
             let local_ip = opts.str("localip").map(String::from);

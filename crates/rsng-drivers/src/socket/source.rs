@@ -13,10 +13,11 @@ use std::sync::Arc;
 
 use rsng_core::LogMessage;
 use rsng_proto::framing::{datagram, Decoded, OctetCountedSplitter, TextSplitter};
-use rsng_transport::tls::{PeerIdentity, TlsContext};
-use tokio::io::{AsyncRead, AsyncReadExt};
+use rsng_transport::tls::{PeerIdentity, TlsContext, TlsStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 
+use super::proxied::ProxyMode;
 use crate::internal;
 use crate::pipeline::SourcePort;
 use crate::receive::Receiver;
@@ -34,6 +35,9 @@ pub enum Framing {
     Text,
     /// RFC 6587 octet counting (`syslog()` streams).
     OctetCounted { trim_large_messages: bool },
+    /// `transport(auto)`: octet counting when a connection starts with a frame length (digits
+    /// and a space), lines otherwise, decided per connection.
+    Auto { trim_large_messages: bool },
 }
 
 /// A bound socket, not yet handed to tokio.
@@ -76,12 +80,15 @@ pub struct SocketSource {
     pub companions: Vec<Box<dyn Source>>,
     /// The `tls()` context of a TLS listener: each accepted connection handshakes first.
     pub tls: Option<TlsContext>,
+    /// Where connections carry a PROXY protocol header (the `proxied-*` transports).
+    pub proxy: Option<ProxyMode>,
 }
 
 impl Source for SocketSource {
     fn run(self: Box<Self>, mut ctx: SourceContext) -> Task {
         Box::pin(async move {
-            let SocketSource { component, bound, framing, receiver, max_connections, window, companions, tls } = *self;
+            let SocketSource { component, bound, framing, receiver, max_connections, window, companions, tls, proxy } =
+                *self;
             ctx.port.set_window_size(window);
             let mut tasks = Vec::new();
             for c in companions {
@@ -96,14 +103,15 @@ impl Source for SocketSource {
             match bound {
                 Bound::Tcp(l) => match tokio::net::TcpListener::from_std(l) {
                     Ok(listener) => {
-                        let listen = Listen { component, local, framing, receiver, max_connections, tls };
+                        let listen = Listen { component, local, framing, receiver, max_connections, tls, proxy };
                         accept_tcp(listener, listen, ctx).await;
                     }
                     Err(e) => internal::error(format!("Error setting up listener; addr='{local}', error='{e}'")),
                 },
                 Bound::UnixStream(l, path) => match tokio::net::UnixListener::from_std(l) {
                     Ok(listener) => {
-                        let listen = Listen { component, local, framing, receiver, max_connections, tls: None };
+                        let listen =
+                            Listen { component, local, framing, receiver, max_connections, tls: None, proxy: None };
                         accept_unix(listener, listen, ctx).await;
                         let _ = std::fs::remove_file(path);
                     }
@@ -154,10 +162,11 @@ struct Listen {
     receiver: Arc<Receiver>,
     max_connections: usize,
     tls: Option<TlsContext>,
+    proxy: Option<ProxyMode>,
 }
 
 async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: SourceContext) {
-    let Listen { component, local, framing, receiver, max_connections, tls } = listen;
+    let Listen { component, local, framing, receiver, max_connections, tls, proxy } = listen;
     let live = Arc::new(AtomicUsize::new(0));
     let stats = ctx.port.stats().clone();
     stats.register_listener(component, format!("afsocket_sd.(stream,{local})"), &live);
@@ -185,39 +194,17 @@ async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: Sour
         internal::notice(format!("Syslog connection accepted; client='{}', local='{local}'", af_name(&peer)));
         let _ = stream.set_nodelay(true);
         let info_peer = Some(normalize_ip(peer.ip()));
+        let local = stream.local_addr().ok().map(|a| SocketAddr::new(normalize_ip(a.ip()), a.port()));
         let receiver = receiver.clone();
         let port = ctx.port.clone();
         let shutdown = ctx.shutdown.clone();
         let client = af_name(&peer);
         let tls = tls.clone();
         connections.spawn(async move {
-            match tls {
-                None => read_stream(stream, framing, receiver, port, info_peer, None, shutdown).await,
-                Some(tls) => {
-                    let handshake = tokio::select! {
-                        r = tokio::time::timeout(super::tls::HANDSHAKE_TIMEOUT, tls.accept(stream)) => r,
-                        _ = shutdown.cancelled() => return,
-                    };
-                    match handshake {
-                        Ok(Ok(stream)) => {
-                            let identity = stream.peer_identity();
-                            let (version, cipher) = stream.describe();
-                            internal::info(format!(
-                                "TLS handshake completed; client='{client}', protocol='{version}', cipher='{cipher}'"
-                            ));
-                            read_stream(stream, framing, receiver, port, info_peer, identity, shutdown).await;
-                        }
-                        Ok(Err(e)) if e.peer_closed => internal::notice(e.to_string()),
-                        Ok(Err(e)) => internal::error(e.to_string()),
-                        Err(_) => {
-                            tls.count_failure(rsng_transport::tls::FailureReason::Other);
-                            internal::error(format!(
-                                "TLS handshake timed out; client='{client}', location='{}'",
-                                tls.location()
-                            ))
-                        }
-                    }
-                }
+            let conn = Connection { framing, receiver, port, peer: info_peer, local, shutdown, client: client.clone() };
+            match proxy {
+                None => serve_tcp(stream, tls, conn).await,
+                Some(proxy) => super::proxied::serve(stream, proxy, tls, conn).await,
             }
             internal::notice(format!("Syslog connection closed; client='{client}'"));
             drop(slot);
@@ -257,7 +244,8 @@ async fn accept_unix(listener: tokio::net::UnixListener, listen: Listen, ctx: So
         let port = ctx.port.clone();
         let shutdown = ctx.shutdown.clone();
         connections.spawn(async move {
-            read_stream(stream, framing, receiver, port, None, None, shutdown).await;
+            let conn = Connection { framing, receiver, port, peer: None, local: None, shutdown, client: String::new() };
+            read_stream(stream, conn, ConnectionValues::default()).await;
             drop(slot);
         });
         while connections.try_join_next().is_some() {}
@@ -277,35 +265,146 @@ fn normalize_ip(ip: IpAddr) -> IpAddr {
 enum Splitter {
     Text(TextSplitter),
     Octet(OctetCountedSplitter),
+    /// `transport(auto)` before the first bytes of the connection arrived.
+    Undecided {
+        max: usize,
+        trim_large_messages: bool,
+    },
 }
 
 impl Splitter {
+    fn new(framing: Framing, max: usize) -> Splitter {
+        match framing {
+            Framing::Text => Splitter::Text(TextSplitter::new(max)),
+            Framing::OctetCounted { trim_large_messages } => {
+                Splitter::Octet(OctetCountedSplitter::new(max, trim_large_messages))
+            }
+            Framing::Auto { trim_large_messages } => Splitter::Undecided { max, trim_large_messages },
+        }
+    }
+
     fn decode<'a>(&mut self, buf: &'a [u8], eof: bool) -> Result<Decoded<'a>, rsng_proto::framing::FramingError> {
         match self {
             Splitter::Text(s) => s.decode(buf, eof),
             Splitter::Octet(s) => s.decode(buf, eof),
+            Splitter::Undecided { max, trim_large_messages } => {
+                let framing = match detect_octet_counting(buf) {
+                    None if !eof => return Ok(Decoded::NeedMore),
+                    Some(true) => Framing::OctetCounted { trim_large_messages: *trim_large_messages },
+                    _ => Framing::Text,
+                };
+                *self = Splitter::new(framing, *max);
+                self.decode(buf, eof)
+            }
         }
     }
 }
 
-/// Reads one stream connection until EOF, an error or shutdown. `identity` is the TLS peer's,
-/// put on every message as syslog-ng does (`.tls.x509_cn`, `.tls.x509_o`, `.tls.x509_ou`).
-pub async fn read_stream<S: AsyncRead + Unpin>(
-    mut stream: S,
-    framing: Framing,
-    receiver: Arc<Receiver>,
-    mut port: SourcePort,
-    peer: Option<IpAddr>,
-    identity: Option<PeerIdentity>,
-    shutdown: CancellationToken,
-) {
-    let mut info = receiver.info(peer);
-    let mut splitter = match framing {
-        Framing::Text => Splitter::Text(TextSplitter::new(receiver.max_msg_size)),
-        Framing::OctetCounted { trim_large_messages } => {
-            Splitter::Octet(OctetCountedSplitter::new(receiver.max_msg_size, trim_large_messages))
+/// The longest RFC 6587 frame length `transport(auto)` recognizes, in digits.
+const MAX_FRAME_LENGTH_DIGITS: usize = 10;
+
+/// Whether a stream starts with an RFC 6587 frame length (digits, then a space), as AxoSyslog's
+/// `transport(auto)` decides it; `None` while only digits have arrived.
+fn detect_octet_counting(buf: &[u8]) -> Option<bool> {
+    let first = *buf.first()?;
+    if !first.is_ascii_digit() {
+        return Some(false);
+    }
+    for (i, &b) in buf.iter().enumerate().skip(1) {
+        if b.is_ascii_digit() && i < MAX_FRAME_LENGTH_DIGITS {
+            continue;
         }
+        return Some(b == b' ');
+    }
+    None
+}
+
+/// What a connection task works with.
+pub struct Connection {
+    pub framing: Framing,
+    pub receiver: Arc<Receiver>,
+    pub port: SourcePort,
+    /// The sender's address (`$SOURCEIP`, `$HOST_FROM`); `None` for local peers.
+    pub peer: Option<IpAddr>,
+    /// The address the connection came in on (`$DESTIP`, `$DESTPORT`).
+    pub local: Option<SocketAddr>,
+    pub shutdown: CancellationToken,
+    /// The peer as syslog-ng names it in messages (`AF_INET(1.2.3.4:5678)`).
+    pub client: String,
+}
+
+/// Name-value pairs that every message of a connection gets: the TLS peer's names, as syslog-ng
+/// sets them (`.tls.x509_cn`, `.tls.x509_o`, `.tls.x509_ou`), and the PROXY protocol's
+/// `PROXIED_*` values. Formatted once per connection.
+#[derive(Debug, Default)]
+pub struct ConnectionValues {
+    pub pairs: Vec<(&'static str, Vec<u8>)>,
+}
+
+impl ConnectionValues {
+    pub fn add_identity(&mut self, identity: Option<PeerIdentity>) {
+        if let Some(id) = identity {
+            self.pairs.extend(id.pairs().map(|(n, v)| (n, v.to_vec())));
+        }
+    }
+}
+
+/// A TCP connection without a PROXY header: plain, or TLS first.
+async fn serve_tcp(stream: tokio::net::TcpStream, tls: Option<TlsContext>, conn: Connection) {
+    match tls {
+        None => read_stream(stream, conn, ConnectionValues::default()).await,
+        Some(tls) => {
+            if let Some(stream) = handshake(&tls, stream, &conn).await {
+                let mut values = ConnectionValues::default();
+                values.add_identity(stream.peer_identity());
+                read_stream(stream, conn, values).await;
+            }
+        }
+    }
+}
+
+/// The server side of a TLS handshake, with its messages; `None` when it failed (the
+/// connection is then done).
+pub(super) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    tls: &TlsContext,
+    stream: S,
+    conn: &Connection,
+) -> Option<TlsStream<S>> {
+    let client = &conn.client;
+    let handshake = tokio::select! {
+        r = tokio::time::timeout(super::tls::HANDSHAKE_TIMEOUT, tls.accept(stream)) => r,
+        _ = conn.shutdown.cancelled() => return None,
     };
+    match handshake {
+        Ok(Ok(stream)) => {
+            let (version, cipher) = stream.describe();
+            internal::info(format!(
+                "TLS handshake completed; client='{client}', protocol='{version}', cipher='{cipher}'"
+            ));
+            Some(stream)
+        }
+        Ok(Err(e)) if e.peer_closed => {
+            internal::notice(e.to_string());
+            None
+        }
+        Ok(Err(e)) => {
+            internal::error(e.to_string());
+            None
+        }
+        Err(_) => {
+            tls.count_failure(rsng_transport::tls::FailureReason::Other);
+            internal::error(format!("TLS handshake timed out; client='{client}', location='{}'", tls.location()));
+            None
+        }
+    }
+}
+
+/// Reads one stream connection until EOF, an error or shutdown; `values` go on every message.
+pub async fn read_stream<S: AsyncRead + Unpin>(mut stream: S, conn: Connection, values: ConnectionValues) {
+    let Connection { framing, receiver, mut port, peer, local, shutdown, .. } = conn;
+    let mut info = receiver.info(peer);
+    info.dest = local;
+    let mut splitter = Splitter::new(framing, receiver.max_msg_size);
     let mut buf: Vec<u8> = Vec::with_capacity(READ_SIZE);
     let mut batch: Vec<LogMessage> = Vec::with_capacity(BATCH);
     loop {
@@ -336,10 +435,8 @@ pub async fn read_stream<S: AsyncRead + Unpin>(
                     pos += consumed;
                     if !message.is_empty() || receiver.empty_lines {
                         let mut msg = receiver.message_in(&chunk, message, &info);
-                        if let Some(id) = &identity {
-                            for (name, value) in id.pairs() {
-                                msg.set_value(name, value);
-                            }
+                        for (name, value) in &values.pairs {
+                            msg.set_value(name, value);
                         }
                         batch.push(msg);
                         if batch.len() >= BATCH {

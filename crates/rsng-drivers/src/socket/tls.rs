@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use rsng_config::ir::{OptionValue, Value};
-use rsng_transport::tls::{CipherSuite, LogSink, PeerVerify, Severity, Side, SslOption, TlsConfig, TlsContext};
+use rsng_transport::tls::{
+    ssl_version_from_name, CipherSuite, LogSink, PeerVerify, Severity, Side, SslOption, TlsConfig, TlsContext,
+};
 
 use crate::internal::{self, Level};
 use crate::options::{as_bool, as_int, as_str, Options};
@@ -43,7 +45,18 @@ pub fn context(opts: &Options<'_>, side: Side, ctx: &BuildContext) -> Result<Opt
     let Value::Group(items) = &option.value else {
         return Err(unplaced(format!("invalid tls() block; location='{location}'")));
     };
-    let config = read_config(items, location)?;
+    let mut config = read_config(items, location)?;
+    // 4.x reads fingerprints of any digest; 3.38 configurations keep SHA-1 only.
+    config.any_digest = opts.globals.version4;
+    for entry in config.trusted_keys.iter().chain(&config.trusted_fingerprints) {
+        if config.any_digest && rsng_transport::tls::peer_verification::entry_digest(entry).is_none() {
+            internal::warning(format!(
+                "Unknown digest algorithm specified in trusted-keys()/trusted-fingerprints() entry, it matches no \
+                 certificate; entry='{entry}', location='{}'",
+                config.location
+            ));
+        }
+    }
     TlsContext::new(&config, side, log_sink()).map(Some).map_err(|e| unplaced(e.to_string()))
 }
 
@@ -107,6 +120,14 @@ pub fn read_config(items: &[OptionValue], location: String) -> Result<TlsConfig,
             "pkcs12-file" => c.pkcs12_file = path(v),
             "keylog-file" => c.keylog_file = path(v),
             "trusted-keys" => strings(v, &mut c.trusted_keys),
+            "trusted-fingerprints" => strings(v, &mut c.trusted_fingerprints),
+            "extended-key-usage-verify" => {
+                c.extended_key_usage_verify = yes(v).ok_or_else(|| bad(item.name, &text()))?
+            }
+            "ssl-version" => {
+                let name = text();
+                c.min_version = Some(ssl_version_from_name(&name).ok_or_else(|| bad(item.name, &name))?);
+            }
             "trusted-dn" => strings(v, &mut c.trusted_dn),
             "cipher-suite" => {
                 let raw = text();

@@ -71,6 +71,8 @@ pub enum SslOption {
     IgnoreHostnameMismatch,
     /// Accept expired and not yet valid certificates (syslog-ng 4.5).
     IgnoreValidityPeriod,
+    /// 4.x: a peer closing without close_notify ends the stream normally (rsng always does so).
+    IgnoreUnexpectedEof,
 }
 
 impl SslOption {
@@ -86,6 +88,7 @@ impl SslOption {
             "no-tlsv13" => SslOption::NoTlsv13,
             "ignore-hostname-mismatch" => SslOption::IgnoreHostnameMismatch,
             "ignore-validity-period" => SslOption::IgnoreValidityPeriod,
+            "ignore-unexpected-eof" => SslOption::IgnoreUnexpectedEof,
             _ => return None,
         })
     }
@@ -93,6 +96,20 @@ impl SslOption {
 
 /// `cipher-suite()`: `cipher-suite("list")` sets the TLS 1.2-and-older list only;
 /// `cipher-suite(tls12-and-older("list") tls13("suites"))` sets each.
+/// `ssl-version()` of syslog-ng 4.x: `sslv3`, `tlsv1` (`tlsv1_0`), `tlsv1_1`, `tlsv1_2`,
+/// `tlsv1_3`, any case, `-` or `_`.
+pub fn ssl_version_from_name(name: &str) -> Option<openssl::ssl::SslVersion> {
+    use openssl::ssl::SslVersion;
+    Some(match name.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+        "sslv3" => SslVersion::SSL3,
+        "tlsv1" | "tlsv1_0" => SslVersion::TLS1,
+        "tlsv1_1" => SslVersion::TLS1_1,
+        "tlsv1_2" => SslVersion::TLS1_2,
+        "tlsv1_3" => SslVersion::TLS1_3,
+        _ => return None,
+    })
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CipherSuite {
     /// An OpenSSL cipher list (`SSL_CTX_set_cipher_list`), for TLS 1.2 and older.
@@ -120,6 +137,17 @@ pub struct TlsConfig {
     pub trusted_dn: Vec<String>,
     /// `trusted-keys()`: SHA-1 fingerprints as `SHA1:AA:BB:…`.
     pub trusted_keys: Vec<String>,
+    /// 4.x `trusted-fingerprints()`: like `trusted-keys()`, and a listed certificate is accepted
+    /// even when its chain does not validate (a trust anchor of its own).
+    pub trusted_fingerprints: Vec<String>,
+    /// 4.x: entries of `trusted-keys()` may name any OpenSSL digest (`SHA256:…`); 3.38 computes
+    /// SHA-1 only.
+    pub any_digest: bool,
+    /// 4.x `extended-key-usage-verify(yes)`: the peer's certificate must allow its role (TLS
+    /// server or client) by its extended key usage; otherwise a wrong purpose only warns.
+    pub extended_key_usage_verify: bool,
+    /// 4.x `ssl-version()`: the lowest protocol version accepted.
+    pub min_version: Option<openssl::ssl::SslVersion>,
     pub cipher_suite: CipherSuite,
     pub ecdh_curve_list: Option<String>,
     pub sigalgs: Option<String>,
@@ -151,6 +179,10 @@ impl Default for TlsConfig {
             keylog_file: None,
             trusted_dn: Vec::new(),
             trusted_keys: Vec::new(),
+            trusted_fingerprints: Vec::new(),
+            any_digest: false,
+            extended_key_usage_verify: false,
+            min_version: None,
             cipher_suite: CipherSuite::default(),
             ecdh_curve_list: None,
             sigalgs: None,

@@ -21,7 +21,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::config::{SslOption, TlsConfig};
 use super::errors::{tls_error_string, HandshakeError, TlsError};
-use super::peer_verification::{alert_hint, hint, CaFacts, Policy, Refusal, Session};
+use super::peer_verification::{alert_hint, hint, matches_entry, CaFacts, Policy, Refusal, Session};
 use super::stats::{record_handshake_failure, FailureReason};
 use super::stream::TlsStream;
 use super::{ffi, keylog, ocsp, LogSink, PeerVerify, Severity, Side};
@@ -313,6 +313,10 @@ fn build(config: &TlsConfig, side: Side, log: &LogSink) -> Result<Inner, TlsErro
         b.set_num_tickets(0).map_err(setup)?;
     }
     set_options(&mut b, config, side);
+    if config.min_version.is_some() {
+        // 4.x ssl-version(): the lowest version, as SSL_CTX_set_min_proto_version.
+        b.set_min_proto_version(config.min_version).map_err(setup)?;
+    }
     b.set_mode(SslMode::AUTO_RETRY);
     // Small syslog records: reading ahead halves the number of read calls.
     b.set_read_ahead(true);
@@ -398,6 +402,10 @@ fn build(config: &TlsConfig, side: Side, log: &LogSink) -> Result<Inner, TlsErro
         mode: config.peer_verify,
         trusted_dn: config.trusted_dn.clone(),
         trusted_keys: config.trusted_keys.clone(),
+        trusted_fingerprints: config.trusted_fingerprints.clone(),
+        any_digest: config.any_digest,
+        extended_key_usage_verify: config.extended_key_usage_verify,
+        peer_is_server: side == Side::Client,
         ignore_validity_period: config.has(SslOption::IgnoreValidityPeriod),
         ignore_hostname_mismatch: config.has(SslOption::IgnoreHostnameMismatch),
         location: loc.to_string(),
@@ -437,6 +445,18 @@ impl TlsContext {
     /// Where the `tls()` block stands in the configuration.
     pub fn location(&self) -> &str {
         &self.shared.config.location
+    }
+
+    /// The 4.x `trusted-keys()`/`trusted-fingerprints()` entry `cert` matches, normalized as
+    /// AxoSyslog writes it (`SHA256:AB:…`).
+    pub(crate) fn matched_fingerprint(&self, cert: &openssl::x509::X509Ref) -> Option<String> {
+        let inner = self.current();
+        let p = &inner.policy;
+        if !p.any_digest {
+            return None;
+        }
+        let entry = p.trusted_keys.iter().chain(&p.trusted_fingerprints).find(|e| matches_entry(cert, e))?;
+        Some(entry.trim().to_ascii_uppercase())
     }
 
     pub(crate) fn log(&self, severity: Severity, text: String) {
@@ -587,7 +607,10 @@ fn set_options(b: &mut SslContextBuilder, config: &TlsConfig, side: Side) {
             SslOption::NoTlsv11 => SslOptions::NO_TLSV1_1,
             SslOption::NoTlsv12 => SslOptions::NO_TLSV1_2,
             SslOption::NoTlsv13 => SslOptions::NO_TLSV1_3,
-            SslOption::IgnoreHostnameMismatch | SslOption::IgnoreValidityPeriod => SslOptions::empty(),
+            // Verification rules, and what rsng does anyway (below), not OpenSSL options.
+            SslOption::IgnoreHostnameMismatch | SslOption::IgnoreValidityPeriod | SslOption::IgnoreUnexpectedEof => {
+                SslOptions::empty()
+            }
         };
     }
     if !config.ssl_options.is_empty() && side == Side::Server {

@@ -32,6 +32,15 @@ extern "C" {
     fn SSL_CONF_CTX_set_ssl_ctx(cctx: *mut SSL_CONF_CTX, ctx: *mut sys::SSL_CTX);
     fn SSL_CONF_cmd(cctx: *mut SSL_CONF_CTX, cmd: *const c_char, value: *const c_char) -> c_int;
     fn SSL_CONF_CTX_finish(cctx: *mut SSL_CONF_CTX) -> c_int;
+    fn X509_check_purpose(x: *mut sys::X509, id: c_int, ca: c_int) -> c_int;
+}
+
+/// Whether `cert` may serve as a TLS server's (or client's) certificate: its key usage and
+/// extended key usage allow the role (`X509_check_purpose`).
+pub fn check_purpose(cert: &X509Ref, server: bool) -> bool {
+    let id = if server { sys::X509_PURPOSE_SSL_SERVER } else { sys::X509_PURPOSE_SSL_CLIENT };
+    // SAFETY: the certificate is valid for the call; OpenSSL only caches extension flags in it.
+    unsafe { X509_check_purpose(cert.as_ptr(), id, 0) == 1 }
 }
 
 /// A distinguished name as syslog-ng formats it (`tls_x509_format_dn`): RFC 2253 escaping, most

@@ -48,7 +48,7 @@ mod tests;
 
 use std::sync::Arc;
 
-pub use config::{CipherSuite, PeerVerify, SslOption, TlsConfig};
+pub use config::{ssl_version_from_name, CipherSuite, PeerVerify, SslOption, TlsConfig};
 pub use context::{TlsContext, CHANGE_CHECK_INTERVAL};
 pub use errors::{tls_error_string, HandshakeError, TlsError};
 pub use peer_verification::format_dn;

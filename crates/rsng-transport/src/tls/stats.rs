@@ -70,7 +70,7 @@ impl FailureReason {
             Refusal::Chain { error, .. } => FailureReason::of_verify_error(*error),
             Refusal::Fingerprint { .. } => FailureReason::TrustedKeys,
             Refusal::Dn { .. } => FailureReason::TrustedDn,
-            Refusal::NotCa { .. } => FailureReason::Other,
+            Refusal::NotCa { .. } | Refusal::Purpose { .. } => FailureReason::Other,
             Refusal::Hostname { .. } => FailureReason::HostnameMismatch,
         }
     }

@@ -28,12 +28,18 @@ pub struct PeerIdentity {
     pub cn: Vec<u8>,
     pub o: Vec<u8>,
     pub ou: Vec<u8>,
+    /// The `trusted-keys()`/`trusted-fingerprints()` entry the certificate matched, as AxoSyslog
+    /// puts it in `.tls.x509_fp` (empty: none matched, or none is configured).
+    pub fingerprint: Vec<u8>,
 }
 
 impl PeerIdentity {
-    /// The name-value pairs of a received message.
-    pub fn pairs(&self) -> [(&'static str, &[u8]); 3] {
-        [(".tls.x509_cn", &self.cn), (".tls.x509_o", &self.o), (".tls.x509_ou", &self.ou)]
+    /// The name-value pairs of a received message (`.tls.x509_fp` only when a fingerprint
+    /// matched).
+    pub fn pairs(&self) -> impl Iterator<Item = (&'static str, &[u8])> {
+        [(".tls.x509_cn", &self.cn[..]), (".tls.x509_o", &self.o[..]), (".tls.x509_ou", &self.ou[..])]
+            .into_iter()
+            .chain((!self.fingerprint.is_empty()).then_some((".tls.x509_fp", &self.fingerprint[..])))
     }
 }
 
@@ -84,6 +90,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream<S> {
             cn: get(Nid::COMMONNAME, MAX_CN),
             o: get(Nid::ORGANIZATIONNAME, MAX_O),
             ou: get(Nid::ORGANIZATIONALUNITNAME, MAX_OU),
+            fingerprint: self.ctx.matched_fingerprint(&cert).map(String::into_bytes).unwrap_or_default(),
         })
     }
 

@@ -19,13 +19,14 @@ mod fingerprint;
 mod hints;
 mod hostname;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use openssl::x509::{X509StoreContextRef, X509VerifyResult};
 use openssl_sys as sys;
 
 pub use dn::{format_dn, glob_match};
-pub use fingerprint::sha1_fingerprint;
+pub use fingerprint::{entry_digest, matches_entry, sha1_fingerprint};
 pub use hints::{alert_hint, hint};
 pub use hostname::{matches_host, wildcard_match};
 
@@ -36,6 +37,14 @@ pub struct Policy {
     pub mode: PeerVerify,
     pub trusted_dn: Vec<String>,
     pub trusted_keys: Vec<String>,
+    /// 4.x `trusted-fingerprints()`: constraints like `trusted-keys()`, and trust anchors.
+    pub trusted_fingerprints: Vec<String>,
+    /// 4.x: `trusted-keys()` entries may name any digest.
+    pub any_digest: bool,
+    /// 4.x `extended-key-usage-verify(yes)`.
+    pub extended_key_usage_verify: bool,
+    /// Whether the peer is a server (this side connected): the purpose its certificate needs.
+    pub peer_is_server: bool,
     pub ignore_validity_period: bool,
     pub ignore_hostname_mismatch: bool,
     /// `location=` of messages.
@@ -68,6 +77,8 @@ pub enum Refusal {
     NotCa { subject: String },
     /// The server's certificate does not name the host connected to.
     Hostname { host: String, certificate: String },
+    /// `extended-key-usage-verify(yes)`: the leaf's purposes exclude the peer's role.
+    Purpose { subject: String, role: &'static str },
 }
 
 /// The per-connection side of verification: which host a client connected to, and what went
@@ -78,11 +89,20 @@ pub struct Session {
     pub hostname: Option<String>,
     pub refusal: Arc<Mutex<Option<Refusal>>>,
     hostname_checked: Mutex<Option<bool>>,
+    /// The leaf failed validation but is listed in `trusted-fingerprints()`: the rest of the
+    /// chain's verdicts no longer matter.
+    trusted_by_fingerprint: AtomicBool,
 }
 
 impl Session {
     pub fn new(policy: Arc<Policy>, hostname: Option<String>) -> Session {
-        Session { policy, hostname, refusal: Arc::new(Mutex::new(None)), hostname_checked: Mutex::new(None) }
+        Session {
+            policy,
+            hostname,
+            refusal: Arc::new(Mutex::new(None)),
+            hostname_checked: Mutex::new(None),
+            trusted_by_fingerprint: AtomicBool::new(false),
+        }
     }
 
     fn log(&self, severity: Severity, text: String) {
@@ -112,10 +132,31 @@ impl Session {
             );
             return ok;
         };
+        if self.trusted_by_fingerprint.load(Ordering::Relaxed) {
+            return true;
+        }
         let subject = format_dn(current.subject_name());
         let issuer = format_dn(current.issuer_name());
         let depth = ctx.error_depth();
         let ok = self.apply_policy(ok, ctx, &subject);
+        if self.trusted_by_fingerprint.load(Ordering::Relaxed) {
+            return true;
+        }
+        if ok && depth == 0 && self.policy.extended_key_usage_verify && !self.purpose_allowed(ctx) {
+            let role = if self.policy.peer_is_server { "TLS server" } else { "TLS client" };
+            self.log(
+                Severity::Error,
+                format!(
+                    "Certificate validation failed (invalid purpose); subject='{subject}', issuer='{issuer}', \
+                     expected_purpose='{role}', depth='0', location='{}'",
+                    self.policy.location
+                ),
+            );
+            // SAFETY: a valid X509_V_ERR code.
+            ctx.set_error(unsafe { X509VerifyResult::from_raw(sys::X509_V_ERR_INVALID_PURPOSE) });
+            self.refuse(Refusal::Purpose { subject, role });
+            return false;
+        }
         if ok {
             self.log(
                 Severity::Debug,
@@ -147,6 +188,22 @@ impl Session {
         true
     }
 
+    /// Whether the current certificate's purposes allow the peer's role.
+    fn purpose_allowed(&self, ctx: &X509StoreContextRef) -> bool {
+        let Some(cert) = ctx.current_cert() else { return false };
+        crate::tls::ffi::check_purpose(cert, self.policy.peer_is_server)
+    }
+
+    /// Whether the current certificate is listed in `trusted-keys()` or `trusted-fingerprints()`.
+    fn listed(&self, cert: &openssl::x509::X509Ref) -> bool {
+        let p = &self.policy;
+        if !p.any_digest {
+            let fingerprint = sha1_fingerprint(cert).unwrap_or_default();
+            return p.trusted_keys.contains(&fingerprint);
+        }
+        p.trusted_keys.iter().chain(&p.trusted_fingerprints).any(|e| matches_entry(cert, e))
+    }
+
     /// syslog-ng's `tls_session_verify`.
     fn apply_policy(&self, ok: bool, ctx: &mut X509StoreContextRef, subject: &str) -> bool {
         let p = &self.policy;
@@ -155,9 +212,22 @@ impl Session {
         }
         let depth = ctx.error_depth();
         let Some(current) = ctx.current_cert() else { return ok };
-        if ok && depth == 0 && !p.trusted_keys.is_empty() {
+        if !ok && depth == 0 && !p.trusted_fingerprints.is_empty() && self.listed(current) {
+            // 4.x: a listed certificate is its own trust anchor.
+            self.log(
+                Severity::Notice,
+                format!(
+                    "Certificate invalid, but accepting due to being present on trusted-fingerprints(); error='{}', location='{}'",
+                    ctx.error().error_string(),
+                    p.location
+                ),
+            );
+            self.trusted_by_fingerprint.store(true, Ordering::Relaxed);
+            return true;
+        }
+        if ok && depth == 0 && !(p.trusted_keys.is_empty() && p.trusted_fingerprints.is_empty()) {
             let fingerprint = sha1_fingerprint(current).unwrap_or_default();
-            if !p.trusted_keys.contains(&fingerprint) {
+            if !self.listed(current) {
                 self.log(
                     Severity::Notice,
                     format!(

@@ -1,0 +1,41 @@
+//! `transport()` of the IP drivers, checked with the same rules start-up applies
+//! ([`crate::transport::resolve`]).
+
+use super::Lowerer;
+use crate::diagnostic::codes;
+use crate::ir;
+use crate::schema::{self, Context};
+use crate::syntax::ast;
+
+impl Lowerer<'_> {
+    pub(super) fn check_transport(
+        &mut self,
+        spec: &'static schema::DriverSpec,
+        call: &ast::Call,
+        option_args: &[ast::Call],
+        options: &[ir::OptionValue],
+    ) {
+        if !matches!(spec.context, Context::Source | Context::Destination)
+            || !matches!(spec.name, "network" | "syslog" | "tcp" | "tcp6" | "udp" | "udp6")
+        {
+            return;
+        }
+        let transport = options.iter().rev().find(|o| o.name == "transport").and_then(|o| match &o.value {
+            ir::Value::Str(s) => Some(s.as_str()),
+            _ => None,
+        });
+        let has_tls = options.iter().any(|o| o.name == "tls");
+        let source = spec.context == Context::Source;
+        let Err(message) = crate::transport::resolve(spec.name, source, transport, has_tls, self.version_at_least_4())
+        else {
+            return;
+        };
+        let at = option_args
+            .iter()
+            .rev()
+            .find(|c| schema::same_name(c.name.value, "transport"))
+            .map_or(call.name.span.clone(), |c| c.span.clone());
+        let d = self.error_at(codes::INVALID_VALUE, message, at, "not usable here");
+        self.push(d);
+    }
+}
