@@ -346,6 +346,8 @@ pub struct DestinationQueue {
     state: Mutex<QueueState>,
     readable: Notify,
     writable: Notify,
+    /// Woken by [`DestinationQueue::close`].
+    closing: Notify,
     pub stats: QueueStats,
 }
 
@@ -357,6 +359,7 @@ impl DestinationQueue {
             state: Mutex::new(QueueState::default()),
             readable: Notify::new(),
             writable: Notify::new(),
+            closing: Notify::new(),
             stats: QueueStats::default(),
         }
     }
@@ -552,10 +555,48 @@ impl DestinationQueue {
         Some(true)
     }
 
+    /// Whether [`DestinationQueue::close`] was called: a writer that cannot deliver (its peer is
+    /// away) may stop at once instead of retrying, since rsng is stopping.
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    /// Returns once the queue is closed.
+    pub async fn closed(&self) {
+        loop {
+            let notified = self.closing.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_closed() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Gives up what a memory queue still holds (its writer has stopped for good): the queued
+    /// messages and the batch the writer took without coming back for the next one. Counts
+    /// them as dropped and returns how many there were. A disk buffer keeps its messages.
+    pub fn abandon(&self) -> u64 {
+        let mut state = self.lock();
+        if state.disk.is_some() {
+            return 0;
+        }
+        let lost = state.items.len() + state.in_flight.iter().map(|(n, _)| n).sum::<usize>();
+        state.release_in_flight();
+        let n = state.items.len();
+        state.items.clear();
+        state.release_front(n);
+        drop(state);
+        self.stats.dropped.fetch_add(lost as u64, Ordering::Relaxed);
+        lost as u64
+    }
+
     /// No more messages will come: the writer drains what is queued and stops.
     pub fn close(&self) {
         self.lock().closed = true;
         self.readable.notify_one();
         self.writable.notify_waiters();
+        self.closing.notify_waiters();
     }
 }

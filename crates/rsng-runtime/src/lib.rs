@@ -468,29 +468,66 @@ fn build(
     Ok(Running { sources, destinations: running_destinations, slots })
 }
 
-/// Stops destinations: closes their queues, lets them write for at most `grace`, then cancels.
+/// How long stopped sources get to end their tasks before these are aborted.
+const SOURCE_STOP_LIMIT: Duration = Duration::from_secs(1);
+/// How long a destination gets after its stop was requested (at the end of the grace) before its
+/// task is aborted: a writer may be inside a write that the peer never completes.
+const DESTINATION_ABORT_LIMIT: Duration = Duration::from_millis(500);
+
+/// Awaits `task` until `deadline`, then aborts it. Returns whether it ended by itself.
+async fn join_or_abort(task: &mut JoinHandle<()>, deadline: tokio::time::Instant) -> bool {
+    if tokio::time::timeout_at(deadline, &mut *task).await.is_ok() {
+        return true;
+    }
+    task.abort();
+    let _ = task.await;
+    false
+}
+
+/// Stops destinations: closes their queues, lets them write for at most `grace`, then cancels
+/// and, if they still do not end, aborts them. Disk buffers are synced; what memory queues still
+/// hold is counted as dropped and reported.
 async fn drain_destinations(destinations: Vec<RunningDestination>, grace: Duration) {
     for d in &destinations {
         d.queue.close();
     }
     // A disk buffer keeps what is left for the next run: no need to wait for its peer.
     let (persistent, destinations): (Vec<_>, Vec<_>) = destinations.into_iter().partition(|d| d.queue.is_persistent());
-    for d in persistent {
+    for mut d in persistent {
         d.stop.cancel();
-        let _ = d.task.await;
+        join_or_abort(&mut d.task, tokio::time::Instant::now() + DESTINATION_ABORT_LIMIT).await;
         d.queue.flush();
     }
-    let stops: Vec<CancellationToken> = destinations.iter().map(|d| d.stop.clone()).collect();
-    let tasks: Vec<JoinHandle<()>> = destinations.into_iter().map(|d| d.task).collect();
-    let mut waiter = tokio::spawn(async move {
-        for t in tasks {
-            let _ = t.await;
+    let deadline = tokio::time::Instant::now() + grace;
+    let mut waiting = Vec::new();
+    for mut d in destinations {
+        if !join_until(&mut d.task, deadline).await {
+            d.stop.cancel();
+            waiting.push(d);
+        } else {
+            report_lost(&d);
         }
-    });
-    if tokio::time::timeout(grace, &mut waiter).await.is_err() {
-        // Destinations that cannot deliver (a peer that is away) give up now.
-        stops.iter().for_each(CancellationToken::cancel);
-        let _ = waiter.await;
+    }
+    let deadline = tokio::time::Instant::now() + DESTINATION_ABORT_LIMIT;
+    for mut d in waiting {
+        join_or_abort(&mut d.task, deadline).await;
+        report_lost(&d);
+    }
+}
+
+/// Awaits `task` until `deadline` (leaving it running after). Returns whether it ended.
+async fn join_until(task: &mut JoinHandle<()>, deadline: tokio::time::Instant) -> bool {
+    tokio::time::timeout_at(deadline, &mut *task).await.is_ok()
+}
+
+/// Counts and reports what a stopped destination's memory queue could not deliver.
+fn report_lost(d: &RunningDestination) {
+    let lost = d.queue.abandon();
+    if lost > 0 {
+        rsng_drivers::internal::error(format!(
+            "Destination stopped with messages it could not deliver, they are lost; destination='{}', count='{lost}'",
+            d.queue.name()
+        ));
     }
 }
 
@@ -498,8 +535,14 @@ async fn stop_sources(slots: Vec<SourceSlot>) {
     for s in &slots {
         s.stop.cancel();
     }
-    for s in slots {
-        let _ = s.task.await;
+    let deadline = tokio::time::Instant::now() + SOURCE_STOP_LIMIT;
+    for mut s in slots {
+        if !join_or_abort(&mut s.task, deadline).await {
+            rsng_drivers::internal::error(format!(
+                "A source did not stop in time and was aborted; source='{}'",
+                s.key.split('|').nth(1).unwrap_or_default()
+            ));
+        }
     }
 }
 
@@ -587,6 +630,11 @@ impl Running {
                 Err(e)
             }
         }
+    }
+
+    /// The disk buffers, to sync when rsng exits without waiting for its writers.
+    pub fn disk_buffers(&self) -> Vec<Arc<DestinationQueue>> {
+        self.destinations.iter().filter(|d| d.queue.is_persistent()).map(|d| d.queue.clone()).collect()
     }
 
     /// Stops reading, lets the destinations write what was accepted (for at most `grace`), then

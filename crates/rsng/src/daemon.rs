@@ -18,8 +18,11 @@ const DEFAULT_CONTROL_SOCKET: &str = "/var/lib/syslog-ng/syslog-ng.ctl";
 /// syslog-ng's pid file, which init scripts read.
 const DEFAULT_PIDFILE: &str = "/var/lib/syslog-ng/syslog-ng.pid";
 
-/// How long stopping waits for destinations to write what they hold.
+/// How long a reload lets removed destinations write what they hold.
 const DRAIN_GRACE: Duration = Duration::from_secs(10);
+/// How long stopping lets destinations write what they hold; what is left then is counted and
+/// reported as lost (disk buffers keep theirs), so a stop always ends.
+const STOP_GRACE: Duration = Duration::from_secs(3);
 
 /// Runs `config` until a stop signal; returns the process exit code.
 pub fn run(cli: &Cli, config: ir::Config) -> ExitCode {
@@ -94,7 +97,7 @@ async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std
     }
     if let Err(e) = drop_privileges(cli) {
         eprintln!("rsng: {e}");
-        running.stop(DRAIN_GRACE).await;
+        running.stop(STOP_GRACE).await;
         return 1;
     }
     internal::notice(format!("rsng starting up; version='{}'", env!("CARGO_PKG_VERSION")));
@@ -108,7 +111,7 @@ async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std
         signal(SignalKind::user_defined1()),
     ) else {
         eprintln!("rsng: cannot install signal handlers");
-        running.stop(DRAIN_GRACE).await;
+        running.stop(STOP_GRACE).await;
         return 1;
     };
     loop {
@@ -154,7 +157,15 @@ async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std
         }
     }
     internal::notice(format!("rsng shutting down; version='{}'", env!("CARGO_PKG_VERSION")));
-    running.stop(DRAIN_GRACE).await;
+    let disk_buffers = running.disk_buffers();
+    tokio::select! {
+        _ = running.stop(STOP_GRACE) => {}
+        // A second stop signal: exit now, with the disk buffers synced.
+        _ = async { tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} } } => {
+            internal::error("Second stop signal received, exiting without waiting for the destinations");
+            disk_buffers.iter().for_each(|q| q.flush());
+        }
+    }
     let _ = std::fs::remove_file(&pidfile);
     if control_bound {
         let _ = std::fs::remove_file(&control_path);

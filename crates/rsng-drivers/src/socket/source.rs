@@ -310,7 +310,11 @@ pub async fn read_stream<S: AsyncRead + Unpin>(
     let mut buf: Vec<u8> = Vec::with_capacity(READ_SIZE);
     let mut batch: Vec<LogMessage> = Vec::with_capacity(BATCH);
     loop {
-        port.ready().await;
+        // A stop must not wait for a window that a blocked destination never opens.
+        tokio::select! {
+            _ = port.ready() => {}
+            _ = shutdown.cancelled() => break,
+        }
         if buf.capacity() - buf.len() < READ_SIZE / 4 {
             buf.reserve(READ_SIZE);
         }
@@ -370,7 +374,10 @@ async fn receive_udp(socket: tokio::net::UdpSocket, receiver: Arc<Receiver>, mut
     let mut batch: Vec<LogMessage> = Vec::with_capacity(64);
     let mut last: Option<(IpAddr, rsng_core::message::ReceiveInfo)> = None;
     loop {
-        ctx.port.ready().await;
+        tokio::select! {
+            _ = ctx.port.ready() => {}
+            _ = ctx.shutdown.cancelled() => break,
+        }
         let first = tokio::select! {
             r = socket.recv_from(&mut buf) => r,
             _ = ctx.shutdown.cancelled() => break,
@@ -433,7 +440,10 @@ async fn receive_unix_dgram(socket: tokio::net::UnixDatagram, receiver: Arc<Rece
     let fd = socket.as_raw_fd();
     let mut text = Vec::with_capacity(16);
     loop {
-        ctx.port.ready().await;
+        tokio::select! {
+            _ = ctx.port.ready() => {}
+            _ = ctx.shutdown.cancelled() => break,
+        }
         let first = tokio::select! {
             r = socket.async_io(tokio::io::Interest::READABLE, || recv_with_credentials(fd, &mut buf)) => r,
             _ = ctx.shutdown.cancelled() => break,
