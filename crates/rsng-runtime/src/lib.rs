@@ -313,6 +313,7 @@ fn build(
     let mut destinations: Vec<(String, String, Dest, Option<StatsName>)> = Vec::new();
     let mut dest_drivers: HashMap<String, Vec<usize>> = HashMap::new();
     let global_fifo = ctx.globals.int("log-fifo-size");
+    let stats_level = ctx.globals.int("stats-level").unwrap_or(0);
     for obj in &config.destinations {
         if !used.contains(&(Context::Destination, obj.name.clone())) {
             continue;
@@ -325,6 +326,10 @@ fn build(
                     index,
                     rsng_drivers::Options::new(driver, &ctx.globals),
                 ),
+                // syslog-ng counts file writers from stats-level(1) on.
+                "file" if stats_level >= 1 => rsng_drivers::Options::new(driver, &ctx.globals)
+                    .positional()
+                    .map(|path| ("dst.file".to_string(), format!("{}#{index}", obj.name), path.to_string())),
                 _ => None,
             };
             let dest = match kept_destinations.iter().position(|d| d.key == key) {

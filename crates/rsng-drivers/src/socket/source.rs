@@ -301,6 +301,8 @@ pub async fn read_stream<S: AsyncRead + Unpin>(
     shutdown: CancellationToken,
 ) {
     let mut info = receiver.info(peer);
+    // The peer waits through TCP: a full queue holds the reading while its writer drains it.
+    port.set_pacing(true);
     let mut splitter = match framing {
         Framing::Text => Splitter::Text(TextSplitter::new(receiver.max_msg_size)),
         Framing::OctetCounted { trim_large_messages } => {
