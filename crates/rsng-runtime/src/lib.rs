@@ -64,15 +64,15 @@ pub struct RunningDestination {
     /// The per-driver counters' names (`dst.network`, `dn#0`, `tcp,host:514`), for drivers
     /// syslog-ng counts at the default stats level.
     pub stats_name: Option<StatsName>,
-    /// What the driver is: a reload keeps a destination whose key is unchanged.
-    key: String,
+    /// What the driver is: a reload keeps a destination whose identity is unchanged.
+    key: Identity,
     stop: CancellationToken,
     task: JoinHandle<()>,
 }
 
 /// One running source driver.
 struct SourceSlot {
-    key: String,
+    key: Identity,
     cell: Arc<RouteCell>,
     stop: CancellationToken,
     task: JoinHandle<()>,
@@ -121,21 +121,6 @@ fn used_objects(config: &ir::Config) -> (HashSet<(Context, String)>, bool) {
         collect_references(p, &mut used);
     }
     (used, config.log_paths.iter().any(|p| p.flags.catchall))
-}
-
-/// The keys of the source drivers `config` would run.
-fn planned_source_keys(config: &ir::Config) -> HashSet<String> {
-    let globals = globals_key(config);
-    let (used, any_catchall) = used_objects(config);
-    let mut keys = HashSet::new();
-    for obj in &config.sources {
-        if any_catchall || used.contains(&(Context::Source, obj.name.clone())) {
-            for (index, driver) in obj.drivers.iter().enumerate() {
-                keys.insert(driver_key(Context::Source, &obj.name, index, driver, &globals));
-            }
-        }
-    }
-    keys
 }
 
 /// Settings of a start that come from the command line rather than the configuration.
@@ -200,9 +185,70 @@ fn build_context(config: &ir::Config, opts: &StartOptions, filters: &FilterMap) 
     })
 }
 
-/// A configuration item's identity across reloads: its kind, object, position and every option
-/// (spans left out), plus the global options, which drivers read too.
-fn driver_key(context: Context, object: &str, index: usize, driver: &ir::Driver, globals: &str) -> String {
+/// What decides whether a reload keeps a running driver: its definition (kind, object,
+/// position, every option) and the global options it read when it was built, with their values.
+/// A change to a global the driver does not read keeps it running.
+struct Identity {
+    base: String,
+    globals: Vec<String>,
+    values: String,
+}
+
+impl Identity {
+    fn new(base: String, globals: Vec<String>, g: &Globals) -> Identity {
+        let values = globals_values(g, &globals);
+        Identity { base, globals, values }
+    }
+
+    /// Whether a driver defined as `base` under the globals `g` is this one.
+    fn keeps(&self, base: &str, g: &Globals) -> bool {
+        self.base == base && globals_values(g, &self.globals) == self.values
+    }
+
+    /// The object's name, for messages.
+    fn object(&self) -> &str {
+        self.base.split('|').nth(1).unwrap_or_default()
+    }
+}
+
+/// The values of the globals `names` (without recording the lookups).
+fn globals_values(g: &Globals, names: &[String]) -> String {
+    let mut out = String::new();
+    for name in names {
+        out.push_str(name);
+        match g.peek(name) {
+            Some(v) => value_key(v, &mut out),
+            None => out.push_str("()"),
+        }
+    }
+    out
+}
+
+/// `common` plus what `g` recorded since `mark`, sorted, each once.
+fn names_read(g: &Globals, mark: usize, common: &[String], extra: &[&str]) -> Vec<String> {
+    let mut names = g.reads_since(mark);
+    names.extend(common.iter().cloned());
+    names.extend(extra.iter().map(|s| s.to_string()));
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The named templates and template functions, which destinations may use by name.
+fn templates_key(config: &ir::Config) -> String {
+    let mut key = String::new();
+    for t in &config.templates {
+        key.push_str(&format!("|t:{}:{}:{}", t.name, t.escape, t.text));
+    }
+    for t in &config.template_functions {
+        key.push_str(&format!("|f:{}:{}", t.name, t.text));
+    }
+    key
+}
+
+/// A configuration item's definition across reloads: its kind, object, position and every option
+/// (spans left out).
+fn driver_key(context: Context, object: &str, index: usize, driver: &ir::Driver) -> String {
     let mut key = format!("{}|{object}|{index}|{}|", context.name(), driver.name);
     for v in &driver.positional {
         value_key(v, &mut key);
@@ -211,8 +257,6 @@ fn driver_key(context: Context, object: &str, index: usize, driver: &ir::Driver,
         key.push_str(o.name);
         value_key(&o.value, &mut key);
     }
-    key.push('|');
-    key.push_str(globals);
     key
 }
 
@@ -270,15 +314,6 @@ fn disk_options(object: &str, index: usize, driver: &ir::Driver) -> Option<rsng_
     })
 }
 
-fn globals_key(config: &ir::Config) -> String {
-    let mut key = String::new();
-    for o in &config.options {
-        key.push_str(o.name);
-        value_key(&o.value, &mut key);
-    }
-    key
-}
-
 /// Builds every object the log paths use and starts them. Must run inside a tokio runtime.
 ///
 /// # Errors
@@ -301,25 +336,27 @@ fn build(
 ) -> Result<Running, BuildError> {
     let filters = compile_filters(config).map_err(|e| BuildError::plain(e.to_string()))?;
     let ctx = build_context(config, opts, &filters)?;
-    let globals = globals_key(config);
+    // Globals read for every driver (the template defaults).
+    let common = ctx.globals.reads_since(0);
+    let templates = templates_key(config);
     let (used, any_catchall) = used_objects(config);
 
     // Destinations: one queue per driver, one outlet per (driver, flow control). A destination
     // whose key is unchanged keeps its queue and writer.
     enum Dest {
         Kept(usize),
-        New(Arc<DestinationQueue>, Box<dyn rsng_drivers::Destination>),
+        New(Arc<DestinationQueue>, Box<dyn rsng_drivers::Destination>, Identity),
     }
-    let mut destinations: Vec<(String, String, Dest, Option<StatsName>)> = Vec::new();
+    let mut destinations: Vec<(String, Dest, Option<StatsName>)> = Vec::new();
     let mut dest_drivers: HashMap<String, Vec<usize>> = HashMap::new();
-    let global_fifo = ctx.globals.int("log-fifo-size");
-    let stats_level = ctx.globals.int("stats-level").unwrap_or(0);
+    let global_fifo = ctx.globals.peek("log-fifo-size").and_then(rsng_drivers::options::as_int);
+    let stats_level = ctx.globals.peek("stats-level").and_then(rsng_drivers::options::as_int).unwrap_or(0);
     for obj in &config.destinations {
         if !used.contains(&(Context::Destination, obj.name.clone())) {
             continue;
         }
         for (index, driver) in obj.drivers.iter().enumerate() {
-            let key = driver_key(Context::Destination, &obj.name, index, driver, &globals);
+            let base = driver_key(Context::Destination, &obj.name, index, driver) + &templates;
             let stats_name = match driver.name {
                 "network" | "syslog" | "tcp" | "udp" | "tcp6" | "udp6" => rsng_drivers::socket::destination_stats_name(
                     &obj.name,
@@ -332,10 +369,14 @@ fn build(
                     .map(|path| ("dst.file".to_string(), format!("{}#{index}", obj.name), path.to_string())),
                 _ => None,
             };
-            let dest = match kept_destinations.iter().position(|d| d.key == key) {
+            let kept = kept_destinations.iter().position(|d| d.key.keeps(&base, &ctx.globals));
+            let mark = ctx.globals.read_mark();
+            let dest = match kept {
                 Some(i) => Dest::Kept(i),
                 None => {
                     let built = rsng_drivers::build_destination(&obj.name, driver, &ctx)?;
+                    // The queue's size may come from the globals too.
+                    let names = names_read(&ctx.globals, mark, &common, &["log-fifo-size"]);
                     let fifo = driver.option("log-fifo-size").and_then(rsng_drivers::options::as_int).or(global_fifo);
                     let fifo = fifo.filter(|&n| n > 0).map_or(DEFAULT_LOG_FIFO_SIZE, |n| n as usize);
                     let name = format!("{}#{}", obj.name, driver.name);
@@ -351,16 +392,16 @@ fn build(
                         }
                         None => DestinationQueue::new(name, fifo),
                     };
-                    Dest::New(Arc::new(queue), built)
+                    Dest::New(Arc::new(queue), built, Identity::new(base, names, &ctx.globals))
                 }
             };
             dest_drivers.entry(obj.name.clone()).or_default().push(destinations.len());
-            destinations.push((obj.name.clone(), key, dest, stats_name));
+            destinations.push((obj.name.clone(), dest, stats_name));
         }
     }
     let queue_of = |d: &Dest| match d {
         Dest::Kept(i) => kept_destinations[*i].queue.clone(),
-        Dest::New(q, _) => q.clone(),
+        Dest::New(q, _, _) => q.clone(),
     };
     let outlets: RefCell<Vec<Outlet>> = RefCell::new(Vec::new());
     let outlet_index: RefCell<HashMap<(usize, bool), usize>> = RefCell::new(HashMap::new());
@@ -371,7 +412,7 @@ fn build(
             .map(|&d| {
                 *outlet_index.borrow_mut().entry((d, flow)).or_insert_with(|| {
                     let mut o = outlets.borrow_mut();
-                    o.push(Outlet { queue: queue_of(&destinations[d].2), flow_control: flow });
+                    o.push(Outlet { queue: queue_of(&destinations[d].1), flow_control: flow });
                     o.len() - 1
                 })
             })
@@ -398,10 +439,10 @@ fn build(
     // Sources: a source whose key is unchanged keeps its listener and connections and gets the
     // new paths; others are built (bound) now.
     let mut sources = Vec::new();
-    let mut pending: Vec<(String, String, SourcePlan)> = Vec::new();
+    let mut pending: Vec<(String, SourcePlan)> = Vec::new();
     enum SourcePlan {
         Kept(usize, Arc<dyn rsng_drivers::Route>),
-        New(Box<dyn rsng_drivers::Source>, Arc<dyn rsng_drivers::Route>),
+        New(Box<dyn rsng_drivers::Source>, Arc<dyn rsng_drivers::Route>, Identity),
     }
     for obj in &config.sources {
         if !any_catchall && !used.contains(&(Context::Source, obj.name.clone())) {
@@ -417,12 +458,17 @@ fn build(
         let route: Arc<dyn rsng_drivers::Route> = Arc::new(SourceRoute { graph: graph.clone(), paths });
         let stats = source_stats.entry(obj.name.clone()).or_default().clone();
         for (index, driver) in obj.drivers.iter().enumerate() {
-            let key = driver_key(Context::Source, &obj.name, index, driver, &globals);
-            let plan = match kept_sources.iter().position(|s| s.key == key) {
+            let base = driver_key(Context::Source, &obj.name, index, driver);
+            let plan = match kept_sources.iter().position(|s| s.key.keeps(&base, &ctx.globals)) {
                 Some(i) => SourcePlan::Kept(i, route.clone()),
-                None => SourcePlan::New(rsng_drivers::build_source(&obj.name, driver, &ctx)?, route.clone()),
+                None => {
+                    let mark = ctx.globals.read_mark();
+                    let built = rsng_drivers::build_source(&obj.name, driver, &ctx)?;
+                    let key = Identity::new(base, names_read(&ctx.globals, mark, &common, &[]), &ctx.globals);
+                    SourcePlan::New(built, route.clone(), key)
+                }
             };
-            pending.push((obj.name.clone(), key, plan));
+            pending.push((obj.name.clone(), plan));
         }
         sources.push(RunningSource { object: obj.name.clone(), stats });
     }
@@ -431,14 +477,14 @@ fn build(
     let mut taken_dest: Vec<Option<RunningDestination>> =
         std::mem::take(kept_destinations).into_iter().map(Some).collect();
     let mut running_destinations = Vec::new();
-    for (object, key, dest, stats_name) in destinations {
+    for (object, dest, stats_name) in destinations {
         match dest {
             Dest::Kept(i) => {
                 let mut d = taken_dest[i].take().expect("each kept destination is used once");
                 d.stats_name = stats_name;
                 running_destinations.push(d);
             }
-            Dest::New(queue, built) => {
+            Dest::New(queue, built, key) => {
                 let stop = CancellationToken::new();
                 let task = tokio::spawn(built.run(DestinationContext { queue: queue.clone(), shutdown: stop.clone() }));
                 running_destinations.push(RunningDestination { object, queue, stats_name, key, stop, task });
@@ -448,14 +494,14 @@ fn build(
     kept_destinations.extend(taken_dest.into_iter().flatten());
     let mut taken_src: Vec<Option<SourceSlot>> = std::mem::take(kept_sources).into_iter().map(Some).collect();
     let mut slots = Vec::new();
-    for (object, key, plan) in pending {
+    for (object, plan) in pending {
         match plan {
             SourcePlan::Kept(i, route) => {
                 let slot = taken_src[i].take().expect("each kept source is used once");
                 slot.cell.replace(route, outlets.clone());
                 slots.push(slot);
             }
-            SourcePlan::New(built, route) => {
+            SourcePlan::New(built, route, key) => {
                 let cell = RouteCell::new(route, outlets.clone());
                 let stats = source_stats.get(&object).cloned().unwrap_or_default();
                 let stop = CancellationToken::new();
@@ -545,7 +591,7 @@ async fn stop_sources(slots: Vec<SourceSlot>) {
         if !join_or_abort(&mut s.task, deadline).await {
             rsng_drivers::internal::error(format!(
                 "A source did not stop in time and was aborted; source='{}'",
-                s.key.split('|').nth(1).unwrap_or_default()
+                s.key.object()
             ));
         }
     }
@@ -602,36 +648,37 @@ impl Running {
         rows
     }
 
-    /// Switches to `config`. Sources and destinations whose definition (and the global options)
-    /// did not change keep running: listeners, connections and queued messages stay. The others
-    /// are stopped (removed destinations first write what they hold) or started.
+    /// Switches to `config`. The whole new configuration is built and started (sockets bound,
+    /// files opened, TLS contexts loaded) before anything of the running one stops; sources and
+    /// destinations whose definition and the globals they read did not change keep running:
+    /// listeners, established connections and queued messages stay. Then the drivers the new
+    /// configuration does not keep stop (removed destinations first write what they hold, for at
+    /// most `grace`).
     ///
     /// # Errors
-    /// When the new configuration cannot be started; everything has been stopped then, and the
-    /// caller starts a configuration again.
+    /// When the new configuration cannot be started; the running one is untouched then.
     pub async fn reload(
-        self,
+        &mut self,
         config: &ir::Config,
         opts: &StartOptions,
         grace: Duration,
-    ) -> Result<Running, BuildError> {
-        let Running { sources, destinations, slots } = self;
-        let mut stats: HashMap<String, Arc<SourceStats>> = sources.into_iter().map(|s| (s.object, s.stats)).collect();
-        // Sources that go away are stopped first: a new source may bind their address.
-        let new_keys = planned_source_keys(config);
-        let (mut kept_sources, removed): (Vec<SourceSlot>, Vec<SourceSlot>) =
-            slots.into_iter().partition(|s| new_keys.contains(&s.key));
-        stop_sources(removed).await;
-        let mut kept_destinations = destinations;
-        let result = build(config, opts, &mut kept_destinations, &mut kept_sources, &mut stats);
-        match result {
+    ) -> Result<(), BuildError> {
+        let mut stats: HashMap<String, Arc<SourceStats>> =
+            self.sources.iter().map(|s| (s.object.clone(), s.stats.clone())).collect();
+        let mut old_destinations = std::mem::take(&mut self.destinations);
+        let mut old_sources = std::mem::take(&mut self.slots);
+        match build(config, opts, &mut old_destinations, &mut old_sources, &mut stats) {
             Ok(running) => {
-                tokio::spawn(drain_destinations(kept_destinations, grace));
-                Ok(running)
+                *self = running;
+                // What is left of the old configuration: sources first, so that nothing more
+                // reaches the destinations that go.
+                stop_sources(old_sources).await;
+                tokio::spawn(drain_destinations(old_destinations, grace));
+                Ok(())
             }
             Err(e) => {
-                stop_sources(kept_sources).await;
-                drain_destinations(kept_destinations, grace).await;
+                self.destinations = old_destinations;
+                self.slots = old_sources;
                 Err(e)
             }
         }

@@ -120,9 +120,7 @@ async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std
             _ = int.recv() => break,
             _ = usr1.recv() => rsng_drivers::file::request_reopen(),
             _ = hup.recv() => {
-                if let Err(code) = reload(cli, &mut config, &mut running).await {
-                    return code;
-                }
+                let _ = reload(cli, &mut config, &mut running).await;
             }
             Some((command, reply)) = control_rx.recv() => {
                 let mut stop = false;
@@ -130,12 +128,8 @@ async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std
                     Command::Stats { .. } => control::format_stats(&running.stats()),
                     Command::Query { kind, pattern, .. } => control::format_query(&running.stats(), kind, &pattern),
                     Command::Reload => match reload(cli, &mut config, &mut running).await {
-                        Ok(true) => "OK Config reload successful".to_string(),
-                        Ok(false) => "FAIL Syntax error parsing configuration file, previous config remained intact".to_string(),
-                        Err(code) => {
-                            let _ = reply.send("FAIL Error starting the configuration".into());
-                            return code;
-                        }
+                        Ok(()) => "OK Config reload successful".to_string(),
+                        Err(reason) => format!("FAIL {reason}, previous config remained intact"),
                     },
                     Command::Stop => {
                         stop = true;
@@ -173,49 +167,35 @@ async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std
     0
 }
 
-/// Reads the configuration again and switches to it. `Ok(false)`: the new file is invalid and the
-/// old configuration keeps running. `Err(code)`: neither could be started; rsng must exit.
-async fn reload(cli: &Cli, config: &mut ir::Config, running: &mut rsng_runtime::Running) -> Result<bool, u8> {
+/// Reads the configuration again and switches to it. `Err`: why the new configuration could not
+/// be used; the old one keeps running untouched.
+async fn reload(cli: &Cli, config: &mut ir::Config, running: &mut rsng_runtime::Running) -> Result<(), &'static str> {
     internal::notice("Configuration reload request received, reloading configuration");
     let loaded = match rsng_config::load_file(&cli.cfgfile, &LoadOptions::default()) {
         Ok(loaded) => loaded,
         Err(err) => {
             crate::print_reports(&err.reports);
             internal::error("Error reloading configuration; reason='Syntax error parsing configuration file'");
-            return Ok(false);
+            return Err("Syntax error parsing configuration file");
         }
     };
     // Destination files are opened again on reload, as syslog-ng does.
     rsng_drivers::file::request_reopen();
-    let old = std::mem::replace(running, placeholder());
-    match old.reload(&loaded.config, &start_options(cli), DRAIN_GRACE).await {
-        Ok(r) => {
-            *running = r;
+    match running.reload(&loaded.config, &start_options(cli), DRAIN_GRACE).await {
+        Ok(()) => {
             *config = loaded.config;
             internal::notice("Configuration reload finished");
-            Ok(true)
+            Ok(())
         }
         Err(e) => {
             print_start_error(&loaded.config, &e);
-            internal::error(format!("Error initializing the new configuration, reverting to the old one; error='{e}'"));
-            match rsng_runtime::start(config, &start_options(cli)) {
-                Ok(r) => {
-                    *running = r;
-                    Ok(false)
-                }
-                Err(e) => {
-                    print_start_error(config, &e);
-                    Err(1)
-                }
-            }
+            let location = e.span.as_ref().map(|s| loaded.config.location(s)).unwrap_or_default();
+            internal::error(format!(
+                "Error initializing the new configuration, the old one keeps running; error='{e}', location='{location}'"
+            ));
+            Err("Error initializing new configuration")
         }
     }
-}
-
-/// An empty pipeline, standing in while one is replaced.
-fn placeholder() -> rsng_runtime::Running {
-    rsng_runtime::start(&ir::Config::default(), &rsng_runtime::StartOptions::default())
-        .expect("an empty configuration always starts")
 }
 
 fn log_level(which: &str, set: Option<bool>) -> String {

@@ -46,6 +46,20 @@ pub enum Bound {
 }
 
 impl Bound {
+    /// What [`super::shared`] knows the socket by, and a unix socket's file.
+    fn claim(&self) -> Option<super::shared::Claim> {
+        use super::shared::{claim, key_of};
+        use std::os::fd::AsFd;
+        match self {
+            Bound::Tcp(l) => claim(key_of("tcp", &l.local_addr().ok()?.to_string()), l.as_fd(), None),
+            Bound::Udp(s) => claim(key_of("udp", &s.local_addr().ok()?.to_string()), s.as_fd(), None),
+            Bound::UnixStream(l, p) => {
+                claim(key_of("unix-stream", &p.display().to_string()), l.as_fd(), Some(p.clone()))
+            }
+            Bound::UnixDgram(s, p) => claim(key_of("unix-dgram", &p.display().to_string()), s.as_fd(), Some(p.clone())),
+        }
+    }
+
     /// The address as syslog-ng prints it: `AF_INET(0.0.0.0:514)`, `AF_UNIX(/dev/log)`.
     pub fn describe(&self) -> String {
         match self {
@@ -94,6 +108,8 @@ impl Source for SocketSource {
                 tasks.push(tokio::spawn(c.run(sub)));
             }
             let local = bound.describe();
+            // Held while the source runs: a reload may hand the socket to a new source.
+            let _claim = bound.claim();
             match bound {
                 Bound::Tcp(l) => match tokio::net::TcpListener::from_std(l) {
                     Ok(listener) => {
@@ -102,11 +118,10 @@ impl Source for SocketSource {
                     }
                     Err(e) => internal::error(format!("Error setting up listener; addr='{local}', error='{e}'")),
                 },
-                Bound::UnixStream(l, path) => match tokio::net::UnixListener::from_std(l) {
+                Bound::UnixStream(l, _) => match tokio::net::UnixListener::from_std(l) {
                     Ok(listener) => {
                         let listen = Listen { component, local, framing, receiver, max_connections, tls: None };
                         accept_unix(listener, listen, ctx).await;
-                        let _ = std::fs::remove_file(path);
                     }
                     Err(e) => internal::error(format!("Error setting up listener; addr='{local}', error='{e}'")),
                 },
@@ -114,11 +129,8 @@ impl Source for SocketSource {
                     Ok(socket) => receive_udp(socket, receiver, ctx).await,
                     Err(e) => internal::error(format!("Error setting up socket; addr='{local}', error='{e}'")),
                 },
-                Bound::UnixDgram(s, path) => match tokio::net::UnixDatagram::from_std(s) {
-                    Ok(socket) => {
-                        receive_unix_dgram(socket, receiver, ctx).await;
-                        let _ = std::fs::remove_file(path);
-                    }
+                Bound::UnixDgram(s, _) => match tokio::net::UnixDatagram::from_std(s) {
+                    Ok(socket) => receive_unix_dgram(socket, receiver, ctx).await,
                     Err(e) => internal::error(format!("Error setting up socket; addr='{local}', error='{e}'")),
                 },
             }
