@@ -172,8 +172,8 @@ fn line_count(path: &Path) -> u64 {
 
 /// Overload without flow control, as a differential test: syslog-ng and rsng run the same
 /// configuration side by side (a `log-fifo-size(100)` file destination, `stats-level(1)`), each
-/// under four `loggen` connections at full speed for a second. rsng must write at least as many
-/// messages as syslog-ng (readers that take the CPU from the writer made rsng drop nearly all),
+/// under four `loggen` connections at full speed for two seconds. rsng must write about as many
+/// messages as syslog-ng or more (readers that took the CPU from the writer made rsng drop nearly all),
 /// and its counters must account for every message it read: written + dropped == received.
 #[test]
 fn overload_writes_as_much_as_syslog_ng_and_counts_every_drop() {
@@ -213,7 +213,7 @@ fn overload_writes_as_much_as_syslog_ng_and_counts_every_drop() {
         .iter()
         .map(|(_, port)| {
             Command::new(LOGGEN)
-                .args(["--inet", "--stream", "--rate=100000000", "--interval=1", "--active-connections=4", "-Q"])
+                .args(["--inet", "--stream", "--rate=100000000", "--interval=2", "--active-connections=4", "-Q"])
                 .args(["127.0.0.1", &port.to_string()])
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
@@ -253,9 +253,9 @@ fn overload_writes_as_much_as_syslog_ng_and_counts_every_drop() {
     assert_eq!(written + dropped, *received, "rsng's counters miss messages:\n{stats}");
     assert_eq!(lines, written, "rsng's written counter disagrees with the file:\n{stats}");
     // Both daemons share a loaded 2-core machine with their loggens: the ratio measured there
-    // varies from 1.0 to 1.6 (docs/reliability.md); asserting 0.9 keeps the test about the
+    // varies from 0.95 to 2.5 (docs/reliability.md); asserting 0.75 keeps the test about the
     // starved writer (which wrote under 1% of what it read) rather than about the machine's load.
-    assert!(written * 10 >= oracle_written * 9, "rsng wrote {written}, syslog-ng {oracle_written}:\n{stats}");
+    assert!(written * 4 >= oracle_written * 3, "rsng wrote {written}, syslog-ng {oracle_written}:\n{stats}");
     eprintln!("rsng/syslog-ng written: {:.2}", *written as f64 / (*oracle_written).max(1) as f64);
     for (running, _) in daemons {
         assert!(running.stop(), "a daemon did not stop");

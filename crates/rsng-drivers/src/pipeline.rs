@@ -718,6 +718,32 @@ impl DestinationQueue {
         lost as u64
     }
 
+    /// After a pop that emptied a full queue smaller than the writer's batch: lets the sources
+    /// that wait for room refill it and takes what they put, a few rounds, so that the writer's
+    /// cost per batch (a hand-off to the blocking pool, a write) is spread over more messages.
+    pub async fn gather(&self, max: usize, out: &mut Vec<LogMessage>) {
+        const ROUNDS: usize = 8;
+        if out.len() < self.capacity {
+            return;
+        }
+        for _ in 0..ROUNDS {
+            if out.len() >= max {
+                return;
+            }
+            tokio::task::yield_now().await;
+            let mut state = self.lock();
+            if state.disk.is_some() || state.items.is_empty() {
+                return;
+            }
+            // What the writer took already stays in flight: it is not written yet.
+            let n = (max - out.len()).min(state.items.len());
+            out.extend(state.items.drain(..n));
+            state.take_front(n);
+            drop(state);
+            self.writable.notify_waiters();
+        }
+    }
+
     /// No more messages will come: the writer drains what is queued and stops.
     pub fn close(&self) {
         self.lock().closed = true;

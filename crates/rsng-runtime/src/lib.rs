@@ -8,10 +8,12 @@
 
 pub mod control;
 pub mod graph;
+pub mod supervise;
 pub mod transform;
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -66,6 +68,8 @@ pub struct RunningDestination {
     pub stats_name: Option<StatsName>,
     /// What the driver is: a reload keeps a destination whose identity is unchanged.
     key: Identity,
+    /// `dst.<driver>` and `<object>#<index>`, and how often its writer was restarted.
+    restarts: (String, String, Arc<AtomicU64>),
     stop: CancellationToken,
     task: JoinHandle<()>,
 }
@@ -74,6 +78,8 @@ pub struct RunningDestination {
 struct SourceSlot {
     key: Identity,
     cell: Arc<RouteCell>,
+    /// `src.<driver>` and `<object>#<index>`, and how often it was restarted.
+    restarts: (String, String, Arc<AtomicU64>),
     stop: CancellationToken,
     task: JoinHandle<()>,
 }
@@ -335,7 +341,8 @@ fn build(
     source_stats: &mut HashMap<String, Arc<SourceStats>>,
 ) -> Result<Running, BuildError> {
     let filters = compile_filters(config).map_err(|e| BuildError::plain(e.to_string()))?;
-    let ctx = build_context(config, opts, &filters)?;
+    // Shared with the supervisors, which build a failed driver again.
+    let ctx = Arc::new(build_context(config, opts, &filters)?);
     // Globals read for every driver (the template defaults).
     let common = ctx.globals.reads_since(0);
     let templates = templates_key(config);
@@ -345,7 +352,7 @@ fn build(
     // whose key is unchanged keeps its queue and writer.
     enum Dest {
         Kept(usize),
-        New(Arc<DestinationQueue>, Box<dyn rsng_drivers::Destination>, Identity),
+        New(Arc<DestinationQueue>, Box<dyn rsng_drivers::Destination>, Identity, ir::Driver, usize),
     }
     let mut destinations: Vec<(String, Dest, Option<StatsName>)> = Vec::new();
     let mut dest_drivers: HashMap<String, Vec<usize>> = HashMap::new();
@@ -392,7 +399,8 @@ fn build(
                         }
                         None => DestinationQueue::new(name, fifo),
                     };
-                    Dest::New(Arc::new(queue), built, Identity::new(base, names, &ctx.globals))
+                    let key = Identity::new(base, names, &ctx.globals);
+                    Dest::New(Arc::new(queue), built, key, driver.clone(), index)
                 }
             };
             dest_drivers.entry(obj.name.clone()).or_default().push(destinations.len());
@@ -401,7 +409,7 @@ fn build(
     }
     let queue_of = |d: &Dest| match d {
         Dest::Kept(i) => kept_destinations[*i].queue.clone(),
-        Dest::New(q, _, _) => q.clone(),
+        Dest::New(q, ..) => q.clone(),
     };
     let outlets: RefCell<Vec<Outlet>> = RefCell::new(Vec::new());
     let outlet_index: RefCell<HashMap<(usize, bool), usize>> = RefCell::new(HashMap::new());
@@ -426,7 +434,12 @@ fn build(
         for obj in objects.iter().filter(|o| used.contains(&(context, o.name.clone()))) {
             let mut list: Vec<Arc<dyn Transform>> = Vec::new();
             for driver in &obj.drivers {
-                list.push(Arc::from(transform::build(context, driver, &tctx)?));
+                list.push(Arc::new(supervise::Guarded {
+                    inner: Arc::from(transform::build(context, driver, &tctx)?),
+                    name: format!("{} {}", context.name(), obj.name),
+                    location: (ctx.locate)(&driver.span),
+                    failures: AtomicU64::new(0),
+                }));
             }
             transforms.insert((context, obj.name.clone()), list);
         }
@@ -442,7 +455,7 @@ fn build(
     let mut pending: Vec<(String, SourcePlan)> = Vec::new();
     enum SourcePlan {
         Kept(usize, Arc<dyn rsng_drivers::Route>),
-        New(Box<dyn rsng_drivers::Source>, Arc<dyn rsng_drivers::Route>, Identity),
+        New(Box<dyn rsng_drivers::Source>, Arc<dyn rsng_drivers::Route>, Identity, ir::Driver, usize),
     }
     for obj in &config.sources {
         if !any_catchall && !used.contains(&(Context::Source, obj.name.clone())) {
@@ -465,7 +478,7 @@ fn build(
                     let mark = ctx.globals.read_mark();
                     let built = rsng_drivers::build_source(&obj.name, driver, &ctx)?;
                     let key = Identity::new(base, names_read(&ctx.globals, mark, &common, &[]), &ctx.globals);
-                    SourcePlan::New(built, route.clone(), key)
+                    SourcePlan::New(built, route.clone(), key, driver.clone(), index)
                 }
             };
             pending.push((obj.name.clone(), plan));
@@ -484,10 +497,26 @@ fn build(
                 d.stats_name = stats_name;
                 running_destinations.push(d);
             }
-            Dest::New(queue, built, key) => {
+            Dest::New(queue, built, key, driver, index) => {
                 let stop = CancellationToken::new();
-                let task = tokio::spawn(built.run(DestinationContext { queue: queue.clone(), shutdown: stop.clone() }));
-                running_destinations.push(RunningDestination { object, queue, stats_name, key, stop, task });
+                let restarts = Arc::new(AtomicU64::new(0));
+                let info = supervise::Supervised {
+                    kind: "destination",
+                    object: object.clone(),
+                    driver: driver.name,
+                    location: (ctx.locate)(&driver.span),
+                    restarts: restarts.clone(),
+                };
+                let restarts = (format!("dst.{}", driver.name), format!("{object}#{index}"), restarts);
+                let (q, shutdown, name, bctx) = (queue.clone(), stop.clone(), object.clone(), ctx.clone());
+                let task = tokio::spawn(supervise::run(
+                    info,
+                    built,
+                    move || rsng_drivers::build_destination(&name, &driver, &bctx),
+                    move |d| d.run(DestinationContext { queue: q.clone(), shutdown: shutdown.clone() }),
+                    stop.clone(),
+                ));
+                running_destinations.push(RunningDestination { object, queue, stats_name, key, restarts, stop, task });
             }
         }
     }
@@ -501,17 +530,35 @@ fn build(
                 slot.cell.replace(route, outlets.clone());
                 slots.push(slot);
             }
-            SourcePlan::New(built, route, key) => {
+            SourcePlan::New(built, route, key, driver, index) => {
                 let cell = RouteCell::new(route, outlets.clone());
                 let stats = source_stats.get(&object).cloned().unwrap_or_default();
                 let stop = CancellationToken::new();
-                let port = SourcePort::new(cell.clone(), stats);
-                let task = tokio::spawn(built.run(SourceContext {
-                    port,
-                    shutdown: stop.clone(),
-                    source_name: Arc::from(object.as_str()),
-                }));
-                slots.push(SourceSlot { key, cell, stop, task });
+                let restarts = Arc::new(AtomicU64::new(0));
+                let info = supervise::Supervised {
+                    kind: "source",
+                    object: object.clone(),
+                    driver: driver.name,
+                    location: (ctx.locate)(&driver.span),
+                    restarts: restarts.clone(),
+                };
+                let restarts = (format!("src.{}", driver.name), format!("{object}#{index}"), restarts);
+                let (c, shutdown, name, bctx) = (cell.clone(), stop.clone(), object.clone(), ctx.clone());
+                let source_name: Arc<str> = Arc::from(object.as_str());
+                let task = tokio::spawn(supervise::run(
+                    info,
+                    built,
+                    move || rsng_drivers::build_source(&name, &driver, &bctx),
+                    move |s| {
+                        s.run(SourceContext {
+                            port: SourcePort::new(c.clone(), stats.clone()),
+                            shutdown: shutdown.clone(),
+                            source_name: source_name.clone(),
+                        })
+                    },
+                    stop.clone(),
+                ));
+                slots.push(SourceSlot { key, cell, restarts, stop, task });
             }
         }
     }
@@ -642,6 +689,14 @@ impl Running {
             let (component, id, inst) =
                 (parts.next().unwrap_or_default(), parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
             rows.push(StatRow::new(component, id, inst, &format!("tls_handshake_failed_{reason}"), n));
+        }
+        // Restarts after failures (rsng's own counter; rows only for drivers that failed).
+        let restarted = self.slots.iter().map(|s| &s.restarts).chain(self.destinations.iter().map(|d| &d.restarts));
+        for (component, id, n) in restarted {
+            let n = n.load(Relaxed);
+            if n > 0 {
+                rows.push(StatRow::new(component, id, "", "restarts", n));
+            }
         }
         rows.push(StatRow::new("center", "", "received", "processed", received));
         rows.push(StatRow::new("center", "", "queued", "processed", delivered));

@@ -141,6 +141,15 @@ impl Source for SocketSource {
     }
 }
 
+/// A listener's entry in its source's counters, removed when the listener ends (or fails).
+struct Registered(Arc<crate::pipeline::SourceStats>, Arc<AtomicUsize>);
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.0.unregister_listener(&self.1);
+    }
+}
+
 /// Counts live connections of a listener; a guard per connection.
 struct ConnectionSlot(Arc<AtomicUsize>);
 
@@ -174,6 +183,7 @@ async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: Sour
     let live = Arc::new(AtomicUsize::new(0));
     let stats = ctx.port.stats().clone();
     stats.register_listener(component, format!("afsocket_sd.(stream,{local})"), &live);
+    let _registered = Registered(stats, live.clone());
     let mut connections = tokio::task::JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -188,6 +198,7 @@ async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: Sour
                 continue;
             }
         };
+        crate::fault::hit(crate::fault::Point::Listener);
         let Some(slot) = take_slot(&live, max_connections) else {
             internal::error(format!(
                 "Number of allowed concurrent connections reached, rejecting connection; client='{}', local='{local}', max='{max_connections}'",
@@ -235,10 +246,9 @@ async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: Sour
             internal::notice(format!("Syslog connection closed; client='{client}'"));
             drop(slot);
         });
-        while connections.try_join_next().is_some() {}
+        reap(&mut connections, &local);
     }
     while connections.join_next().await.is_some() {}
-    stats.unregister_listener(&live);
 }
 
 async fn accept_unix(listener: tokio::net::UnixListener, listen: Listen, ctx: SourceContext) {
@@ -246,6 +256,7 @@ async fn accept_unix(listener: tokio::net::UnixListener, listen: Listen, ctx: So
     let live = Arc::new(AtomicUsize::new(0));
     let stats = ctx.port.stats().clone();
     stats.register_listener(component, format!("afsocket_sd.(stream,{local})"), &live);
+    let _registered = Registered(stats, live.clone());
     let mut connections = tokio::task::JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -273,10 +284,32 @@ async fn accept_unix(listener: tokio::net::UnixListener, listen: Listen, ctx: So
             read_stream(stream, framing, receiver, port, None, None, shutdown).await;
             drop(slot);
         });
-        while connections.try_join_next().is_some() {}
+        reap(&mut connections, &local);
     }
     while connections.join_next().await.is_some() {}
-    stats.unregister_listener(&live);
+}
+
+/// Collects the connection tasks that ended; one that panicked is reported (it took only its own
+/// connection down: the listener goes on).
+fn reap(connections: &mut tokio::task::JoinSet<()>, local: &str) {
+    while let Some(result) = connections.try_join_next() {
+        if let Err(e) = result {
+            if e.is_panic() {
+                internal::error(format!(
+                    "A connection task failed, its connection is closed; local='{local}', error='{}'",
+                    panic_text(e.into_panic())
+                ));
+            }
+        }
+    }
+}
+
+/// The text of a panic's payload.
+pub fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
+    match payload.downcast::<String>() {
+        Ok(s) => *s,
+        Err(payload) => payload.downcast_ref::<&str>().map_or_else(|| "panic".to_string(), |s| s.to_string()),
+    }
 }
 
 /// IPv4-mapped IPv6 peers are shown as IPv4, as syslog-ng does.
@@ -344,6 +377,7 @@ pub async fn read_stream<S: AsyncRead + Unpin>(
                 true
             }
         };
+        crate::fault::hit(crate::fault::Point::Connection);
         info.received = UnixTime::now(&receiver.time_zone);
         // One shared copy of what was read; the messages cut from it point into it.
         let chunk: Arc<[u8]> = Arc::from(&buf[..]);
