@@ -50,7 +50,7 @@ pub struct Object {
     pub span: FileSpan,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Driver {
     /// The driver's canonical name from the option tables (`unix-stream`, `kv-parser`, `set`).
     pub name: &'static str,

@@ -11,6 +11,7 @@
 //! (see [`pipeline`] for where they post messages), one writer per destination.
 
 pub mod disk_buffer;
+pub mod fault;
 pub mod file;
 pub mod internal;
 pub mod options;

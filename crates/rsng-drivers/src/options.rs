@@ -4,26 +4,51 @@
 //! The IR has already checked every value against the option tables, so these getters only
 //! convert; a value of an unexpected shape reads as absent.
 
+use std::sync::{Arc, Mutex};
+
 use rsng_config::ir::{Config, Driver, OptionValue, Value};
 use rsng_config::source_map::FileSpan;
 
-/// The global `options {}` of a configuration.
+/// The global `options {}` of a configuration. Every name looked up is recorded (drivers read
+/// the globals while they are built, never per message), so that a reload can tell which globals
+/// a driver depends on ([`Globals::reads_since`]).
 #[derive(Debug, Clone, Default)]
 pub struct Globals {
     options: Vec<OptionValue>,
     /// Whether the configuration declares `@version: 4.0` or later (AxoSyslog's behaviour where
     /// it differs from 3.38's).
     pub version4: bool,
+    reads: Arc<Mutex<Vec<String>>>,
 }
 
 impl Globals {
     pub fn new(config: &Config) -> Globals {
         let version4 = config.version.is_some_and(|v| v >= rsng_config::preprocess::Version { major: 4, minor: 0 });
-        Globals { options: config.options.clone(), version4 }
+        Globals { options: config.options.clone(), version4, reads: Arc::default() }
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {
+        self.reads.lock().unwrap_or_else(|e| e.into_inner()).push(name.to_string());
+        self.peek(name)
+    }
+
+    /// The value of `name`, without recording the lookup.
+    pub fn peek(&self, name: &str) -> Option<&Value> {
         self.options.iter().rev().find(|o| o.name == name).map(|o| &o.value)
+    }
+
+    /// How many lookups were recorded so far.
+    pub fn read_mark(&self) -> usize {
+        self.reads.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// The names looked up since `mark`, sorted, each once.
+    pub fn reads_since(&self, mark: usize) -> Vec<String> {
+        let reads = self.reads.lock().unwrap_or_else(|e| e.into_inner());
+        let mut names: Vec<String> = reads.get(mark..).unwrap_or_default().to_vec();
+        names.sort();
+        names.dedup();
+        names
     }
 
     pub fn int(&self, name: &str) -> Option<i64> {

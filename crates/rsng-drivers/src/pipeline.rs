@@ -175,20 +175,54 @@ pub struct SourcePort {
     stats: Arc<SourceStats>,
     window_size: usize,
     window: Option<Arc<Window>>,
+    /// Whether a full queue without flow control makes this source wait for its writer (see
+    /// [`SourcePort::set_pacing`]).
+    pace: bool,
+    /// Messages are left in `outbox` that full queues did not take yet.
+    backlog: bool,
 }
 
 impl Clone for SourcePort {
     fn clone(&self) -> Self {
         let mut port = SourcePort::new(self.cell.clone(), self.stats.clone());
         port.set_window_size(self.window_size);
+        port.pace = self.pace;
         port
+    }
+}
+
+impl Drop for SourcePort {
+    /// What full queues had not taken yet is queued beyond their size rather than lost.
+    fn drop(&mut self) {
+        self.force_backlog();
     }
 }
 
 impl SourcePort {
     pub fn new(cell: Arc<RouteCell>, stats: Arc<SourceStats>) -> SourcePort {
         let (generation, route, outlets) = cell.load();
-        SourcePort { cell, generation, route, outlets, outbox: Outbox::default(), stats, window_size: 0, window: None }
+        SourcePort {
+            cell,
+            generation,
+            route,
+            outlets,
+            outbox: Outbox::default(),
+            stats,
+            window_size: 0,
+            window: None,
+            pace: false,
+            backlog: false,
+        }
+    }
+
+    /// Makes a full queue without flow control hold this source back while its writer is
+    /// draining it: the messages that do not fit wait in the port, and [`SourcePort::ready`]
+    /// waits for room before the next read. Only a queue whose writer makes no progress for
+    /// [`STALL_LIMIT`] drops them. For stream sources, whose peer waits through TCP without
+    /// losing anything; readers at full speed would otherwise take the CPU from the writers and
+    /// drop far more than the writers could have written.
+    pub fn set_pacing(&mut self, on: bool) {
+        self.pace = on;
     }
 
     /// Gives this port (and each clone) a flow-control window of `size` messages (0: none; a
@@ -211,6 +245,8 @@ impl SourcePort {
     /// Picks up new log paths after a reload (one atomic load per batch otherwise).
     fn refresh(&mut self) {
         if self.cell.generation.load(Ordering::Acquire) != self.generation {
+            // The backlog belongs to the old outlets.
+            self.force_backlog();
             let (generation, route, outlets) = self.cell.load();
             self.generation = generation;
             self.route = route;
@@ -231,9 +267,39 @@ impl SourcePort {
         for (outlet, pending) in self.outlets.iter().zip(self.outbox.pending.iter_mut()) {
             if !pending.is_empty() {
                 let window = if outlet.flow_control { self.window.as_ref() } else { None };
-                outlet.queue.push_windowed(pending, outlet.flow_control, window);
+                let keep = self.pace && !outlet.flow_control;
+                outlet.queue.push_inner(pending, outlet.flow_control, window, keep);
+                self.backlog |= !pending.is_empty();
             }
         }
+    }
+
+    /// Queues the backlog even beyond the queues' sizes (at most one read's worth).
+    fn force_backlog(&mut self) {
+        if !self.backlog {
+            return;
+        }
+        self.backlog = false;
+        for (outlet, pending) in self.outlets.iter().zip(self.outbox.pending.iter_mut()) {
+            if !pending.is_empty() {
+                outlet.queue.push_inner(pending, true, None, false);
+            }
+        }
+    }
+
+    /// Waits until the queues have taken the backlog, or drops it into a queue whose writer
+    /// makes no progress.
+    async fn drain_backlog(&mut self) {
+        for (outlet, pending) in self.outlets.iter().zip(self.outbox.pending.iter_mut()) {
+            while !pending.is_empty() {
+                let room = tokio::time::timeout(STALL_LIMIT, outlet.queue.wait_for_room()).await.is_ok();
+                if !room {
+                    outlet.queue.stalled.store(true, Ordering::Relaxed);
+                }
+                outlet.queue.push_inner(pending, false, None, room);
+            }
+        }
+        self.backlog = false;
     }
 
     /// Routes one message.
@@ -252,8 +318,12 @@ impl SourcePort {
     }
 
     /// Waits until every flow-controlled destination behind this source has room (as of the
-    /// last batch; a reload takes effect at the next one).
-    pub async fn ready(&self) {
+    /// last batch; a reload takes effect at the next one), and, when pacing, until full queues
+    /// have taken what they could not take yet.
+    pub async fn ready(&mut self) {
+        if self.backlog {
+            self.drain_backlog().await;
+        }
         if let Some(window) = &self.window {
             if self.outlets.iter().any(|o| o.flow_control) {
                 window.wait_open().await;
@@ -275,6 +345,24 @@ pub struct QueueStats {
     pub dropped: AtomicU64,
     /// Messages the destination has written (`processed`/`written`).
     pub written: AtomicU64,
+    /// Dropped messages not reported in an internal message yet.
+    unreported: AtomicU64,
+    /// When drops were last reported (milliseconds since [`epoch`]).
+    reported_at: AtomicU64,
+}
+
+/// How long a source waits for a writer that makes no room in its full queue before the queue
+/// counts as stalled: then the messages that do not fit are dropped at once (without flow
+/// control), until the writer takes a batch again.
+pub const STALL_LIMIT: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Drops are reported at most this often per destination.
+const DROP_REPORT_INTERVAL_MS: u64 = 1000;
+
+/// Milliseconds since the first call, for rate limits.
+fn epoch_ms() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START.get_or_init(std::time::Instant::now).elapsed().as_millis() as u64
 }
 
 #[derive(Debug, Default)]
@@ -346,6 +434,11 @@ pub struct DestinationQueue {
     state: Mutex<QueueState>,
     readable: Notify,
     writable: Notify,
+    /// Woken by [`DestinationQueue::close`].
+    closing: Notify,
+    /// The writer made no room for [`STALL_LIMIT`]: sources drop what does not fit without
+    /// waiting. Cleared when the writer takes a batch.
+    stalled: std::sync::atomic::AtomicBool,
     pub stats: QueueStats,
 }
 
@@ -357,6 +450,8 @@ impl DestinationQueue {
             state: Mutex::new(QueueState::default()),
             readable: Notify::new(),
             writable: Notify::new(),
+            closing: Notify::new(),
+            stalled: std::sync::atomic::AtomicBool::new(false),
             stats: QueueStats::default(),
         }
     }
@@ -403,6 +498,13 @@ impl DestinationQueue {
 
     /// Moves `batch` into the queue, charging `window` for each message queued.
     pub fn push_windowed(&self, batch: &mut Vec<LogMessage>, flow_control: bool, window: Option<&Arc<Window>>) {
+        self.push_inner(batch, flow_control, window, false);
+    }
+
+    /// As [`DestinationQueue::push_windowed`]; with `keep`, what does not fit into a full queue
+    /// without flow control stays in `batch` (unless the queue is stalled) instead of dropping.
+    fn push_inner(&self, batch: &mut Vec<LogMessage>, flow_control: bool, window: Option<&Arc<Window>>, keep: bool) {
+        let keep = keep && !self.stalled.load(Ordering::Relaxed);
         let mut dropped = 0u64;
         let mut queued = 0u64;
         {
@@ -420,13 +522,13 @@ impl DestinationQueue {
                 batch.clear();
             }
             let before = queued;
-            for msg in batch.drain(..) {
-                if !flow_control && state.items.len() >= self.capacity {
-                    dropped += 1;
-                    continue;
-                }
-                state.items.push_back(msg);
-                queued += 1;
+            let fits = if flow_control { batch.len() } else { self.capacity.saturating_sub(state.items.len()) };
+            let n = fits.min(batch.len());
+            state.items.extend(batch.drain(..n));
+            queued += n as u64;
+            if !keep {
+                dropped += batch.len() as u64;
+                batch.clear();
             }
             let n = (queued - before) as usize;
             if n > 0 && state.disk.is_none() {
@@ -443,10 +545,35 @@ impl DestinationQueue {
         }
         self.stats.queued_total.fetch_add(queued, Ordering::Relaxed);
         if dropped > 0 {
-            self.stats.dropped.fetch_add(dropped, Ordering::Relaxed);
+            self.count_dropped(dropped);
         }
         if queued > 0 {
             self.readable.notify_one();
+        }
+    }
+
+    /// Counts `n` dropped messages and reports drops in an internal warning, at most once per
+    /// [`DROP_REPORT_INTERVAL_MS`].
+    fn count_dropped(&self, n: u64) {
+        self.stats.dropped.fetch_add(n, Ordering::Relaxed);
+        self.stats.unreported.fetch_add(n, Ordering::Relaxed);
+        let now = epoch_ms();
+        let last = self.stats.reported_at.load(Ordering::Relaxed);
+        if now.saturating_sub(last) >= DROP_REPORT_INTERVAL_MS
+            && self.stats.reported_at.compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed).is_ok()
+        {
+            self.report_drops();
+        }
+    }
+
+    /// Reports the drops not reported yet (also at stop, so that the last ones are told too).
+    pub fn report_drops(&self) {
+        let n = self.stats.unreported.swap(0, Ordering::Relaxed);
+        if n > 0 {
+            crate::internal::warning(format!(
+                "Destination queue full, dropping messages; destination='{}', count='{n}', log_fifo_size='{}'",
+                self.name, self.capacity
+            ));
         }
     }
 
@@ -548,8 +675,73 @@ impl DestinationQueue {
         out.extend(state.items.drain(..n));
         state.take_front(n);
         drop(state);
+        self.stalled.store(false, Ordering::Relaxed);
         self.writable.notify_waiters();
         Some(true)
+    }
+
+    /// Whether [`DestinationQueue::close`] was called: a writer that cannot deliver (its peer is
+    /// away) may stop at once instead of retrying, since rsng is stopping.
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    /// Returns once the queue is closed.
+    pub async fn closed(&self) {
+        loop {
+            let notified = self.closing.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_closed() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Gives up what a memory queue still holds (its writer has stopped for good): the queued
+    /// messages and the batch the writer took without coming back for the next one. Counts
+    /// them as dropped and returns how many there were. A disk buffer keeps its messages.
+    pub fn abandon(&self) -> u64 {
+        let mut state = self.lock();
+        if state.disk.is_some() {
+            return 0;
+        }
+        let lost = state.items.len() + state.in_flight.iter().map(|(n, _)| n).sum::<usize>();
+        state.release_in_flight();
+        let n = state.items.len();
+        state.items.clear();
+        state.release_front(n);
+        drop(state);
+        self.stats.dropped.fetch_add(lost as u64, Ordering::Relaxed);
+        self.report_drops();
+        lost as u64
+    }
+
+    /// After a pop that emptied a full queue smaller than the writer's batch: lets the sources
+    /// that wait for room refill it and takes what they put, a few rounds, so that the writer's
+    /// cost per batch (a hand-off to the blocking pool, a write) is spread over more messages.
+    pub async fn gather(&self, max: usize, out: &mut Vec<LogMessage>) {
+        const ROUNDS: usize = 8;
+        if out.len() < self.capacity {
+            return;
+        }
+        for _ in 0..ROUNDS {
+            if out.len() >= max {
+                return;
+            }
+            tokio::task::yield_now().await;
+            let mut state = self.lock();
+            if state.disk.is_some() || state.items.is_empty() {
+                return;
+            }
+            // What the writer took already stays in flight: it is not written yet.
+            let n = (max - out.len()).min(state.items.len());
+            out.extend(state.items.drain(..n));
+            state.take_front(n);
+            drop(state);
+            self.writable.notify_waiters();
+        }
     }
 
     /// No more messages will come: the writer drains what is queued and stops.
@@ -557,5 +749,6 @@ impl DestinationQueue {
         self.lock().closed = true;
         self.readable.notify_one();
         self.writable.notify_waiters();
+        self.closing.notify_waiters();
     }
 }

@@ -8,10 +8,12 @@
 
 pub mod control;
 pub mod graph;
+pub mod supervise;
 pub mod transform;
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -64,16 +66,20 @@ pub struct RunningDestination {
     /// The per-driver counters' names (`dst.network`, `dn#0`, `tcp,host:514`), for drivers
     /// syslog-ng counts at the default stats level.
     pub stats_name: Option<StatsName>,
-    /// What the driver is: a reload keeps a destination whose key is unchanged.
-    key: String,
+    /// What the driver is: a reload keeps a destination whose identity is unchanged.
+    key: Identity,
+    /// `dst.<driver>` and `<object>#<index>`, and how often its writer was restarted.
+    restarts: (String, String, Arc<AtomicU64>),
     stop: CancellationToken,
     task: JoinHandle<()>,
 }
 
 /// One running source driver.
 struct SourceSlot {
-    key: String,
+    key: Identity,
     cell: Arc<RouteCell>,
+    /// `src.<driver>` and `<object>#<index>`, and how often it was restarted.
+    restarts: (String, String, Arc<AtomicU64>),
     stop: CancellationToken,
     task: JoinHandle<()>,
 }
@@ -121,21 +127,6 @@ fn used_objects(config: &ir::Config) -> (HashSet<(Context, String)>, bool) {
         collect_references(p, &mut used);
     }
     (used, config.log_paths.iter().any(|p| p.flags.catchall))
-}
-
-/// The keys of the source drivers `config` would run.
-fn planned_source_keys(config: &ir::Config) -> HashSet<String> {
-    let globals = globals_key(config);
-    let (used, any_catchall) = used_objects(config);
-    let mut keys = HashSet::new();
-    for obj in &config.sources {
-        if any_catchall || used.contains(&(Context::Source, obj.name.clone())) {
-            for (index, driver) in obj.drivers.iter().enumerate() {
-                keys.insert(driver_key(Context::Source, &obj.name, index, driver, &globals));
-            }
-        }
-    }
-    keys
 }
 
 /// Settings of a start that come from the command line rather than the configuration.
@@ -200,9 +191,70 @@ fn build_context(config: &ir::Config, opts: &StartOptions, filters: &FilterMap) 
     })
 }
 
-/// A configuration item's identity across reloads: its kind, object, position and every option
-/// (spans left out), plus the global options, which drivers read too.
-fn driver_key(context: Context, object: &str, index: usize, driver: &ir::Driver, globals: &str) -> String {
+/// What decides whether a reload keeps a running driver: its definition (kind, object,
+/// position, every option) and the global options it read when it was built, with their values.
+/// A change to a global the driver does not read keeps it running.
+struct Identity {
+    base: String,
+    globals: Vec<String>,
+    values: String,
+}
+
+impl Identity {
+    fn new(base: String, globals: Vec<String>, g: &Globals) -> Identity {
+        let values = globals_values(g, &globals);
+        Identity { base, globals, values }
+    }
+
+    /// Whether a driver defined as `base` under the globals `g` is this one.
+    fn keeps(&self, base: &str, g: &Globals) -> bool {
+        self.base == base && globals_values(g, &self.globals) == self.values
+    }
+
+    /// The object's name, for messages.
+    fn object(&self) -> &str {
+        self.base.split('|').nth(1).unwrap_or_default()
+    }
+}
+
+/// The values of the globals `names` (without recording the lookups).
+fn globals_values(g: &Globals, names: &[String]) -> String {
+    let mut out = String::new();
+    for name in names {
+        out.push_str(name);
+        match g.peek(name) {
+            Some(v) => value_key(v, &mut out),
+            None => out.push_str("()"),
+        }
+    }
+    out
+}
+
+/// `common` plus what `g` recorded since `mark`, sorted, each once.
+fn names_read(g: &Globals, mark: usize, common: &[String], extra: &[&str]) -> Vec<String> {
+    let mut names = g.reads_since(mark);
+    names.extend(common.iter().cloned());
+    names.extend(extra.iter().map(|s| s.to_string()));
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The named templates and template functions, which destinations may use by name.
+fn templates_key(config: &ir::Config) -> String {
+    let mut key = String::new();
+    for t in &config.templates {
+        key.push_str(&format!("|t:{}:{}:{}", t.name, t.escape, t.text));
+    }
+    for t in &config.template_functions {
+        key.push_str(&format!("|f:{}:{}", t.name, t.text));
+    }
+    key
+}
+
+/// A configuration item's definition across reloads: its kind, object, position and every option
+/// (spans left out).
+fn driver_key(context: Context, object: &str, index: usize, driver: &ir::Driver) -> String {
     let mut key = format!("{}|{object}|{index}|{}|", context.name(), driver.name);
     for v in &driver.positional {
         value_key(v, &mut key);
@@ -211,8 +263,6 @@ fn driver_key(context: Context, object: &str, index: usize, driver: &ir::Driver,
         key.push_str(o.name);
         value_key(&o.value, &mut key);
     }
-    key.push('|');
-    key.push_str(globals);
     key
 }
 
@@ -270,15 +320,6 @@ fn disk_options(object: &str, index: usize, driver: &ir::Driver) -> Option<rsng_
     })
 }
 
-fn globals_key(config: &ir::Config) -> String {
-    let mut key = String::new();
-    for o in &config.options {
-        key.push_str(o.name);
-        value_key(&o.value, &mut key);
-    }
-    key
-}
-
 /// Builds every object the log paths use and starts them. Must run inside a tokio runtime.
 ///
 /// # Errors
@@ -300,37 +341,49 @@ fn build(
     source_stats: &mut HashMap<String, Arc<SourceStats>>,
 ) -> Result<Running, BuildError> {
     let filters = compile_filters(config).map_err(|e| BuildError::plain(e.to_string()))?;
-    let ctx = build_context(config, opts, &filters)?;
-    let globals = globals_key(config);
+    // Shared with the supervisors, which build a failed driver again.
+    let ctx = Arc::new(build_context(config, opts, &filters)?);
+    // Globals read for every driver (the template defaults).
+    let common = ctx.globals.reads_since(0);
+    let templates = templates_key(config);
     let (used, any_catchall) = used_objects(config);
 
     // Destinations: one queue per driver, one outlet per (driver, flow control). A destination
     // whose key is unchanged keeps its queue and writer.
     enum Dest {
         Kept(usize),
-        New(Arc<DestinationQueue>, Box<dyn rsng_drivers::Destination>),
+        New(Arc<DestinationQueue>, Box<dyn rsng_drivers::Destination>, Identity, ir::Driver, usize),
     }
-    let mut destinations: Vec<(String, String, Dest, Option<StatsName>)> = Vec::new();
+    let mut destinations: Vec<(String, Dest, Option<StatsName>)> = Vec::new();
     let mut dest_drivers: HashMap<String, Vec<usize>> = HashMap::new();
-    let global_fifo = ctx.globals.int("log-fifo-size");
+    let global_fifo = ctx.globals.peek("log-fifo-size").and_then(rsng_drivers::options::as_int);
+    let stats_level = ctx.globals.peek("stats-level").and_then(rsng_drivers::options::as_int).unwrap_or(0);
     for obj in &config.destinations {
         if !used.contains(&(Context::Destination, obj.name.clone())) {
             continue;
         }
         for (index, driver) in obj.drivers.iter().enumerate() {
-            let key = driver_key(Context::Destination, &obj.name, index, driver, &globals);
+            let base = driver_key(Context::Destination, &obj.name, index, driver) + &templates;
             let stats_name = match driver.name {
                 "network" | "syslog" | "tcp" | "udp" | "tcp6" | "udp6" => rsng_drivers::socket::destination_stats_name(
                     &obj.name,
                     index,
                     rsng_drivers::Options::new(driver, &ctx.globals),
                 ),
+                // syslog-ng counts file writers from stats-level(1) on.
+                "file" if stats_level >= 1 => rsng_drivers::Options::new(driver, &ctx.globals)
+                    .positional()
+                    .map(|path| ("dst.file".to_string(), format!("{}#{index}", obj.name), path.to_string())),
                 _ => None,
             };
-            let dest = match kept_destinations.iter().position(|d| d.key == key) {
+            let kept = kept_destinations.iter().position(|d| d.key.keeps(&base, &ctx.globals));
+            let mark = ctx.globals.read_mark();
+            let dest = match kept {
                 Some(i) => Dest::Kept(i),
                 None => {
                     let built = rsng_drivers::build_destination(&obj.name, driver, &ctx)?;
+                    // The queue's size may come from the globals too.
+                    let names = names_read(&ctx.globals, mark, &common, &["log-fifo-size"]);
                     let fifo = driver.option("log-fifo-size").and_then(rsng_drivers::options::as_int).or(global_fifo);
                     let fifo = fifo.filter(|&n| n > 0).map_or(DEFAULT_LOG_FIFO_SIZE, |n| n as usize);
                     let name = format!("{}#{}", obj.name, driver.name);
@@ -346,16 +399,17 @@ fn build(
                         }
                         None => DestinationQueue::new(name, fifo),
                     };
-                    Dest::New(Arc::new(queue), built)
+                    let key = Identity::new(base, names, &ctx.globals);
+                    Dest::New(Arc::new(queue), built, key, driver.clone(), index)
                 }
             };
             dest_drivers.entry(obj.name.clone()).or_default().push(destinations.len());
-            destinations.push((obj.name.clone(), key, dest, stats_name));
+            destinations.push((obj.name.clone(), dest, stats_name));
         }
     }
     let queue_of = |d: &Dest| match d {
         Dest::Kept(i) => kept_destinations[*i].queue.clone(),
-        Dest::New(q, _) => q.clone(),
+        Dest::New(q, ..) => q.clone(),
     };
     let outlets: RefCell<Vec<Outlet>> = RefCell::new(Vec::new());
     let outlet_index: RefCell<HashMap<(usize, bool), usize>> = RefCell::new(HashMap::new());
@@ -366,7 +420,7 @@ fn build(
             .map(|&d| {
                 *outlet_index.borrow_mut().entry((d, flow)).or_insert_with(|| {
                     let mut o = outlets.borrow_mut();
-                    o.push(Outlet { queue: queue_of(&destinations[d].2), flow_control: flow });
+                    o.push(Outlet { queue: queue_of(&destinations[d].1), flow_control: flow });
                     o.len() - 1
                 })
             })
@@ -380,7 +434,12 @@ fn build(
         for obj in objects.iter().filter(|o| used.contains(&(context, o.name.clone()))) {
             let mut list: Vec<Arc<dyn Transform>> = Vec::new();
             for driver in &obj.drivers {
-                list.push(Arc::from(transform::build(context, driver, &tctx)?));
+                list.push(Arc::new(supervise::Guarded {
+                    inner: Arc::from(transform::build(context, driver, &tctx)?),
+                    name: format!("{} {}", context.name(), obj.name),
+                    location: (ctx.locate)(&driver.span),
+                    failures: AtomicU64::new(0),
+                }));
             }
             transforms.insert((context, obj.name.clone()), list);
         }
@@ -393,10 +452,10 @@ fn build(
     // Sources: a source whose key is unchanged keeps its listener and connections and gets the
     // new paths; others are built (bound) now.
     let mut sources = Vec::new();
-    let mut pending: Vec<(String, String, SourcePlan)> = Vec::new();
+    let mut pending: Vec<(String, SourcePlan)> = Vec::new();
     enum SourcePlan {
         Kept(usize, Arc<dyn rsng_drivers::Route>),
-        New(Box<dyn rsng_drivers::Source>, Arc<dyn rsng_drivers::Route>),
+        New(Box<dyn rsng_drivers::Source>, Arc<dyn rsng_drivers::Route>, Identity, ir::Driver, usize),
     }
     for obj in &config.sources {
         if !any_catchall && !used.contains(&(Context::Source, obj.name.clone())) {
@@ -412,12 +471,17 @@ fn build(
         let route: Arc<dyn rsng_drivers::Route> = Arc::new(SourceRoute { graph: graph.clone(), paths });
         let stats = source_stats.entry(obj.name.clone()).or_default().clone();
         for (index, driver) in obj.drivers.iter().enumerate() {
-            let key = driver_key(Context::Source, &obj.name, index, driver, &globals);
-            let plan = match kept_sources.iter().position(|s| s.key == key) {
+            let base = driver_key(Context::Source, &obj.name, index, driver);
+            let plan = match kept_sources.iter().position(|s| s.key.keeps(&base, &ctx.globals)) {
                 Some(i) => SourcePlan::Kept(i, route.clone()),
-                None => SourcePlan::New(rsng_drivers::build_source(&obj.name, driver, &ctx)?, route.clone()),
+                None => {
+                    let mark = ctx.globals.read_mark();
+                    let built = rsng_drivers::build_source(&obj.name, driver, &ctx)?;
+                    let key = Identity::new(base, names_read(&ctx.globals, mark, &common, &[]), &ctx.globals);
+                    SourcePlan::New(built, route.clone(), key, driver.clone(), index)
+                }
             };
-            pending.push((obj.name.clone(), key, plan));
+            pending.push((obj.name.clone(), plan));
         }
         sources.push(RunningSource { object: obj.name.clone(), stats });
     }
@@ -426,41 +490,75 @@ fn build(
     let mut taken_dest: Vec<Option<RunningDestination>> =
         std::mem::take(kept_destinations).into_iter().map(Some).collect();
     let mut running_destinations = Vec::new();
-    for (object, key, dest, stats_name) in destinations {
+    for (object, dest, stats_name) in destinations {
         match dest {
             Dest::Kept(i) => {
                 let mut d = taken_dest[i].take().expect("each kept destination is used once");
                 d.stats_name = stats_name;
                 running_destinations.push(d);
             }
-            Dest::New(queue, built) => {
+            Dest::New(queue, built, key, driver, index) => {
                 let stop = CancellationToken::new();
-                let task = tokio::spawn(built.run(DestinationContext { queue: queue.clone(), shutdown: stop.clone() }));
-                running_destinations.push(RunningDestination { object, queue, stats_name, key, stop, task });
+                let restarts = Arc::new(AtomicU64::new(0));
+                let info = supervise::Supervised {
+                    kind: "destination",
+                    object: object.clone(),
+                    driver: driver.name,
+                    location: (ctx.locate)(&driver.span),
+                    restarts: restarts.clone(),
+                };
+                let restarts = (format!("dst.{}", driver.name), format!("{object}#{index}"), restarts);
+                let (q, shutdown, name, bctx) = (queue.clone(), stop.clone(), object.clone(), ctx.clone());
+                let task = tokio::spawn(supervise::run(
+                    info,
+                    built,
+                    move || rsng_drivers::build_destination(&name, &driver, &bctx),
+                    move |d| d.run(DestinationContext { queue: q.clone(), shutdown: shutdown.clone() }),
+                    stop.clone(),
+                ));
+                running_destinations.push(RunningDestination { object, queue, stats_name, key, restarts, stop, task });
             }
         }
     }
     kept_destinations.extend(taken_dest.into_iter().flatten());
     let mut taken_src: Vec<Option<SourceSlot>> = std::mem::take(kept_sources).into_iter().map(Some).collect();
     let mut slots = Vec::new();
-    for (object, key, plan) in pending {
+    for (object, plan) in pending {
         match plan {
             SourcePlan::Kept(i, route) => {
                 let slot = taken_src[i].take().expect("each kept source is used once");
                 slot.cell.replace(route, outlets.clone());
                 slots.push(slot);
             }
-            SourcePlan::New(built, route) => {
+            SourcePlan::New(built, route, key, driver, index) => {
                 let cell = RouteCell::new(route, outlets.clone());
                 let stats = source_stats.get(&object).cloned().unwrap_or_default();
                 let stop = CancellationToken::new();
-                let port = SourcePort::new(cell.clone(), stats);
-                let task = tokio::spawn(built.run(SourceContext {
-                    port,
-                    shutdown: stop.clone(),
-                    source_name: Arc::from(object.as_str()),
-                }));
-                slots.push(SourceSlot { key, cell, stop, task });
+                let restarts = Arc::new(AtomicU64::new(0));
+                let info = supervise::Supervised {
+                    kind: "source",
+                    object: object.clone(),
+                    driver: driver.name,
+                    location: (ctx.locate)(&driver.span),
+                    restarts: restarts.clone(),
+                };
+                let restarts = (format!("src.{}", driver.name), format!("{object}#{index}"), restarts);
+                let (c, shutdown, name, bctx) = (cell.clone(), stop.clone(), object.clone(), ctx.clone());
+                let source_name: Arc<str> = Arc::from(object.as_str());
+                let task = tokio::spawn(supervise::run(
+                    info,
+                    built,
+                    move || rsng_drivers::build_source(&name, &driver, &bctx),
+                    move |s| {
+                        s.run(SourceContext {
+                            port: SourcePort::new(c.clone(), stats.clone()),
+                            shutdown: shutdown.clone(),
+                            source_name: source_name.clone(),
+                        })
+                    },
+                    stop.clone(),
+                ));
+                slots.push(SourceSlot { key, cell, restarts, stop, task });
             }
         }
     }
@@ -468,29 +566,66 @@ fn build(
     Ok(Running { sources, destinations: running_destinations, slots })
 }
 
-/// Stops destinations: closes their queues, lets them write for at most `grace`, then cancels.
+/// How long stopped sources get to end their tasks before these are aborted.
+const SOURCE_STOP_LIMIT: Duration = Duration::from_secs(1);
+/// How long a destination gets after its stop was requested (at the end of the grace) before its
+/// task is aborted: a writer may be inside a write that the peer never completes.
+const DESTINATION_ABORT_LIMIT: Duration = Duration::from_millis(500);
+
+/// Awaits `task` until `deadline`, then aborts it. Returns whether it ended by itself.
+async fn join_or_abort(task: &mut JoinHandle<()>, deadline: tokio::time::Instant) -> bool {
+    if tokio::time::timeout_at(deadline, &mut *task).await.is_ok() {
+        return true;
+    }
+    task.abort();
+    let _ = task.await;
+    false
+}
+
+/// Stops destinations: closes their queues, lets them write for at most `grace`, then cancels
+/// and, if they still do not end, aborts them. Disk buffers are synced; what memory queues still
+/// hold is counted as dropped and reported.
 async fn drain_destinations(destinations: Vec<RunningDestination>, grace: Duration) {
     for d in &destinations {
         d.queue.close();
     }
     // A disk buffer keeps what is left for the next run: no need to wait for its peer.
     let (persistent, destinations): (Vec<_>, Vec<_>) = destinations.into_iter().partition(|d| d.queue.is_persistent());
-    for d in persistent {
+    for mut d in persistent {
         d.stop.cancel();
-        let _ = d.task.await;
+        join_or_abort(&mut d.task, tokio::time::Instant::now() + DESTINATION_ABORT_LIMIT).await;
         d.queue.flush();
     }
-    let stops: Vec<CancellationToken> = destinations.iter().map(|d| d.stop.clone()).collect();
-    let tasks: Vec<JoinHandle<()>> = destinations.into_iter().map(|d| d.task).collect();
-    let mut waiter = tokio::spawn(async move {
-        for t in tasks {
-            let _ = t.await;
+    let deadline = tokio::time::Instant::now() + grace;
+    let mut waiting = Vec::new();
+    for mut d in destinations {
+        if !join_until(&mut d.task, deadline).await {
+            d.stop.cancel();
+            waiting.push(d);
+        } else {
+            report_lost(&d);
         }
-    });
-    if tokio::time::timeout(grace, &mut waiter).await.is_err() {
-        // Destinations that cannot deliver (a peer that is away) give up now.
-        stops.iter().for_each(CancellationToken::cancel);
-        let _ = waiter.await;
+    }
+    let deadline = tokio::time::Instant::now() + DESTINATION_ABORT_LIMIT;
+    for mut d in waiting {
+        join_or_abort(&mut d.task, deadline).await;
+        report_lost(&d);
+    }
+}
+
+/// Awaits `task` until `deadline` (leaving it running after). Returns whether it ended.
+async fn join_until(task: &mut JoinHandle<()>, deadline: tokio::time::Instant) -> bool {
+    tokio::time::timeout_at(deadline, &mut *task).await.is_ok()
+}
+
+/// Counts and reports what a stopped destination's memory queue could not deliver.
+fn report_lost(d: &RunningDestination) {
+    let lost = d.queue.abandon();
+    if lost > 0 {
+        rsng_drivers::internal::error(format!(
+            "Destination stopped with messages it could not deliver, they are lost; destination='{}', count='{lost}'",
+            d.queue.name()
+        ));
     }
 }
 
@@ -498,8 +633,14 @@ async fn stop_sources(slots: Vec<SourceSlot>) {
     for s in &slots {
         s.stop.cancel();
     }
-    for s in slots {
-        let _ = s.task.await;
+    let deadline = tokio::time::Instant::now() + SOURCE_STOP_LIMIT;
+    for mut s in slots {
+        if !join_or_abort(&mut s.task, deadline).await {
+            rsng_drivers::internal::error(format!(
+                "A source did not stop in time and was aborted; source='{}'",
+                s.key.object()
+            ));
+        }
     }
 }
 
@@ -549,44 +690,58 @@ impl Running {
                 (parts.next().unwrap_or_default(), parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
             rows.push(StatRow::new(component, id, inst, &format!("tls_handshake_failed_{reason}"), n));
         }
+        // Restarts after failures (rsng's own counter; rows only for drivers that failed).
+        let restarted = self.slots.iter().map(|s| &s.restarts).chain(self.destinations.iter().map(|d| &d.restarts));
+        for (component, id, n) in restarted {
+            let n = n.load(Relaxed);
+            if n > 0 {
+                rows.push(StatRow::new(component, id, "", "restarts", n));
+            }
+        }
         rows.push(StatRow::new("center", "", "received", "processed", received));
         rows.push(StatRow::new("center", "", "queued", "processed", delivered));
         rows
     }
 
-    /// Switches to `config`. Sources and destinations whose definition (and the global options)
-    /// did not change keep running: listeners, connections and queued messages stay. The others
-    /// are stopped (removed destinations first write what they hold) or started.
+    /// Switches to `config`. The whole new configuration is built and started (sockets bound,
+    /// files opened, TLS contexts loaded) before anything of the running one stops; sources and
+    /// destinations whose definition and the globals they read did not change keep running:
+    /// listeners, established connections and queued messages stay. Then the drivers the new
+    /// configuration does not keep stop (removed destinations first write what they hold, for at
+    /// most `grace`).
     ///
     /// # Errors
-    /// When the new configuration cannot be started; everything has been stopped then, and the
-    /// caller starts a configuration again.
+    /// When the new configuration cannot be started; the running one is untouched then.
     pub async fn reload(
-        self,
+        &mut self,
         config: &ir::Config,
         opts: &StartOptions,
         grace: Duration,
-    ) -> Result<Running, BuildError> {
-        let Running { sources, destinations, slots } = self;
-        let mut stats: HashMap<String, Arc<SourceStats>> = sources.into_iter().map(|s| (s.object, s.stats)).collect();
-        // Sources that go away are stopped first: a new source may bind their address.
-        let new_keys = planned_source_keys(config);
-        let (mut kept_sources, removed): (Vec<SourceSlot>, Vec<SourceSlot>) =
-            slots.into_iter().partition(|s| new_keys.contains(&s.key));
-        stop_sources(removed).await;
-        let mut kept_destinations = destinations;
-        let result = build(config, opts, &mut kept_destinations, &mut kept_sources, &mut stats);
-        match result {
+    ) -> Result<(), BuildError> {
+        let mut stats: HashMap<String, Arc<SourceStats>> =
+            self.sources.iter().map(|s| (s.object.clone(), s.stats.clone())).collect();
+        let mut old_destinations = std::mem::take(&mut self.destinations);
+        let mut old_sources = std::mem::take(&mut self.slots);
+        match build(config, opts, &mut old_destinations, &mut old_sources, &mut stats) {
             Ok(running) => {
-                tokio::spawn(drain_destinations(kept_destinations, grace));
-                Ok(running)
+                *self = running;
+                // What is left of the old configuration: sources first, so that nothing more
+                // reaches the destinations that go.
+                stop_sources(old_sources).await;
+                tokio::spawn(drain_destinations(old_destinations, grace));
+                Ok(())
             }
             Err(e) => {
-                stop_sources(kept_sources).await;
-                drain_destinations(kept_destinations, grace).await;
+                self.destinations = old_destinations;
+                self.slots = old_sources;
                 Err(e)
             }
         }
+    }
+
+    /// The disk buffers, to sync when rsng exits without waiting for its writers.
+    pub fn disk_buffers(&self) -> Vec<Arc<DestinationQueue>> {
+        self.destinations.iter().filter(|d| d.queue.is_persistent()).map(|d| d.queue.clone()).collect()
     }
 
     /// Stops reading, lets the destinations write what was accepted (for at most `grace`), then

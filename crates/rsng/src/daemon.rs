@@ -19,8 +19,11 @@ const DEFAULT_CONTROL_SOCKET: &str = "/var/lib/syslog-ng/syslog-ng.ctl";
 /// syslog-ng's pid file, which init scripts read.
 const DEFAULT_PIDFILE: &str = "/var/lib/syslog-ng/syslog-ng.pid";
 
-/// How long stopping waits for destinations to write what they hold.
+/// How long a reload lets removed destinations write what they hold.
 const DRAIN_GRACE: Duration = Duration::from_secs(10);
+/// How long stopping lets destinations write what they hold; what is left then is counted and
+/// reported as lost (disk buffers keep theirs), so a stop always ends.
+const STOP_GRACE: Duration = Duration::from_secs(3);
 
 /// Runs `config` until a stop signal; returns the process exit code.
 pub fn run(cli: &Cli, config: ir::Config) -> ExitCode {
@@ -104,7 +107,7 @@ async fn serve(
     }
     if let Err(e) = drop_privileges(cli) {
         eprintln!("rsng: {e}");
-        running.stop(DRAIN_GRACE).await;
+        running.stop(STOP_GRACE).await;
         return 1;
     }
     internal::notice(format!("syslog-ng starting up; version='{}'", env!("CARGO_PKG_VERSION")));
@@ -121,7 +124,7 @@ async fn serve(
         signal(SignalKind::user_defined1()),
     ) else {
         eprintln!("rsng: cannot install signal handlers");
-        running.stop(DRAIN_GRACE).await;
+        running.stop(STOP_GRACE).await;
         return 1;
     };
     let mut watchdog = service_notify::watchdog();
@@ -133,9 +136,7 @@ async fn serve(
             _ = int.recv() => break,
             _ = usr1.recv() => rsng_drivers::file::request_reopen(),
             _ = hup.recv() => {
-                if let Err(code) = reload(cli, &mut config, &mut running, true).await {
-                    return code;
-                }
+                let _ = reload(cli, &mut config, &mut running, true).await;
             }
             Some((command, reply)) = control_rx.recv() => {
                 let mut stop = false;
@@ -143,12 +144,8 @@ async fn serve(
                     Command::Stats { .. } => control::format_stats(&running.stats()),
                     Command::Query { kind, pattern, .. } => control::format_query(&running.stats(), kind, &pattern),
                     Command::Reload => match reload(cli, &mut config, &mut running, false).await {
-                        Ok(true) => "OK Config reload successful".to_string(),
-                        Ok(false) => "FAIL Syntax error parsing configuration file, previous config remained intact".to_string(),
-                        Err(code) => {
-                            let _ = reply.send("FAIL Error starting the configuration".into());
-                            return code;
-                        }
+                        Ok(()) => "OK Config reload successful".to_string(),
+                        Err(reason) => format!("FAIL {reason}, previous config remained intact"),
                     },
                     Command::Stop => {
                         stop = true;
@@ -171,7 +168,15 @@ async fn serve(
     }
     service_notify::stopping();
     internal::notice(format!("syslog-ng shutting down; version='{}'", env!("CARGO_PKG_VERSION")));
-    running.stop(DRAIN_GRACE).await;
+    let disk_buffers = running.disk_buffers();
+    tokio::select! {
+        _ = running.stop(STOP_GRACE) => {}
+        // A second stop signal: exit now, with the disk buffers synced.
+        _ = async { tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} } } => {
+            internal::error("Second stop signal received, exiting without waiting for the destinations");
+            disk_buffers.iter().for_each(|q| q.flush());
+        }
+    }
     let _ = std::fs::remove_file(&pidfile);
     if control_bound {
         let _ = std::fs::remove_file(&control_path);
@@ -179,16 +184,16 @@ async fn serve(
     0
 }
 
-/// Reads the configuration again and switches to it. `Ok(false)`: the new file is invalid and the
-/// old configuration keeps running. `Err(code)`: neither could be started; rsng must exit.
-/// The messages are syslog-ng's, in its order; a file that does not parse is logged only for
-/// SIGHUP (`syslog-ng-ctl reload` gets the reason in its reply instead).
+/// Reads the configuration again and switches to it. `Err`: why the new configuration could not
+/// be used; the old one keeps running untouched. The messages are syslog-ng's, in its order; a
+/// file that does not parse is logged only for SIGHUP (`syslog-ng-ctl reload` gets the reason in
+/// its reply instead).
 async fn reload(
     cli: &Cli,
     config: &mut ir::Config,
     running: &mut rsng_runtime::Running,
     by_signal: bool,
-) -> Result<bool, u8> {
+) -> Result<(), &'static str> {
     service_notify::reloading();
     let loaded = match rsng_config::load_file(&cli.cfgfile, &LoadOptions::default()) {
         Ok(loaded) => loaded,
@@ -197,42 +202,28 @@ async fn reload(
             if by_signal {
                 internal::error("Error reloading configuration; reason='Syntax error parsing configuration file'");
             }
-            return Ok(false);
+            return Err("Syntax error parsing configuration file");
         }
     };
     // Destination files are opened again on reload, as syslog-ng does.
     rsng_drivers::file::request_reopen();
-    let old = std::mem::replace(running, placeholder());
-    match old.reload(&loaded.config, &start_options(cli), DRAIN_GRACE).await {
-        Ok(r) => {
-            *running = r;
+    match running.reload(&loaded.config, &start_options(cli), DRAIN_GRACE).await {
+        Ok(()) => {
             *config = loaded.config;
             internal::info("New configuration initialized;");
             internal::notice("Configuration reload request received, reloading configuration;");
             internal::notice("Configuration reload finished;");
-            Ok(true)
+            Ok(())
         }
         Err(e) => {
             print_start_error(&loaded.config, &e);
-            internal::error("Error initializing new configuration, reverting to old config;");
-            match rsng_runtime::start(config, &start_options(cli)) {
-                Ok(r) => {
-                    *running = r;
-                    Ok(false)
-                }
-                Err(e) => {
-                    print_start_error(config, &e);
-                    Err(1)
-                }
-            }
+            let location = e.span.as_ref().map(|s| loaded.config.location(s)).unwrap_or_default();
+            internal::error(format!(
+                "Error initializing new configuration, reverting to old config; error='{e}', location='{location}'"
+            ));
+            Err("Error initializing new configuration")
         }
     }
-}
-
-/// An empty pipeline, standing in while one is replaced.
-fn placeholder() -> rsng_runtime::Running {
-    rsng_runtime::start(&ir::Config::default(), &rsng_runtime::StartOptions::default())
-        .expect("an empty configuration always starts")
 }
 
 fn log_level(which: &str, set: Option<bool>) -> String {

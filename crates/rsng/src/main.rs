@@ -5,8 +5,8 @@ mod cli;
 mod daemon;
 mod generate;
 mod manual;
-mod service_notify;
 mod process;
+mod service_notify;
 
 use std::io::Write;
 use std::process::ExitCode;

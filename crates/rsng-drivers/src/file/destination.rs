@@ -131,6 +131,8 @@ impl FileDestination {
     fn process(&mut self, batch: &mut Vec<LogMessage>, now: Instant) -> Counts {
         let mut counts = Counts::default();
         let mut key = Vec::with_capacity(256);
+        // Out of `self` while formatting, so that a full target can be written mid-batch.
+        let mut targets = std::mem::take(&mut self.targets);
         for msg in batch.drain(..) {
             key.clear();
             match &self.literal {
@@ -139,16 +141,22 @@ impl FileDestination {
                     let _ = self.path.format(&msg, &self.path_opts, &mut key);
                 }
             }
-            if !self.targets.contains_key(key.as_slice()) {
+            if !targets.contains_key(key.as_slice()) {
                 let t = Target::new(&key, now);
-                self.targets.insert(key.clone(), t);
+                targets.insert(key.clone(), t);
             }
-            let Some(target) = self.targets.get_mut(key.as_slice()) else { continue };
+            let Some(target) = targets.get_mut(key.as_slice()) else { continue };
             target.last_used = now;
             if target.spurious {
                 internal::error(format!("Spurious path, logfile not created; path='{}'", target.path.display()));
                 counts.dropped += 1;
                 continue;
+            }
+            if target.pending.len() >= self.max_pending && target.retry_at.is_none() {
+                // A batch larger than log-fifo-size(): write what is formatted first.
+                let c = self.write_target(target, now);
+                counts.written += c.written;
+                counts.dropped += c.dropped;
             }
             if target.pending.len() >= self.max_pending {
                 counts.dropped += 1;
@@ -161,6 +169,7 @@ impl FileDestination {
                 counts.dropped += 1;
             }
         }
+        self.targets = targets;
         let c = self.flush(now);
         counts.written += c.written;
         counts.dropped += c.dropped;
@@ -466,8 +475,11 @@ impl Destination for FileDestination {
                         open = queue.pop(max, &mut batch) => {
                             if !open {
                                 closed = true;
+                            } else {
+                                queue.gather(max, &mut batch).await;
                             }
                             this.throttle.account(batch.len());
+                            crate::fault::hit(crate::fault::Point::Writer);
                         }
                         _ = tokio::time::sleep_until(due.unwrap_or_else(Instant::now).into()), if due.is_some() => {}
                         _ = reopen, if this.reopen_seen == reopen_generation() => {}

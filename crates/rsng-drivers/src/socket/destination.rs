@@ -187,9 +187,11 @@ impl Destination for SocketDestination {
                                 ));
                             }
                         }
+                        // Stopping: waiting for a peer that is away would only delay the exit.
                         tokio::select! {
                             _ = tokio::time::sleep(this.time_reopen) => continue 'connect,
                             _ = ctx.shutdown.cancelled() => return,
+                            _ = queue.closed() => return,
                         }
                     }
                 };
@@ -212,6 +214,7 @@ impl Destination for SocketDestination {
                             tokio::select! {
                                 _ = tokio::time::sleep(this.time_reopen) => continue 'connect,
                                 _ = ctx.shutdown.cancelled() => return,
+                                _ = queue.closed() => return,
                             }
                         }
                     }
@@ -231,6 +234,7 @@ impl Destination for SocketDestination {
                             tokio::select! {
                                 _ = tokio::time::sleep(this.time_reopen) => continue 'connect,
                                 _ = ctx.shutdown.cancelled() => return,
+                                _ = queue.closed() => return,
                             }
                         }
                     }

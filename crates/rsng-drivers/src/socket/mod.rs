@@ -8,6 +8,7 @@
 
 pub mod destination;
 pub mod proxied;
+pub mod shared;
 pub mod source;
 pub mod tls;
 
@@ -169,10 +170,16 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
             let own = ownership(&opts);
             let shown = format!("AF_UNIX({})", path.display());
             if name == "unix-stream" {
-                let l = rsng_transport::bind_unix_stream(&path, &own).map_err(|e| bind_error(&shown, e))?;
+                let l = match shared::take_over(&shared::key_of("unix-stream", &path.display().to_string())) {
+                    Some(fd) => std::os::unix::net::UnixListener::from(fd),
+                    None => rsng_transport::bind_unix_stream(&path, &own).map_err(|e| bind_error(&shown, e))?,
+                };
                 (Bound::UnixStream(l, path), Framing::Text, true)
             } else {
-                let s = rsng_transport::bind_unix_dgram(&path, &own).map_err(|e| bind_error(&shown, e))?;
+                let s = match shared::take_over(&shared::key_of("unix-dgram", &path.display().to_string())) {
+                    Some(fd) => std::os::unix::net::UnixDatagram::from(fd),
+                    None => rsng_transport::bind_unix_dgram(&path, &own).map_err(|e| bind_error(&shown, e))?,
+                };
                 if opts.bool_or_global("pass-unix-credentials").unwrap_or(true) {
                     // The kernel then tells each datagram's sender (pid, uid, gid).
                     let _ = nix::sys::socket::setsockopt(&s, nix::sys::socket::sockopt::PassCred, &true);
@@ -202,11 +209,16 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
             }
             let sockopts = socket_options(&opts);
             let shown = source::af_name(&addr);
+            // A running source on the same address (a reload) hands its socket over.
             let bound = match transport {
-                Transport::Udp => {
-                    Bound::Udp(rsng_transport::bind_udp(addr, &sockopts).map_err(|e| bind_error(&shown, e))?)
-                }
-                _ => Bound::Tcp(rsng_transport::bind_tcp(addr, &sockopts).map_err(|e| bind_error(&shown, e))?),
+                Transport::Udp => Bound::Udp(match shared::take_over(&shared::key_of("udp", &addr.to_string())) {
+                    Some(fd) => std::net::UdpSocket::from(fd),
+                    None => rsng_transport::bind_udp(addr, &sockopts).map_err(|e| bind_error(&shown, e))?,
+                }),
+                _ => Bound::Tcp(match shared::take_over(&shared::key_of("tcp", &addr.to_string())) {
+                    Some(fd) => std::net::TcpListener::from(fd),
+                    None => rsng_transport::bind_tcp(addr, &sockopts).map_err(|e| bind_error(&shown, e))?,
+                }),
             };
             (bound, framing.unwrap_or(Framing::Text), false)
         }

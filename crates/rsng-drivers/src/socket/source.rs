@@ -49,6 +49,20 @@ pub enum Bound {
 }
 
 impl Bound {
+    /// What [`super::shared`] knows the socket by, and a unix socket's file.
+    fn claim(&self) -> Option<super::shared::Claim> {
+        use super::shared::{claim, key_of};
+        use std::os::fd::AsFd;
+        match self {
+            Bound::Tcp(l) => claim(key_of("tcp", &l.local_addr().ok()?.to_string()), l.as_fd(), None),
+            Bound::Udp(s) => claim(key_of("udp", &s.local_addr().ok()?.to_string()), s.as_fd(), None),
+            Bound::UnixStream(l, p) => {
+                claim(key_of("unix-stream", &p.display().to_string()), l.as_fd(), Some(p.clone()))
+            }
+            Bound::UnixDgram(s, p) => claim(key_of("unix-dgram", &p.display().to_string()), s.as_fd(), Some(p.clone())),
+        }
+    }
+
     /// The address as syslog-ng prints it: `AF_INET(0.0.0.0:514)`, `AF_UNIX(/dev/log)`.
     pub fn describe(&self) -> String {
         match self {
@@ -100,6 +114,8 @@ impl Source for SocketSource {
                 tasks.push(tokio::spawn(c.run(sub)));
             }
             let local = bound.describe();
+            // Held while the source runs: a reload may hand the socket to a new source.
+            let _claim = bound.claim();
             match bound {
                 Bound::Tcp(l) => match tokio::net::TcpListener::from_std(l) {
                     Ok(listener) => {
@@ -108,12 +124,11 @@ impl Source for SocketSource {
                     }
                     Err(e) => internal::error(format!("Error setting up listener; addr='{local}', error='{e}'")),
                 },
-                Bound::UnixStream(l, path) => match tokio::net::UnixListener::from_std(l) {
+                Bound::UnixStream(l, _) => match tokio::net::UnixListener::from_std(l) {
                     Ok(listener) => {
                         let listen =
                             Listen { component, local, framing, receiver, max_connections, tls: None, proxy: None };
                         accept_unix(listener, listen, ctx).await;
-                        let _ = std::fs::remove_file(path);
                     }
                     Err(e) => internal::error(format!("Error setting up listener; addr='{local}', error='{e}'")),
                 },
@@ -121,11 +136,8 @@ impl Source for SocketSource {
                     Ok(socket) => receive_udp(socket, receiver, ctx).await,
                     Err(e) => internal::error(format!("Error setting up socket; addr='{local}', error='{e}'")),
                 },
-                Bound::UnixDgram(s, path) => match tokio::net::UnixDatagram::from_std(s) {
-                    Ok(socket) => {
-                        receive_unix_dgram(socket, receiver, ctx).await;
-                        let _ = std::fs::remove_file(path);
-                    }
+                Bound::UnixDgram(s, _) => match tokio::net::UnixDatagram::from_std(s) {
+                    Ok(socket) => receive_unix_dgram(socket, receiver, ctx).await,
                     Err(e) => internal::error(format!("Error setting up socket; addr='{local}', error='{e}'")),
                 },
             }
@@ -133,6 +145,15 @@ impl Source for SocketSource {
                 let _ = t.await;
             }
         })
+    }
+}
+
+/// A listener's entry in its source's counters, removed when the listener ends (or fails).
+struct Registered(Arc<crate::pipeline::SourceStats>, Arc<AtomicUsize>);
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.0.unregister_listener(&self.1);
     }
 }
 
@@ -170,6 +191,7 @@ async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: Sour
     let live = Arc::new(AtomicUsize::new(0));
     let stats = ctx.port.stats().clone();
     stats.register_listener(component, format!("afsocket_sd.(stream,{local})"), &live);
+    let _registered = Registered(stats, live.clone());
     let mut connections = tokio::task::JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -184,6 +206,7 @@ async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: Sour
                 continue;
             }
         };
+        crate::fault::hit(crate::fault::Point::Listener);
         let Some(slot) = take_slot(&live, max_connections) else {
             internal::error(format!(
                 "Number of allowed concurrent connections reached, rejecting connection; client='{}', local='{local}', max='{max_connections}'",
@@ -194,14 +217,15 @@ async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: Sour
         internal::notice(format!("Syslog connection accepted; client='{}', local='{local}'", af_name(&peer)));
         let _ = stream.set_nodelay(true);
         let info_peer = Some(normalize_ip(peer.ip()));
-        let local = stream.local_addr().ok().map(|a| SocketAddr::new(normalize_ip(a.ip()), a.port()));
+        let dest = stream.local_addr().ok().map(|a| SocketAddr::new(normalize_ip(a.ip()), a.port()));
         let receiver = receiver.clone();
         let port = ctx.port.clone();
         let shutdown = ctx.shutdown.clone();
         let client = af_name(&peer);
         let tls = tls.clone();
         connections.spawn(async move {
-            let conn = Connection { framing, receiver, port, peer: info_peer, local, shutdown, client: client.clone() };
+            let conn =
+                Connection { framing, receiver, port, peer: info_peer, local: dest, shutdown, client: client.clone() };
             match proxy {
                 None => serve_tcp(stream, tls, conn).await,
                 Some(proxy) => super::proxied::serve(stream, proxy, tls, conn).await,
@@ -209,10 +233,9 @@ async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: Sour
             internal::notice(format!("Syslog connection closed; client='{client}'"));
             drop(slot);
         });
-        while connections.try_join_next().is_some() {}
+        reap(&mut connections, &local);
     }
     while connections.join_next().await.is_some() {}
-    stats.unregister_listener(&live);
 }
 
 async fn accept_unix(listener: tokio::net::UnixListener, listen: Listen, ctx: SourceContext) {
@@ -220,6 +243,7 @@ async fn accept_unix(listener: tokio::net::UnixListener, listen: Listen, ctx: So
     let live = Arc::new(AtomicUsize::new(0));
     let stats = ctx.port.stats().clone();
     stats.register_listener(component, format!("afsocket_sd.(stream,{local})"), &live);
+    let _registered = Registered(stats, live.clone());
     let mut connections = tokio::task::JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -248,10 +272,32 @@ async fn accept_unix(listener: tokio::net::UnixListener, listen: Listen, ctx: So
             read_stream(stream, conn, ConnectionValues::default()).await;
             drop(slot);
         });
-        while connections.try_join_next().is_some() {}
+        reap(&mut connections, &local);
     }
     while connections.join_next().await.is_some() {}
-    stats.unregister_listener(&live);
+}
+
+/// Collects the connection tasks that ended; one that panicked is reported (it took only its own
+/// connection down: the listener goes on).
+fn reap(connections: &mut tokio::task::JoinSet<()>, local: &str) {
+    while let Some(result) = connections.try_join_next() {
+        if let Err(e) = result {
+            if e.is_panic() {
+                internal::error(format!(
+                    "A connection task failed, its connection is closed; local='{local}', error='{}'",
+                    panic_text(e.into_panic())
+                ));
+            }
+        }
+    }
+}
+
+/// The text of a panic's payload.
+pub fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
+    match payload.downcast::<String>() {
+        Ok(s) => *s,
+        Err(payload) => payload.downcast_ref::<&str>().map_or_else(|| "panic".to_string(), |s| s.to_string()),
+    }
 }
 
 /// IPv4-mapped IPv6 peers are shown as IPv4, as syslog-ng does.
@@ -403,12 +449,18 @@ pub(super) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
 pub async fn read_stream<S: AsyncRead + Unpin>(mut stream: S, conn: Connection, values: ConnectionValues) {
     let Connection { framing, receiver, mut port, peer, local, shutdown, .. } = conn;
     let mut info = receiver.info(peer);
+    // The peer waits through TCP: a full queue holds the reading while its writer drains it.
+    port.set_pacing(true);
     info.dest = local;
     let mut splitter = Splitter::new(framing, receiver.max_msg_size);
     let mut buf: Vec<u8> = Vec::with_capacity(READ_SIZE);
     let mut batch: Vec<LogMessage> = Vec::with_capacity(BATCH);
     loop {
-        port.ready().await;
+        // A stop must not wait for a window that a blocked destination never opens.
+        tokio::select! {
+            _ = port.ready() => {}
+            _ = shutdown.cancelled() => break,
+        }
         if buf.capacity() - buf.len() < READ_SIZE / 4 {
             buf.reserve(READ_SIZE);
         }
@@ -424,6 +476,7 @@ pub async fn read_stream<S: AsyncRead + Unpin>(mut stream: S, conn: Connection, 
                 true
             }
         };
+        crate::fault::hit(crate::fault::Point::Connection);
         info.received = receiver.now();
         // One shared copy of what was read; the messages cut from it point into it.
         let chunk: Arc<[u8]> = Arc::from(&buf[..]);
@@ -466,7 +519,10 @@ async fn receive_udp(socket: tokio::net::UdpSocket, receiver: Arc<Receiver>, mut
     let mut batch: Vec<LogMessage> = Vec::with_capacity(64);
     let mut last: Option<(IpAddr, rsng_core::message::ReceiveInfo)> = None;
     loop {
-        ctx.port.ready().await;
+        tokio::select! {
+            _ = ctx.port.ready() => {}
+            _ = ctx.shutdown.cancelled() => break,
+        }
         let first = tokio::select! {
             r = socket.recv_from(&mut buf) => r,
             _ = ctx.shutdown.cancelled() => break,
@@ -529,7 +585,10 @@ async fn receive_unix_dgram(socket: tokio::net::UnixDatagram, receiver: Arc<Rece
     let fd = socket.as_raw_fd();
     let mut text = Vec::with_capacity(16);
     loop {
-        ctx.port.ready().await;
+        tokio::select! {
+            _ = ctx.port.ready() => {}
+            _ = ctx.shutdown.cancelled() => break,
+        }
         let first = tokio::select! {
             r = socket.async_io(tokio::io::Interest::READABLE, || recv_with_credentials(fd, &mut buf)) => r,
             _ = ctx.shutdown.cancelled() => break,
