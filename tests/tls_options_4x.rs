@@ -307,3 +307,25 @@ fn extended_key_usage_verify_needs_server_auth() {
         drop(rsng);
     }
 }
+
+/// `ssl-options(ignore-unexpected-eof)`: a client that closes without close_notify loses
+/// nothing and causes no error (rsng treats such a close so in every version).
+#[test]
+fn ignore_unexpected_eof() {
+    let dir = TempDir::new("tls4x-eof").unwrap();
+    let tls = format!("{} peer-verify(optional-untrusted) ssl-options(ignore-unexpected-eof)", identity("server"));
+    let (rsng, port) = source(dir.path(), "4.0", &tls);
+    let mut b = SslConnector::builder(SslMethod::tls_client()).unwrap();
+    b.set_verify(SslVerifyMode::NONE);
+    let mut config = b.build().configure().unwrap();
+    config.set_verify_hostname(false);
+    let mut tls = config.connect("localhost", TcpStream::connect(("127.0.0.1", port)).unwrap()).unwrap();
+    tls.write_all(b"<13>Jan  1 00:00:00 sender app: before-eof\n").unwrap();
+    // No shutdown(): the TCP connection closes without close_notify.
+    drop(tls);
+    let out = wait_for(dir.path(), "out.txt", "before-eof");
+    assert_eq!(out, "||before-eof\n");
+    let internal = wait_for(dir.path(), "internal.txt", "Syslog connection closed");
+    assert!(internal.contains("Syslog connection closed") && !internal.contains("error"), "{internal}");
+    assert!(rsng.stop());
+}
