@@ -272,6 +272,45 @@ fn proxied_tls_matches_syslog_ng() {
     }
 }
 
+/// The header in clear text, then the TLS handshake (HAProxy `send-proxy` in TCP mode, AWS NLB):
+/// rsng and syslog-ng 3.38 give the same output, on `network()` and on `syslog()` (which reads
+/// lines there in 3.38).
+#[test]
+fn proxied_tls_passthrough_matches_syslog_ng() {
+    let tls = server_tls();
+    let sources = [
+        format!("network(ip(\"127.0.0.1\") port(PORT0) transport(\"proxied-tls-passthrough\") {tls});"),
+        format!("syslog(ip(\"127.0.0.1\") port(PORT1) transport(\"proxied-tls-passthrough\") {tls});"),
+    ];
+    let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+    let inputs = [
+        Input {
+            source: 0,
+            clear: b"PROXY TCP4 192.0.2.10 198.51.100.1 56324 6514\r\n".to_vec(),
+            inside: Some([msg("pass-a"), msg("pass-b")].concat()),
+            lines: 2,
+        },
+        Input {
+            source: 1,
+            clear: b"PROXY TCP6 2001:db8::7 ::1 40000 6514\r\n".to_vec(),
+            inside: Some(msg("pass-syslog")),
+            lines: 1,
+        },
+    ];
+    let ours = run(Daemon::Rsng, "3.38", &sources, &inputs);
+    assert_eq!(
+        ours.0,
+        "192.0.2.10|56324|198.51.100.1|6514|4|127.0.0.1|127.0.0.1|127.0.0.1|app|pass-a\n\
+         192.0.2.10|56324|198.51.100.1|6514|4|127.0.0.1|127.0.0.1|127.0.0.1|app|pass-b\n\
+         2001:db8::7|40000|::1|6514|6|127.0.0.1|127.0.0.1|127.0.0.1|app|pass-syslog\n"
+    );
+    if !oracle_skipped() {
+        let theirs = run(Daemon::Oracle, "3.38", &sources, &inputs);
+        assert_eq!(ours.0, theirs.0);
+        assert_eq!(ours.1, theirs.1);
+    }
+}
+
 /// Under `@version: 4.x` the proxied client is the message's sender, and a header without
 /// addresses (the proxy's health check) closes the connection, as in AxoSyslog.
 #[test]
