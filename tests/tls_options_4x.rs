@@ -88,13 +88,14 @@ fn sha256(cert: &X509) -> String {
 fn source(dir: &Path, version: &str, tls: &str) -> (RunningDaemon, u16) {
     let (rsng, ports, _) = RunningDaemon::start(Daemon::Rsng, dir, 0, 1, |p| {
         format!(
+            // internal() first: it then records what the TLS source says while it is set up.
             "@version: {version}\noptions {{ use-dns(no); }};\n\
-             source s {{ network(ip(\"127.0.0.1\") port({}) transport(\"tls\") tls({tls})); }};\n\
-             destination d {{ file(\"{dir}/out.txt\" template(\"${{.tls.x509_cn}}|${{.tls.x509_fp}}|$MSG\\n\")); }};\n\
-             log {{ source(s); destination(d); }};\n\
              source s_int {{ internal(); }};\n\
              destination d_int {{ file(\"{dir}/internal.txt\" template(\"$MSG\\n\")); }};\n\
-             log {{ source(s_int); destination(d_int); }};\n",
+             log {{ source(s_int); destination(d_int); }};\n\
+             source s {{ network(ip(\"127.0.0.1\") port({}) transport(\"tls\") tls({tls})); }};\n\
+             destination d {{ file(\"{dir}/out.txt\" template(\"${{.tls.x509_cn}}|${{.tls.x509_fp}}|$MSG\\n\")); }};\n\
+             log {{ source(s); destination(d); }};\n",
             p.tcp[0],
             dir = dir.display()
         )
@@ -468,5 +469,40 @@ fn ocsp_stapling_verify() {
             }
         }
         drop(rsng);
+    }
+}
+
+/// rsng warns when its own certificate has expired or is about to (any version; not a syslog-ng
+/// option: there is nothing to configure).
+#[test]
+fn own_certificate_expiry_is_warned() {
+    let dir = TempDir::new("tls-expiry").unwrap();
+    let soon = make_cert(dir.path(), "soon", "soon.example", false, false);
+    assert!(soon.not_after() > Asn1Time::days_from_now(0).unwrap());
+    let cases = [
+        (
+            format!("{} peer-verify(optional-untrusted)", identity("expired")),
+            Some("Certificate has expired; subject='CN=localhost"),
+        ),
+        (
+            format!(
+                "key-file(\"{}\") cert-file(\"{}\") peer-verify(optional-untrusted)",
+                dir.path().join("soon.key").display(),
+                dir.path().join("soon.pem").display()
+            ),
+            Some("Certificate expires soon; subject='CN=soon.example'"),
+        ),
+        (format!("{} peer-verify(optional-untrusted)", identity("server")), None),
+    ];
+    for (tls, warning) in cases {
+        let run = TempDir::new("tls-expiry-run").unwrap();
+        let (rsng, _) = source(run.path(), "3.38", &tls);
+        // The daemon runs either way; wait for its start-up message, then look.
+        let internal = wait_for(run.path(), "internal.txt", "starting up");
+        match warning {
+            Some(w) => assert!(wait_for(run.path(), "internal.txt", w).contains(w), "{internal}"),
+            None => assert!(!internal.contains("Certificate"), "{internal}"),
+        }
+        assert!(rsng.stop());
     }
 }
