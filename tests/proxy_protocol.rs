@@ -272,6 +272,45 @@ fn proxied_tls_matches_syslog_ng() {
     }
 }
 
+/// The header in clear text, then the TLS handshake (HAProxy `send-proxy` in TCP mode, AWS NLB):
+/// rsng and syslog-ng 3.38 give the same output, on `network()` and on `syslog()` (which reads
+/// lines there in 3.38).
+#[test]
+fn proxied_tls_passthrough_matches_syslog_ng() {
+    let tls = server_tls();
+    let sources = [
+        format!("network(ip(\"127.0.0.1\") port(PORT0) transport(\"proxied-tls-passthrough\") {tls});"),
+        format!("syslog(ip(\"127.0.0.1\") port(PORT1) transport(\"proxied-tls-passthrough\") {tls});"),
+    ];
+    let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+    let inputs = [
+        Input {
+            source: 0,
+            clear: b"PROXY TCP4 192.0.2.10 198.51.100.1 56324 6514\r\n".to_vec(),
+            inside: Some([msg("pass-a"), msg("pass-b")].concat()),
+            lines: 2,
+        },
+        Input {
+            source: 1,
+            clear: b"PROXY TCP6 2001:db8::7 ::1 40000 6514\r\n".to_vec(),
+            inside: Some(msg("pass-syslog")),
+            lines: 1,
+        },
+    ];
+    let ours = run(Daemon::Rsng, "3.38", &sources, &inputs);
+    assert_eq!(
+        ours.0,
+        "192.0.2.10|56324|198.51.100.1|6514|4|127.0.0.1|127.0.0.1|127.0.0.1|app|pass-a\n\
+         192.0.2.10|56324|198.51.100.1|6514|4|127.0.0.1|127.0.0.1|127.0.0.1|app|pass-b\n\
+         2001:db8::7|40000|::1|6514|6|127.0.0.1|127.0.0.1|127.0.0.1|app|pass-syslog\n"
+    );
+    if !oracle_skipped() {
+        let theirs = run(Daemon::Oracle, "3.38", &sources, &inputs);
+        assert_eq!(ours.0, theirs.0);
+        assert_eq!(ours.1, theirs.1);
+    }
+}
+
 /// Under `@version: 4.x` the proxied client is the message's sender, and a header without
 /// addresses (the proxy's health check) closes the connection, as in AxoSyslog.
 #[test]
@@ -444,4 +483,55 @@ fn syntax_only_and_start_up_agree() {
     .unwrap();
     let verdict = rsng_tests::run_rsng(&conf);
     assert!(!verdict.ok && verdict.message.contains("only for sources"), "{}", verdict.summary());
+}
+
+/// `$TRANSPORT` and `$IP_PROTO` (AxoSyslog 4.x) name how a message came; a 3.38 configuration
+/// has neither, as in syslog-ng 3.38.
+#[test]
+fn transport_and_ip_proto_under_version_4() {
+    for version in ["4.0", "3.38"] {
+        let dir = TempDir::new("proxy-transport").unwrap();
+        let (rsng, ports, _) = RunningDaemon::start(Daemon::Rsng, dir.path(), 1, 3, |p| {
+            format!(
+                "@version: {version}\noptions {{ use-dns(no); }};\n\
+                 source s {{\n\
+                   syslog(ip(\"127.0.0.1\") port({}) transport(\"tcp\"));\n\
+                   network(ip(\"127.0.0.1\") port({}) transport(\"proxied-tcp\"));\n\
+                   tcp(ip(\"127.0.0.1\") port({}));\n\
+                   network(ip(\"127.0.0.1\") port({}) transport(\"udp\"));\n\
+                 }};\n\
+                 destination d {{ file(\"{}/out.txt\" template(\"$TRANSPORT|$IP_PROTO|$MSG\\n\")); }};\n\
+                 log {{ source(s); destination(d); }};\n",
+                p.tcp[0],
+                p.tcp[1],
+                p.tcp[2],
+                p.udp[0],
+                dir.path().display()
+            )
+        });
+        let local = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let m = msg("syslog");
+        send(
+            local,
+            ports.tcp[0],
+            format!("{} {}", m.len() - 1, String::from_utf8_lossy(&m[..m.len() - 1])).as_bytes(),
+            None,
+        );
+        wait_out(dir.path(), 1, &rsng);
+        let mut header = b"PROXY TCP6 2001:db8::1 ::1 1 2\r\n".to_vec();
+        header.extend_from_slice(&msg("proxied"));
+        send(local, ports.tcp[1], &header, None);
+        wait_out(dir.path(), 2, &rsng);
+        send(local, ports.tcp[2], &msg("tcp"), None);
+        wait_out(dir.path(), 3, &rsng);
+        rsng.send_udp(&ports.udp, &[msg("udp")]);
+        wait_out(dir.path(), 4, &rsng);
+        let expected = if version == "4.0" {
+            "rfc6587|4|syslog\nbsdsyslog+proxied-tcp|6|proxied\nbsdsyslog+tcp|4|tcp\nbsdsyslog+udp|4|udp\n"
+        } else {
+            "||syslog\n||proxied\n||tcp\n||udp\n"
+        };
+        assert_eq!(read(&dir.path().join("out.txt")), expected, "@version: {version}");
+        assert!(rsng.stop());
+    }
 }

@@ -88,13 +88,14 @@ fn sha256(cert: &X509) -> String {
 fn source(dir: &Path, version: &str, tls: &str) -> (RunningDaemon, u16) {
     let (rsng, ports, _) = RunningDaemon::start(Daemon::Rsng, dir, 0, 1, |p| {
         format!(
+            // internal() first: it then records what the TLS source says while it is set up.
             "@version: {version}\noptions {{ use-dns(no); }};\n\
-             source s {{ network(ip(\"127.0.0.1\") port({}) transport(\"tls\") tls({tls})); }};\n\
-             destination d {{ file(\"{dir}/out.txt\" template(\"${{.tls.x509_cn}}|${{.tls.x509_fp}}|$MSG\\n\")); }};\n\
-             log {{ source(s); destination(d); }};\n\
              source s_int {{ internal(); }};\n\
              destination d_int {{ file(\"{dir}/internal.txt\" template(\"$MSG\\n\")); }};\n\
-             log {{ source(s_int); destination(d_int); }};\n",
+             log {{ source(s_int); destination(d_int); }};\n\
+             source s {{ network(ip(\"127.0.0.1\") port({}) transport(\"tls\") tls({tls})); }};\n\
+             destination d {{ file(\"{dir}/out.txt\" template(\"${{.tls.x509_cn}}|${{.tls.x509_fp}}|$MSG\\n\")); }};\n\
+             log {{ source(s); destination(d); }};\n",
             p.tcp[0],
             dir = dir.display()
         )
@@ -305,5 +306,203 @@ fn extended_key_usage_verify_needs_server_auth() {
         // A refused destination still holds its message and would wait to deliver it: the
         // daemon is killed (dropped) rather than stopped.
         drop(rsng);
+    }
+}
+
+/// `ssl-options(ignore-unexpected-eof)`: a client that closes without close_notify loses
+/// nothing and causes no error (rsng treats such a close so in every version).
+#[test]
+fn ignore_unexpected_eof() {
+    let dir = TempDir::new("tls4x-eof").unwrap();
+    let tls = format!("{} peer-verify(optional-untrusted) ssl-options(ignore-unexpected-eof)", identity("server"));
+    let (rsng, port) = source(dir.path(), "4.0", &tls);
+    let mut b = SslConnector::builder(SslMethod::tls_client()).unwrap();
+    b.set_verify(SslVerifyMode::NONE);
+    let mut config = b.build().configure().unwrap();
+    config.set_verify_hostname(false);
+    let mut tls = config.connect("localhost", TcpStream::connect(("127.0.0.1", port)).unwrap()).unwrap();
+    tls.write_all(b"<13>Jan  1 00:00:00 sender app: before-eof\n").unwrap();
+    // No shutdown(): the TCP connection closes without close_notify.
+    drop(tls);
+    let out = wait_for(dir.path(), "out.txt", "before-eof");
+    assert_eq!(out, "||before-eof\n");
+    let internal = wait_for(dir.path(), "internal.txt", "Syslog connection closed");
+    assert!(internal.contains("Syslog connection closed") && !internal.contains("error"), "{internal}");
+    assert!(rsng.stop());
+}
+
+/// `openssl s_server`, started privately on a free loopback port; killed when dropped.
+struct SServer {
+    child: std::process::Child,
+    /// Kept open: s_server ends a connection when its standard input ends.
+    _stdin: Option<std::process::ChildStdin>,
+    port: u16,
+    stdout: PathBuf,
+}
+
+impl Drop for SServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `openssl s_server` with the test PKI's server certificate, stapling `status` (a DER OCSP
+/// response) when given; what it receives goes to a file.
+fn s_server(dir: &Path, status: Option<&Path>) -> SServer {
+    let port = free_tcp_ports(1)[0];
+    let stdout = dir.join(format!("s_server.{port}.out"));
+    let mut cmd = std::process::Command::new("openssl");
+    cmd.arg("s_server").arg("-accept").arg(format!("127.0.0.1:{port}"));
+    cmd.arg("-cert").arg(pki().path("server.pem")).arg("-key").arg(pki().path("server.key")).arg("-quiet");
+    if let Some(status) = status {
+        cmd.arg("-status_file").arg(status);
+    }
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::fs::File::create(&stdout).unwrap())
+        .stderr(std::fs::File::create(dir.join(format!("s_server.{port}.err"))).unwrap());
+    let mut child = cmd.spawn().expect("start openssl s_server");
+    let stdin = child.stdin.take();
+    let server = SServer { child, _stdin: stdin, port, stdout };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        assert!(Instant::now() < deadline, "openssl s_server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server
+}
+
+/// An OCSP response for the test PKI's server certificate (serial 1001) from its CA, saying
+/// `good` or revoked, valid from now for a day.
+fn ocsp_response(dir: &Path, revoked: bool) -> PathBuf {
+    let p = pki();
+    let tag = if revoked { "revoked" } else { "good" };
+    let index = dir.join(format!("index.{tag}.txt"));
+    let line = if revoked {
+        "R\t491231235959Z\t200101000000Z\t1001\tunknown\t/CN=localhost\n"
+    } else {
+        "V\t491231235959Z\t\t1001\tunknown\t/CN=localhost\n"
+    };
+    std::fs::write(&index, line).unwrap();
+    let request = dir.join(format!("req.{tag}.der"));
+    let response = dir.join(format!("resp.{tag}.der"));
+    let run = |args: &[&std::ffi::OsStr]| {
+        let out = std::process::Command::new("openssl").args(args).output().expect("run openssl");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let (ca, ca_key, server) = (p.path("ca.pem"), p.path("ca.key"), p.path("server.pem"));
+    run(&[
+        "ocsp".as_ref(),
+        "-issuer".as_ref(),
+        ca.as_os_str(),
+        "-cert".as_ref(),
+        server.as_os_str(),
+        "-no_nonce".as_ref(),
+        "-reqout".as_ref(),
+        request.as_os_str(),
+    ]);
+    run(&[
+        "ocsp".as_ref(),
+        "-index".as_ref(),
+        index.as_os_str(),
+        "-rsigner".as_ref(),
+        ca.as_os_str(),
+        "-rkey".as_ref(),
+        ca_key.as_os_str(),
+        "-CA".as_ref(),
+        ca.as_os_str(),
+        "-reqin".as_ref(),
+        request.as_os_str(),
+        "-respout".as_ref(),
+        response.as_os_str(),
+        "-ndays".as_ref(),
+        "1".as_ref(),
+    ]);
+    response
+}
+
+/// `ocsp-stapling-verify(yes)` against `openssl s_server`: a good stapled response is accepted;
+/// a revoked one, or none, is refused.
+#[test]
+fn ocsp_stapling_verify() {
+    let dir = TempDir::new("tls4x-ocsp").unwrap();
+    let good = ocsp_response(dir.path(), false);
+    let revoked = ocsp_response(dir.path(), true);
+    let cases: [(Option<&Path>, Option<&str>); 3] = [
+        (Some(&good), None),
+        (Some(&revoked), Some("the server's certificate is revoked according to OCSP")),
+        (None, Some("no OCSP response was received from the server")),
+    ];
+    for (status, refusal) in cases {
+        let server = s_server(dir.path(), status);
+        let run = TempDir::new("tls4x-ocsp-run").unwrap();
+        let input = free_tcp_ports(1)[0];
+        let (rsng, _, _) = RunningDaemon::start(Daemon::Rsng, run.path(), 0, 0, |_| {
+            format!(
+                "@version: 4.0\noptions {{ use-dns(no); time-reopen(1); }};\n\
+                 source s {{ network(ip(\"127.0.0.1\") port({input}) transport(\"tcp\")); }};\n\
+                 destination d {{ network(\"localhost\" port({}) transport(\"tls\")\n\
+                   tls(ca-file(\"{}\") peer-verify(required-trusted) ocsp-stapling-verify(yes))); }};\n\
+                 log {{ source(s); destination(d); }};\n\
+                 source s_int {{ internal(); }};\n\
+                 destination d_int {{ file(\"{}/internal.txt\" template(\"$MSG\\n\")); }};\n\
+                 log {{ source(s_int); destination(d_int); }};\n",
+                server.port,
+                pki().file("ca.pem"),
+                run.path().display()
+            )
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpListener::bind(("127.0.0.1", input)).is_ok() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        TcpStream::connect(("127.0.0.1", input)).unwrap().write_all(b"<13>Jan  1 00:00:00 sender app: ocsp\n").unwrap();
+        match refusal {
+            None => {
+                let got = wait_for(dir.path(), server.stdout.file_name().unwrap().to_str().unwrap(), "app: ocsp");
+                assert!(got.contains("app: ocsp"), "nothing arrived; {}", read(&run.path().join("internal.txt")));
+            }
+            Some(why) => {
+                let internal = wait_for(run.path(), "internal.txt", why);
+                assert!(internal.contains(&format!("OCSP stapling verification failed; error='{why}'")), "{internal}");
+                assert!(!read(&server.stdout).contains("app: ocsp"));
+            }
+        }
+        drop(rsng);
+    }
+}
+
+/// rsng warns when its own certificate has expired or is about to (any version; not a syslog-ng
+/// option: there is nothing to configure).
+#[test]
+fn own_certificate_expiry_is_warned() {
+    let dir = TempDir::new("tls-expiry").unwrap();
+    let soon = make_cert(dir.path(), "soon", "soon.example", false, false);
+    assert!(soon.not_after() > Asn1Time::days_from_now(0).unwrap());
+    let cases = [
+        (
+            format!("{} peer-verify(optional-untrusted)", identity("expired")),
+            Some("Certificate has expired; subject='CN=localhost"),
+        ),
+        (
+            format!(
+                "key-file(\"{}\") cert-file(\"{}\") peer-verify(optional-untrusted)",
+                dir.path().join("soon.key").display(),
+                dir.path().join("soon.pem").display()
+            ),
+            Some("Certificate expires soon; subject='CN=soon.example'"),
+        ),
+        (format!("{} peer-verify(optional-untrusted)", identity("server")), None),
+    ];
+    for (tls, warning) in cases {
+        let run = TempDir::new("tls-expiry-run").unwrap();
+        let (rsng, _) = source(run.path(), "3.38", &tls);
+        // The daemon runs either way; wait for its start-up message, then look.
+        let internal = wait_for(run.path(), "internal.txt", "starting up");
+        match warning {
+            Some(w) => assert!(wait_for(run.path(), "internal.txt", w).contains(w), "{internal}"),
+            None => assert!(!internal.contains("Certificate"), "{internal}"),
+        }
+        assert!(rsng.stop());
     }
 }

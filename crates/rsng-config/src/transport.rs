@@ -113,6 +113,32 @@ pub fn resolve(
     Ok(IpTransport { tls: t.tls || has_tls, ..t })
 }
 
+/// The name AxoSyslog gives a source's transport in `$TRANSPORT` (`rfc6587`, `bsdsyslog+tcp`,
+/// `rfc5425+proxied-tls`, ...).
+pub fn transport_name(driver: &str, transport: Option<&str>, has_tls: bool) -> String {
+    let written = transport.unwrap_or("tcp");
+    let lower = written.to_ascii_lowercase();
+    match driver {
+        "tcp" | "tcp6" if has_tls => "bsdsyslog+tls".to_string(),
+        "tcp" | "tcp6" => "bsdsyslog+tcp".to_string(),
+        "udp" | "udp6" => "bsdsyslog+udp".to_string(),
+        "syslog" => match lower.as_str() {
+            "udp" => "rfc5426".to_string(),
+            "tcp" => "rfc6587".to_string(),
+            "tls" => "rfc5425".to_string(),
+            "proxied-tcp" => "rfc6587+proxied-tcp".to_string(),
+            "proxied-tls" | "proxied-tls-passthrough" => format!("rfc5425+{lower}"),
+            _ => format!("rfc5424+{written}"),
+        },
+        _ => match lower.as_str() {
+            "udp" | "tcp" | "tls" | "proxied-tcp" | "proxied-tls" | "proxied-tls-passthrough" => {
+                format!("bsdsyslog+{lower}")
+            }
+            _ => format!("bsdsyslog+{written}"),
+        },
+    }
+}
+
 /// The default port of a proxied `syslog()` stream: 514 in 3.38 (its catch-all), 601 in 4.x.
 fn port_4x(syslog: bool, version4: bool) -> u16 {
     if syslog && version4 {

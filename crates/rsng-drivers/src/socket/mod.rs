@@ -159,6 +159,8 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
     let mut defaults = ParseFlags::default();
     let mut tls_context = None;
     let mut proxy = None;
+    // 4.x: `$TRANSPORT` and `$IP_PROTO` of IP sources.
+    let mut transport_name: Option<Arc<str>> = None;
     let (bound, framing, local) = match name {
         "unix-stream" | "unix-dgram" | "system" => {
             // Local senders (the syslog() API) put no hostname in the header.
@@ -198,6 +200,13 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
                 defaults.syslog_protocol = true;
             }
             let (transport, framing, resolved) = ip_transport(&opts, true)?;
+            if opts.globals.version4 {
+                transport_name = Some(Arc::from(rsng_config::transport::transport_name(
+                    name,
+                    opts.str("transport"),
+                    opts.get("tls").is_some(),
+                )));
+            }
             proxy = resolved.proxy.map(|at| proxied::ProxyMode { at, replace_addresses: opts.globals.version4 });
             let port = port_option(&opts, &["port", "localport"], resolved.default_port)?;
             let host = opts.str("ip").or_else(|| opts.str("localip"));
@@ -246,6 +255,7 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
         },
         tls: tls_context,
         proxy,
+        transport_name,
     }))
 }
 

@@ -30,8 +30,8 @@ pub async fn serve(stream: tokio::net::TcpStream, mode: ProxyMode, tls: Option<T
     match (mode.at, tls) {
         (Proxy::Plain, _) => {
             let mut stream = stream;
-            if let Some((header, rest)) = header(&mut stream, mode, &mut conn).await {
-                read_stream(Prefixed::new(rest, stream), conn, header).await;
+            if let Some((values, rest)) = header(&mut stream, mode, &mut conn).await {
+                read_stream(Prefixed::new(rest, stream), conn, values).await;
             }
         }
         (Proxy::InsideTls, Some(tls)) => {

@@ -96,13 +96,25 @@ pub struct SocketSource {
     pub tls: Option<TlsContext>,
     /// Where connections carry a PROXY protocol header (the `proxied-*` transports).
     pub proxy: Option<ProxyMode>,
+    /// `@version: 4.x`: the `$TRANSPORT` name its messages get (with `$IP_PROTO`).
+    pub transport_name: Option<Arc<str>>,
 }
 
 impl Source for SocketSource {
     fn run(self: Box<Self>, mut ctx: SourceContext) -> Task {
         Box::pin(async move {
-            let SocketSource { component, bound, framing, receiver, max_connections, window, companions, tls, proxy } =
-                *self;
+            let SocketSource {
+                component,
+                bound,
+                framing,
+                receiver,
+                max_connections,
+                window,
+                companions,
+                tls,
+                proxy,
+                transport_name,
+            } = *self;
             ctx.port.set_window_size(window);
             let mut tasks = Vec::new();
             for c in companions {
@@ -119,21 +131,30 @@ impl Source for SocketSource {
             match bound {
                 Bound::Tcp(l) => match tokio::net::TcpListener::from_std(l) {
                     Ok(listener) => {
-                        let listen = Listen { component, local, framing, receiver, max_connections, tls, proxy };
+                        let listen =
+                            Listen { component, local, framing, receiver, max_connections, tls, proxy, transport_name };
                         accept_tcp(listener, listen, ctx).await;
                     }
                     Err(e) => internal::error(format!("Error setting up listener; addr='{local}', error='{e}'")),
                 },
                 Bound::UnixStream(l, _) => match tokio::net::UnixListener::from_std(l) {
                     Ok(listener) => {
-                        let listen =
-                            Listen { component, local, framing, receiver, max_connections, tls: None, proxy: None };
+                        let listen = Listen {
+                            component,
+                            local,
+                            framing,
+                            receiver,
+                            max_connections,
+                            tls: None,
+                            proxy: None,
+                            transport_name: None,
+                        };
                         accept_unix(listener, listen, ctx).await;
                     }
                     Err(e) => internal::error(format!("Error setting up listener; addr='{local}', error='{e}'")),
                 },
                 Bound::Udp(s) => match tokio::net::UdpSocket::from_std(s) {
-                    Ok(socket) => receive_udp(socket, receiver, ctx).await,
+                    Ok(socket) => receive_udp(socket, receiver, transport_name, ctx).await,
                     Err(e) => internal::error(format!("Error setting up socket; addr='{local}', error='{e}'")),
                 },
                 Bound::UnixDgram(s, _) => match tokio::net::UnixDatagram::from_std(s) {
@@ -184,10 +205,11 @@ struct Listen {
     max_connections: usize,
     tls: Option<TlsContext>,
     proxy: Option<ProxyMode>,
+    transport_name: Option<Arc<str>>,
 }
 
 async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: SourceContext) {
-    let Listen { component, local, framing, receiver, max_connections, tls, proxy } = listen;
+    let Listen { component, local, framing, receiver, max_connections, tls, proxy, transport_name } = listen;
     let live = Arc::new(AtomicUsize::new(0));
     let stats = ctx.port.stats().clone();
     stats.register_listener(component, format!("afsocket_sd.(stream,{local})"), &live);
@@ -223,9 +245,18 @@ async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: Sour
         let shutdown = ctx.shutdown.clone();
         let client = af_name(&peer);
         let tls = tls.clone();
+        let transport = transport_name.clone();
         connections.spawn(async move {
-            let conn =
-                Connection { framing, receiver, port, peer: info_peer, local: dest, shutdown, client: client.clone() };
+            let conn = Connection {
+                framing,
+                receiver,
+                port,
+                peer: info_peer,
+                local: dest,
+                shutdown,
+                client: client.clone(),
+                transport,
+            };
             match proxy {
                 None => serve_tcp(stream, tls, conn).await,
                 Some(proxy) => super::proxied::serve(stream, proxy, tls, conn).await,
@@ -268,7 +299,16 @@ async fn accept_unix(listener: tokio::net::UnixListener, listen: Listen, ctx: So
         let port = ctx.port.clone();
         let shutdown = ctx.shutdown.clone();
         connections.spawn(async move {
-            let conn = Connection { framing, receiver, port, peer: None, local: None, shutdown, client: String::new() };
+            let conn = Connection {
+                framing,
+                receiver,
+                port,
+                peer: None,
+                local: None,
+                shutdown,
+                client: String::new(),
+                transport: None,
+            };
             read_stream(stream, conn, ConnectionValues::default()).await;
             drop(slot);
         });
@@ -377,6 +417,8 @@ pub struct Connection {
     pub shutdown: CancellationToken,
     /// The peer as syslog-ng names it in messages (`AF_INET(1.2.3.4:5678)`).
     pub client: String,
+    /// `@version: 4.x`: the `$TRANSPORT` of the source; messages then also get `$IP_PROTO`.
+    pub transport: Option<Arc<str>>,
 }
 
 /// Name-value pairs that every message of a connection gets: the TLS peer's names, as syslog-ng
@@ -446,8 +488,12 @@ pub(super) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// Reads one stream connection until EOF, an error or shutdown; `values` go on every message.
-pub async fn read_stream<S: AsyncRead + Unpin>(mut stream: S, conn: Connection, values: ConnectionValues) {
-    let Connection { framing, receiver, mut port, peer, local, shutdown, .. } = conn;
+pub async fn read_stream<S: AsyncRead + Unpin>(mut stream: S, conn: Connection, mut values: ConnectionValues) {
+    let Connection { framing, receiver, mut port, peer, local, shutdown, transport, .. } = conn;
+    if let Some(name) = transport {
+        values.pairs.push(("TRANSPORT", name.as_bytes().to_vec()));
+        values.pairs.push(("IP_PROTO", ip_proto(peer).to_vec()));
+    }
     let mut info = receiver.info(peer);
     // The peer waits through TCP: a full queue holds the reading while its writer drains it.
     port.set_pacing(true);
@@ -514,7 +560,21 @@ pub async fn read_stream<S: AsyncRead + Unpin>(mut stream: S, conn: Connection, 
     }
 }
 
-async fn receive_udp(socket: tokio::net::UdpSocket, receiver: Arc<Receiver>, mut ctx: SourceContext) {
+/// AxoSyslog's `$IP_PROTO`: the sender's IP version, `0` when it has no IP address.
+fn ip_proto(peer: Option<IpAddr>) -> &'static [u8] {
+    match peer {
+        Some(IpAddr::V4(_)) => b"4",
+        Some(IpAddr::V6(_)) => b"6",
+        None => b"0",
+    }
+}
+
+async fn receive_udp(
+    socket: tokio::net::UdpSocket,
+    receiver: Arc<Receiver>,
+    transport: Option<Arc<str>>,
+    mut ctx: SourceContext,
+) {
     let mut buf = vec![0u8; receiver.max_msg_size.clamp(2048, 65536)];
     let mut batch: Vec<LogMessage> = Vec::with_capacity(64);
     let mut last: Option<(IpAddr, rsng_core::message::ReceiveInfo)> = None;
@@ -538,7 +598,12 @@ async fn receive_udp(socket: tokio::net::UdpSocket, receiver: Arc<Receiver>, mut
                 info.received = receiver.now();
                 let payload = datagram(&buf[..n], receiver.max_msg_size);
                 if !payload.is_empty() || receiver.empty_lines {
-                    batch.push(receiver.message(payload, info));
+                    let mut msg = receiver.message(payload, info);
+                    if let Some(name) = &transport {
+                        msg.set_value("TRANSPORT", name.as_bytes());
+                        msg.set_value("IP_PROTO", ip_proto(Some(ip)));
+                    }
+                    batch.push(msg);
                 }
             }
             if batch.len() < 64 {

@@ -412,7 +412,37 @@ fn build(config: &TlsConfig, side: Side, log: &LogSink) -> Result<Inner, TlsErro
         log: log.clone(),
         ca,
     });
-    Ok(Inner { ssl: b.build(), policy, sni: config.sni, ocsp: config.ocsp_stapling_verify })
+    let ssl = b.build();
+    if let Some(cert) = ssl.certificate() {
+        warn_expiry(cert, loc, &log);
+    }
+    Ok(Inner { ssl, policy, sni: config.sni, ocsp: config.ocsp_stapling_verify })
+}
+
+/// Days before its end from which rsng's own certificate is reported as expiring.
+pub const EXPIRY_WARNING_DAYS: i32 = 30;
+
+/// Warns, when the context is loaded (at start-up, reload, and when its files change), that
+/// this side's certificate has expired, is not valid yet, or ends within
+/// [`EXPIRY_WARNING_DAYS`]: peers that check it would refuse it.
+fn warn_expiry(cert: &openssl::x509::X509Ref, loc: &str, log: &LogSink) {
+    let Ok(now) = openssl::asn1::Asn1Time::days_from_now(0) else { return };
+    let subject = super::peer_verification::format_dn(cert.subject_name());
+    let (not_before, not_after) = (cert.not_before(), cert.not_after());
+    let days_left = now.diff(not_after).map(|d| d.days).unwrap_or(0);
+    let started = now.diff(not_before).map(|d| d.days < 0 || (d.days == 0 && d.secs <= 0)).unwrap_or(true);
+    let text = if !started {
+        format!("Certificate is not valid yet; subject='{subject}', not_before='{not_before}', location='{loc}'")
+    } else if not_after < now {
+        format!("Certificate has expired; subject='{subject}', not_after='{not_after}', location='{loc}'")
+    } else if days_left < EXPIRY_WARNING_DAYS {
+        format!(
+            "Certificate expires soon; subject='{subject}', not_after='{not_after}', days_left='{days_left}', location='{loc}'"
+        )
+    } else {
+        return;
+    };
+    log(Severity::Warning, text);
 }
 
 impl TlsContext {
