@@ -11,7 +11,7 @@ usage: cargo xtask <command> [args]
 
 commands:
   test    install what is missing (apt, needs root or sudo: the syslog-ng 3.38 oracle,
-          libssl-dev, pkg-config, openssl, util-linux), then
+          libssl-dev, pkg-config, openssl, util-linux, strace), then
           build (release), check formatting, run clippy and run all tests (release)
   bench   benchmarks of rsng side by side with syslog-ng (see `cargo xtask bench --help`)";
 
@@ -170,6 +170,8 @@ fn ensure_oracle() -> Result<(), String> {
         (on_path("pkg-config"), "pkg-config"),
         (on_path("openssl"), "openssl"),
         (on_path("unshare"), "util-linux"),
+        // Counts the disk buffer's syncs (tests/reliability.rs).
+        (on_path("strace"), "strace"),
     ] {
         if !present {
             packages.push(package);

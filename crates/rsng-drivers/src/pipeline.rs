@@ -34,6 +34,15 @@ impl Drop for QueueState {
     }
 }
 
+impl Drop for DestinationQueue {
+    /// A disk buffer's thread writes what is staged and ends.
+    fn drop(&mut self) {
+        if let Some(disk) = &self.disk {
+            disk.close();
+        }
+    }
+}
+
 /// The compiled log paths behind one source: decides which destinations get a message.
 pub trait Route: Send + Sync {
     /// Runs the log paths on `msg`, adding it (or its rewritten copies) to `out`.
@@ -135,11 +144,11 @@ impl Window {
         Arc::new(Window { available: AtomicIsize::new(size.max(1) as isize), opened: Notify::new() })
     }
 
-    fn take(&self, n: usize) {
+    pub(crate) fn take(&self, n: usize) {
         self.available.fetch_sub(n as isize, Ordering::AcqRel);
     }
 
-    fn release(&self, n: usize) {
+    pub(crate) fn release(&self, n: usize) {
         let before = self.available.fetch_add(n as isize, Ordering::AcqRel);
         if before <= 0 && before + n as isize > 0 {
             self.opened.notify_waiters();
@@ -373,8 +382,6 @@ struct QueueState {
     /// The windows of the batch the writer took last: given back when the writer comes for the
     /// next one (it has written this one then), or put back with it by `push_front`.
     in_flight: Vec<(usize, Option<Arc<Window>>)>,
-    /// With `disk-buffer()`, the queue is this file instead of `items`.
-    disk: Option<DiskStore>,
     closed: bool,
 }
 
@@ -418,7 +425,7 @@ impl QueueState {
     }
 
     fn len(&self) -> usize {
-        self.disk.as_ref().map_or(self.items.len(), DiskStore::len)
+        self.items.len()
     }
 }
 
@@ -432,14 +439,16 @@ pub struct DestinationQueue {
     name: String,
     capacity: usize,
     state: Mutex<QueueState>,
-    readable: Notify,
-    writable: Notify,
+    readable: Arc<Notify>,
+    writable: Arc<Notify>,
+    /// With `disk-buffer()`, the queue is this file instead of memory.
+    disk: Option<Arc<DiskStore>>,
     /// Woken by [`DestinationQueue::close`].
     closing: Notify,
     /// The writer made no room for [`STALL_LIMIT`]: sources drop what does not fit without
     /// waiting. Cleared when the writer takes a batch.
     stalled: std::sync::atomic::AtomicBool,
-    pub stats: QueueStats,
+    pub stats: Arc<QueueStats>,
 }
 
 impl DestinationQueue {
@@ -448,30 +457,47 @@ impl DestinationQueue {
             name: name.into(),
             capacity: capacity.max(1),
             state: Mutex::new(QueueState::default()),
-            readable: Notify::new(),
-            writable: Notify::new(),
+            readable: Arc::new(Notify::new()),
+            writable: Arc::new(Notify::new()),
+            disk: None,
             closing: Notify::new(),
             stalled: std::sync::atomic::AtomicBool::new(false),
-            stats: QueueStats::default(),
+            stats: Arc::default(),
         }
     }
 
     /// A queue kept in a disk buffer (`disk-buffer()`); what an earlier run left in it is
-    /// delivered first.
-    pub fn with_disk(name: impl Into<String>, store: DiskStore) -> DestinationQueue {
-        let q = DestinationQueue::new(name, usize::MAX);
-        q.lock().disk = Some(store);
-        q
+    /// delivered first. Starts the buffer's appending thread.
+    ///
+    /// # Errors
+    /// When the thread cannot be started.
+    pub fn with_disk(name: impl Into<String>, store: DiskStore) -> std::io::Result<DestinationQueue> {
+        let mut q = DestinationQueue::new(name, usize::MAX);
+        let store = Arc::new(store);
+        let (readable, stats, path) = (q.readable.clone(), q.stats.clone(), store.path().to_path_buf());
+        store.start(Box::new(move |appended| match appended {
+            Ok(_) => readable.notify_one(),
+            Err((n, e)) => {
+                stats.dropped.fetch_add(n as u64, Ordering::Relaxed);
+                crate::internal::error(format!(
+                    "Error writing disk buffer, dropping messages; file='{}', error='{e}', count='{n}'",
+                    path.display()
+                ));
+            }
+        }))?;
+        q.disk = Some(store);
+        Ok(q)
     }
 
     /// Whether the queue outlives the process (a disk buffer).
     pub fn is_persistent(&self) -> bool {
-        self.lock().disk.is_some()
+        self.disk.is_some()
     }
 
-    /// Records what the writer took as delivered and syncs a disk buffer (on a clean stop).
+    /// Records what the writer took as delivered and syncs a disk buffer, after writing what is
+    /// staged (on a stop).
     pub fn flush(&self) {
-        if let Some(disk) = self.lock().disk.as_mut() {
+        if let Some(disk) = &self.disk {
             if let Err(e) = disk.flush() {
                 crate::internal::error(format!(
                     "Error syncing disk buffer; file='{}', error='{e}'",
@@ -507,20 +533,16 @@ impl DestinationQueue {
         let keep = keep && !self.stalled.load(Ordering::Relaxed);
         let mut dropped = 0u64;
         let mut queued = 0u64;
+        if let Some(disk) = &self.disk {
+            // Staged for the buffer's thread, which makes them readable once written; the window
+            // comes back then (with reliable(yes), once synced).
+            let stored = disk.push(batch, flow_control, window.filter(|_| flow_control));
+            queued = stored as u64;
+            dropped = (batch.len() - stored) as u64;
+            batch.clear();
+        }
         {
             let mut state = self.lock();
-            if let Some(disk) = state.disk.as_mut() {
-                let stored = disk.push(batch, flow_control).unwrap_or_else(|e| {
-                    crate::internal::error(format!(
-                        "Error writing disk buffer, dropping messages; file='{}', error='{e}'",
-                        disk.path().display()
-                    ));
-                    0
-                });
-                queued = stored as u64;
-                dropped = (batch.len() - stored) as u64;
-                batch.clear();
-            }
             let before = queued;
             let fits = if flow_control { batch.len() } else { self.capacity.saturating_sub(state.items.len()) };
             let n = fits.min(batch.len());
@@ -531,8 +553,7 @@ impl DestinationQueue {
                 batch.clear();
             }
             let n = (queued - before) as usize;
-            if n > 0 && state.disk.is_none() {
-                // A disk buffer is bounded by its size, not by the windows.
+            if n > 0 {
                 let window = window.cloned();
                 if let Some(w) = &window {
                     w.take(n);
@@ -547,7 +568,7 @@ impl DestinationQueue {
         if dropped > 0 {
             self.count_dropped(dropped);
         }
-        if queued > 0 {
+        if queued > 0 && self.disk.is_none() {
             self.readable.notify_one();
         }
     }
@@ -579,13 +600,13 @@ impl DestinationQueue {
 
     /// Puts messages back at the front (a write failed; they go out first after reconnecting).
     pub fn push_front(&self, batch: &mut Vec<LogMessage>) {
-        let mut state = self.lock();
-        if let Some(disk) = state.disk.as_mut() {
+        if let Some(disk) = &self.disk {
             // The file still holds them: hand the last batch out again.
             disk.rewind();
             batch.clear();
             return;
         }
+        let mut state = self.lock();
         let n = batch.len();
         for msg in batch.drain(..).rev() {
             state.items.push_front(msg);
@@ -606,7 +627,10 @@ impl DestinationQueue {
 
     /// The number of queued messages.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        match &self.disk {
+            Some(disk) => disk.len(),
+            None => self.lock().len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -620,7 +644,7 @@ impl DestinationQueue {
             notified.as_mut().enable();
             {
                 let state = self.lock();
-                let room = match &state.disk {
+                let room = match &self.disk {
                     Some(disk) => disk.has_room(),
                     None => state.items.len() < self.capacity,
                 };
@@ -635,6 +659,9 @@ impl DestinationQueue {
     /// Takes up to `max` messages into `out`, waiting for at least one. Returns `false` once the
     /// queue is closed and empty.
     pub async fn pop(&self, max: usize, out: &mut Vec<LogMessage>) -> bool {
+        if let Some(disk) = &self.disk {
+            return self.pop_disk(disk, max, out).await;
+        }
         loop {
             let notified = self.readable.notified();
             tokio::pin!(notified);
@@ -650,22 +677,6 @@ impl DestinationQueue {
     /// when closed and empty, `None` when empty and open.
     pub fn try_pop(&self, max: usize, out: &mut Vec<LogMessage>) -> Option<bool> {
         let mut state = self.lock();
-        let closed = state.closed;
-        if let Some(disk) = state.disk.as_mut() {
-            let taken = disk.pop(max, out).unwrap_or_else(|e| {
-                crate::internal::error(format!(
-                    "Error reading disk buffer; file='{}', error='{e}'",
-                    disk.path().display()
-                ));
-                0
-            });
-            drop(state);
-            if taken > 0 {
-                self.writable.notify_waiters();
-                return Some(true);
-            }
-            return if closed { Some(false) } else { None };
-        }
         // The writer is back for more: what it took last is written.
         state.release_in_flight();
         if state.items.is_empty() {
@@ -703,10 +714,10 @@ impl DestinationQueue {
     /// messages and the batch the writer took without coming back for the next one. Counts
     /// them as dropped and returns how many there were. A disk buffer keeps its messages.
     pub fn abandon(&self) -> u64 {
-        let mut state = self.lock();
-        if state.disk.is_some() {
+        if self.disk.is_some() {
             return 0;
         }
+        let mut state = self.lock();
         let lost = state.items.len() + state.in_flight.iter().map(|(n, _)| n).sum::<usize>();
         state.release_in_flight();
         let n = state.items.len();
@@ -731,8 +742,11 @@ impl DestinationQueue {
                 return;
             }
             tokio::task::yield_now().await;
+            if self.disk.is_some() {
+                return;
+            }
             let mut state = self.lock();
-            if state.disk.is_some() || state.items.is_empty() {
+            if state.items.is_empty() {
                 return;
             }
             // What the writer took already stays in flight: it is not written yet.
@@ -741,6 +755,50 @@ impl DestinationQueue {
             state.take_front(n);
             drop(state);
             self.writable.notify_waiters();
+        }
+    }
+
+    /// [`DestinationQueue::pop`] of a disk buffer: the file is read on the blocking pool.
+    async fn pop_disk(&self, disk: &Arc<DiskStore>, max: usize, out: &mut Vec<LogMessage>) -> bool {
+        loop {
+            let notified = self.readable.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let closed = self.is_closed();
+            let store = disk.clone();
+            let mut batch = std::mem::take(out);
+            let read = tokio::task::spawn_blocking(move || {
+                let r = store.pop(max, &mut batch);
+                (r, batch)
+            })
+            .await;
+            let taken = match read {
+                Ok((r, batch)) => {
+                    *out = batch;
+                    r.unwrap_or_else(|e| {
+                        crate::internal::error(format!(
+                            "Error reading disk buffer; file='{}', error='{e}'",
+                            disk.path().display()
+                        ));
+                        0
+                    })
+                }
+                Err(_) => 0,
+            };
+            if taken > 0 {
+                self.writable.notify_waiters();
+                return true;
+            }
+            // Closed, and nothing staged is left to be written.
+            if closed && disk.is_empty() {
+                return false;
+            }
+            if closed {
+                // What is staged becomes readable soon.
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+            notified.await;
         }
     }
 

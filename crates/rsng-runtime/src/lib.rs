@@ -395,7 +395,9 @@ fn build(
                                     &driver.span,
                                 )
                             })?;
-                            DestinationQueue::with_disk(name, store)
+                            DestinationQueue::with_disk(name, store).map_err(|e| {
+                                BuildError::at(format!("Error starting disk buffer thread; error='{e}'"), &driver.span)
+                            })?
                         }
                         None => DestinationQueue::new(name, fifo),
                     };
