@@ -257,6 +257,21 @@ fn overload_writes_as_much_as_syslog_ng_and_counts_every_drop() {
     // starved writer (which wrote under 1% of what it read) rather than about the machine's load.
     assert!(written * 4 >= oracle_written * 3, "rsng wrote {written}, syslog-ng {oracle_written}:\n{stats}");
     eprintln!("rsng/syslog-ng written: {:.2}", *written as f64 / (*oracle_written).max(1) as f64);
+    // The same counters, under the same names (the ones rsng does not keep left out).
+    let names = |i: usize| -> std::collections::BTreeSet<String> {
+        let (dir, port) = (&dirs[i].1, daemons[i].1);
+        let skipped = ["eps_", "msg_size_", "stamp", "memory_usage", "truncated_"];
+        results[i]
+            .5
+            .lines()
+            .skip(1)
+            .filter(|l| !l.starts_with("global;"))
+            .filter_map(|l| l.rsplit_once(';').map(|(name, _)| name))
+            .filter(|name| !skipped.iter().any(|k| name.rsplit(';').next().is_some_and(|t| t.starts_with(k))))
+            .map(|name| name.replace(&dir.display().to_string(), "DIR").replace(&port.to_string(), "PORT"))
+            .collect()
+    };
+    assert_eq!(names(1), names(0), "rsng's counters (left) differ from syslog-ng's (right)");
     for (running, _) in daemons {
         assert!(running.stop(), "a daemon did not stop");
     }

@@ -81,7 +81,13 @@ pub struct SourceStats {
     /// Stream listeners: stats component (`src.network`), instance
     /// (`afsocket_sd.(stream,AF_INET(0.0.0.0:514))`) and live connections.
     listeners: Mutex<Vec<(String, String, Arc<AtomicUsize>)>>,
+    /// Messages per sender: component, driver id, instance (`tcp,10.0.0.1`). Kept after the
+    /// connection closes, as syslog-ng keeps them.
+    peers: Mutex<Vec<PeerCounter>>,
 }
+
+/// Component, driver id, instance and count of one sender's messages.
+type PeerCounter = (String, String, String, Arc<AtomicU64>);
 
 impl SourceStats {
     /// Lists a listener's live-connection count under `component;OBJECT;instance`.
@@ -92,6 +98,23 @@ impl SourceStats {
     /// Removes a listener registered with [`SourceStats::register_listener`].
     pub fn unregister_listener(&self, live: &Arc<AtomicUsize>) {
         self.listeners.lock().unwrap_or_else(|e| e.into_inner()).retain(|(_, _, l)| !Arc::ptr_eq(l, live));
+    }
+
+    /// The counter of messages from one sender (made on its first connection).
+    pub fn peer_counter(&self, component: &str, id: &str, instance: &str) -> Arc<AtomicU64> {
+        let mut peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((.., n)) = peers.iter().find(|(c, i, inst, _)| c == component && i == id && inst == instance) {
+            return n.clone();
+        }
+        let n = Arc::new(AtomicU64::new(0));
+        peers.push((component.to_string(), id.to_string(), instance.to_string(), n.clone()));
+        n
+    }
+
+    /// `(component, id, instance, messages)` of each sender.
+    pub fn peers(&self) -> Vec<(String, String, String, u64)> {
+        let peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
+        peers.iter().map(|(c, i, inst, n)| (c.clone(), i.clone(), inst.clone(), n.load(Ordering::Relaxed))).collect()
     }
 
     /// `(component, instance, connections)` of each listener.
@@ -189,6 +212,8 @@ pub struct SourcePort {
     pace: bool,
     /// Messages are left in `outbox` that full queues did not take yet.
     backlog: bool,
+    /// The sender's counter, for a connection.
+    peer: Option<Arc<AtomicU64>>,
 }
 
 impl Clone for SourcePort {
@@ -221,7 +246,13 @@ impl SourcePort {
             window: None,
             pace: false,
             backlog: false,
+            peer: None,
         }
+    }
+
+    /// Counts what this port receives in `counter` too (one sender's messages).
+    pub fn count_peer(&mut self, counter: Arc<AtomicU64>) {
+        self.peer = Some(counter);
     }
 
     /// Makes a full queue without flow control hold this source back while its writer is
@@ -270,6 +301,9 @@ impl SourcePort {
         }
         self.refresh();
         self.stats.processed.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        if let Some(peer) = &self.peer {
+            peer.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        }
         for msg in batch.drain(..) {
             self.route.route(msg, &mut self.outbox);
         }

@@ -95,6 +95,8 @@ type StatsName = (String, String, String);
 
 /// A started configuration.
 pub struct Running {
+    /// `stats-level()`: the per-sender and file counters show from 1 on.
+    stats_level: i64,
     pub sources: Vec<RunningSource>,
     pub destinations: Vec<RunningDestination>,
     slots: Vec<SourceSlot>,
@@ -547,6 +549,7 @@ fn build(
                 let restarts = (format!("src.{}", driver.name), format!("{object}#{index}"), restarts);
                 let (c, shutdown, name, bctx) = (cell.clone(), stop.clone(), object.clone(), ctx.clone());
                 let source_name: Arc<str> = Arc::from(object.as_str());
+                let stats_id: Arc<str> = Arc::from(restarts.1.as_str());
                 let task = tokio::spawn(supervise::run(
                     info,
                     built,
@@ -556,6 +559,7 @@ fn build(
                             port: SourcePort::new(c.clone(), stats.clone()),
                             shutdown: shutdown.clone(),
                             source_name: source_name.clone(),
+                            stats_id: stats_id.clone(),
                         })
                     },
                     stop.clone(),
@@ -565,7 +569,7 @@ fn build(
         }
     }
     kept_sources.extend(taken_src.into_iter().flatten());
-    Ok(Running { sources, destinations: running_destinations, slots })
+    Ok(Running { stats_level, sources, destinations: running_destinations, slots })
 }
 
 /// How long stopped sources get to end their tasks before these are aborted.
@@ -659,6 +663,11 @@ impl Running {
             rows.push(StatRow::new("source", &s.object, "", "processed", n));
             for (component, instance, live) in s.stats.listeners() {
                 rows.push(StatRow::new(&component, &s.object, &instance, "connections", live as u64));
+            }
+            if self.stats_level >= 1 {
+                for (component, id, instance, n) in s.stats.peers() {
+                    rows.push(StatRow::new(&component, &id, &instance, "processed", n));
+                }
             }
         }
         let mut per_object: Vec<(String, u64)> = Vec::new();
