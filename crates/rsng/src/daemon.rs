@@ -160,6 +160,7 @@ async fn serve(cli: &Cli, mut config: ir::Config, notify_parent: &mut Option<std
             disk_buffers.iter().for_each(|q| q.flush());
         }
     }
+    control::quiesce().await;
     let _ = std::fs::remove_file(&pidfile);
     if control_bound {
         let _ = std::fs::remove_file(&control_path);
