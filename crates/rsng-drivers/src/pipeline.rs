@@ -836,6 +836,26 @@ impl DestinationQueue {
         }
     }
 
+    /// The writer failed (panicked) holding the batch it took last. A disk buffer still has it
+    /// and hands it out again; in memory it is gone: counted as dropped and reported.
+    pub fn writer_failed(&self) {
+        if let Some(disk) = &self.disk {
+            disk.rewind();
+            return;
+        }
+        let mut state = self.lock();
+        let lost = state.in_flight.iter().map(|(n, _)| n).sum::<usize>() as u64;
+        state.release_in_flight();
+        drop(state);
+        if lost > 0 {
+            self.stats.dropped.fetch_add(lost, Ordering::Relaxed);
+            crate::internal::error(format!(
+                "Messages the failed writer held are lost; destination='{}', count='{lost}'",
+                self.name
+            ));
+        }
+    }
+
     /// No more messages will come: the writer drains what is queued and stops.
     pub fn close(&self) {
         self.lock().closed = true;

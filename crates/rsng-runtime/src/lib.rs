@@ -513,11 +513,15 @@ fn build(
                 };
                 let restarts = (format!("dst.{}", driver.name), format!("{object}#{index}"), restarts);
                 let (q, shutdown, name, bctx) = (queue.clone(), stop.clone(), object.clone(), ctx.clone());
+                let failed = queue.clone();
                 let task = tokio::spawn(supervise::run(
                     info,
                     built,
                     move || rsng_drivers::build_destination(&name, &driver, &bctx),
                     move |d| d.run(DestinationContext { queue: q.clone(), shutdown: shutdown.clone() }),
+                    // The batch the failed writer held: a disk buffer hands it out again, a
+                    // memory queue has lost it (counted and reported).
+                    move || failed.writer_failed(),
                     stop.clone(),
                 ));
                 running_destinations.push(RunningDestination { object, queue, stats_name, key, restarts, stop, task });
@@ -562,6 +566,7 @@ fn build(
                             stats_id: stats_id.clone(),
                         })
                     },
+                    || {},
                     stop.clone(),
                 ));
                 slots.push(SourceSlot { key, cell, restarts, stop, task });
