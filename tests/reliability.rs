@@ -564,3 +564,43 @@ fn kill_during_load_loses_nothing_acknowledged() {
     assert!(gaps.is_empty(), "messages missing: {gaps:?}");
     assert!(rsng.stop(), "rsng did not stop");
 }
+
+/// Without flow control, a queue whose destination is away drops what does not fit, counts it,
+/// and says so in an internal warning naming the destination and the count.
+#[test]
+fn drops_are_reported_with_destination_and_count() {
+    let _serial = serial();
+    let tmp = TempDir::new("drop-report").expect("tempdir");
+    let dst = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let log = tmp.path().join("internal.log");
+    let (rsng, ports, _) = RunningDaemon::start(Daemon::Rsng, tmp.path(), 0, 1, |p| {
+        format!(
+            "@version: 3.38\noptions {{ use-dns(no); }};\n\
+             source s {{ network(ip(127.0.0.1) port({})); }};\n\
+             source s_int {{ internal(); }};\n\
+             destination d {{ network(\"127.0.0.1\" port({dst}) time-reopen(60) log-fifo-size(50)); }};\n\
+             destination d_int {{ file(\"{}\" template(\"$MSG\\n\")); }};\n\
+             log {{ source(s); destination(d); }};\n\
+             log {{ source(s_int); destination(d_int); }};\n",
+            p.tcp[0],
+            log.display()
+        )
+    });
+    let _ = flood(ports.tcp[0], 5000).join();
+    let reported = || -> u64 {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with("Destination queue full, dropping messages; destination='d#network', count='"))
+            .filter_map(|l| l.split("count='").nth(1)?.split('\'').next()?.parse::<u64>().ok())
+            .sum()
+    };
+    let accounted = || query(tmp.path(), "dst.network.d#0.*.queued") + query(tmp.path(), "dst.network.d#0.*.dropped");
+    rsng.wait_for(20, || reported() > 0 && accounted() == 5000);
+    let dropped = query(tmp.path(), "dst.network.d#0.*.dropped");
+    assert!(dropped > 0 && dropped < 5000, "dropped {dropped}");
+    let told = reported();
+    assert!(told > 0 && told <= dropped, "reported {told} of {dropped} dropped");
+    assert_eq!(query(tmp.path(), "dst.network.d#0.*.queued") + dropped, 5000, "messages not accounted for");
+    assert!(rsng.stop(), "rsng did not stop");
+}

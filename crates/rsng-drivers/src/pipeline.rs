@@ -614,7 +614,8 @@ impl DestinationQueue {
         self.stats.unreported.fetch_add(n, Ordering::Relaxed);
         let now = epoch_ms();
         let last = self.stats.reported_at.load(Ordering::Relaxed);
-        if now.saturating_sub(last) >= DROP_REPORT_INTERVAL_MS
+        // 0: nothing reported yet, the first drop is told at once.
+        if (last == 0 || now.saturating_sub(last) >= DROP_REPORT_INTERVAL_MS)
             && self.stats.reported_at.compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed).is_ok()
         {
             self.report_drops();
