@@ -67,6 +67,8 @@ struct Staging {
     windows: Vec<(usize, Option<Arc<Window>>)>,
     /// The thread is writing a batch it took out of here.
     writing: bool,
+    /// The records of that batch (counted as queued until they are in the file's count).
+    writing_records: usize,
     closed: bool,
 }
 
@@ -179,11 +181,13 @@ impl DiskStore {
                 std::mem::swap(&mut st.bytes, &mut bytes);
                 std::mem::swap(&mut st.windows, &mut windows);
                 st.writing = true;
+                st.writing_records = st.records;
                 std::mem::take(&mut st.records)
             };
             let result = self.append(&bytes, records);
             if result.is_err() {
                 self.used.fetch_sub(bytes.len() as u64, Ordering::AcqRel);
+                lock(&self.staging).writing_records = 0;
             }
             bytes.clear();
             // Written (and synced, when reliable): the sources may read on.
@@ -204,9 +208,12 @@ impl DiskStore {
         if self.reliable {
             self.file.sync_data()?;
         }
+        // Both counts change together, so that `len` never misses these records.
+        let mut st = lock(&self.staging);
         let mut o = lock(&self.offsets);
         o.write_off += bytes.len() as u64;
         o.queued += records;
+        st.writing_records = 0;
         Ok(())
     }
 
@@ -216,8 +223,10 @@ impl DiskStore {
 
     /// Messages queued (in the file or staged) and not handed out.
     pub fn len(&self) -> usize {
-        let staged = lock(&self.staging).records;
-        lock(&self.offsets).queued + staged
+        // Staging before offsets, as the appending thread takes them.
+        let st = lock(&self.staging);
+        let queued = lock(&self.offsets).queued;
+        queued + st.records + st.writing_records
     }
 
     pub fn is_empty(&self) -> bool {
