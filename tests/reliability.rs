@@ -361,6 +361,8 @@ fn reloads_changing_globals_keep_the_connection_and_every_message() {
     assert!(error.is_none(), "the connection broke: {error:?}");
     assert!(sent > 1000, "only {sent} sent");
     assert_all_arrived(&out, sent);
+    // The destination restarted by the changed time-reopen() counts on from the old one.
+    assert_eq!(query(tmp.path(), "destination.d.processed"), sent as u64, "counters lost across reloads");
     let err = stderr_of(tmp.path(), Daemon::Rsng);
     assert!(rsng.stop(), "rsng did not stop");
     assert!(!err.contains("Error initializing"), "{err}");

@@ -505,8 +505,12 @@ impl DestinationQueue {
     ///
     /// # Errors
     /// When the thread cannot be started.
-    pub fn with_disk(name: impl Into<String>, store: DiskStore) -> std::io::Result<DestinationQueue> {
-        let mut q = DestinationQueue::new(name, usize::MAX);
+    pub fn with_disk(
+        name: impl Into<String>,
+        store: DiskStore,
+        stats: Option<Arc<QueueStats>>,
+    ) -> std::io::Result<DestinationQueue> {
+        let mut q = DestinationQueue::new(name, usize::MAX).with_stats(stats);
         let store = Arc::new(store);
         let (readable, stats, path) = (q.readable.clone(), q.stats.clone(), store.path().to_path_buf());
         store.start(Box::new(move |appended| match appended {
@@ -521,6 +525,14 @@ impl DestinationQueue {
         }))?;
         q.disk = Some(store);
         Ok(q)
+    }
+
+    /// Counts into `stats` (those of the destination this one replaces) instead of its own.
+    pub fn with_stats(mut self, stats: Option<Arc<QueueStats>>) -> DestinationQueue {
+        if let Some(stats) = stats {
+            self.stats = stats;
+        }
+        self
     }
 
     /// Whether the queue outlives the process (a disk buffer).

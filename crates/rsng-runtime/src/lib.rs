@@ -389,6 +389,13 @@ fn build(
                     let fifo = driver.option("log-fifo-size").and_then(rsng_drivers::options::as_int).or(global_fifo);
                     let fifo = fifo.filter(|&n| n > 0).map_or(DEFAULT_LOG_FIFO_SIZE, |n| n as usize);
                     let name = format!("{}#{}", obj.name, driver.name);
+                    // A destination changed by a reload goes on counting where the old one was,
+                    // as syslog-ng's counters do.
+                    let id = format!("{}#{index}", obj.name);
+                    let stats = kept_destinations
+                        .iter()
+                        .find(|d| d.restarts.1 == id && d.restarts.0 == format!("dst.{}", driver.name))
+                        .map(|d| d.queue.stats.clone());
                     let queue = match disk_options(&obj.name, index, driver) {
                         Some(disk) => {
                             let store = rsng_drivers::disk_buffer::DiskStore::open(&disk).map_err(|e| {
@@ -397,11 +404,11 @@ fn build(
                                     &driver.span,
                                 )
                             })?;
-                            DestinationQueue::with_disk(name, store).map_err(|e| {
+                            DestinationQueue::with_disk(name, store, stats).map_err(|e| {
                                 BuildError::at(format!("Error starting disk buffer thread; error='{e}'"), &driver.span)
                             })?
                         }
-                        None => DestinationQueue::new(name, fifo),
+                        None => DestinationQueue::new(name, fifo).with_stats(stats),
                     };
                     let key = Identity::new(base, names, &ctx.globals);
                     Dest::New(Arc::new(queue), built, key, driver.clone(), index)
