@@ -257,6 +257,21 @@ fn overload_writes_as_much_as_syslog_ng_and_counts_every_drop() {
     // starved writer (which wrote under 1% of what it read) rather than about the machine's load.
     assert!(written * 4 >= oracle_written * 3, "rsng wrote {written}, syslog-ng {oracle_written}:\n{stats}");
     eprintln!("rsng/syslog-ng written: {:.2}", *written as f64 / (*oracle_written).max(1) as f64);
+    // The same counters, under the same names (the ones rsng does not keep left out).
+    let names = |i: usize| -> std::collections::BTreeSet<String> {
+        let (dir, port) = (&dirs[i].1, daemons[i].1);
+        let skipped = ["eps_", "msg_size_", "stamp", "memory_usage", "truncated_"];
+        results[i]
+            .5
+            .lines()
+            .skip(1)
+            .filter(|l| !l.starts_with("global;"))
+            .filter_map(|l| l.rsplit_once(';').map(|(name, _)| name))
+            .filter(|name| !skipped.iter().any(|k| name.rsplit(';').next().is_some_and(|t| t.starts_with(k))))
+            .map(|name| name.replace(&dir.display().to_string(), "DIR").replace(&port.to_string(), "PORT"))
+            .collect()
+    };
+    assert_eq!(names(1), names(0), "rsng's counters (left) differ from syslog-ng's (right)");
     for (running, _) in daemons {
         assert!(running.stop(), "a daemon did not stop");
     }
@@ -346,6 +361,8 @@ fn reloads_changing_globals_keep_the_connection_and_every_message() {
     assert!(error.is_none(), "the connection broke: {error:?}");
     assert!(sent > 1000, "only {sent} sent");
     assert_all_arrived(&out, sent);
+    // The destination restarted by the changed time-reopen() counts on from the old one.
+    assert_eq!(query(tmp.path(), "destination.d.processed"), sent as u64, "counters lost across reloads");
     let err = stderr_of(tmp.path(), Daemon::Rsng);
     assert!(rsng.stop(), "rsng did not stop");
     assert!(!err.contains("Error initializing"), "{err}");
@@ -410,5 +427,182 @@ fn a_changed_source_takes_over_its_socket() {
     assert!(reply.status.success() && !text.contains("FAIL"), "reload failed: {text}");
     rsng.send_tcp(port, b"<13>Jan  2 03:04:05 h p: seq 0000001\n");
     assert_all_arrived(&out, 2);
+    assert!(rsng.stop(), "rsng did not stop");
+}
+
+fn disk_config(src: u16, dst: u16, disk: &Path, reliable: bool) -> String {
+    format!(
+        "@version: 3.38\noptions {{ use-dns(no); }};\n\
+         source s {{ network(ip(127.0.0.1) port({src})); }};\n\
+         destination d {{ network(\"127.0.0.1\" port({dst}) time-reopen(1) template(\"$MSG\\n\")\n\
+             disk-buffer(reliable({}) disk-buf-size(104857600) dir(\"{}\"))); }};\n\
+         log {{ source(s); destination(d); flags(flow-control); }};\n",
+        if reliable { "yes" } else { "no" },
+        disk.display()
+    )
+}
+
+/// The `fsync` and `fdatasync` calls `strace -c` counted in `report`.
+fn sync_calls(report: &str) -> u64 {
+    report
+        .lines()
+        .filter(|l| l.ends_with(" fsync") || l.ends_with(" fdatasync"))
+        .filter_map(|l| l.split_whitespace().nth(3)?.parse::<u64>().ok())
+        .sum()
+}
+
+/// rsng under `strace -f -c`, with a disk buffer whose destination is away, receiving 20 bursts
+/// of messages: the number of syncs it made.
+fn syncs_under_load(reliable: bool) -> u64 {
+    let tmp = TempDir::new(if reliable { "sync-yes" } else { "sync-no" }).expect("tempdir");
+    let dst = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let src = rsng_tests::free_tcp_ports(1)[0];
+    let conf = tmp.path().join("rsng.conf");
+    std::fs::write(&conf, disk_config(src, dst, &tmp.path().join("disk"), reliable)).expect("config");
+    let report = tmp.path().join("strace.txt");
+    let mut child = Command::new("strace")
+        .args(["-f", "-c", "-e", "trace=fsync,fdatasync", "-o"])
+        .arg(&report)
+        .arg(rsng_tests::rsng_bin())
+        .arg("-F")
+        .arg("-f")
+        .arg(&conf)
+        .arg("-p")
+        .arg(tmp.path().join("rsng.pid"))
+        .arg("-R")
+        .arg(tmp.path().join("rsng.persist"))
+        .arg("-c")
+        .arg(tmp.path().join("rsng.ctl"))
+        .arg("--no-caps")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("strace is needed (cargo xtask test installs it)");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpListener::bind(("127.0.0.1", src)).is_ok() {
+        assert!(Instant::now() < deadline, "rsng did not start under strace");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut s = TcpStream::connect(("127.0.0.1", src)).expect("connect");
+    for burst in 0..20 {
+        let data: String = (0..100).map(|i| format!("<13>Jan  2 03:04:05 h p: message {burst}-{i}\n")).collect();
+        s.write_all(data.as_bytes()).expect("send");
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    let mut queued = 0;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while queued < 2000 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        queued = query(tmp.path(), "dst.network.d#0.*.queued");
+    }
+    assert_eq!(queued, 2000, "not every message reached the disk buffer");
+    let pid = std::fs::read_to_string(tmp.path().join("rsng.pid")).expect("pid").trim().parse().expect("pid");
+    term(pid);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().expect("wait").is_none() {
+        assert!(Instant::now() < deadline, "rsng did not stop under strace");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let text = std::fs::read_to_string(&report).expect("strace report");
+    eprintln!("reliable({reliable}):\n{text}");
+    sync_calls(&text)
+}
+
+/// `reliable(yes)` syncs every append to the disk buffer (the windows come back only then);
+/// `reliable(no)` leaves it to the kernel and syncs once, at the stop. Counted at the system-call
+/// level.
+#[test]
+fn reliable_disk_buffers_sync_and_others_do_not() {
+    let _serial = serial();
+    let with = syncs_under_load(true);
+    let without = syncs_under_load(false);
+    assert!(without <= 2, "reliable(no) synced {without} times");
+    assert!(with >= 10, "reliable(yes) synced only {with} times for 20 bursts");
+}
+
+/// SIGKILL while messages are arriving, with `reliable(yes)` and flow control: after a restart,
+/// every message rsng had read a second before the kill (and so written and synced) is
+/// delivered, in order, with nothing missing in between (the batch in flight may come twice).
+#[test]
+fn kill_during_load_loses_nothing_acknowledged() {
+    let _serial = serial();
+    let tmp = TempDir::new("disk-kill").expect("tempdir");
+    let disk = tmp.path().join("disk");
+    let dst = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let (rsng, ports, _) =
+        RunningDaemon::start(Daemon::Rsng, tmp.path(), 0, 1, |p| disk_config(p.tcp[0], dst, &disk, true));
+    let src = ports.tcp[0];
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sender = steady_sender(src, stop.clone());
+    std::thread::sleep(Duration::from_millis(1000));
+    let acknowledged = query(tmp.path(), "source.s.processed");
+    std::thread::sleep(Duration::from_millis(1000));
+    let _ = Command::new("kill").args(["-KILL", &rsng.pid()]).status();
+    drop(rsng);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = sender.join();
+    assert!(acknowledged > 500, "only {acknowledged} messages read under load");
+    // The destination is back, and so is rsng.
+    let collector = TcpListener::bind(("127.0.0.1", dst)).expect("bind destination");
+    let out = tmp.path().join("arrived.log");
+    let (rsng, _, _) = RunningDaemon::start(Daemon::Rsng, tmp.path(), 0, 0, |_| disk_config(src, dst, &disk, true));
+    collector.set_nonblocking(false).expect("blocking");
+    let (mut conn, _) = collector.accept().expect("rsng reconnects");
+    conn.set_read_timeout(Some(Duration::from_secs(3))).expect("timeout");
+    let mut data = Vec::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        match std::io::Read::read(&mut conn, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => data.extend_from_slice(&buf[..n]),
+        }
+    }
+    std::fs::write(&out, &data).expect("write");
+    let seen = sequence(&out);
+    let last = seen.keys().next_back().copied().unwrap_or(0);
+    assert!(seen.len() as u64 >= acknowledged, "{} delivered, {acknowledged} were acknowledged", seen.len());
+    let gaps: Vec<usize> = (0..=last).filter(|n| !seen.contains_key(n)).take(10).collect();
+    assert!(gaps.is_empty(), "messages missing: {gaps:?}");
+    assert!(rsng.stop(), "rsng did not stop");
+}
+
+/// Without flow control, a queue whose destination is away drops what does not fit, counts it,
+/// and says so in an internal warning naming the destination and the count.
+#[test]
+fn drops_are_reported_with_destination_and_count() {
+    let _serial = serial();
+    let tmp = TempDir::new("drop-report").expect("tempdir");
+    let dst = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let log = tmp.path().join("internal.log");
+    let (rsng, ports, _) = RunningDaemon::start(Daemon::Rsng, tmp.path(), 0, 1, |p| {
+        format!(
+            "@version: 3.38\noptions {{ use-dns(no); }};\n\
+             source s {{ network(ip(127.0.0.1) port({})); }};\n\
+             source s_int {{ internal(); }};\n\
+             destination d {{ network(\"127.0.0.1\" port({dst}) time-reopen(60) log-fifo-size(50)); }};\n\
+             destination d_int {{ file(\"{}\" template(\"$MSG\\n\")); }};\n\
+             log {{ source(s); destination(d); }};\n\
+             log {{ source(s_int); destination(d_int); }};\n",
+            p.tcp[0],
+            log.display()
+        )
+    });
+    let _ = flood(ports.tcp[0], 5000).join();
+    let reported = || -> u64 {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with("Destination queue full, dropping messages; destination='d#network', count='"))
+            .filter_map(|l| l.split("count='").nth(1)?.split('\'').next()?.parse::<u64>().ok())
+            .sum()
+    };
+    let accounted = || query(tmp.path(), "dst.network.d#0.*.queued") + query(tmp.path(), "dst.network.d#0.*.dropped");
+    rsng.wait_for(20, || reported() > 0 && accounted() == 5000);
+    let dropped = query(tmp.path(), "dst.network.d#0.*.dropped");
+    assert!(dropped > 0 && dropped < 5000, "dropped {dropped}");
+    let told = reported();
+    assert!(told > 0 && told <= dropped, "reported {told} of {dropped} dropped");
+    assert_eq!(query(tmp.path(), "dst.network.d#0.*.queued") + dropped, 5000, "messages not accounted for");
     assert!(rsng.stop(), "rsng did not stop");
 }

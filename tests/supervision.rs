@@ -131,3 +131,33 @@ fn a_failing_listener_is_bound_again() {
     );
     p.stop();
 }
+
+#[test]
+fn a_failing_writer_is_started_again_and_counts_what_it_lost() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = TempDir::new("supervise-writer").expect("tempdir");
+    let p = Pipeline::start(tmp.path());
+    let out = tmp.path().join("out.log");
+    arm(Point::Writer, 1);
+    assert!(send(p.port, &["first=1"]));
+    let internal = tmp.path().join("internal.log");
+    assert!(
+        wait_until(20, || read(&internal).contains("A destination failed and is restarted")),
+        "no report: {}",
+        read(&internal)
+    );
+    assert!(send(p.port, &["later=1"]));
+    assert!(wait_until(20, || read(&out).contains("later=1")), "later message: {}", read(&out));
+    let running = p.running.as_ref().expect("running");
+    let rows = running.stats();
+    let get = |component: &str, kind: &str| {
+        rows.iter().find(|r| r.component == component && r.id == "d#0" && r.kind == kind).map_or(0, |r| r.value)
+    };
+    assert_eq!(get("dst.file", "restarts"), 1);
+    let report = read(&internal);
+    assert!(report.contains("location='supervision.conf:6:"), "{report}");
+    // The batch the failed writer held is counted, not silently gone.
+    let lost = report.contains("Messages the failed writer held are lost; destination='d#file', count='1'");
+    assert!(lost && !read(&out).contains("first=1"), "{report}");
+    p.stop();
+}

@@ -11,8 +11,8 @@ usage: cargo xtask <command> [args]
 
 commands:
   test    install what is missing (apt, needs root or sudo: the syslog-ng 3.38 oracle,
-          libssl-dev, pkg-config, openssl, util-linux, man-db, groff-base, dpkg-dev,
-          binutils, logrotate), then
+          libssl-dev, pkg-config, openssl, util-linux, faketime, man-db, groff-base, dpkg-dev,
+          binutils, logrotate, haproxy, strace), then
           build (release), check formatting, run clippy and run all tests (release)
   bench   benchmarks of rsng side by side with syslog-ng (see `cargo xtask bench --help`)
   deb     the Debian package: target/debian/rsng_<version>_<arch>.deb (see `cargo xtask deb --help`)";
@@ -186,6 +186,8 @@ fn ensure_oracle() -> Result<(), String> {
         (on_path("logrotate"), "logrotate"),
         // HAProxy in front of rsng's proxied transports (tests/proxy_protocol.rs).
         (Path::new("/usr/sbin/haproxy").is_file(), "haproxy"),
+        // Counts the disk buffer's syncs (tests/reliability.rs).
+        (on_path("strace"), "strace"),
     ] {
         if !present {
             packages.push(package);

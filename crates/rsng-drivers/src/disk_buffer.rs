@@ -6,16 +6,25 @@
 //! are appended; the writer reads records from the delivered offset on. Taking the next batch
 //! first records the previous batch as delivered (one 8-byte write into the header), so a crash
 //! while a batch is being written sends that batch again after the restart: messages may be
-//! repeated, never lost. With `reliable(yes)` every appended batch and every header update is
-//! synced to the disk before the call returns. When everything is delivered the file is cut
-//! back to its header.
+//! repeated, never lost. When everything is delivered the file is cut back to its header.
+//!
+//! No file I/O happens on a source's task or under a lock a source takes: a source encodes its
+//! batch and stages the bytes ([`DiskStore::push`]); the buffer's own thread appends what is
+//! staged with one write (and, with `reliable(yes)`, one sync), and only then are the messages
+//! visible to the writer and the flow-control windows they hold given back. So with
+//! `reliable(yes)` and flow control, a source reads on only once what it read before is on the
+//! disk. The destination's writer reads on the blocking pool ([`DiskStore::pop`]).
 
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use rsng_core::LogMessage;
+
+use crate::pipeline::Window;
 
 const MAGIC: &[u8; 4] = b"RSQ1";
 const HEADER: u64 = 16;
@@ -34,12 +43,9 @@ pub struct DiskOptions {
     pub reliable: bool,
 }
 
+/// Offsets and counts of the file, changed by the appending thread and the writer.
 #[derive(Debug)]
-pub struct DiskStore {
-    file: File,
-    path: PathBuf,
-    capacity: u64,
-    reliable: bool,
+struct Offsets {
     /// The first record not handed out yet.
     read_off: u64,
     /// The first record not yet delivered (as recorded in the header).
@@ -50,12 +56,61 @@ pub struct DiskStore {
     queued: usize,
     /// Records between `committed_off` and `read_off` (handed out, not yet delivered).
     in_flight: usize,
-    encode_buf: Vec<u8>,
-    read_buf: Vec<u8>,
+}
+
+/// What sources staged and the appending thread has not written yet.
+#[derive(Default)]
+struct Staging {
+    bytes: Vec<u8>,
+    records: usize,
+    /// The windows the staged messages hold, given back once they are written (and synced).
+    windows: Vec<(usize, Option<Arc<Window>>)>,
+    /// The thread is writing a batch it took out of here.
+    writing: bool,
+    /// The records of that batch (counted as queued until they are in the file's count).
+    writing_records: usize,
+    closed: bool,
+}
+
+/// Called by the appending thread: `Ok(n)` when `n` records became readable, `Err` when a write
+/// failed and the records it held were dropped.
+pub type Appended = Box<dyn Fn(Result<usize, (usize, io::Error)>) + Send + Sync>;
+
+pub struct DiskStore {
+    file: File,
+    path: PathBuf,
+    capacity: u64,
+    reliable: bool,
+    offsets: Mutex<Offsets>,
+    /// Held by whoever changes the file's length or appends (the appending thread, and the writer
+    /// when it cuts the file back), not by sources.
+    io: Mutex<()>,
+    staging: Mutex<Staging>,
+    staged: Condvar,
+    drained: Condvar,
+    /// Bytes staged or in the file and not delivered: what `disk-buf-size()` bounds.
+    used: AtomicU64,
+    read_buf: Mutex<Vec<u8>>,
+}
+
+impl std::fmt::Debug for DiskStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiskStore").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+thread_local! {
+    /// A source's encoding buffer (no allocation per batch once grown).
+    static ENCODE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl DiskStore {
-    /// Opens (or creates) the buffer file and finds the messages left in it.
+    /// Opens (or creates) the buffer file and finds the messages left in it. Call
+    /// [`DiskStore::start`] to begin appending.
     ///
     /// # Errors
     /// When the file cannot be opened or made, or is not a disk buffer.
@@ -83,43 +138,82 @@ impl DiskStore {
             file.write_all_at(&header, 0)?;
             file.set_len(HEADER)?;
         }
-        let mut store = DiskStore {
+        let (write_off, queued) = scan(&file, read_off, len.max(HEADER))?;
+        Ok(DiskStore {
             file,
             path: opts.path.clone(),
             capacity: opts.capacity.max(1),
             reliable: opts.reliable,
-            read_off,
-            committed_off: read_off,
-            write_off: read_off,
-            queued: 0,
-            in_flight: 0,
-            encode_buf: Vec::new(),
-            read_buf: Vec::new(),
-        };
-        store.scan(len.max(HEADER))?;
-        Ok(store)
+            offsets: Mutex::new(Offsets { read_off, committed_off: read_off, write_off, queued, in_flight: 0 }),
+            io: Mutex::new(()),
+            staging: Mutex::new(Staging::default()),
+            staged: Condvar::new(),
+            drained: Condvar::new(),
+            used: AtomicU64::new(write_off - read_off),
+            read_buf: Mutex::new(Vec::new()),
+        })
     }
 
-    /// Counts the complete records after the delivered offset; a torn record at the end (a crash
-    /// in the middle of an append) is cut off.
-    fn scan(&mut self, len: u64) -> io::Result<()> {
-        let mut off = self.read_off;
-        let mut count = 0;
-        let mut len_buf = [0u8; 4];
-        while off + 4 <= len {
-            self.file.read_exact_at(&mut len_buf, off)?;
-            let n = u32::from_le_bytes(len_buf);
-            if n == 0 || n > MAX_RECORD || off + 4 + u64::from(n) > len {
-                break;
+    /// Starts the thread that appends what sources stage; `appended` hears of each append.
+    ///
+    /// # Errors
+    /// When the thread cannot be started.
+    pub fn start(self: &Arc<Self>, appended: Appended) -> io::Result<()> {
+        let store = self.clone();
+        std::thread::Builder::new().name("rsng-disk-buffer".into()).spawn(move || store.append_loop(appended))?;
+        Ok(())
+    }
+
+    fn append_loop(&self, appended: Appended) {
+        let mut bytes = Vec::new();
+        let mut windows = Vec::new();
+        loop {
+            let records = {
+                let mut st = lock(&self.staging);
+                st.writing = false;
+                self.drained.notify_all();
+                while st.records == 0 && !st.closed {
+                    st = self.staged.wait(st).unwrap_or_else(|e| e.into_inner());
+                }
+                if st.records == 0 {
+                    return;
+                }
+                std::mem::swap(&mut st.bytes, &mut bytes);
+                std::mem::swap(&mut st.windows, &mut windows);
+                st.writing = true;
+                st.writing_records = st.records;
+                std::mem::take(&mut st.records)
+            };
+            let result = self.append(&bytes, records);
+            if result.is_err() {
+                self.used.fetch_sub(bytes.len() as u64, Ordering::AcqRel);
+                lock(&self.staging).writing_records = 0;
             }
-            off += 4 + u64::from(n);
-            count += 1;
+            bytes.clear();
+            // Written (and synced, when reliable): the sources may read on.
+            for (n, window) in windows.drain(..) {
+                if let Some(w) = window {
+                    w.release(n);
+                }
+            }
+            appended(result.map(|()| records).map_err(|e| (records, e)));
         }
-        if off < len {
-            self.file.set_len(off)?;
+    }
+
+    /// Appends `bytes` (`records` records) at the end of the file.
+    fn append(&self, bytes: &[u8], records: usize) -> io::Result<()> {
+        let _io = lock(&self.io);
+        let off = lock(&self.offsets).write_off;
+        self.file.write_all_at(bytes, off)?;
+        if self.reliable {
+            self.file.sync_data()?;
         }
-        self.write_off = off;
-        self.queued = count;
+        // Both counts change together, so that `len` never misses these records.
+        let mut st = lock(&self.staging);
+        let mut o = lock(&self.offsets);
+        o.write_off += bytes.len() as u64;
+        o.queued += records;
+        st.writing_records = 0;
         Ok(())
     }
 
@@ -127,131 +221,194 @@ impl DiskStore {
         &self.path
     }
 
-    /// Messages queued and not handed out.
+    /// Messages queued (in the file or staged) and not handed out.
     pub fn len(&self) -> usize {
-        self.queued
+        // Staging before offsets, as the appending thread takes them.
+        let st = lock(&self.staging);
+        let queued = lock(&self.offsets).queued;
+        queued + st.records + st.writing_records
     }
 
     pub fn is_empty(&self) -> bool {
-        self.queued == 0
+        self.len() == 0
     }
 
     /// Whether more messages fit.
     pub fn has_room(&self) -> bool {
-        self.write_off - self.committed_off < self.capacity
+        self.used.load(Ordering::Acquire) < self.capacity
     }
 
-    /// Appends messages; returns how many were stored (the rest did not fit, unless `force`).
-    ///
-    /// # Errors
-    /// A write error; nothing is counted as stored then.
-    pub fn push(&mut self, batch: &[LogMessage], force: bool) -> io::Result<usize> {
-        self.encode_buf.clear();
-        let mut stored = 0;
-        let used = self.write_off - self.committed_off;
-        for msg in batch {
-            let start = self.encode_buf.len();
-            self.encode_buf.extend_from_slice(&[0; 4]);
-            msg.encode(&mut self.encode_buf);
-            let n = (self.encode_buf.len() - start - 4) as u32;
-            if !force && used + self.encode_buf.len() as u64 > self.capacity {
-                self.encode_buf.truncate(start);
-                break;
+    /// Stages messages for the appending thread; returns how many were taken (the rest did not
+    /// fit, unless `force`). `window` is charged for them until they are written (and synced).
+    pub fn push(&self, batch: &[LogMessage], force: bool, window: Option<&Arc<Window>>) -> usize {
+        ENCODE.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            buf.clear();
+            let room = self.capacity.saturating_sub(self.used.load(Ordering::Acquire));
+            let mut stored = 0;
+            for msg in batch {
+                let start = buf.len();
+                buf.extend_from_slice(&[0; 4]);
+                msg.encode(&mut buf);
+                if !force && buf.len() as u64 > room {
+                    buf.truncate(start);
+                    break;
+                }
+                let n = (buf.len() - start - 4) as u32;
+                buf[start..start + 4].copy_from_slice(&n.to_le_bytes());
+                stored += 1;
             }
-            self.encode_buf[start..start + 4].copy_from_slice(&n.to_le_bytes());
-            stored += 1;
-        }
-        if stored == 0 {
-            return Ok(0);
-        }
-        self.file.write_all_at(&self.encode_buf, self.write_off)?;
-        if self.reliable {
-            self.file.sync_data()?;
-        }
-        self.write_off += self.encode_buf.len() as u64;
-        self.queued += stored;
-        Ok(stored)
+            if stored == 0 {
+                return 0;
+            }
+            self.used.fetch_add(buf.len() as u64, Ordering::AcqRel);
+            if let Some(w) = window {
+                w.take(stored);
+            }
+            let mut st = lock(&self.staging);
+            st.bytes.extend_from_slice(&buf);
+            st.records += stored;
+            st.windows.push((stored, window.cloned()));
+            drop(st);
+            self.staged.notify_one();
+            stored
+        })
     }
 
     /// Records the messages handed out so far as delivered.
-    fn commit(&mut self) -> io::Result<()> {
-        if self.committed_off == self.read_off {
+    fn commit(&self) -> io::Result<()> {
+        let (read_off, committed_off) = {
+            let o = lock(&self.offsets);
+            (o.read_off, o.committed_off)
+        };
+        if committed_off == read_off {
             return Ok(());
         }
-        if self.read_off == self.write_off {
-            // Everything delivered: start the file over.
-            self.file.write_all_at(&HEADER.to_le_bytes(), 8)?;
-            self.file.set_len(HEADER)?;
-            self.read_off = HEADER;
-            self.write_off = HEADER;
-        } else {
-            self.file.write_all_at(&self.read_off.to_le_bytes(), 8)?;
+        let mut cut = false;
+        {
+            // Everything delivered and nothing being appended: start the file over.
+            let _io = lock(&self.io);
+            let mut o = lock(&self.offsets);
+            if o.read_off == o.write_off {
+                self.file.write_all_at(&HEADER.to_le_bytes(), 8)?;
+                self.file.set_len(HEADER)?;
+                o.read_off = HEADER;
+                o.write_off = HEADER;
+                cut = true;
+            }
+        }
+        if !cut {
+            self.file.write_all_at(&read_off.to_le_bytes(), 8)?;
         }
         if self.reliable {
             self.file.sync_data()?;
         }
-        self.committed_off = self.read_off;
-        self.in_flight = 0;
+        let mut o = lock(&self.offsets);
+        self.used.fetch_sub(read_off - committed_off, Ordering::AcqRel);
+        o.committed_off = if cut { HEADER } else { read_off };
+        o.in_flight = 0;
         Ok(())
     }
 
-    /// Records the previous batch as delivered and hands out up to `max` more messages.
+    /// Records the previous batch as delivered and hands out up to `max` more messages. Blocking:
+    /// run it on the blocking pool.
     ///
     /// # Errors
     /// A read or write error.
-    pub fn pop(&mut self, max: usize, out: &mut Vec<LogMessage>) -> io::Result<usize> {
+    pub fn pop(&self, max: usize, out: &mut Vec<LogMessage>) -> io::Result<usize> {
         self.commit()?;
+        let (mut read_off, write_off) = {
+            let o = lock(&self.offsets);
+            (o.read_off, o.write_off)
+        };
+        let mut read_buf = lock(&self.read_buf);
         let mut taken = 0;
-        while taken < max && self.read_off < self.write_off {
-            let want = ((self.write_off - self.read_off) as usize).min(READ_CHUNK);
-            self.read_buf.resize(want, 0);
-            self.file.read_exact_at(&mut self.read_buf, self.read_off)?;
+        while taken < max && read_off < write_off {
+            let want = ((write_off - read_off) as usize).min(READ_CHUNK);
+            read_buf.resize(want, 0);
+            self.file.read_exact_at(&mut read_buf, read_off)?;
             let mut pos = 0;
-            while taken < max && pos + 4 <= self.read_buf.len() {
-                let n = u32::from_le_bytes(self.read_buf[pos..pos + 4].try_into().expect("4 bytes")) as usize;
-                if pos + 4 + n > self.read_buf.len() {
+            while taken < max && pos + 4 <= read_buf.len() {
+                let n = u32::from_le_bytes(read_buf[pos..pos + 4].try_into().expect("4 bytes")) as usize;
+                if pos + 4 + n > read_buf.len() {
                     if pos == 0 {
                         // One record larger than the chunk: read exactly it.
-                        self.read_buf.resize(4 + n, 0);
-                        self.file.read_exact_at(&mut self.read_buf, self.read_off)?;
+                        read_buf.resize(4 + n, 0);
+                        self.file.read_exact_at(&mut read_buf, read_off)?;
                         continue;
                     }
                     break;
                 }
-                match LogMessage::decode(&self.read_buf[pos + 4..pos + 4 + n]) {
+                match LogMessage::decode(&read_buf[pos + 4..pos + 4 + n]) {
                     Some(msg) => out.push(msg),
                     None => {
                         return Err(io::Error::new(
                             io::ErrorKind::InvalidData,
-                            format!("damaged record in disk buffer {} at {}", self.path.display(), self.read_off),
+                            format!("damaged record in disk buffer {} at {read_off}", self.path.display()),
                         ))
                     }
                 }
                 pos += 4 + n;
-                self.read_off += 4 + n as u64;
-                self.queued -= 1;
-                self.in_flight += 1;
+                read_off += 4 + n as u64;
                 taken += 1;
             }
         }
+        let mut o = lock(&self.offsets);
+        o.read_off = read_off;
+        o.queued -= taken;
+        o.in_flight += taken;
         Ok(taken)
     }
 
     /// The last batch handed out was not delivered: it will be handed out again.
-    pub fn rewind(&mut self) {
-        self.queued += self.in_flight;
-        self.in_flight = 0;
-        self.read_off = self.committed_off;
+    pub fn rewind(&self) {
+        let mut o = lock(&self.offsets);
+        o.queued += o.in_flight;
+        o.in_flight = 0;
+        o.read_off = o.committed_off;
     }
 
-    /// Records what was handed out as delivered (on a clean stop).
+    /// Waits until what is staged is written, records what was handed out as delivered and
+    /// syncs (on a clean stop).
     ///
     /// # Errors
     /// A write error.
-    pub fn flush(&mut self) -> io::Result<()> {
+    pub fn flush(&self) -> io::Result<()> {
+        let mut st = lock(&self.staging);
+        while st.records > 0 || st.writing {
+            st = self.drained.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        drop(st);
         self.commit()?;
         self.file.sync_data()
     }
+
+    /// Ends the appending thread once it has written what is staged.
+    pub fn close(&self) {
+        lock(&self.staging).closed = true;
+        self.staged.notify_one();
+    }
+}
+
+/// Counts the complete records after the delivered offset; a torn record at the end (a crash
+/// in the middle of an append) is cut off. Returns the end of the last record and the count.
+fn scan(file: &File, read_off: u64, len: u64) -> io::Result<(u64, usize)> {
+    let mut off = read_off;
+    let mut count = 0;
+    let mut len_buf = [0u8; 4];
+    while off + 4 <= len {
+        file.read_exact_at(&mut len_buf, off)?;
+        let n = u32::from_le_bytes(len_buf);
+        if n == 0 || n > MAX_RECORD || off + 4 + u64::from(n) > len {
+            break;
+        }
+        off += 4 + u64::from(n);
+        count += 1;
+    }
+    if off < len {
+        file.set_len(off)?;
+    }
+    Ok((off, count))
 }
 
 #[cfg(test)]
@@ -266,6 +423,12 @@ mod tests {
         m
     }
 
+    fn started(opts: &DiskOptions) -> Arc<DiskStore> {
+        let store = Arc::new(DiskStore::open(opts).expect("open"));
+        store.start(Box::new(|_| {})).expect("thread");
+        store
+    }
+
     fn texts(v: &[LogMessage]) -> Vec<String> {
         v.iter().map(|m| String::from_utf8_lossy(m.get("MESSAGE").unwrap_or_default()).into_owned()).collect()
     }
@@ -275,18 +438,20 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("rsng-disk-test-{}", std::process::id()));
         let opts = DiskOptions { path: dir.join("q"), capacity: 1 << 20, reliable: true };
         let _ = std::fs::remove_file(&opts.path);
-        let mut store = DiskStore::open(&opts).expect("open");
+        let store = started(&opts);
         let batch: Vec<LogMessage> = (0..10).map(|i| msg(&format!("m{i}"))).collect();
-        assert_eq!(store.push(&batch, false).expect("push"), 10);
+        assert_eq!(store.push(&batch, false, None), 10);
+        store.flush().expect("written");
         let mut out = Vec::new();
         store.pop(3, &mut out).expect("pop");
         assert_eq!(texts(&out), ["m0", "m1", "m2"]);
         out.clear();
         store.pop(3, &mut out).expect("pop");
         assert_eq!(texts(&out), ["m3", "m4", "m5"]);
+        store.close();
         drop(store);
         // A crash here: m0..m2 were delivered, m3..m5 were in flight.
-        let mut store = DiskStore::open(&opts).expect("reopen");
+        let store = started(&opts);
         assert_eq!(store.len(), 7);
         out.clear();
         store.pop(100, &mut out).expect("pop");
@@ -301,6 +466,7 @@ mod tests {
         store.pop(100, &mut out).expect("pop commits all");
         assert!(out.is_empty());
         assert_eq!(std::fs::metadata(&opts.path).expect("meta").len(), HEADER);
+        store.close();
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -309,10 +475,12 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("rsng-disk-test2-{}", std::process::id()));
         let opts = DiskOptions { path: dir.join("q"), capacity: 200, reliable: false };
         let _ = std::fs::remove_file(&opts.path);
-        let mut store = DiskStore::open(&opts).expect("open");
+        let store = started(&opts);
         let batch: Vec<LogMessage> = (0..10).map(|i| msg(&format!("message number {i}"))).collect();
-        let stored = store.push(&batch, false).expect("push");
+        let stored = store.push(&batch, false, None);
         assert!(stored > 0 && stored < 10, "capacity not applied: {stored}");
+        store.flush().expect("written");
+        store.close();
         drop(store);
         let f = OpenOptions::new().append(true).open(&opts.path).expect("open raw");
         f.write_all_at(&[50, 0, 0, 0, 1, 2], std::fs::metadata(&opts.path).expect("meta").len()).expect("tear");

@@ -87,6 +87,8 @@ pub struct SourceContext {
     pub shutdown: CancellationToken,
     /// The source object's name (`$SOURCE`).
     pub source_name: Arc<str>,
+    /// The driver's id in the per-driver counters (`s#0`).
+    pub stats_id: Arc<str>,
 }
 
 /// What a running destination gets.

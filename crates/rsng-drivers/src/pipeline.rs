@@ -34,6 +34,15 @@ impl Drop for QueueState {
     }
 }
 
+impl Drop for DestinationQueue {
+    /// A disk buffer's thread writes what is staged and ends.
+    fn drop(&mut self) {
+        if let Some(disk) = &self.disk {
+            disk.close();
+        }
+    }
+}
+
 /// The compiled log paths behind one source: decides which destinations get a message.
 pub trait Route: Send + Sync {
     /// Runs the log paths on `msg`, adding it (or its rewritten copies) to `out`.
@@ -72,7 +81,13 @@ pub struct SourceStats {
     /// Stream listeners: stats component (`src.network`), instance
     /// (`afsocket_sd.(stream,AF_INET(0.0.0.0:514))`) and live connections.
     listeners: Mutex<Vec<(String, String, Arc<AtomicUsize>)>>,
+    /// Messages per sender: component, driver id, instance (`tcp,10.0.0.1`). Kept after the
+    /// connection closes, as syslog-ng keeps them.
+    peers: Mutex<Vec<PeerCounter>>,
 }
+
+/// Component, driver id, instance and count of one sender's messages.
+type PeerCounter = (String, String, String, Arc<AtomicU64>);
 
 impl SourceStats {
     /// Lists a listener's live-connection count under `component;OBJECT;instance`.
@@ -83,6 +98,23 @@ impl SourceStats {
     /// Removes a listener registered with [`SourceStats::register_listener`].
     pub fn unregister_listener(&self, live: &Arc<AtomicUsize>) {
         self.listeners.lock().unwrap_or_else(|e| e.into_inner()).retain(|(_, _, l)| !Arc::ptr_eq(l, live));
+    }
+
+    /// The counter of messages from one sender (made on its first connection).
+    pub fn peer_counter(&self, component: &str, id: &str, instance: &str) -> Arc<AtomicU64> {
+        let mut peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((.., n)) = peers.iter().find(|(c, i, inst, _)| c == component && i == id && inst == instance) {
+            return n.clone();
+        }
+        let n = Arc::new(AtomicU64::new(0));
+        peers.push((component.to_string(), id.to_string(), instance.to_string(), n.clone()));
+        n
+    }
+
+    /// `(component, id, instance, messages)` of each sender.
+    pub fn peers(&self) -> Vec<(String, String, String, u64)> {
+        let peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
+        peers.iter().map(|(c, i, inst, n)| (c.clone(), i.clone(), inst.clone(), n.load(Ordering::Relaxed))).collect()
     }
 
     /// `(component, instance, connections)` of each listener.
@@ -135,11 +167,11 @@ impl Window {
         Arc::new(Window { available: AtomicIsize::new(size.max(1) as isize), opened: Notify::new() })
     }
 
-    fn take(&self, n: usize) {
+    pub(crate) fn take(&self, n: usize) {
         self.available.fetch_sub(n as isize, Ordering::AcqRel);
     }
 
-    fn release(&self, n: usize) {
+    pub(crate) fn release(&self, n: usize) {
         let before = self.available.fetch_add(n as isize, Ordering::AcqRel);
         if before <= 0 && before + n as isize > 0 {
             self.opened.notify_waiters();
@@ -180,6 +212,8 @@ pub struct SourcePort {
     pace: bool,
     /// Messages are left in `outbox` that full queues did not take yet.
     backlog: bool,
+    /// The sender's counter, for a connection.
+    peer: Option<Arc<AtomicU64>>,
 }
 
 impl Clone for SourcePort {
@@ -212,7 +246,13 @@ impl SourcePort {
             window: None,
             pace: false,
             backlog: false,
+            peer: None,
         }
+    }
+
+    /// Counts what this port receives in `counter` too (one sender's messages).
+    pub fn count_peer(&mut self, counter: Arc<AtomicU64>) {
+        self.peer = Some(counter);
     }
 
     /// Makes a full queue without flow control hold this source back while its writer is
@@ -261,6 +301,9 @@ impl SourcePort {
         }
         self.refresh();
         self.stats.processed.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        if let Some(peer) = &self.peer {
+            peer.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        }
         for msg in batch.drain(..) {
             self.route.route(msg, &mut self.outbox);
         }
@@ -373,8 +416,6 @@ struct QueueState {
     /// The windows of the batch the writer took last: given back when the writer comes for the
     /// next one (it has written this one then), or put back with it by `push_front`.
     in_flight: Vec<(usize, Option<Arc<Window>>)>,
-    /// With `disk-buffer()`, the queue is this file instead of `items`.
-    disk: Option<DiskStore>,
     closed: bool,
 }
 
@@ -418,7 +459,7 @@ impl QueueState {
     }
 
     fn len(&self) -> usize {
-        self.disk.as_ref().map_or(self.items.len(), DiskStore::len)
+        self.items.len()
     }
 }
 
@@ -432,14 +473,16 @@ pub struct DestinationQueue {
     name: String,
     capacity: usize,
     state: Mutex<QueueState>,
-    readable: Notify,
-    writable: Notify,
+    readable: Arc<Notify>,
+    writable: Arc<Notify>,
+    /// With `disk-buffer()`, the queue is this file instead of memory.
+    disk: Option<Arc<DiskStore>>,
     /// Woken by [`DestinationQueue::close`].
     closing: Notify,
     /// The writer made no room for [`STALL_LIMIT`]: sources drop what does not fit without
     /// waiting. Cleared when the writer takes a batch.
     stalled: std::sync::atomic::AtomicBool,
-    pub stats: QueueStats,
+    pub stats: Arc<QueueStats>,
 }
 
 impl DestinationQueue {
@@ -448,30 +491,59 @@ impl DestinationQueue {
             name: name.into(),
             capacity: capacity.max(1),
             state: Mutex::new(QueueState::default()),
-            readable: Notify::new(),
-            writable: Notify::new(),
+            readable: Arc::new(Notify::new()),
+            writable: Arc::new(Notify::new()),
+            disk: None,
             closing: Notify::new(),
             stalled: std::sync::atomic::AtomicBool::new(false),
-            stats: QueueStats::default(),
+            stats: Arc::default(),
         }
     }
 
     /// A queue kept in a disk buffer (`disk-buffer()`); what an earlier run left in it is
-    /// delivered first.
-    pub fn with_disk(name: impl Into<String>, store: DiskStore) -> DestinationQueue {
-        let q = DestinationQueue::new(name, usize::MAX);
-        q.lock().disk = Some(store);
-        q
+    /// delivered first. Starts the buffer's appending thread.
+    ///
+    /// # Errors
+    /// When the thread cannot be started.
+    pub fn with_disk(
+        name: impl Into<String>,
+        store: DiskStore,
+        stats: Option<Arc<QueueStats>>,
+    ) -> std::io::Result<DestinationQueue> {
+        let mut q = DestinationQueue::new(name, usize::MAX).with_stats(stats);
+        let store = Arc::new(store);
+        let (readable, stats, path) = (q.readable.clone(), q.stats.clone(), store.path().to_path_buf());
+        store.start(Box::new(move |appended| match appended {
+            Ok(_) => readable.notify_one(),
+            Err((n, e)) => {
+                stats.dropped.fetch_add(n as u64, Ordering::Relaxed);
+                crate::internal::error(format!(
+                    "Error writing disk buffer, dropping messages; file='{}', error='{e}', count='{n}'",
+                    path.display()
+                ));
+            }
+        }))?;
+        q.disk = Some(store);
+        Ok(q)
+    }
+
+    /// Counts into `stats` (those of the destination this one replaces) instead of its own.
+    pub fn with_stats(mut self, stats: Option<Arc<QueueStats>>) -> DestinationQueue {
+        if let Some(stats) = stats {
+            self.stats = stats;
+        }
+        self
     }
 
     /// Whether the queue outlives the process (a disk buffer).
     pub fn is_persistent(&self) -> bool {
-        self.lock().disk.is_some()
+        self.disk.is_some()
     }
 
-    /// Records what the writer took as delivered and syncs a disk buffer (on a clean stop).
+    /// Records what the writer took as delivered and syncs a disk buffer, after writing what is
+    /// staged (on a stop).
     pub fn flush(&self) {
-        if let Some(disk) = self.lock().disk.as_mut() {
+        if let Some(disk) = &self.disk {
             if let Err(e) = disk.flush() {
                 crate::internal::error(format!(
                     "Error syncing disk buffer; file='{}', error='{e}'",
@@ -507,20 +579,16 @@ impl DestinationQueue {
         let keep = keep && !self.stalled.load(Ordering::Relaxed);
         let mut dropped = 0u64;
         let mut queued = 0u64;
+        if let Some(disk) = &self.disk {
+            // Staged for the buffer's thread, which makes them readable once written; the window
+            // comes back then (with reliable(yes), once synced).
+            let stored = disk.push(batch, flow_control, window.filter(|_| flow_control));
+            queued = stored as u64;
+            dropped = (batch.len() - stored) as u64;
+            batch.clear();
+        }
         {
             let mut state = self.lock();
-            if let Some(disk) = state.disk.as_mut() {
-                let stored = disk.push(batch, flow_control).unwrap_or_else(|e| {
-                    crate::internal::error(format!(
-                        "Error writing disk buffer, dropping messages; file='{}', error='{e}'",
-                        disk.path().display()
-                    ));
-                    0
-                });
-                queued = stored as u64;
-                dropped = (batch.len() - stored) as u64;
-                batch.clear();
-            }
             let before = queued;
             let fits = if flow_control { batch.len() } else { self.capacity.saturating_sub(state.items.len()) };
             let n = fits.min(batch.len());
@@ -531,8 +599,7 @@ impl DestinationQueue {
                 batch.clear();
             }
             let n = (queued - before) as usize;
-            if n > 0 && state.disk.is_none() {
-                // A disk buffer is bounded by its size, not by the windows.
+            if n > 0 {
                 let window = window.cloned();
                 if let Some(w) = &window {
                     w.take(n);
@@ -547,7 +614,7 @@ impl DestinationQueue {
         if dropped > 0 {
             self.count_dropped(dropped);
         }
-        if queued > 0 {
+        if queued > 0 && self.disk.is_none() {
             self.readable.notify_one();
         }
     }
@@ -559,7 +626,8 @@ impl DestinationQueue {
         self.stats.unreported.fetch_add(n, Ordering::Relaxed);
         let now = epoch_ms();
         let last = self.stats.reported_at.load(Ordering::Relaxed);
-        if now.saturating_sub(last) >= DROP_REPORT_INTERVAL_MS
+        // 0: nothing reported yet, the first drop is told at once.
+        if (last == 0 || now.saturating_sub(last) >= DROP_REPORT_INTERVAL_MS)
             && self.stats.reported_at.compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed).is_ok()
         {
             self.report_drops();
@@ -579,13 +647,13 @@ impl DestinationQueue {
 
     /// Puts messages back at the front (a write failed; they go out first after reconnecting).
     pub fn push_front(&self, batch: &mut Vec<LogMessage>) {
-        let mut state = self.lock();
-        if let Some(disk) = state.disk.as_mut() {
+        if let Some(disk) = &self.disk {
             // The file still holds them: hand the last batch out again.
             disk.rewind();
             batch.clear();
             return;
         }
+        let mut state = self.lock();
         let n = batch.len();
         for msg in batch.drain(..).rev() {
             state.items.push_front(msg);
@@ -606,7 +674,10 @@ impl DestinationQueue {
 
     /// The number of queued messages.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        match &self.disk {
+            Some(disk) => disk.len(),
+            None => self.lock().len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -620,7 +691,7 @@ impl DestinationQueue {
             notified.as_mut().enable();
             {
                 let state = self.lock();
-                let room = match &state.disk {
+                let room = match &self.disk {
                     Some(disk) => disk.has_room(),
                     None => state.items.len() < self.capacity,
                 };
@@ -635,6 +706,9 @@ impl DestinationQueue {
     /// Takes up to `max` messages into `out`, waiting for at least one. Returns `false` once the
     /// queue is closed and empty.
     pub async fn pop(&self, max: usize, out: &mut Vec<LogMessage>) -> bool {
+        if let Some(disk) = &self.disk {
+            return self.pop_disk(disk, max, out).await;
+        }
         loop {
             let notified = self.readable.notified();
             tokio::pin!(notified);
@@ -650,22 +724,6 @@ impl DestinationQueue {
     /// when closed and empty, `None` when empty and open.
     pub fn try_pop(&self, max: usize, out: &mut Vec<LogMessage>) -> Option<bool> {
         let mut state = self.lock();
-        let closed = state.closed;
-        if let Some(disk) = state.disk.as_mut() {
-            let taken = disk.pop(max, out).unwrap_or_else(|e| {
-                crate::internal::error(format!(
-                    "Error reading disk buffer; file='{}', error='{e}'",
-                    disk.path().display()
-                ));
-                0
-            });
-            drop(state);
-            if taken > 0 {
-                self.writable.notify_waiters();
-                return Some(true);
-            }
-            return if closed { Some(false) } else { None };
-        }
         // The writer is back for more: what it took last is written.
         state.release_in_flight();
         if state.items.is_empty() {
@@ -703,10 +761,10 @@ impl DestinationQueue {
     /// messages and the batch the writer took without coming back for the next one. Counts
     /// them as dropped and returns how many there were. A disk buffer keeps its messages.
     pub fn abandon(&self) -> u64 {
-        let mut state = self.lock();
-        if state.disk.is_some() {
+        if self.disk.is_some() {
             return 0;
         }
+        let mut state = self.lock();
         let lost = state.items.len() + state.in_flight.iter().map(|(n, _)| n).sum::<usize>();
         state.release_in_flight();
         let n = state.items.len();
@@ -731,8 +789,11 @@ impl DestinationQueue {
                 return;
             }
             tokio::task::yield_now().await;
+            if self.disk.is_some() {
+                return;
+            }
             let mut state = self.lock();
-            if state.disk.is_some() || state.items.is_empty() {
+            if state.items.is_empty() {
                 return;
             }
             // What the writer took already stays in flight: it is not written yet.
@@ -741,6 +802,70 @@ impl DestinationQueue {
             state.take_front(n);
             drop(state);
             self.writable.notify_waiters();
+        }
+    }
+
+    /// [`DestinationQueue::pop`] of a disk buffer: the file is read on the blocking pool.
+    async fn pop_disk(&self, disk: &Arc<DiskStore>, max: usize, out: &mut Vec<LogMessage>) -> bool {
+        loop {
+            let notified = self.readable.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let closed = self.is_closed();
+            let store = disk.clone();
+            let mut batch = std::mem::take(out);
+            let read = tokio::task::spawn_blocking(move || {
+                let r = store.pop(max, &mut batch);
+                (r, batch)
+            })
+            .await;
+            let taken = match read {
+                Ok((r, batch)) => {
+                    *out = batch;
+                    r.unwrap_or_else(|e| {
+                        crate::internal::error(format!(
+                            "Error reading disk buffer; file='{}', error='{e}'",
+                            disk.path().display()
+                        ));
+                        0
+                    })
+                }
+                Err(_) => 0,
+            };
+            if taken > 0 {
+                self.writable.notify_waiters();
+                return true;
+            }
+            // Closed, and nothing staged is left to be written.
+            if closed && disk.is_empty() {
+                return false;
+            }
+            if closed {
+                // What is staged becomes readable soon.
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+            notified.await;
+        }
+    }
+
+    /// The writer failed (panicked) holding the batch it took last. A disk buffer still has it
+    /// and hands it out again; in memory it is gone: counted as dropped and reported.
+    pub fn writer_failed(&self) {
+        if let Some(disk) = &self.disk {
+            disk.rewind();
+            return;
+        }
+        let mut state = self.lock();
+        let lost = state.in_flight.iter().map(|(n, _)| n).sum::<usize>() as u64;
+        state.release_in_flight();
+        drop(state);
+        if lost > 0 {
+            self.stats.dropped.fetch_add(lost, Ordering::Relaxed);
+            crate::internal::error(format!(
+                "Messages the failed writer held are lost; destination='{}', count='{lost}'",
+                self.name
+            ));
         }
     }
 

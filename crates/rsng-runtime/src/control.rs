@@ -172,6 +172,34 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
 }
 
 /// Accepts control connections and forwards their commands to `requests`.
+/// Answers taken from the daemon and not yet written to their clients.
+static UNANSWERED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Waits (at most 1 s) until every answer the daemon gave is written: `syslog-ng-ctl stop` hears
+/// `OK` before the process goes.
+pub async fn quiesce() {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+    while UNANSWERED.load(std::sync::atomic::Ordering::Acquire) > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// Counts one answer until it is written (or its client is gone).
+struct Pending;
+
+impl Pending {
+    fn new() -> Pending {
+        UNANSWERED.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Pending
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        UNANSWERED.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
 pub async fn serve(listener: UnixListener, requests: mpsc::Sender<Request>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
@@ -183,6 +211,7 @@ pub async fn serve(listener: UnixListener, requests: mpsc::Sender<Request>) {
             let mut lines = BufReader::new(read).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 let (tx, rx) = oneshot::channel();
+                let pending = Pending::new();
                 if requests.send((parse_command(&line), tx)).await.is_err() {
                     return;
                 }
@@ -194,6 +223,7 @@ pub async fn serve(listener: UnixListener, requests: mpsc::Sender<Request>) {
                 if write.write_all(answer.as_bytes()).await.is_err() {
                     return;
                 }
+                drop(pending);
             }
         });
     }

@@ -95,6 +95,8 @@ type StatsName = (String, String, String);
 
 /// A started configuration.
 pub struct Running {
+    /// `stats-level()`: the per-sender and file counters show from 1 on.
+    stats_level: i64,
     pub sources: Vec<RunningSource>,
     pub destinations: Vec<RunningDestination>,
     slots: Vec<SourceSlot>,
@@ -387,6 +389,13 @@ fn build(
                     let fifo = driver.option("log-fifo-size").and_then(rsng_drivers::options::as_int).or(global_fifo);
                     let fifo = fifo.filter(|&n| n > 0).map_or(DEFAULT_LOG_FIFO_SIZE, |n| n as usize);
                     let name = format!("{}#{}", obj.name, driver.name);
+                    // A destination changed by a reload goes on counting where the old one was,
+                    // as syslog-ng's counters do.
+                    let id = format!("{}#{index}", obj.name);
+                    let stats = kept_destinations
+                        .iter()
+                        .find(|d| d.restarts.1 == id && d.restarts.0 == format!("dst.{}", driver.name))
+                        .map(|d| d.queue.stats.clone());
                     let queue = match disk_options(&obj.name, index, driver) {
                         Some(disk) => {
                             let store = rsng_drivers::disk_buffer::DiskStore::open(&disk).map_err(|e| {
@@ -395,9 +404,11 @@ fn build(
                                     &driver.span,
                                 )
                             })?;
-                            DestinationQueue::with_disk(name, store)
+                            DestinationQueue::with_disk(name, store, stats).map_err(|e| {
+                                BuildError::at(format!("Error starting disk buffer thread; error='{e}'"), &driver.span)
+                            })?
                         }
-                        None => DestinationQueue::new(name, fifo),
+                        None => DestinationQueue::new(name, fifo).with_stats(stats),
                     };
                     let key = Identity::new(base, names, &ctx.globals);
                     Dest::New(Arc::new(queue), built, key, driver.clone(), index)
@@ -509,11 +520,15 @@ fn build(
                 };
                 let restarts = (format!("dst.{}", driver.name), format!("{object}#{index}"), restarts);
                 let (q, shutdown, name, bctx) = (queue.clone(), stop.clone(), object.clone(), ctx.clone());
+                let failed = queue.clone();
                 let task = tokio::spawn(supervise::run(
                     info,
                     built,
                     move || rsng_drivers::build_destination(&name, &driver, &bctx),
                     move |d| d.run(DestinationContext { queue: q.clone(), shutdown: shutdown.clone() }),
+                    // The batch the failed writer held: a disk buffer hands it out again, a
+                    // memory queue has lost it (counted and reported).
+                    move || failed.writer_failed(),
                     stop.clone(),
                 ));
                 running_destinations.push(RunningDestination { object, queue, stats_name, key, restarts, stop, task });
@@ -545,6 +560,7 @@ fn build(
                 let restarts = (format!("src.{}", driver.name), format!("{object}#{index}"), restarts);
                 let (c, shutdown, name, bctx) = (cell.clone(), stop.clone(), object.clone(), ctx.clone());
                 let source_name: Arc<str> = Arc::from(object.as_str());
+                let stats_id: Arc<str> = Arc::from(restarts.1.as_str());
                 let task = tokio::spawn(supervise::run(
                     info,
                     built,
@@ -554,8 +570,10 @@ fn build(
                             port: SourcePort::new(c.clone(), stats.clone()),
                             shutdown: shutdown.clone(),
                             source_name: source_name.clone(),
+                            stats_id: stats_id.clone(),
                         })
                     },
+                    || {},
                     stop.clone(),
                 ));
                 slots.push(SourceSlot { key, cell, restarts, stop, task });
@@ -563,7 +581,7 @@ fn build(
         }
     }
     kept_sources.extend(taken_src.into_iter().flatten());
-    Ok(Running { sources, destinations: running_destinations, slots })
+    Ok(Running { stats_level, sources, destinations: running_destinations, slots })
 }
 
 /// How long stopped sources get to end their tasks before these are aborted.
@@ -657,6 +675,11 @@ impl Running {
             rows.push(StatRow::new("source", &s.object, "", "processed", n));
             for (component, instance, live) in s.stats.listeners() {
                 rows.push(StatRow::new(&component, &s.object, &instance, "connections", live as u64));
+            }
+            if self.stats_level >= 1 {
+                for (component, id, instance, n) in s.stats.peers() {
+                    rows.push(StatRow::new(&component, &id, &instance, "processed", n));
+                }
             }
         }
         let mut per_object: Vec<(String, u64)> = Vec::new();

@@ -44,13 +44,15 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Runs `first` with `start` until it ends or `stop` is cancelled; after a panic, builds the
-/// driver again with `rebuild` and starts it again.
+/// Runs `first` with `start` until it ends or `stop` is cancelled; after a panic, calls
+/// `after_failure` (which cleans up what the failed task held), builds the driver again with
+/// `rebuild` and starts it again.
 pub async fn run<T>(
     info: Supervised,
     first: T,
     rebuild: impl Fn() -> Result<T, DriverError>,
     start: impl Fn(T) -> Task,
+    after_failure: impl Fn(),
     stop: CancellationToken,
 ) {
     let mut next = Some(first);
@@ -79,6 +81,7 @@ pub async fn run<T>(
             // Ended (stopped) or cancelled.
             _ => return,
         };
+        after_failure();
         if stop.is_cancelled() {
             return;
         }

@@ -177,6 +177,7 @@ async fn serve(
             disk_buffers.iter().for_each(|q| q.flush());
         }
     }
+    control::quiesce().await;
     let _ = std::fs::remove_file(&pidfile);
     if control_bound {
         let _ = std::fs::remove_file(&control_path);

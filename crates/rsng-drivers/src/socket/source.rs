@@ -122,6 +122,7 @@ impl Source for SocketSource {
                     port: ctx.port.clone(),
                     shutdown: ctx.shutdown.clone(),
                     source_name: ctx.source_name.clone(),
+                    stats_id: ctx.stats_id.clone(),
                 };
                 tasks.push(tokio::spawn(c.run(sub)));
             }
@@ -212,8 +213,8 @@ async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: Sour
     let Listen { component, local, framing, receiver, max_connections, tls, proxy, transport_name } = listen;
     let live = Arc::new(AtomicUsize::new(0));
     let stats = ctx.port.stats().clone();
-    stats.register_listener(component, format!("afsocket_sd.(stream,{local})"), &live);
-    let _registered = Registered(stats, live.clone());
+    stats.register_listener(component.clone(), format!("afsocket_sd.(stream,{local})"), &live);
+    let _registered = Registered(stats.clone(), live.clone());
     let mut connections = tokio::task::JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -241,7 +242,13 @@ async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: Sour
         let info_peer = Some(normalize_ip(peer.ip()));
         let dest = stream.local_addr().ok().map(|a| SocketAddr::new(normalize_ip(a.ip()), a.port()));
         let receiver = receiver.clone();
-        let port = ctx.port.clone();
+        let mut port = ctx.port.clone();
+        if tls.is_none() {
+            // syslog-ng's per-sender counter (`src.network;s#0;tcp,10.0.0.1`), shown from
+            // stats-level(1) on.
+            let ip = normalize_ip(peer.ip());
+            port.count_peer(stats.peer_counter(&component, &ctx.stats_id, &format!("tcp,{ip}")));
+        }
         let shutdown = ctx.shutdown.clone();
         let client = af_name(&peer);
         let tls = tls.clone();
