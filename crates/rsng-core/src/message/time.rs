@@ -144,7 +144,7 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// Turns a parsed timestamp into an instant, the way syslog-ng 3.38 does.
 ///
-/// * A missing year is guessed from `now` in `local`: the current year, last
+/// * A missing year is guessed from `now` (shown in its own offset): the current year, last
 ///   year for a December stamp in January, next year for a January stamp in
 ///   December.
 /// * Fields are normalised like `mktime` (day 32 is the next month's
@@ -159,12 +159,12 @@ pub fn resolve_timestamp(t: &Timestamp<'_>, local: &TimeZone, now: &UnixTime) ->
 /// `TZ`) and then moves it to the hint: the offset a source's `time-zone()` has *now* (at
 /// reception), so a summer stamp received in winter is read with the winter offset.
 pub fn resolve_timestamp_with_hint(t: &Timestamp<'_>, local: &TimeZone, now: &UnixTime, hint: Option<i32>) -> UnixTime {
-    let now_offset = zone_offset(local, now.sec);
     let year = match t.year {
         Some(y) => i64::from(y),
         None => {
-            // syslog-ng guesses the year from the process's local time, whatever the source's zone.
-            let wc = WallClock::new(now, now_offset);
+            // syslog-ng guesses the year from the process's local time, whatever the source's
+            // zone: receive times carry the local offset already.
+            let wc = WallClock::new(now, now.gmtoff);
             match (t.month, wc.mon + 1) {
                 (12, 1) => wc.year - 1,
                 (1, 12) => wc.year + 1,
