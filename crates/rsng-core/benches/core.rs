@@ -80,21 +80,30 @@ fn templates(c: &mut Criterion) {
     let inputs = Inputs::new();
     let messages = inputs.messages();
     let opts = FormatOptions::default();
+    // Each case with a piece of its expected output for the batch's first RFC 5424 message.
     let cases = [
         // What a file() destination writes without template() (syslog-ng's legacy file format).
-        ("default_file", "${STAMP} ${HOST} ${MSGHDR}${MESSAGE}\n"),
+        (
+            "default_file",
+            "${STAMP} ${HOST} ${MSGHDR}${MESSAGE}\n",
+            "app-01.example.net billing[3001]: order 900001 charged",
+        ),
         (
             "custom",
             "$ISODATE $HOST $(lowercase $PROGRAM)[${PID:-0}] $FACILITY.$LEVEL ${.SDATA.meta.sequenceId:--} $MSG\n",
+            " billing[3001] local0.alert 1 order 900001 charged",
         ),
-        ("format_json_sdata", "$(format-json --scope rfc5424 --key .SDATA.*)\n"),
+        ("format_json_sdata", "$(format-json --scope rfc5424 --key .SDATA.*)\n", r#""eventID":"1001""#),
     ];
     let mut group = c.benchmark_group("template");
     group.throughput(Throughput::Elements(BATCH as u64));
-    for (name, text) in cases {
+    for (name, text, expected) in cases {
         let t = template(text);
         // One output buffer reused for every message, as a destination's writer does.
         let mut out = Vec::with_capacity(4096);
+        t.format(&messages[1], &opts, &mut out).expect("formats");
+        let shown = String::from_utf8_lossy(&out);
+        assert!(shown.contains(expected), "{name}: {shown:?} lacks {expected:?}");
         group.bench_function(name, |b| {
             b.iter(|| {
                 for m in &messages {
