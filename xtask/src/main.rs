@@ -183,6 +183,8 @@ fn ensure_oracle() -> Result<(), String> {
         (on_path("strip"), "binutils"),
         // The package test rotates the default configuration's logs with the installed file.
         (on_path("logrotate"), "logrotate"),
+        // The http() tests compare with syslog-ng's http module.
+        (Path::new("/usr/lib/syslog-ng/3.38/libhttp.so").is_file(), "syslog-ng-mod-http"),
     ] {
         if !present {
             packages.push(package);

@@ -64,8 +64,18 @@ pub fn set_kept_level(level: Level) {
 
 /// Records an event.
 pub fn emit(level: Level, text: impl Into<String>) {
+    record(level, text, false);
+}
+
+/// Records an info event even without `-v`: syslog-ng's `msg_info()` (unlike `msg_verbose()`)
+/// always reaches `internal()`.
+pub fn info_always(text: impl Into<String>) {
+    record(Level::Info, text, true);
+}
+
+fn record(level: Level, text: impl Into<String>, always: bool) {
     let hub = hub();
-    if (level as u8) > hub.kept_level.load(Ordering::Relaxed) {
+    if !always && (level as u8) > hub.kept_level.load(Ordering::Relaxed) {
         return;
     }
     let text = text.into();

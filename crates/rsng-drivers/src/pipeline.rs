@@ -275,6 +275,9 @@ pub struct QueueStats {
     pub dropped: AtomicU64,
     /// Messages the destination has written (`processed`/`written`).
     pub written: AtomicU64,
+    /// Messages the destination took and then gave up on (a server that refused them): counted
+    /// as `dropped` too, but they were queued, so not again as `processed`.
+    pub discarded: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -499,6 +502,27 @@ impl DestinationQueue {
                 };
                 if room || state.closed {
                     return;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Waits until at least `n` messages are queued; `false` once the queue is closed. A writer
+    /// that batches by count fills its batch here before taking it, so that one take stays one
+    /// delivery (as a disk buffer counts them).
+    pub async fn wait_len(&self, n: usize) -> bool {
+        loop {
+            let notified = self.readable.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let state = self.lock();
+                if state.closed {
+                    return false;
+                }
+                if state.len() >= n {
+                    return true;
                 }
             }
             notified.await;

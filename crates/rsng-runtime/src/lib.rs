@@ -325,12 +325,17 @@ fn build(
                     index,
                     rsng_drivers::Options::new(driver, &ctx.globals),
                 ),
+                "http" => Some(rsng_drivers::http::stats_name(
+                    &obj.name,
+                    index,
+                    rsng_drivers::Options::new(driver, &ctx.globals),
+                )),
                 _ => None,
             };
             let dest = match kept_destinations.iter().position(|d| d.key == key) {
                 Some(i) => Dest::Kept(i),
                 None => {
-                    let built = rsng_drivers::build_destination(&obj.name, driver, &ctx)?;
+                    let built = rsng_drivers::build_destination(&obj.name, index, driver, &ctx)?;
                     let fifo = driver.option("log-fifo-size").and_then(rsng_drivers::options::as_int).or(global_fifo);
                     let fifo = fifo.filter(|&n| n > 0).map_or(DEFAULT_LOG_FIFO_SIZE, |n| n as usize);
                     let name = format!("{}#{}", obj.name, driver.name);
@@ -525,6 +530,7 @@ impl Running {
             let (queued_total, dropped, written) =
                 (st.queued_total.load(Relaxed), st.dropped.load(Relaxed), st.written.load(Relaxed));
             let processed = queued_total + dropped;
+            let dropped = dropped + st.discarded.load(Relaxed);
             delivered += processed;
             match per_object.iter_mut().find(|(o, _)| *o == d.object) {
                 Some((_, n)) => *n = (*n).max(processed),

@@ -8,6 +8,7 @@
 mod drivers;
 mod filters;
 mod global;
+mod http;
 mod parsers;
 mod rewrites;
 mod socket;

@@ -1,0 +1,375 @@
+//! `http()` against syslog-ng 3.38's http module: both daemons run the same configuration and send
+//! to HTTP servers of their own, started here on free loopback ports. What the servers receive
+//! (method, path, headers but `User-Agent`, bodies, batches) must be the same, response codes must
+//! lead to the same retries and drops, TLS with client certificates must work and refuse the same
+//! servers, and a server that goes away for a while must get every message once it is back.
+
+#[path = "tls_common.rs"]
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use openssl::ssl::SslAcceptor;
+use rsng_tests::{oracle_skipped, Daemon, RunningDaemon, TempDir};
+
+/// One request as the server read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Request {
+    method: String,
+    path: String,
+    /// Name and value of each header line, in order, as sent.
+    headers: Vec<(String, String)>,
+    body: String,
+    /// The common name of the client's certificate (TLS only).
+    client_cn: Option<String>,
+}
+
+type Policy = Arc<dyn Fn(&str, usize) -> u16 + Send + Sync>;
+
+/// A small HTTP/1.1 server: records each request and answers with the status `policy` gives for
+/// its path and how many requests that path had before.
+struct Server {
+    port: u16,
+    requests: Arc<Mutex<Vec<Request>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    tls: Option<Arc<SslAcceptor>>,
+    policy: Policy,
+}
+
+impl Server {
+    fn start(tls: Option<Arc<SslAcceptor>>, policy: Policy) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let mut s = Server { port, requests: Arc::default(), stop: Arc::default(), thread: None, tls, policy };
+        s.serve(listener);
+        s
+    }
+
+    fn serve(&mut self, listener: TcpListener) {
+        let (requests, stop, tls, policy) =
+            (self.requests.clone(), self.stop.clone(), self.tls.clone(), self.policy.clone());
+        listener.set_nonblocking(true).expect("nonblocking");
+        self.thread = Some(std::thread::spawn(move || {
+            let mut conns = Vec::new();
+            while !stop.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        stream.set_nonblocking(false).expect("blocking");
+                        let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+                        let (requests, stop, tls, policy) =
+                            (requests.clone(), stop.clone(), tls.clone(), policy.clone());
+                        conns.push(std::thread::spawn(move || {
+                            let _ = handle(stream, tls, &requests, &stop, &policy);
+                        }));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+            drop(listener);
+            for c in conns {
+                let _ = c.join();
+            }
+        }));
+    }
+
+    /// Closes the port and every connection.
+    fn pause(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    fn requests(&self) -> Vec<Request> {
+        self.requests.lock().expect("requests").clone()
+    }
+
+    fn count(&self, path: &str) -> usize {
+        self.requests().iter().filter(|r| r.path == path).count()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.pause();
+    }
+}
+
+/// A stream that may be TLS; reads time out so that the server can stop.
+trait Stream: Read + Write {}
+impl<T: Read + Write> Stream for T {}
+
+fn handle(
+    stream: TcpStream,
+    tls: Option<Arc<SslAcceptor>>,
+    requests: &Mutex<Vec<Request>>,
+    stop: &AtomicBool,
+    policy: &Policy,
+) -> std::io::Result<()> {
+    let mut cn = None;
+    let io: Box<dyn Stream> = match tls {
+        Some(acceptor) => {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            let s = acceptor.accept(stream).map_err(|e| std::io::Error::other(e.to_string()))?;
+            cn = s.ssl().peer_certificate().and_then(|c| {
+                c.subject_name()
+                    .entries_by_nid(openssl::nid::Nid::COMMONNAME)
+                    .next()
+                    .map(|e| String::from_utf8_lossy(e.data().as_slice()).into_owned())
+            });
+            let _ = s.get_ref().set_read_timeout(Some(Duration::from_millis(200)));
+            Box::new(s)
+        }
+        None => Box::new(stream),
+    };
+    let mut reader = BufReader::new(io);
+    loop {
+        let mut line = String::new();
+        // Waits for the next request, looking at the stop flag between reads.
+        loop {
+            match reader.read_line(&mut line) {
+                Ok(0) => return Ok(()),
+                Ok(_) => break,
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                    if stop.load(Ordering::SeqCst) {
+                        return Ok(());
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let mut parts = line.trim_end().splitn(3, ' ');
+        let (method, path) =
+            (parts.next().unwrap_or_default().to_string(), parts.next().unwrap_or_default().to_string());
+        let mut headers = Vec::new();
+        let mut length = 0;
+        loop {
+            let mut h = String::new();
+            reader.read_line(&mut h)?;
+            let h = h.trim_end_matches(['\r', '\n']);
+            if h.is_empty() {
+                break;
+            }
+            let (name, value) = h.split_once(':').unwrap_or((h, ""));
+            let value = value.trim_start().to_string();
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.parse().unwrap_or(0);
+            }
+            headers.push((name.to_string(), value));
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body)?;
+        let code = {
+            let mut list = requests.lock().expect("requests");
+            let before = list.iter().filter(|r| r.path == path).count();
+            list.push(Request {
+                method,
+                path: path.clone(),
+                headers,
+                body: String::from_utf8_lossy(&body).into_owned(),
+                client_cn: cn.clone(),
+            });
+            policy(&path, before)
+        };
+        let io = reader.get_mut();
+        write!(io, "HTTP/1.1 {code} Status\r\nContent-Length: 2\r\n\r\nok")?;
+        io.flush()?;
+    }
+}
+
+fn always_ok() -> Policy {
+    Arc::new(|_, _| 200)
+}
+
+fn wait_until(seconds: u64, done: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    done()
+}
+
+fn start(daemon: Daemon, dir: &Path, config: impl Fn(u16) -> String) -> (RunningDaemon, u16) {
+    let (d, ports, _) = RunningDaemon::start(daemon, dir, 0, 1, |p| config(p.tcp[0]));
+    (d, ports.tcp[0])
+}
+
+fn send(d: &RunningDaemon, port: u16, lines: &[&str]) {
+    let mut data = String::new();
+    for l in lines {
+        data.push_str(&format!("<13>Jan  1 00:00:00 host prog: {l}\n"));
+    }
+    d.send_tcp(port, data.as_bytes());
+}
+
+/// The requests of each path, in order, without `User-Agent` (the one header that differs) and
+/// with the server's port in `Host` as `PORT`.
+fn by_path(requests: &[Request], port: u16) -> BTreeMap<String, Vec<Request>> {
+    let mut out: BTreeMap<String, Vec<Request>> = BTreeMap::new();
+    for r in requests {
+        let mut r = r.clone();
+        r.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("user-agent"));
+        for (_, v) in &mut r.headers {
+            *v = v.replace(&format!("127.0.0.1:{port}"), "127.0.0.1:PORT");
+        }
+        out.entry(r.path.clone()).or_default().push(r);
+    }
+    out
+}
+
+/// The `processed`, `written` and `dropped` rows of the http destinations that are not 0, with
+/// the server's port as `PORT`.
+fn stats_rows(dir: &Path, daemon: Daemon, port: u16) -> Vec<String> {
+    let out = Command::new("syslog-ng-ctl")
+        .arg("stats")
+        .arg("-c")
+        .arg(dir.join(format!("{}.ctl", daemon.name())))
+        .output()
+        .expect("syslog-ng-ctl");
+    let mut rows: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("dst.http;"))
+        .filter(|l| [";processed;", ";written;", ";dropped;"].iter().any(|k| l.contains(k)))
+        .filter(|l| !l.ends_with(";0"))
+        .map(|l| l.replace(&format!("127.0.0.1:{port}/"), "127.0.0.1:PORT/"))
+        .collect();
+    rows.sort();
+    rows
+}
+
+fn plain_config(input: u16, server: u16) -> String {
+    format!(
+        r#"@version: 3.38
+options {{ use-dns(no); time-reopen(1); stats-level(1); }};
+source s {{ tcp(ip("127.0.0.1") port({input})); }};
+destination d_single {{ http(url("http://127.0.0.1:{server}/path?q=1")); }};
+destination d_batch {{ http(url("http://127.0.0.1:{server}/batch") method("PUT") user("u") password("p")
+    headers("X-A: 1", "X-B: two") body("$PROGRAM $MSG") body-prefix("[") body-suffix("]") delimiter(",")
+    batch-lines(3) batch-timeout(1500) user-agent("ua/1")); }};
+destination d_custom {{ http(url("http://127.0.0.1:{server}/custom") headers("Content-Type: application/json",
+    "Accept: text/plain", "Host: logs.example") body("{{\"m\":\"$MSG\",\"s\":\"$SEVERITY\"}}")); }};
+destination d_bytes {{ http(url("http://127.0.0.1:{server}/bytes") batch-lines(10) batch-bytes(12)
+    batch-timeout(1500) delimiter("\n")); }};
+log {{ source(s); destination(d_single); destination(d_batch); destination(d_custom); destination(d_bytes); }};
+"#
+    )
+}
+
+fn run_plain(daemon: Daemon, dir: &Path) -> (BTreeMap<String, Vec<Request>>, Vec<String>) {
+    let server = Server::start(None, always_ok());
+    let (d, input) = start(daemon, dir, |input| plain_config(input, server.port));
+    send(&d, input, &["one", "two", "three", "four"]);
+    // 4 single, 2 batches, 4 custom, and batch-bytes(12) splits "one\ntwo\nthree\nfour".
+    let ok = wait_until(30, || server.requests().len() >= 4 + 2 + 4 + 2);
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(ok, "{}: {} requests; stderr:\n{}", daemon.name(), server.requests().len(), d.stderr());
+    let stats = stats_rows(dir, daemon, server.port);
+    (by_path(&server.requests(), server.port), stats)
+}
+
+#[test]
+fn requests_and_batches_as_syslog_ng_sends_them() {
+    if oracle_skipped() {
+        return;
+    }
+    let dir = TempDir::new("http-plain").expect("dir");
+    let (ours, our_stats) = run_plain(Daemon::Rsng, dir.path());
+    let (theirs, their_stats) = run_plain(Daemon::Oracle, dir.path());
+    assert_eq!(ours, theirs);
+    let batch = &ours["/batch"];
+    assert_eq!(
+        batch.iter().map(|r| r.body.as_str()).collect::<Vec<_>>(),
+        ["[prog one,prog two,prog three]", "[prog four]"]
+    );
+    assert_eq!(batch[0].method, "PUT");
+    assert!(batch[0].headers.contains(&("Authorization".into(), "Basic dTpw".into())));
+    let single = &ours["/path?q=1"];
+    assert_eq!(single.len(), 4);
+    assert!(single[0].headers.contains(&("X-Syslog-Level".into(), "notice".into())));
+    // Component, id and instance as syslog-ng names them; the counters the same.
+    assert_eq!(our_stats, their_stats);
+}
+
+fn codes_config(input: u16, server: u16, log: &Path) -> String {
+    let log = log.display();
+    format!(
+        r#"@version: 3.38
+options {{ use-dns(no); time-reopen(1); stats-level(1); }};
+source s {{ tcp(ip("127.0.0.1") port({input})); }};
+source s_internal {{ internal(); }};
+destination d_internal {{ file("{log}" template("$MSG\n")); }};
+log {{ source(s_internal); destination(d_internal); }};
+destination d_retry {{ http(url("http://127.0.0.1:{server}/retry")); }};
+destination d_gone {{ http(url("http://127.0.0.1:{server}/gone")); }};
+destination d_error {{ http(url("http://127.0.0.1:{server}/error") retries(2)); }};
+destination d_action {{ http(url("http://127.0.0.1:{server}/action") response-action(404 => drop)); }};
+log {{ source(s); destination(d_retry); destination(d_gone); destination(d_error); destination(d_action); }};
+"#
+    )
+}
+
+/// Per path: the requests the server got, and the internal messages about them.
+fn run_codes(daemon: Daemon, dir: &Path) -> (BTreeMap<String, usize>, Vec<String>, String) {
+    let policy: Policy = Arc::new(|path, before| match path {
+        // Two server errors, then the message goes through.
+        "/retry" if before < 2 => 500,
+        "/retry" => 200,
+        "/gone" => 410,
+        "/error" => 504,
+        _ => 404,
+    });
+    let server = Server::start(None, policy);
+    let log = dir.join(format!("{}.internal", daemon.name()));
+    let (d, input) = start(daemon, dir, |input| codes_config(input, server.port, &log));
+    send(&d, input, &["hello"]);
+    let ok = wait_until(30, || {
+        server.count("/retry") >= 3
+            && server.count("/gone") >= 1
+            && server.count("/error") >= 2
+            && server.count("/action") >= 1
+    });
+    // Long enough for a further retry after time-reopen(1), which must not come.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(ok, "{}: {:?}; stderr:\n{}", daemon.name(), server.requests(), d.stderr());
+    let counts = ["/retry", "/gone", "/error", "/action"].iter().map(|p| (p.to_string(), server.count(p))).collect();
+    let stats = stats_rows(dir, daemon, server.port);
+    let stderr = d.stderr();
+    drop(d);
+    (counts, stats, std::fs::read_to_string(&log).unwrap_or_default() + &stderr)
+}
+
+#[test]
+fn response_codes_retry_and_drop_as_in_syslog_ng() {
+    if oracle_skipped() {
+        return;
+    }
+    let dir = TempDir::new("http-codes").expect("dir");
+    let (ours, our_stats, our_log) = run_codes(Daemon::Rsng, dir.path());
+    let (theirs, their_stats, their_log) = run_codes(Daemon::Oracle, dir.path());
+    assert_eq!(ours, theirs);
+    assert_eq!(ours["/retry"], 3);
+    assert_eq!(ours["/error"], 2);
+    assert_eq!(our_stats, their_stats);
+    for text in [
+        "Server returned with a 5XX (server errors) status code, which indicates server failure.; url='http://127.0.0.1:",
+        "Server disconnected while preparing messages for sending, trying again; driver='d_retry#0'",
+        "Message(s) dropped while sending message to destination; driver='d_gone#0', worker_index='0', time_reopen='1', batch_size='1'",
+        "Error occurred while trying to send a message, trying again; driver='d_error#0'",
+        "Multiple failures while sending message(s) to destination, message(s) dropped; driver='d_error#0'",
+        "http: handled by response_action; action='drop'",
+    ] {
+        assert!(their_log.contains(text), "syslog-ng did not log {text:?}:\n{their_log}");
+        assert!(our_log.contains(text), "rsng did not log {text:?}:\n{our_log}");
+    }
+}
