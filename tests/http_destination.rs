@@ -16,7 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use openssl::ssl::SslAcceptor;
+use common::pki;
+use openssl::ssl::{SslAcceptor, SslFiletype, SslMethod, SslVerifyMode};
 use rsng_tests::{oracle_skipped, Daemon, RunningDaemon, TempDir};
 
 /// One request as the server read it.
@@ -86,6 +87,13 @@ impl Server {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+
+    /// Listens on the same port again.
+    fn resume(&mut self) {
+        self.stop.store(false, Ordering::SeqCst);
+        let listener = TcpListener::bind(("127.0.0.1", self.port)).expect("bind the same port again");
+        self.serve(listener);
     }
 
     fn requests(&self) -> Vec<Request> {
@@ -221,7 +229,7 @@ fn by_path(requests: &[Request], port: u16) -> BTreeMap<String, Vec<Request>> {
         let mut r = r.clone();
         r.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("user-agent"));
         for (_, v) in &mut r.headers {
-            *v = v.replace(&format!("127.0.0.1:{port}"), "127.0.0.1:PORT");
+            *v = v.replace(&format!(":{port}"), ":PORT");
         }
         out.entry(r.path.clone()).or_default().push(r);
     }
@@ -371,5 +379,175 @@ fn response_codes_retry_and_drop_as_in_syslog_ng() {
     ] {
         assert!(their_log.contains(text), "syslog-ng did not log {text:?}:\n{their_log}");
         assert!(our_log.contains(text), "rsng did not log {text:?}:\n{our_log}");
+    }
+}
+
+/// A TLS server with certificate `name` of the test PKI that requires a client certificate
+/// issued by the test CA.
+fn tls_acceptor(name: &str) -> Arc<SslAcceptor> {
+    let p = pki();
+    let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).expect("acceptor");
+    b.set_private_key_file(p.path(&format!("{name}.key")), SslFiletype::PEM).expect("key");
+    b.set_certificate_chain_file(p.path(&format!("{name}.pem"))).expect("certificate");
+    b.set_ca_file(p.path("ca.pem")).expect("CA");
+    b.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
+    Arc::new(b.build())
+}
+
+fn tls_config(input: u16, good: u16, rogue: u16, wrong: u16, log: &Path) -> String {
+    let p = pki();
+    let tls = format!(
+        "tls(ca-file(\"{}\") cert-file(\"{}\") key-file(\"{}\"))",
+        p.file("ca.pem"),
+        p.file("client.pem"),
+        p.file("client.key")
+    );
+    format!(
+        r#"@version: 3.38
+options {{ use-dns(no); time-reopen(1); }};
+source s {{ tcp(ip("127.0.0.1") port({input})); }};
+source s_internal {{ internal(); }};
+destination d_internal {{ file("{log}" template("$MSG\n")); }};
+log {{ source(s_internal); destination(d_internal); }};
+destination d_good {{ http(url("https://localhost:{good}/good") {tls} batch-lines(2) batch-timeout(1000)); }};
+destination d_rogue {{ http(url("https://localhost:{rogue}/rogue") {tls}); }};
+destination d_wrong {{ http(url("https://localhost:{wrong}/wrong") {tls}); }};
+destination d_unverified {{ http(url("https://localhost:{rogue}/unverified") {tls} peer-verify(no)); }};
+log {{ source(s); destination(d_good); destination(d_rogue); destination(d_wrong); destination(d_unverified); }};
+"#,
+        log = log.display()
+    )
+}
+
+struct TlsRun {
+    good: BTreeMap<String, Vec<Request>>,
+    unverified: BTreeMap<String, Vec<Request>>,
+    refused: usize,
+    /// The `error='...'` of each refused destination's request failure.
+    errors: Vec<String>,
+}
+
+fn run_tls(daemon: Daemon, dir: &Path) -> TlsRun {
+    let good = Server::start(Some(tls_acceptor("server")), always_ok());
+    let rogue = Server::start(Some(tls_acceptor("rogue-server")), always_ok());
+    let wrong = Server::start(Some(tls_acceptor("wrongname")), always_ok());
+    let log = dir.join(format!("{}.tls.internal", daemon.name()));
+    let (d, input) = start(daemon, dir, |input| tls_config(input, good.port, rogue.port, wrong.port, &log));
+    send(&d, input, &["one", "two", "three"]);
+    let ok = wait_until(30, || good.requests().len() >= 2 && rogue.count("/unverified") >= 3);
+    // Time for the refused destinations to try (and fail) at least twice.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(ok, "{}: {:?} {:?}; stderr:\n{}", daemon.name(), good.requests(), rogue.requests(), d.stderr());
+    drop(d);
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let mut errors = Vec::new();
+    for path in ["/rogue", "/wrong"] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("curl: error sending HTTP request;") && l.contains(path))
+            .unwrap_or_else(|| panic!("{}: no request failure for {path}:\n{text}", daemon.name()));
+        let error = line.split("error='").nth(1).and_then(|e| e.split('\'').next()).unwrap_or_default();
+        errors.push(format!("{path}: {error}"));
+    }
+    TlsRun {
+        good: by_path(&good.requests(), good.port),
+        unverified: by_path(&rogue.requests(), rogue.port),
+        refused: rogue.count("/rogue") + wrong.requests().len(),
+        errors,
+    }
+}
+
+#[test]
+fn https_with_client_certificates_and_refused_servers() {
+    if oracle_skipped() {
+        return;
+    }
+    let dir = TempDir::new("http-tls").expect("dir");
+    let ours = run_tls(Daemon::Rsng, dir.path());
+    let theirs = run_tls(Daemon::Oracle, dir.path());
+    assert_eq!(ours.good, theirs.good);
+    assert_eq!(ours.unverified, theirs.unverified);
+    let bodies: Vec<&str> = ours.good["/good"].iter().map(|r| r.body.as_str()).collect();
+    assert_eq!(bodies, ["one\ntwo", "three"]);
+    assert!(ours.good["/good"].iter().all(|r| r.client_cn.as_deref() == Some("client1")));
+    // An unknown CA and a certificate for another name: nothing is sent, the failure is logged.
+    assert_eq!((ours.refused, theirs.refused), (0, 0));
+    assert_eq!(ours.errors, theirs.errors);
+    assert!(ours.errors.iter().all(|e| e.contains("SSL")), "{:?}", ours.errors);
+}
+
+fn outage_config(input: u16, server: u16) -> String {
+    format!(
+        r#"@version: 3.38
+options {{ use-dns(no); time-reopen(1); }};
+source s {{ tcp(ip("127.0.0.1") port({input}) log-iw-size(50)); }};
+destination d {{ http(url("http://127.0.0.1:{server}/bulk") batch-lines(10) batch-timeout(200) log-fifo-size(50)); }};
+log {{ source(s); destination(d); flags(flow-control); }};
+"#
+    )
+}
+
+/// How often each of `count` numbered messages arrived in the bodies.
+fn arrivals(server: &Server, count: usize) -> Vec<usize> {
+    let mut seen = vec![0; count];
+    for r in server.requests() {
+        for line in r.body.split('\n') {
+            if let Some(n) = line.strip_prefix("m-").and_then(|n| n.parse::<usize>().ok()) {
+                if n < count {
+                    seen[n] += 1;
+                }
+            }
+        }
+    }
+    seen
+}
+
+fn run_outage(daemon: Daemon, dir: &Path) {
+    const COUNT: usize = 400;
+    let mut server = Server::start(None, always_ok());
+    let (d, input) = start(daemon, dir, |input| outage_config(input, server.port));
+    let lines: Vec<String> = (0..COUNT).map(|i| format!("m-{i}")).collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    send(&d, input, &refs[..100]);
+    assert!(
+        wait_until(30, || arrivals(&server, COUNT).iter().sum::<usize>() >= 100),
+        "{}: before the outage; stderr:\n{}",
+        daemon.name(),
+        d.stderr()
+    );
+    server.pause();
+    // Sent while the server is away: more than the queue holds, so flow control holds the rest.
+    let sender = {
+        let rest: Vec<String> = lines[100..].to_vec();
+        let mut data = String::new();
+        for l in &rest {
+            data.push_str(&format!("<13>Jan  1 00:00:00 host prog: {l}\n"));
+        }
+        std::thread::spawn(move || {
+            let mut s = TcpStream::connect(("127.0.0.1", input)).expect("connect");
+            s.write_all(data.as_bytes()).expect("send");
+        })
+    };
+    std::thread::sleep(Duration::from_secs(3));
+    server.resume();
+    sender.join().expect("sender");
+    let ok = wait_until(60, || arrivals(&server, COUNT).iter().all(|&n| n >= 1));
+    std::thread::sleep(Duration::from_millis(500));
+    let seen = arrivals(&server, COUNT);
+    let missing: Vec<usize> = (0..COUNT).filter(|&i| seen[i] == 0).collect();
+    let doubled: Vec<usize> = (0..COUNT).filter(|&i| seen[i] > 1).collect();
+    assert!(
+        ok && missing.is_empty() && doubled.is_empty(),
+        "{}: missing {missing:?}, twice {doubled:?}",
+        daemon.name()
+    );
+}
+
+#[test]
+fn a_server_away_for_three_seconds_gets_every_message_once() {
+    let dir = TempDir::new("http-outage").expect("dir");
+    run_outage(Daemon::Rsng, dir.path());
+    if !oracle_skipped() {
+        run_outage(Daemon::Oracle, dir.path());
     }
 }
