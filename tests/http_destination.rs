@@ -551,3 +551,68 @@ fn a_server_away_for_three_seconds_gets_every_message_once() {
         run_outage(Daemon::Oracle, dir.path());
     }
 }
+
+fn balance_config(input: u16, a: u16, b: u16) -> String {
+    format!(
+        r#"@version: 3.38
+options {{ use-dns(no); time-reopen(1); }};
+source s {{ tcp(ip("127.0.0.1") port({input})); }};
+destination d {{ http(url("http://127.0.0.1:{a}/lb" "http://127.0.0.1:{b}/lb") workers(2) persist-name("lb")); }};
+log {{ source(s); destination(d); flags(flow-control); }};
+"#
+    )
+}
+
+fn delivered(servers: &[&Server], count: usize) -> Vec<usize> {
+    let mut seen = vec![0; count];
+    for s in servers {
+        for (i, n) in arrivals_of(s, "lb-", count).into_iter().enumerate() {
+            seen[i] += n;
+        }
+    }
+    seen
+}
+
+fn arrivals_of(server: &Server, prefix: &str, count: usize) -> Vec<usize> {
+    let mut seen = vec![0; count];
+    for r in server.requests() {
+        if let Some(n) = r.body.strip_prefix(prefix).and_then(|n| n.parse::<usize>().ok()) {
+            if n < count {
+                seen[n] += 1;
+            }
+        }
+    }
+    seen
+}
+
+fn run_balance(daemon: Daemon, dir: &Path) {
+    const COUNT: usize = 60;
+    let a = Server::start(None, always_ok());
+    let mut b = Server::start(None, always_ok());
+    let (d, input) = start(daemon, dir, |input| balance_config(input, a.port, b.port));
+    let lines: Vec<String> = (0..COUNT).map(|i| format!("lb-{i}")).collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    send(&d, input, &refs[..30]);
+    let all = |a: &Server, b: &Server, upto: usize| delivered(&[a, b], COUNT)[..upto].iter().all(|&n| n >= 1);
+    assert!(wait_until(30, || all(&a, &b, 30)), "{}: stderr:\n{}", daemon.name(), d.stderr());
+    // Both URLs are used by the two workers.
+    assert!(a.count("/lb") > 0 && b.count("/lb") > 0, "{}: {} and {}", daemon.name(), a.count("/lb"), b.count("/lb"));
+    // One URL goes away: its share goes to the other, nothing is lost.
+    b.pause();
+    let before = a.count("/lb");
+    send(&d, input, &refs[30..]);
+    assert!(wait_until(30, || all(&a, &b, COUNT)), "{}: after failover; stderr:\n{}", daemon.name(), d.stderr());
+    assert_eq!(a.count("/lb") - before, COUNT - 30, "{}: the working URL took everything", daemon.name());
+    std::thread::sleep(Duration::from_millis(300));
+    let seen = delivered(&[&a, &b], COUNT);
+    assert!(seen.iter().all(|&n| n == 1), "{}: {seen:?}", daemon.name());
+}
+
+#[test]
+fn several_urls_share_the_load_and_fail_over() {
+    let dir = TempDir::new("http-balance").expect("dir");
+    run_balance(Daemon::Rsng, dir.path());
+    if !oracle_skipped() {
+        run_balance(Daemon::Oracle, dir.path());
+    }
+}

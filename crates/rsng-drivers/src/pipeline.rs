@@ -571,8 +571,13 @@ impl DestinationQueue {
         let n = max.min(state.items.len());
         out.extend(state.items.drain(..n));
         state.take_front(n);
+        let more = !state.items.is_empty();
         drop(state);
         self.writable.notify_waiters();
+        if more {
+            // A push wakes one writer; with several (http() workers) the next one takes the rest.
+            self.readable.notify_one();
+        }
         Some(true)
     }
 

@@ -313,9 +313,11 @@ impl Worker {
     async fn run(mut self, queue: Arc<DestinationQueue>, shutdown: tokio_util::sync::CancellationToken) {
         let settings = &self.shared.settings.clone();
         let per_request = settings.lines_per_request();
-        // A disk buffer hands out one batch at a time and takes the next take as the receipt: take
-        // exactly what one request carries.
-        let take = if settings.batching() || queue.is_persistent() { per_request } else { CHUNK };
+        // A disk buffer hands out one batch at a time and takes the next take as the receipt, and
+        // several workers share the queue request by request: take exactly what one request
+        // carries.
+        let exact = settings.batching() || queue.is_persistent() || settings.workers > 1;
+        let take = if exact { per_request } else { CHUNK };
         let mut batch: Vec<LogMessage> = Vec::with_capacity(take);
         loop {
             if let (true, Some(timeout)) = (per_request > 1, settings.batch_timeout) {
