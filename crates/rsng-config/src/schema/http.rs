@@ -15,6 +15,11 @@ pub static SSL_VERSIONS: &[&str] = &["default", "tlsv1", "sslv2", "sslv3", "tlsv
 const NO_SNI: &str = "sni() is not an option of http() in syslog-ng 3.38 (it sends the URL's host name \
                       as SNI whenever the host is a name)";
 
+const NOT_YET: &str = "rsng's http() does not implement it yet; requests go as without it";
+
+/// Options of the shared destination groups that rsng's `http()` does not act on.
+pub static HTTP_IGNORED_SHARED: &[&str] = &["throttle", "hook-commands"];
+
 /// `http_tls_option`: accepted both directly in `http()` and inside its `tls()`.
 pub static HTTP_TLS_OPTIONS: &[O] = &[
     O::new("ca-dir", Kind::String),
@@ -45,9 +50,9 @@ pub static HTTP_OPTIONS: &[O] = &[
     O::new("body-prefix", Kind::String),
     O::new("body-suffix", Kind::String),
     O::new("delimiter", Kind::String),
-    O::new("proxy", Kind::String),
+    O::new("proxy", Kind::String).ignored(NOT_YET),
     O::new("body", Kind::Template),
-    O::new("accept-redirects", Kind::YesNo),
+    O::new("accept-redirects", Kind::YesNo).ignored(NOT_YET),
     O::new("timeout", NONNEGATIVE_INTEGER),
     O::new("batch-bytes", NONNEGATIVE_INTEGER),
     // `response-action(404 => drop, 500 => retry)`.

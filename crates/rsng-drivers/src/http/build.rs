@@ -32,13 +32,8 @@ pub fn build_destination(
 ) -> Result<Box<dyn Destination>, DriverError> {
     let location = (ctx.locate)(opts.span());
     let mut warnings = Vec::new();
-    let mut settings = options::read(&opts, &mut |w| warnings.push(w))?;
-    for name in ["proxy", "accept-redirects", "throttle", "hook-commands"] {
-        if opts.get(name).is_some() {
-            warnings
-                .push(format!("http() option not supported by rsng, ignored; option='{name}', location='{location}'"));
-        }
-    }
+    // Ignored options and an unsupported method() were reported with the configuration.
+    let mut settings = options::read(&opts)?;
     if settings.workers > 1 && opts.get("disk-buffer").is_some() {
         // One disk buffer hands out one batch at a time: more workers would acknowledge each
         // other's batches.

@@ -174,11 +174,12 @@ pub fn default_user_agent() -> String {
     format!("rsng {}", env!("CARGO_PKG_VERSION"))
 }
 
-/// Reads the settings; `warn` receives accepted options that behave differently.
+/// Reads the settings (an unsupported `method()` is POST, as in syslog-ng, which warns while
+/// parsing).
 ///
 /// # Errors
 /// A URL rsng cannot send to, a bad header or `response-action()`.
-pub fn read(opts: &Options<'_>, warn: &mut dyn FnMut(String)) -> Result<Settings, DriverError> {
+pub fn read(opts: &Options<'_>) -> Result<Settings, DriverError> {
     let err = |m: String| DriverError::new(m, opts.span());
     let mut urls = Vec::new();
     // A later url() replaces an earlier one, as in syslog-ng.
@@ -197,12 +198,7 @@ pub fn read(opts: &Options<'_>, warn: &mut dyn FnMut(String)) -> Result<Settings
         None => Method::Post,
         Some(m) if m.eq_ignore_ascii_case("post") => Method::Post,
         Some(m) if m.eq_ignore_ascii_case("put") => Method::Put,
-        Some(m) => {
-            warn(format!(
-                "Unsupported method is set(Only POST and PUT are supported), default method POST will be used; method='{m}'"
-            ));
-            Method::Post
-        }
+        Some(_) => Method::Post,
     };
     let mut headers = Vec::new();
     if let Some(last) = opts.driver.options.iter().rev().find(|o| o.name == "headers") {
