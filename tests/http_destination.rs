@@ -616,3 +616,56 @@ fn several_urls_share_the_load_and_fail_over() {
         run_balance(Daemon::Oracle, dir.path());
     }
 }
+
+fn disk_config(input: u16, server: u16, disk: &Path) -> String {
+    format!(
+        r#"@version: 3.38
+options {{ use-dns(no); time-reopen(1); }};
+source s {{ tcp(ip("127.0.0.1") port({input})); }};
+destination d {{ http(url("http://127.0.0.1:{server}/disk") batch-lines(5) batch-timeout(200)
+    disk-buffer(reliable(yes) disk-buf-size(10485760) dir("{disk}"))); }};
+log {{ source(s); destination(d); }};
+"#,
+        disk = disk.display()
+    )
+}
+
+fn queued(dir: &Path) -> usize {
+    let out = Command::new(rsng_tests::rsng_bin().with_file_name("rsng-ctl"))
+        .arg("-c")
+        .arg(dir.join("rsng.ctl"))
+        .args(["query", "get", "dst.http.d#0.*.queued"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    out.lines().filter_map(|l| l.rsplit('=').next()?.parse().ok()).next().unwrap_or(0)
+}
+
+#[test]
+fn a_disk_buffer_keeps_what_the_server_did_not_take_across_a_crash() {
+    const COUNT: usize = 50;
+    let dir = TempDir::new("http-disk").expect("dir");
+    let disk = dir.path().join("disk");
+    let mut server = Server::start(None, always_ok());
+    server.pause();
+    let (d, input) = start(Daemon::Rsng, dir.path(), |input| disk_config(input, server.port, &disk));
+    let lines: Vec<String> = (0..COUNT).map(|i| format!("m-{i}")).collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    send(&d, input, &refs);
+    // All but the batch the worker holds wait in the file.
+    assert!(
+        wait_until(20, || queued(dir.path()) >= COUNT - 5),
+        "queued {}; stderr:\n{}",
+        queued(dir.path()),
+        d.stderr()
+    );
+    let _ = Command::new("kill").args(["-KILL", &d.pid()]).status();
+    drop(d);
+    server.resume();
+    let (d, _) = start(Daemon::Rsng, dir.path(), |input| disk_config(input, server.port, &disk));
+    let ok = wait_until(30, || arrivals(&server, COUNT).iter().all(|&n| n >= 1));
+    std::thread::sleep(Duration::from_millis(500));
+    let seen = arrivals(&server, COUNT);
+    assert!(ok && seen.iter().all(|&n| n == 1), "{seen:?}; stderr:\n{}", d.stderr());
+    assert!(server.requests().iter().all(|r| r.body.split('\n').count() <= 5), "batches of at most batch-lines()");
+}

@@ -62,6 +62,12 @@ pub fn set_kept_level(level: Level) {
     hub().kept_level.store(level as u8, Ordering::Relaxed);
 }
 
+/// Whether events of `level` are kept or printed: lets callers skip formatting the others.
+pub fn enabled(level: Level) -> bool {
+    let hub = hub();
+    (level as u8) <= hub.kept_level.load(Ordering::Relaxed) || (level as u8) <= hub.stderr_level.load(Ordering::Relaxed)
+}
+
 /// Records an event.
 pub fn emit(level: Level, text: impl Into<String>) {
     record(level, text, false);

@@ -519,18 +519,21 @@ impl Worker {
                 return Outcome::NotConnected;
             }
         };
-        internal::emit(
-            internal::Level::Debug,
-            format!(
-                "curl: HTTP response received; url='{}', status_code='{code}', body_size='{}', batch_size='{count}', \
-                 redirected='0', worker_index='{}', driver='{}', location='{}'",
-                t.url,
-                body.len(),
-                self.index,
-                shared.driver,
-                shared.location
-            ),
-        );
+        // Formatted only when kept: this runs once per request.
+        if internal::enabled(internal::Level::Debug) {
+            internal::emit(
+                internal::Level::Debug,
+                format!(
+                    "curl: HTTP response received; url='{}', status_code='{code}', body_size='{}', batch_size='{count}', \
+                     redirected='0', worker_index='{}', driver='{}', location='{}'",
+                    t.url,
+                    body.len(),
+                    self.index,
+                    shared.driver,
+                    shared.location
+                ),
+            );
+        }
         if let Some(action) = shared.settings.response_actions.get(&code) {
             let (level, name) = match action {
                 Action::Success => (internal::Level::Debug, "success"),
