@@ -669,3 +669,28 @@ fn a_disk_buffer_keeps_what_the_server_did_not_take_across_a_crash() {
     assert!(ok && seen.iter().all(|&n| n == 1), "{seen:?}; stderr:\n{}", d.stderr());
     assert!(server.requests().iter().all(|r| r.body.split('\n').count() <= 5), "batches of at most batch-lines()");
 }
+
+#[test]
+fn stopping_gives_up_a_hanging_request_and_the_disk_buffer_keeps_it() {
+    const COUNT: usize = 10;
+    let dir = TempDir::new("http-hang").expect("dir");
+    let disk = dir.path().join("disk");
+    let mut server = Server::start(None, always_ok());
+    server.pause();
+    // Takes connections (the kernel completes them) but never reads nor answers.
+    let silent = TcpListener::bind(("127.0.0.1", server.port)).expect("bind");
+    let (d, input) = start(Daemon::Rsng, dir.path(), |input| disk_config(input, server.port, &disk));
+    let lines: Vec<String> = (0..COUNT).map(|i| format!("m-{i}")).collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    send(&d, input, &refs);
+    assert!(wait_until(20, || queued(dir.path()) >= COUNT - 5), "queued {}", queued(dir.path()));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(d.stop(), "rsng did not stop while a request was hanging");
+    drop(silent);
+    server.resume();
+    let (d, _) = start(Daemon::Rsng, dir.path(), |input| disk_config(input, server.port, &disk));
+    let ok = wait_until(30, || arrivals(&server, COUNT).iter().all(|&n| n >= 1));
+    std::thread::sleep(Duration::from_millis(500));
+    let seen = arrivals(&server, COUNT);
+    assert!(ok && seen.iter().all(|&n| n == 1), "{seen:?}; stderr:\n{}", d.stderr());
+}

@@ -342,7 +342,17 @@ impl Worker {
             while start < batch.len() {
                 let end = self.format_request(&batch[start..], per_request) + start;
                 let single = (!settings.batching()).then(|| &batch[start]);
-                let outcome = self.flush(single, end - start).await;
+                // rsng stopping gives up a request that hangs; the batch goes back, so that a disk
+                // buffer keeps it for the next run.
+                let outcome = tokio::select! {
+                    o = self.flush(single, end - start) => Some(o),
+                    _ = shutdown.cancelled() => None,
+                };
+                let Some(outcome) = outcome else {
+                    let mut rest = batch.split_off(start);
+                    queue.push_front(&mut rest);
+                    return;
+                };
                 match outcome {
                     Outcome::Success => {
                         self.errors = 0;
