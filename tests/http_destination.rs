@@ -694,3 +694,101 @@ fn stopping_gives_up_a_hanging_request_and_the_disk_buffer_keeps_it() {
     let seen = arrivals(&server, COUNT);
     assert!(ok && seen.iter().all(|&n| n == 1), "{seen:?}; stderr:\n{}", d.stderr());
 }
+
+fn timeout_config(input: u16, server: u16, log: &Path) -> String {
+    format!(
+        r#"@version: 3.38
+options {{ use-dns(no); time-reopen(1); }};
+source s {{ tcp(ip("127.0.0.1") port({input})); }};
+source s_internal {{ internal(); }};
+destination d_internal {{ file("{log}" template("$MSG\n")); }};
+log {{ source(s_internal); destination(d_internal); }};
+destination d_slow {{ http(url("http://127.0.0.1:{server}/slow") timeout(1)); }};
+log {{ source(s); destination(d_slow); }};
+"#,
+        log = log.display()
+    )
+}
+
+/// The first request failure logged for a server that never answers, with its port masked.
+fn run_timeout(daemon: Daemon, dir: &Path) -> String {
+    let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = silent.local_addr().expect("addr").port();
+    let log = dir.join(format!("{}.timeout.internal", daemon.name()));
+    let (d, input) = start(daemon, dir, |input| timeout_config(input, port, &log));
+    send(&d, input, &["late"]);
+    let failure = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.starts_with("curl: error sending HTTP request;"))
+            .map(String::from)
+    };
+    assert!(wait_until(20, || failure().is_some()), "{}: no failure logged; stderr:\n{}", daemon.name(), d.stderr());
+    let line = failure().unwrap_or_default();
+    line.replace(&format!(":{port}/"), ":PORT/").split(", location=").next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn a_server_that_does_not_answer_times_out_as_in_syslog_ng() {
+    if oracle_skipped() {
+        return;
+    }
+    let dir = TempDir::new("http-timeout").expect("dir");
+    let ours = run_timeout(Daemon::Rsng, dir.path());
+    let theirs = run_timeout(Daemon::Oracle, dir.path());
+    assert_eq!(ours, theirs);
+    assert!(ours.contains("error='Timeout was reached'"), "{ours}");
+}
+
+fn versions_config(input: u16, server: u16) -> String {
+    let p = pki();
+    let tls = format!(
+        "ca-file(\"{}\") cert-file(\"{}\") key-file(\"{}\")",
+        p.file("ca.pem"),
+        p.file("client.pem"),
+        p.file("client.key")
+    );
+    format!(
+        r#"@version: 3.38
+options {{ use-dns(no); time-reopen(1); }};
+source s {{ tcp(ip("127.0.0.1") port({input})); }};
+destination d12 {{ http(url("https://localhost:{server}/tls12") {tls} ssl-version("tlsv1_2")
+    cipher-suite("ECDHE-RSA-AES128-GCM-SHA256")); }};
+destination d13 {{ http(url("https://localhost:{server}/tls13") tls({tls} ssl-version("tlsv1_3"))); }};
+log {{ source(s); destination(d12); destination(d13); }};
+"#
+    )
+}
+
+/// Requests per path at a server that speaks TLS 1.2 at most.
+fn run_versions(daemon: Daemon, dir: &Path) -> BTreeMap<String, Vec<Request>> {
+    let p = pki();
+    let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).expect("acceptor");
+    b.set_private_key_file(p.path("server.key"), SslFiletype::PEM).expect("key");
+    b.set_certificate_chain_file(p.path("server.pem")).expect("certificate");
+    b.set_ca_file(p.path("ca.pem")).expect("CA");
+    b.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
+    b.set_max_proto_version(Some(openssl::ssl::SslVersion::TLS1_2)).expect("max version");
+    let server = Server::start(Some(Arc::new(b.build())), always_ok());
+    let (d, input) = start(daemon, dir, |input| versions_config(input, server.port));
+    send(&d, input, &["one", "two"]);
+    let ok = wait_until(30, || server.count("/tls12") >= 2);
+    // Time for the TLS 1.3-only destination to try (and fail) twice.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(ok, "{}: {:?}; stderr:\n{}", daemon.name(), server.requests(), d.stderr());
+    by_path(&server.requests(), server.port)
+}
+
+#[test]
+fn ssl_version_is_the_lowest_version_offered() {
+    if oracle_skipped() {
+        return;
+    }
+    let dir = TempDir::new("http-versions").expect("dir");
+    let ours = run_versions(Daemon::Rsng, dir.path());
+    let theirs = run_versions(Daemon::Oracle, dir.path());
+    assert_eq!(ours, theirs);
+    assert_eq!(ours["/tls12"].len(), 2);
+    assert!(!ours.contains_key("/tls13"), "a TLS 1.3-only client got through to a TLS 1.2 server");
+}
