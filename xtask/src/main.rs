@@ -188,6 +188,8 @@ fn ensure_oracle() -> Result<(), String> {
         (Path::new("/usr/sbin/haproxy").is_file(), "haproxy"),
         // Counts the disk buffer's syncs (tests/reliability.rs).
         (on_path("strace"), "strace"),
+        // The http() tests compare with syslog-ng's http module.
+        (Path::new("/usr/lib/syslog-ng/3.38/libhttp.so").is_file(), "syslog-ng-mod-http"),
     ] {
         if !present {
             packages.push(package);

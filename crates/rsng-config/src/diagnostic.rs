@@ -34,6 +34,7 @@ pub mod codes {
     pub const UNSUPPORTED_DRIVER: &str = "rsng::config::unsupported_driver";
     pub const UNKNOWN_OPTION: &str = "rsng::config::unknown_option";
     pub const OBSOLETE_OPTION: &str = "rsng::config::obsolete_option";
+    pub const IGNORED_OPTION: &str = "rsng::config::ignored_option";
     pub const INVALID_VALUE: &str = "rsng::config::invalid_value";
     pub const MISSING_VALUE: &str = "rsng::config::missing_value";
     pub const FILE_NOT_FOUND: &str = "rsng::config::file_not_found";

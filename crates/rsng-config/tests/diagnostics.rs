@@ -63,6 +63,7 @@ fixtures! {
     unsupported_driver => codes::UNSUPPORTED_DRIVER,
     unknown_option => codes::UNKNOWN_OPTION,
     obsolete_option => codes::OBSOLETE_OPTION,
+    ignored_option => codes::IGNORED_OPTION,
     invalid_value => codes::INVALID_VALUE,
     missing_value => codes::MISSING_VALUE,
     file_not_found => codes::FILE_NOT_FOUND,

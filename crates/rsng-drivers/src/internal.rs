@@ -70,10 +70,26 @@ pub fn set_stderr_only(on: bool) {
     hub().stderr_only.store(on, Ordering::Relaxed);
 }
 
+/// Whether events of `level` are kept or printed: lets callers skip formatting the others.
+pub fn enabled(level: Level) -> bool {
+    let hub = hub();
+    (level as u8) <= hub.kept_level.load(Ordering::Relaxed) || (level as u8) <= hub.stderr_level.load(Ordering::Relaxed)
+}
+
 /// Records an event.
 pub fn emit(level: Level, text: impl Into<String>) {
+    record(level, text, false);
+}
+
+/// Records an info event even without `-v`: syslog-ng's `msg_info()` (unlike `msg_verbose()`)
+/// always reaches `internal()`.
+pub fn info_always(text: impl Into<String>) {
+    record(Level::Info, text, true);
+}
+
+fn record(level: Level, text: impl Into<String>, always: bool) {
     let hub = hub();
-    if (level as u8) > hub.kept_level.load(Ordering::Relaxed) {
+    if !always && (level as u8) > hub.kept_level.load(Ordering::Relaxed) {
         return;
     }
     let text = text.into();

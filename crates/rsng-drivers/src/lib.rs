@@ -3,6 +3,7 @@
 //! - [`socket`]: `network()`, `syslog()`, `tcp()`, `udp()`, `tcp6()`, `udp6()`, `unix-stream()`,
 //!   `unix-dgram()` and `system()`, as sources and destinations.
 //! - [`file`]: `file()` (source and destination), `pipe()`, `program()`, `usertty()`.
+//! - [`http`]: `http()`, requests to HTTP bulk APIs.
 //! - [`internal`]: rsng's own events, as syslog-ng's `internal()` source names them.
 //!
 //! Each driver is built from its IR ([`build_source`], [`build_destination`]) — binding sockets
@@ -13,6 +14,7 @@
 pub mod disk_buffer;
 pub mod fault;
 pub mod file;
+pub mod http;
 pub mod internal;
 pub mod options;
 pub mod pipeline;
@@ -125,12 +127,13 @@ pub fn build_source(object: &str, driver: &Driver, ctx: &BuildContext) -> Result
     }
 }
 
-/// Builds destination driver `driver` of destination object `object`.
+/// Builds destination driver `driver`, the `index`th of destination object `object`.
 ///
 /// # Errors
 /// When the driver cannot be set up (bad template, unusable path).
 pub fn build_destination(
     object: &str,
+    index: usize,
     driver: &Driver,
     ctx: &BuildContext,
 ) -> Result<Box<dyn Destination>, DriverError> {
@@ -140,6 +143,7 @@ pub fn build_destination(
             socket::build_destination(object, opts, ctx)
         }
         "file" | "pipe" | "program" | "usertty" | "stdout" => file::build_destination(object, opts, ctx),
+        "http" => http::build_destination(object, index, opts, ctx),
         other => {
             Err(DriverError::new(format!("the destination driver `{other}()` cannot run in rsng yet"), &driver.span))
         }

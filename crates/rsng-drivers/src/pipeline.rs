@@ -392,6 +392,9 @@ pub struct QueueStats {
     unreported: AtomicU64,
     /// When drops were last reported (milliseconds since [`epoch`]).
     reported_at: AtomicU64,
+    /// Messages the destination took and then gave up on (a server that refused them): counted
+    /// as `dropped` too, but they were queued, so not again as `processed`.
+    pub discarded: AtomicU64,
 }
 
 /// How long a source waits for a writer that makes no room in its full queue before the queue
@@ -703,6 +706,33 @@ impl DestinationQueue {
         }
     }
 
+    /// Waits until at least `n` messages are queued; `false` once the queue is closed. A writer
+    /// that batches by count fills its batch here before taking it, so that one take stays one
+    /// delivery (as a disk buffer counts them).
+    pub async fn wait_len(&self, n: usize) -> bool {
+        loop {
+            let notified = self.readable.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let state = self.lock();
+                if state.closed {
+                    return false;
+                }
+                // A disk buffer holds its messages outside the state (kept from before a restart
+                // too).
+                let queued = match &self.disk {
+                    Some(disk) => disk.len(),
+                    None => state.len(),
+                };
+                if queued >= n {
+                    return true;
+                }
+            }
+            notified.await;
+        }
+    }
+
     /// Takes up to `max` messages into `out`, waiting for at least one. Returns `false` once the
     /// queue is closed and empty.
     pub async fn pop(&self, max: usize, out: &mut Vec<LogMessage>) -> bool {
@@ -732,9 +762,14 @@ impl DestinationQueue {
         let n = max.min(state.items.len());
         out.extend(state.items.drain(..n));
         state.take_front(n);
+        let more = !state.items.is_empty();
         drop(state);
         self.stalled.store(false, Ordering::Relaxed);
         self.writable.notify_waiters();
+        if more {
+            // A push wakes one writer; with several (http() workers) the next one takes the rest.
+            self.readable.notify_one();
+        }
         Some(true)
     }
 

@@ -376,6 +376,11 @@ fn build(
                 "file" if stats_level >= 1 => rsng_drivers::Options::new(driver, &ctx.globals)
                     .positional()
                     .map(|path| ("dst.file".to_string(), format!("{}#{index}", obj.name), path.to_string())),
+                "http" => Some(rsng_drivers::http::stats_name(
+                    &obj.name,
+                    index,
+                    rsng_drivers::Options::new(driver, &ctx.globals),
+                )),
                 _ => None,
             };
             let kept = kept_destinations.iter().position(|d| d.key.keeps(&base, &ctx.globals));
@@ -383,7 +388,7 @@ fn build(
             let dest = match kept {
                 Some(i) => Dest::Kept(i),
                 None => {
-                    let built = rsng_drivers::build_destination(&obj.name, driver, &ctx)?;
+                    let built = rsng_drivers::build_destination(&obj.name, index, driver, &ctx)?;
                     // The queue's size may come from the globals too.
                     let names = names_read(&ctx.globals, mark, &common, &["log-fifo-size"]);
                     let fifo = driver.option("log-fifo-size").and_then(rsng_drivers::options::as_int).or(global_fifo);
@@ -524,7 +529,7 @@ fn build(
                 let task = tokio::spawn(supervise::run(
                     info,
                     built,
-                    move || rsng_drivers::build_destination(&name, &driver, &bctx),
+                    move || rsng_drivers::build_destination(&name, index, &driver, &bctx),
                     move |d| d.run(DestinationContext { queue: q.clone(), shutdown: shutdown.clone() }),
                     // The batch the failed writer held: a disk buffer hands it out again, a
                     // memory queue has lost it (counted and reported).
@@ -689,6 +694,7 @@ impl Running {
             let (queued_total, dropped, written) =
                 (st.queued_total.load(Relaxed), st.dropped.load(Relaxed), st.written.load(Relaxed));
             let processed = queued_total + dropped;
+            let dropped = dropped + st.discarded.load(Relaxed);
             delivered += processed;
             match per_object.iter_mut().find(|(o, _)| *o == d.object) {
                 Some((_, n)) => *n = (*n).max(processed),

@@ -137,6 +137,9 @@ impl Lowerer<'_> {
         let mut options = self.options(&option_args, spec.options, spec.name);
         self.check_patterns(Some(call), &option_args, &options);
         self.check_transport(spec, call, &option_args, &options);
+        if spec.name == "http" {
+            self.check_http(&option_args);
+        }
         options.extend(conditions);
         ir::Driver { name: spec.name, positional, options, span }
     }
@@ -160,6 +163,42 @@ impl Lowerer<'_> {
                 for arg in &option.args {
                     if let ast::Arg::Text(pattern) = arg {
                         self.check_regex(pattern, &[]);
+                    }
+                }
+            }
+        }
+    }
+
+    /// What syslog-ng 3.38's http module says while parsing (an unsupported `method()`), and the
+    /// shared destination options rsng's `http()` does not act on.
+    fn check_http(&mut self, option_args: &[ast::Call]) {
+        for option in option_args {
+            let name = option.name.value.replace('_', "-");
+            if schema::http::HTTP_IGNORED_SHARED.contains(&name.as_str()) {
+                let d = self
+                    .warning_at(
+                        codes::IGNORED_OPTION,
+                        format!("option `{name}()` of `http()` is accepted but ignored by rsng"),
+                        option.name.span.clone(),
+                        "ignored",
+                    )
+                    .help("rsng's http() does not implement it yet");
+                self.push(d);
+            }
+            if name == "method" {
+                if let Some(ast::Arg::Text(t)) = option.args.first() {
+                    if !t.value.eq_ignore_ascii_case("post") && !t.value.eq_ignore_ascii_case("put") {
+                        let d = self.warning_at(
+                            codes::INVALID_VALUE,
+                            format!(
+                                "Unsupported method is set(Only POST and PUT are supported), default method POST \
+                                 will be used; method='{}'",
+                                t.value
+                            ),
+                            t.span.clone(),
+                            "sent as POST",
+                        );
+                        self.push(d);
                     }
                 }
             }
@@ -211,6 +250,17 @@ impl Lowerer<'_> {
                             format!("option `{name}()` is obsolete"),
                             call.name.span.clone(),
                             "obsolete",
+                        )
+                        .help(why);
+                    self.push(d);
+                }
+                Status::Ignored(why) => {
+                    let d = self
+                        .warning_at(
+                            codes::IGNORED_OPTION,
+                            format!("option `{name}()` of `{owner}()` is accepted but ignored by rsng"),
+                            call.name.span.clone(),
+                            "ignored",
                         )
                         .help(why);
                     self.push(d);

@@ -24,6 +24,8 @@ const AVAILABLE_MODULES: &[&str] = &[
     "dbparser",
     "disk-buffer",
     "hook-commands",
+    // Debian's syslog-ng-mod-http.
+    "http",
     "json-plugin",
     "kvformat",
     "linux-kmsg-format",

@@ -8,6 +8,7 @@
 //! `wildcard-file()`, `pipe()`, `stdin()`, `program()`, `usertty()`, `internal()`, `system()`)
 //! live here; socket and shared groups are in `socket.rs`.
 
+use super::http::HTTP_OPTION_SETS;
 use super::parsers::{
     CSV_PARSER_OPTIONS, DATE_PARSER_OPTIONS, JSON_PARSER_OPTIONS, KV_PARSER_OPTIONS, PARSER_OPTIONS,
     REGEXP_PARSER_OPTIONS, SYSLOG_PARSER_OPTIONS,
@@ -317,6 +318,8 @@ pub static DRIVERS: &[DriverSpec] = &[
     driver(Dst, "program", Required("command"), writer_dest![PROGRAM_DEST_OPTIONS]),
     // The positional is a user name or `*` (every logged-in user).
     driver(Dst, "usertty", Required("user"), &[USERTTY_OPTIONS]),
+    // The `http` module (Debian's syslog-ng-mod-http): a threaded destination, no writer options.
+    driver(Dst, "http", NoArg, HTTP_OPTION_SETS),
     // --- parsers ---
     driver(Par, "csv-parser", NoArg, &[PARSER_OPTIONS, CSV_PARSER_OPTIONS]),
     driver(Par, "kv-parser", NoArg, &[PARSER_OPTIONS, KV_PARSER_OPTIONS]),
@@ -374,7 +377,7 @@ pub static INSTALLED_PLUGINS: &[DriverSpec] = &[
 ];
 
 /// Plugins of syslog-ng modules the reference installation lacks: 3.38 modules Debian ships in
-/// separate packages or not at all (sql, mongodb, http, python, java, ...) and 4.x additions
+/// separate packages or not at all (sql, mongodb, python, java, ...) and 4.x additions
 /// (`stdout()`, `opentelemetry()`, `loki()`, ...). They are recognised for the error message
 /// only; on the reference machine these names are free, so a user's
 /// `block destination stdout() { ... };` works there and must keep working.
@@ -401,7 +404,6 @@ pub static OTHER_PLUGINS: &[DriverSpec] = &[
     // --- destinations ---
     syslog_ng(Dst, "sql"),
     syslog_ng(Dst, "mongodb"),
-    syslog_ng(Dst, "http"),
     syslog_ng(Dst, "amqp"),
     syslog_ng(Dst, "smtp"),
     syslog_ng(Dst, "riemann"),

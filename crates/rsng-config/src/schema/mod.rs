@@ -8,6 +8,7 @@
 mod drivers;
 mod filters;
 mod global;
+pub(crate) mod http;
 mod parsers;
 mod rewrites;
 mod socket;
@@ -111,6 +112,8 @@ pub enum Status {
     /// Added in syslog-ng 4.x: rejected as 3.38 does, unless the configuration declares
     /// `@version: 4.0` or later, where rsng honours it.
     Since4(&'static str),
+    /// Accepted as syslog-ng accepts it, but rsng does not act on it: a warning says so.
+    Ignored(&'static str),
 }
 
 /// One option: `name(value ...)`.
@@ -139,6 +142,12 @@ impl OptionSpec {
     /// An option of syslog-ng 4.x (see [`Status::Since4`]).
     pub const fn since4(mut self, why: &'static str) -> Self {
         self.status = Status::Since4(why);
+        self
+    }
+
+    /// An option rsng accepts without acting on it (see [`Status::Ignored`]).
+    pub const fn ignored(mut self, why: &'static str) -> Self {
+        self.status = Status::Ignored(why);
         self
     }
 
