@@ -170,6 +170,8 @@ fn ensure_oracle() -> Result<(), String> {
         (on_path("pkg-config"), "pkg-config"),
         (on_path("openssl"), "openssl"),
         (on_path("unshare"), "util-linux"),
+        // example-msg-generator() and example-destination() for the differential tests.
+        (Path::new("/usr/lib/syslog-ng/3.38/libexamples.so").is_file(), "syslog-ng-mod-examples"),
     ] {
         if !present {
             packages.push(package);

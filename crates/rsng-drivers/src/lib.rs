@@ -4,6 +4,8 @@
 //!   `unix-dgram()` and `system()`, as sources and destinations.
 //! - [`file`]: `file()` (source and destination), `pipe()`, `program()`, `usertty()`.
 //! - [`internal`]: rsng's own events, as syslog-ng's `internal()` source names them.
+//! - [`example`]: `example-msg-generator()` and `example-destination()` of syslog-ng's
+//!   `examples` module.
 //!
 //! Each driver is built from its IR ([`build_source`], [`build_destination`]) — binding sockets
 //! and opening files there, so that a failure stops start-up with the config location, as in
@@ -11,6 +13,7 @@
 //! (see [`pipeline`] for where they post messages), one writer per destination.
 
 pub mod disk_buffer;
+pub mod example;
 pub mod file;
 pub mod internal;
 pub mod options;
@@ -117,6 +120,7 @@ pub fn build_source(object: &str, driver: &Driver, ctx: &BuildContext) -> Result
             socket::build_source(object, opts, ctx)
         }
         "internal" => Ok(internal::build_source(object, opts)),
+        "example-msg-generator" => example::build_source(object, opts, ctx),
         "file" | "pipe" | "program" | "stdin" | "wildcard-file" => file::build_source(object, opts, ctx),
         other => Err(DriverError::new(format!("the source driver `{other}()` cannot run in rsng yet"), &driver.span)),
     }
@@ -137,6 +141,7 @@ pub fn build_destination(
             socket::build_destination(object, opts, ctx)
         }
         "file" | "pipe" | "program" | "usertty" | "stdout" => file::build_destination(object, opts, ctx),
+        "example-destination" => example::build_destination(opts),
         other => {
             Err(DriverError::new(format!("the destination driver `{other}()` cannot run in rsng yet"), &driver.span))
         }

@@ -325,6 +325,11 @@ fn build(
                     index,
                     rsng_drivers::Options::new(driver, &ctx.globals),
                 ),
+                "example-destination" => Some(rsng_drivers::example::destination_stats_name(
+                    &obj.name,
+                    index,
+                    rsng_drivers::Options::new(driver, &ctx.globals),
+                )),
                 _ => None,
             };
             let dest = match kept_destinations.iter().position(|d| d.key == key) {
