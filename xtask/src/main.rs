@@ -1,6 +1,7 @@
-//! Project tasks: `cargo xtask test` (the full CI run) and `cargo xtask bench`.
+//! Project tasks: `cargo xtask test` (the full CI run), `cargo xtask bench` and `cargo xtask light`.
 
 mod bench;
+mod light;
 mod pipeline_bench;
 
 use std::path::{Path, PathBuf};
@@ -13,7 +14,9 @@ commands:
   test    install what is missing (apt, needs root or sudo: the syslog-ng 3.38 oracle,
           libssl-dev, pkg-config, openssl, util-linux), then
           build (release), check formatting, run clippy and run all tests (release)
-  bench   benchmarks of rsng side by side with syslog-ng (see `cargo xtask bench --help`)";
+  bench   benchmarks of rsng side by side with syslog-ng (see `cargo xtask bench --help`)
+  light   syslog-ng 3.38's functional test suite against rsng and syslog-ng, side by side
+          (see `cargo xtask light --help`)";
 
 /// The oracle the differential tests compare against.
 const ORACLE: &str = "/usr/sbin/syslog-ng";
@@ -24,6 +27,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("light") => light::run_light(&args[1..]),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
