@@ -8,10 +8,13 @@
 //! daemon's main loop executes them, since reload and stop change what runs.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 /// A command from the control socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,6 +174,47 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
     Ok(listener)
 }
 
+/// Answers handed to connections and not yet written (see [`replies_written`]).
+static PENDING: AtomicUsize = AtomicUsize::new(0);
+
+fn written() -> &'static Notify {
+    static WRITTEN: OnceLock<Notify> = OnceLock::new();
+    WRITTEN.get_or_init(Notify::new)
+}
+
+/// Counts a command from its request until its answer is written (or the peer is gone).
+struct Pending;
+
+impl Pending {
+    fn new() -> Pending {
+        PENDING.fetch_add(1, Ordering::SeqCst);
+        Pending
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        PENDING.fetch_sub(1, Ordering::SeqCst);
+        written().notify_waiters();
+    }
+}
+
+/// Waits, at most `limit`, until every answer given to a control connection has been written
+/// to its socket. The daemon calls it before it exits, so that `syslog-ng-ctl stop` gets its
+/// `OK Shutdown initiated` even when stopping takes no time.
+pub async fn replies_written(limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let notified = written().notified();
+        if PENDING.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            return;
+        }
+    }
+}
+
 /// Accepts control connections and forwards their commands to `requests`.
 pub async fn serve(listener: UnixListener, requests: mpsc::Sender<Request>) {
     loop {
@@ -183,6 +227,7 @@ pub async fn serve(listener: UnixListener, requests: mpsc::Sender<Request>) {
             let mut lines = BufReader::new(read).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 let (tx, rx) = oneshot::channel();
+                let pending = Pending::new();
                 if requests.send((parse_command(&line), tx)).await.is_err() {
                     return;
                 }
@@ -191,7 +236,9 @@ pub async fn serve(listener: UnixListener, requests: mpsc::Sender<Request>) {
                     answer.push('\n');
                 }
                 answer.push_str(".\n");
-                if write.write_all(answer.as_bytes()).await.is_err() {
+                let sent = write.write_all(answer.as_bytes()).await;
+                drop(pending);
+                if sent.is_err() {
                     return;
                 }
             }

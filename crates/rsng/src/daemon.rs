@@ -166,6 +166,8 @@ async fn serve(
     }
     internal::notice(format!("syslog-ng shutting down; version='{}'", env!("CARGO_PKG_VERSION")));
     running.stop(DRAIN_GRACE).await;
+    // The answer to `syslog-ng-ctl stop` must reach it before the process ends.
+    control::replies_written(Duration::from_secs(5)).await;
     let _ = std::fs::remove_file(&pidfile);
     if control_bound {
         let _ = std::fs::remove_file(&control_path);
