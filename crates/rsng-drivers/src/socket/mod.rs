@@ -91,7 +91,8 @@ fn ip_transport(opts: &Options<'_>) -> Result<(Transport, Option<Framing>), Driv
         ("syslog", "tls") => (Transport::Tls, Some(octets)),
         (_, "tls") => (Transport::Tls, Some(Framing::Text)),
         (_, "framed") => (Transport::Tcp, Some(octets)),
-        (_, "text" | "text-with-nuls") => (Transport::Tcp, Some(Framing::Text)),
+        (_, "text") => (Transport::Tcp, Some(Framing::Text)),
+        (_, "text-with-nuls") => (Transport::Tcp, Some(Framing::TextWithNuls)),
         (_, "proxied-tls" | "proxied-tcp" | "proxied-tls-passthrough") => {
             return Err(DriverError::new(
                 format!("transport(\"{transport}\") of `{name}()` is not available in this build of rsng"),

@@ -33,6 +33,8 @@ const READ_SIZE: usize = 64 * 1024;
 pub enum Framing {
     /// One message per line (`network()`, `tcp()`, `unix-stream()`).
     Text,
+    /// One message per line, NULs kept inside (`transport("text-with-nuls")`).
+    TextWithNuls,
     /// RFC 6587 octet counting (`syslog()` streams).
     OctetCounted { trim_large_messages: bool },
 }
@@ -303,6 +305,7 @@ pub async fn read_stream<S: AsyncRead + Unpin>(
     let mut info = receiver.info(peer);
     let mut splitter = match framing {
         Framing::Text => Splitter::Text(TextSplitter::new(receiver.max_msg_size)),
+        Framing::TextWithNuls => Splitter::Text(TextSplitter::with_nuls(receiver.max_msg_size)),
         Framing::OctetCounted { trim_large_messages } => {
             Splitter::Octet(OctetCountedSplitter::new(receiver.max_msg_size, trim_large_messages))
         }

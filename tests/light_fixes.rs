@@ -1,0 +1,87 @@
+//! Behaviours syslog-ng's functional test suite checks, against syslog-ng 3.38 itself:
+//! `transport("text-with-nuls")`, a negative `follow-freq()`.
+
+use std::fs;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use rsng_tests::{oracle_bin, oracle_skipped, rsng_bin, Daemon, RunningDaemon, TempDir};
+
+fn wait_lines(path: &std::path::Path, n: usize) -> Vec<u8> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let bytes = fs::read(path).unwrap_or_default();
+        if bytes.iter().filter(|&&b| b == b'\n').count() >= n || Instant::now() > deadline {
+            return bytes;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends `input` to each TCP source of `config` and returns the output file, lines sorted.
+fn run(daemon: Daemon, config: impl Fn(&[u16], &str) -> String, sources: usize, input: &[u8], lines: usize) -> Vec<u8> {
+    let tmp = TempDir::new(&format!("light-{}", daemon.name())).expect("tempdir");
+    let out = tmp.path().join("out.log");
+    let out_text = out.display().to_string();
+    let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 0, sources, |p| config(&p.tcp, &out_text));
+    for port in &ports.tcp {
+        running.send_tcp(*port, input);
+    }
+    let got = wait_lines(&out, lines);
+    assert!(running.stop(), "{} did not stop", daemon.name());
+    let mut sorted: Vec<&[u8]> = got.split_inclusive(|&b| b == b'\n').collect();
+    sorted.sort();
+    sorted.concat()
+}
+
+#[test]
+fn text_with_nuls_keeps_nuls() {
+    if oracle_skipped() {
+        return;
+    }
+    let config = |ports: &[u16], out: &str| {
+        format!(
+            "@version: 3.38\n\
+             source s1 {{ network(ip(127.0.0.1) port({}) transport(\"text-with-nuls\") flags(no-multi-line)); }};\n\
+             source s2 {{ network(ip(127.0.0.1) port({}) transport(\"text-with-nuls\")); }};\n\
+             source s3 {{ network(ip(127.0.0.1) port({}) transport(\"tcp\")); }};\n\
+             destination d {{ file(\"{out}\" template(\"$SOURCE [${{MESSAGE}}] [$PROGRAM]\\n\")); }};\n\
+             log {{ source(s1); source(s2); source(s3); destination(d); }};\n",
+            ports[0], ports[1], ports[2]
+        )
+    };
+    let input = b"prog message\0embedded\0nul\nsecond\n";
+    // s1 and s2: two messages each; s3 cuts at each NUL: four.
+    let expected = run(Daemon::Oracle, config, 3, input, 8);
+    let ours = run(Daemon::Rsng, config, 3, input, 8);
+    assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&expected));
+    assert!(expected.windows(9).any(|w| w == b"message\0e"), "NULs kept: {expected:?}");
+}
+
+#[test]
+fn negative_follow_freq_is_refused_as_in_syslog_ng() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("follow-freq").expect("tempdir");
+    for (value, ok) in [("-1", false), ("-0.1", false), ("-1.0", false), ("0", true), ("0.1", true), ("1", true)] {
+        let conf = tmp.path().join("t.conf");
+        fs::write(
+            &conf,
+            format!(
+                "@version: 3.38\nsource s {{ file(\"/dev/null\" follow-freq({value})); }};\nlog {{ source(s); }};\n"
+            ),
+        )
+        .expect("write");
+        let [oracle, ours] = [oracle_bin(), rsng_bin().to_path_buf()].map(|bin| {
+            let out = Command::new(bin).arg("-s").arg("-f").arg(&conf).env("NO_COLOR", "1").output().expect("run");
+            (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+        });
+        assert_eq!(oracle.0, ok, "syslog-ng, follow-freq({value}): {}", oracle.1);
+        assert_eq!(ours.0, ok, "rsng, follow-freq({value}): {}", ours.1);
+        if !ok {
+            assert!(oracle.1.contains("It cannot be negative"), "{}", oracle.1);
+            assert!(ours.1.contains("It cannot be negative") && ours.1.contains("t.conf:2:"), "{}", ours.1);
+        }
+    }
+}
