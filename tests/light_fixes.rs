@@ -85,3 +85,56 @@ fn negative_follow_freq_is_refused_as_in_syslog_ng() {
         }
     }
 }
+
+#[test]
+fn rate_limit_filter_counts_as_syslog_ng() {
+    if oracle_skipped() {
+        return;
+    }
+    // rate(1): one message a second per key; the burst below arrives well within a second.
+    let config = |ports: &[u16], out: &str| {
+        format!(
+            "@version: 3.38\n\
+             source s {{ network(ip(127.0.0.1) port({})); }};\n\
+             filter per_program {{ rate-limit(template(\"$PROGRAM\") rate(1)); }};\n\
+             filter over {{ not throttle(rate(1)); }};\n\
+             destination d {{ file(\"{out}\" template(\"$PROGRAM $MSG\\n\")); }};\n\
+             destination rest {{ file(\"{out}.rest\" template(\"$PROGRAM $MSG\\n\")); }};\n\
+             log {{ source(s); filter(per_program); destination(d); }};\n\
+             log {{ source(s); filter(over); destination(rest); }};\n",
+            ports[0]
+        )
+    };
+    let input: Vec<u8> = (0..10).flat_map(|i| format!("a m{i}\nb m{i}\n").into_bytes()).collect();
+    let expected = run(Daemon::Oracle, config, 1, &input, 2);
+    let ours = run(Daemon::Rsng, config, 1, &input, 2);
+    assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&expected));
+    assert_eq!(String::from_utf8_lossy(&expected), "a m0\nb m0\n");
+}
+
+#[test]
+fn rate_limit_needs_a_rate() {
+    let tmp = TempDir::new("rate-limit").expect("tempdir");
+    let conf = tmp.path().join("t.conf");
+    fs::write(
+        &conf,
+        "@version: 3.38\nsource s { internal(); };\nlog { source(s); filter { rate-limit(template(\"$HOST\")); }; };\n",
+    )
+    .expect("write");
+    let out = Command::new(rsng_bin())
+        .arg("-F")
+        .arg("-f")
+        .arg(&conf)
+        .arg("-p")
+        .arg(tmp.path().join("p"))
+        .arg("-c")
+        .arg(tmp.path().join("c"))
+        .arg("-R")
+        .arg(tmp.path().join("r"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("rate-limit: the rate() argument is required"), "{err}");
+}
