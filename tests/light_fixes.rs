@@ -138,3 +138,55 @@ fn rate_limit_needs_a_rate() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("rate-limit: the rate() argument is required"), "{err}");
 }
+
+/// `$PROTO` and `$DESTPORT`: the IP protocol and local port a message came in on (0 otherwise).
+fn proto_and_port(daemon: Daemon) -> String {
+    let tmp = TempDir::new(&format!("proto-{}", daemon.name())).expect("tempdir");
+    let out = tmp.path().join("out.log");
+    let sock = tmp.path().join("in.sock");
+    let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 1, 1, |p| {
+        format!(
+            "@version: 3.38\n\
+             source s {{ network(ip(127.0.0.1) port({})); network(ip(127.0.0.1) port({}) transport(udp));\n\
+               unix-stream(\"{}\"); }};\n\
+             destination d {{ file(\"{}\" template(\"$PROGRAM proto=$PROTO dport=$DESTPORT\\n\")); }};\n\
+             log {{ source(s); destination(d); }};\n",
+            p.tcp[0],
+            p.udp[0],
+            sock.display(),
+            out.display()
+        )
+    });
+    running.send_tcp(ports.tcp[0], b"tcp m\n");
+    running.send_udp(&ports.udp, &["udp m"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut unix = loop {
+        match std::os::unix::net::UnixStream::connect(&sock) {
+            Ok(s) => break s,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "{}: {e}", sock.display());
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    };
+    std::io::Write::write_all(&mut unix, b"unix m\n").expect("send");
+    drop(unix);
+    let got = String::from_utf8(wait_lines(&out, 3)).expect("utf-8");
+    assert!(running.stop());
+    let mut lines: Vec<String> = got
+        .lines()
+        .map(|l| l.replace(&ports.tcp[0].to_string(), "<TCP>").replace(&ports.udp[0].to_string(), "<UDP>"))
+        .collect();
+    lines.sort();
+    lines.join("\n")
+}
+
+#[test]
+fn proto_and_destport_macros() {
+    if oracle_skipped() {
+        return;
+    }
+    let expected = proto_and_port(Daemon::Oracle);
+    assert_eq!(proto_and_port(Daemon::Rsng), expected);
+    assert_eq!(expected, "tcp proto=6 dport=<TCP>\nudp proto=17 dport=<UDP>\nunix proto=0 dport=0");
+}

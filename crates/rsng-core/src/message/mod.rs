@@ -118,6 +118,9 @@ pub struct ReceiveInfo {
     pub zone_configured: bool,
     /// Whether the message is local (internal or from a local source).
     pub local: bool,
+    /// IP protocol number (6 TCP, 17 UDP) and local port it came in on (`$PROTO`,
+    /// `$DESTPORT`); zeros when it did not come over IP.
+    pub destination: (u8, u16),
 }
 
 impl ReceiveInfo {
@@ -132,6 +135,7 @@ impl ReceiveInfo {
             time_zone,
             zone_configured: false,
             local: false,
+            destination: (0, 0),
         }
     }
 }
@@ -155,6 +159,7 @@ struct Inner {
     source: Arc<str>,
     host_from: Arc<str>,
     source_ip: Option<IpAddr>,
+    destination: (u8, u16),
     local: bool,
     utf8: bool,
     /// `$HOST` holds a `chain-hostnames()` chain (`orig/relay`, `source@host`); the `HOST`
@@ -181,6 +186,7 @@ impl LogMessage {
                 source: info.source.clone(),
                 host_from: info.host_from.clone(),
                 source_ip: info.source_ip,
+                destination: info.destination,
                 local: info.local,
                 ..Inner::empty(rsng_proto::syslog::DEFAULT_PRI, info.received, info.received)
             }),
@@ -271,6 +277,11 @@ impl LogMessage {
     /// The sender's address (`$SOURCEIP`).
     pub fn source_ip(&self) -> Option<IpAddr> {
         self.inner.source_ip
+    }
+
+    /// IP protocol number and local port the message came in on (`$PROTO`, `$DESTPORT`).
+    pub fn destination(&self) -> (u8, u16) {
+        self.inner.destination
     }
 
     /// Whether the message is local (internal, or from a local source).
@@ -561,6 +572,7 @@ impl Inner {
             source: Arc::from(""),
             host_from: Arc::from(""),
             source_ip: None,
+            destination: (0, 0),
             local: false,
             utf8: false,
             chained_host: false,

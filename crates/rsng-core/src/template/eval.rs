@@ -36,8 +36,8 @@
 //! # What is covered
 //!
 //! Every macro of syslog-ng 3.38 except those that need state rsng does not
-//! model yet: `$DESTIP`/`$DESTPORT`/`$PROTO` print syslog-ng's values for a
-//! message without a destination address (`127.0.0.1`, `0`, `0`), and
+//! model yet: `$DESTIP` prints syslog-ng's value for a message without a
+//! destination address (`127.0.0.1`), and
 //! `$RCPTID`, `$RUNID`, `$HOSTID`, `$UNIQID` and match groups are empty;
 //! `$_`/`$CONTEXT_ID` is the element `$(map)`/`$(filter)` work on (a
 //! per-thread value, so filters run for an element see it too).
@@ -389,7 +389,8 @@ fn expand_macro(name: &str, msg: &LogMessage, opts: &FormatOptions, escape: bool
             }
         }
         "DESTIP" => out.extend_from_slice(b"127.0.0.1"),
-        "DESTPORT" | "PROTO" => out.push(b'0'),
+        "DESTPORT" => push_num(out, u64::from(msg.destination().1), 0, b'0'),
+        "PROTO" => push_num(out, u64::from(msg.destination().0), 0, b'0'),
         "SEQNUM" => {
             if opts.seq_num != 0 {
                 push_num(out, u64::from(opts.seq_num), 0, b'0');

@@ -242,6 +242,12 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
     };
     let mut receiver = Receiver::new(object, opts, defaults, local);
     receiver.pid_from_credentials = name == "system";
+    // `$PROTO` and `$DESTPORT` of messages from IP peers: the listener's protocol and port.
+    receiver.destination = match &bound {
+        Bound::Tcp(l) => l.local_addr().ok().map(|a| (6, a.port())),
+        Bound::Udp(s) => s.local_addr().ok().map(|a| (17, a.port())),
+        _ => None,
+    };
     let receiver = Arc::new(receiver);
     let max_connections = opts.int("max-connections").filter(|&n| n > 0).unwrap_or(if local { 256 } else { 10 });
     // `log-iw-size()` is shared out among the connections of a stream listener, as syslog-ng does.
