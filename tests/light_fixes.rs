@@ -190,3 +190,69 @@ fn proto_and_destport_macros() {
     assert_eq!(proto_and_port(Daemon::Rsng), expected);
     assert_eq!(expected, "tcp proto=6 dport=<TCP>\nudp proto=17 dport=<UDP>\nunix proto=0 dport=0");
 }
+
+/// The per-driver counters of `unix-stream()` and `unix-dgram()` destinations, once three
+/// messages were written to each.
+fn unix_destination_counters(daemon: Daemon) -> Vec<String> {
+    use std::io::Read;
+    let tmp = TempDir::new(&format!("unix-dst-{}", daemon.name())).expect("tempdir");
+    let stream_path = tmp.path().join("stream.sock");
+    let dgram_path = tmp.path().join("dgram.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&stream_path).expect("bind stream");
+    let dgram = std::os::unix::net::UnixDatagram::bind(&dgram_path).expect("bind dgram");
+    dgram.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+    let (running, _, _) = RunningDaemon::start(daemon, tmp.path(), 0, 0, |_| {
+        format!(
+            "@version: 3.38\n\
+             source s {{ example-msg-generator(num(3) freq(0.01) template(\"m\")); }};\n\
+             destination d {{ unix-stream(\"{}\"); unix-dgram(\"{}\"); }};\n\
+             log {{ source(s); destination(d); }};\n",
+            stream_path.display(),
+            dgram_path.display()
+        )
+    });
+    let (mut conn, _) = listener.accept().expect("accept");
+    conn.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+    let mut received = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while received.iter().filter(|&&b| b == b'\n').count() < 3 {
+        let n = conn.read(&mut chunk).expect("read stream");
+        assert!(n > 0, "{}: stream closed early", daemon.name());
+        received.extend_from_slice(&chunk[..n]);
+    }
+    for _ in 0..3 {
+        dgram.recv(&mut chunk).expect("datagram");
+    }
+    let ctl = tmp.path().join(format!("{}.ctl", daemon.name()));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let counters = loop {
+        let out = Command::new("/usr/sbin/syslog-ng-ctl").arg("stats").arg("-c").arg(&ctl).output().expect("ctl");
+        let mut rows: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| {
+                l.starts_with("dst.unix-")
+                    && ["processed", "written", "dropped", "queued"].iter().any(|k| l.contains(&format!(";a;{k};")))
+            })
+            .map(|l| l.replace(&tmp.path().display().to_string(), "DIR"))
+            .collect();
+        rows.sort();
+        let written = rows.iter().filter(|r| r.contains(";a;written;3")).count();
+        if written == 2 || Instant::now() > deadline {
+            break rows;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(running.stop());
+    counters
+}
+
+#[test]
+fn unix_destination_counters_are_syslog_ngs() {
+    if oracle_skipped() || !std::path::Path::new("/usr/lib/syslog-ng/3.38/libexamples.so").exists() {
+        assert!(oracle_skipped(), "syslog-ng-mod-examples is missing: cargo xtask test installs it");
+        return;
+    }
+    let expected = unix_destination_counters(Daemon::Oracle);
+    assert_eq!(expected.len(), 8, "{expected:?}");
+    assert_eq!(unix_destination_counters(Daemon::Rsng), expected);
+}

@@ -320,11 +320,13 @@ fn build(
         for (index, driver) in obj.drivers.iter().enumerate() {
             let key = driver_key(Context::Destination, &obj.name, index, driver, &globals);
             let stats_name = match driver.name {
-                "network" | "syslog" | "tcp" | "udp" | "tcp6" | "udp6" => rsng_drivers::socket::destination_stats_name(
-                    &obj.name,
-                    index,
-                    rsng_drivers::Options::new(driver, &ctx.globals),
-                ),
+                "network" | "syslog" | "tcp" | "udp" | "tcp6" | "udp6" | "unix-stream" | "unix-dgram" => {
+                    rsng_drivers::socket::destination_stats_name(
+                        &obj.name,
+                        index,
+                        rsng_drivers::Options::new(driver, &ctx.globals),
+                    )
+                }
                 "example-destination" => Some(rsng_drivers::example::destination_stats_name(
                     &obj.name,
                     index,

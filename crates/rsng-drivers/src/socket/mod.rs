@@ -60,6 +60,10 @@ fn transport_name(opts: &Options<'_>) -> String {
 /// component (`dst.network`), id (`OBJECT#N`) and instance (`tcp,HOST:PORT`). `None` for
 /// drivers it does not count at the default level.
 pub fn destination_stats_name(object: &str, index: usize, opts: Options<'_>) -> Option<(String, String, String)> {
+    if let name @ ("unix-stream" | "unix-dgram") = opts.name() {
+        let path = opts.positional().unwrap_or_default();
+        return Some((format!("dst.{name}"), format!("{object}#{index}"), format!("{name},localhost.afunix:{path}")));
+    }
     let (transport, _) = ip_transport(&opts).ok()?;
     let port = port_option(&opts, &["port", "destport"], default_port(&opts, transport)).ok()?;
     let host = opts.positional().unwrap_or_default();
