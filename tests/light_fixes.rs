@@ -256,3 +256,51 @@ fn unix_destination_counters_are_syslog_ngs() {
     assert_eq!(expected.len(), 8, "{expected:?}");
     assert_eq!(unix_destination_counters(Daemon::Rsng), expected);
 }
+
+/// `parser;NAME;;a;discarded;N` rows at `stats-level(1)`.
+fn parser_counters(daemon: Daemon) -> Vec<String> {
+    let tmp = TempDir::new(&format!("parser-stats-{}", daemon.name())).expect("tempdir");
+    let out = tmp.path().join("out.log");
+    let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 0, 1, |p| {
+        format!(
+            "@version: 3.38\noptions {{ stats-level(1); }};\n\
+             source s {{ network(ip(127.0.0.1) port({})); }};\n\
+             parser p {{ regexp-parser(patterns(\"^(?<word>foo)\")); }};\n\
+             parser q {{ regexp-parser(patterns(\"never\")); }};\n\
+             destination d {{ file(\"{}\"); }};\n\
+             log {{ source(s); parser(p); destination(d); }};\n\
+             log {{ source(s); parser(q); destination(d); }};\n",
+            p.tcp[0],
+            out.display()
+        )
+    });
+    running.send_tcp(ports.tcp[0], b"prog foo\nprog bar\nprog foo again\n");
+    wait_lines(&out, 2);
+    let ctl = tmp.path().join(format!("{}.ctl", daemon.name()));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let rows = loop {
+        let out = Command::new("/usr/sbin/syslog-ng-ctl").arg("stats").arg("-c").arg(&ctl).output().expect("ctl");
+        let mut rows: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with("parser;"))
+            .map(String::from)
+            .collect();
+        rows.sort();
+        if rows.iter().any(|r| r == "parser;q;;a;discarded;3") || Instant::now() > deadline {
+            break rows;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(running.stop());
+    rows
+}
+
+#[test]
+fn parser_discarded_counters() {
+    if oracle_skipped() {
+        return;
+    }
+    let expected = parser_counters(Daemon::Oracle);
+    assert_eq!(expected, ["parser;p;;a;discarded;1", "parser;q;;a;discarded;3"]);
+    assert_eq!(parser_counters(Daemon::Rsng), expected);
+}

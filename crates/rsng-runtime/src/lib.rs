@@ -92,6 +92,8 @@ pub struct Running {
     pub sources: Vec<RunningSource>,
     pub destinations: Vec<RunningDestination>,
     slots: Vec<SourceSlot>,
+    /// `discarded` counters of parser objects (`stats-level(1)` and up).
+    parsers: Vec<(String, Arc<std::sync::atomic::AtomicU64>)>,
 }
 
 /// Names referenced from log paths, by context.
@@ -383,11 +385,18 @@ fn build(
     // Parsers and rewrites.
     let tctx = TransformContext { config, filters: &filters, compile: &ctx.compile };
     let mut transforms: HashMap<(Context, String), Vec<Arc<dyn Transform>>> = HashMap::new();
+    let mut parser_counters = Vec::new();
     for (context, objects) in [(Context::Parser, &config.parsers), (Context::Rewrite, &config.rewrites)] {
         for obj in objects.iter().filter(|o| used.contains(&(context, o.name.clone()))) {
             let mut list: Vec<Arc<dyn Transform>> = Vec::new();
             for driver in &obj.drivers {
                 list.push(Arc::from(transform::build(context, driver, &tctx)?));
+            }
+            // From stats-level(1) on, syslog-ng counts what each parser object discards.
+            if context == Context::Parser && ctx.globals.int("stats-level").unwrap_or(0) >= 1 {
+                let discarded = Arc::new(std::sync::atomic::AtomicU64::new(0));
+                parser_counters.push((obj.name.clone(), discarded.clone()));
+                list = vec![Arc::new(transform::counted::CountedParser { parts: list, discarded })];
             }
             transforms.insert((context, obj.name.clone()), list);
         }
@@ -472,7 +481,7 @@ fn build(
         }
     }
     kept_sources.extend(taken_src.into_iter().flatten());
-    Ok(Running { sources, destinations: running_destinations, slots })
+    Ok(Running { sources, destinations: running_destinations, slots, parsers: parser_counters })
 }
 
 /// Stops destinations: closes their queues, lets them write for at most `grace`, then cancels.
@@ -556,6 +565,9 @@ impl Running {
                 (parts.next().unwrap_or_default(), parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
             rows.push(StatRow::new(component, id, inst, &format!("tls_handshake_failed_{reason}"), n));
         }
+        for (name, discarded) in &self.parsers {
+            rows.push(StatRow::new("parser", name, "", "discarded", discarded.load(Relaxed)));
+        }
         rows.push(StatRow::new("center", "", "received", "processed", received));
         rows.push(StatRow::new("center", "", "queued", "processed", delivered));
         rows
@@ -574,7 +586,7 @@ impl Running {
         opts: &StartOptions,
         grace: Duration,
     ) -> Result<Running, BuildError> {
-        let Running { sources, destinations, slots } = self;
+        let Running { sources, destinations, slots, .. } = self;
         let mut stats: HashMap<String, Arc<SourceStats>> = sources.into_iter().map(|s| (s.object, s.stats)).collect();
         // Sources that go away are stopped first: a new source may bind their address.
         let new_keys = planned_source_keys(config);
