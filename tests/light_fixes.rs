@@ -304,3 +304,50 @@ fn parser_discarded_counters() {
     assert_eq!(expected, ["parser;p;;a;discarded;1", "parser;q;;a;discarded;3"]);
     assert_eq!(parser_counters(Daemon::Rsng), expected);
 }
+
+/// `filter;NAME;;a;matched|not_matched;N` rows at `stats-level(3)`.
+fn filter_counters(daemon: Daemon) -> Vec<String> {
+    let tmp = TempDir::new(&format!("filter-stats-{}", daemon.name())).expect("tempdir");
+    let out = tmp.path().join("out.log");
+    let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 0, 1, |p| {
+        format!(
+            "@version: 3.38\noptions {{ stats-level(3); }};\n\
+             source s {{ network(ip(127.0.0.1) port({})); }};\n\
+             filter f {{ program(\"a\"); }};\n\
+             destination d {{ file(\"{}\"); }};\n\
+             log {{ source(s); filter(f); destination(d); }};\n\
+             log {{ source(s); filter {{ program(\"b\"); }}; destination(d); }};\n",
+            p.tcp[0],
+            out.display()
+        )
+    });
+    running.send_tcp(ports.tcp[0], b"a m\nb m\nb m\n");
+    wait_lines(&out, 3);
+    let ctl = tmp.path().join(format!("{}.ctl", daemon.name()));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let rows = loop {
+        let out = Command::new("/usr/sbin/syslog-ng-ctl").arg("stats").arg("-c").arg(&ctl).output().expect("ctl");
+        let mut rows: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with("filter;"))
+            .map(String::from)
+            .collect();
+        rows.sort();
+        if rows.iter().any(|r| r == "filter;f;;a;not_matched;2") || Instant::now() > deadline {
+            break rows;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(running.stop());
+    rows
+}
+
+#[test]
+fn filter_match_counters() {
+    if oracle_skipped() {
+        return;
+    }
+    let expected = filter_counters(Daemon::Oracle);
+    assert_eq!(expected.len(), 4, "{expected:?}");
+    assert_eq!(filter_counters(Daemon::Rsng), expected);
+}

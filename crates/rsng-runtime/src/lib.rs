@@ -94,6 +94,8 @@ pub struct Running {
     slots: Vec<SourceSlot>,
     /// `discarded` counters of parser objects (`stats-level(1)` and up).
     parsers: Vec<(String, Arc<std::sync::atomic::AtomicU64>)>,
+    /// `matched`/`not_matched` counters of filter objects (`stats-level(3)` and up).
+    filters: Vec<(String, Arc<graph::FilterCounters>)>,
 }
 
 /// Names referenced from log paths, by context.
@@ -402,7 +404,15 @@ fn build(
         }
     }
 
-    let resolver = Resolver { config, filters: &filters, outlets: &outlet_of, transforms: &transforms };
+    let filter_stats = RefCell::new(Vec::new());
+    let keep_filter_stats = ctx.globals.int("stats-level").unwrap_or(0) >= 3;
+    let resolver = Resolver {
+        config,
+        filters: &filters,
+        outlets: &outlet_of,
+        transforms: &transforms,
+        filter_stats: keep_filter_stats.then_some(&filter_stats),
+    };
     let graph = Arc::new(resolver.build().map_err(|e| BuildError::plain(e.0))?);
     let outlets: Arc<[Outlet]> = outlets.into_inner().into();
 
@@ -481,7 +491,13 @@ fn build(
         }
     }
     kept_sources.extend(taken_src.into_iter().flatten());
-    Ok(Running { sources, destinations: running_destinations, slots, parsers: parser_counters })
+    Ok(Running {
+        sources,
+        destinations: running_destinations,
+        slots,
+        parsers: parser_counters,
+        filters: filter_stats.into_inner(),
+    })
 }
 
 /// Stops destinations: closes their queues, lets them write for at most `grace`, then cancels.
@@ -564,6 +580,10 @@ impl Running {
             let (component, id, inst) =
                 (parts.next().unwrap_or_default(), parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
             rows.push(StatRow::new(component, id, inst, &format!("tls_handshake_failed_{reason}"), n));
+        }
+        for (name, c) in &self.filters {
+            rows.push(StatRow::new("filter", name, "", "matched", c.matched.load(Relaxed)));
+            rows.push(StatRow::new("filter", name, "", "not_matched", c.not_matched.load(Relaxed)));
         }
         for (name, discarded) in &self.parsers {
             rows.push(StatRow::new("parser", name, "", "discarded", discarded.load(Relaxed)));
