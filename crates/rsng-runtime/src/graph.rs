@@ -45,6 +45,9 @@ pub struct FilterCounters {
     pub not_matched: std::sync::atomic::AtomicU64,
 }
 
+/// Filter object names and their counters, in the order the log paths use them.
+pub type FilterStats = Vec<(String, Arc<FilterCounters>)>;
+
 pub struct Branch {
     pub steps: Vec<Step>,
     pub final_: bool,
@@ -72,7 +75,7 @@ pub struct Resolver<'a> {
     /// Parser/rewrite object → its transforms.
     pub transforms: &'a HashMap<(Context, String), Vec<Arc<dyn Transform>>>,
     /// Filter object → its counters, when they are kept (`stats-level(3)` and up).
-    pub filter_stats: Option<&'a std::cell::RefCell<Vec<(String, Arc<FilterCounters>)>>>,
+    pub filter_stats: Option<&'a std::cell::RefCell<FilterStats>>,
 }
 
 /// A reference the builder could not resolve.
