@@ -351,3 +351,29 @@ fn filter_match_counters() {
     assert_eq!(expected.len(), 4, "{expected:?}");
     assert_eq!(filter_counters(Daemon::Rsng), expected);
 }
+
+#[test]
+fn regexp_parser_dupnames_flag_allows_repeated_names() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("dupnames").expect("tempdir");
+    for (flags, ok) in [("flags(dupnames)", true), ("", false)] {
+        let conf = tmp.path().join("t.conf");
+        fs::write(
+            &conf,
+            format!(
+                "@version: 3.38\nsource s {{ internal(); }};\n\
+                 parser p {{ regexp-parser(prefix(\".reg.\") patterns(\"(?<key>foo)|(?<key>bar)\") {flags}); }};\n\
+                 log {{ source(s); parser(p); }};\n"
+            ),
+        )
+        .expect("write");
+        let [oracle, ours] = [oracle_bin(), rsng_bin().to_path_buf()].map(|bin| {
+            let out = Command::new(bin).arg("-s").arg("-f").arg(&conf).env("NO_COLOR", "1").output().expect("run");
+            (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+        });
+        assert_eq!(oracle.0, ok, "syslog-ng with `{flags}`: {}", oracle.1);
+        assert_eq!(ours.0, ok, "rsng with `{flags}`: {}", ours.1);
+    }
+}

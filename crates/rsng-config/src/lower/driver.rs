@@ -168,9 +168,11 @@ impl Lowerer<'_> {
         for option in option_args {
             let name = option.name.value.replace('_', "-");
             if matches!(name.as_str(), "patterns" | "multi-line-prefix" | "multi-line-garbage" | "bad-hostname") {
+                // regexp-parser's patterns are compiled with its `flags()` and `type()`.
+                let flags = if name == "patterns" { options } else { &[] };
                 for arg in &option.args {
                     if let ast::Arg::Text(pattern) = arg {
-                        self.check_regex(pattern, &[]);
+                        self.check_regex(pattern, flags);
                     }
                 }
             }
