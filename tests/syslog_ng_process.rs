@@ -316,3 +316,33 @@ fn stop_is_always_answered() {
     }
     assert!(lost.is_empty(), "{} of 200 stops unanswered: {lost:?}", lost.len());
 }
+
+/// A new configuration that cannot start (its port is taken) is reverted: the same answer to
+/// `syslog-ng-ctl reload` and the same life-cycle lines as syslog-ng.
+fn failed_reload(daemon: Daemon) -> (String, Vec<String>) {
+    let tmp = TempDir::new(&format!("failed-reload-{}", daemon.name())).expect("tempdir");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let p = Proc::start(daemon, tmp.path(), CONFIG, &["--stderr", "--no-caps"]);
+    let conf = tmp.path().join(format!("{}.conf", daemon.name()));
+    fs::write(&conf, format!("{CONFIG}source n {{ network(ip(127.0.0.1) port({port})); }};\nlog {{ source(n); }};\n"))
+        .expect("write");
+    let (ok, reply) = p.ctl_cmd(&["reload"]);
+    assert!(!ok, "{}: {reply}", daemon.name());
+    assert!(p.wait_stderr("Configuration reload finished"), "{}: {}", daemon.name(), p.stderr());
+    let (stopped, _, code) = p.stop();
+    assert!(stopped && code == Some(0));
+    let err = fs::read_to_string(tmp.path().join(format!("{}.stderr", daemon.name()))).unwrap_or_default();
+    drop(taken);
+    (reply.trim().to_string(), lifecycle_lines(&err))
+}
+
+#[test]
+fn failed_reload_reverts_as_syslog_ng_does() {
+    if !have_oracle() {
+        return;
+    }
+    let expected = failed_reload(Daemon::Oracle);
+    assert_eq!(expected.0, "Config reload failed, reverted to previous config");
+    assert_eq!(failed_reload(Daemon::Rsng), expected);
+}

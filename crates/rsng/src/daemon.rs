@@ -138,8 +138,8 @@ async fn serve(
                     Command::Stats { .. } => control::format_stats(&running.stats()),
                     Command::Query { kind, pattern, .. } => control::format_query(&running.stats(), kind, &pattern),
                     Command::Reload => match reload(cli, &mut config, &mut running, false).await {
-                        Ok(true) => "OK Config reload successful".to_string(),
-                        Ok(false) => "FAIL Syntax error parsing configuration file, previous config remained intact".to_string(),
+                        Ok(None) => "OK Config reload successful".to_string(),
+                        Ok(Some(reason)) => format!("FAIL {reason}"),
                         Err(code) => {
                             let _ = reply.send("FAIL Error starting the configuration".into());
                             return code;
@@ -175,7 +175,8 @@ async fn serve(
     0
 }
 
-/// Reads the configuration again and switches to it. `Ok(false)`: the new file is invalid and the
+/// Reads the configuration again and switches to it. `Ok(Some(reason))`: the new file is invalid
+/// or could not start (the reason is `syslog-ng-ctl reload`'s answer) and the
 /// old configuration keeps running. `Err(code)`: neither could be started; rsng must exit.
 /// The messages are syslog-ng's, in its order; a file that does not parse is logged only for
 /// SIGHUP (`syslog-ng-ctl reload` gets the reason in its reply instead).
@@ -184,7 +185,7 @@ async fn reload(
     config: &mut ir::Config,
     running: &mut rsng_runtime::Running,
     by_signal: bool,
-) -> Result<bool, u8> {
+) -> Result<Option<&'static str>, u8> {
     let loaded = match rsng_config::load_file(&cli.cfgfile, &LoadOptions::default()) {
         Ok(loaded) => loaded,
         Err(err) => {
@@ -192,7 +193,7 @@ async fn reload(
             if by_signal {
                 internal::error("Error reloading configuration; reason='Syntax error parsing configuration file'");
             }
-            return Ok(false);
+            return Ok(Some("Syntax error parsing configuration file, previous config remained intact"));
         }
     };
     // Destination files are opened again on reload, as syslog-ng does.
@@ -205,7 +206,7 @@ async fn reload(
             internal::info("New configuration initialized;");
             internal::notice("Configuration reload request received, reloading configuration;");
             internal::notice("Configuration reload finished;");
-            Ok(true)
+            Ok(None)
         }
         Err(e) => {
             print_start_error(&loaded.config, &e);
@@ -213,7 +214,9 @@ async fn reload(
             match rsng_runtime::start(config, &start_options(cli)) {
                 Ok(r) => {
                     *running = r;
-                    Ok(false)
+                    // syslog-ng finishes the reload with the old configuration back in place.
+                    internal::notice("Configuration reload finished;");
+                    Ok(Some("Config reload failed, reverted to previous config"))
                 }
                 Err(e) => {
                     print_start_error(config, &e);
