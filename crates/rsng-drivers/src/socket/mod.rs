@@ -188,7 +188,10 @@ fn service_port(name: &str) -> Result<u16, ()> {
 pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Result<Box<dyn Source>, DriverError> {
     let name = opts.name();
     let bind_error = |what: &str, e: std::io::Error| {
-        DriverError::new(format!("Error binding socket; addr='{what}', error='{e}'"), opts.span())
+        DriverError::new(
+            format!("Error binding socket; addr='{what}', error='{}'", crate::file::os_error(&e)),
+            opts.span(),
+        )
     };
     let mut defaults = ParseFlags::default();
     let mut tls_context = None;
