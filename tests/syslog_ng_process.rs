@@ -51,7 +51,7 @@ impl Proc {
             if let Ok(Some(status)) = p.child.try_wait() {
                 panic!("{name} exited at start-up ({status}): {}", p.stderr());
             }
-            if p.ctl.exists() && p.ctl_cmd(&["stats"]).0 {
+            if p.ctl.exists() && std::os::unix::net::UnixStream::connect(&p.ctl).is_ok() {
                 return p;
             }
             assert!(Instant::now() < deadline, "{name} did not start in time: {}", p.stderr());
@@ -294,4 +294,55 @@ fn lifecycle_messages_are_syslog_ngs() {
     let expected = lifecycle_lines(&oracle);
     assert_eq!(expected.len(), 7, "syslog-ng's internal() life cycle: {oracle}");
     assert_eq!(lifecycle_lines(&ours), expected, "rsng's internal(): {ours}");
+}
+
+/// `syslog-ng-ctl stop` always gets its answer: the daemon writes it before it exits, however
+/// quickly it stops.
+#[test]
+fn stop_is_always_answered() {
+    if !Path::new(CTL).exists() {
+        assert!(oracle_skipped(), "{CTL} is missing: install syslog-ng-core (cargo xtask test does)");
+        return;
+    }
+    let tmp = TempDir::new("stop-race").expect("tempdir");
+    let config = "@version: 3.38\nsource s { internal(); };\nlog { source(s); };\n";
+    let mut lost = Vec::new();
+    for cycle in 0..200 {
+        let p = Proc::start(Daemon::Rsng, tmp.path(), config, &["--no-caps"]);
+        let (ok, reply, code) = p.stop();
+        if !(ok && reply.contains("Shutdown initiated") && code == Some(0)) {
+            lost.push(format!("cycle {cycle}: ok={ok} code={code:?} reply={reply:?}"));
+        }
+    }
+    assert!(lost.is_empty(), "{} of 200 stops unanswered: {lost:?}", lost.len());
+}
+
+/// A new configuration that cannot start (its port is taken) is reverted: the same answer to
+/// `syslog-ng-ctl reload` and the same life-cycle lines as syslog-ng.
+fn failed_reload(daemon: Daemon) -> (String, Vec<String>) {
+    let tmp = TempDir::new(&format!("failed-reload-{}", daemon.name())).expect("tempdir");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let p = Proc::start(daemon, tmp.path(), CONFIG, &["--stderr", "--no-caps"]);
+    let conf = tmp.path().join(format!("{}.conf", daemon.name()));
+    fs::write(&conf, format!("{CONFIG}source n {{ network(ip(127.0.0.1) port({port})); }};\nlog {{ source(n); }};\n"))
+        .expect("write");
+    let (ok, reply) = p.ctl_cmd(&["reload"]);
+    assert!(!ok, "{}: {reply}", daemon.name());
+    assert!(p.wait_stderr("Configuration reload finished"), "{}: {}", daemon.name(), p.stderr());
+    let (stopped, _, code) = p.stop();
+    assert!(stopped && code == Some(0));
+    let err = fs::read_to_string(tmp.path().join(format!("{}.stderr", daemon.name()))).unwrap_or_default();
+    drop(taken);
+    (reply.trim().to_string(), lifecycle_lines(&err))
+}
+
+#[test]
+fn failed_reload_reverts_as_syslog_ng_does() {
+    if !have_oracle() {
+        return;
+    }
+    let expected = failed_reload(Daemon::Oracle);
+    assert_eq!(expected.0, "Config reload failed, reverted to previous config");
+    assert_eq!(failed_reload(Daemon::Rsng), expected);
 }

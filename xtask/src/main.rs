@@ -1,6 +1,7 @@
-//! Project tasks: `cargo xtask test` (the full CI run) and `cargo xtask bench`.
+//! Project tasks: `cargo xtask test` (the full CI run), `cargo xtask bench` and `cargo xtask light`.
 
 mod bench;
+mod light;
 mod pipeline_bench;
 
 use std::path::{Path, PathBuf};
@@ -15,7 +16,9 @@ commands:
           binutils, logrotate, haproxy, strace), then
           build (release), check formatting, run clippy and run all tests (release)
   bench   benchmarks of rsng side by side with syslog-ng (see `cargo xtask bench --help`)
-  deb     the Debian package: target/debian/rsng_<version>_<arch>.deb (see `cargo xtask deb --help`)";
+  deb     the Debian package: target/debian/rsng_<version>_<arch>.deb (see `cargo xtask deb --help`)
+  light   syslog-ng 3.38's functional test suite against rsng and syslog-ng, side by side
+          (see `cargo xtask light --help`)";
 
 /// The oracle the differential tests compare against.
 const ORACLE: &str = "/usr/sbin/syslog-ng";
@@ -27,6 +30,7 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("deb") => xtask::package::run(&args[1..]),
+        Some("light") => light::run_light(&args[1..]),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -190,6 +194,8 @@ fn ensure_oracle() -> Result<(), String> {
         (on_path("strace"), "strace"),
         // The http() tests compare with syslog-ng's http module.
         (Path::new("/usr/lib/syslog-ng/3.38/libhttp.so").is_file(), "syslog-ng-mod-http"),
+        // example-msg-generator() and example-destination() for the differential tests.
+        (Path::new("/usr/lib/syslog-ng/3.38/libexamples.so").is_file(), "syslog-ng-mod-examples"),
     ] {
         if !present {
             packages.push(package);

@@ -208,6 +208,22 @@ impl<'c> FilterCompiler<'c> {
                     .map_err(|e| format!("Error opening in-list filter list file; file='{file}', error='{e}'"))?;
                 Node::InList(Box::new(InList::from_contents(ValueSel::new(value), &contents)))
             }
+            "rate-limit" | "throttle" => {
+                let rate = options.iter().rev().find(|o| o.name == "rate").and_then(|o| match o.value {
+                    Value::Int(n) => Some(n),
+                    _ => None,
+                });
+                let Some(rate) = rate.filter(|&n| n > 0) else {
+                    return Err(
+                        "rate-limit: the rate() argument is required, and must be non zero in rate-limit filters"
+                            .into(),
+                    );
+                };
+                let key = option_str(options, "template")
+                    .map(|t| compile(t, &self.templates).map_err(|e| format!("Error compiling template `{t}`: {e}")))
+                    .transpose()?;
+                Node::RateLimit(Arc::new(rsng_core::filter::rate_limit::RateLimit::new(key, rate)))
+            }
             other => return Err(format!("the `{other}()` filter is not supported by rsng yet")),
         })
     }

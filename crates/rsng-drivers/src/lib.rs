@@ -5,6 +5,8 @@
 //! - [`file`]: `file()` (source and destination), `pipe()`, `program()`, `usertty()`.
 //! - [`http`]: `http()`, requests to HTTP bulk APIs.
 //! - [`internal`]: rsng's own events, as syslog-ng's `internal()` source names them.
+//! - [`example`]: `example-msg-generator()` and `example-destination()` of syslog-ng's
+//!   `examples` module.
 //!
 //! Each driver is built from its IR ([`build_source`], [`build_destination`]) — binding sockets
 //! and opening files there, so that a failure stops start-up with the config location, as in
@@ -12,6 +14,7 @@
 //! (see [`pipeline`] for where they post messages), one writer per destination.
 
 pub mod disk_buffer;
+pub mod example;
 pub mod fault;
 pub mod file;
 pub mod http;
@@ -122,6 +125,7 @@ pub fn build_source(object: &str, driver: &Driver, ctx: &BuildContext) -> Result
             socket::build_source(object, opts, ctx)
         }
         "internal" => Ok(internal::build_source(object, opts)),
+        "example-msg-generator" => example::build_source(object, opts, ctx),
         "file" | "pipe" | "program" | "stdin" | "wildcard-file" => file::build_source(object, opts, ctx),
         other => Err(DriverError::new(format!("the source driver `{other}()` cannot run in rsng yet"), &driver.span)),
     }
@@ -144,6 +148,7 @@ pub fn build_destination(
         }
         "file" | "pipe" | "program" | "usertty" | "stdout" => file::build_destination(object, opts, ctx),
         "http" => http::build_destination(object, index, opts, ctx),
+        "example-destination" => example::build_destination(opts),
         other => {
             Err(DriverError::new(format!("the destination driver `{other}()` cannot run in rsng yet"), &driver.span))
         }

@@ -45,6 +45,8 @@ pub struct Receiver {
     /// `keep-timestamp()`: with `no`, the message's stamp becomes its receive time (the header's
     /// date is still parsed and removed from the message, as in syslog-ng).
     pub keep_timestamp: bool,
+    /// IP protocol number and local port of the listener (`$PROTO`, `$DESTPORT`), for sockets.
+    pub destination: Option<(u8, u16)>,
 }
 
 /// `use-dns()`, `use-fqdn()`, `normalize-hostnames()`, `dns-cache()`.
@@ -113,6 +115,7 @@ impl Receiver {
             unix_credentials: opts.bool_or_global("pass-unix-credentials").unwrap_or(true),
             pid_from_credentials: false,
             keep_timestamp: opts.bool_or_global("keep-timestamp").unwrap_or(true),
+            destination: None,
         }
     }
 
@@ -138,6 +141,8 @@ impl Receiver {
             time_zone: self.time_zone.clone(),
             zone_configured: self.zone_configured,
             local: self.local,
+            // Only messages from IP peers have them; 0 otherwise, as in syslog-ng.
+            destination: if peer.is_some() { self.destination.unwrap_or((0, 0)) } else { (0, 0) },
         }
     }
 

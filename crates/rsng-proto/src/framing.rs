@@ -5,7 +5,8 @@
 //! peer has closed); each call returns at most one [`Decoded`] item, whose
 //! `consumed` count the caller removes from the front of its buffer.
 //!
-//! * [`TextSplitter`] (`network()`/`tcp()` streams): a message ends at `\n` or a NUL byte;
+//! * [`TextSplitter`] (`network()`/`tcp()` streams): a message ends at `\n` or a NUL byte
+//!   (at `\n` only with `transport("text-with-nuls")`, which keeps NULs inside messages);
 //!   trailing `\r`, `\n` and NUL bytes are removed. syslog-ng reads into a
 //!   buffer of `log-msg-size()` bytes, so a line that does not fit is cut into
 //!   `log-msg-size()`-byte pieces, each delivered as a message
@@ -56,17 +57,25 @@ fn strip_line_end(line: &[u8]) -> &[u8] {
 #[derive(Debug, Clone)]
 pub struct TextSplitter {
     max_msg_size: usize,
+    /// `transport("text-with-nuls")`: only `\n` ends a message.
+    nuls: bool,
 }
 
 impl TextSplitter {
     /// `max_msg_size` is the source's `log-msg-size()` (at least 1).
     pub fn new(max_msg_size: usize) -> Self {
-        TextSplitter { max_msg_size: max_msg_size.max(1) }
+        TextSplitter { max_msg_size: max_msg_size.max(1), nuls: false }
+    }
+
+    /// `transport("text-with-nuls")`: NUL bytes stay inside messages.
+    pub fn with_nuls(max_msg_size: usize) -> Self {
+        TextSplitter { max_msg_size: max_msg_size.max(1), nuls: true }
     }
 
     pub fn decode<'a>(&mut self, buf: &'a [u8], eof: bool) -> Result<Decoded<'a>, FramingError> {
         let window = &buf[..buf.len().min(self.max_msg_size)];
-        if let Some(nl) = memchr_nl(window) {
+        let end = if self.nuls { window.iter().position(|&c| c == b'\n') } else { memchr_nl(window) };
+        if let Some(nl) = end {
             return Ok(Decoded::Frame { message: strip_line_end(&window[..nl]), consumed: nl + 1 });
         }
         if window.len() >= self.max_msg_size || (eof && !window.is_empty()) {

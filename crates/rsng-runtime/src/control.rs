@@ -8,10 +8,13 @@
 //! daemon's main loop executes them, since reload and stop change what runs.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 /// A command from the control socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,35 +174,54 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
     Ok(listener)
 }
 
-/// Accepts control connections and forwards their commands to `requests`.
-/// Answers taken from the daemon and not yet written to their clients.
-static UNANSWERED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// Answers handed to connections and not yet written (see [`replies_written`]).
+static PENDING: AtomicUsize = AtomicUsize::new(0);
 
-/// Waits (at most 1 s) until every answer the daemon gave is written: `syslog-ng-ctl stop` hears
-/// `OK` before the process goes.
-pub async fn quiesce() {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
-    while UNANSWERED.load(std::sync::atomic::Ordering::Acquire) > 0 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+fn written() -> &'static Notify {
+    static WRITTEN: OnceLock<Notify> = OnceLock::new();
+    WRITTEN.get_or_init(Notify::new)
 }
 
-/// Counts one answer until it is written (or its client is gone).
+/// Counts a command from its request until its answer is written (or the peer is gone).
 struct Pending;
 
 impl Pending {
     fn new() -> Pending {
-        UNANSWERED.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        PENDING.fetch_add(1, Ordering::SeqCst);
         Pending
     }
 }
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        UNANSWERED.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        PENDING.fetch_sub(1, Ordering::SeqCst);
+        written().notify_waiters();
     }
 }
 
+/// Waits, at most `limit`, until every answer given to a control connection has been written
+/// to its socket. The daemon calls it before it exits, so that `syslog-ng-ctl stop` gets its
+/// `OK Shutdown initiated` even when stopping takes no time.
+pub async fn replies_written(limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let notified = written().notified();
+        if PENDING.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Waits (at most 1 s) until every answer the daemon gave is written: `syslog-ng-ctl stop` hears
+/// `OK` before the process goes.
+pub async fn quiesce() {
+    replies_written(Duration::from_secs(1)).await;
+}
+
+/// Accepts control connections and forwards their commands to `requests`.
 pub async fn serve(listener: UnixListener, requests: mpsc::Sender<Request>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
@@ -220,10 +242,11 @@ pub async fn serve(listener: UnixListener, requests: mpsc::Sender<Request>) {
                     answer.push('\n');
                 }
                 answer.push_str(".\n");
-                if write.write_all(answer.as_bytes()).await.is_err() {
+                let sent = write.write_all(answer.as_bytes()).await;
+                drop(pending);
+                if sent.is_err() {
                     return;
                 }
-                drop(pending);
             }
         });
     }

@@ -28,8 +28,8 @@ use crate::transform::Transform;
 
 /// One element of a compiled log path.
 pub enum Step {
-    /// Drops the message unless it matches.
-    Filter(Arc<Filter>),
+    /// Drops the message unless it matches; counts both outcomes when `stats-level(3)` asks.
+    Filter(Arc<Filter>, Option<Arc<FilterCounters>>),
     /// A parser or rewrite rule; a parser that fails drops the message.
     Transform(Arc<dyn Transform>),
     /// Sends a copy to these outlets (the drivers of one destination).
@@ -37,6 +37,16 @@ pub enum Step {
     /// A branch set.
     Branches(Vec<Branch>),
 }
+
+/// `filter;NAME;;a;matched|not_matched;N`, kept from `stats-level(3)` on as in syslog-ng.
+#[derive(Debug, Default)]
+pub struct FilterCounters {
+    pub matched: std::sync::atomic::AtomicU64,
+    pub not_matched: std::sync::atomic::AtomicU64,
+}
+
+/// Filter object names and their counters, in the order the log paths use them.
+pub type FilterStats = Vec<(String, Arc<FilterCounters>)>;
 
 pub struct Branch {
     pub steps: Vec<Step>,
@@ -64,6 +74,8 @@ pub struct Resolver<'a> {
     pub outlets: &'a dyn Fn(&str, bool) -> Vec<usize>,
     /// Parser/rewrite object → its transforms.
     pub transforms: &'a HashMap<(Context, String), Vec<Arc<dyn Transform>>>,
+    /// Filter object → its counters, when they are kept (`stats-level(3)` and up).
+    pub filter_stats: Option<&'a std::cell::RefCell<FilterStats>>,
 }
 
 /// A reference the builder could not resolve.
@@ -108,7 +120,18 @@ impl Resolver<'_> {
                     Context::Filter => {
                         let f =
                             self.filters.get(name).ok_or_else(|| GraphError(format!("undefined filter `{name}`")))?;
-                        steps.push(Step::Filter(f.clone()));
+                        let counters = self.filter_stats.map(|list| {
+                            let mut list = list.borrow_mut();
+                            match list.iter().find(|(n, _)| n == name) {
+                                Some((_, c)) => c.clone(),
+                                None => {
+                                    let c = Arc::new(FilterCounters::default());
+                                    list.push((name.clone(), c.clone()));
+                                    c
+                                }
+                            }
+                        });
+                        steps.push(Step::Filter(f.clone(), counters));
                     }
                     Context::Destination => {
                         let outlets = (self.outlets)(name, flow);
@@ -153,7 +176,7 @@ impl Resolver<'_> {
             let mut steps = Vec::new();
             if let Some(cond) = cond {
                 let f = compile_filter(self.config, cond, self.filters).map_err(|e| GraphError(e.to_string()))?;
-                steps.push(Step::Filter(Arc::new(f)));
+                steps.push(Step::Filter(Arc::new(f), None));
             }
             steps.extend(self.steps(&body.elements, flow || body.flags.flow_control)?);
             out.push(Branch { steps, final_: true, fallback: false });
@@ -229,8 +252,12 @@ fn branch_set<'a>(
 fn run(steps: &[Step], mut msg: LogMessage, cont: Option<&Cont<'_>>, out: &mut Outbox) -> bool {
     for (i, step) in steps.iter().enumerate() {
         match step {
-            Step::Filter(f) => {
+            Step::Filter(f, counters) => {
                 let ok = SCRATCH.with(|s| f.eval(&msg, &mut s.borrow_mut()));
+                if let Some(c) = counters {
+                    let counter = if ok { &c.matched } else { &c.not_matched };
+                    counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 if !ok {
                     return false;
                 }

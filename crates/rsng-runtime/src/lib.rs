@@ -100,6 +100,10 @@ pub struct Running {
     pub sources: Vec<RunningSource>,
     pub destinations: Vec<RunningDestination>,
     slots: Vec<SourceSlot>,
+    /// `discarded` counters of parser objects (`stats-level(1)` and up).
+    parsers: Vec<(String, Arc<std::sync::atomic::AtomicU64>)>,
+    /// `matched`/`not_matched` counters of filter objects (`stats-level(3)` and up).
+    filters: Vec<(String, Arc<graph::FilterCounters>)>,
 }
 
 /// Names referenced from log paths, by context.
@@ -367,11 +371,18 @@ fn build(
         for (index, driver) in obj.drivers.iter().enumerate() {
             let base = driver_key(Context::Destination, &obj.name, index, driver) + &templates;
             let stats_name = match driver.name {
-                "network" | "syslog" | "tcp" | "udp" | "tcp6" | "udp6" => rsng_drivers::socket::destination_stats_name(
+                "network" | "syslog" | "tcp" | "udp" | "tcp6" | "udp6" | "unix-stream" | "unix-dgram" => {
+                    rsng_drivers::socket::destination_stats_name(
+                        &obj.name,
+                        index,
+                        rsng_drivers::Options::new(driver, &ctx.globals),
+                    )
+                }
+                "example-destination" => Some(rsng_drivers::example::destination_stats_name(
                     &obj.name,
                     index,
                     rsng_drivers::Options::new(driver, &ctx.globals),
-                ),
+                )),
                 // syslog-ng counts file writers from stats-level(1) on.
                 "file" if stats_level >= 1 => rsng_drivers::Options::new(driver, &ctx.globals)
                     .positional()
@@ -446,6 +457,7 @@ fn build(
     // Parsers and rewrites.
     let tctx = TransformContext { config, filters: &filters, compile: &ctx.compile };
     let mut transforms: HashMap<(Context, String), Vec<Arc<dyn Transform>>> = HashMap::new();
+    let mut parser_counters = Vec::new();
     for (context, objects) in [(Context::Parser, &config.parsers), (Context::Rewrite, &config.rewrites)] {
         for obj in objects.iter().filter(|o| used.contains(&(context, o.name.clone()))) {
             let mut list: Vec<Arc<dyn Transform>> = Vec::new();
@@ -457,11 +469,25 @@ fn build(
                     failures: AtomicU64::new(0),
                 }));
             }
+            // From stats-level(1) on, syslog-ng counts what each parser object discards.
+            if context == Context::Parser && ctx.globals.int("stats-level").unwrap_or(0) >= 1 {
+                let discarded = Arc::new(std::sync::atomic::AtomicU64::new(0));
+                parser_counters.push((obj.name.clone(), discarded.clone()));
+                list = vec![Arc::new(transform::counted::CountedParser { parts: list, discarded })];
+            }
             transforms.insert((context, obj.name.clone()), list);
         }
     }
 
-    let resolver = Resolver { config, filters: &filters, outlets: &outlet_of, transforms: &transforms };
+    let filter_stats = RefCell::new(Vec::new());
+    let keep_filter_stats = ctx.globals.int("stats-level").unwrap_or(0) >= 3;
+    let resolver = Resolver {
+        config,
+        filters: &filters,
+        outlets: &outlet_of,
+        transforms: &transforms,
+        filter_stats: keep_filter_stats.then_some(&filter_stats),
+    };
     let graph = Arc::new(resolver.build().map_err(|e| BuildError::plain(e.0))?);
     let outlets: Arc<[Outlet]> = outlets.into_inner().into();
 
@@ -586,7 +612,14 @@ fn build(
         }
     }
     kept_sources.extend(taken_src.into_iter().flatten());
-    Ok(Running { stats_level, sources, destinations: running_destinations, slots })
+    Ok(Running {
+        stats_level,
+        sources,
+        destinations: running_destinations,
+        slots,
+        parsers: parser_counters,
+        filters: filter_stats.into_inner(),
+    })
 }
 
 /// How long stopped sources get to end their tasks before these are aborted.
@@ -726,6 +759,13 @@ impl Running {
             if n > 0 {
                 rows.push(StatRow::new(component, id, "", "restarts", n));
             }
+        }
+        for (name, c) in &self.filters {
+            rows.push(StatRow::new("filter", name, "", "matched", c.matched.load(Relaxed)));
+            rows.push(StatRow::new("filter", name, "", "not_matched", c.not_matched.load(Relaxed)));
+        }
+        for (name, discarded) in &self.parsers {
+            rows.push(StatRow::new("parser", name, "", "discarded", discarded.load(Relaxed)));
         }
         rows.push(StatRow::new("center", "", "received", "processed", received));
         rows.push(StatRow::new("center", "", "queued", "processed", delivered));

@@ -145,7 +145,7 @@ async fn serve(
                     Command::Query { kind, pattern, .. } => control::format_query(&running.stats(), kind, &pattern),
                     Command::Reload => match reload(cli, &mut config, &mut running, false).await {
                         Ok(()) => "OK Config reload successful".to_string(),
-                        Err(reason) => format!("FAIL {reason}, previous config remained intact"),
+                        Err(reason) => format!("FAIL {reason}"),
                     },
                     Command::Stop => {
                         stop = true;
@@ -185,10 +185,10 @@ async fn serve(
     0
 }
 
-/// Reads the configuration again and switches to it. `Err`: why the new configuration could not
-/// be used; the old one keeps running untouched. The messages are syslog-ng's, in its order; a
-/// file that does not parse is logged only for SIGHUP (`syslog-ng-ctl reload` gets the reason in
-/// its reply instead).
+/// Reads the configuration again and switches to it. `Err`: `syslog-ng-ctl reload`'s answer when
+/// the new configuration could not be used; the old one keeps running untouched. The messages are
+/// syslog-ng's, in its order; a file that does not parse is logged only for SIGHUP
+/// (`syslog-ng-ctl reload` gets the reason in its reply instead).
 async fn reload(
     cli: &Cli,
     config: &mut ir::Config,
@@ -203,7 +203,7 @@ async fn reload(
             if by_signal {
                 internal::error("Error reloading configuration; reason='Syntax error parsing configuration file'");
             }
-            return Err("Syntax error parsing configuration file");
+            return Err("Syntax error parsing configuration file, previous config remained intact");
         }
     };
     // Destination files are opened again on reload, as syslog-ng does.
@@ -218,11 +218,11 @@ async fn reload(
         }
         Err(e) => {
             print_start_error(&loaded.config, &e);
-            let location = e.span.as_ref().map(|s| loaded.config.location(s)).unwrap_or_default();
-            internal::error(format!(
-                "Error initializing new configuration, reverting to old config; error='{e}', location='{location}'"
-            ));
-            Err("Error initializing new configuration")
+            // syslog-ng's words; nothing needs reverting here, as the old configuration never
+            // stopped (print_start_error gave the reason and its location).
+            internal::error("Error initializing new configuration, reverting to old config;");
+            internal::notice("Configuration reload finished;");
+            Err("Config reload failed, reverted to previous config")
         }
     }
 }

@@ -134,6 +134,18 @@ impl Lowerer<'_> {
                 self.push(d);
             }
         }
+        // syslog-ng 3.38's grammar for it takes exactly one option (`example_destination_option`).
+        if spec.name == "example-destination" && option_args.len() != 1 {
+            let d = self
+                .error_at(
+                    codes::SYNTAX,
+                    "`example-destination()` takes exactly one option in syslog-ng 3.38".to_string(),
+                    call.span.clone(),
+                    format!("{} options given", option_args.len()),
+                )
+                .help("for example `example-destination(filename(\"/var/log/out.txt\"))`");
+            self.push(d);
+        }
         let mut options = self.options(&option_args, spec.options, spec.name);
         self.check_patterns(Some(call), &option_args, &options);
         self.check_transport(spec, call, &option_args, &options);
@@ -160,9 +172,11 @@ impl Lowerer<'_> {
         for option in option_args {
             let name = option.name.value.replace('_', "-");
             if matches!(name.as_str(), "patterns" | "multi-line-prefix" | "multi-line-garbage" | "bad-hostname") {
+                // regexp-parser's patterns are compiled with its `flags()` and `type()`.
+                let flags = if name == "patterns" { options } else { &[] };
                 for arg in &option.args {
                     if let ast::Arg::Text(pattern) = arg {
-                        self.check_regex(pattern, &[]);
+                        self.check_regex(pattern, flags);
                     }
                 }
             }

@@ -259,13 +259,25 @@ impl Lowerer<'_> {
             o.name == "flags"
                 && matches!(&o.value, Value::List(l) if l.iter().any(|f| matches!(f, Value::Str(s) if s == "ignore-case" || s == "icase")))
         });
-        if let Err(e) = rsng_core::regex::check_pcre(&pattern.value, caseless) {
+        let has_flag = |flag: &str| {
+            options.iter().any(|o| {
+                o.name == "flags"
+                    && matches!(&o.value, Value::List(l) if l.iter().any(|f| matches!(f, Value::Str(s) if s == flag)))
+            })
+        };
+        // `flags(dupnames)` allows a name on several groups, as the parser compiles it.
+        let (text, shift) = if has_flag("dupnames") {
+            (std::borrow::Cow::Owned(format!("(?J){}", pattern.value)), 4)
+        } else {
+            (std::borrow::Cow::Borrowed(&*pattern.value), 0)
+        };
+        if let Err(e) = rsng_core::regex::check_pcre(&text, caseless) {
             let d = self
                 .error_at(
                     codes::REGEX,
                     format!("invalid regular expression: {}", e.message),
                     pattern.span.clone(),
-                    format!("at character {}", e.offset),
+                    format!("at character {}", e.offset.saturating_sub(shift)),
                 )
                 .help("quote special characters with a backslash, or use `type(string)` for a plain text match");
             self.push(d);

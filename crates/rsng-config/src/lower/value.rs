@@ -110,6 +110,9 @@ impl Lowerer<'_> {
             }
             return Some(Value::Group(self.options(&calls, &[options], name)));
         }
+        if let Kind::NameValuePairs = spec.kind {
+            return Some(self.name_value_pairs(name, args));
+        }
         if let Kind::Any = spec.kind {
             let text = args.iter().map(|a| self.pre.text[a.span()].to_string()).collect::<Vec<_>>().join(" ");
             return Some(Value::Raw(text));
@@ -277,6 +280,12 @@ impl Lowerer<'_> {
                 Some(f) => Some(Value::Float(f)),
                 None => self.invalid(t, format!("`{name}()` expects a number, found `{}`", t.value), None),
             },
+            Kind::NonNegativeFloat => match if t.quoted { None } else { parse_float(&t.value) } {
+                // syslog-ng's words, with the option named.
+                Some(f) if f < 0.0 => self.invalid(t, format!("`{name}()`: It cannot be negative"), None),
+                Some(f) => Some(Value::Float(f)),
+                None => self.invalid(t, format!("`{name}()` expects a number, found `{}`", t.value), None),
+            },
             Kind::Perm => match if t.quoted { None } else { parse_number(&t.value) } {
                 Some(n) => Some(Value::Int(n)),
                 None => {
@@ -356,10 +365,47 @@ impl Lowerer<'_> {
                     )
                 }
             }
-            Kind::Nested(_) | Kind::Flags { .. } | Kind::Any | Kind::FilterExpr => {
+            Kind::Nested(_) | Kind::Flags { .. } | Kind::Any | Kind::FilterExpr | Kind::NameValuePairs => {
                 Some(Value::Str(t.value.to_string()))
             }
         }
+    }
+
+    /// `"name" => "template" ...`: a list of `[name, template]` lists; each template is checked
+    /// as syslog-ng compiles it while parsing.
+    fn name_value_pairs(&mut self, name: &str, args: &[ast::Arg]) -> Value {
+        let mut pairs = Vec::new();
+        let mut rest = args;
+        while !rest.is_empty() {
+            match rest {
+                // `=>` lexes as a word when spaced out, as syslog-ng's LL_ARROW otherwise.
+                [ast::Arg::Text(key), arrow, ast::Arg::Text(value), tail @ ..]
+                    if matches!(arrow, ast::Arg::Arrow(_))
+                        || matches!(arrow, ast::Arg::Text(t) if !t.quoted && &*t.value == "=>") =>
+                {
+                    self.check_template(value);
+                    pairs.push(Value::List(vec![
+                        Value::Str(key.value.to_string()),
+                        Value::Str(value.value.to_string()),
+                    ]));
+                    rest = tail;
+                }
+                [first, ..] => {
+                    let d = self
+                        .error_at(
+                            codes::SYNTAX,
+                            format!("`{name}()` takes \"name\" => \"template\" pairs"),
+                            first.span(),
+                            "expected `\"name\" => \"template\"`",
+                        )
+                        .help("syslog-ng: syntax error, expecting LL_ARROW");
+                    self.push(d);
+                    break;
+                }
+                [] => break,
+            }
+        }
+        Value::List(pairs)
     }
 
     /// A user or group name (or number); empty means "leave as is".

@@ -45,7 +45,7 @@ pub static MULTI_LINE_OPTIONS: &[O] = &[
 /// `source_affile_option` without the shared groups: `file()`, `wildcard-file()`, `stdin()`.
 pub static FILE_SOURCE_OPTIONS: &[O] = &[
     // Seconds, fractions allowed.
-    O::new("follow-freq", Kind::Float),
+    O::new("follow-freq", Kind::NonNegativeFloat),
     O::new("pad-size", NONNEGATIVE_INTEGER),
     O::new("multi-line-timeout", NONNEGATIVE_INTEGER),
 ];
@@ -160,6 +160,19 @@ const fn with_aliases(mut spec: DriverSpec, aliases: &'static [&'static str]) ->
     spec
 }
 
+/// `example-msg-generator()` (syslog-ng's `examples` module): message generation.
+pub static MSG_GENERATOR_OPTIONS: &[O] = &[
+    // Seconds between messages, fractions allowed.
+    O::new("freq", Kind::NonNegativeFloat),
+    O::new("num", NONNEGATIVE_INTEGER),
+    O::new("template", Kind::Template),
+    O::new("values", Kind::NameValuePairs),
+];
+
+/// `example-destination()`: `threaded_dest_driver_general_option` plus `filename()`.
+pub static EXAMPLE_DESTINATION_OPTIONS: &[O] =
+    &[O::new("filename", Kind::String), O::new("retries", POSITIVE_INTEGER), O::new("time-reopen", POSITIVE_INTEGER)];
+
 /// Every driver rsng implements, by context.
 pub static DRIVERS: &[DriverSpec] = &[
     // --- sources ---
@@ -257,6 +270,7 @@ pub static DRIVERS: &[DriverSpec] = &[
     driver(Src, "stdin", NoArg, reader_source![FILE_PERM_OPTIONS, MULTI_LINE_OPTIONS, FILE_SOURCE_OPTIONS]),
     driver(Src, "program", Required("command"), reader_source![PROGRAM_SOURCE_OPTIONS]),
     driver(Src, "internal", NoArg, &[SOURCE_OPTIONS, INTERNAL_OPTIONS]),
+    driver(Src, "example-msg-generator", NoArg, &[SOURCE_OPTIONS, SOURCE_DRIVER_OPTIONS, MSG_GENERATOR_OPTIONS]),
     driver(Src, "system", NoArg, &[SYSTEM_OPTIONS]),
     // --- destinations ---
     driver(
@@ -320,6 +334,7 @@ pub static DRIVERS: &[DriverSpec] = &[
     driver(Dst, "usertty", Required("user"), &[USERTTY_OPTIONS]),
     // The `http` module (Debian's syslog-ng-mod-http): a threaded destination, no writer options.
     driver(Dst, "http", NoArg, HTTP_OPTION_SETS),
+    driver(Dst, "example-destination", NoArg, &[DEST_DRIVER_OPTIONS, EXAMPLE_DESTINATION_OPTIONS]),
     // --- parsers ---
     driver(Par, "csv-parser", NoArg, &[PARSER_OPTIONS, CSV_PARSER_OPTIONS]),
     driver(Par, "kv-parser", NoArg, &[PARSER_OPTIONS, KV_PARSER_OPTIONS]),
@@ -393,7 +408,6 @@ pub static OTHER_PLUGINS: &[DriverSpec] = &[
     syslog_ng(Src, "python"),
     syslog_ng(Src, "python-fetcher"),
     syslog_ng(Src, "java"),
-    syslog_ng(Src, "example-msg-generator"),
     syslog_ng(Src, "example-random-generator"),
     syslog_ng(Src, "example-diskq-source"),
     syslog_ng(Src, "kafka"),
@@ -414,7 +428,6 @@ pub static OTHER_PLUGINS: &[DriverSpec] = &[
     syslog_ng(Dst, "mqtt"),
     syslog_ng(Dst, "python"),
     syslog_ng(Dst, "java"),
-    syslog_ng(Dst, "example-destination"),
     // 4.x only: syslog-ng 3.38 has no stdout() destination.
     syslog_ng(Dst, "stdout"),
     syslog_ng(Dst, "kafka"),

@@ -64,6 +64,11 @@ pub enum Kind {
     Integer { min: i64 },
     /// A float or an integer.
     Float,
+    /// `nonnegative_float`: a float or an integer, 0 or more.
+    NonNegativeFloat,
+    /// `"name" => "template"` pairs (`values()` of `example-msg-generator()`); the templates are
+    /// compiled at load time.
+    NameValuePairs,
     /// An identifier or a quoted string.
     String,
     /// A string or a number; numbers keep their source text (`port(10K)`).

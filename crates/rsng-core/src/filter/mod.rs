@@ -21,6 +21,7 @@
 
 pub mod compare;
 pub mod matcher;
+pub mod rate_limit;
 #[cfg(test)]
 mod tests;
 
@@ -350,6 +351,8 @@ pub enum Node {
     Compare(Box<Compare>),
     /// `filter(NAME)`.
     Call(Arc<Filter>),
+    /// `rate-limit()`: shared by every copy of the filter.
+    RateLimit(Arc<rate_limit::RateLimit>),
 }
 
 /// The bits of codes `a..b` (either order), like syslog-ng's `syslog_make_range`.
@@ -413,6 +416,7 @@ impl Node {
                 c.decide(left, right)
             }
             Node::Call(f) => f.eval(msg, scratch),
+            Node::RateLimit(r) => r.admit(msg, &mut scratch.left, format),
         }
     }
 }

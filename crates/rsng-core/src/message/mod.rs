@@ -121,6 +121,9 @@ pub struct ReceiveInfo {
     pub zone_configured: bool,
     /// Whether the message is local (internal or from a local source).
     pub local: bool,
+    /// IP protocol number (6 TCP, 17 UDP) and local port it came in on (`$PROTO`,
+    /// `$DESTPORT`); zeros when it did not come over IP.
+    pub destination: (u8, u16),
 }
 
 impl ReceiveInfo {
@@ -136,6 +139,7 @@ impl ReceiveInfo {
             time_zone,
             zone_configured: false,
             local: false,
+            destination: (0, 0),
         }
     }
 }
@@ -160,6 +164,7 @@ struct Inner {
     host_from: Arc<str>,
     source_ip: Option<IpAddr>,
     dest: Option<SocketAddr>,
+    destination: (u8, u16),
     local: bool,
     utf8: bool,
     /// `$HOST` holds a `chain-hostnames()` chain (`orig/relay`, `source@host`); the `HOST`
@@ -187,6 +192,7 @@ impl LogMessage {
                 host_from: info.host_from.clone(),
                 source_ip: info.source_ip,
                 dest: info.dest,
+                destination: info.destination,
                 local: info.local,
                 ..Inner::empty(rsng_proto::syslog::DEFAULT_PRI, info.received, info.received)
             }),
@@ -286,6 +292,11 @@ impl LogMessage {
     /// The address the message came in on (`$DESTIP`, `$DESTPORT`), when known.
     pub fn dest(&self) -> Option<SocketAddr> {
         self.inner.dest
+    }
+
+    /// IP protocol number and local port the message came in on (`$PROTO`, `$DESTPORT`).
+    pub fn destination(&self) -> (u8, u16) {
+        self.inner.destination
     }
 
     /// Whether the message is local (internal, or from a local source).
@@ -577,6 +588,7 @@ impl Inner {
             host_from: Arc::from(""),
             source_ip: None,
             dest: None,
+            destination: (0, 0),
             local: false,
             utf8: false,
             chained_host: false,

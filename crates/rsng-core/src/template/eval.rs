@@ -36,9 +36,9 @@
 //! # What is covered
 //!
 //! Every macro of syslog-ng 3.38 except those that need state rsng does not
-//! model yet: `$PROTO` prints `0`, `$DESTIP`/`$DESTPORT` print syslog-ng's
-//! values for a message without a receiving address (`127.0.0.1`, `0`)
-//! where none is known (only stream connections record it), and
+//! model yet: `$DESTIP`/`$DESTPORT` print syslog-ng's values for a
+//! message without a receiving address (`127.0.0.1`, `0`) where none is
+//! known (only stream connections record it), and
 //! `$RCPTID`, `$RUNID`, `$HOSTID`, `$UNIQID` and match groups are empty;
 //! `$_`/`$CONTEXT_ID` is the element `$(map)`/`$(filter)` work on (a
 //! per-thread value, so filters run for an element see it too).
@@ -396,8 +396,11 @@ fn expand_macro(name: &str, msg: &LogMessage, opts: &FormatOptions, escape: bool
             }
             None => out.extend_from_slice(b"127.0.0.1"),
         },
-        "DESTPORT" => push_num(out, u64::from(msg.dest().map_or(0, |a| a.port())), 0, b'0'),
-        "PROTO" => out.push(b'0'),
+        "DESTPORT" => {
+            let port = msg.dest().map_or(msg.destination().1, |a| a.port());
+            push_num(out, u64::from(port), 0, b'0')
+        }
+        "PROTO" => push_num(out, u64::from(msg.destination().0), 0, b'0'),
         "SEQNUM" => {
             if opts.seq_num != 0 {
                 push_num(out, u64::from(opts.seq_num), 0, b'0');

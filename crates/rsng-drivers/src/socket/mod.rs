@@ -63,6 +63,10 @@ fn transport_name(opts: &Options<'_>) -> String {
 /// component (`dst.network`), id (`OBJECT#N`) and instance (`tcp,HOST:PORT`). `None` for
 /// drivers it does not count at the default level.
 pub fn destination_stats_name(object: &str, index: usize, opts: Options<'_>) -> Option<(String, String, String)> {
+    if let name @ ("unix-stream" | "unix-dgram") = opts.name() {
+        let path = opts.positional().unwrap_or_default();
+        return Some((format!("dst.{name}"), format!("{object}#{index}"), format!("{name},localhost.afunix:{path}")));
+    }
     let (_, _, resolved) = ip_transport(&opts, false).ok()?;
     let port = port_option(&opts, &["port", "destport"], resolved.default_port).ok()?;
     let host = opts.positional().unwrap_or_default();
@@ -94,6 +98,11 @@ fn ip_transport(opts: &Options<'_>, source: bool) -> Result<(Transport, Option<F
         (true, _) => Transport::Udp,
         (false, true) => Transport::Tls,
         (false, false) => Transport::Tcp,
+    };
+    // text-with-nuls is text framing that keeps NULs inside messages.
+    let framing = match (framing, opts.str("transport")) {
+        (Some(Framing::Text), Some("text-with-nuls")) => Some(Framing::TextWithNuls),
+        (framing, _) => framing,
     };
     Ok((kind, framing, t))
 }
@@ -154,7 +163,10 @@ fn service_port(name: &str) -> Result<u16, ()> {
 pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Result<Box<dyn Source>, DriverError> {
     let name = opts.name();
     let bind_error = |what: &str, e: std::io::Error| {
-        DriverError::new(format!("Error binding socket; addr='{what}', error='{e}'"), opts.span())
+        DriverError::new(
+            format!("Error binding socket; addr='{what}', error='{}'", crate::file::os_error(&e)),
+            opts.span(),
+        )
     };
     let mut defaults = ParseFlags::default();
     let mut tls_context = None;
@@ -234,6 +246,12 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
     };
     let mut receiver = Receiver::new(object, opts, defaults, local);
     receiver.pid_from_credentials = name == "system";
+    // `$PROTO` and `$DESTPORT` of messages from IP peers: the listener's protocol and port.
+    receiver.destination = match &bound {
+        Bound::Tcp(l) => l.local_addr().ok().map(|a| (6, a.port())),
+        Bound::Udp(s) => s.local_addr().ok().map(|a| (17, a.port())),
+        _ => None,
+    };
     let receiver = Arc::new(receiver);
     let max_connections = opts.int("max-connections").filter(|&n| n > 0).unwrap_or(if local { 256 } else { 10 });
     // `log-iw-size()` is shared out among the connections of a stream listener, as syslog-ng does.

@@ -33,6 +33,8 @@ const READ_SIZE: usize = 64 * 1024;
 pub enum Framing {
     /// One message per line (`network()`, `tcp()`, `unix-stream()`).
     Text,
+    /// One message per line, NULs kept inside (`transport("text-with-nuls")`).
+    TextWithNuls,
     /// RFC 6587 octet counting (`syslog()` streams).
     OctetCounted { trim_large_messages: bool },
     /// `transport(auto)`: octet counting when a connection starts with a frame length (digits
@@ -369,6 +371,7 @@ impl Splitter {
     fn new(framing: Framing, max: usize) -> Splitter {
         match framing {
             Framing::Text => Splitter::Text(TextSplitter::new(max)),
+            Framing::TextWithNuls => Splitter::Text(TextSplitter::with_nuls(max)),
             Framing::OctetCounted { trim_large_messages } => {
                 Splitter::Octet(OctetCountedSplitter::new(max, trim_large_messages))
             }

@@ -6,6 +6,7 @@
 //! here. Every option of the option tables either takes effect or makes [`build`] fail with
 //! an error naming the option and the driver.
 
+pub mod counted;
 mod parser;
 mod rewrite;
 #[cfg(test)]

@@ -1,0 +1,26 @@
+//! A parser object with syslog-ng's `discarded` counter (`parser;NAME;;a;discarded;N`, kept from
+//! `stats-level(1)` on): the messages its parsers could not parse.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use rsng_core::LogMessage;
+
+use super::Transform;
+
+pub struct CountedParser {
+    pub parts: Vec<Arc<dyn Transform>>,
+    pub discarded: Arc<AtomicU64>,
+}
+
+impl Transform for CountedParser {
+    fn process(&self, msg: &mut LogMessage) -> bool {
+        for part in &self.parts {
+            if !part.process(msg) {
+                self.discarded.fetch_add(1, Ordering::Relaxed);
+                return false;
+            }
+        }
+        true
+    }
+}
