@@ -181,6 +181,7 @@ async fn reload(cli: &Cli, config: &mut ir::Config, running: &mut rsng_runtime::
             return Ok(false);
         }
     };
+    crate::print_unused_options(&loaded.config);
     // Destination files are opened again on reload, as syslog-ng does.
     rsng_drivers::file::request_reopen();
     let old = std::mem::replace(running, placeholder());
