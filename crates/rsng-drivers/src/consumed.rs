@@ -363,6 +363,7 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
 
 /// Global options that the drivers and the runtime read.
 const GLOBAL_READ: &[&str] = &[
+    "bad-hostname",
     "flush-lines",
     "chain-hostnames",
     "keep-hostname",

@@ -45,6 +45,11 @@ pub struct Receiver {
     /// `keep-timestamp()`: with `no`, the message's stamp becomes its receive time (the header's
     /// date is still parsed and removed from the message, as in syslog-ng).
     pub keep_timestamp: bool,
+    /// The global `bad-hostname()`: an RFC 3164 host name that matches it is not taken as the
+    /// host name but read as the program, as syslog-ng's legacy header parser does.
+    pub bad_hostname: Option<Arc<pcre2::bytes::Regex>>,
+    /// [`Receiver::parse`] without host names, to read a header again whose host name was bad.
+    pub parse_without_host: ParseOptions,
 }
 
 /// `use-dns()`, `use-fqdn()`, `normalize-hostnames()`, `dns-cache()`.
@@ -90,6 +95,20 @@ impl Receiver {
         let zone_configured = configured_zone.is_some();
         let time_zone = configured_zone.unwrap_or_else(jiff::tz::TimeZone::system);
         let tags = opts.strings("tags").iter().map(|t| TagId::intern(t)).collect();
+        let bad_hostname = opts.globals.str("bad-hostname").and_then(|pattern| {
+            // syslog-ng compiles it as an extended POSIX regexp; PCRE reads those alike.
+            match pcre2::bytes::RegexBuilder::new().build(pattern) {
+                Ok(re) => Some(Arc::new(re)),
+                Err(e) => {
+                    crate::internal::error(format!(
+                        "Error compiling bad-hostname() regexp, host names are not checked; pattern='{pattern}', error='{e}'"
+                    ));
+                    None
+                }
+            }
+        });
+        let mut without_host = flags;
+        without_host.expect_hostname = false;
         Receiver {
             parse: ParseOptions { flags, default_pri },
             keep_hostname: opts.bool_or_global("keep-hostname").unwrap_or(false),
@@ -113,6 +132,8 @@ impl Receiver {
             unix_credentials: opts.bool_or_global("pass-unix-credentials").unwrap_or(true),
             pid_from_credentials: false,
             keep_timestamp: opts.bool_or_global("keep-timestamp").unwrap_or(true),
+            bad_hostname,
+            parse_without_host: ParseOptions { flags: without_host, default_pri },
         }
     }
 
@@ -152,6 +173,10 @@ impl Receiver {
     /// which saves an allocation and a copy per message.
     pub fn message_in(&self, chunk: &Arc<[u8]>, frame: &[u8], info: &ReceiveInfo) -> LogMessage {
         let mut msg = match parse(frame, &self.parse) {
+            Ok(parsed) if self.bad_host(&parsed) => match parse(frame, &self.parse_without_host) {
+                Ok(parsed) => LogMessage::from_parsed(chunk.clone(), &parsed, info),
+                Err(_) => LogMessage::from_parsed(chunk.clone(), &parsed, info),
+            },
             Ok(parsed) => LogMessage::from_parsed(chunk.clone(), &parsed, info),
             Err(err) => {
                 // syslog-ng replaces unparsable input by its own (local) message about it.
@@ -167,6 +192,16 @@ impl Receiver {
         };
         self.finish(&mut msg, info);
         msg
+    }
+
+    /// Whether `parsed` has an RFC 3164 host name that `bad-hostname()` refuses.
+    fn bad_host(&self, parsed: &rsng_proto::syslog::ParsedMessage<'_>) -> bool {
+        match (&self.bad_hostname, parsed.host) {
+            (Some(re), Some(host)) => {
+                parsed.syntax == rsng_proto::syslog::Syntax::Rfc3164 && re.is_match(host).unwrap_or(false)
+            }
+            _ => false,
+        }
     }
 
     /// The steps after parsing: host names, tags, overrides.
