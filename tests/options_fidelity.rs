@@ -111,3 +111,134 @@ fn unused_options_are_warned_about_at_start_up_and_with_syntax_only() {
 fn running_stderr(dir: &Path) -> String {
     (0..5).filter_map(|a| fs::read_to_string(dir.join(format!("rsng.stderr.{a}"))).ok()).collect()
 }
+
+/// `ss` lines (one per socket, with `--tos` and timers) matching `filter`.
+fn ss(args: &[&str], filter: &str) -> Vec<String> {
+    let out = Command::new("ss").args(["-Hn", "--tos", "-o", "-O"]).args(args).arg(filter).output().expect("ss");
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect()
+}
+
+/// `timer:(keepalive,1min,0)` and `timer:(keepalive,58sec,0)` become `timer:(keepalive,T,0)`
+/// after checking that T is at most `max` seconds (the kernel's default would be two hours).
+fn mask_keepalive(line: &str, max: u64) -> String {
+    let Some(start) = line.find("timer:(keepalive,") else { return line.to_string() };
+    let rest = &line[start + 17..];
+    let end = rest.find(',').expect("timer end");
+    let t = &rest[..end];
+    let secs = if let Some(m) = t.strip_suffix("min") {
+        m.parse::<u64>().expect("minutes") * 60
+    } else if let Some((m, s)) = t.split_once("min") {
+        m.parse::<u64>().expect("minutes") * 60 + s.trim_end_matches("sec").parse::<u64>().unwrap_or(0)
+    } else {
+        t.trim_end_matches("sec").trim_end_matches("ms").parse::<u64>().unwrap_or(0)
+    };
+    assert!(secs <= max, "keep-alive timer {t} is above {max} s: {line}");
+    format!("{}T{}", &line[..start + 17], &rest[end..])
+}
+
+/// `ip-freebind()`, `interface()` and `tcp-keepalive-*()` of a source, as the kernel reports
+/// them for the listeners and an accepted connection of each daemon: a listener on an address
+/// the host does not have, bound to `lo`, whose connections probe after 61 s. syslog-ng does not
+/// set `ip-tos()` on listening sockets; neither does rsng.
+#[test]
+fn socket_options_of_sources_are_set_as_syslog_ng_sets_them() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("sockopt-src").expect("tempdir");
+    let freebind_port = rsng_tests::free_tcp_ports(1)[0];
+    let mut seen = Vec::new();
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let out = tmp.path().join(format!("{}.out", daemon.name()));
+        let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 0, 2, |p| {
+            format!(
+                "@version: 3.38\n\
+                 source s {{ network(ip(127.0.0.1) port({}) ip-tos(16) interface(\"lo\") so-keepalive(yes)\n\
+                 tcp-keepalive-time(61) tcp-keepalive-intvl(7) tcp-keepalive-probes(4));\n\
+                 network(ip(192.0.2.1) port({freebind_port}) ip-freebind(yes));\n\
+                 network(ip(127.0.0.1) port({})); }};\n\
+                 destination d {{ file(\"{}\"); }};\n\
+                 log {{ source(s); destination(d); }};\n",
+                p.tcp[0],
+                p.tcp[1],
+                out.display()
+            )
+        });
+        // Without options, accepted connections probe after 60 s.
+        let default_port = ports.tcp[1];
+        let plain = std::net::TcpStream::connect(("127.0.0.1", default_port)).expect("connect");
+        let plain_peer = plain.local_addr().expect("client address").port();
+        let port = ports.tcp[0];
+        let client = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        let peer = client.local_addr().expect("client address").port();
+        let established = || ss(&["-t", "state", "established"], &format!("( sport = :{port} )"));
+        running.wait_for(20, || !established().is_empty());
+        let mut lines: Vec<String> =
+            established().iter().map(|l| mask_keepalive(l, 61).replace(&format!(":{peer} "), ":PEER ")).collect();
+        running
+            .wait_for(20, || ss(&["-t", "state", "established"], &format!("( sport = :{default_port} )")).len() == 1);
+        let defaults = ss(&["-t", "state", "established"], &format!("( sport = :{default_port} )"));
+        lines.extend(defaults.iter().map(|l| mask_keepalive(l, 60).replace(&format!(":{plain_peer} "), ":PEER ")));
+        lines.extend(ss(&["-lt"], &format!("( sport = :{port} or sport = :{freebind_port} )")));
+        lines.sort();
+        let lines: Vec<String> = lines
+            .iter()
+            .map(|l| l.replace(&port.to_string(), "PORT").replace(&default_port.to_string(), "DPORT"))
+            .collect();
+        drop((client, plain));
+        assert!(running.stop());
+        seen.push(lines);
+    }
+    let (oracle, rsng) = (&seen[0], &seen[1]);
+    assert_eq!(oracle.len(), 4, "{oracle:?}");
+    assert!(oracle.iter().any(|l| l.contains("127.0.0.1:DPORT") && l.contains("timer:(keepalive,T,0)")), "{oracle:?}");
+    assert!(
+        oracle.iter().any(|l| l.contains("127.0.0.1%lo:PORT") && l.contains("timer:(keepalive,T,0)")),
+        "{oracle:?}"
+    );
+    assert!(oracle.iter().any(|l| l.contains(&format!("192.0.2.1:{freebind_port}"))), "{oracle:?}");
+    // The kernel derives class_id from the TOS; compare the TOS only.
+    let strip = |v: &Vec<String>| -> Vec<String> {
+        v.iter().map(|l| l.split(" class_id:").next().unwrap_or(l).to_string()).collect()
+    };
+    assert_eq!(strip(rsng), strip(oracle));
+}
+
+/// `ip-tos()` and `interface()` of a destination: the connection to the test's listener carries
+/// TOS 0x10 and is bound to `lo`; `tcp-keepalive-time()` does not apply to destinations.
+#[test]
+fn socket_options_of_destinations_are_set_as_syslog_ng_sets_them() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("sockopt-dst").expect("tempdir");
+    let mut seen = Vec::new();
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+        let peer = listener.local_addr().expect("address").port();
+        let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 0, 1, |p| {
+            format!(
+                "@version: 3.38\n\
+                 source s {{ network(ip(127.0.0.1) port({})); }};\n\
+                 destination d {{ network(\"127.0.0.1\" port({peer}) ip-tos(16) interface(\"lo\")\n\
+                 tcp-keepalive-time(61) time-reopen(1)); }};\n\
+                 log {{ source(s); destination(d); }};\n",
+                p.tcp[0]
+            )
+        });
+        running.send_tcp(ports.tcp[0], b"<13>Dec  6 10:00:00 host prog: hello\n");
+        let (conn, from) = listener.accept().expect("the destination connects");
+        let lines = ss(&["-t", "state", "established"], &format!("( dport = :{peer} )"));
+        let lines: Vec<String> = lines
+            .iter()
+            .map(|l| l.replace(&format!(":{} ", from.port()), ":LOCAL ").replace(&peer.to_string(), "PEER"))
+            .map(|l| l.split(" class_id:").next().unwrap_or(&l).to_string())
+            .collect();
+        drop(conn);
+        assert!(running.stop());
+        seen.push(lines);
+    }
+    assert_eq!(seen[0].len(), 1, "{:?}", seen[0]);
+    assert!(seen[0][0].contains("127.0.0.1%lo:LOCAL") && seen[0][0].contains("tos:0x10"), "{:?}", seen[0]);
+    assert_eq!(seen[1], seen[0]);
+}

@@ -183,6 +183,8 @@ fn ensure_oracle() -> Result<(), String> {
         (on_path("strip"), "binutils"),
         // The package test rotates the default configuration's logs with the installed file.
         (on_path("logrotate"), "logrotate"),
+        // ss: the socket option tests read the options of both daemons' sockets.
+        (on_path("ss"), "iproute2"),
     ] {
         if !present {
             packages.push(package);

@@ -92,6 +92,11 @@ const INET_SOURCE: &[&str] = &[
     "so-keepalive",
     "so-reuseport",
     "ip-ttl",
+    "ip-freebind",
+    "interface",
+    "tcp-keepalive-time",
+    "tcp-keepalive-intvl",
+    "tcp-keepalive-probes",
     "listen-backlog",
 ];
 
@@ -102,9 +107,10 @@ const UNIX_SOURCE: &[&str] =
 /// `read-old-records()` is only read by syslog-ng's journal reader; `log-fetch-limit()` only
 /// shapes how many messages one poll takes (rsng reads 64 KiB and posts the batch);
 /// `persist-name()` names persist-file entries, and socket sources keep none;
-/// `trim-large-messages()` acts on octet-counted framing only.
+/// `trim-large-messages()` acts on octet-counted framing only; `ip-tos()` only marks what a
+/// socket sends, and syslog-ng sets it on destinations only.
 const SOCKET_SOURCE_NO_EFFECT: &[&str] =
-    &["read-old-records", "log-fetch-limit", "persist-name", "trim-large-messages"];
+    &["read-old-records", "log-fetch-limit", "persist-name", "trim-large-messages", "ip-tos"];
 
 /// Parser flags of `rsng_proto::syslog::ParseFlags`, `empty-lines`, and `threaded` (rsng reads
 /// every connection on its own task anyway).
@@ -132,11 +138,6 @@ const SOCKET_SOURCE_INERT: &[(&str, &str)] = &[
     ("format", "syslog"),
     ("encoding", "utf-8"),
     ("encoding", "utf8"),
-    ("ip-tos", "0"),
-    ("ip-freebind", "no"),
-    ("tcp-keepalive-time", "0"),
-    ("tcp-keepalive-intvl", "0"),
-    ("tcp-keepalive-probes", "0"),
     ("keep-alive", "yes"),
     ("dynamic-window-size", "0"),
     ("use-syslogng-pid", "no"),
@@ -172,13 +173,25 @@ const SOCKET_WRITER: &[&str] = &[
     "so-reuseport",
 ];
 
-const INET_DEST: &[&str] = &["port", "localip", "localport", "transport", "ip-protocol", "tls", "ip-ttl"];
+const INET_DEST: &[&str] =
+    &["port", "localip", "localport", "transport", "ip-protocol", "tls", "ip-ttl", "ip-tos", "interface"];
 
 /// `flush-timeout()` is obsolete and does nothing; `mark-freq()` only counts with the
 /// `dst-idle`, `host-idle` and `periodical` modes, which `mark-mode()` warns about;
 /// `persist-name()` names persist-file entries, which socket destinations do not keep;
-/// `pad-size()` is only read by file and pipe destinations.
-const SOCKET_DEST_NO_EFFECT: &[&str] = &["flush-timeout", "mark-freq", "mark", "persist-name", "pad-size"];
+/// `pad-size()` is only read by file and pipe destinations; syslog-ng sets `ip-freebind()` and
+/// `tcp-keepalive-*()` on listening sockets only.
+const SOCKET_DEST_NO_EFFECT: &[&str] = &[
+    "flush-timeout",
+    "mark-freq",
+    "mark",
+    "persist-name",
+    "pad-size",
+    "ip-freebind",
+    "tcp-keepalive-time",
+    "tcp-keepalive-intvl",
+    "tcp-keepalive-probes",
+];
 
 /// `no-multi-line` is the writer's; `threaded` changes nothing (every destination has its own
 /// task).
@@ -195,11 +208,6 @@ const SOCKET_DEST_INERT: &[(&str, &str)] = &[
     ("mark-mode", "global"),
     ("keep-alive", "yes"),
     ("spoof-source", "no"),
-    ("ip-tos", "0"),
-    ("ip-freebind", "no"),
-    ("tcp-keepalive-time", "0"),
-    ("tcp-keepalive-intvl", "0"),
-    ("tcp-keepalive-probes", "0"),
 ];
 
 /// `disk-buffer()` options the disk queue runs.
