@@ -242,3 +242,34 @@ fn socket_options_of_destinations_are_set_as_syslog_ng_sets_them() {
     assert!(seen[0][0].contains("127.0.0.1%lo:LOCAL") && seen[0][0].contains("tos:0x10"), "{:?}", seen[0]);
     assert_eq!(seen[1], seen[0]);
 }
+
+/// A BSD stamp (`Dec  6 10:00:00`) of `offset` seconds from now, in UTC.
+fn bsd_stamp(offset: i64) -> String {
+    let t = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_secs(offset)).expect("time");
+    t.to_zoned(jiff::tz::TimeZone::UTC).strftime("%b %e %H:%M:%S").to_string()
+}
+
+/// `flags(store-raw-message)` keeps the frame as `$RAWMSG`; `flags(guess-timezone)` takes a
+/// header stamp that is whole quarter hours off the receive time as written in that zone.
+#[test]
+fn store_raw_message_and_guess_timezone_flags() {
+    let config = |port: u16, out: &Path| {
+        format!(
+            "@version: 3.38\n\
+             source s {{ network(ip(127.0.0.1) port({port}) flags(store-raw-message, guess-timezone)); }};\n\
+             destination d {{ file(\"{}\" template(\"$TZOFFSET|$PROGRAM|$MSG|$RAWMSG\\n\")); }};\n\
+             log {{ source(s); destination(d); }};\n",
+            out.display()
+        )
+    };
+    let input = format!(
+        "<13>{} host ahead: three hours ahead\n<13>{} host behind: five and a half hours behind\n\
+         <13>{} host old: two days old\n<13>1 2026-12-06T10:00:00+02:00 host app - - - rfc5424\n",
+        bsd_stamp(3 * 3600),
+        bsd_stamp(-(5 * 3600 + 1800)),
+        bsd_stamp(-2 * 86400)
+    );
+    let Some((oracle, rsng)) = both("raw-guess", &config, input.as_bytes(), 4) else { return };
+    assert!(oracle.contains("+03:00|ahead|three hours ahead|<13>"), "{oracle}");
+    assert_same(&oracle, &rsng, 4);
+}

@@ -131,6 +131,8 @@ const READER_FLAGS: &[&str] = &[
     "kernel",
     "empty-lines",
     "threaded",
+    "store-raw-message",
+    "guess-timezone",
 ];
 
 /// Values of options the socket sources do not run that leave syslog-ng doing what rsng does.

@@ -50,6 +50,11 @@ pub struct Receiver {
     pub bad_hostname: Option<Arc<pcre2::bytes::Regex>>,
     /// [`Receiver::parse`] without host names, to read a header again whose host name was bad.
     pub parse_without_host: ParseOptions,
+    /// `flags(store-raw-message)`: the frame as received becomes `$RAWMSG`.
+    pub store_raw_message: bool,
+    /// `flags(guess-timezone)`: a header stamp within a day of the receive time that is off by
+    /// whole quarter hours gets that difference as its zone.
+    pub guess_timezone: bool,
 }
 
 /// `use-dns()`, `use-fqdn()`, `normalize-hostnames()`, `dns-cache()`.
@@ -67,10 +72,13 @@ impl Receiver {
     pub fn new(source: &str, opts: Options<'_>, defaults: ParseFlags, local: bool) -> Receiver {
         let mut flags = defaults;
         flags.local = local;
-        let mut empty_lines = false;
+        let (mut empty_lines, mut store_raw_message, mut guess_timezone) = (false, false, false);
         for word in opts.words("flags") {
-            if word == "empty-lines" {
-                empty_lines = true;
+            match word.as_str() {
+                "empty-lines" => empty_lines = true,
+                "store-raw-message" => store_raw_message = true,
+                "guess-timezone" => guess_timezone = true,
+                _ => {}
             }
             flags.apply(&word);
         }
@@ -134,6 +142,8 @@ impl Receiver {
             keep_timestamp: opts.bool_or_global("keep-timestamp").unwrap_or(true),
             bad_hostname,
             parse_without_host: ParseOptions { flags: without_host, default_pri },
+            store_raw_message,
+            guess_timezone,
         }
     }
 
@@ -174,10 +184,10 @@ impl Receiver {
     pub fn message_in(&self, chunk: &Arc<[u8]>, frame: &[u8], info: &ReceiveInfo) -> LogMessage {
         let mut msg = match parse(frame, &self.parse) {
             Ok(parsed) if self.bad_host(&parsed) => match parse(frame, &self.parse_without_host) {
-                Ok(parsed) => LogMessage::from_parsed(chunk.clone(), &parsed, info),
-                Err(_) => LogMessage::from_parsed(chunk.clone(), &parsed, info),
+                Ok(parsed) => self.from_parsed(chunk, &parsed, info),
+                Err(_) => self.from_parsed(chunk, &parsed, info),
             },
-            Ok(parsed) => LogMessage::from_parsed(chunk.clone(), &parsed, info),
+            Ok(parsed) => self.from_parsed(chunk, &parsed, info),
             Err(err) => {
                 // syslog-ng replaces unparsable input by its own (local) message about it.
                 let mut local = info.clone();
@@ -190,7 +200,25 @@ impl Receiver {
                 m
             }
         };
+        if self.store_raw_message {
+            msg.set_value("RAWMSG", frame);
+        }
         self.finish(&mut msg, info);
+        msg
+    }
+
+    fn from_parsed(
+        &self,
+        chunk: &Arc<[u8]>,
+        parsed: &rsng_proto::syslog::ParsedMessage<'_>,
+        info: &ReceiveInfo,
+    ) -> LogMessage {
+        let mut msg = LogMessage::from_parsed(chunk.clone(), parsed, info);
+        if self.guess_timezone && matches!(parsed.stamp, rsng_proto::syslog::Stamp::Parsed(_)) {
+            let mut stamp = msg.stamp();
+            rsng_core::parser::date::guess_zone(&mut stamp, msg.received().sec);
+            msg.set_stamp(stamp);
+        }
         msg
     }
 
