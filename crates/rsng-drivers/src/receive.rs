@@ -184,10 +184,10 @@ impl Receiver {
     pub fn message_in(&self, chunk: &Arc<[u8]>, frame: &[u8], info: &ReceiveInfo) -> LogMessage {
         let mut msg = match parse(frame, &self.parse) {
             Ok(parsed) if self.bad_host(&parsed) => match parse(frame, &self.parse_without_host) {
-                Ok(parsed) => self.from_parsed(chunk, &parsed, info),
-                Err(_) => self.from_parsed(chunk, &parsed, info),
+                Ok(parsed) => self.message_of(chunk, &parsed, info),
+                Err(_) => self.message_of(chunk, &parsed, info),
             },
-            Ok(parsed) => self.from_parsed(chunk, &parsed, info),
+            Ok(parsed) => self.message_of(chunk, &parsed, info),
             Err(err) => {
                 // syslog-ng replaces unparsable input by its own (local) message about it.
                 let mut local = info.clone();
@@ -207,7 +207,7 @@ impl Receiver {
         msg
     }
 
-    fn from_parsed(
+    fn message_of(
         &self,
         chunk: &Arc<[u8]>,
         parsed: &rsng_proto::syslog::ParsedMessage<'_>,
