@@ -273,3 +273,45 @@ fn store_raw_message_and_guess_timezone_flags() {
     assert!(oracle.contains("+03:00|ahead|three hours ahead|<13>"), "{oracle}");
     assert_same(&oracle, &rsng, 4);
 }
+
+/// `so-passcred(no)` on a `unix-dgram()` source: the kernel does not pass the sender's
+/// credentials, so `.unix.pid` and `.unix.uid` stay empty; by default they are set.
+#[test]
+fn so_passcred_of_unix_dgram_sources() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("passcred").expect("tempdir");
+    let mut seen = Vec::new();
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let out = tmp.path().join(format!("{}.out", daemon.name()));
+        let (off, on) = (tmp.path().join("off.sock"), tmp.path().join("on.sock"));
+        let (running, _, _) = RunningDaemon::start(daemon, tmp.path(), 0, 0, |_| {
+            format!(
+                "@version: 3.38\n\
+                 source s {{ unix-dgram(\"{}\" so-passcred(no)); unix-dgram(\"{}\"); }};\n\
+                 destination d {{ file(\"{}\" template(\"${{.unix.pid}}|${{.unix.uid}}|$MSG\\n\")); }};\n\
+                 log {{ source(s); destination(d); }};\n",
+                off.display(),
+                on.display(),
+                out.display()
+            )
+        });
+        running.wait_for(20, || off.exists() && on.exists());
+        let sender = std::os::unix::net::UnixDatagram::unbound().expect("socket");
+        sender.send_to(b"<13>prog: without credentials", &off).expect("send");
+        sender.send_to(b"<13>prog: with credentials", &on).expect("send");
+        let count = || fs::read_to_string(&out).map_or(0, |t| t.lines().count());
+        running.wait_for(20, || count() >= 2);
+        assert!(running.stop());
+        let mut lines: Vec<String> = fs::read_to_string(&out).unwrap_or_default().lines().map(String::from).collect();
+        lines.sort();
+        seen.push(lines);
+    }
+    let me = std::process::id();
+    let uid = nix::unistd::getuid();
+    let mut expected = vec!["||without credentials".to_string(), format!("{me}|{uid}|with credentials")];
+    expected.sort();
+    assert_eq!(seen[0], expected);
+    assert_eq!(seen[1], seen[0]);
+}

@@ -299,9 +299,16 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
         (Context::Source, "network" | "syslog" | "tcp" | "tcp6" | "udp" | "udp6") => {
             consumes(inet_src, SOCKET_SOURCE_NO_EFFECT, READER_FLAGS, &[], SOCKET_SOURCE_INERT)
         }
-        (Context::Source, "unix-stream" | "unix-dgram") => {
+        (Context::Source, "unix-stream") => {
             consumes(&[SOCKET_READER, UNIX_SOURCE], SOCKET_SOURCE_NO_EFFECT, READER_FLAGS, &[], SOCKET_SOURCE_INERT)
         }
+        (Context::Source, "unix-dgram") => consumes(
+            &[SOCKET_READER, UNIX_SOURCE, &["so-passcred"]],
+            SOCKET_SOURCE_NO_EFFECT,
+            READER_FLAGS,
+            &[],
+            SOCKET_SOURCE_INERT,
+        ),
         (Context::Source, "system") => consumes(&[], SYSTEM_NO_EFFECT, &[], &[], &[]),
         (Context::Source, "internal") => consumes(
             &[

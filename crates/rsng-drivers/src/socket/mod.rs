@@ -204,6 +204,7 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
     };
     let mut defaults = ParseFlags::default();
     let mut tls_context = None;
+    let mut passcred = None;
     let (bound, framing, local) = match name {
         "unix-stream" | "unix-dgram" | "system" => {
             // Local senders (the syslog() API) put no hostname in the header.
@@ -219,7 +220,10 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
                 (Bound::UnixStream(l, path), Framing::Text, true)
             } else {
                 let s = rsng_transport::bind_unix_dgram(&path, &own).map_err(|e| bind_error(&shown, e))?;
-                if opts.bool_or_global("pass-unix-credentials").unwrap_or(true) {
+                // `so-passcred()` is the newer name of `pass-unix-credentials()`.
+                let pass = opts.bool("so-passcred").or_else(|| opts.bool_or_global("pass-unix-credentials"));
+                passcred = pass;
+                if pass.unwrap_or(true) {
                     // The kernel then tells each datagram's sender (pid, uid, gid).
                     let _ = nix::sys::socket::setsockopt(&s, nix::sys::socket::sockopt::PassCred, &true);
                 }
@@ -257,6 +261,9 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
         }
     };
     let mut receiver = Receiver::new(object, opts, defaults, local);
+    if let Some(pass) = passcred {
+        receiver.unix_credentials = pass;
+    }
     receiver.pid_from_credentials = name == "system";
     let receiver = Arc::new(receiver);
     let max_connections = opts.int("max-connections").filter(|&n| n > 0).unwrap_or(if local { 256 } else { 10 });
