@@ -315,3 +315,64 @@ fn so_passcred_of_unix_dgram_sources() {
     assert_eq!(seen[0], expected);
     assert_eq!(seen[1], seen[0]);
 }
+
+/// Reads what arrives on `listener` (one connection) until `want` bytes or 20 s.
+fn receive(listener: &std::net::TcpListener, want: usize) -> String {
+    use std::io::Read as _;
+    let (mut conn, _) = listener.accept().expect("the destination connects");
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(20))).expect("timeout");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while got.len() < want {
+        match conn.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+/// The global `file-template()` and `proto-template()` are the default templates of file and
+/// network destinations; `syslog()` keeps RFC 5424, and a destination's own `template()` wins.
+#[test]
+fn file_template_and_proto_template_are_the_defaults() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("default-templates").expect("tempdir");
+    let mut seen = Vec::new();
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let (net, sys) = (
+            std::net::TcpListener::bind("127.0.0.1:0").expect("bind"),
+            std::net::TcpListener::bind("127.0.0.1:0").expect("bind"),
+        );
+        let (net_port, sys_port) = (net.local_addr().expect("addr").port(), sys.local_addr().expect("addr").port());
+        let (file, own) =
+            (tmp.path().join(format!("{}.file", daemon.name())), tmp.path().join(format!("{}.own", daemon.name())));
+        let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 0, 1, |p| {
+            format!(
+                "@version: 3.38\n\
+                 template t_file {{ template(\"F $PROGRAM $MSG\\n\"); }};\n\
+                 template t_proto {{ template(\"P $PROGRAM $MSG\\n\"); }};\n\
+                 options {{ file-template(t_file); proto-template(t_proto); }};\n\
+                 source s {{ network(ip(127.0.0.1) port({})); }};\n\
+                 destination d {{ file(\"{}\"); file(\"{}\" template(\"own $MSG\\n\"));\n\
+                 network(\"127.0.0.1\" port({net_port})); syslog(\"127.0.0.1\" port({sys_port})); }};\n\
+                 log {{ source(s); destination(d); }};\n",
+                p.tcp[0],
+                file.display(),
+                own.display()
+            )
+        });
+        running.send_tcp(ports.tcp[0], b"<13>Dec  6 10:00:00 host prog: hello\n");
+        let network = receive(&net, 13);
+        let syslog = receive(&sys, 40);
+        running.wait_for(20, || fs::read_to_string(&own).is_ok_and(|t| t.ends_with('\n')));
+        assert!(running.stop());
+        let read = |p: &Path| fs::read_to_string(p).unwrap_or_default();
+        seen.push(mask_receive_times(&format!("{}{}{network}{syslog}", read(&file), read(&own))));
+    }
+    assert!(seen[0].starts_with("F prog hello\nown hello\nP prog hello\n"), "{}", seen[0]);
+    assert!(seen[0].contains(" prog - - - hello"), "syslog() keeps RFC 5424: {}", seen[0]);
+    assert_eq!(seen[1], seen[0]);
+}

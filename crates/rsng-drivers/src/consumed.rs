@@ -381,6 +381,8 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
 /// Global options that the drivers and the runtime read.
 const GLOBAL_READ: &[&str] = &[
     "bad-hostname",
+    "file-template",
+    "proto-template",
     "flush-lines",
     "chain-hostnames",
     "keep-hostname",

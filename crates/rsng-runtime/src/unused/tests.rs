@@ -284,7 +284,12 @@ fn every_accepted_option_is_used_or_warned_about() {
                 _ => (format!("{}({v})", option.name), option.name.to_string()),
             };
             // A file name with a macro: `time-reap()` only matters then.
-            let text = config_text(tcp, "", &scratch).expect("tcp() config").replace("/o\")", "/o-$PROGRAM\")");
+            // A network destination too: `proto-template()` only matters then.
+            let text = config_text(tcp, "", &scratch)
+                .expect("tcp() config")
+                .replace("/o\")", "/o-$PROGRAM\")")
+                .replace("destination(d); }", "destination(d); destination(n); }")
+                .replace("\nlog {", "\ndestination n { network(\"127.0.0.1\" port(1)); };\nlog {");
             let text = text.replacen("\n", &format!("\noptions {{ {opt_text}; }};\n"), 1);
             report(format!("options: {asked}"), outcome(&rt, &text, &asked, Some(consumed::globals())));
         }
