@@ -389,3 +389,22 @@ fn file_template_and_proto_template_are_the_defaults() {
     assert!(seen[0].contains(" prog - - - hello"), "syslog() keeps RFC 5424: {}", seen[0]);
     assert_eq!(seen[1], seen[0]);
 }
+
+/// The obsolete `long-hostnames()` and `log-prefix()` of a source still mean
+/// `chain-hostnames()` and `program-override()`.
+#[test]
+fn long_hostnames_and_log_prefix_are_the_old_names() {
+    let config = |port: u16, out: &Path| {
+        format!(
+            "@version: 3.38\n\
+             source s {{ network(ip(127.0.0.1) port({port}) long-hostnames(yes) log-prefix(\"pfx\")); }};\n\
+             destination d {{ file(\"{}\" template(\"$HOST|$PROGRAM|$MSG\\n\")); }};\n\
+             log {{ source(s); destination(d); }};\n",
+            out.display()
+        )
+    };
+    let input = b"<13>Dec  6 10:00:00 sender prog[1]: one\n";
+    let Some((oracle, rsng)) = both("long-hostnames", &config, input, 1) else { return };
+    assert!(oracle.starts_with("sender|pfx|one"), "{oracle}");
+    assert_same(&oracle, &rsng, 1);
+}

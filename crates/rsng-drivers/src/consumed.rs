@@ -60,6 +60,8 @@ fn same_value(expected: &str, value: &Value) -> bool {
 const SOCKET_READER: &[&str] = &[
     "log-iw-size",
     "chain-hostnames",
+    "long-hostnames",
+    "log-prefix",
     "keep-hostname",
     "program-override",
     "host-override",
@@ -312,7 +314,8 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
         (Context::Source, "system") => consumes(&[], SYSTEM_NO_EFFECT, &[], &[], &[]),
         (Context::Source, "internal") => consumes(
             &[
-                &["chain-hostnames", "keep-hostname", "program-override", "host-override", "keep-timestamp", "tags"],
+                &["chain-hostnames", "long-hostnames", "keep-hostname", "program-override", "log-prefix"],
+                &["host-override", "keep-timestamp", "tags"],
                 &["use-fqdn", "use-dns", "dns-cache", "normalize-hostnames", "log-fifo-size"],
             ],
             &["read-old-records"],

@@ -120,7 +120,13 @@ impl Receiver {
         Receiver {
             parse: ParseOptions { flags, default_pri },
             keep_hostname: opts.bool_or_global("keep-hostname").unwrap_or(false),
-            chain_hostnames: opts.bool_or_global("chain-hostnames").unwrap_or(false),
+            // `long-hostnames()` and `log-prefix()` are the obsolete spellings of
+            // `chain-hostnames()` and `program-override()`; the driver's setting wins.
+            chain_hostnames: opts
+                .bool("chain-hostnames")
+                .or_else(|| opts.bool("long-hostnames"))
+                .or_else(|| opts.globals.bool("chain-hostnames"))
+                .unwrap_or(false),
             resolve: HostResolve {
                 use_dns,
                 use_fqdn: opts.bool_or_global("use-fqdn").unwrap_or(false),
@@ -129,7 +135,7 @@ impl Receiver {
             },
             tags,
             host_override: opts.str("host-override").map(Arc::from),
-            program_override: opts.str("program-override").map(Arc::from),
+            program_override: opts.str("program-override").or_else(|| opts.str("log-prefix")).map(Arc::from),
             time_zone,
             zone_configured,
             max_msg_size: opts.int_or_global("log-msg-size").unwrap_or(65536).max(1) as usize,
