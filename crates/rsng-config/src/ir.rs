@@ -62,8 +62,45 @@ pub struct Driver {
 impl Driver {
     /// The value of option `name` (canonical form), if it was given.
     pub fn option(&self, name: &str) -> Option<&Value> {
+        self.note(name);
         self.options.iter().rev().find(|o| o.name == name).map(|o| &o.value)
     }
+
+    /// Records that the code building this driver asked for option `name` (see [`record_reads`]).
+    pub fn note(&self, name: &str) {
+        note_read(Some(&self.span), name);
+    }
+}
+
+/// One option asked for while [`record_reads`] ran: the driver's span (`None`: a global option)
+/// and the option's name (`disk-buffer.dir` for a nested one).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OptionRead {
+    pub driver: Option<(u32, usize)>,
+    pub name: String,
+}
+
+thread_local! {
+    static READS: std::cell::RefCell<Option<Vec<OptionRead>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` and returns, with its result, every option its code asked the IR for on this thread.
+/// The check that every accepted option is either used or warned about relies on it; outside
+/// of it, noting a read costs one thread-local test.
+pub fn record_reads<R>(f: impl FnOnce() -> R) -> (R, Vec<OptionRead>) {
+    let outer = READS.with(|r| r.borrow_mut().replace(Vec::new()));
+    let result = f();
+    let reads = READS.with(|r| std::mem::replace(&mut *r.borrow_mut(), outer)).unwrap_or_default();
+    (result, reads)
+}
+
+/// Records a read of option `name` of the driver at `driver` (`None`: a global option).
+pub fn note_read(driver: Option<&FileSpan>, name: &str) {
+    READS.with(|r| {
+        if let Some(reads) = r.borrow_mut().as_mut() {
+            reads.push(OptionRead { driver: driver.map(|s| (s.file, s.start)), name: name.to_string() });
+        }
+    });
 }
 
 #[derive(Debug, Clone)]

@@ -13,6 +13,7 @@
 //! syslog-ng — and then runs as tokio tasks: one per listener and per connection for sources
 //! (see [`pipeline`] for where they post messages), one writer per destination.
 
+pub mod consumed;
 pub mod disk_buffer;
 pub mod example;
 pub mod fault;

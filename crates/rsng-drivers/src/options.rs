@@ -29,6 +29,7 @@ impl Globals {
 
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.reads.lock().unwrap_or_else(|e| e.into_inner()).push(name.to_string());
+        rsng_config::ir::note_read(None, name);
         self.peek(name)
     }
 
@@ -123,6 +124,7 @@ impl<'a> Options<'a> {
     /// Every word of a list option (`flags(a, b)`, `tags("x" "y")`), lowercased with `_` as `-`.
     pub fn words(&self, name: &str) -> Vec<String> {
         let mut out = Vec::new();
+        self.driver.note(name);
         for o in self.driver.options.iter().filter(|o| o.name == name) {
             collect_words(&o.value, &mut out);
         }
@@ -132,6 +134,7 @@ impl<'a> Options<'a> {
     /// Every string of a list option, as written.
     pub fn strings(&self, name: &str) -> Vec<String> {
         let mut out = Vec::new();
+        self.driver.note(name);
         for o in self.driver.options.iter().filter(|o| o.name == name) {
             collect_strings(&o.value, &mut out);
         }

@@ -47,6 +47,16 @@ pub struct Receiver {
     pub keep_timestamp: bool,
     /// IP protocol number and local port of the listener (`$PROTO`, `$DESTPORT`), for sockets.
     pub destination: Option<(u8, u16)>,
+    /// The global `bad-hostname()`: an RFC 3164 host name that matches it is not taken as the
+    /// host name but read as the program, as syslog-ng's legacy header parser does.
+    pub bad_hostname: Option<Arc<pcre2::bytes::Regex>>,
+    /// [`Receiver::parse`] without host names, to read a header again whose host name was bad.
+    pub parse_without_host: ParseOptions,
+    /// `flags(store-raw-message)`: the frame as received becomes `$RAWMSG`.
+    pub store_raw_message: bool,
+    /// `flags(guess-timezone)`: a header stamp within a day of the receive time that is off by
+    /// whole quarter hours gets that difference as its zone.
+    pub guess_timezone: bool,
 }
 
 /// `use-dns()`, `use-fqdn()`, `normalize-hostnames()`, `dns-cache()`.
@@ -64,10 +74,13 @@ impl Receiver {
     pub fn new(source: &str, opts: Options<'_>, defaults: ParseFlags, local: bool) -> Receiver {
         let mut flags = defaults;
         flags.local = local;
-        let mut empty_lines = false;
+        let (mut empty_lines, mut store_raw_message, mut guess_timezone) = (false, false, false);
         for word in opts.words("flags") {
-            if word == "empty-lines" {
-                empty_lines = true;
+            match word.as_str() {
+                "empty-lines" => empty_lines = true,
+                "store-raw-message" => store_raw_message = true,
+                "guess-timezone" => guess_timezone = true,
+                _ => {}
             }
             flags.apply(&word);
         }
@@ -92,10 +105,30 @@ impl Receiver {
         let zone_configured = configured_zone.is_some();
         let time_zone = configured_zone.unwrap_or_else(jiff::tz::TimeZone::system);
         let tags = opts.strings("tags").iter().map(|t| TagId::intern(t)).collect();
+        let bad_hostname = opts.globals.str("bad-hostname").and_then(|pattern| {
+            // syslog-ng compiles it as an extended POSIX regexp; PCRE reads those alike.
+            match pcre2::bytes::RegexBuilder::new().build(pattern) {
+                Ok(re) => Some(Arc::new(re)),
+                Err(e) => {
+                    crate::internal::error(format!(
+                        "Error compiling bad-hostname() regexp, host names are not checked; pattern='{pattern}', error='{e}'"
+                    ));
+                    None
+                }
+            }
+        });
+        let mut without_host = flags;
+        without_host.expect_hostname = false;
         Receiver {
             parse: ParseOptions { flags, default_pri },
             keep_hostname: opts.bool_or_global("keep-hostname").unwrap_or(false),
-            chain_hostnames: opts.bool_or_global("chain-hostnames").unwrap_or(false),
+            // `long-hostnames()` and `log-prefix()` are the obsolete spellings of
+            // `chain-hostnames()` and `program-override()`; the driver's setting wins.
+            chain_hostnames: opts
+                .bool("chain-hostnames")
+                .or_else(|| opts.bool("long-hostnames"))
+                .or_else(|| opts.globals.bool("chain-hostnames"))
+                .unwrap_or(false),
             resolve: HostResolve {
                 use_dns,
                 use_fqdn: opts.bool_or_global("use-fqdn").unwrap_or(false),
@@ -104,7 +137,7 @@ impl Receiver {
             },
             tags,
             host_override: opts.str("host-override").map(Arc::from),
-            program_override: opts.str("program-override").map(Arc::from),
+            program_override: opts.str("program-override").or_else(|| opts.str("log-prefix")).map(Arc::from),
             time_zone,
             zone_configured,
             max_msg_size: opts.int_or_global("log-msg-size").unwrap_or(65536).max(1) as usize,
@@ -116,6 +149,10 @@ impl Receiver {
             pid_from_credentials: false,
             keep_timestamp: opts.bool_or_global("keep-timestamp").unwrap_or(true),
             destination: None,
+            bad_hostname,
+            parse_without_host: ParseOptions { flags: without_host, default_pri },
+            store_raw_message,
+            guess_timezone,
         }
     }
 
@@ -158,7 +195,11 @@ impl Receiver {
     /// which saves an allocation and a copy per message.
     pub fn message_in(&self, chunk: &Arc<[u8]>, frame: &[u8], info: &ReceiveInfo) -> LogMessage {
         let mut msg = match parse(frame, &self.parse) {
-            Ok(parsed) => LogMessage::from_parsed(chunk.clone(), &parsed, info),
+            Ok(parsed) if self.bad_host(&parsed) => match parse(frame, &self.parse_without_host) {
+                Ok(parsed) => self.message_of(chunk, &parsed, info),
+                Err(_) => self.message_of(chunk, &parsed, info),
+            },
+            Ok(parsed) => self.message_of(chunk, &parsed, info),
             Err(err) => {
                 // syslog-ng replaces unparsable input by its own (local) message about it.
                 let mut local = info.clone();
@@ -171,8 +212,36 @@ impl Receiver {
                 m
             }
         };
+        if self.store_raw_message {
+            msg.set_value("RAWMSG", frame);
+        }
         self.finish(&mut msg, info);
         msg
+    }
+
+    fn message_of(
+        &self,
+        chunk: &Arc<[u8]>,
+        parsed: &rsng_proto::syslog::ParsedMessage<'_>,
+        info: &ReceiveInfo,
+    ) -> LogMessage {
+        let mut msg = LogMessage::from_parsed(chunk.clone(), parsed, info);
+        if self.guess_timezone && matches!(parsed.stamp, rsng_proto::syslog::Stamp::Parsed(_)) {
+            let mut stamp = msg.stamp();
+            rsng_core::parser::date::guess_zone(&mut stamp, msg.received().sec);
+            msg.set_stamp(stamp);
+        }
+        msg
+    }
+
+    /// Whether `parsed` has an RFC 3164 host name that `bad-hostname()` refuses.
+    fn bad_host(&self, parsed: &rsng_proto::syslog::ParsedMessage<'_>) -> bool {
+        match (&self.bad_hostname, parsed.host) {
+            (Some(re), Some(host)) => {
+                parsed.syntax == rsng_proto::syslog::Syntax::Rfc3164 && re.is_match(host).unwrap_or(false)
+            }
+            _ => false,
+        }
     }
 
     /// The steps after parsing: host names, tags, overrides.

@@ -57,11 +57,26 @@ impl Writer {
                 compile(text, &ctx.compile)
                     .map_err(|e| DriverError::new(format!("error compiling template `{text}`: {e}"), opts.span()))?,
             )),
-            None => None,
+            // The global `file-template()` and `proto-template()` name the default templates of
+            // file-like and network destinations.
+            None => {
+                let default = match format {
+                    WireFormat::File => opts.globals.str("file-template"),
+                    WireFormat::Proto => opts.globals.str("proto-template"),
+                    _ => None,
+                };
+                default.and_then(|name| {
+                    let t = ctx.templates.get(name)?;
+                    escape |= ctx.template_escape.get(name).copied().unwrap_or(false);
+                    Some(t.clone())
+                })
+            }
         };
         let ts_format = opts.str_or_global("ts-format").and_then(TsFormat::from_name).unwrap_or(TsFormat::Rfc3164);
         let frac_digits = opts.int_or_global("frac-digits").unwrap_or(0).clamp(0, 6) as u8;
-        let zone_name = opts.str("time-zone").or_else(|| opts.globals.str("send-time-zone"));
+        // `send-time-zone()` is another name of a destination's `time-zone()` in syslog-ng.
+        let zone_name =
+            opts.str("time-zone").or_else(|| opts.str("send-time-zone")).or_else(|| opts.globals.str("send-time-zone"));
         let time_zone = zone_name.and_then(parse_time_zone);
         let on_error = opts.str_or_global("on-error").and_then(OnError::from_name).unwrap_or_default();
         let flags = opts.words("flags");

@@ -10,6 +10,7 @@ pub mod control;
 pub mod graph;
 pub mod supervise;
 pub mod transform;
+pub mod unused;
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -310,7 +311,10 @@ const DEFAULT_DISK_BUFFER_DIR: &str = "/var/lib/syslog-ng";
 /// the driver's position, so the next run of the same configuration finds it.
 fn disk_options(object: &str, index: usize, driver: &ir::Driver) -> Option<rsng_drivers::disk_buffer::DiskOptions> {
     let ir::Value::Group(items) = driver.option("disk-buffer")? else { return None };
-    let get = |name: &str| items.iter().rev().find(|o| o.name == name).map(|o| &o.value);
+    let get = |name: &str| {
+        driver.note(&format!("disk-buffer.{name}"));
+        items.iter().rev().find(|o| o.name == name).map(|o| &o.value)
+    };
     let dir = get("dir")
         .and_then(rsng_drivers::options::as_str)
         .map(std::path::PathBuf::from)

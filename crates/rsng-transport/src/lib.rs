@@ -13,7 +13,7 @@ use std::path::Path;
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// The socket options of `network()`, `syslog()` and friends.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct SocketOptions {
     pub so_rcvbuf: Option<usize>,
     pub so_sndbuf: Option<usize>,
@@ -23,6 +23,18 @@ pub struct SocketOptions {
     pub ip_ttl: Option<u32>,
     /// `listen-backlog()` (syslog-ng's default is 255).
     pub backlog: Option<i32>,
+    /// `ip-tos()`: IP_TOS (IPV6_TCLASS on IPv6 sockets).
+    pub ip_tos: Option<u32>,
+    /// `ip-freebind()`: bind to addresses the host does not have (yet).
+    pub ip_freebind: bool,
+    /// `interface()`: SO_BINDTODEVICE.
+    pub interface: Option<String>,
+    /// `tcp-keepalive-time()`, `-intvl()`, `-probes()`: TCP_KEEPIDLE, TCP_KEEPINTVL and
+    /// TCP_KEEPCNT of stream sockets. As in syslog-ng they do not switch keep-alive on; that is
+    /// `so-keepalive()`.
+    pub tcp_keepalive_time: Option<u32>,
+    pub tcp_keepalive_intvl: Option<u32>,
+    pub tcp_keepalive_probes: Option<u32>,
 }
 
 /// An IP address family: `ip-protocol(4)` or `(6)`, or implied by `tcp6()`/`udp6()`.
@@ -86,6 +98,35 @@ fn ip_socket(addr: &SocketAddr, ty: Type, opts: &SocketOptions) -> io::Result<So
     }
     if let Some(ttl) = opts.ip_ttl {
         socket.set_ttl(ttl)?;
+    }
+    if let Some(tos) = opts.ip_tos {
+        if addr.is_ipv6() {
+            socket.set_tclass_v6(tos)?;
+        } else {
+            socket.set_tos(tos)?;
+        }
+    }
+    if opts.ip_freebind {
+        if addr.is_ipv6() {
+            socket.set_freebind_ipv6(true)?;
+        } else {
+            socket.set_freebind(true)?;
+        }
+    }
+    if let Some(name) = &opts.interface {
+        socket.bind_device(Some(name.as_bytes()))?;
+    }
+    if ty == Type::STREAM {
+        use nix::sys::socket::{setsockopt, sockopt};
+        if let Some(n) = opts.tcp_keepalive_time {
+            setsockopt(&socket, sockopt::TcpKeepIdle, &n)?;
+        }
+        if let Some(n) = opts.tcp_keepalive_intvl {
+            setsockopt(&socket, sockopt::TcpKeepInterval, &n)?;
+        }
+        if let Some(n) = opts.tcp_keepalive_probes {
+            setsockopt(&socket, sockopt::TcpKeepCount, &n)?;
+        }
     }
     socket.set_nonblocking(true)?;
     Ok(socket)
@@ -242,6 +283,41 @@ pub async fn connect_tcp(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn options() -> SocketOptions {
+        SocketOptions {
+            ip_tos: Some(0x10),
+            ip_freebind: true,
+            interface: Some("lo".into()),
+            tcp_keepalive_time: Some(61),
+            tcp_keepalive_intvl: Some(7),
+            tcp_keepalive_probes: Some(4),
+            ..SocketOptions::default()
+        }
+    }
+
+    /// `ip-tos()`, `ip-freebind()`, `interface()` and `tcp-keepalive-*()` read back from the
+    /// kernel. `ip-freebind()` lets a listener bind an address the host does not have.
+    #[test]
+    fn socket_options_reach_the_socket() {
+        let addr = SocketAddr::from(([192, 0, 2, 1], 0));
+        let tcp = bind_tcp(addr, &options()).expect("freebind lets the listener bind 192.0.2.1");
+        let s = socket2::SockRef::from(&tcp);
+        assert_eq!(s.tos().expect("tos"), 0x10);
+        assert!(s.freebind().expect("freebind"));
+        assert_eq!(s.device().expect("device").as_deref(), Some(&b"lo"[..]));
+        assert_eq!(s.keepalive_time().expect("idle").as_secs(), 61);
+        assert_eq!(s.keepalive_interval().expect("intvl").as_secs(), 7);
+        assert_eq!(s.keepalive_retries().expect("probes"), 4);
+        // As in syslog-ng, the keep-alive times do not switch keep-alive on.
+        assert!(!s.keepalive().expect("keepalive"));
+
+        let udp = bind_udp(SocketAddr::from(([127, 0, 0, 1], 0)), &options()).expect("udp");
+        assert_eq!(socket2::SockRef::from(&udp).tos().expect("tos"), 0x10);
+        let v6 = bind_udp(SocketAddr::from((Ipv6Addr::LOCALHOST, 0)), &options()).expect("udp6");
+        assert_eq!(socket2::SockRef::from(&v6).tclass_v6().expect("tclass"), 0x10);
+        assert!(bind_tcp(addr, &SocketOptions::default()).is_err(), "192.0.2.1 is not this host's");
+    }
 
     /// A connection whose source port is its destination port connects to itself (TCP
     /// simultaneous open), which happens by chance when the kernel picks the source port; here it

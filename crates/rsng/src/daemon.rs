@@ -206,6 +206,7 @@ async fn reload(
             return Err("Syntax error parsing configuration file, previous config remained intact");
         }
     };
+    crate::print_unused_options(&loaded.config);
     // Destination files are opened again on reload, as syslog-ng does.
     rsng_drivers::file::request_reopen();
     match running.reload(&loaded.config, &start_options(cli), DRAIN_GRACE).await {

@@ -46,6 +46,7 @@ fn main() -> ExitCode {
     match rsng_config::load_file(&cli.cfgfile, &opts) {
         Ok(loaded) => {
             print_reports(&loaded.warnings);
+            print_unused_options(&loaded.config);
             if cli.syntax_only {
                 return ExitCode::SUCCESS;
             }
@@ -78,6 +79,14 @@ fn preprocess_into(cli: &Cli, target: &std::path::Path, opts: &LoadOptions) -> E
             print_reports(&err.reports);
             ExitCode::from(1)
         }
+    }
+}
+
+/// Warns on standard error about every option of `config` that rsng accepts but does not run;
+/// start-up, reload and `--syntax-only` all call this.
+pub(crate) fn print_unused_options(config: &rsng_config::ir::Config) {
+    for unused in rsng_runtime::unused::unused_options(config) {
+        eprintln!("{}", unused.message(config));
     }
 }
 

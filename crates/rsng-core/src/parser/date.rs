@@ -42,7 +42,7 @@ fn div_round(n: i64, d: i64) -> i64 {
 
 /// `unix_time_fix_timezone_assuming_the_time_matches_real_time`: when the stamp is within a day
 /// of `now` and off by whole quarter hours (±30 s), the difference is taken as a zone error.
-pub(crate) fn guess_zone(stamp: &mut UnixTime, now: i64) {
+pub fn guess_zone(stamp: &mut UnixTime, now: i64) {
     let diff = now - stamp.sec;
     if diff.abs() >= 24 * 3600 {
         return;

@@ -15,7 +15,7 @@ use crate::DriverError;
 
 /// `source_option`, `msg_format_option` and `source_reader_option` of syslog-ng, as run by
 /// [`crate::receive::Receiver`] and the readers of this module.
-const READER_SOURCE: &[&str] = &[
+pub(crate) const READER_SOURCE: &[&str] = &[
     "log-iw-size",
     "chain-hostnames",
     "long-hostnames",
@@ -44,18 +44,18 @@ const READER_SOURCE: &[&str] = &[
     "persist-name",
 ];
 
-const FILE_PERM: &[&str] = &["owner", "group", "perm", "dir-owner", "dir-group", "dir-perm"];
-const MULTI_LINE: &[&str] = &["multi-line-mode", "multi-line-prefix", "multi-line-garbage"];
-const FILE_SOURCE: &[&str] = &["follow-freq", "pad-size", "multi-line-timeout"];
-const STDIN_SOURCE: &[&str] = &["pad-size", "multi-line-timeout"];
-const LEGACY_WILDCARD: &[&str] = &["recursive", "force-directory-polling"];
-const WILDCARD: &[&str] = &["base-dir", "filename-pattern", "recursive", "max-files", "monitor-method"];
-const PIPE_SOURCE: &[&str] = &["optional", "pad-size", "create-dirs"];
-const PROGRAM_SOURCE: &[&str] = &["inherit-environment"];
+pub(crate) const FILE_PERM: &[&str] = &["owner", "group", "perm", "dir-owner", "dir-group", "dir-perm"];
+pub(crate) const MULTI_LINE: &[&str] = &["multi-line-mode", "multi-line-prefix", "multi-line-garbage"];
+pub(crate) const FILE_SOURCE: &[&str] = &["follow-freq", "pad-size", "multi-line-timeout"];
+pub(crate) const STDIN_SOURCE: &[&str] = &["pad-size", "multi-line-timeout"];
+pub(crate) const LEGACY_WILDCARD: &[&str] = &["recursive", "force-directory-polling"];
+pub(crate) const WILDCARD: &[&str] = &["base-dir", "filename-pattern", "recursive", "max-files", "monitor-method"];
+pub(crate) const PIPE_SOURCE: &[&str] = &["optional", "pad-size", "create-dirs"];
+pub(crate) const PROGRAM_SOURCE: &[&str] = &["inherit-environment"];
 
 /// `dest_writer_option` and `dest_driver_option`, as run by [`crate::writer::Writer`], the
 /// runtime (`log-fifo-size()`, `disk-buffer()`) and the writers of this module.
-const WRITER_DEST: &[&str] = &[
+pub(crate) const WRITER_DEST: &[&str] = &[
     "flags",
     "flush-lines",
     "sync",
@@ -82,11 +82,11 @@ const WRITER_DEST: &[&str] = &[
     // Kept by the runtime behind the destination's queue.
     "disk-buffer",
 ];
-const FILE_DEST: &[&str] =
+pub(crate) const FILE_DEST: &[&str] =
     &["time-reap", "create-dirs", "optional", "overwrite-if-older", "remove-if-older", "symlink-as", "fsync"];
-const PIPE_DEST: &[&str] = &["time-reap", "create-dirs"];
-const PROGRAM_DEST: &[&str] = &["keep-alive", "inherit-environment"];
-const USERTTY: &[&str] = &["time-reopen"];
+pub(crate) const PIPE_DEST: &[&str] = &["time-reap", "create-dirs"];
+pub(crate) const PROGRAM_DEST: &[&str] = &["keep-alive", "inherit-environment"];
+pub(crate) const USERTTY: &[&str] = &["time-reopen"];
 
 /// Checks a source driver's options; `legacy_wildcard`: a `file()` whose path has wildcards.
 ///

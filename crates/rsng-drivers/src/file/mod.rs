@@ -226,18 +226,7 @@ fn option_span<'a>(opts: &Options<'a>, name: &str) -> &'a rsng_config::source_ma
 
 /// The reading settings of a file-family source.
 fn read_settings(object: &str, opts: Options<'_>, defaults: ParseFlags) -> Result<ReadSettings, DriverError> {
-    let mut receiver = Receiver::new(object, opts, defaults, true);
-    // The obsolete spellings of program-override() and chain-hostnames().
-    if receiver.program_override.is_none() {
-        if let Some(p) = opts.str("log-prefix") {
-            receiver.program_override = Some(Arc::from(p));
-        }
-    }
-    if opts.bool_or_global("chain-hostnames").is_none() {
-        if let Some(b) = opts.bool("long-hostnames") {
-            receiver.chain_hostnames = b;
-        }
-    }
+    let receiver = Receiver::new(object, opts, defaults, true);
     let compile_re = |name: &str| -> Result<Option<pcre2::bytes::Regex>, DriverError> {
         match opts.str(name) {
             None => Ok(None),

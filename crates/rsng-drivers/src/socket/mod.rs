@@ -107,16 +107,33 @@ fn ip_transport(opts: &Options<'_>, source: bool) -> Result<(Transport, Option<F
     Ok((kind, framing, t))
 }
 
-fn socket_options(opts: &Options<'_>) -> SocketOptions {
+/// The socket options of a listening (`send` false) or sending socket. As in syslog-ng,
+/// `ip-tos()` only applies to sending sockets, and `ip-freebind()` and `tcp-keepalive-*()` only to
+/// listening ones (and the connections they accept).
+fn socket_options(opts: &Options<'_>, send: bool) -> SocketOptions {
     let size = |name: &str| opts.int(name).filter(|&n| n > 0).map(|n| n as usize);
+    let positive = |name: &str| opts.int(name).filter(|&n| n > 0).and_then(|n| u32::try_from(n).ok());
+    // syslog-ng's defaults for the connections a source accepts (60 s idle, probes every 10 s,
+    // 6 of them); `0` leaves the system's value.
+    let keepalive = |name: &str, default: i64| {
+        (!send).then(|| opts.int(name).unwrap_or(default)).filter(|&n| n > 0).and_then(|n| u32::try_from(n).ok())
+    };
     SocketOptions {
         so_rcvbuf: size("so-rcvbuf"),
         so_sndbuf: size("so-sndbuf"),
         so_reuseport: opts.bool("so-reuseport").unwrap_or(false),
-        so_keepalive: opts.bool("so-keepalive").unwrap_or(false),
+        // On by default for IP sockets, sources and destinations alike, as in syslog-ng.
+        so_keepalive: opts.bool("so-keepalive").unwrap_or(true),
         so_broadcast: opts.bool("so-broadcast").unwrap_or(false),
         ip_ttl: opts.int("ip-ttl").filter(|&n| n > 0).map(|n| n as u32),
         backlog: opts.int("listen-backlog").map(|n| n as i32),
+        // Zero means "leave the system's value", as in syslog-ng.
+        ip_tos: if send { positive("ip-tos") } else { None },
+        ip_freebind: !send && opts.bool("ip-freebind").unwrap_or(false),
+        interface: opts.str("interface").filter(|i| !i.is_empty()).map(String::from),
+        tcp_keepalive_time: keepalive("tcp-keepalive-time", 60),
+        tcp_keepalive_intvl: keepalive("tcp-keepalive-intvl", 10),
+        tcp_keepalive_probes: keepalive("tcp-keepalive-probes", 6),
     }
 }
 
@@ -173,6 +190,7 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
     let mut proxy = None;
     // 4.x: `$TRANSPORT` and `$IP_PROTO` of IP sources.
     let mut transport_name: Option<Arc<str>> = None;
+    let mut passcred = None;
     let (bound, framing, local) = match name {
         "unix-stream" | "unix-dgram" | "system" => {
             // Local senders (the syslog() API) put no hostname in the header.
@@ -194,7 +212,10 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
                     Some(fd) => std::os::unix::net::UnixDatagram::from(fd),
                     None => rsng_transport::bind_unix_dgram(&path, &own).map_err(|e| bind_error(&shown, e))?,
                 };
-                if opts.bool_or_global("pass-unix-credentials").unwrap_or(true) {
+                // `so-passcred()` is the newer name of `pass-unix-credentials()`.
+                let pass = opts.bool("so-passcred").or_else(|| opts.bool_or_global("pass-unix-credentials"));
+                passcred = pass;
+                if pass.unwrap_or(true) {
                     // The kernel then tells each datagram's sender (pid, uid, gid).
                     let _ = nix::sys::socket::setsockopt(&s, nix::sys::socket::sockopt::PassCred, &true);
                 }
@@ -228,7 +249,7 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
                 tls_context = tls::context(&opts, Side::Server, ctx)?
                     .map(|c| c.with_instance(&tls::source_instance(name, object, &addr)));
             }
-            let sockopts = socket_options(&opts);
+            let sockopts = socket_options(&opts, false);
             let shown = source::af_name(&addr);
             // A running source on the same address (a reload) hands its socket over.
             let bound = match transport {
@@ -245,6 +266,9 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
         }
     };
     let mut receiver = Receiver::new(object, opts, defaults, local);
+    if let Some(pass) = passcred {
+        receiver.unix_credentials = pass;
+    }
     receiver.pid_from_credentials = name == "system";
     // `$PROTO` and `$DESTPORT` of messages from IP peers: the listener's protocol and port.
     receiver.destination = match &bound {
@@ -313,7 +337,7 @@ pub fn build_destination(
         name: format!("{object}#{name}"),
         peer,
         writer,
-        sockopts: socket_options(&opts),
+        sockopts: socket_options(&opts, true),
         time_reopen: std::time::Duration::from_secs(time_reopen),
     }))
 }

@@ -109,6 +109,7 @@ fn invalid(
 
 /// The options of `driver` named `name`, in order.
 fn all<'d>(driver: &'d Driver, name: &'d str) -> impl Iterator<Item = &'d OptionValue> + 'd {
+    driver.note(name);
     driver.options.iter().filter(move |o| o.name == name)
 }
 
@@ -164,7 +165,12 @@ enum ZoneUse {
 /// Template options: those of `driver` (for `set()` and `set-matches()`), falling back to the
 /// global ones.
 fn format_options(config: &Config, driver: Option<&Driver>, zone_use: ZoneUse) -> Result<FormatOptions, BuildError> {
-    let own = |names: &[&str]| driver.and_then(|d| d.options.iter().rev().find(|o| names.contains(&o.name)));
+    let own = |names: &[&str]| {
+        driver.and_then(|d| {
+            names.iter().for_each(|n| d.note(n));
+            d.options.iter().rev().find(|o| names.contains(&o.name))
+        })
+    };
     let pick = |names: &[&str]| own(names).or_else(|| global(config, names));
     let mut opts = FormatOptions::default();
     if let Some(f) = pick(&["ts-format"]).and_then(|o| str_of(&o.value)).and_then(TsFormat::from_name) {

@@ -169,8 +169,9 @@ fn csv(driver: &Driver) -> Result<CsvParser, BuildError> {
                 drop_invalid |= flags.iter().any(|f| f == "drop-invalid");
             }
             "drop-invalid" => drop_invalid = as_bool(&o.value).unwrap_or(false),
-            _ => {}
+            _ => continue,
         }
+        driver.note(o.name);
     }
     Ok(CsvParser::new(options, driver.option("prefix").and_then(str_of), drop_invalid))
 }
@@ -242,8 +243,9 @@ fn syslog(driver: &Driver, ctx: &TransformContext<'_>) -> Result<SyslogParser, B
                 let base = default_pri.unwrap_or(5);
                 default_pri = Some((base & 7) | (fac << 3));
             }
-            _ => {}
+            _ => continue,
         }
+        driver.note(o.name);
     }
     let options = ParseOptions { flags, default_pri };
     Ok(SyslogParser::new(options, store_raw, guess_timezone, drop_invalid, time_zone, local_zone()))

@@ -1,0 +1,445 @@
+//! Which accepted options each driver consumes.
+//!
+//! The option tables of `rsng_config::schema` accept everything syslog-ng 3.38 accepts, so that a
+//! user's configuration loads unchanged. These tables say which of those options the drivers of
+//! this crate (and the runtime behind them: `log-fifo-size()`, `disk-buffer()`) act on; the
+//! runtime warns about every other option present in a configuration. A test in the runtime
+//! (`unused/tests.rs`) builds every driver with every accepted option and checks these tables
+//! against what the build code asks for, both ways.
+
+use rsng_config::ir::Value;
+use rsng_config::schema::Context;
+
+use crate::file::check;
+use crate::options::{as_bool, as_int, as_str};
+
+/// What a driver does with its options.
+#[derive(Debug, Clone, Copy)]
+pub struct Consumes {
+    /// Options read when the driver is built.
+    pub options: &'static [&'static [&'static str]],
+    /// Options that have no effect in syslog-ng 3.38 either for this driver (see the comments at
+    /// the lists), so there is nothing to warn about.
+    pub no_effect: &'static [&'static str],
+    /// Words of `flags()` that take effect (or that have no effect in syslog-ng either).
+    pub flags: &'static [&'static str],
+    /// Options of nested groups that take effect, as `group.option`. `tls()` is read whole by
+    /// the TLS settings reader, which refuses what it cannot do.
+    pub nested: &'static [&'static str],
+    /// Values with which an option that is not implemented changes nothing, because rsng does
+    /// what syslog-ng does with that value (`spoof-source(no)`, `stats-freq(0)`).
+    pub inert: &'static [(&'static str, &'static str)],
+}
+
+impl Consumes {
+    /// Whether option `name` (canonical) is acted on, or has no effect in syslog-ng either.
+    pub fn takes(&self, name: &str) -> bool {
+        self.options.iter().any(|set| set.contains(&name)) || self.no_effect.contains(&name)
+    }
+
+    /// Whether `value` of an option this driver does not run is one that changes nothing.
+    pub fn inert(&self, name: &str, value: &Value) -> bool {
+        self.inert.iter().filter(|(n, _)| *n == name).any(|(_, v)| same_value(v, value))
+    }
+}
+
+fn same_value(expected: &str, value: &Value) -> bool {
+    match expected {
+        "yes" | "no" => as_bool(value) == Some(expected == "yes"),
+        _ => match expected.parse::<i64>() {
+            Ok(n) => as_int(value) == Some(n),
+            Err(_) => as_str(value).is_some_and(|v| v.replace('_', "-").eq_ignore_ascii_case(expected)),
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sources
+
+/// The LogSource and LogReader options [`crate::receive::Receiver`] and the socket sources read.
+const SOCKET_READER: &[&str] = &[
+    "log-iw-size",
+    "chain-hostnames",
+    "long-hostnames",
+    "log-prefix",
+    "keep-hostname",
+    "program-override",
+    "host-override",
+    "keep-timestamp",
+    "tags",
+    "use-fqdn",
+    "use-dns",
+    "dns-cache",
+    "normalize-hostnames",
+    "time-zone",
+    "default-priority",
+    "default-facility",
+    "check-hostname",
+    "flags",
+    "log-msg-size",
+    "max-connections",
+];
+
+/// IP listeners: address, transport, socket options.
+const INET_SOURCE: &[&str] = &[
+    "ip",
+    "port",
+    "transport",
+    "ip-protocol",
+    "tls",
+    "trim-large-messages",
+    "so-sndbuf",
+    "so-rcvbuf",
+    "so-broadcast",
+    "so-keepalive",
+    "so-reuseport",
+    "ip-ttl",
+    "ip-freebind",
+    "interface",
+    "tcp-keepalive-time",
+    "tcp-keepalive-intvl",
+    "tcp-keepalive-probes",
+    "listen-backlog",
+];
+
+/// Unix listeners: the socket file's ownership and mode.
+const UNIX_SOURCE: &[&str] =
+    &["owner", "group", "perm", "dir-owner", "dir-group", "dir-perm", "create-dirs", "pass-unix-credentials"];
+
+/// `read-old-records()` is only read by syslog-ng's journal reader; `log-fetch-limit()` only
+/// shapes how many messages one poll takes (rsng reads 64 KiB and posts the batch);
+/// `persist-name()` names persist-file entries, and socket sources keep none;
+/// `trim-large-messages()` acts on octet-counted framing only; `ip-tos()` only marks what a
+/// socket sends, and syslog-ng sets it on destinations only.
+const SOCKET_SOURCE_NO_EFFECT: &[&str] =
+    &["read-old-records", "log-fetch-limit", "persist-name", "trim-large-messages", "ip-tos"];
+
+/// Parser flags of `rsng_proto::syslog::ParseFlags`, `empty-lines`, and `threaded` (rsng reads
+/// every connection on its own task anyway).
+const READER_FLAGS: &[&str] = &[
+    "no-parse",
+    "check-hostname",
+    "syslog-protocol",
+    "no-rfc3164-fallback",
+    "assume-utf8",
+    "validate-utf8",
+    "sanitize-utf8",
+    "no-multi-line",
+    "store-legacy-msghdr",
+    "dont-store-legacy-msghdr",
+    "expect-hostname",
+    "no-hostname",
+    "no-header",
+    "kernel",
+    "empty-lines",
+    "threaded",
+    "store-raw-message",
+    "guess-timezone",
+];
+
+/// Values of options the socket sources do not run that leave syslog-ng doing what rsng does.
+const SOCKET_SOURCE_INERT: &[(&str, &str)] = &[
+    ("format", "syslog"),
+    ("encoding", "utf-8"),
+    ("encoding", "utf8"),
+    ("keep-alive", "yes"),
+    ("dynamic-window-size", "0"),
+    ("use-syslogng-pid", "no"),
+    ("so-passcred", "yes"),
+];
+
+/// The kernel log that `system()` reads beside `/dev/log` takes nothing from `system()`'s
+/// options; `exclude-kmsg()` is ignored by syslog-ng 3.38 too.
+const SYSTEM_NO_EFFECT: &[&str] = &["exclude-kmsg"];
+
+// ---------------------------------------------------------------------------------------------
+// Destinations
+
+/// LogWriter options [`crate::writer::Writer`] and the socket destinations read, and the queue
+/// the runtime puts in front of every destination.
+const SOCKET_WRITER: &[&str] = &[
+    "flags",
+    "template",
+    "template-escape",
+    "truncate-size",
+    "time-reopen",
+    "ts-format",
+    "frac-digits",
+    "time-zone",
+    "send-time-zone",
+    "on-error",
+    "log-fifo-size",
+    "disk-buffer",
+    "so-sndbuf",
+    "so-rcvbuf",
+    "so-broadcast",
+    "so-keepalive",
+    "so-reuseport",
+];
+
+const INET_DEST: &[&str] =
+    &["port", "localip", "localport", "transport", "ip-protocol", "tls", "ip-ttl", "ip-tos", "interface"];
+
+/// `flush-timeout()` is obsolete and does nothing; `mark-freq()` only counts with the
+/// `dst-idle`, `host-idle` and `periodical` modes, which `mark-mode()` warns about;
+/// `persist-name()` names persist-file entries, which socket destinations do not keep;
+/// `pad-size()` is only read by file and pipe destinations; syslog-ng sets `ip-freebind()` and
+/// `tcp-keepalive-*()` on listening sockets only.
+const SOCKET_DEST_NO_EFFECT: &[&str] = &[
+    "flush-timeout",
+    "mark-freq",
+    "mark",
+    "persist-name",
+    "pad-size",
+    "ip-freebind",
+    "tcp-keepalive-time",
+    "tcp-keepalive-intvl",
+    "tcp-keepalive-probes",
+];
+
+/// `no-multi-line` is the writer's; `threaded` changes nothing (every destination has its own
+/// task).
+const SOCKET_WRITER_FLAGS: &[&str] = &["no-multi-line", "threaded"];
+
+const SOCKET_DEST_INERT: &[(&str, &str)] = &[
+    ("flush-lines", "0"),
+    ("sync", "0"),
+    ("sync-freq", "0"),
+    ("suppress", "0"),
+    ("throttle", "0"),
+    ("mark-mode", "internal"),
+    ("mark-mode", "none"),
+    ("mark-mode", "global"),
+    ("keep-alive", "yes"),
+    ("spoof-source", "no"),
+];
+
+/// `disk-buffer()` options the disk queue runs.
+const DISK_BUFFER: &[&str] = &["disk-buffer.dir", "disk-buffer.disk-buf-size", "disk-buffer.reliable"];
+
+/// The file family checks its options itself ([`check`]) and refuses what it cannot do; of the
+/// options it accepts these have no effect, in syslog-ng either (see [`check`]'s comment).
+const FILE_NO_EFFECT: &[&str] = &[
+    "read-old-records",
+    "trim-large-messages",
+    "log-fetch-limit",
+    "flush-timeout",
+    "mark-freq",
+    "mark",
+    "persist-name",
+    "optional",
+    "multi-line-timeout",
+    "monitor-method",
+    "dir-owner",
+    "dir-group",
+    "dir-perm",
+];
+
+const ALL_FILE_FLAGS: &[&str] = &[
+    "no-parse",
+    "check-hostname",
+    "syslog-protocol",
+    "no-rfc3164-fallback",
+    "assume-utf8",
+    "validate-utf8",
+    "sanitize-utf8",
+    "no-multi-line",
+    "store-legacy-msghdr",
+    "dont-store-legacy-msghdr",
+    "expect-hostname",
+    "no-hostname",
+    "no-header",
+    "kernel",
+    "empty-lines",
+    "threaded",
+    "ignore-errors",
+];
+
+const FILE_INERT: &[(&str, &str)] = &[];
+
+/// `program()` destinations write each batch at once: `flush-lines()` and its old names do not
+/// apply, nor does `local-time-zone()`.
+const PROGRAM_WRITER: &[&str] = &[
+    "flags",
+    "flush-timeout",
+    "suppress",
+    "template",
+    "template-escape",
+    "pad-size",
+    "truncate-size",
+    "mark-freq",
+    "mark",
+    "mark-mode",
+    "time-reopen",
+    "ts-format",
+    "frac-digits",
+    "time-zone",
+    "send-time-zone",
+    "on-error",
+    "log-fifo-size",
+    "throttle",
+    "persist-name",
+    "disk-buffer",
+];
+
+const fn consumes(
+    options: &'static [&'static [&'static str]],
+    no_effect: &'static [&'static str],
+    flags: &'static [&'static str],
+    nested: &'static [&'static str],
+    inert: &'static [(&'static str, &'static str)],
+) -> Consumes {
+    Consumes { options, no_effect, flags, nested, inert }
+}
+
+/// What source or destination driver `name` consumes; `None` for parsers and rewrite rules,
+/// whose builders take every option they accept or refuse it by name (`rsng_runtime::transform`).
+pub fn driver(context: Context, name: &str) -> Option<Consumes> {
+    use check::*;
+    let inet_src: &'static [&'static [&'static str]] = &[SOCKET_READER, INET_SOURCE];
+    Some(match (context, name) {
+        (Context::Source, "network" | "syslog" | "tcp" | "tcp6" | "udp" | "udp6") => {
+            consumes(inet_src, SOCKET_SOURCE_NO_EFFECT, READER_FLAGS, &[], SOCKET_SOURCE_INERT)
+        }
+        (Context::Source, "unix-stream") => {
+            consumes(&[SOCKET_READER, UNIX_SOURCE], SOCKET_SOURCE_NO_EFFECT, READER_FLAGS, &[], SOCKET_SOURCE_INERT)
+        }
+        (Context::Source, "unix-dgram") => consumes(
+            &[SOCKET_READER, UNIX_SOURCE, &["so-passcred"]],
+            SOCKET_SOURCE_NO_EFFECT,
+            READER_FLAGS,
+            &[],
+            SOCKET_SOURCE_INERT,
+        ),
+        (Context::Source, "system") => consumes(&[], SYSTEM_NO_EFFECT, &[], &[], &[]),
+        (Context::Source, "internal") => consumes(
+            &[
+                &["chain-hostnames", "long-hostnames", "keep-hostname", "program-override", "log-prefix"],
+                &["host-override", "keep-timestamp", "tags"],
+                &["use-fqdn", "use-dns", "dns-cache", "normalize-hostnames", "log-fifo-size"],
+            ],
+            &["read-old-records"],
+            &[],
+            &[],
+            &[("use-syslogng-pid", "no")],
+        ),
+        (Context::Source, "file") => consumes(
+            &[READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE, LEGACY_WILDCARD],
+            FILE_NO_EFFECT,
+            ALL_FILE_FLAGS,
+            &[],
+            FILE_INERT,
+        ),
+        (Context::Source, "stdin") => consumes(
+            &[READER_SOURCE, FILE_PERM, MULTI_LINE, STDIN_SOURCE],
+            FILE_NO_EFFECT,
+            ALL_FILE_FLAGS,
+            &[],
+            FILE_INERT,
+        ),
+        (Context::Source, "wildcard-file") => consumes(
+            &[READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE, WILDCARD],
+            FILE_NO_EFFECT,
+            ALL_FILE_FLAGS,
+            &[],
+            FILE_INERT,
+        ),
+        (Context::Source, "pipe") => consumes(
+            &[READER_SOURCE, FILE_PERM, MULTI_LINE, PIPE_SOURCE],
+            FILE_NO_EFFECT,
+            ALL_FILE_FLAGS,
+            &[],
+            FILE_INERT,
+        ),
+        (Context::Source, "program") => {
+            consumes(&[READER_SOURCE, PROGRAM_SOURCE], FILE_NO_EFFECT, ALL_FILE_FLAGS, &[], FILE_INERT)
+        }
+        (Context::Destination, "network" | "syslog" | "tcp" | "tcp6" | "udp" | "udp6") => consumes(
+            &[SOCKET_WRITER, INET_DEST],
+            SOCKET_DEST_NO_EFFECT,
+            SOCKET_WRITER_FLAGS,
+            DISK_BUFFER,
+            SOCKET_DEST_INERT,
+        ),
+        (Context::Destination, "unix-stream" | "unix-dgram") => {
+            consumes(&[SOCKET_WRITER], SOCKET_DEST_NO_EFFECT, SOCKET_WRITER_FLAGS, DISK_BUFFER, SOCKET_DEST_INERT)
+        }
+        (Context::Destination, "file") => {
+            consumes(&[WRITER_DEST, FILE_PERM, FILE_DEST], FILE_NO_EFFECT, ALL_FILE_FLAGS, DISK_BUFFER, FILE_INERT)
+        }
+        (Context::Destination, "pipe") => {
+            consumes(&[WRITER_DEST, FILE_PERM, PIPE_DEST], FILE_NO_EFFECT, ALL_FILE_FLAGS, DISK_BUFFER, FILE_INERT)
+        }
+        (Context::Destination, "program") => {
+            consumes(&[PROGRAM_WRITER, PROGRAM_DEST], FILE_NO_EFFECT, ALL_FILE_FLAGS, DISK_BUFFER, FILE_INERT)
+        }
+        (Context::Destination, "usertty") => consumes(&[USERTTY], &[], &[], &[], &[]),
+        _ => return None,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Global options
+
+/// Global options that the drivers and the runtime read.
+const GLOBAL_READ: &[&str] = &[
+    "bad-hostname",
+    // Which counters exist (file destinations, parsers, filters, per-sender rows).
+    "stats-level",
+    "file-template",
+    "proto-template",
+    "flush-lines",
+    "chain-hostnames",
+    "keep-hostname",
+    "check-hostname",
+    "use-fqdn",
+    "use-dns",
+    "dns-cache",
+    "normalize-hostnames",
+    "time-reopen",
+    "time-reap",
+    "log-fifo-size",
+    "log-msg-size",
+    "keep-timestamp",
+    "recv-time-zone",
+    "ts-format",
+    "frac-digits",
+    "send-time-zone",
+    "local-time-zone",
+    "on-error",
+    "create-dirs",
+    "owner",
+    "group",
+    "perm",
+    "dir-owner",
+    "dir-group",
+    "dir-perm",
+    "pass-unix-credentials",
+];
+
+/// `flush-timeout()` and `time-sleep()` are obsolete and do nothing; `threaded()` changes
+/// nothing (rsng always runs on worker threads); the global `log-iw-size()` and
+/// `log-fetch-limit()` were removed in syslog-ng and are ignored there too.
+const GLOBAL_NO_EFFECT: &[&str] = &["flush-timeout", "time-sleep", "threaded", "log-iw-size", "log-fetch-limit"];
+
+/// Global values with which an option rsng does not run changes nothing.
+const GLOBAL_INERT: &[(&str, &str)] = &[
+    ("mark-freq", "0"),
+    ("mark", "0"),
+    ("sync", "0"),
+    ("sync-freq", "0"),
+    ("suppress", "0"),
+    ("use-uniqid", "no"),
+    ("use-rcptid", "no"),
+    ("trim-large-messages", "no"),
+    ("stats-freq", "0"),
+    ("stats", "0"),
+    ("long-hostnames", "no"),
+    ("mark-mode", "internal"),
+    ("mark-mode", "none"),
+];
+
+/// What the global `options {}` consumes.
+pub fn globals() -> Consumes {
+    consumes(&[GLOBAL_READ], GLOBAL_NO_EFFECT, &[], &[], GLOBAL_INERT)
+}

@@ -1,0 +1,410 @@
+//! Options that used to be accepted and ignored: each runs as syslog-ng 3.38 runs it (same
+//! configuration and input through both daemons, same output bytes), or rsng warns about it at
+//! start-up, naming the option, the driver and the configuration location.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use rsng_tests::{mask_receive_times, oracle_skipped, rsng_bin, Daemon, RunningDaemon, TempDir};
+
+/// Runs `config(port, output file)` in `daemon`, sends `input` over one TCP connection, and
+/// returns what the daemon wrote once `lines` lines are there (or after 20 s).
+fn run(daemon: Daemon, dir: &Path, config: &dyn Fn(u16, &Path) -> String, input: &[u8], lines: usize) -> String {
+    let out = dir.join(format!("{}.out", daemon.name()));
+    let (running, ports, _) = RunningDaemon::start(daemon, dir, 0, 1, |p| config(p.tcp[0], &out));
+    running.send_tcp(ports.tcp[0], input);
+    let count = || fs::read_to_string(&out).map_or(0, |t| t.lines().count());
+    running.wait_for(20, || count() >= lines);
+    assert!(running.stop(), "{} did not stop", daemon.name());
+    fs::read_to_string(&out).unwrap_or_default()
+}
+
+/// The outputs of syslog-ng and rsng for the same configuration and input, receive times masked.
+fn both(tag: &str, config: &dyn Fn(u16, &Path) -> String, input: &[u8], lines: usize) -> Option<(String, String)> {
+    if oracle_skipped() {
+        return None;
+    }
+    let tmp = TempDir::new(tag).expect("tempdir");
+    let oracle = run(Daemon::Oracle, tmp.path(), config, input, lines);
+    let rsng = run(Daemon::Rsng, tmp.path(), config, input, lines);
+    Some((mask_receive_times(&oracle), mask_receive_times(&rsng)))
+}
+
+fn assert_same(oracle: &str, rsng: &str, lines: usize) {
+    assert_eq!(oracle.lines().count(), lines, "syslog-ng wrote:\n{oracle}");
+    assert_eq!(rsng, oracle, "rsng differs from syslog-ng");
+}
+
+/// Debian's default configuration sets `bad-hostname("^gconfd$")`: a header whose host field is
+/// `gconfd` has no host name, and `gconfd` is read as the program.
+#[test]
+fn bad_hostname_is_read_as_the_program() {
+    let config = |port: u16, out: &Path| {
+        format!(
+            "@version: 3.38\n\
+             options {{ bad-hostname(\"^gconfd$\"); keep-hostname(yes); }};\n\
+             source s {{ network(ip(127.0.0.1) port({port})); }};\n\
+             destination d {{ file(\"{}\" template(\"$HOST|$PROGRAM|$PID|$MSG|$LEGACY_MSGHDR\\n\")); }};\n\
+             log {{ source(s); destination(d); }};\n",
+            out.display()
+        )
+    };
+    let input = b"<13>Dec  6 10:00:00 gconfd prog[1]: one\n\
+        <13>Dec  6 10:00:00 gconfdx prog[2]: two\n\
+        <13>Dec  6 10:00:00 gconfd: three\n\
+        <13>Dec  6 10:00:00 myhost gconfd[4]: four\n\
+        <13>Dec  6 10:00:00 gconfd gconfd[5]: five\n\
+        <13>1 2026-12-06T10:00:00Z gconfd app 6 - - six\n";
+    let Some((oracle, rsng)) = both("bad-hostname", &config, input, 6) else { return };
+    assert!(oracle.contains("|gconfd||prog[1]: one|"), "{oracle}");
+    assert_same(&oracle, &rsng, 6);
+}
+
+/// The warning lines (`WARNING: option not implemented ...`) in `text`.
+fn warnings(text: &str) -> Vec<&str> {
+    text.lines().filter(|l| l.starts_with("WARNING: option not implemented by rsng")).collect()
+}
+
+/// Options rsng does not run are named with their driver and location, by `--syntax-only` and by
+/// start-up alike; options it runs, and values that change nothing, are not.
+#[test]
+fn unused_options_are_warned_about_at_start_up_and_with_syntax_only() {
+    let tmp = TempDir::new("unused-warnings").expect("tempdir");
+    let out = tmp.path().join("out");
+    let config = |port: u16| {
+        format!(
+            "@version: 3.38\n\
+             options {{ stats-freq(0); dns-cache-size(100); }};\n\
+             source s {{ network(ip(127.0.0.1) port({port}) hook-commands(startup(\"true\"))); }};\n\
+             destination d {{ file(\"{}\" disk-buffer(dir(\"{}\") mem-buf-size(10000))); }};\n\
+             destination u {{ udp(\"127.0.0.1\" port(9) spoof-source(no) close-on-input(yes)); }};\n\
+             log {{ source(s); destination(d); destination(u); }};\n",
+            out.display(),
+            tmp.path().display()
+        )
+    };
+    let (running, _, text) = RunningDaemon::start(Daemon::Rsng, tmp.path(), 0, 1, |p| config(p.tcp[0]));
+    // A reload reads the file again and warns again.
+    let start_warnings = warnings(&running_stderr(tmp.path())).len();
+    let _ = Command::new("kill").arg("-HUP").arg(running.pid()).status();
+    running.wait_for(20, || warnings(&running_stderr(tmp.path())).len() >= 2 * start_warnings);
+    let after_reload = running_stderr(tmp.path());
+    assert!(running.stop());
+    assert_eq!(warnings(&after_reload).len(), 2 * start_warnings, "{after_reload}");
+    let conf = tmp.path().join("syntax.conf");
+    fs::write(&conf, &text).expect("config");
+    let check = Command::new(rsng_bin()).arg("--syntax-only").arg("-f").arg(&conf).output().expect("rsng -s");
+    assert!(check.status.success());
+    let syntax_stderr = String::from_utf8_lossy(&check.stderr).replace(&conf.display().to_string(), "CONF");
+    let start_stderr = after_reload.replace(&tmp.path().join("rsng.conf").display().to_string(), "CONF");
+    let expected = [
+        "WARNING: option not implemented by rsng, ignored; option='dns-cache-size', driver='options', location='CONF:2:26'",
+        "WARNING: option not implemented by rsng, ignored; option='hook-commands', driver='network()', location='CONF:3:",
+        "WARNING: option not implemented by rsng, ignored; option='disk-buffer.mem-buf-size', driver='file()', location='CONF:4:",
+        "WARNING: option not implemented by rsng, ignored; option='close-on-input', driver='udp()', location='CONF:5:",
+    ];
+    for stderr in [&syntax_stderr, &start_stderr] {
+        let lines = warnings(stderr);
+        // Start-up and reload print the same lines.
+        let lines = if lines.len() == 2 * expected.len() {
+            assert_eq!(lines[..expected.len()], lines[expected.len()..]);
+            lines[..expected.len()].to_vec()
+        } else {
+            lines
+        };
+        assert_eq!(lines.len(), expected.len(), "{stderr}");
+        for (line, want) in lines.iter().zip(expected) {
+            assert!(line.starts_with(want), "{line}\nexpected: {want}");
+        }
+    }
+    assert_eq!(warnings(&syntax_stderr), warnings(&start_stderr)[..expected.len()]);
+}
+
+fn running_stderr(dir: &Path) -> String {
+    (0..5).filter_map(|a| fs::read_to_string(dir.join(format!("rsng.stderr.{a}"))).ok()).collect()
+}
+
+/// `ss` lines (one per socket, with `--tos` and timers) matching `filter`.
+fn ss(args: &[&str], filter: &str) -> Vec<String> {
+    let out = Command::new("ss").args(["-Hn", "--tos", "-o", "-O"]).args(args).arg(filter).output().expect("ss");
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect()
+}
+
+/// `timer:(keepalive,1min,0)` and `timer:(keepalive,58sec,0)` become `timer:(keepalive,T,0)`
+/// after checking that T is at most `max` seconds (the kernel's default would be two hours).
+fn mask_keepalive(line: &str, max: u64) -> String {
+    let Some(start) = line.find("timer:(keepalive,") else { return line.to_string() };
+    let rest = &line[start + 17..];
+    let end = rest.find(',').expect("timer end");
+    let t = &rest[..end];
+    let secs = if let Some(m) = t.strip_suffix("min") {
+        m.parse::<u64>().expect("minutes") * 60
+    } else if let Some((m, s)) = t.split_once("min") {
+        m.parse::<u64>().expect("minutes") * 60 + s.trim_end_matches("sec").parse::<u64>().unwrap_or(0)
+    } else {
+        t.trim_end_matches("sec").trim_end_matches("ms").parse::<u64>().unwrap_or(0)
+    };
+    assert!(secs <= max, "keep-alive timer {t} is above {max} s: {line}");
+    format!("{}T{}", &line[..start + 17], &rest[end..])
+}
+
+/// `ip-freebind()`, `interface()` and `tcp-keepalive-*()` of a source, as the kernel reports
+/// them for the listeners and an accepted connection of each daemon: a listener on an address
+/// the host does not have, bound to `lo`, whose connections probe after 61 s. syslog-ng does not
+/// set `ip-tos()` on listening sockets; neither does rsng.
+#[test]
+fn socket_options_of_sources_are_set_as_syslog_ng_sets_them() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("sockopt-src").expect("tempdir");
+    let freebind_port = rsng_tests::free_tcp_ports(1)[0];
+    let mut seen = Vec::new();
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let out = tmp.path().join(format!("{}.out", daemon.name()));
+        let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 0, 2, |p| {
+            format!(
+                "@version: 3.38\n\
+                 source s {{ network(ip(127.0.0.1) port({}) ip-tos(16) interface(\"lo\") so-keepalive(yes)\n\
+                 tcp-keepalive-time(61) tcp-keepalive-intvl(7) tcp-keepalive-probes(4));\n\
+                 network(ip(192.0.2.1) port({freebind_port}) ip-freebind(yes));\n\
+                 network(ip(127.0.0.1) port({})); }};\n\
+                 destination d {{ file(\"{}\"); }};\n\
+                 log {{ source(s); destination(d); }};\n",
+                p.tcp[0],
+                p.tcp[1],
+                out.display()
+            )
+        });
+        // Without options, accepted connections probe after 60 s.
+        let default_port = ports.tcp[1];
+        let plain = std::net::TcpStream::connect(("127.0.0.1", default_port)).expect("connect");
+        let plain_peer = plain.local_addr().expect("client address").port();
+        let port = ports.tcp[0];
+        let client = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        let peer = client.local_addr().expect("client address").port();
+        let established = || ss(&["-t", "state", "established"], &format!("( sport = :{port} )"));
+        running.wait_for(20, || !established().is_empty());
+        let mut lines: Vec<String> =
+            established().iter().map(|l| mask_keepalive(l, 61).replace(&format!(":{peer} "), ":PEER ")).collect();
+        running
+            .wait_for(20, || ss(&["-t", "state", "established"], &format!("( sport = :{default_port} )")).len() == 1);
+        let defaults = ss(&["-t", "state", "established"], &format!("( sport = :{default_port} )"));
+        lines.extend(defaults.iter().map(|l| mask_keepalive(l, 60).replace(&format!(":{plain_peer} "), ":PEER ")));
+        lines.extend(ss(&["-lt"], &format!("( sport = :{port} or sport = :{freebind_port} )")));
+        lines.sort();
+        let lines: Vec<String> = lines
+            .iter()
+            .map(|l| l.replace(&port.to_string(), "PORT").replace(&default_port.to_string(), "DPORT"))
+            .collect();
+        drop((client, plain));
+        assert!(running.stop());
+        seen.push(lines);
+    }
+    let (oracle, rsng) = (&seen[0], &seen[1]);
+    assert_eq!(oracle.len(), 4, "{oracle:?}");
+    assert!(oracle.iter().any(|l| l.contains("127.0.0.1:DPORT") && l.contains("timer:(keepalive,T,0)")), "{oracle:?}");
+    assert!(
+        oracle.iter().any(|l| l.contains("127.0.0.1%lo:PORT") && l.contains("timer:(keepalive,T,0)")),
+        "{oracle:?}"
+    );
+    assert!(oracle.iter().any(|l| l.contains(&format!("192.0.2.1:{freebind_port}"))), "{oracle:?}");
+    // The kernel derives class_id from the TOS; compare the TOS only.
+    let strip = |v: &Vec<String>| -> Vec<String> {
+        v.iter().map(|l| l.split(" class_id:").next().unwrap_or(l).to_string()).collect()
+    };
+    assert_eq!(strip(rsng), strip(oracle));
+}
+
+/// `ip-tos()` and `interface()` of a destination: the connection to the test's listener carries
+/// TOS 0x10 and is bound to `lo`; `tcp-keepalive-time()` does not apply to destinations.
+#[test]
+fn socket_options_of_destinations_are_set_as_syslog_ng_sets_them() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("sockopt-dst").expect("tempdir");
+    let mut seen = Vec::new();
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+        let peer = listener.local_addr().expect("address").port();
+        let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 0, 1, |p| {
+            format!(
+                "@version: 3.38\n\
+                 source s {{ network(ip(127.0.0.1) port({})); }};\n\
+                 destination d {{ network(\"127.0.0.1\" port({peer}) ip-tos(16) interface(\"lo\")\n\
+                 tcp-keepalive-time(61) time-reopen(1)); }};\n\
+                 log {{ source(s); destination(d); }};\n",
+                p.tcp[0]
+            )
+        });
+        running.send_tcp(ports.tcp[0], b"<13>Dec  6 10:00:00 host prog: hello\n");
+        let (conn, from) = listener.accept().expect("the destination connects");
+        let lines = ss(&["-t", "state", "established"], &format!("( dport = :{peer} )"));
+        let lines: Vec<String> = lines
+            .iter()
+            .map(|l| l.replace(&format!(":{} ", from.port()), ":LOCAL ").replace(&peer.to_string(), "PEER"))
+            .map(|l| l.split(" class_id:").next().unwrap_or(&l).to_string())
+            .collect();
+        drop(conn);
+        assert!(running.stop());
+        seen.push(lines);
+    }
+    assert_eq!(seen[0].len(), 1, "{:?}", seen[0]);
+    assert!(seen[0][0].contains("127.0.0.1%lo:LOCAL") && seen[0][0].contains("tos:0x10"), "{:?}", seen[0]);
+    assert_eq!(seen[1], seen[0]);
+}
+
+/// A BSD stamp (`Dec  6 10:00:00`) of `offset` seconds from now, in UTC.
+fn bsd_stamp(offset: i64) -> String {
+    let t = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_secs(offset)).expect("time");
+    t.to_zoned(jiff::tz::TimeZone::UTC).strftime("%b %e %H:%M:%S").to_string()
+}
+
+/// `flags(store-raw-message)` keeps the frame as `$RAWMSG`; `flags(guess-timezone)` takes a
+/// header stamp that is whole quarter hours off the receive time as written in that zone.
+#[test]
+fn store_raw_message_and_guess_timezone_flags() {
+    let config = |port: u16, out: &Path| {
+        format!(
+            "@version: 3.38\n\
+             source s {{ network(ip(127.0.0.1) port({port}) flags(store-raw-message, guess-timezone)); }};\n\
+             destination d {{ file(\"{}\" template(\"$TZOFFSET|$PROGRAM|$MSG|$RAWMSG\\n\")); }};\n\
+             log {{ source(s); destination(d); }};\n",
+            out.display()
+        )
+    };
+    let input = format!(
+        "<13>{} host ahead: three hours ahead\n<13>{} host behind: five and a half hours behind\n\
+         <13>{} host old: two days old\n<13>1 2026-12-06T10:00:00+02:00 host app - - - rfc5424\n",
+        bsd_stamp(3 * 3600),
+        bsd_stamp(-(5 * 3600 + 1800)),
+        bsd_stamp(-2 * 86400)
+    );
+    let Some((oracle, rsng)) = both("raw-guess", &config, input.as_bytes(), 4) else { return };
+    assert!(oracle.contains("+03:00|ahead|three hours ahead|<13>"), "{oracle}");
+    assert_same(&oracle, &rsng, 4);
+}
+
+/// `so-passcred(no)` on a `unix-dgram()` source: the kernel does not pass the sender's
+/// credentials, so `.unix.pid` and `.unix.uid` stay empty; by default they are set.
+#[test]
+fn so_passcred_of_unix_dgram_sources() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("passcred").expect("tempdir");
+    let mut seen = Vec::new();
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let out = tmp.path().join(format!("{}.out", daemon.name()));
+        let (off, on) = (tmp.path().join("off.sock"), tmp.path().join("on.sock"));
+        let (running, _, _) = RunningDaemon::start(daemon, tmp.path(), 0, 0, |_| {
+            format!(
+                "@version: 3.38\n\
+                 source s {{ unix-dgram(\"{}\" so-passcred(no)); unix-dgram(\"{}\"); }};\n\
+                 destination d {{ file(\"{}\" template(\"${{.unix.pid}}|${{.unix.uid}}|$MSG\\n\")); }};\n\
+                 log {{ source(s); destination(d); }};\n",
+                off.display(),
+                on.display(),
+                out.display()
+            )
+        });
+        running.wait_for(20, || off.exists() && on.exists());
+        let sender = std::os::unix::net::UnixDatagram::unbound().expect("socket");
+        sender.send_to(b"<13>prog: without credentials", &off).expect("send");
+        sender.send_to(b"<13>prog: with credentials", &on).expect("send");
+        let count = || fs::read_to_string(&out).map_or(0, |t| t.lines().count());
+        running.wait_for(20, || count() >= 2);
+        assert!(running.stop());
+        let mut lines: Vec<String> = fs::read_to_string(&out).unwrap_or_default().lines().map(String::from).collect();
+        lines.sort();
+        seen.push(lines);
+    }
+    let me = std::process::id();
+    let uid = nix::unistd::getuid();
+    let mut expected = vec!["||without credentials".to_string(), format!("{me}|{uid}|with credentials")];
+    expected.sort();
+    assert_eq!(seen[0], expected);
+    assert_eq!(seen[1], seen[0]);
+}
+
+/// Reads what arrives on `listener` (one connection) until `want` bytes or 20 s.
+fn receive(listener: &std::net::TcpListener, want: usize) -> String {
+    use std::io::Read as _;
+    let (mut conn, _) = listener.accept().expect("the destination connects");
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(20))).expect("timeout");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while got.len() < want {
+        match conn.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+/// The global `file-template()` and `proto-template()` are the default templates of file and
+/// network destinations; `syslog()` keeps RFC 5424, and a destination's own `template()` wins.
+#[test]
+fn file_template_and_proto_template_are_the_defaults() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("default-templates").expect("tempdir");
+    let mut seen = Vec::new();
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let (net, sys) = (
+            std::net::TcpListener::bind("127.0.0.1:0").expect("bind"),
+            std::net::TcpListener::bind("127.0.0.1:0").expect("bind"),
+        );
+        let (net_port, sys_port) = (net.local_addr().expect("addr").port(), sys.local_addr().expect("addr").port());
+        let (file, own) =
+            (tmp.path().join(format!("{}.file", daemon.name())), tmp.path().join(format!("{}.own", daemon.name())));
+        let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 0, 1, |p| {
+            format!(
+                "@version: 3.38\n\
+                 template t_file {{ template(\"F $PROGRAM $MSG\\n\"); }};\n\
+                 template t_proto {{ template(\"P $PROGRAM $MSG\\n\"); }};\n\
+                 options {{ file-template(t_file); proto-template(t_proto); }};\n\
+                 source s {{ network(ip(127.0.0.1) port({})); }};\n\
+                 destination d {{ file(\"{}\"); file(\"{}\" template(\"own $MSG\\n\"));\n\
+                 network(\"127.0.0.1\" port({net_port})); syslog(\"127.0.0.1\" port({sys_port})); }};\n\
+                 log {{ source(s); destination(d); }};\n",
+                p.tcp[0],
+                file.display(),
+                own.display()
+            )
+        });
+        running.send_tcp(ports.tcp[0], b"<13>Dec  6 10:00:00 host prog: hello\n");
+        let network = receive(&net, 13);
+        let syslog = receive(&sys, 40);
+        running.wait_for(20, || fs::read_to_string(&own).is_ok_and(|t| t.ends_with('\n')));
+        assert!(running.stop());
+        let read = |p: &Path| fs::read_to_string(p).unwrap_or_default();
+        seen.push(mask_receive_times(&format!("{}{}{network}{syslog}", read(&file), read(&own))));
+    }
+    assert!(seen[0].starts_with("F prog hello\nown hello\nP prog hello\n"), "{}", seen[0]);
+    assert!(seen[0].contains(" prog - - - hello"), "syslog() keeps RFC 5424: {}", seen[0]);
+    assert_eq!(seen[1], seen[0]);
+}
+
+/// The obsolete `long-hostnames()` and `log-prefix()` of a source still mean
+/// `chain-hostnames()` and `program-override()`.
+#[test]
+fn long_hostnames_and_log_prefix_are_the_old_names() {
+    let config = |port: u16, out: &Path| {
+        format!(
+            "@version: 3.38\n\
+             source s {{ network(ip(127.0.0.1) port({port}) long-hostnames(yes) log-prefix(\"pfx\")); }};\n\
+             destination d {{ file(\"{}\" template(\"$HOST|$PROGRAM|$MSG\\n\")); }};\n\
+             log {{ source(s); destination(d); }};\n",
+            out.display()
+        )
+    };
+    let input = b"<13>Dec  6 10:00:00 sender prog[1]: one\n";
+    let Some((oracle, rsng)) = both("long-hostnames", &config, input, 1) else { return };
+    assert!(oracle.starts_with("sender|pfx|one"), "{oracle}");
+    assert_same(&oracle, &rsng, 1);
+}
