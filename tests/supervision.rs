@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use rsng_drivers::fault::{arm, Point};
+use rsng_drivers::fault::{arm, arm_in, Point};
 use rsng_tests::TempDir;
 
 /// Fault points are process-wide: one test at a time.
@@ -138,7 +138,8 @@ fn a_failing_writer_is_started_again_and_counts_what_it_lost() {
     let tmp = TempDir::new("supervise-writer").expect("tempdir");
     let p = Pipeline::start(tmp.path());
     let out = tmp.path().join("out.log");
-    arm(Point::Writer, 1);
+    // Only d's writer: the internal() destination writes at the same time.
+    arm_in(Point::Writer, 1, "d#file");
     assert!(send(p.port, &["first=1"]));
     let internal = tmp.path().join("internal.log");
     assert!(

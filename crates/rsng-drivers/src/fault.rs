@@ -23,9 +23,32 @@ pub enum Point {
 
 static ARMED: [AtomicU32; 4] = [AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0)];
 
+/// The one task a point is armed for, when [`arm_in`] named it.
+static ONLY_IN: std::sync::Mutex<[Option<String>; 4]> = std::sync::Mutex::new([None, None, None, None]);
+
 /// Makes the next `times` passes through `point` panic.
 pub fn arm(point: Point, times: u32) {
+    ONLY_IN.lock().unwrap_or_else(|e| e.into_inner())[point as usize] = None;
     ARMED[point as usize].store(times, Ordering::SeqCst);
+}
+
+/// Like [`arm`], for the passes of the task named `name` only (a destination queue's name, such
+/// as `d#file`), so that other tasks of the same kind run on.
+pub fn arm_in(point: Point, times: u32, name: &str) {
+    ONLY_IN.lock().unwrap_or_else(|e| e.into_inner())[point as usize] = Some(name.to_string());
+    ARMED[point as usize].store(times, Ordering::SeqCst);
+}
+
+/// Panics if `point` is armed for every task or for the one named `name`.
+#[inline]
+pub fn hit_in(point: Point, name: &str) {
+    if ARMED[point as usize].load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    let only = ONLY_IN.lock().unwrap_or_else(|e| e.into_inner())[point as usize].clone();
+    if only.is_none_or(|n| n == name) {
+        hit(point);
+    }
 }
 
 /// Panics if `point` is armed.

@@ -479,7 +479,7 @@ impl Destination for FileDestination {
                                 queue.gather(max, &mut batch).await;
                             }
                             this.throttle.account(batch.len());
-                            crate::fault::hit(crate::fault::Point::Writer);
+                            crate::fault::hit_in(crate::fault::Point::Writer, queue.name());
                         }
                         _ = tokio::time::sleep_until(due.unwrap_or_else(Instant::now).into()), if due.is_some() => {}
                         _ = reopen, if this.reopen_seen == reopen_generation() => {}
