@@ -23,6 +23,7 @@ use std::fs;
 use std::path::Path;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use rsng_core::message::{civil_from_days, days_from_civil};
 use rsng_proto::syslog::{parse, ParseFlags, ParseOptions, ParsedMessage, Stamp, Timestamp, PARSE_ERROR_PRI};
 use rsng_tests::{oracle_skipped, RunningOracle, TempDir};
 
@@ -187,30 +188,8 @@ fn sdata_escaped(out: &mut Vec<u8>, value: &[u8]) {
     }
 }
 
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
-}
-
 /// The current UTC year and 1-based month.
-fn now_year_month() -> (i64, i64) {
+fn now_year_month() -> (i64, u32) {
     let secs = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs() as i64;
     let (y, m, _) = civil_from_days(secs.div_euclid(86400));
     (y, m)
@@ -232,7 +211,8 @@ fn format_stamp(out: &mut Vec<u8>, t: &Timestamp<'_>) {
         }
     };
     let month0 = i64::from(t.month) - 1;
-    let days = days_from_civil(year + month0.div_euclid(12), month0.rem_euclid(12) + 1, 1) + i64::from(t.day) - 1;
+    let days =
+        days_from_civil(year + month0.div_euclid(12), month0.rem_euclid(12) as u32 + 1, 1) + i64::from(t.day) - 1;
     let secs = days * 86400 + i64::from(t.hour) * 3600 + i64::from(t.minute) * 60 + i64::from(t.second);
     // syslog-ng 3.38 subtracts (normalised hour - written hour) hours after normalising (a DST
     // correction that also fires when the written hour overflows).

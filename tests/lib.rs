@@ -818,27 +818,14 @@ fn stamp_at(b: &[u8], now_year: i64) -> Option<FoundStamp> {
     Some(FoundStamp { wall: years[0], years, offset, len })
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date.
+/// Days since 1970-01-01 of a date whose fields were read from text.
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
+    rsng_core::message::days_from_civil(y, m as u32, d as u32)
 }
 
 /// The UTC year of a Unix time.
 fn civil_year(secs: i64) -> i64 {
-    let mut year = 1970 + secs.div_euclid(31_556_952);
-    while days_from_civil(year, 1, 1) * 86400 > secs {
-        year -= 1;
-    }
-    while days_from_civil(year + 1, 1, 1) * 86400 <= secs {
-        year += 1;
-    }
-    year
+    rsng_core::message::civil_from_days(secs.div_euclid(86400)).0
 }
 
 #[cfg(test)]
