@@ -215,12 +215,6 @@ pub async fn replies_written(limit: Duration) {
     }
 }
 
-/// Waits (at most 1 s) until every answer the daemon gave is written: `syslog-ng-ctl stop` hears
-/// `OK` before the process goes.
-pub async fn quiesce() {
-    replies_written(Duration::from_secs(1)).await;
-}
-
 /// Accepts control connections and forwards their commands to `requests`.
 pub async fn serve(listener: UnixListener, requests: mpsc::Sender<Request>) {
     loop {

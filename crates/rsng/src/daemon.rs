@@ -177,7 +177,8 @@ async fn serve(
             disk_buffers.iter().for_each(|q| q.flush());
         }
     }
-    control::quiesce().await;
+    // `syslog-ng-ctl stop` hears its `OK` before the process goes.
+    control::replies_written(Duration::from_secs(1)).await;
     let _ = std::fs::remove_file(&pidfile);
     if control_bound {
         let _ = std::fs::remove_file(&control_path);
