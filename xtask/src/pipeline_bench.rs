@@ -455,23 +455,23 @@ fn one_run(
         .find_map(|w| w.strip_prefix("sent="))
         .and_then(|n| n.parse().ok())
         .ok_or_else(|| format!("rsng-loadgen printed no count: {text}"))?;
-    // Wait until the file stops growing (or holds everything that was sent).
-    let mut written = count_lines(&out);
+    // Wait until the file stops growing, watching its size (counting its lines on every poll
+    // would read the whole file again and again beside the daemon being measured).
+    let size = || fs::metadata(&out).map_or(0, |m| m.len());
+    let mut seen = size();
     let mut last_growth = start.elapsed();
     let mut stable_since = Instant::now();
     let deadline = Instant::now() + Duration::from_secs(120);
-    while written < sent && stable_since.elapsed() < Duration::from_millis(1500) && Instant::now() < deadline {
+    while stable_since.elapsed() < Duration::from_millis(1500) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
-        let now = count_lines(&out);
-        if now != written {
-            written = now;
+        let now = size();
+        if now != seen {
+            seen = now;
             last_growth = start.elapsed();
             stable_since = Instant::now();
         }
     }
-    if written >= sent {
-        last_growth = start.elapsed();
-    }
+    let written = count_lines(&out);
     let cpu = cpu_seconds(pid) - cpu_before;
     let peak_rss_kib = status_kib(pid, "VmHWM");
     let dropped = dropped(&ctl);
