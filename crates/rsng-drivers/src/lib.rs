@@ -5,6 +5,7 @@
 //! - [`file`]: `file()` (source and destination), `pipe()`, `program()`, `usertty()`.
 //! - [`http`]: `http()`, requests to HTTP bulk APIs.
 //! - [`internal`]: rsng's own events, as syslog-ng's `internal()` source names them.
+//! - [`secure_logging`]: the `$(slog)` template function's key and MAC files.
 //! - [`example`]: `example-msg-generator()` and `example-destination()` of syslog-ng's
 //!   `examples` module.
 //!
@@ -23,6 +24,7 @@ pub mod internal;
 pub mod options;
 pub mod pipeline;
 pub mod receive;
+pub mod secure_logging;
 pub mod socket;
 pub mod writer;
 
