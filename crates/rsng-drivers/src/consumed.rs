@@ -323,6 +323,21 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
             &[],
             &[("use-syslogng-pid", "no")],
         ),
+        // `persist-name()` is not used by 3.38's journal reader (its key is fixed); the journal
+        // keeps what is not read yet, so the reader waits for room in every destination and
+        // `log-iw-size()` has nothing to bound.
+        (Context::Source, "systemd-journal") => consumes(
+            &[
+                &["chain-hostnames", "long-hostnames", "keep-hostname", "program-override", "log-prefix"],
+                &["host-override", "keep-timestamp", "tags", "use-fqdn", "use-dns", "dns-cache"],
+                &["normalize-hostnames", "prefix", "max-field-size", "default-priority", "default-facility"],
+                &["time-zone", "log-fetch-limit", "namespace", "matches", "match-boot", "read-old-records"],
+            ],
+            &["persist-name", "log-iw-size"],
+            &[],
+            &[],
+            &[("use-syslogng-pid", "no")],
+        ),
         (Context::Source, "file") => consumes(
             &[READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE, LEGACY_WILDCARD],
             FILE_NO_EFFECT,

@@ -4,6 +4,7 @@
 //!   `unix-dgram()` and `system()`, as sources and destinations.
 //! - [`file`]: `file()` (source and destination), `pipe()`, `program()`, `usertty()`.
 //! - [`http`]: `http()`, requests to HTTP bulk APIs.
+//! - [`journal`]: `systemd-journal()`, the systemd journal through libsystemd.
 //! - [`internal`]: rsng's own events, as syslog-ng's `internal()` source names them.
 //! - [`example`]: `example-msg-generator()` and `example-destination()` of syslog-ng's
 //!   `examples` module.
@@ -20,6 +21,7 @@ pub mod fault;
 pub mod file;
 pub mod http;
 pub mod internal;
+pub mod journal;
 pub mod options;
 pub mod pipeline;
 pub mod receive;
@@ -122,9 +124,12 @@ pub trait Destination: Send {
 pub fn build_source(object: &str, driver: &Driver, ctx: &BuildContext) -> Result<Box<dyn Source>, DriverError> {
     let opts = Options::new(driver, &ctx.globals);
     match driver.name {
+        // 3.38's system() reads the journal where systemd is the init system.
+        "system" if journal::systemd_is_running() => journal::build_source(object, opts, ctx),
         "network" | "syslog" | "tcp" | "udp" | "tcp6" | "udp6" | "unix-stream" | "unix-dgram" | "system" => {
             socket::build_source(object, opts, ctx)
         }
+        "systemd-journal" => journal::build_source(object, opts, ctx),
         "internal" => Ok(internal::build_source(object, opts)),
         "example-msg-generator" => example::build_source(object, opts, ctx),
         "file" | "pipe" | "program" | "stdin" | "wildcard-file" => file::build_source(object, opts, ctx),
