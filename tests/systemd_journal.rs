@@ -119,17 +119,27 @@ struct Jail {
 }
 
 fn start(name: &'static str, binary: &Path, dir: &Path, journal: &Journal, config: &str) -> Jail {
+    start_on(name, binary, dir, journal, config, false)
+}
+
+/// [`start`]; with `systemd`, `/run` is a private tmpfs with `/run/systemd/system` in it, which
+/// is how both daemons tell that systemd is the init system.
+fn start_on(name: &'static str, binary: &Path, dir: &Path, journal: &Journal, config: &str, systemd: bool) -> Jail {
     let jail_dir = dir.join(name);
     fs::create_dir_all(&jail_dir).unwrap();
     let conf = jail_dir.join("daemon.conf");
     fs::write(&conf, config.replace("OUT", &jail_dir.join("out").display().to_string())).unwrap();
     let _ = fs::remove_file(jail_dir.join("pid"));
     // journald's volatile journal lives under /run/log where it exists.
+    let run = if systemd {
+        "mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/system".to_string()
+    } else {
+        format!("if [ -d /run/log ]; then mount --bind {} /run/log; fi", journal.run_log.display())
+    };
     let script = format!(
-        "mount --bind {root} /var/log && if [ -d /run/log ]; then mount --bind {empty} /run/log; fi && \
+        "mount --bind {root} /var/log && {run} && \
          exec {bin} -F -f {conf} -R {d}/persist -p {d}/pid -c {d}/ctl --no-caps",
         root = journal.root.display(),
-        empty = journal.run_log.display(),
         bin = binary.display(),
         conf = conf.display(),
         d = jail_dir.display(),
@@ -407,4 +417,56 @@ fn read_old_records_no_skips_what_was_there() {
     assert_eq!(count(&oracle), 3, "syslog-ng's output:\n{oracle}");
     assert!(oracle.contains("[message 10000]"), "{oracle}");
     assert_eq!(rsng, oracle);
+}
+
+/// `system()` as 3.38 generates it: the journal where systemd is the init system. Both daemons
+/// read the same journal through `system()` (with its `app-parser()`) on a host that looks like
+/// a systemd host.
+#[test]
+fn system_reads_the_journal_where_systemd_runs() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("journal-system").unwrap();
+    let mut journal = Journal::new(tmp.path());
+    journal.add(&boot_id(), &sample_entries(0, 6));
+    let text = config("system()", "");
+    let mut outputs = Vec::new();
+    for (name, bin) in [("syslog-ng", oracle_bin()), ("rsng", rsng_bin().to_path_buf())] {
+        let jail = start_on(name, &bin, tmp.path(), &journal, &text, true);
+        jail.wait_lines(6);
+        outputs.push(jail.output());
+        jail.stop();
+    }
+    let rsng = outputs.pop().unwrap();
+    let oracle = outputs.pop().unwrap();
+    assert_eq!(count(&oracle), 6, "syslog-ng's output:\n{oracle}");
+    assert_eq!(rsng, oracle);
+}
+
+/// `--preprocess-into` shows what `system()` reads: syslog-ng expands it in place, rsng names the
+/// drivers in a comment; both pick the journal exactly when `/run/systemd/system` exists.
+#[test]
+fn preprocess_into_shows_the_choice_of_system() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("journal-preprocess").unwrap();
+    let conf = tmp.path().join("system.conf");
+    fs::write(&conf, "@version: 3.38\nsource s { system(); };\nlog { source(s); };\n").unwrap();
+    for systemd in [true, false] {
+        let setup = if systemd { "mkdir -p /run/systemd/system" } else { "true" };
+        for bin in [oracle_bin(), rsng_bin().to_path_buf()] {
+            let script = format!(
+                "mount -t tmpfs tmpfs /run && {setup} && exec {} --preprocess-into=- -f {}",
+                bin.display(),
+                conf.display()
+            );
+            let out = Command::new("unshare").args(["-m", "sh", "-c", &script]).output().expect("run unshare");
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "{}: {}", bin.display(), String::from_utf8_lossy(&out.stderr));
+            assert_eq!(text.contains("systemd-journal();"), systemd, "{}:\n{text}", bin.display());
+            assert_eq!(text.contains("unix-dgram(\"/dev/log\""), !systemd, "{}:\n{text}", bin.display());
+        }
+    }
 }

@@ -137,6 +137,22 @@ pub fn build_source(object: &str, driver: &Driver, ctx: &BuildContext) -> Result
     }
 }
 
+/// The drivers `system()` stands for on this host, written as syslog-ng 3.38 generates them:
+/// the journal where systemd is the init system, else `/dev/log` and the kernel log that can be
+/// read (`--preprocess-into` shows it).
+pub fn system_source_expansion() -> String {
+    if journal::systemd_is_running() {
+        return "systemd-journal();".to_string();
+    }
+    let mut text = String::from("unix-dgram(\"/dev/log\" so-rcvbuf(8192) flags(syslog-protocol));");
+    if file::kmsg::dev_kmsg_usable() {
+        text.push_str(" file(\"/dev/kmsg\" program-override(\"kernel\") flags(kernel) format(linux-kmsg) keep-timestamp(no));");
+    } else if std::fs::File::open(file::PROC_KMSG).is_ok() {
+        text.push_str(" file(\"/proc/kmsg\" program-override(\"kernel\") flags(kernel) keep-timestamp(no));");
+    }
+    text
+}
+
 /// Builds destination driver `driver`, the `index`th of destination object `object`.
 ///
 /// # Errors
