@@ -311,6 +311,13 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
             &[],
             SOCKET_SOURCE_INERT,
         ),
+        (Context::Source, "systemd-syslog") => consumes(
+            &[SOCKET_READER, &["so-passcred", "pass-unix-credentials"]],
+            SOCKET_SOURCE_NO_EFFECT,
+            READER_FLAGS,
+            &[],
+            SOCKET_SOURCE_INERT,
+        ),
         (Context::Source, "system") => consumes(&[], SYSTEM_NO_EFFECT, &[], &[], &[]),
         (Context::Source, "internal") => consumes(
             &[

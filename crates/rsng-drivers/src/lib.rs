@@ -126,9 +126,8 @@ pub fn build_source(object: &str, driver: &Driver, ctx: &BuildContext) -> Result
     match driver.name {
         // 3.38's system() reads the journal where systemd is the init system.
         "system" if journal::systemd_is_running() => journal::build_source(object, opts, ctx),
-        "network" | "syslog" | "tcp" | "udp" | "tcp6" | "udp6" | "unix-stream" | "unix-dgram" | "system" => {
-            socket::build_source(object, opts, ctx)
-        }
+        "network" | "syslog" | "tcp" | "udp" | "tcp6" | "udp6" | "unix-stream" | "unix-dgram" | "system"
+        | "systemd-syslog" => socket::build_source(object, opts, ctx),
         "systemd-journal" => journal::build_source(object, opts, ctx),
         "internal" => Ok(internal::build_source(object, opts)),
         "example-msg-generator" => example::build_source(object, opts, ctx),

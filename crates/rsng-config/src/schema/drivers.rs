@@ -287,6 +287,9 @@ pub static DRIVERS: &[DriverSpec] = &[
     driver(Src, "internal", NoArg, &[SOURCE_OPTIONS, INTERNAL_OPTIONS]),
     driver(Src, "example-msg-generator", NoArg, &[SOURCE_OPTIONS, SOURCE_DRIVER_OPTIONS, MSG_GENERATOR_OPTIONS]),
     driver(Src, "system", NoArg, &[SYSTEM_OPTIONS]),
+    // The socket systemd passes (socket activation); `source_reader_option`, `socket_option`
+    // and `source_driver_option` in 3.38's grammar.
+    driver(Src, "systemd-syslog", NoArg, reader_source![SOCKET_OPTIONS]),
     driver(Src, "systemd-journal", NoArg, &[SOURCE_OPTIONS, SOURCE_DRIVER_OPTIONS, SYSTEMD_JOURNAL_OPTIONS]),
     // --- destinations ---
     driver(
@@ -392,12 +395,11 @@ const fn syslog_ng(context: Context, name: &'static str) -> DriverSpec {
 }
 
 /// Plugins that the reference installation (syslog-ng 3.38.1 with Debian's `syslog-ng-core` and
-/// `syslog-ng-scl`) loads and rsng does not run: `afsocket`'s `systemd-syslog()`,
+/// `syslog-ng-scl`) loads and rsng does not run:
 /// `pseudofile`, `dbparser`, `appmodel`, `kvformat`, `tags-parser`, `map-value-pairs`,
 /// `timestamp`. Like rsng's own drivers these are built-ins there: a `block` of the same name is
 /// ignored.
 pub static INSTALLED_PLUGINS: &[DriverSpec] = &[
-    syslog_ng(Src, "systemd-syslog"),
     syslog_ng(Dst, "pseudofile"),
     syslog_ng(Par, "db-parser"),
     syslog_ng(Par, "grouping-by"),
@@ -552,7 +554,7 @@ mod tests {
         assert!(unimplemented_driver(Context::Destination, "mongodb"));
         assert!(unimplemented_driver(Context::Destination, "kafka_c"));
         assert!(unimplemented_driver(Context::Destination, "stdout"));
-        assert!(unimplemented_driver(Context::Source, "systemd-syslog"));
+        assert!(unimplemented_driver(Context::Destination, "pseudofile"));
         assert!(unimplemented_driver(Context::Parser, "db_parser"));
         assert!(!unimplemented_driver(Context::Destination, "file"));
         assert!(!unimplemented_driver(Context::Source, "mongodb"));

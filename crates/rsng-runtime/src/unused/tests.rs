@@ -118,6 +118,8 @@ fn config_text(spec: &DriverSpec, option: &str, scratch: &Scratch) -> Option<Str
         (Context::Source, "systemd-journal") => format!("systemd-journal({option})"),
         // Binds /dev/log.
         (Context::Source, "system") => return None,
+        // Needs a systemd host and a passed socket.
+        (Context::Source, "systemd-syslog") => return None,
         (Context::Destination, "unix-stream" | "unix-dgram") => {
             format!("{}(\"{}\" {option})", spec.name, path("dsock"))
         }
