@@ -470,3 +470,73 @@ fn preprocess_into_shows_the_choice_of_system() {
         }
     }
 }
+
+/// `systemd-syslog()` and, where systemd runs, `unix-dgram("/dev/log")` (which 3.38 turns into
+/// it) read the socket systemd passes: `systemd-socket-activate` (from the systemd package)
+/// binds it, passes it as descriptor 3 with `LISTEN_FDS`/`LISTEN_PID`, and starts the daemon at
+/// the first datagram.
+#[test]
+fn systemd_syslog_reads_the_socket_systemd_passes() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("systemd-syslog").unwrap();
+    for source in ["systemd-syslog()", "unix-dgram(\"/dev/log\")"] {
+        let mut outputs = Vec::new();
+        for (name, bin) in [("syslog-ng", oracle_bin()), ("rsng", rsng_bin().to_path_buf())] {
+            let dir = tmp.path().join(format!("{name}-{}", outputs.len() + source.len()));
+            fs::create_dir_all(&dir).unwrap();
+            let out = dir.join("out");
+            let conf = dir.join("daemon.conf");
+            fs::write(
+                &conf,
+                format!(
+                    "@version: 3.38\nsource s {{ {source}; }};\n\
+                     destination d {{ file(\"{}\" template(\"$HOST $PROGRAM $PID $FACILITY.$LEVEL [$MSG]\\n\")); }};\n\
+                     log {{ source(s); destination(d); }};\n",
+                    out.display()
+                ),
+            )
+            .unwrap();
+            let sock = dir.join("syslog.sock");
+            let script = format!(
+                "mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/system && exec systemd-socket-activate \
+                 --datagram --listen={sock} {bin} -F -f {conf} -R {d}/persist -p {d}/pid -c {d}/ctl --no-caps",
+                sock = sock.display(),
+                bin = bin.display(),
+                conf = conf.display(),
+                d = dir.display()
+            );
+            let mut child = Command::new("unshare")
+                .args(["-m", "sh", "-c", &script])
+                .env("TZ", "UTC")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(fs::File::create(dir.join("stderr")).unwrap())
+                .spawn()
+                .expect("run unshare and systemd-socket-activate");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !sock.exists() {
+                assert!(Instant::now() < deadline, "{name}: no socket: {}", fs::read_to_string(dir.join("stderr")).unwrap());
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let sender = std::os::unix::net::UnixDatagram::unbound().unwrap();
+            for i in 0..5 {
+                let msg = format!("<{}>Dec  7 00:10:0{i} app{i}[4{i}]: hello {i}", 24 + i);
+                sender.send_to(msg.as_bytes(), &sock).unwrap();
+            }
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while fs::read_to_string(&out).unwrap_or_default().lines().count() < 5 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            std::thread::sleep(Duration::from_millis(300));
+            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let _ = child.wait();
+            outputs.push(fs::read_to_string(&out).unwrap_or_default());
+        }
+        let rsng = outputs.pop().unwrap();
+        let oracle = outputs.pop().unwrap();
+        assert_eq!(oracle.lines().count(), 5, "{source}: syslog-ng's output:\n{oracle}");
+        assert_eq!(rsng, oracle, "{source}");
+    }
+}
