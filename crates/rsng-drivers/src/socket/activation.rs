@@ -57,10 +57,14 @@ pub fn passed_socket() -> Result<std::os::unix::net::UnixDatagram, String> {
 
 /// Whether `unix-dgram()`/`unix-stream()` at `path` becomes `systemd-syslog()`, as in syslog-ng:
 /// where systemd runs, journald owns `/dev/log`, and its forwarding socket is passed instead.
+/// Unlike syslog-ng, only when systemd did pass a socket: otherwise the path is bound as written
+/// (syslog-ng would disable the source), so a service without socket activation still gets the
+/// messages journald forwards to `/run/systemd/journal/syslog`.
 pub fn replaces_unix_source(driver: &str, path: Option<&str>) -> bool {
     matches!(driver, "unix-dgram" | "unix-stream")
         && matches!(path, Some("/dev/log" | "/run/systemd/journal/syslog"))
         && crate::journal::systemd_is_running()
+        && passed().is_ok()
 }
 
 /// A source without a socket: `systemd-syslog()` when systemd passed none (syslog-ng disables
