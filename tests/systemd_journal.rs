@@ -73,8 +73,13 @@ impl Journal {
         let mut export = Vec::new();
         for e in entries {
             // Entries of one boot are ordered by their monotonic time across files.
-            write!(export, "__REALTIME_TIMESTAMP={}\n__MONOTONIC_TIMESTAMP={}\n_BOOT_ID={boot}\n", e.usec, e.usec - BASE)
-                .unwrap();
+            write!(
+                export,
+                "__REALTIME_TIMESTAMP={}\n__MONOTONIC_TIMESTAMP={}\n_BOOT_ID={boot}\n",
+                e.usec,
+                e.usec - BASE
+            )
+            .unwrap();
             for (k, v) in &e.fields {
                 if v.iter().any(|&b| b == b'\n' || b < 0x20 && b != b'\t') {
                     // Binary-safe form: the name, a newline, the length (64-bit LE), the bytes.
@@ -287,7 +292,8 @@ fn messages_and_fields_match_syslog_ng() {
     if oracle_skipped() {
         return;
     }
-    let (out, _) = compare("journal-fields", "systemd-journal()", "", 12, |j| j.add(&boot_id(), &sample_entries(0, 12)));
+    let (out, _) =
+        compare("journal-fields", "systemd-journal()", "", 12, |j| j.add(&boot_id(), &sample_entries(0, 12)));
     // The mapping is the one syslog-ng documents, not only the same as its output.
     assert!(out.contains("myapp 123 auth.err"), "{out}");
     assert!(out.contains("comm1  local0.notice .source.s_journal [message 1\nsecond line]"), "{out}");
@@ -335,7 +341,8 @@ fn matches_select_what_a_filter_on_the_fields_selects() {
          and \"${{.journald._BOOT_ID}}\" eq \"{boot}\" }};\n"
     );
     let oracle_text = config("systemd-journal()", &oracle_filter);
-    let rsng_text = config("systemd-journal(matches(\"_COMM\" => \"sshd\" \"_COMM\" => \"comm1\") match-boot(yes))", "");
+    let rsng_text =
+        config("systemd-journal(matches(\"_COMM\" => \"sshd\" \"_COMM\" => \"comm1\") match-boot(yes))", "");
     let oracle = start("syslog-ng", &oracle_bin(), tmp.path(), &journal, &oracle_text);
     oracle.wait_lines(4);
     let expected = oracle.output();
@@ -517,7 +524,11 @@ fn systemd_syslog_reads_the_socket_systemd_passes() {
                 .expect("run unshare and systemd-socket-activate");
             let deadline = Instant::now() + Duration::from_secs(10);
             while !sock.exists() {
-                assert!(Instant::now() < deadline, "{name}: no socket: {}", fs::read_to_string(dir.join("stderr")).unwrap());
+                assert!(
+                    Instant::now() < deadline,
+                    "{name}: no socket: {}",
+                    fs::read_to_string(dir.join("stderr")).unwrap()
+                );
                 std::thread::sleep(Duration::from_millis(20));
             }
             let sender = std::os::unix::net::UnixDatagram::unbound().unwrap();

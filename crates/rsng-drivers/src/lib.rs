@@ -145,7 +145,9 @@ pub fn system_source_expansion() -> String {
     }
     let mut text = String::from("unix-dgram(\"/dev/log\" so-rcvbuf(8192) flags(syslog-protocol));");
     if file::kmsg::dev_kmsg_usable() {
-        text.push_str(" file(\"/dev/kmsg\" program-override(\"kernel\") flags(kernel) format(linux-kmsg) keep-timestamp(no));");
+        text.push_str(
+            " file(\"/dev/kmsg\" program-override(\"kernel\") flags(kernel) format(linux-kmsg) keep-timestamp(no));",
+        );
     } else if std::fs::File::open(file::PROC_KMSG).is_ok() {
         text.push_str(" file(\"/proc/kmsg\" program-override(\"kernel\") flags(kernel) keep-timestamp(no));");
     }

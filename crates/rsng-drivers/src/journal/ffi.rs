@@ -64,12 +64,13 @@ impl Journal {
     /// `sd_journal_open_namespace()`: `namespace` `None` with [`ALL_NAMESPACES`] reads every
     /// namespace.
     pub fn open(namespace: Option<&str>, flags: c_int) -> io::Result<Journal> {
-        let ns = namespace
-            .map(|n| CString::new(n).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput)))
-            .transpose()?;
+        let ns =
+            namespace.map(|n| CString::new(n).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))).transpose()?;
         let mut handle = std::ptr::null_mut();
         // SAFETY: `handle` is a valid out-pointer; `ns` outlives the call.
-        check(unsafe { sd_journal_open_namespace(&mut handle, ns.as_ref().map_or(std::ptr::null(), |n| n.as_ptr()), flags) })?;
+        check(unsafe {
+            sd_journal_open_namespace(&mut handle, ns.as_ref().map_or(std::ptr::null(), |n| n.as_ptr()), flags)
+        })?;
         Ok(Journal { handle })
     }
 
@@ -84,7 +85,7 @@ impl Journal {
     }
 
     /// Moves to the next entry; `false` at the end.
-    pub fn next(&mut self) -> io::Result<bool> {
+    pub fn step(&mut self) -> io::Result<bool> {
         // SAFETY: as above.
         check(unsafe { sd_journal_next(self.handle) }).map(|n| n > 0)
     }

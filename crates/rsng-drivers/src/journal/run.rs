@@ -77,7 +77,7 @@ impl JournalSource {
     /// entry, or (`read-old-records(no)`) on the newest entry.
     fn seek_start(&self, j: &mut Journal) -> bool {
         if let Some(cursor) = self.store.text(&self.key) {
-            let at_saved = match j.seek_cursor(&cursor).and_then(|()| j.next()) {
+            let at_saved = match j.seek_cursor(&cursor).and_then(|()| j.step()) {
                 Err(e) => {
                     internal::warning(format!(
                         "Failed to seek journal to the saved cursor position; cursor='{cursor}', error='{}'",
@@ -89,12 +89,14 @@ impl JournalSource {
                     internal::warning("Failed to step cursor");
                     false
                 }
-                Ok(true) => j.test_cursor(&cursor).unwrap_or(false) || {
-                    internal::warning(format!(
+                Ok(true) => {
+                    j.test_cursor(&cursor).unwrap_or(false) || {
+                        internal::warning(format!(
                         "Current position not matches to the saved cursor position, seek to head; cursor='{cursor}'"
                     ));
-                    false
-                },
+                        false
+                    }
+                }
             };
             if at_saved {
                 return true;
@@ -111,7 +113,7 @@ impl JournalSource {
             ));
             return false;
         }
-        if !j.next().unwrap_or(false) {
+        if !j.step().unwrap_or(false) {
             internal::error("Can't move cursor to the next position after seek to tail.");
             return false;
         }
@@ -159,7 +161,7 @@ impl JournalSource {
             info.received = self.receiver.now();
             let mut at_end = false;
             while batch.len() < limit {
-                match j.next() {
+                match j.step() {
                     Ok(true) => batch.push(self.message(&mut j, &info, &mut scratch)),
                     Ok(false) => {
                         at_end = true;
