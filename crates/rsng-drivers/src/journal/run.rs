@@ -6,7 +6,8 @@
 //! them as one batch and records the cursor of the last one; at the end of the journal it waits
 //! for it to grow (sd_journal_wait(), woken up by inotify), checking for shutdown in between.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use rsng_core::message::{zone_offset, ReceiveInfo, UnixTime};
@@ -139,6 +140,10 @@ impl JournalSource {
 
     fn read(self: Box<Self>, ctx: SourceContext, handle: &tokio::runtime::Handle) {
         let SourceContext { mut port, shutdown, .. } = ctx;
+        // A reload starts the new reader before the old one stops: it starts from the cursor the
+        // old one leaves, so that no entry is read twice.
+        let turn = reader_turn(&self.key);
+        let _turn = turn.lock().unwrap_or_else(|e| e.into_inner());
         let Some(mut j) = self.open() else {
             // Stay until stopped, like a source whose init failed at run time.
             handle.block_on(shutdown.cancelled());
@@ -238,6 +243,13 @@ impl JournalSource {
         self.receiver.finish(&mut msg, info);
         msg
     }
+}
+
+/// The lock a reader of the cursor under `key` holds while it reads.
+fn reader_turn(key: &str) -> Arc<Mutex<()>> {
+    static TURNS: OnceLock<Mutex<HashMap<String, Arc<Mutex<()>>>>> = OnceLock::new();
+    let mut turns = TURNS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    turns.entry(key.to_string()).or_default().clone()
 }
 
 /// `prefix` + `key`, cut as syslog-ng's name buffer cuts it.
