@@ -70,6 +70,11 @@ impl Journal {
 
     /// Writes `entries` as a new journal file (journal export format through journal-remote).
     fn add(&mut self, boot: &str, entries: &[Entry]) {
+        self.add_to(None, boot, entries);
+    }
+
+    /// [`Journal::add`] into journal namespace `namespace` (its directory `<machine-id>.NAME`).
+    fn add_to(&mut self, namespace: Option<&str>, boot: &str, entries: &[Entry]) {
         let mut export = Vec::new();
         for e in entries {
             // Entries of one boot are ordered by their monotonic time across files.
@@ -98,7 +103,12 @@ impl Journal {
             export.push(b'\n');
         }
         self.files += 1;
-        let target = self.root.join("journal").join(machine_id()).join(format!("remote-{}.journal", self.files));
+        let dir = match namespace {
+            Some(ns) => self.root.join("journal").join(format!("{}.{ns}", machine_id())),
+            None => self.root.join("journal").join(machine_id()),
+        };
+        fs::create_dir_all(&dir).unwrap();
+        let target = dir.join(format!("remote-{}.journal", self.files));
         let mut child = Command::new(journal_remote())
             .arg(format!("--output={}", target.display()))
             .arg("-")
@@ -557,5 +567,22 @@ fn systemd_syslog_reads_the_socket_systemd_passes() {
         let oracle = outputs.pop().unwrap();
         assert_eq!(oracle.lines().count(), 5, "{source}: syslog-ng's output:\n{oracle}");
         assert_eq!(rsng, oracle, "{source}");
+    }
+}
+
+/// `namespace()`: `*` (the default) reads every namespace, `NAME` only that one, `+NAME` that one
+/// and the default one.
+#[test]
+fn namespace_selects_journal_namespaces() {
+    if oracle_skipped() {
+        return;
+    }
+    for (namespace, lines) in [("\"*\"", 9), ("\"blue\"", 3), ("\"+blue\"", 6)] {
+        let source = format!("systemd-journal(namespace({namespace}))");
+        compare("journal-namespace", &source, "", lines, |j| {
+            j.add(&boot_id(), &sample_entries(0, 3));
+            j.add_to(Some("blue"), &boot_id(), &sample_entries(5_000_000, 3));
+            j.add_to(Some("green"), &boot_id(), &sample_entries(9_000_000, 3));
+        });
     }
 }
