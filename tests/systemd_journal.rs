@@ -586,3 +586,50 @@ fn namespace_selects_journal_namespaces() {
         });
     }
 }
+
+/// Flow control: the destination's server is away at first and the queue is small; the journal
+/// waits, so every entry arrives, in order, once the server is there (with syslog-ng as with
+/// rsng).
+#[test]
+fn a_slow_destination_holds_the_reader_back_without_losses() {
+    if oracle_skipped() {
+        return;
+    }
+    const N: usize = 600;
+    let tmp = TempDir::new("journal-flow").unwrap();
+    let mut journal = Journal::new(tmp.path());
+    journal.add(&boot_id(), &sample_entries(0, N));
+    for (name, bin) in [("syslog-ng", oracle_bin()), ("rsng", rsng_bin().to_path_buf())] {
+        let port = rsng_tests::free_tcp_ports(1)[0];
+        let text = format!(
+            "@version: 3.38\noptions {{ time-reopen(1); }};\nsource s_journal {{ systemd-journal(log-iw-size(20)); }};\n\
+             destination d_out {{ network(\"127.0.0.1\" port({port}) log-fifo-size(30) template(\"$MSG\\n\")); }};\n\
+             log {{ source(s_journal); destination(d_out); flags(flow-control); }};\n"
+        );
+        let jail = start(name, &bin, tmp.path(), &journal, &text);
+        // The daemon retries the connection meanwhile; what it read must wait.
+        std::thread::sleep(Duration::from_secs(2));
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind the test server");
+        listener.set_nonblocking(false).unwrap();
+        let (mut conn, _) = listener.accept().expect("the daemon connects");
+        conn.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        let mut received = Vec::new();
+        let mut buf = [0u8; 65536];
+        while received.iter().filter(|&&b| b == b'\n').count() < N + N / 6 {
+            match std::io::Read::read(&mut conn, &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => received.extend_from_slice(&buf[..n]),
+            }
+        }
+        jail.stop();
+        let text = String::from_utf8_lossy(&received);
+        // Messages are "message K" (one of the six kinds has two lines, one has none).
+        let numbers: Vec<usize> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("message "))
+            .filter_map(|rest| rest.split(' ').next().and_then(|n| n.parse().ok()))
+            .collect();
+        let expected: Vec<usize> = (0..N).filter(|i| i % 6 != 4).collect();
+        assert_eq!(numbers, expected, "{name}: every message with a text, in order");
+    }
+}
