@@ -88,3 +88,38 @@ impl JournalOptions {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::ffi::{ALL_NAMESPACES, INCLUDE_DEFAULT_NAMESPACE, LOCAL_ONLY};
+    use super::*;
+
+    fn with_namespace(ns: &str) -> JournalOptions {
+        JournalOptions {
+            prefix: DEFAULT_PREFIX.into(),
+            max_field_size: DEFAULT_FIELD_SIZE,
+            fetch_limit: DEFAULT_FETCH_LIMIT,
+            default_pri: DEFAULT_PRI,
+            namespace: ns.into(),
+            read_old_records: true,
+            matches: Vec::new(),
+            match_boot: false,
+        }
+    }
+
+    #[test]
+    fn namespaces_open_as_syslog_ng_opens_them() {
+        assert_eq!(with_namespace("*").open_args(), (None, LOCAL_ONLY | ALL_NAMESPACES));
+        assert_eq!(with_namespace("+blue").open_args(), (Some("blue"), LOCAL_ONLY | INCLUDE_DEFAULT_NAMESPACE));
+        assert_eq!(with_namespace("+").open_args(), (None, LOCAL_ONLY | INCLUDE_DEFAULT_NAMESPACE));
+        assert_eq!(with_namespace("blue").open_args(), (Some("blue"), LOCAL_ONLY));
+        assert_eq!(with_namespace("").open_args(), (None, LOCAL_ONLY));
+    }
+
+    #[test]
+    fn the_cursor_is_kept_under_syslog_ngs_key() {
+        assert_eq!(with_namespace("*").persist_key(), "systemd-journal");
+        assert_eq!(with_namespace("blue").persist_key(), "systemd_journal(blue)");
+        assert_eq!(DEFAULT_PRI, 133, "local0.notice");
+    }
+}
