@@ -331,12 +331,16 @@ fn options_match_syslog_ng() {
 }
 
 #[test]
-fn program_override_and_host_override_match_syslog_ng() {
+fn overrides_and_chained_hostnames_match_syslog_ng() {
     if oracle_skipped() {
         return;
     }
     let source = "systemd-journal(prefix(\"\") program-override(\"prog\") host-override(\"h\"))";
     compare("journal-overrides", source, "", 6, |j| j.add(&boot_id(), &sample_entries(0, 6)));
+    let (out, _) = compare("journal-chain", "systemd-journal(chain-hostnames(yes))", "", 6, |j| {
+        j.add(&boot_id(), &sample_entries(0, 6))
+    });
+    assert!(out.contains("\"HOST\":\"jhost/"), "{out}");
 }
 
 /// syslog-ng 3.38 has no `matches()` (4.x added it): rsng's `matches()` must give what 3.38
