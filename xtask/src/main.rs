@@ -200,6 +200,10 @@ fn ensure_oracle() -> Result<(), String> {
         (Path::new("/usr/lib/syslog-ng/3.38/libgraphite.so").is_file(), "syslog-ng-mod-graphite"),
         // slogkey and slogverify for the $(slog) tests.
         (Path::new("/usr/bin/slogverify").is_file(), "syslog-ng-mod-slog"),
+        // libsystemd's headers and .pc file: rsng links sd-journal (systemd-journal()).
+        (Path::new("/usr/include/systemd/sd-journal.h").is_file(), "libsystemd-dev"),
+        // journal-remote writes the journal files of tests/systemd_journal.rs.
+        (Path::new("/lib/systemd/systemd-journal-remote").is_file(), "systemd-journal-remote"),
         // ss: the socket option tests read the options of both daemons' sockets.
         (on_path("ss"), "iproute2"),
     ] {

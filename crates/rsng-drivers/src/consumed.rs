@@ -311,6 +311,13 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
             &[],
             SOCKET_SOURCE_INERT,
         ),
+        (Context::Source, "systemd-syslog") => consumes(
+            &[SOCKET_READER, &["so-passcred", "pass-unix-credentials"]],
+            SOCKET_SOURCE_NO_EFFECT,
+            READER_FLAGS,
+            &[],
+            SOCKET_SOURCE_INERT,
+        ),
         (Context::Source, "system") => consumes(&[], SYSTEM_NO_EFFECT, &[], &[], &[]),
         (Context::Source, "internal") => consumes(
             &[
@@ -319,6 +326,21 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
                 &["use-fqdn", "use-dns", "dns-cache", "normalize-hostnames", "log-fifo-size"],
             ],
             &["read-old-records"],
+            &[],
+            &[],
+            &[("use-syslogng-pid", "no")],
+        ),
+        // `persist-name()` is not used by 3.38's journal reader (its key is fixed); the journal
+        // keeps what is not read yet, so the reader waits for room in every destination and
+        // `log-iw-size()` has nothing to bound.
+        (Context::Source, "systemd-journal") => consumes(
+            &[
+                &["chain-hostnames", "long-hostnames", "keep-hostname", "program-override", "log-prefix"],
+                &["host-override", "keep-timestamp", "tags", "use-fqdn", "use-dns", "dns-cache"],
+                &["normalize-hostnames", "prefix", "max-field-size", "default-priority", "default-facility"],
+                &["time-zone", "log-fetch-limit", "namespace", "matches", "match-boot", "read-old-records"],
+            ],
+            &["persist-name", "log-iw-size"],
             &[],
             &[],
             &[("use-syslogng-pid", "no")],

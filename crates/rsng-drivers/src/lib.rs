@@ -4,6 +4,7 @@
 //!   `unix-dgram()` and `system()`, as sources and destinations.
 //! - [`file`]: `file()` (source and destination), `pipe()`, `program()`, `usertty()`.
 //! - [`http`]: `http()`, requests to HTTP bulk APIs.
+//! - [`journal`]: `systemd-journal()`, the systemd journal through libsystemd.
 //! - [`internal`]: rsng's own events, as syslog-ng's `internal()` source names them.
 //! - [`secure_logging`]: the `$(slog)` template function's key and MAC files.
 //! - [`example`]: `example-msg-generator()` and `example-destination()` of syslog-ng's
@@ -21,6 +22,7 @@ pub mod fault;
 pub mod file;
 pub mod http;
 pub mod internal;
+pub mod journal;
 pub mod options;
 pub mod pipeline;
 pub mod receive;
@@ -124,14 +126,34 @@ pub trait Destination: Send {
 pub fn build_source(object: &str, driver: &Driver, ctx: &BuildContext) -> Result<Box<dyn Source>, DriverError> {
     let opts = Options::new(driver, &ctx.globals);
     match driver.name {
-        "network" | "syslog" | "tcp" | "udp" | "tcp6" | "udp6" | "unix-stream" | "unix-dgram" | "system" => {
-            socket::build_source(object, opts, ctx)
-        }
+        // 3.38's system() reads the journal where systemd is the init system.
+        "system" if journal::systemd_is_running() => journal::build_source(object, opts, ctx),
+        "network" | "syslog" | "tcp" | "udp" | "tcp6" | "udp6" | "unix-stream" | "unix-dgram" | "system"
+        | "systemd-syslog" => socket::build_source(object, opts, ctx),
+        "systemd-journal" => journal::build_source(object, opts, ctx),
         "internal" => Ok(internal::build_source(object, opts)),
         "example-msg-generator" => example::build_source(object, opts, ctx),
         "file" | "pipe" | "program" | "stdin" | "wildcard-file" => file::build_source(object, opts, ctx),
         other => Err(DriverError::new(format!("the source driver `{other}()` cannot run in rsng yet"), &driver.span)),
     }
+}
+
+/// The drivers `system()` stands for on this host, written as syslog-ng 3.38 generates them:
+/// the journal where systemd is the init system, else `/dev/log` and the kernel log that can be
+/// read (`--preprocess-into` shows it).
+pub fn system_source_expansion() -> String {
+    if journal::systemd_is_running() {
+        return "systemd-journal();".to_string();
+    }
+    let mut text = String::from("unix-dgram(\"/dev/log\" so-rcvbuf(8192) flags(syslog-protocol));");
+    if file::kmsg::dev_kmsg_usable() {
+        text.push_str(
+            " file(\"/dev/kmsg\" program-override(\"kernel\") flags(kernel) format(linux-kmsg) keep-timestamp(no));",
+        );
+    } else if std::fs::File::open(file::PROC_KMSG).is_ok() {
+        text.push_str(" file(\"/proc/kmsg\" program-override(\"kernel\") flags(kernel) keep-timestamp(no));");
+    }
+    text
 }
 
 /// Builds destination driver `driver`, the `index`th of destination object `object`.

@@ -60,7 +60,14 @@ fn main() -> ExitCode {
 }
 
 fn preprocess_into(cli: &Cli, target: &std::path::Path, opts: &LoadOptions) -> ExitCode {
-    let (text, result) = rsng_config::preprocess_file(&cli.cfgfile, opts);
+    let (mut text, result) = rsng_config::preprocess_file(&cli.cfgfile, opts);
+    // syslog-ng expands system() in the preprocessed text; rsng names what it reads here.
+    let uses_system = result.is_ok()
+        && rsng_config::load_file(&cli.cfgfile, opts)
+            .is_ok_and(|loaded| loaded.config.sources.iter().flat_map(|o| &o.drivers).any(|d| d.name == "system"));
+    if uses_system {
+        text.push_str(&format!("\n# system() on this host: {}\n", rsng_drivers::system_source_expansion()));
+    }
     let written = if target.as_os_str() == "-" {
         std::io::stdout().write_all(text.as_bytes())
     } else {

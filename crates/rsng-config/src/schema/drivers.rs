@@ -173,6 +173,21 @@ pub static MSG_GENERATOR_OPTIONS: &[O] = &[
 pub static EXAMPLE_DESTINATION_OPTIONS: &[O] =
     &[O::new("filename", Kind::String), O::new("retries", POSITIVE_INTEGER), O::new("time-reopen", POSITIVE_INTEGER)];
 
+/// `systemd-journal()` (syslog-ng's `sdjournal` module) besides the source option groups.
+/// `matches()` and `match-boot()` come from syslog-ng 4.x; rsng accepts them under 3.38 too.
+pub static SYSTEMD_JOURNAL_OPTIONS: &[O] = &[
+    O::new("prefix", Kind::String),
+    O::new("max-field-size", POSITIVE_INTEGER),
+    O::new("default-priority", Kind::Level).aliases(&["default-level", "default-severity"]),
+    O::new("default-facility", Kind::Facility),
+    O::new("time-zone", Kind::String),
+    O::new("log-fetch-limit", POSITIVE_INTEGER),
+    O::new("namespace", Kind::String),
+    // `"FIELD" => "value"` pairs.
+    O::new("matches", Kind::NameValuePairs),
+    O::new("match-boot", Kind::YesNo),
+];
+
 /// Every driver rsng implements, by context.
 pub static DRIVERS: &[DriverSpec] = &[
     // --- sources ---
@@ -272,6 +287,10 @@ pub static DRIVERS: &[DriverSpec] = &[
     driver(Src, "internal", NoArg, &[SOURCE_OPTIONS, INTERNAL_OPTIONS]),
     driver(Src, "example-msg-generator", NoArg, &[SOURCE_OPTIONS, SOURCE_DRIVER_OPTIONS, MSG_GENERATOR_OPTIONS]),
     driver(Src, "system", NoArg, &[SYSTEM_OPTIONS]),
+    // The socket systemd passes (socket activation); `source_reader_option`, `socket_option`
+    // and `source_driver_option` in 3.38's grammar.
+    driver(Src, "systemd-syslog", NoArg, reader_source![SOCKET_OPTIONS]),
+    driver(Src, "systemd-journal", NoArg, &[SOURCE_OPTIONS, SOURCE_DRIVER_OPTIONS, SYSTEMD_JOURNAL_OPTIONS]),
     // --- destinations ---
     driver(
         Dst,
@@ -376,13 +395,11 @@ const fn syslog_ng(context: Context, name: &'static str) -> DriverSpec {
 }
 
 /// Plugins that the reference installation (syslog-ng 3.38.1 with Debian's `syslog-ng-core` and
-/// `syslog-ng-scl`) loads and rsng does not run: `sdjournal`, `afsocket`'s `systemd-syslog()`,
+/// `syslog-ng-scl`) loads and rsng does not run:
 /// `pseudofile`, `dbparser`, `appmodel`, `kvformat`, `tags-parser`, `map-value-pairs`,
 /// `timestamp`. Like rsng's own drivers these are built-ins there: a `block` of the same name is
 /// ignored.
 pub static INSTALLED_PLUGINS: &[DriverSpec] = &[
-    syslog_ng(Src, "systemd-journal"),
-    syslog_ng(Src, "systemd-syslog"),
     syslog_ng(Dst, "pseudofile"),
     syslog_ng(Par, "db-parser"),
     syslog_ng(Par, "grouping-by"),
@@ -537,7 +554,7 @@ mod tests {
         assert!(unimplemented_driver(Context::Destination, "mongodb"));
         assert!(unimplemented_driver(Context::Destination, "kafka_c"));
         assert!(unimplemented_driver(Context::Destination, "stdout"));
-        assert!(unimplemented_driver(Context::Source, "systemd-journal"));
+        assert!(unimplemented_driver(Context::Destination, "pseudofile"));
         assert!(unimplemented_driver(Context::Parser, "db_parser"));
         assert!(!unimplemented_driver(Context::Destination, "file"));
         assert!(!unimplemented_driver(Context::Source, "mongodb"));

@@ -140,6 +140,21 @@ impl PersistStore {
         state.dirty = true;
     }
 
+    /// The text stored under `key` (a journal cursor).
+    pub fn text(&self, key: &str) -> Option<String> {
+        lock(&self.state).entries.get(key).and_then(|v| v.strip_prefix("text ")).map(str::to_string)
+    }
+
+    /// Records `text` (one line) under `key` (written by the next [`PersistStore::save`]).
+    pub fn set_text(&self, key: &str, text: &str) {
+        let mut state = lock(&self.state);
+        let value = format!("text {text}");
+        if state.entries.get(key) != Some(&value) {
+            state.entries.insert(key.to_string(), value);
+            state.dirty = true;
+        }
+    }
+
     /// Forgets `key` (a followed file that was deleted).
     pub fn remove(&self, key: &str) {
         let mut state = lock(&self.state);

@@ -6,6 +6,7 @@
 //! (`syslog()` parses RFC 5424) and the output format (RFC 5424 for `syslog()`, BSD lines
 //! otherwise).
 
+pub mod activation;
 pub mod destination;
 pub mod proxied;
 pub mod shared;
@@ -192,6 +193,38 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
     let mut transport_name: Option<Arc<str>> = None;
     let mut passcred = None;
     let (bound, framing, local) = match name {
+        _ if name == "systemd-syslog" || activation::replaces_unix_source(name, opts.positional()) => {
+            if name != "systemd-syslog" {
+                crate::internal::warning(
+                    "Using /dev/log Unix socket with systemd is not possible. Changing to systemd-syslog source, \
+                     which supports socket activation.",
+                );
+                crate::internal::warning(
+                    "systemd-syslog() source ignores configuration options. Please, do not set anything on it",
+                );
+            }
+            if !crate::journal::systemd_is_running() {
+                return Err(DriverError::new(
+                    "Error initializing systemd-syslog() source; systemd_status='not-running'",
+                    opts.span(),
+                ));
+            }
+            let socket = match activation::passed_socket() {
+                Ok(s) => s,
+                Err(why) => {
+                    crate::internal::error(why);
+                    return Ok(Box::new(activation::Disabled));
+                }
+            };
+            defaults.expect_hostname = false;
+            let pass = opts.bool("so-passcred").or_else(|| opts.bool_or_global("pass-unix-credentials"));
+            passcred = pass;
+            if pass.unwrap_or(true) {
+                let _ = nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::PassCred, &true);
+            }
+            // No file of rsng's to remove when the source stops.
+            (Bound::UnixDgram(socket, PathBuf::new()), Framing::Text, true)
+        }
         "unix-stream" | "unix-dgram" | "system" => {
             // Local senders (the syslog() API) put no hostname in the header.
             defaults.expect_hostname = false;

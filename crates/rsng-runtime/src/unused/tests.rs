@@ -115,8 +115,11 @@ fn config_text(spec: &DriverSpec, option: &str, scratch: &Scratch) -> Option<Str
         (Context::Source, "stdin") => format!("stdin({option})"),
         (Context::Source, "program") => format!("program(\"sleep 60\" {option})"),
         (Context::Source, "internal") => format!("internal({option})"),
+        (Context::Source, "systemd-journal") => format!("systemd-journal({option})"),
         // Binds /dev/log.
         (Context::Source, "system") => return None,
+        // Needs a systemd host and a passed socket.
+        (Context::Source, "systemd-syslog") => return None,
         (Context::Destination, "unix-stream" | "unix-dgram") => {
             format!("{}(\"{}\" {option})", spec.name, path("dsock"))
         }
