@@ -757,6 +757,11 @@ impl Running {
                 (parts.next().unwrap_or_default(), parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
             rows.push(StatRow::new(component, id, inst, &format!("tls_handshake_failed_{reason}"), n));
         }
+        // When each certificate of each tls() block ends (rsng extension): `tls;LOCATION;ROLE:SUBJECT;a;not_after;UNIX`.
+        for (location, role, subject, end) in rsng_transport::tls::certificates::certificate_expiries() {
+            let instance = format!("{}:{subject}", role.name());
+            rows.push(StatRow::new("tls", &location, &instance, "not_after", end.max(0) as u64));
+        }
         // Restarts after failures (rsng's own counter; rows only for drivers that failed).
         let restarted = self.slots.iter().map(|s| &s.restarts).chain(self.destinations.iter().map(|d| &d.restarts));
         for (component, id, n) in restarted {

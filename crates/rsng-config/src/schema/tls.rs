@@ -69,6 +69,9 @@ macro_rules! tls_options {
             O::new("ssl-version", Kind::Enum(SSL_VERSIONS)).since4(ONLY_4X),
             O::new("trusted-fingerprints", Kind::StringList).multi().since4(ONLY_4X),
             O::new("extended-key-usage-verify", Kind::YesNo).since4(ONLY_4X),
+            // rsng extensions (syslog-ng has neither): see docs/tls.md.
+            O::new("expiry-warning-days", super::NONNEGATIVE_INTEGER),
+            O::new("handshake-timeout", super::POSITIVE_INTEGER),
             $($side,)*
         ]
     };

@@ -622,8 +622,7 @@ impl Worker {
         let _ = stream.set_nodelay(true);
         let io: Box<dyn Duplex> = if t.tls {
             let Some(tls) = &self.shared.tls else { return Err(Failure("SSL connect error")) };
-            let handshake =
-                tokio::time::timeout(crate::socket::tls::HANDSHAKE_TIMEOUT, tls.connect(stream, &t.host)).await;
+            let handshake = tokio::time::timeout(tls.handshake_timeout(), tls.connect(stream, &t.host)).await;
             let mut s = match handshake {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {

@@ -117,7 +117,7 @@ impl SocketDestination {
                 let stream =
                     rsng_transport::connect_tcp(addr, local(local_ip, *local_port, *family)?, &self.sockopts).await?;
                 let Some(tls) = tls else { return Ok(Connection::Stream { io: Box::new(stream), probe: false }) };
-                let handshake = tokio::time::timeout(super::tls::HANDSHAKE_TIMEOUT, tls.connect(stream, host)).await;
+                let handshake = tokio::time::timeout(tls.handshake_timeout(), tls.connect(stream, host)).await;
                 let mut stream = match handshake {
                     Ok(Ok(s)) => s,
                     Ok(Err(e)) => return Err(ConnectError::Tls(e)),

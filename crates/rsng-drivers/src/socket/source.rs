@@ -478,7 +478,7 @@ pub(super) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Option<TlsStream<S>> {
     let client = &conn.client;
     let handshake = tokio::select! {
-        r = tokio::time::timeout(super::tls::HANDSHAKE_TIMEOUT, tls.accept(stream)) => r,
+        r = tokio::time::timeout(tls.handshake_timeout(), tls.accept(stream)) => r,
         _ = conn.shutdown.cancelled() => return None,
     };
     match handshake {

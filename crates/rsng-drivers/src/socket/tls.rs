@@ -18,7 +18,8 @@ use crate::{BuildContext, DriverError};
 /// certificate, before sending messages (see [`rsng_transport::tls::TlsStream::await_verdict`]).
 pub const VERDICT_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// How long a handshake may take before the connection is dropped.
+/// How long a PROXY protocol header may take before the connection is dropped (the TLS
+/// handshake's limit is the block's `handshake-timeout()`).
 pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// TLS messages go to rsng's internal log, at syslog-ng's levels.
@@ -148,6 +149,15 @@ pub fn read_config(items: &[OptionValue], location: String) -> Result<TlsConfig,
             "allow-compress" => c.allow_compress = yes(v).ok_or_else(|| bad(item.name, &text()))?,
             "sni" => c.sni = yes(v).ok_or_else(|| bad(item.name, &text()))?,
             "ocsp-stapling-verify" => c.ocsp_stapling_verify = yes(v).ok_or_else(|| bad(item.name, &text()))?,
+            // rsng extensions.
+            "expiry-warning-days" => {
+                let n = as_int(v).filter(|n| (0..=u32::MAX as i64).contains(n));
+                c.expiry_warning_days = n.ok_or_else(|| bad(item.name, &text()))? as u32;
+            }
+            "handshake-timeout" => {
+                let n = as_int(v).filter(|&n| n > 0);
+                c.handshake_timeout = std::time::Duration::from_secs(n.ok_or_else(|| bad(item.name, &text()))? as u64);
+            }
             "openssl-conf-cmds" => {
                 let raw = text();
                 c.openssl_conf_cmds = parse_conf_cmds(&raw).ok_or_else(|| bad(item.name, &raw))?;

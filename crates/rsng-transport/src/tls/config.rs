@@ -161,6 +161,11 @@ pub struct TlsConfig {
     pub ocsp_stapling_verify: bool,
     /// `openssl-conf-cmds()`: `SSL_CONF_cmd` pairs applied last.
     pub openssl_conf_cmds: Vec<(String, String)>,
+    /// `expiry-warning-days()` (rsng extension): own and peer certificates that end within
+    /// this many days are reported; 0 turns the warnings off.
+    pub expiry_warning_days: u32,
+    /// `handshake-timeout()` (rsng extension): how long a handshake may take.
+    pub handshake_timeout: std::time::Duration,
     /// Where the `tls()` block stands (`file:line:column`), for `location=` in messages.
     pub location: String,
 }
@@ -192,6 +197,8 @@ impl Default for TlsConfig {
             sni: false,
             ocsp_stapling_verify: false,
             openssl_conf_cmds: Vec::new(),
+            expiry_warning_days: 30,
+            handshake_timeout: std::time::Duration::from_secs(60),
             location: String::from("n/a"),
         }
     }

@@ -19,6 +19,7 @@ use openssl::x509::store::X509Lookup;
 use openssl::x509::verify::X509VerifyFlags;
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use super::certificates;
 use super::config::{SslOption, TlsConfig};
 use super::credentials::{self, Status};
 use super::errors::{tls_error_string, HandshakeError, TlsError};
@@ -200,6 +201,19 @@ impl TlsContext {
     /// encrypted key has been given.
     pub async fn wait_until_ready(&self) {
         self.ready().await;
+    }
+
+    /// How long a handshake may take (`handshake-timeout()`, 60 s by default).
+    pub fn handshake_timeout(&self) -> Duration {
+        self.shared.config.handshake_timeout
+    }
+
+    /// Lists the peer's certificate in stats, warning once when it ends soon.
+    fn peer_seen(&self, ssl: &openssl::ssl::SslRef) {
+        if let Some(cert) = ssl.peer_certificate() {
+            let config = &self.shared.config;
+            certificates::peer_seen(&config.location, &cert, config.expiry_warning_days, &self.shared.log);
+        }
     }
 
     /// Whether the context waits for the passphrase of its key.
@@ -501,18 +515,22 @@ fn build(config: &TlsConfig, side: Side, log: &LogSink) -> Result<Inner, TlsErro
     });
     let ssl = b.build();
     if let Some(cert) = ssl.certificate() {
-        warn_expiry(cert, loc, &log);
+        warn_expiry(cert, loc, config.expiry_warning_days, &log);
     }
+    let cas: Vec<openssl::x509::X509> = config
+        .ca_file
+        .as_ref()
+        .and_then(|f| fs::read(f).ok())
+        .and_then(|pem| openssl::x509::X509::stack_from_pem(&pem).ok())
+        .unwrap_or_default();
+    certificates::loaded(loc, ssl.certificate(), &cas.iter().map(|c| c.as_ref()).collect::<Vec<_>>());
     Ok(Inner { ssl, policy, sni: config.sni, ocsp: config.ocsp_stapling_verify })
 }
 
-/// Days before its end from which rsng's own certificate is reported as expiring.
-pub const EXPIRY_WARNING_DAYS: i32 = 30;
-
 /// Warns, when the context is loaded (at start-up, reload, and when its files change), that
-/// this side's certificate has expired, is not valid yet, or ends within
-/// [`EXPIRY_WARNING_DAYS`]: peers that check it would refuse it.
-fn warn_expiry(cert: &openssl::x509::X509Ref, loc: &str, log: &LogSink) {
+/// this side's certificate has expired, is not valid yet, or ends within `warning_days`
+/// (`expiry-warning-days()`, 30 by default): peers that check it would refuse it.
+fn warn_expiry(cert: &openssl::x509::X509Ref, loc: &str, warning_days: u32, log: &LogSink) {
     let Ok(now) = openssl::asn1::Asn1Time::days_from_now(0) else { return };
     let subject = super::peer_verification::format_dn(cert.subject_name());
     let (not_before, not_after) = (cert.not_before(), cert.not_after());
@@ -522,7 +540,7 @@ fn warn_expiry(cert: &openssl::x509::X509Ref, loc: &str, log: &LogSink) {
         format!("Certificate is not valid yet; subject='{subject}', not_before='{not_before}', location='{loc}'")
     } else if not_after < now {
         format!("Certificate has expired; subject='{subject}', not_after='{not_after}', location='{loc}'")
-    } else if days_left < EXPIRY_WARNING_DAYS {
+    } else if warning_days > 0 && i64::from(days_left) < i64::from(warning_days) {
         format!(
             "Certificate expires soon; subject='{subject}', not_after='{not_after}', days_left='{days_left}', location='{loc}'"
         )
@@ -627,7 +645,10 @@ impl TlsContext {
             let (ssl, refusal) = self.session(&inner, None)?;
             let mut s = tokio_openssl::SslStream::new(ssl, stream).map_err(|e| self.setup_failure(&e))?;
             match Pin::new(&mut s).accept().await {
-                Ok(()) => Ok(TlsStream::new(s, self.clone())),
+                Ok(()) => {
+                    self.peer_seen(s.ssl());
+                    Ok(TlsStream::new(s, self.clone()))
+                }
                 Err(e) => Err(self.handshake_failure(&e, &refusal, &inner.policy.ca)),
             }
         }
@@ -650,7 +671,10 @@ impl TlsContext {
             let (ssl, refusal) = self.session(&inner, Some(host))?;
             let mut s = tokio_openssl::SslStream::new(ssl, stream).map_err(|e| self.setup_failure(&e))?;
             match Pin::new(&mut s).connect().await {
-                Ok(()) => Ok(TlsStream::new(s, self.clone())),
+                Ok(()) => {
+                    self.peer_seen(s.ssl());
+                    Ok(TlsStream::new(s, self.clone()))
+                }
                 Err(e) => Err(self.handshake_failure(&e, &refusal, &inner.policy.ca)),
             }
         }

@@ -32,6 +32,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod certificates;
 mod config;
 mod context;
 pub mod credentials;
