@@ -391,7 +391,9 @@ impl PatternDb {
             ctx.rule = rule_index;
             key = Some(k);
         }
-        apply(&rule.msg, msg, &self.opts);
+        let before: Vec<LogMessage> =
+            key.as_ref().and_then(|k| state.contexts.get(k)).map(|c| c.messages.clone()).unwrap_or_default();
+        apply(&rule.msg, &before, msg, &self.opts);
         if let Some(k) = &key {
             if let Some(ctx) = state.contexts.get_mut(k) {
                 ctx.messages.push(msg.clone());
@@ -451,8 +453,14 @@ impl PatternDb {
                     let gen = generate(syn, context_msgs.as_deref(), scope, msg, &self.opts);
                     let mut id = Vec::new();
                     if let Some(t) = &ctx.id {
-                        let base = context_msgs.as_ref().and_then(|m| m.last()).unwrap_or(msg);
-                        let _ = t.format(base, &self.opts, &mut id);
+                        match &context_msgs {
+                            Some(m) => {
+                                let _ = t.format_with_context(m, &self.opts, &mut id);
+                            }
+                            None => {
+                                let _ = t.format(msg, &self.opts, &mut id);
+                            }
+                        }
                     }
                     let k = Key::new(ctx.scope, &gen, id);
                     state.seq += 1;
@@ -512,15 +520,23 @@ impl PatternDb {
     }
 }
 
-/// Sets the tags and values of `syn` on `msg`.
-fn apply(syn: &Synthetic, msg: &mut LogMessage, opts: &FormatOptions) {
+/// Sets the tags and values of `syn` on `msg`; the values are formatted in the correlation
+/// context of `before` (older messages) and `msg`.
+fn apply(syn: &Synthetic, before: &[LogMessage], msg: &mut LogMessage, opts: &FormatOptions) {
     for &tag in &syn.tags {
         msg.set_tag(tag);
     }
     let mut buf = Vec::new();
+    let mut context = before.to_vec();
     for (name, t) in &syn.values {
         buf.clear();
-        let _ = t.format(msg, opts, &mut buf);
+        if before.is_empty() {
+            let _ = t.format(msg, opts, &mut buf);
+        } else {
+            context.truncate(before.len());
+            context.push(msg.clone());
+            let _ = t.format_with_context(&context, opts, &mut buf);
+        }
         msg.set_value(name, &buf);
     }
 }
@@ -540,6 +556,8 @@ fn generate(
             let mut info = ReceiveInfo::new("", "", None, jiff::tz::TimeZone::system());
             info.local = true;
             let mut m = LogMessage::new(&info);
+            // A new message belongs to no source.
+            m.clear_tag(info.source_tag);
             m.set_stamp(last.stamp());
             m
         }
@@ -557,6 +575,8 @@ fn generate(
             gen.set_value(n, &v);
         }
     }
-    apply(syn, &mut gen, opts);
+    // Without a context the action sees the triggering message and the generated one.
+    let single = [trigger.clone()];
+    apply(syn, context.unwrap_or(&single), &mut gen, opts);
     gen
 }
