@@ -10,7 +10,8 @@
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use rsng_config::ir::Driver;
+use rsng_config::ir::{Driver, LogElement, LogPath};
+use rsng_config::schema::Context;
 use rsng_core::message::TagId;
 use rsng_core::parser::patterndb::{load, PatternDb};
 use rsng_core::template::{CompileContext, FormatOptions, Template};
@@ -69,13 +70,23 @@ pub(super) fn build(driver: &Driver, ctx: &TransformContext<'_>) -> Result<Box<d
     }
     let opts = format_options(ctx.config, None, ZoneUse::Local)?;
     // Tags are listed in the order their names were first seen. syslog-ng knows the
-    // `.classifier.*` tags from start-up and the sources' tags from the configuration before it
-    // reads the file; the rules' tags come after them.
+    // `.classifier.*` tags from start-up, and starts the objects of the log paths in order: the
+    // tags of the sources before this parser come before those of its rules.
     for name in [".classifier.system", ".classifier.unknown"] {
         TagId::intern(name);
     }
-    for source in &ctx.config.sources {
-        TagId::intern(&format!(".source.{}", source.name));
+    let own = ctx.config.parsers.iter().find(|o| o.drivers.iter().any(|d| d.span == driver.span)).map(|o| &o.name);
+    let mut reached = false;
+    for path in &ctx.config.log_paths {
+        if own.is_some_and(|own| sources_before(path, own)) {
+            reached = true;
+            break;
+        }
+    }
+    if !reached {
+        for source in &ctx.config.sources {
+            TagId::intern(&format!(".source.{}", source.name));
+        }
     }
     let location = ctx.config.location(&driver.span);
     let db = DbParser {
@@ -220,4 +231,35 @@ fn strerror(e: &std::io::Error) -> String {
         Some(at) => text[..at].to_string(),
         None => text,
     }
+}
+
+/// Interns the tags of the sources of `path` up to parser object `own`; whether it was found.
+fn sources_before(path: &LogPath, own: &str) -> bool {
+    for element in &path.elements {
+        match element {
+            LogElement::Object { context: Context::Source, name, .. } => {
+                TagId::intern(&format!(".source.{name}"));
+            }
+            LogElement::Object { context: Context::Parser, name, .. } if name == own => return true,
+            LogElement::Object { .. } => {}
+            LogElement::Conditional { branches, otherwise } => {
+                for p in branches.iter().map(|(_, p)| p).chain(otherwise.iter()) {
+                    if sources_before(p, own) {
+                        return true;
+                    }
+                }
+            }
+            LogElement::Junction(paths) => {
+                if paths.iter().any(|p| sources_before(p, own)) {
+                    return true;
+                }
+            }
+            LogElement::Fork(p) => {
+                if sources_before(p, own) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
 }
