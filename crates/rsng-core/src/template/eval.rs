@@ -196,11 +196,17 @@ impl Template {
         out: &mut Vec<u8>,
     ) -> Result<(), FormatError> {
         let Some(last) = msgs.last() else { return Ok(()) };
-        let saved = CONTEXT.with(|c| c.replace(msgs.to_vec()));
-        let result = self.format(last, opts, out);
-        CONTEXT.with(|c| c.replace(saved));
-        result
+        in_context(msgs, || self.format(last, opts, out))
     }
+}
+
+/// Runs `f` with `msgs` (oldest first) as the correlation context of the templates it formats,
+/// such as those of a filter evaluated on the context's last message.
+pub fn in_context<R>(msgs: &[LogMessage], f: impl FnOnce() -> R) -> R {
+    let saved = CONTEXT.with(|c| c.replace(msgs.to_vec()));
+    let result = f();
+    CONTEXT.with(|c| c.replace(saved));
+    result
 }
 
 thread_local! {

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::filter::{Filter, FilterScratch};
-use crate::message::{LogMessage, ReceiveInfo, TagId, UnixTime};
+use crate::message::{LogMessage, ReceiveInfo, TagId, UnixTime, ValueName};
 use crate::template::{FormatOptions, Template};
 use radix::Node;
 
@@ -414,8 +414,13 @@ impl PatternDb {
     ) {
         for action in rule.actions.iter().filter(|a| a.trigger == trigger) {
             if let Some(cond) = &action.condition {
-                let last = key.and_then(|k| state.contexts.get(k)).and_then(|c| c.messages.last()).unwrap_or(msg);
-                if !SCRATCH.with(|s| cond.eval(last, &mut s.borrow_mut())) {
+                let eval = |m: &LogMessage| SCRATCH.with(|s| cond.eval(m, &mut s.borrow_mut()));
+                let passed = match key.and_then(|k| state.contexts.get(k)).filter(|c| !c.messages.is_empty()) {
+                    // In a context the condition reads its last message, and `@N` the others.
+                    Some(c) => crate::template::in_context(&c.messages, || eval(&c.messages[c.messages.len() - 1])),
+                    None => eval(msg),
+                };
+                if !passed {
                     continue;
                 }
             }
@@ -551,6 +556,22 @@ fn generate(
 ) -> LogMessage {
     let last = context.and_then(|c| c.last()).unwrap_or(trigger);
     let mut gen = match syn.inherit {
+        InheritMode::Context if context.is_some() => {
+            // The last message, with the values only older messages of the context have.
+            let mut m = last.clone();
+            for older in context.unwrap_or_default().iter().rev() {
+                let missing: Vec<(String, Vec<u8>)> = older
+                    .values()
+                    .map(|(name, value)| (value_name(name), value))
+                    .filter(|(name, _)| m.get(name).is_none())
+                    .map(|(name, value)| (name, value.to_vec()))
+                    .collect();
+                for (name, value) in missing {
+                    m.set_value(&name, &value);
+                }
+            }
+            m
+        }
         InheritMode::LastMessage | InheritMode::Context => last.clone(),
         InheritMode::None => {
             let mut info = ReceiveInfo::new("", "", None, jiff::tz::TimeZone::system());
@@ -579,4 +600,15 @@ fn generate(
     let single = [trigger.clone()];
     apply(syn, context.unwrap_or(&single), &mut gen, opts);
     gen
+}
+
+fn value_name(name: ValueName<'_>) -> String {
+    match name {
+        ValueName::Builtin(n) => n.to_string(),
+        ValueName::Sdata { id, param } if param.is_empty() => format!(".SDATA.{}", String::from_utf8_lossy(id)),
+        ValueName::Sdata { id, param } => {
+            format!(".SDATA.{}.{}", String::from_utf8_lossy(id), String::from_utf8_lossy(param))
+        }
+        ValueName::Pair(n) => String::from_utf8_lossy(n).into_owned(),
+    }
 }
