@@ -210,7 +210,7 @@ fn inputs() -> Vec<(&'static str, String)> {
         .iter()
         .filter(|(f, _, m)| *f == "parsers.xml" && !m.contains('\n'))
         .map(|(_, p, m)| {
-            let prog = if p.is_empty() { "-".to_string() } else { format!("{p}") };
+            let prog = if p.is_empty() { "-".to_string() } else { p.to_string() };
             line("00:00:00", "h", &prog, m)
         })
         .collect();

@@ -605,7 +605,7 @@ fn generate(
 fn value_name(name: ValueName<'_>) -> String {
     match name {
         ValueName::Builtin(n) => n.to_string(),
-        ValueName::Sdata { id, param } if param.is_empty() => format!(".SDATA.{}", String::from_utf8_lossy(id)),
+        ValueName::Sdata { id, param: [] } => format!(".SDATA.{}", String::from_utf8_lossy(id)),
         ValueName::Sdata { id, param } => {
             format!(".SDATA.{}.{}", String::from_utf8_lossy(id), String::from_utf8_lossy(param))
         }
