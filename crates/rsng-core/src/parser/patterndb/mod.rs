@@ -217,7 +217,7 @@ impl RuleSet {
         let mut matches = Vec::new();
         let rule = self.program_list[p].rules.find(message, &mut matches);
         let values = if rule.is_some() { stored(&matches, message) } else { Vec::new() };
-        Lookup { program_values, rule: rule.map(|r| &self.rules[r]), values, program_found: true }
+        Lookup { program_values, rule: rule.map(|r| (r, &self.rules[r])), values, program_found: true }
     }
 
     /// Every rule whose pattern matches all of `message` (`pdbtool test`'s conflict check).
@@ -241,7 +241,8 @@ fn stored<'t>(matches: &[radix::Match<'t>], input: &[u8]) -> Vec<(&'t str, Vec<u
 /// The result of [`RuleSet::lookup`].
 pub struct Lookup<'s> {
     pub program_values: Vec<(&'s str, Vec<u8>)>,
-    pub rule: Option<&'s Rule>,
+    /// The rule and its index in [`RuleSet::rules`].
+    pub rule: Option<(usize, &'s Rule)>,
     pub values: Vec<(&'s str, Vec<u8>)>,
     pub program_found: bool,
 }
@@ -353,7 +354,7 @@ impl PatternDb {
         if !found.program_found {
             return false;
         }
-        let Some(rule) = found.rule else {
+        let Some((rule_index, rule)) = found.rule else {
             msg.set_value(CLASS, b"unknown");
             msg.set_tag(TagId::intern(".classifier.unknown"));
             self.advance_time(msg.stamp().sec, emitted);
@@ -369,7 +370,6 @@ impl PatternDb {
         }
         msg.clear_tag(TagId::intern(".classifier.unknown"));
         self.advance_time(msg.stamp().sec, emitted);
-        let rule_index = set.rules.iter().position(|r| std::ptr::eq(r, rule)).unwrap_or(0);
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let mut key = None;
         if let Some(t) = &rule.context.id {
@@ -399,19 +399,20 @@ impl PatternDb {
                 ctx.messages.push(msg.clone());
             }
         }
-        self.run_actions(&mut state, rule, key.as_ref(), msg, Trigger::Match, emitted);
+        self.run_actions(&mut state, rule_index, key.as_ref(), msg, Trigger::Match, emitted);
         true
     }
 
     fn run_actions(
         &self,
         state: &mut Correlation,
-        rule: &Rule,
+        rule_index: usize,
         key: Option<&Key>,
         msg: &LogMessage,
         trigger: Trigger,
         emitted: &mut Vec<LogMessage>,
     ) {
+        let Some(rule) = self.set.rules.get(rule_index) else { return };
         for action in rule.actions.iter().filter(|a| a.trigger == trigger) {
             if let Some(cond) = &action.condition {
                 let eval = |m: &LogMessage| SCRATCH.with(|s| cond.eval(m, &mut s.borrow_mut()));
@@ -469,7 +470,6 @@ impl PatternDb {
                     }
                     let k = Key::new(ctx.scope, &gen, id);
                     state.seq += 1;
-                    let rule_index = self.set.rules.iter().position(|r| std::ptr::eq(r, rule)).unwrap_or(0);
                     // The new context lives as long as the rule's own timeout says.
                     let expires = state.now.saturating_add(rule.context.timeout.max(0) as u64);
                     let seq = state.seq;
@@ -517,7 +517,7 @@ impl PatternDb {
         due.sort_by_key(|k| state.contexts.get(k).map(|c| (c.expires, c.seq)));
         for k in due {
             let Some(ctx) = state.contexts.get(&k) else { continue };
-            let Some(rule) = self.set.rules.get(ctx.rule) else { continue };
+            let rule = ctx.rule;
             let Some(last) = ctx.messages.last().cloned() else { continue };
             self.run_actions(state, rule, Some(&k), &last, Trigger::Timeout, emitted);
             state.contexts.remove(&k);
