@@ -263,7 +263,13 @@ fn run(steps: &[Step], mut msg: LogMessage, cont: Option<&Cont<'_>>, out: &mut O
                 }
             }
             Step::Transform(t) => {
-                if !t.process(&mut msg) {
+                let mut emitted = Vec::new();
+                let passed = t.process_emitting(&mut msg, &mut emitted);
+                // Generated messages (db-parser() actions) go on from here, ahead of `msg`.
+                for generated in emitted {
+                    run(&steps[i + 1..], generated, cont, out);
+                }
+                if !passed {
                     return false;
                 }
             }

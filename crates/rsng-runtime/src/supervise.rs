@@ -125,9 +125,13 @@ pub struct Guarded {
 
 impl Transform for Guarded {
     fn process(&self, msg: &mut LogMessage) -> bool {
+        self.process_emitting(msg, &mut Vec::new())
+    }
+
+    fn process_emitting(&self, msg: &mut LogMessage, emitted: &mut Vec<LogMessage>) -> bool {
         let result = catch_unwind(AssertUnwindSafe(|| {
             rsng_drivers::fault::hit(rsng_drivers::fault::Point::Step);
-            self.inner.process(msg)
+            self.inner.process_emitting(msg, emitted)
         }));
         match result {
             Ok(passed) => passed,

@@ -5,6 +5,7 @@ mod cli;
 mod daemon;
 mod generate;
 mod manual;
+mod pdbtool;
 mod process;
 mod service_notify;
 
@@ -18,6 +19,11 @@ use rsng_config::LoadOptions;
 use cli::Cli;
 
 fn main() -> ExitCode {
+    // `rsng pdbtool ...`: syslog-ng's patterndb tool, before the daemon's command line.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("pdbtool") {
+        return pdbtool::run(&args[1..]);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {

@@ -10,7 +10,7 @@
 
 use super::http::HTTP_OPTION_SETS;
 use super::parsers::{
-    CSV_PARSER_OPTIONS, DATE_PARSER_OPTIONS, JSON_PARSER_OPTIONS, KV_PARSER_OPTIONS, PARSER_OPTIONS,
+    CSV_PARSER_OPTIONS, DATE_PARSER_OPTIONS, DB_PARSER_OPTIONS, JSON_PARSER_OPTIONS, KV_PARSER_OPTIONS, PARSER_OPTIONS,
     REGEXP_PARSER_OPTIONS, SYSLOG_PARSER_OPTIONS,
 };
 use super::rewrites::{CONDITION_OPTIONS, GROUPSET_OPTIONS, SET_OPTIONS, SUBST_OPTIONS, UNSET_OPTIONS};
@@ -361,6 +361,7 @@ pub static DRIVERS: &[DriverSpec] = &[
     driver(Par, "regexp-parser", NoArg, &[PARSER_OPTIONS, REGEXP_PARSER_OPTIONS]),
     driver(Par, "syslog-parser", NoArg, &[PARSER_OPTIONS, MSG_FORMAT_OPTIONS, SYSLOG_PARSER_OPTIONS]),
     driver(Par, "date-parser", NoArg, &[PARSER_OPTIONS, DATE_PARSER_OPTIONS]),
+    driver(Par, "db-parser", NoArg, &[PARSER_OPTIONS, DB_PARSER_OPTIONS]),
     // appmodel: applies the `application` definitions of a topic.
     driver(Par, "app-parser", NoArg, &[APP_PARSER_OPTIONS]),
     // tags-parser: a comma separated list of tags (from `template()`) becomes the message's tags.
@@ -401,7 +402,6 @@ const fn syslog_ng(context: Context, name: &'static str) -> DriverSpec {
 /// ignored.
 pub static INSTALLED_PLUGINS: &[DriverSpec] = &[
     syslog_ng(Dst, "pseudofile"),
-    syslog_ng(Par, "db-parser"),
     syslog_ng(Par, "grouping-by"),
     syslog_ng(Rw, "fix-time-zone"),
     syslog_ng(Rw, "set-time-zone"),
@@ -555,7 +555,6 @@ mod tests {
         assert!(unimplemented_driver(Context::Destination, "kafka_c"));
         assert!(unimplemented_driver(Context::Destination, "stdout"));
         assert!(unimplemented_driver(Context::Destination, "pseudofile"));
-        assert!(unimplemented_driver(Context::Parser, "db_parser"));
         assert!(!unimplemented_driver(Context::Destination, "file"));
         assert!(!unimplemented_driver(Context::Source, "mongodb"));
         assert!(!unimplemented_driver(Context::Destination, "no-such-driver"));

@@ -87,3 +87,14 @@ pub static DATE_PARSER_OPTIONS: &[O] = &[
     O::new("flags", Kind::Flags { values: DATE_PARSER_FLAGS, fatal: true }),
     O::new("value", Kind::String).rejected(ONLY_4X),
 ];
+
+/// `db-parser(...)` (syslog-ng's `dbparser` module); `template()` comes with `PARSER_OPTIONS`.
+pub static DB_PARSER_OPTIONS: &[O] = &[
+    O::new("file", Kind::String),
+    O::new("drop-unmatched", Kind::YesNo),
+    O::new("program-template", Kind::Template),
+    O::new("message-template", Kind::Template),
+    // `internal`, `pass-through` or `aggregate-only`.
+    O::new("inject-mode", Kind::String),
+    O::new("persist-name", Kind::String),
+];

@@ -22,6 +22,7 @@ pub mod date;
 pub mod json;
 pub mod kv;
 pub mod nv;
+pub mod patterndb;
 pub mod pcre;
 pub mod regexp;
 pub mod scratch;

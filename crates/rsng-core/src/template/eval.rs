@@ -185,6 +185,51 @@ impl Template {
         }
         result
     }
+
+    /// [`Template::format`] within a correlation context: `msgs` oldest first, the last one
+    /// being the message formatted. `${NAME}@N` and `$(...)@N` then read the message `N` back
+    /// from the last, and `$(context-length)` counts `msgs`.
+    pub fn format_with_context(
+        &self,
+        msgs: &[LogMessage],
+        opts: &FormatOptions,
+        out: &mut Vec<u8>,
+    ) -> Result<(), FormatError> {
+        let Some(last) = msgs.last() else { return Ok(()) };
+        in_context(msgs, || self.format(last, opts, out))
+    }
+}
+
+/// Runs `f` with `msgs` (oldest first) as the correlation context of the templates it formats,
+/// such as those of a filter evaluated on the context's last message.
+pub fn in_context<R>(msgs: &[LogMessage], f: impl FnOnce() -> R) -> R {
+    let saved = CONTEXT.with(|c| c.replace(msgs.to_vec()));
+    let result = f();
+    CONTEXT.with(|c| c.replace(saved));
+    result
+}
+
+thread_local! {
+    /// The messages of the correlation context being formatted ([`Template::format_with_context`]);
+    /// empty outside one.
+    static CONTEXT: std::cell::RefCell<Vec<LogMessage>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The number of messages in the current correlation context (1 outside one).
+pub(super) fn context_length() -> usize {
+    CONTEXT.with(|c| c.borrow().len()).max(1)
+}
+
+/// Message `n` back from the newest of the current context; `None` outside one or past its
+/// start.
+fn context_message(n: u32) -> Option<Option<LogMessage>> {
+    CONTEXT.with(|c| {
+        let c = c.borrow();
+        if c.is_empty() {
+            return None;
+        }
+        Some(c.len().checked_sub(1 + n as usize).map(|i| c[i].clone()))
+    })
 }
 
 fn eval_elems(
@@ -197,19 +242,20 @@ fn eval_elems(
     for elem in elems {
         match elem {
             Elem::Literal(text) => out.extend_from_slice(text.as_bytes()),
-            Elem::Value(v) => {
+            Elem::Value(v) => match v.context_ref.map(context_message) {
+                Some(Some(Some(other))) => eval_value(v, &other, opts, escape, out),
+                // Past the start of the context: empty.
+                Some(Some(None)) => {}
                 // With a single message, `@1` and above point past the context: empty.
-                if v.context_ref.is_some_and(|n| n >= 1) {
-                    continue;
-                }
-                eval_value(v, msg, opts, escape, out);
-            }
-            Elem::Func(call) => {
-                if call.context_ref.is_some_and(|n| n >= 1) {
-                    continue;
-                }
-                eval_func(call, msg, opts, out)?;
-            }
+                _ if v.context_ref.is_some_and(|n| n >= 1) => {}
+                _ => eval_value(v, msg, opts, escape, out),
+            },
+            Elem::Func(call) => match call.context_ref.map(context_message) {
+                Some(Some(Some(other))) => eval_func(call, &other, opts, out)?,
+                Some(Some(None)) => {}
+                _ if call.context_ref.is_some_and(|n| n >= 1) => {}
+                _ => eval_func(call, msg, opts, out)?,
+            },
         }
     }
     Ok(())

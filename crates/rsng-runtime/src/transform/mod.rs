@@ -7,6 +7,7 @@
 //! an error naming the option and the driver.
 
 pub mod counted;
+mod db_parser;
 mod parser;
 mod rewrite;
 #[cfg(test)]
@@ -31,6 +32,13 @@ pub trait Transform: Send + Sync {
     /// Changes `msg` in place (copying it first if shared). Returns `false` when a parser could
     /// not parse the message: syslog-ng then drops it from this log path.
     fn process(&self, msg: &mut LogMessage) -> bool;
+
+    /// As [`Transform::process`], for steps that also make new messages (`db-parser()`'s
+    /// actions): those are appended to `emitted` and go on along the path before `msg`.
+    fn process_emitting(&self, msg: &mut LogMessage, emitted: &mut Vec<LogMessage>) -> bool {
+        let _ = emitted;
+        self.process(msg)
+    }
 }
 
 /// What building a transform may need from the rest of the configuration.

@@ -31,6 +31,7 @@ pub(super) fn build(driver: &Driver, ctx: &TransformContext<'_>) -> Result<Box<d
         "regexp-parser" => ParserKind::Regexp(regexp(driver)?),
         "syslog-parser" => ParserKind::Syslog(syslog(driver, ctx)?),
         "date-parser" => ParserKind::Date(date(driver)?),
+        "db-parser" => return super::db_parser::build(driver, ctx),
         other => {
             return Err(BuildError::at(format!("the parser `{other}()` cannot run in rsng yet"), &driver.span));
         }

@@ -115,7 +115,7 @@ pub(super) fn call(
         }
         ContextValues => list_of_values(call, msg, opts, out),
         ContextLength => {
-            out.push(b'1');
+            out.extend_from_slice(super::context_length().to_string().as_bytes());
             Ok(())
         }
         _ => Err(FormatError::Unsupported(f.name().to_owned())),

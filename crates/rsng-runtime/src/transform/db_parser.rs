@@ -1,0 +1,265 @@
+//! `db-parser()`: the patterndb engine of `rsng_core::parser::patterndb` as a log path step,
+//! with syslog-ng 3.38's options (`modules/dbparser/dbparser.c`): `file()`, `drop-unmatched()`,
+//! `program-template()`, `message-template()` / `template()`, `inject-mode()`,
+//! `persist-name()`.
+//!
+//! Like syslog-ng, a file that cannot be loaded is logged and the parser runs with no rules, and
+//! the file is checked again (inode and modification time) when a message arrives at least 5
+//! seconds (by its receive time) after the last check; a changed file is reloaded.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use rsng_config::ir::{Driver, LogElement, LogPath};
+use rsng_config::schema::Context;
+use rsng_core::message::TagId;
+use rsng_core::parser::patterndb::{load, PatternDb};
+use rsng_core::template::{CompileContext, FormatOptions, Template};
+use rsng_core::LogMessage;
+use rsng_drivers::internal;
+
+use super::{all, format_options, invalid, str_of, template, Transform, TransformContext, ZoneUse};
+use crate::BuildError;
+
+/// Where syslog-ng 3.38 looks when `file()` is not given.
+const DEFAULT_FILE: &str = "/var/lib/syslog-ng/patterndb.xml";
+
+/// What becomes of the messages the rules' actions generate, and of the parsed message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InjectMode {
+    /// Generated messages continue along the log path after the parser.
+    PassThrough,
+    /// As pass-through, but the parsed messages themselves stop here.
+    AggregateOnly,
+}
+
+pub(super) fn build(driver: &Driver, ctx: &TransformContext<'_>) -> Result<Box<dyn Transform>, BuildError> {
+    let file = all(driver, "file").last().and_then(|o| str_of(&o.value)).unwrap_or(DEFAULT_FILE).to_string();
+    let drop_unmatched =
+        all(driver, "drop-unmatched").last().and_then(|o| rsng_drivers::options::as_bool(&o.value)).unwrap_or(false);
+    let mut inject = InjectMode::PassThrough;
+    if let Some(o) = all(driver, "inject-mode").last() {
+        let name = str_of(&o.value).unwrap_or("");
+        inject = match name.to_ascii_lowercase().as_str() {
+            "pass-through" | "pass_through" => InjectMode::PassThrough,
+            "aggregate-only" | "aggregate_only" => InjectMode::AggregateOnly,
+            "internal" => {
+                return Err(super::unsupported(
+                    driver,
+                    o,
+                    "rsng cannot give generated messages to the internal() source; use pass-through",
+                ))
+            }
+            _ => return Err(invalid(driver, o.name, &o.span, format!("Unknown inject-mode {name}"))),
+        };
+    }
+    // `persist-name()` only names the parser's state across reloads, which rsng keeps per
+    // configuration anyway.
+    all(driver, "persist-name").for_each(drop);
+    let program = match all(driver, "program-template").last().and_then(|o| str_of(&o.value)) {
+        Some(text) => Some(template(driver, text, ctx)?),
+        None => None,
+    };
+    let mut input = None;
+    for o in driver.options.iter().filter(|o| o.name == "message-template" || o.name == "template") {
+        driver.note(o.name);
+        if let Some(text) = str_of(&o.value) {
+            let source = ctx.config.templates.iter().rev().find(|t| t.name == text).map_or(text, |t| t.text.as_str());
+            input = Some(template(driver, source, ctx)?);
+        }
+    }
+    let opts = format_options(ctx.config, None, ZoneUse::Local)?;
+    // Tags are listed in the order their names were first seen. syslog-ng knows the
+    // `.classifier.*` tags from start-up, and starts the objects of the log paths in order: the
+    // tags of the sources before this parser come before those of its rules.
+    for name in [".classifier.system", ".classifier.unknown"] {
+        TagId::intern(name);
+    }
+    let own = ctx.config.parsers.iter().find(|o| o.drivers.iter().any(|d| d.span == driver.span)).map(|o| &o.name);
+    let mut reached = false;
+    for path in &ctx.config.log_paths {
+        if own.is_some_and(|own| sources_before(path, own)) {
+            reached = true;
+            break;
+        }
+    }
+    if !reached {
+        for source in &ctx.config.sources {
+            TagId::intern(&format!(".source.{}", source.name));
+        }
+    }
+    let location = ctx.config.location(&driver.span);
+    let db = DbParser {
+        file,
+        location,
+        compile: ctx.compile.clone(),
+        opts: opts.clone(),
+        db: RwLock::new(PatternDb::new(empty_rule_set(ctx.compile), opts)),
+        file_id: RwLock::new(None),
+        last_check: AtomicI64::new(0),
+        reloading: AtomicBool::new(false),
+        drop_unmatched,
+        inject,
+        program,
+        input,
+    };
+    db.reload();
+    Ok(Box::new(db))
+}
+
+fn empty_rule_set(ctx: &CompileContext) -> rsng_core::parser::patterndb::RuleSet {
+    // An empty `<patterndb/>`: no rulesets, so nothing is classified.
+    load::load_str("<patterndb version='4'/>", "", ctx).unwrap_or_else(|_| unreachable!("a fixed document loads"))
+}
+
+struct DbParser {
+    file: String,
+    location: String,
+    compile: CompileContext,
+    opts: FormatOptions,
+    db: RwLock<PatternDb>,
+    /// Inode and modification time of the file last loaded.
+    file_id: RwLock<Option<(u64, i64)>>,
+    /// Receive time (seconds) of the message that last checked the file.
+    last_check: AtomicI64,
+    reloading: AtomicBool,
+    drop_unmatched: bool,
+    inject: InjectMode,
+    program: Option<Arc<Template>>,
+    input: Option<Arc<Template>>,
+}
+
+impl DbParser {
+    /// Loads the file when it changed since the last load.
+    fn reload(&self) {
+        use std::os::unix::fs::MetadataExt;
+        let meta = match std::fs::metadata(&self.file) {
+            Ok(m) => m,
+            Err(e) => {
+                internal::error(format!(
+                    "Error stating pattern database file, no automatic reload will be performed; file='{}', \
+                     error='{}', location='{}'",
+                    self.file,
+                    strerror(&e),
+                    self.location
+                ));
+                return;
+            }
+        };
+        let id = (meta.ino(), meta.mtime());
+        let mut known = self.file_id.write().unwrap_or_else(|e| e.into_inner());
+        if *known == Some(id) {
+            return;
+        }
+        *known = Some(id);
+        match load::load_file(&self.file, &self.compile) {
+            Ok(set) => {
+                for w in &set.warnings {
+                    internal::warning(format!("{w}; location='{}'", self.location));
+                }
+                let (version, pub_date) = (set.version.clone(), set.pub_date.clone().unwrap_or_default());
+                self.db.write().unwrap_or_else(|e| e.into_inner()).replace(set);
+                internal::notice(format!(
+                    "Log pattern database reloaded; file='{}', version='{version}', pub_date='{pub_date}', \
+                     location='{}'",
+                    self.file, self.location
+                ));
+            }
+            Err(e) => {
+                internal::error(e);
+                internal::error(format!(
+                    "Error reloading pattern database, no automatic reload will be performed; file='{}', \
+                     location='{}'",
+                    self.file, self.location
+                ));
+            }
+        }
+    }
+
+    fn maybe_reload(&self, received: i64) {
+        let last = self.last_check.load(Ordering::Relaxed);
+        if last != 0 && last >= received - 5 {
+            return;
+        }
+        // One message reloads; the others go on with the rules they have.
+        if self.reloading.swap(true, Ordering::Acquire) {
+            return;
+        }
+        self.last_check.store(received, Ordering::Relaxed);
+        self.reload();
+        self.reloading.store(false, Ordering::Release);
+    }
+}
+
+impl Transform for DbParser {
+    fn process(&self, msg: &mut LogMessage) -> bool {
+        let mut emitted = Vec::new();
+        self.process_emitting(msg, &mut emitted)
+    }
+
+    fn process_emitting(&self, msg: &mut LogMessage, emitted: &mut Vec<LogMessage>) -> bool {
+        self.maybe_reload(msg.received().sec);
+        let mut program = Vec::new();
+        match &self.program {
+            Some(t) => {
+                let _ = t.format(msg, &self.opts, &mut program);
+            }
+            None => program.extend_from_slice(msg.get("PROGRAM").unwrap_or(b"")),
+        }
+        let mut input = Vec::new();
+        match &self.input {
+            Some(t) => {
+                let _ = t.format(msg, &self.opts, &mut input);
+            }
+            None => input.extend_from_slice(msg.get("MESSAGE").unwrap_or(b"")),
+        }
+        let matched = {
+            let db = self.db.read().unwrap_or_else(|e| e.into_inner());
+            db.process(msg, &program, &input, emitted)
+        };
+        if self.inject == InjectMode::AggregateOnly {
+            return false;
+        }
+        matched || !self.drop_unmatched
+    }
+}
+
+/// The system's text for an I/O error, without Rust's `(os error N)`.
+fn strerror(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
+/// Interns the tags of the sources of `path` up to parser object `own`; whether it was found.
+fn sources_before(path: &LogPath, own: &str) -> bool {
+    for element in &path.elements {
+        match element {
+            LogElement::Object { context: Context::Source, name, .. } => {
+                TagId::intern(&format!(".source.{name}"));
+            }
+            LogElement::Object { context: Context::Parser, name, .. } if name == own => return true,
+            LogElement::Object { .. } => {}
+            LogElement::Conditional { branches, otherwise } => {
+                for p in branches.iter().map(|(_, p)| p).chain(otherwise.iter()) {
+                    if sources_before(p, own) {
+                        return true;
+                    }
+                }
+            }
+            LogElement::Junction(paths) => {
+                if paths.iter().any(|p| sources_before(p, own)) {
+                    return true;
+                }
+            }
+            LogElement::Fork(p) => {
+                if sources_before(p, own) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}

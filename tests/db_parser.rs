@@ -1,0 +1,335 @@
+//! `db-parser()` and `rsng pdbtool`: the same patterndb files give the same results as syslog-ng
+//! 3.38's `db-parser()` and Debian's `/usr/bin/pdbtool`.
+//!
+//! The rule sets are in `tests/fixtures/patterndb/`: `parsers.xml` has a rule for each
+//! `@PARSER@` (and program patterns with parsers, rules for any program, literal `@`, partial
+//! matches), `correlation.xml` has correlation contexts with every scope-dependent feature
+//! (context timeout, actions on match and on timeout, conditions, rate limits, the three
+//! inherit modes, `$(context-length)` and `${NAME}@N`), and `sample.xml` is a small published
+//! style rule set (OpenSSH and su) with examples.
+//!
+//! - `pdbtool match` and `pdbtool test -v` are run by both tools; stdout and the exit code must
+//!   be the same bytes.
+//! - Both daemons run the same configuration (TCP sources, one log path per case, the fields of
+//!   each message in a file); the files must be the same bytes, generated messages included.
+//! - A file changed while the daemons run is reloaded by both once a message arrives more than
+//!   5 seconds after the last check.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use rsng_tests::{oracle_skipped, rsng_bin, workspace_root, Daemon, RunningDaemon, TempDir};
+
+const PDBTOOL: &str = "/usr/bin/pdbtool";
+
+fn fixture(name: &str) -> PathBuf {
+    workspace_root().join("tests/fixtures/patterndb").join(name)
+}
+
+/// Runs a pdbtool (`None`: syslog-ng's) and returns its stdout and exit code.
+fn pdbtool(rsng: bool, args: &[&str]) -> (String, i32) {
+    let mut cmd = if rsng {
+        let mut c = Command::new(rsng_bin());
+        c.arg("pdbtool");
+        c
+    } else {
+        Command::new(PDBTOOL)
+    };
+    let out = cmd.args(args).env("TZ", "UTC").output().expect("run pdbtool");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), out.status.code().unwrap_or(-1))
+}
+
+fn skip() -> bool {
+    if oracle_skipped() {
+        eprintln!("RSNG_SKIP_ORACLE=1: not comparing with syslog-ng");
+        return true;
+    }
+    assert!(Path::new(PDBTOOL).is_file(), "{PDBTOOL} is missing: apt-get install syslog-ng-core");
+    false
+}
+
+/// (file, program, message) looked up by `pdbtool match`.
+const MATCHES: &[(&str, &str, &str)] = &[
+    ("parsers.xml", "app", "estring a b and x y--z-- end"),
+    ("parsers.xml", "app2", "string abc a.b-c end"),
+    ("parsers.xml", "app", "number 12 -5 0x1F"),
+    ("parsers.xml", "app", "number 12 -5 0xZ"),
+    ("parsers.xml", "app", "float -1.5e3 2."),
+    ("parsers.xml", "app", "ip 10.1.2.3 fe80::1 ::ffff:1.2.3.4 192.168.0.1 end"),
+    ("parsers.xml", "app", "ip 10.1.2.3 1:2:3:4:5:6:7:8 2001:db8:: 1.2.3.4 end"),
+    ("parsers.xml", "app", "ip 300.1.2.3 fe80::1 ::1 ::2 end"),
+    ("parsers.xml", "app", "qstring \"a b\" [c d] 'e' end"),
+    ("parsers.xml", "app", "email a.b+c@example.com <x@y.org> end"),
+    ("parsers.xml", "app", "email .a@example.com <x@y.org> end"),
+    ("parsers.xml", "app", "host www.example.org end"),
+    ("parsers.xml", "app", "host localhost end"),
+    ("parsers.xml", "app", "mac 00:11:22:33:44:55 aa:bb aa:bb:cc:dd:ee:ff:00:11 end"),
+    ("parsers.xml", "app", "pcre abc123 abcdab end"),
+    ("parsers.xml", "app", "set  , ,xyzrest of it"),
+    ("parsers.xml", "app", "set ,zrest"),
+    ("parsers.xml", "app", "nl first\nsecond rest"),
+    ("parsers.xml", "app", "nl first\r\nsecond rest"),
+    ("parsers.xml", "app", "at @ sign someone@host"),
+    ("parsers.xml", "app", "values bob 42"),
+    ("parsers.xml", "app", "partial prefix and more"),
+    ("parsers.xml", "app", "choose root"),
+    ("parsers.xml", "app", "choose bob"),
+    ("parsers.xml", "other", "anything goes here"),
+    ("parsers.xml", "kernel[12]", "kmsg hello"),
+    ("parsers.xml", "appx", "estring a b and x y--z-- end"),
+    ("parsers.xml", "app", "nomatch here"),
+    ("parsers.xml", "", "anything without program"),
+    ("sample.xml", "sshd", "Accepted password for alice from 192.0.2.10 port 51022 ssh2"),
+    ("sample.xml", "sshd", "Failed password for invalid user mallory from 198.51.100.4 port 2222 ssh2"),
+    ("sample.xml", "sshd", "pam_unix(sshd:session): session closed for user alice"),
+    ("sample.xml", "su", "(to root) alice on pts/3"),
+    ("sample.xml", "cron", "(root) CMD (true)"),
+    ("correlation.xml", "sessiond", "ping 10.0.0.1"),
+    ("correlation.xml", "sessiond", "session opened for alice id 1"),
+];
+
+#[test]
+fn pdbtool_match_is_syslog_ngs() {
+    if skip() {
+        return;
+    }
+    let mut failures = Vec::new();
+    for (file, program, message) in MATCHES {
+        let path = fixture(file);
+        let path = path.to_str().expect("utf-8 path");
+        let args = ["match", "-p", path, "-P", program, "-M", message];
+        let want = pdbtool(false, &args);
+        let got = pdbtool(true, &args);
+        if want != got {
+            failures.push(format!("{file} {program:?} {message:?}:\nsyslog-ng {want:?}\nrsng      {got:?}"));
+        }
+    }
+    // `-T`: a template instead of the values.
+    let path = fixture("sample.xml");
+    let args = [
+        "match",
+        "-p",
+        path.to_str().unwrap_or(""),
+        "-P",
+        "su",
+        "-M",
+        "(to root) bob on tty1",
+        "-T",
+        "${usracct.username}<-${usracct.applicant} ${.classifier.rule_id}\\n",
+    ];
+    let (want, got) = (pdbtool(false, &args), pdbtool(true, &args));
+    if want != got {
+        failures.push(format!("-T:\nsyslog-ng {want:?}\nrsng      {got:?}"));
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} lookups differ:\n{}",
+        failures.len(),
+        MATCHES.len() + 1,
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn pdbtool_test_is_syslog_ngs() {
+    if skip() {
+        return;
+    }
+    for args in
+        [vec!["test", "-v"], vec!["test"], vec!["test", "-r", "ssh-login-ok"], vec!["test", "-r", "no-such-rule"]]
+    {
+        let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        args.push(fixture("sample.xml").display().to_string());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let want = pdbtool(false, &args);
+        assert!(want.0.contains("Testing message"), "syslog-ng's pdbtool tested nothing: {want:?}");
+        assert_eq!(pdbtool(true, &args), want, "pdbtool {args:?}");
+    }
+}
+
+#[test]
+fn bad_files_are_refused_with_their_location() {
+    if skip() {
+        return;
+    }
+    let dir = TempDir::new("pdb-bad").expect("temp dir");
+    let cases = [
+        ("unclosed.xml", "<patterndb version='4'>\n<ruleset>\n<rules>\n</ruleset>\n</patterndb>\n"),
+        ("toonew.xml", "<patterndb version='6'>\n</patterndb>\n"),
+        ("noid.xml", "<patterndb version='4'>\n<ruleset><rules>\n<rule class='x'/></rules></ruleset></patterndb>\n"),
+        ("badtag.xml", "<patterndb version='4'>\n<ruleset>\n  <bogus/></ruleset></patterndb>\n"),
+    ];
+    for (name, text) in cases {
+        let path = dir.path().join(name);
+        fs::write(&path, text).expect("write");
+        let p = path.to_str().expect("utf-8");
+        let args = ["match", "-p", p, "-M", "x"];
+        let want = pdbtool(false, &args);
+        let out = Command::new(rsng_bin()).arg("pdbtool").args(args).output().expect("run rsng");
+        let got = (String::from_utf8_lossy(&out.stdout).into_owned(), out.status.code().unwrap_or(-1));
+        assert_eq!(got, want, "{name}: same output and exit code");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&format!("{p}:")), "{name}: the error names the file and line: {err}");
+        assert!(err.contains("Error parsing pattern database file"), "{name}: {err}");
+    }
+}
+
+/// One log path per case, each from its own TCP source; `{file}` is replaced by the fixture
+/// directory.
+fn config(out: &Path, files: &Path, ports: &[u16]) -> String {
+    let fields = "${ISODATE}|${HOST}|${PROGRAM}|${PID}|${MSG}|${.classifier.class}|${.classifier.rule_id}|\
+                  ${.classifier.context_id}|${TAGS}";
+    let cases = [
+        ("parsers", "file(\"{files}/parsers.xml\")", "|${e1}|${e2}|${s2}|${n3}|${f1}|${ip6}|${ipa}|${q2}|${m2}|${h1}|${mac}|${ll8}|${p2}|${s}|${o}|${rest}|${line}|${who}|${combined}|${func}|${kid}|${all}"),
+        ("corr", "file(\"{files}/correlation.xml\")", "|${phase}|${opener}|${user}|${addr}|${sid}"),
+        ("sample", "file(\"{files}/sample.xml\") drop-unmatched(yes)", "|${usracct.username}|${usracct.device}|${usracct.sessionid}|${secevt.verdict}"),
+        ("aggregate", "file(\"{files}/correlation.xml\") inject-mode(aggregate-only)", "|${user}"),
+        ("templates", "file(\"{files}/sample.xml\") program-template(\"${HOST}\") message-template(\"Accepted $MSG\")", "|${usracct.username}|${usracct.authmethod}"),
+    ];
+    let mut text = String::from("@version: 3.38\noptions { keep-hostname(yes); };\n");
+    for (i, (name, options, extra)) in cases.iter().enumerate() {
+        let options = options.replace("{files}", &files.display().to_string());
+        text.push_str(&format!(
+            "source s_{name} {{ tcp(ip(127.0.0.1) port({port})); }};\n\
+             parser p_{name} {{ db-parser({options}); }};\n\
+             destination d_{name} {{ file(\"{out}/{name}.out\" template(\"{fields}{extra}\\n\")); }};\n\
+             log {{ source(s_{name}); parser(p_{name}); destination(d_{name}); }};\n",
+            port = ports[i],
+            out = out.display(),
+        ));
+    }
+    text
+}
+
+/// The input of each case, RFC 3164 lines with fixed stamps in the past.
+fn inputs() -> Vec<(&'static str, String)> {
+    let line = |t: &str, host: &str, prog: &str, msg: &str| format!("<13>2020-01-01T{t}+00:00 {host} {prog}: {msg}\n");
+    let parsers: String = MATCHES
+        .iter()
+        .filter(|(f, _, m)| *f == "parsers.xml" && !m.contains('\n'))
+        .map(|(_, p, m)| {
+            let prog = if p.is_empty() { "-".to_string() } else { p.to_string() };
+            line("00:00:00", "h", &prog, m)
+        })
+        .collect();
+    let corr = [
+        line("00:00:00", "h1", "sessiond[10]", "session opened for alice id 1"),
+        line("00:00:01", "h1", "sessiond[11]", "session opened for bob id 2"),
+        line("00:00:05", "h1", "sessiond[10]", "session closed id 1"),
+        line("00:00:06", "h2", "sessiond[12]", "session closed id 2"),
+        line("00:00:07", "h1", "sessiond[12]", "session closed id 7"),
+        line("00:05:00", "h1", "sessiond[13]", "unrelated message"),
+        line("00:06:00", "h1", "other[14]", "nothing"),
+        line("00:07:00", "h3", "sessiond[15]", "ping 10.0.0.1"),
+        line("00:07:01", "h3", "sessiond[15]", "ping 10.0.0.2"),
+    ]
+    .concat();
+    let sample = [
+        line("01:00:00", "srv", "sshd[100]", "Accepted password for alice from 192.0.2.10 port 51022 ssh2"),
+        line(
+            "01:00:01",
+            "srv",
+            "sshd[101]",
+            "Failed password for invalid user mallory from 198.51.100.4 port 2222 ssh2",
+        ),
+        line("01:00:02", "srv", "sshd[102]", "not a known message"),
+        line("01:00:03", "srv", "su[103]", "(to root) alice on pts/3"),
+    ]
+    .concat();
+    let templates = [
+        line("02:00:00", "sshd", "anything[1]", "publickey for carol from 10.1.1.1 port 22 ssh2"),
+        line("02:00:01", "other", "sshd[2]", "publickey for dave from 10.1.1.1 port 22 ssh2"),
+    ]
+    .concat();
+    vec![
+        ("parsers", parsers),
+        ("corr", corr.clone()),
+        ("sample", sample),
+        ("aggregate", corr),
+        ("templates", templates),
+    ]
+}
+
+fn run_daemon(daemon: Daemon, dir: &Path, inputs: &[(&str, String)]) -> Vec<(String, String)> {
+    let out = dir.join(daemon.name());
+    fs::create_dir_all(&out).expect("out dir");
+    let files = fixture("");
+    let (running, ports, _) = RunningDaemon::start(daemon, dir, 0, inputs.len(), |p| config(&out, &files, &p.tcp));
+    for (i, (_, text)) in inputs.iter().enumerate() {
+        running.send_tcp(ports.tcp[i], text.as_bytes());
+    }
+    // Every case writes at least its last input's record.
+    running.wait_for(10, || inputs.iter().all(|(n, _)| out.join(format!("{n}.out")).exists()));
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(running.stop(), "{} stopped", daemon.name());
+    inputs
+        .iter()
+        .map(|(n, _)| (n.to_string(), fs::read_to_string(out.join(format!("{n}.out"))).unwrap_or_default()))
+        .collect()
+}
+
+#[test]
+fn db_parser_matches_syslog_ng() {
+    if skip() {
+        return;
+    }
+    let dir = TempDir::new("db-parser").expect("temp dir");
+    let inputs = inputs();
+    let want = run_daemon(Daemon::Oracle, dir.path(), &inputs);
+    let got = run_daemon(Daemon::Rsng, dir.path(), &inputs);
+    for ((name, w), (_, g)) in want.iter().zip(&got) {
+        assert!(!w.is_empty(), "{name}: syslog-ng wrote nothing");
+        assert_eq!(g, w, "{name}: rsng's output differs from syslog-ng's");
+    }
+    // The correlation case generated messages (not only classified the input).
+    for generated in ["timed out after 2 messages", "pong 10.0.0.1", "session of alice closed after 3 messages|"] {
+        assert!(want[1].1.contains(generated), "syslog-ng generated {generated:?}");
+    }
+}
+
+#[test]
+fn changed_file_is_reloaded() {
+    if skip() {
+        return;
+    }
+    let dir = TempDir::new("db-parser-reload").expect("temp dir");
+    let rules = |id: &str| {
+        format!(
+            "<patterndb version='4'><ruleset><pattern>app</pattern><rules><rule id='{id}' class='c'>\
+             <patterns><pattern>hello @ANYSTRING:who@</pattern></patterns></rule></rules></ruleset></patterndb>"
+        )
+    };
+    let mut outputs = Vec::new();
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let xml = dir.path().join(format!("{}.xml", daemon.name()));
+        fs::write(&xml, rules("first")).expect("write rules");
+        let out = dir.path().join(format!("{}.out", daemon.name()));
+        let (running, ports, _) = RunningDaemon::start(daemon, dir.path(), 0, 1, |p| {
+            format!(
+                "@version: 3.38\nsource s {{ tcp(ip(127.0.0.1) port({})); }};\n\
+                 destination d {{ file(\"{}\" template(\"${{.classifier.rule_id}} $MSG\\n\")); }};\n\
+                 log {{ source(s); parser {{ db-parser(file(\"{}\")); }}; destination(d); }};\n",
+                p.tcp[0],
+                out.display(),
+                xml.display()
+            )
+        });
+        running.send_tcp(ports.tcp[0], b"<13>Jan  1 00:00:00 h app: hello one\n");
+        running.wait_for(5, || fs::read_to_string(&out).is_ok_and(|t| t.lines().count() >= 1));
+        // A new file (new inode), as an editor or package upgrade writes it.
+        let tmp = dir.path().join("new.xml");
+        fs::write(&tmp, rules("second")).expect("write rules");
+        fs::rename(&tmp, &xml).expect("replace rules");
+        running.send_tcp(ports.tcp[0], b"<13>Jan  1 00:00:00 h app: hello two\n");
+        // The file is looked at again 5 s (of receive time) after the last look.
+        std::thread::sleep(Duration::from_millis(6500));
+        running.send_tcp(ports.tcp[0], b"<13>Jan  1 00:00:00 h app: hello three\n");
+        running.wait_for(5, || fs::read_to_string(&out).is_ok_and(|t| t.lines().count() >= 3));
+        assert!(running.stop());
+        outputs.push(fs::read_to_string(&out).unwrap_or_default());
+    }
+    assert_eq!(outputs[0], "first hello one\nfirst hello two\nsecond hello three\n", "syslog-ng");
+    assert_eq!(outputs[1], outputs[0], "rsng reloads as syslog-ng does");
+}
