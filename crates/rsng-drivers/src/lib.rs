@@ -4,6 +4,8 @@
 //!   `unix-dgram()` and `system()`, as sources and destinations.
 //! - [`file`]: `file()` (source and destination), `pipe()`, `program()`, `usertty()`.
 //! - [`http`]: `http()`, requests to HTTP bulk APIs.
+//! - [`kafka`]: `kafka-c()`, records to Apache Kafka.
+//! - [`redis`]: `redis()`, commands to a Redis server.
 //! - [`internal`]: rsng's own events, as syslog-ng's `internal()` source names them.
 //! - [`example`]: `example-msg-generator()` and `example-destination()` of syslog-ng's
 //!   `examples` module.
@@ -20,9 +22,11 @@ pub mod fault;
 pub mod file;
 pub mod http;
 pub mod internal;
+pub mod kafka;
 pub mod options;
 pub mod pipeline;
 pub mod receive;
+pub mod redis;
 pub mod socket;
 pub mod writer;
 
@@ -149,6 +153,8 @@ pub fn build_destination(
         }
         "file" | "pipe" | "program" | "usertty" | "stdout" => file::build_destination(object, opts, ctx),
         "http" => http::build_destination(object, index, opts, ctx),
+        "kafka-c" => kafka::build_destination(object, index, opts, ctx),
+        "redis" => redis::build_destination(object, index, opts, ctx),
         "example-destination" => example::build_destination(opts),
         other => {
             Err(DriverError::new(format!("the destination driver `{other}()` cannot run in rsng yet"), &driver.span))
