@@ -167,7 +167,11 @@ fn records_as_syslog_ng_produces_them() {
     let logs: Vec<&Record> = ours.records.iter().filter(|r| r.topic == "logs").collect();
     assert_eq!(logs[0].key.as_deref(), Some("prog-42"));
     assert_eq!(logs[1].value, "prog [err] two words");
-    assert!(ours.records.iter().any(|r| r.topic == "fallback" && r.value == "127.0.0.1 to the fallback topic"), "{:?}", ours.records);
+    assert!(
+        ours.records.iter().any(|r| r.topic == "fallback" && r.value == "127.0.0.1 to the fallback topic"),
+        "{:?}",
+        ours.records
+    );
     assert!(ours.records.iter().filter(|r| r.topic == "plain").all(|r| r.key.is_none()));
 }
 

@@ -158,7 +158,10 @@ impl Monitor {
         }
         let mut out: Vec<Vec<String>> = conns
             .into_values()
-            .filter(|c| !c.iter().any(|x| ["LRANGE", "HGETALL", "LLEN", "HLEN"].iter().any(|t| x.starts_with(&format!("\"{t}\"")))))
+            .filter(|c| {
+                !c.iter()
+                    .any(|x| ["LRANGE", "HGETALL", "LLEN", "HLEN"].iter().any(|t| x.starts_with(&format!("\"{t}\""))))
+            })
             .collect();
         out.sort();
         out

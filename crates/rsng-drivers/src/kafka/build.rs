@@ -28,9 +28,7 @@ pub fn build_destination(
     let err = |m: String| DriverError::new(m, opts.span());
     let mut settings = options::read(&opts)?;
     let template = |text: &str| -> Result<Arc<Template>, DriverError> {
-        compile(text, &ctx.compile)
-            .map(Arc::new)
-            .map_err(|e| err(format!("error compiling template `{text}`: {e}")))
+        compile(text, &ctx.compile).map(Arc::new).map_err(|e| err(format!("error compiling template `{text}`: {e}")))
     };
     let topic_text = opts.str("topic").unwrap_or_default();
     let topic = template(topic_text)?;

@@ -204,10 +204,11 @@ mod tests {
     #[test]
     fn properties_in_each_form() {
         let p = parse_properties(r#""acks" => "all" "linger.ms"(5) 'client.id' "x" batch.size 100"#).unwrap();
-        let want: Vec<(String, String)> = [("acks", "all"), ("linger.ms", "5"), ("client.id", "x"), ("batch.size", "100")]
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
+        let want: Vec<(String, String)> =
+            [("acks", "all"), ("linger.ms", "5"), ("client.id", "x"), ("batch.size", "100")]
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect();
         assert_eq!(p, want);
         assert!(parse_properties(r#""acks" =>"#).is_err());
         assert!(parse_properties(r#""acks"#).is_err());

@@ -105,10 +105,24 @@ fn transient(e: &KafkaError) -> bool {
     use RDKafkaErrorCode::*;
     match e.rdkafka_error_code() {
         Some(
-            MessageTimedOut | RequestTimedOut | OperationTimedOut | TimedOutQueue | BrokerTransportFailure
-            | AllBrokersDown | Resolve | PurgeQueue | PurgeInflight | QueueFull | NotEnoughReplicas
-            | NotEnoughReplicasAfterAppend | LeaderNotAvailable | NotLeaderForPartition | NetworkException
-            | UnknownTopicOrPartition | BrokerNotAvailable | OutOfOrderSequenceNumber,
+            MessageTimedOut
+            | RequestTimedOut
+            | OperationTimedOut
+            | TimedOutQueue
+            | BrokerTransportFailure
+            | AllBrokersDown
+            | Resolve
+            | PurgeQueue
+            | PurgeInflight
+            | QueueFull
+            | NotEnoughReplicas
+            | NotEnoughReplicasAfterAppend
+            | LeaderNotAvailable
+            | NotLeaderForPartition
+            | NetworkException
+            | UnknownTopicOrPartition
+            | BrokerNotAvailable
+            | OutOfOrderSequenceNumber,
         ) => true,
         Some(_) => false,
         None => true,
@@ -459,7 +473,10 @@ impl Worker {
         let shared = self.shared.clone();
         let result = tokio::task::spawn_blocking(move || {
             if !shared.transactions_ready.load(Ordering::Acquire) {
-                shared.client.init_transactions(rdkafka::util::Timeout::Never).map_err(|e| ("init_transactions failed", e))?;
+                shared
+                    .client
+                    .init_transactions(rdkafka::util::Timeout::Never)
+                    .map_err(|e| ("init_transactions failed", e))?;
                 shared.transactions_ready.store(true, Ordering::Release);
             }
             shared.client.begin_transaction().map_err(|e| ("failed to start new transaction", e))

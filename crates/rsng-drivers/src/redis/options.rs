@@ -48,7 +48,10 @@ pub fn read(opts: &Options<'_>) -> Result<(Settings, Vec<String>), DriverError> 
     }
     let port = match opts.int("port") {
         None => DEFAULT_PORT,
-        Some(p) => u16::try_from(p).ok().filter(|&p| p > 0).ok_or_else(|| err(format!("invalid port() for redis(); port='{p}'")))?,
+        Some(p) => u16::try_from(p)
+            .ok()
+            .filter(|&p| p > 0)
+            .ok_or_else(|| err(format!("invalid port() for redis(); port='{p}'")))?,
     };
     let batch_lines = opts.int("batch-lines").or_else(|| opts.int("flush-lines")).filter(|&n| n > 0);
     let settings = Settings {

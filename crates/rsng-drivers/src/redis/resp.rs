@@ -29,7 +29,10 @@ pub enum Reply {
 ///
 /// # Errors
 /// The connection failed or closed, or the server sent something that is not RESP.
-pub async fn read_reply<R: tokio::io::AsyncRead + Unpin>(r: &mut BufReader<R>, line: &mut Vec<u8>) -> std::io::Result<Reply> {
+pub async fn read_reply<R: tokio::io::AsyncRead + Unpin>(
+    r: &mut BufReader<R>,
+    line: &mut Vec<u8>,
+) -> std::io::Result<Reply> {
     let mut remaining = 1u64;
     let mut first_error = None;
     while remaining > 0 {
@@ -57,7 +60,10 @@ pub async fn read_reply<R: tokio::io::AsyncRead + Unpin>(r: &mut BufReader<R>, l
                     let mut skip = (&mut *r).take(len as u64 + 2);
                     let copied = tokio::io::copy(&mut skip, &mut tokio::io::sink()).await?;
                     if copied != len as u64 + 2 {
-                        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "Server closed the connection"));
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            "Server closed the connection",
+                        ));
                     }
                 }
             }
