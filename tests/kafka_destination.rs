@@ -175,12 +175,13 @@ fn records_as_syslog_ng_produces_them() {
     assert!(ours.records.iter().filter(|r| r.topic == "plain").all(|r| r.key.is_none()));
 }
 
-fn outage_config(input: u16, bootstrap: &str) -> String {
+/// `queue`: the destination's queue options (a small memory queue, or a reliable disk buffer).
+fn outage_config(input: u16, bootstrap: &str, queue: &str) -> String {
     format!(
         r#"@version: 3.38
 options {{ use-dns(no); time-reopen(1); }};
 source s {{ tcp(ip("127.0.0.1") port({input}) log-iw-size(50)); }};
-destination d {{ kafka-c(bootstrap-servers("{bootstrap}") topic("out") message("$MSG") log-fifo-size(50)
+destination d {{ kafka-c(bootstrap-servers("{bootstrap}") topic("out") message("$MSG") {queue}
     config("reconnect.backoff.max.ms" => "500")); }};
 log {{ source(s); destination(d); flags(flow-control); }};
 "#
@@ -200,11 +201,18 @@ fn arrivals(bootstrap: &str, count: usize) -> Vec<usize> {
     seen
 }
 
-fn run_outage(daemon: Daemon, dir: &Path) {
+fn run_outage(daemon: Daemon, dir: &Path, disk_buffer: bool) {
     const COUNT: usize = 400;
+    let work = dir.join(format!("outage-{}-{disk_buffer}", daemon.name()));
+    std::fs::create_dir_all(&work).expect("dir");
+    let queue = if disk_buffer {
+        format!("disk-buffer(reliable(yes) disk-buf-size(1048576) dir(\"{}\"))", work.display())
+    } else {
+        "log-fifo-size(50)".to_string()
+    };
     let cluster = cluster(&["out"]);
     let bootstrap = cluster.bootstrap_servers();
-    let (d, input) = start(daemon, dir, |input| outage_config(input, &bootstrap));
+    let (d, input) = start(daemon, dir, |input| outage_config(input, &bootstrap, &queue));
     let lines = |range: std::ops::Range<usize>| -> String {
         range.map(|i| format!("<13>Jan  1 00:00:00 host prog: m-{i}\n")).collect()
     };
@@ -238,8 +246,17 @@ fn run_outage(daemon: Daemon, dir: &Path) {
 #[test]
 fn a_broker_down_for_three_seconds_gets_every_message() {
     let dir = TempDir::new("kafka-outage").expect("dir");
-    run_outage(Daemon::Rsng, dir.path());
+    run_outage(Daemon::Rsng, dir.path(), false);
     if !oracle_skipped() {
-        run_outage(Daemon::Oracle, dir.path());
+        run_outage(Daemon::Oracle, dir.path(), false);
+    }
+}
+
+#[test]
+fn a_broker_down_for_three_seconds_gets_every_message_from_a_reliable_disk_buffer() {
+    let dir = TempDir::new("kafka-outage-disk").expect("dir");
+    run_outage(Daemon::Rsng, dir.path(), true);
+    if !oracle_skipped() {
+        run_outage(Daemon::Oracle, dir.path(), true);
     }
 }

@@ -286,13 +286,14 @@ fn commands_as_syslog_ng_sends_them() {
     assert_eq!(ours.single.lines().count(), 5);
 }
 
-fn outage_config(input: u16, server: u16) -> String {
+/// `queue`: the destination's queue options (a small memory queue, or a reliable disk buffer).
+fn outage_config(input: u16, server: u16, queue: &str) -> String {
     format!(
         r#"@version: 3.38
 options {{ use-dns(no); time-reopen(1); }};
 source s {{ tcp(ip("127.0.0.1") port({input}) log-iw-size(50)); }};
 destination d {{ redis(port({server}) auth("{PASSWORD}") command("RPUSH" "out" "$MSG")
-    batch-lines(10) batch-timeout(200) log-fifo-size(50)); }};
+    batch-lines(10) batch-timeout(200) {queue}); }};
 log {{ source(s); destination(d); flags(flow-control); }};
 "#
     )
@@ -311,12 +312,17 @@ fn arrivals(redis: &Redis, count: usize) -> Vec<usize> {
     seen
 }
 
-fn run_outage(daemon: Daemon, dir: &Path) {
+fn run_outage(daemon: Daemon, dir: &Path, disk_buffer: bool) {
     const COUNT: usize = 400;
-    let work = dir.join(format!("outage-{}", daemon.name()));
+    let work = dir.join(format!("outage-{}-{disk_buffer}", daemon.name()));
     std::fs::create_dir_all(&work).expect("dir");
+    let queue = if disk_buffer {
+        format!("disk-buffer(reliable(yes) disk-buf-size(1048576) dir(\"{}\"))", work.display())
+    } else {
+        "log-fifo-size(50)".to_string()
+    };
     let mut redis = Redis::start(&work);
-    let (d, input) = start(daemon, dir, |input| outage_config(input, redis.port));
+    let (d, input) = start(daemon, dir, |input| outage_config(input, redis.port, &queue));
     let msgs: Vec<String> = (0..COUNT).map(|i| format!("m-{i}")).collect();
     d.send_tcp(input, lines(&msgs[..100]).as_bytes());
     assert!(
@@ -347,8 +353,17 @@ fn run_outage(daemon: Daemon, dir: &Path) {
 #[test]
 fn a_server_away_for_three_seconds_gets_every_message() {
     let dir = TempDir::new("redis-outage").expect("dir");
-    run_outage(Daemon::Rsng, dir.path());
+    run_outage(Daemon::Rsng, dir.path(), false);
     if !oracle_skipped() {
-        run_outage(Daemon::Oracle, dir.path());
+        run_outage(Daemon::Oracle, dir.path(), false);
+    }
+}
+
+#[test]
+fn a_server_away_for_three_seconds_gets_every_message_from_a_reliable_disk_buffer() {
+    let dir = TempDir::new("redis-outage-disk").expect("dir");
+    run_outage(Daemon::Rsng, dir.path(), true);
+    if !oracle_skipped() {
+        run_outage(Daemon::Oracle, dir.path(), true);
     }
 }
