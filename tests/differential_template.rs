@@ -519,6 +519,19 @@ const DESTS: &[Dest] = &[
         ],
     },
     Dest {
+        name: "graphite",
+        options: "",
+        fields: &[
+            "$(graphite-output --timestamp x a=1 b=$PROGRAM)",
+            "$(graphite-output -t $S_UNIXTIME --scope rfc3164)",
+            "$(graphite-output .a=1 --timestamp '$HOST $PID' --scope nv-pairs)",
+            "$(graphite-output --timestamp 1 z=9 --timestamp=2 y=8)",
+            "$(graphite-output -t t --scope sdata --exclude *.iut)",
+            "$(graphite-output -t t --key PROGRAM --rekey PROGRAM --add-prefix app.)",
+            "$(graphite-output -t t)",
+        ],
+    },
+    Dest {
         name: "cef",
         options: "",
         fields: &[

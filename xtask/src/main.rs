@@ -196,6 +196,10 @@ fn ensure_oracle() -> Result<(), String> {
         (Path::new("/usr/lib/syslog-ng/3.38/libhttp.so").is_file(), "syslog-ng-mod-http"),
         // example-msg-generator() and example-destination() for the differential tests.
         (Path::new("/usr/lib/syslog-ng/3.38/libexamples.so").is_file(), "syslog-ng-mod-examples"),
+        // $(graphite-output) for the template tests.
+        (Path::new("/usr/lib/syslog-ng/3.38/libgraphite.so").is_file(), "syslog-ng-mod-graphite"),
+        // slogkey and slogverify for the $(slog) tests.
+        (Path::new("/usr/bin/slogverify").is_file(), "syslog-ng-mod-slog"),
         // ss: the socket option tests read the options of both daemons' sockets.
         (on_path("ss"), "iproute2"),
         // kafka-c() links Debian's librdkafka (headers and pkg-config file for the build).

@@ -7,6 +7,7 @@
 //! - [`kafka`]: `kafka-c()`, records to Apache Kafka.
 //! - [`redis`]: `redis()`, commands to a Redis server.
 //! - [`internal`]: rsng's own events, as syslog-ng's `internal()` source names them.
+//! - [`secure_logging`]: the `$(slog)` template function's key and MAC files.
 //! - [`example`]: `example-msg-generator()` and `example-destination()` of syslog-ng's
 //!   `examples` module.
 //!
@@ -27,6 +28,7 @@ pub mod options;
 pub mod pipeline;
 pub mod receive;
 pub mod redis;
+pub mod secure_logging;
 pub mod socket;
 pub mod writer;
 

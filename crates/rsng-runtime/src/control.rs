@@ -41,8 +41,72 @@ pub enum Command {
     Config {
         preprocessed: bool,
     },
+    /// `PWD add KEY-FILE SECRET` and `PWD status` (`syslog-ng-ctl credentials`).
+    Credentials(Credentials),
     /// Anything else: answered with `FAIL`.
     Unknown(String),
+}
+
+/// `syslog-ng-ctl credentials`: passphrases of encrypted TLS keys.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credentials {
+    Add {
+        id: String,
+        secret: String,
+    },
+    Status,
+    /// Missing arguments or an unknown subcommand: the answer.
+    Invalid(String),
+}
+
+/// The secret is never printed.
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Add { id, .. } => write!(f, "Add {{ id: {id:?} }}"),
+            Credentials::Status => f.write_str("Status"),
+            Credentials::Invalid(answer) => write!(f, "Invalid({answer:?})"),
+        }
+    }
+}
+
+impl Credentials {
+    /// Runs the command and gives syslog-ng's answer.
+    pub fn run(self) -> String {
+        use rsng_transport::tls::credentials;
+        match self {
+            Credentials::Add { id, secret } => {
+                let mut secret = secret.into_bytes();
+                credentials::add(&id, &secret);
+                // Not left behind in freed memory.
+                secret.fill(0);
+                "OK Credentials stored successfully".to_string()
+            }
+            Credentials::Status => {
+                let mut out = String::from("OK Credential storage status follows\n");
+                for (id, status) in credentials::status() {
+                    out.push_str(&format!("{id}\t{}\n", status.name()));
+                }
+                out.pop();
+                out
+            }
+            Credentials::Invalid(answer) => answer,
+        }
+    }
+}
+
+/// `PWD ...`, split as syslog-ng splits it: at most four words, so the secret may hold spaces.
+fn parse_credentials(line: &str) -> Credentials {
+    let words: Vec<&str> = line.splitn(4, ' ').collect();
+    match words.get(1).copied() {
+        Some("status") => Credentials::Status,
+        Some("add") if words.len() == 4 => {
+            Credentials::Add { id: words[2].to_string(), secret: words[3].trim_end_matches(['\r', '\n']).to_string() }
+        }
+        Some("add") => Credentials::Invalid("FAIL missing arguments to add".to_string()),
+        Some(other) => Credentials::Invalid(format!("FAIL invalid subcommand {other}")),
+        None => Credentials::Invalid("FAIL missing subcommand".to_string()),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +118,9 @@ pub enum QueryKind {
 
 /// Parses one command line.
 pub fn parse_command(line: &str) -> Command {
+    if line.starts_with("PWD") && line[3..].chars().next().is_none_or(|c| c == ' ') {
+        return Command::Credentials(parse_credentials(line));
+    }
     let words: Vec<&str> = line.split_whitespace().collect();
     match words.as_slice() {
         ["STATS"] => Command::Stats { reset: false },

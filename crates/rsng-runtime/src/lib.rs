@@ -158,6 +158,7 @@ fn compile_context(config: &ir::Config, filters: &FilterMap) -> CompileContext {
     let named = Arc::new(filters.clone());
     let mut ctx = CompileContext::new();
     ctx.set_filter_compiler(Arc::new(move |text: &str| compile_filter_text(&owned, text, &named)));
+    ctx.set_external_functions(Arc::new(rsng_drivers::secure_logging::SecureLogging));
     ctx
 }
 

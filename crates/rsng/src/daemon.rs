@@ -157,6 +157,7 @@ async fn serve(
                     }
                     Command::Log { which, set } => log_level(&which, set),
                     Command::Config { preprocessed } => config_text(cli, preprocessed),
+                    Command::Credentials(c) => c.run(),
                     Command::Unknown(line) => format!("FAIL Unknown command; command='{line}'"),
                 };
                 let _ = reply.send(answer);

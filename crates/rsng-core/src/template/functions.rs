@@ -90,6 +90,7 @@ builtins! {
     FormatFlatJson => "format-flat-json" => FormatJson,
     FormatWelf => "format-welf" => FormatJson,
     FormatCefExtension => "format-cef-extension" => FormatJson,
+    GraphiteOutput => "graphite-output" => Graphite,
     Uuid => "uuid" => Simple,
     Hash => "hash" => Hash,
     Sha1 => "sha1" => Hash,
@@ -98,6 +99,7 @@ builtins! {
     Md4 => "md4" => Hash,
     Md5 => "md5" => Hash,
     Getent => "getent" => Simple,
+    Slog => "slog" => Slog,
 }
 
 impl BuiltinFunction {
@@ -150,6 +152,10 @@ pub(super) enum Shape {
     ValuePairs,
     /// `format-json`, `format-flat-json`: value-pairs plus JSON options.
     FormatJson,
+    /// `slog`: `--key-file FILE --mac-file FILE TEMPLATE...` (module secure-logging).
+    Slog,
+    /// `graphite-output`: `--timestamp TEMPLATE`, then value-pairs.
+    Graphite,
     /// `template`: `NAME` bound statically, or dynamically if it has `$`.
     Template,
 }
@@ -207,6 +213,10 @@ pub(super) const VALUE_PAIRS_OPTS: &[OptSpec] = &[
     opt("auto-cast", 0, false),
 ];
 
+pub(super) const SLOG_OPTS: &[OptSpec] = &[opt("key-file", b'k', true), opt("mac-file", b'm', true)];
+
+pub(super) const GRAPHITE_OPTS: &[OptSpec] = &[opt("timestamp", b't', true)];
+
 pub(super) const FORMAT_JSON_OPTS: &[OptSpec] = &[opt("leave-initial-dot", 0, false), opt("key-delimiter", 0, true)];
 
 /// Type hints accepted in value-pairs values (`a=int($PID)`).
@@ -225,7 +235,7 @@ mod tests {
             list-nth list-tail list-slice list-count list-append list-search + - * / % sum \
             min max average round ceil floor ipv4-to-int indent-multi-line dns-resolve-ip \
             env template url-encode url-decode base64-encode iterate map filter \
-            format-json format-flat-json format-welf format-cef-extension uuid hash sha1 sha256 sha512 md4 md5 getent";
+            format-json format-flat-json format-welf format-cef-extension graphite-output uuid hash sha1 sha256 sha512 md4 md5 getent slog";
         let listed: Vec<&str> = names.split_whitespace().collect();
         assert_eq!(listed.len(), BuiltinFunction::ALL.len());
         for name in listed {
@@ -246,6 +256,6 @@ mod tests {
         assert_eq!(BuiltinFunction::lookup("base64-decode"), None);
         assert_eq!(BuiltinFunction::lookup(""), None);
         assert_eq!(BuiltinFunction::lookup("echo "), None);
-        assert_eq!(BuiltinFunction::lookup("slog"), None);
+        assert_eq!(BuiltinFunction::lookup("slug"), None);
     }
 }

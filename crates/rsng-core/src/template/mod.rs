@@ -95,7 +95,43 @@ pub struct CompileContext {
     /// every clone of the context and by the templates compiled with it.
     bodies: Arc<Bodies>,
     dns_defaults: Option<DnsDefaults>,
+    external: Option<Arc<dyn ExternalFunctions>>,
 }
+
+/// A prepared call of a template function whose state lives outside the core (key files of
+/// `$(slog)`), supplied by [`ExternalFunctions`].
+pub trait ExternalFunction: Send + Sync {
+    /// Appends the result for the first expanded argument.
+    fn call(&self, arg: &[u8], out: &mut Vec<u8>);
+}
+
+/// Prepares the template functions that need I/O the core does not do. Without it (a
+/// configuration check), such a call compiles and passes its argument through, as syslog-ng
+/// does when it cannot load their state.
+pub trait ExternalFunctions: Send + Sync {
+    /// `options`: the call's options as (long name, value). An error fails the compilation.
+    fn prepare(&self, function: BuiltinFunction, options: &[(&str, &str)])
+        -> Result<Arc<dyn ExternalFunction>, String>;
+}
+
+/// A prepared [`ExternalFunction`] in a compiled call.
+#[derive(Clone)]
+pub struct ExternalRef(pub Arc<dyn ExternalFunction>);
+
+impl fmt::Debug for ExternalRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ExternalRef")
+    }
+}
+
+/// Its state is not part of what a call is.
+impl PartialEq for ExternalRef {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for ExternalRef {}
 
 /// The global host-resolve options `$(dns-resolve-ip)` starts from (3.38
 /// copies them from the configuration when the call is compiled).
@@ -193,6 +229,15 @@ impl CompileContext {
 
     pub fn dns_defaults(&self) -> Option<DnsDefaults> {
         self.dns_defaults
+    }
+
+    /// Supplies the functions with outside state (`$(slog)`).
+    pub fn set_external_functions(&mut self, external: Arc<dyn ExternalFunctions>) {
+        self.external = Some(external);
+    }
+
+    pub(crate) fn external_functions(&self) -> Option<&Arc<dyn ExternalFunctions>> {
+        self.external.as_ref()
     }
 
     pub fn set_filter_compiler(&mut self, compile: Arc<FilterCompiler>) {
@@ -352,6 +397,8 @@ pub enum FuncArg {
     Invoke(InvokeRef),
     /// `$(iterate)`'s current value, kept across messages (the last argument).
     State(IterateState),
+    /// The prepared state of a function with outside state (`$(slog)`).
+    External(ExternalRef),
 }
 
 /// The filter expression of `$(if)`, `$(grep)`, `$(context-lookup)` and

@@ -67,6 +67,7 @@ fn show(t: &Template) -> String {
                         FuncArg::Raw(a) => out.push_str(&format!("R{:?}", a.text)),
                         FuncArg::Invoke(r) => out.push_str(&format!("I{:?}", r.name)),
                         FuncArg::State(_) => out.push('S'),
+                        FuncArg::External(_) => out.push('X'),
                         FuncArg::Option { name, value } => {
                             out.push_str("--");
                             out.push_str(name);
@@ -293,6 +294,8 @@ fn function_names() {
             BuiltinFunction::ListSearch => " a b",
             BuiltinFunction::Template => " $x",
             BuiltinFunction::Binary => " 1",
+            // the key file must exist (any regular file will do for compiling)
+            BuiltinFunction::Slog => " -k /etc/passwd -m mac x",
             _ => " x",
         };
         if *f == BuiltinFunction::Md4 {
@@ -395,13 +398,13 @@ fn unicode_and_odd_text() {
 
 #[test]
 fn unknown_functions() {
-    assert_err("$(slog)", 2, "unknown template function \"slog\"");
-    assert_err("ab $(  slog x)", 7, "unknown template function \"slog\"");
+    assert_err("$(slug)", 2, "unknown template function \"slug\"");
+    assert_err("ab $(  slug x)", 7, "unknown template function \"slug\"");
     assert_err("$(FORMAT-JSON)", 2, "unknown template function \"FORMAT-JSON\"");
     assert_err("$(base64_decode x)", 2, "unknown template function \"base64_decode\"");
     assert_err("$(\"\")", 2, "unknown template function \"\"");
-    assert_err("$(echo $(slog))", 9, "unknown template function \"slog\"");
-    assert_err("$(echo \"x\" $(\"sl\"og))", 13, "unknown template function \"slog\"");
+    assert_err("$(echo $(slug))", 9, "unknown template function \"slug\"");
+    assert_err("$(echo \"x\" $(\"sl\"ug))", 13, "unknown template function \"slug\"");
 }
 
 #[test]
@@ -456,9 +459,9 @@ fn too_many_arguments() {
         "too many arguments (65) to template function \"echo\", maximum number of arguments is 64",
     );
     assert_err(
-        &format!("$(slog {args64} b)"),
+        &format!("$(slug {args64} b)"),
         0,
-        "too many arguments (65) to template function \"slog\", maximum number of arguments is 64",
+        "too many arguments (65) to template function \"slug\", maximum number of arguments is 64",
     );
 }
 
@@ -701,8 +704,8 @@ fn random_inputs_never_panic() {
 
 #[test]
 fn error_display_is_the_message() {
-    let e = fails("$(slog)");
-    assert_eq!(e.to_string(), "unknown template function \"slog\"");
+    let e = fails("$(slug)");
+    assert_eq!(e.to_string(), "unknown template function \"slug\"");
 }
 
 #[test]

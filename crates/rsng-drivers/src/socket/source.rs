@@ -218,6 +218,14 @@ async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: Sour
     stats.register_listener(component.clone(), format!("afsocket_sd.(stream,{local})"), &live);
     let _registered = Registered(stats.clone(), live.clone());
     let mut connections = tokio::task::JoinSet::new();
+    // An encrypted key waits for its passphrase (`syslog-ng-ctl credentials add`); until then
+    // connections stay in the backlog, as syslog-ng does not accept them either.
+    if let Some(tls) = tls.as_ref().filter(|t| t.waiting_for_passphrase()) {
+        tokio::select! {
+            _ = tls.wait_until_ready() => {}
+            _ = ctx.shutdown.cancelled() => return,
+        }
+    }
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,

@@ -20,6 +20,7 @@ use openssl::x509::verify::X509VerifyFlags;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::config::{SslOption, TlsConfig};
+use super::credentials::{self, Status};
 use super::errors::{tls_error_string, HandshakeError, TlsError};
 use super::peer_verification::{alert_hint, hint, matches_entry, CaFacts, Policy, Refusal, Session};
 use super::stats::{record_handshake_failure, FailureReason};
@@ -51,8 +52,11 @@ struct Shared {
     config: TlsConfig,
     side: Side,
     log: LogSink,
-    current: RwLock<Arc<Inner>>,
+    /// `None` while an encrypted key waits for its passphrase ([`super::credentials`]).
+    current: RwLock<Option<Arc<Inner>>>,
     watch: Mutex<Watch>,
+    /// The passphrase generation last tried on a waiting context, so that each is tried once.
+    tried: Mutex<Option<u64>>,
 }
 
 /// When the files were last looked at, and what they were then.
@@ -156,23 +160,102 @@ impl TlsContext {
     pub fn new(config: &TlsConfig, side: Side, log: LogSink) -> Result<TlsContext, TlsError> {
         // Taken before reading, so that a change while building is seen at the next check.
         let stamp = stamp(config);
-        let inner = build(config, side, &log)?;
+        let current = match build(config, side, &log) {
+            Ok(inner) => Some(Arc::new(inner)),
+            // As syslog-ng, an encrypted key does not stop start-up: the driver waits for the
+            // passphrase.
+            Err(TlsError::Passphrase { path, given, location }) => {
+                let id = path.to_string_lossy();
+                credentials::waiting_for(&id);
+                if given {
+                    credentials::set_status(&id, Status::InvalidPassword);
+                }
+                log(Severity::Error, TlsError::Passphrase { path: path.clone(), given, location }.to_string());
+                log(Severity::Info, format!("Waiting for password; keyfile='{id}'"));
+                None
+            }
+            Err(e) => return Err(e),
+        };
         Ok(TlsContext {
             instance: Arc::from(config.location.as_str()),
             shared: Arc::new(Shared {
                 config: config.clone(),
                 side,
                 log,
-                current: RwLock::new(Arc::new(inner)),
+                current: RwLock::new(current),
                 watch: Mutex::new(Watch { checked: Instant::now(), stamp }),
+                tried: Mutex::new(None),
             }),
         })
     }
 
-    /// The OpenSSL context for a new session, rebuilt first when its files have changed.
-    fn current(&self) -> Arc<Inner> {
+    /// The OpenSSL context for a new session, rebuilt first when its files have changed; `None`
+    /// while the key waits for its passphrase.
+    fn current(&self) -> Option<Arc<Inner>> {
         self.refresh(false);
         self.shared.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Resolves when the context can handshake: at once, or when the passphrase of its
+    /// encrypted key has been given.
+    pub async fn wait_until_ready(&self) {
+        self.ready().await;
+    }
+
+    /// Whether the context waits for the passphrase of its key.
+    pub fn waiting_for_passphrase(&self) -> bool {
+        self.shared.current.read().unwrap_or_else(|p| p.into_inner()).is_none()
+    }
+
+    /// The OpenSSL context, once the key's passphrase has been given (at once when the key is
+    /// not encrypted).
+    async fn ready(&self) -> Arc<Inner> {
+        let mut added = credentials::subscribe();
+        loop {
+            if let Some(inner) = self.current() {
+                return inner;
+            }
+            let generation = *added.borrow_and_update();
+            self.try_passphrase(generation);
+            if let Some(inner) = self.current() {
+                return inner;
+            }
+            if added.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// Sets a waiting context up with the passphrase given, once per passphrase given.
+    fn try_passphrase(&self, generation: u64) {
+        let shared = &self.shared;
+        let mut tried = shared.tried.lock().unwrap_or_else(|p| p.into_inner());
+        if *tried == Some(generation) {
+            return;
+        }
+        *tried = Some(generation);
+        let Some(key) = &shared.config.key_file else { return };
+        let id = key.to_string_lossy();
+        if credentials::secret(&id).is_none() {
+            return;
+        }
+        match build(&shared.config, shared.side, &shared.log) {
+            Ok(inner) => {
+                *shared.current.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(inner));
+                credentials::set_status(&id, Status::Success);
+            }
+            Err(TlsError::Passphrase { .. }) => {
+                (shared.log)(
+                    Severity::Error,
+                    format!("Invalid password, error setting up TLS context; keyfile='{id}'"),
+                );
+                credentials::set_status(&id, Status::InvalidPassword);
+            }
+            Err(e) => {
+                (shared.log)(Severity::Error, e.to_string());
+                credentials::set_status(&id, Status::Failed);
+            }
+        }
     }
 
     /// Looks at the files of the context now (not waiting for [`CHANGE_CHECK_INTERVAL`]) and
@@ -195,6 +278,10 @@ impl TlsContext {
         if !now && watch.checked.elapsed() < CHANGE_CHECK_INTERVAL {
             return false;
         }
+        // A context waiting for its passphrase is set up by `ready`, not by file changes.
+        if shared.current.read().unwrap_or_else(|p| p.into_inner()).is_none() {
+            return false;
+        }
         watch.checked = Instant::now();
         let stamp = stamp(&shared.config);
         if stamp == watch.stamp {
@@ -205,7 +292,7 @@ impl TlsContext {
         let location = &shared.config.location;
         match build(&shared.config, shared.side, &shared.log) {
             Ok(inner) => {
-                *shared.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(inner);
+                *shared.current.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(inner));
                 (shared.log)(
                     Severity::Notice,
                     format!(
@@ -480,7 +567,7 @@ impl TlsContext {
     /// The 4.x `trusted-keys()`/`trusted-fingerprints()` entry `cert` matches, normalized as
     /// AxoSyslog writes it (`SHA256:AB:…`).
     pub(crate) fn matched_fingerprint(&self, cert: &openssl::x509::X509Ref) -> Option<String> {
-        let inner = self.current();
+        let inner = self.current()?;
         let p = &inner.policy;
         if !p.any_digest {
             return None;
@@ -536,7 +623,7 @@ impl TlsContext {
     /// The handshake failed; the error is worded as syslog-ng logs it, with a hint.
     pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(&self, stream: S) -> Result<TlsStream<S>, HandshakeError> {
         let result = async {
-            let inner = self.current();
+            let inner = self.ready().await;
             let (ssl, refusal) = self.session(&inner, None)?;
             let mut s = tokio_openssl::SslStream::new(ssl, stream).map_err(|e| self.setup_failure(&e))?;
             match Pin::new(&mut s).accept().await {
@@ -559,7 +646,7 @@ impl TlsContext {
         host: &str,
     ) -> Result<TlsStream<S>, HandshakeError> {
         let result = async {
-            let inner = self.current();
+            let inner = self.ready().await;
             let (ssl, refusal) = self.session(&inner, Some(host))?;
             let mut s = tokio_openssl::SslStream::new(ssl, stream).map_err(|e| self.setup_failure(&e))?;
             match Pin::new(&mut s).connect().await {
@@ -723,14 +810,16 @@ fn load_identity(b: &mut SslContextBuilder, config: &TlsConfig, side: Side, log:
     })?;
     let key_error =
         |error: &str| TlsError::Key { path: key.clone(), error: error.to_string(), location: loc.to_string() };
-    if pem.windows(9).any(|w| w == b"ENCRYPTED") {
-        return Err(key_error(
-            "the private key is encrypted; rsng cannot ask for its passphrase, store it decrypted (readable by rsng only)",
-        ));
-    }
-    // The callback answers any passphrase prompt with nothing, so OpenSSL never reads a terminal.
-    let pkey = PKey::private_key_from_pem_callback(&pem, |_| Ok(0))
-        .map_err(|_| key_error("the private key cannot be parsed (PEM expected)"))?;
+    let pkey = if pem.windows(9).any(|w| w == b"ENCRYPTED") {
+        let passphrase = |given| TlsError::Passphrase { path: key.clone(), given, location: loc.to_string() };
+        let secret = credentials::secret(&key.to_string_lossy()).ok_or_else(|| passphrase(false))?;
+        PKey::private_key_from_pem_passphrase(&pem, &secret).map_err(|_| passphrase(true))?
+    } else {
+        // The callback answers any passphrase prompt with nothing, so OpenSSL never reads a
+        // terminal.
+        PKey::private_key_from_pem_callback(&pem, |_| Ok(0))
+            .map_err(|_| key_error("the private key cannot be parsed (PEM expected)"))?
+    };
     b.set_private_key(&pkey).map_err(|_| key_error("the private key cannot be used"))?;
     b.set_certificate_chain_file(cert).map_err(setup)?;
     b.check_private_key().map_err(|_| key_error("the private key does not match the certificate in cert-file()"))

@@ -32,10 +32,13 @@ pub enum TlsError {
     /// A value OpenSSL refuses, named as syslog-ng names it ("invalid curve name in list").
     #[error("Error setting up TLS session context, {what}; {detail}, location='{location}'")]
     Invalid { what: String, detail: String, location: String },
-    /// The private key cannot be used: it does not parse, is encrypted, or does not match the
-    /// certificate. syslog-ng waits for a passphrase here; rsng cannot ask for one.
+    /// The private key cannot be used: it does not parse, or does not match the certificate.
     #[error("Error setting up TLS context; keyfile='{}', error='{error}', location='{location}'", path.display())]
     Key { path: PathBuf, error: String, location: String },
+    /// The private key is encrypted and its passphrase has not been given
+    /// ([`super::credentials`]), or the one given does not decrypt it.
+    #[error("Error setting up TLS context; keyfile='{}', error='{}', location='{location}'", path.display(), if *given { "the passphrase given does not decrypt the private key" } else { "the private key is encrypted; waiting for its passphrase (syslog-ng-ctl credentials add)" })]
+    Passphrase { path: PathBuf, given: bool, location: String },
     /// An option that cannot be honoured on this side or with this OpenSSL.
     #[error("Unsupported tls() option; option='{option}', reason='{reason}', location='{location}'")]
     Unsupported { option: String, reason: String, location: String },

@@ -34,6 +34,7 @@
 
 mod config;
 mod context;
+pub mod credentials;
 mod errors;
 mod ffi;
 mod keylog;

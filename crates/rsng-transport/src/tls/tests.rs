@@ -377,17 +377,38 @@ fn setup_errors_name_the_problem() {
 }
 
 #[test]
-fn encrypted_keys_are_refused_without_prompting() {
+fn encrypted_keys_wait_for_their_passphrase() {
+    use super::credentials::{self, Status};
     let dir = pki().path("encrypted");
     std::fs::create_dir_all(&dir).unwrap();
     let pem = std::fs::read(pki().path("server.key")).unwrap();
     let key = openssl::pkey::PKey::private_key_from_pem(&pem).unwrap();
     let enc =
         key.private_key_to_pem_pkcs8_passphrase(openssl::symm::Cipher::aes_256_cbc(), b"secret-passphrase").unwrap();
-    std::fs::write(dir.join("server.key"), enc).unwrap();
-    let c = TlsConfig { key_file: Some(dir.join("server.key")), ..server_config() };
-    let e = TlsContext::new(&c, Side::Server, Log::default().sink()).unwrap_err().to_string();
-    assert!(e.contains("encrypted") && !e.contains("secret-passphrase"), "{e}");
+    let path = dir.join("server.key");
+    std::fs::write(&path, enc).unwrap();
+    let id = path.to_string_lossy().into_owned();
+    let status = || credentials::status().into_iter().find(|(k, _)| *k == id).map(|(_, s)| s);
+    let log = Log::default();
+    let c = TlsConfig { key_file: Some(path.clone()), ..server_config() };
+    let context = TlsContext::new(&c, Side::Server, log.sink()).expect("start-up goes on without the passphrase");
+    assert!(context.waiting_for_passphrase());
+    assert_eq!(status(), Some(Status::Pending));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let wait = |millis: u64| {
+        rt.block_on(async { tokio::time::timeout(Duration::from_millis(millis), context.wait_until_ready()).await })
+            .is_ok()
+    };
+    credentials::add(&id, b"not-the-passphrase");
+    assert!(!wait(300), "a wrong passphrase set the context up");
+    assert_eq!(status(), Some(Status::InvalidPassword));
+    credentials::add(&id, b"secret-passphrase");
+    assert!(wait(5000), "the right passphrase did not set the context up");
+    assert!(!context.waiting_for_passphrase());
+    assert_eq!(status(), Some(Status::Success));
+    let text = log.text();
+    assert!(text.contains("Invalid password, error setting up TLS context") && !text.contains("passphrase'"), "{text}");
+    assert!(!text.contains("secret-passphrase") && !text.contains("not-the-passphrase"), "{text}");
 }
 
 #[test]

@@ -961,6 +961,34 @@ fn cef_escape(out: &mut Vec<u8>, s: &[u8]) {
     }
 }
 
+/// `$(graphite-output)`: one `name value timestamp` line per selected pair, in ascending key
+/// order, a leading dot in a name written as `_`. The timestamp is `--timestamp`'s template
+/// (`$R_UNIXTIME` without it), expanded with default options as 3.38 does, not the caller's.
+pub(super) fn graphite_output(
+    call: &FuncCall,
+    msg: &LogMessage,
+    opts: &FormatOptions,
+    out: &mut Vec<u8>,
+) -> Result<(), FormatError> {
+    let spec = Spec::new(call, false)?;
+    let defaults = FormatOptions::default();
+    let mut stamp = Vec::new();
+    match call.args.iter().find_map(|a| if let FuncArg::Template(t) = a { Some(t) } else { None }) {
+        Some(t) => eval_elems(&t.elems, msg, &defaults, false, &mut stamp)?,
+        None => expand_macro("R_UNIXTIME", msg, &defaults, false, &mut stamp),
+    }
+    with_collected(&spec, msg, opts, false, |sc| {
+        for e in sc.entries.iter().rev() {
+            out.extend_from_slice(key_of(sc, e));
+            out.push(b' ');
+            out.extend_from_slice(val_of(sc, e));
+            out.push(b' ');
+            out.extend_from_slice(&stamp);
+            out.push(b'\n');
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
