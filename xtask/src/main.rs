@@ -206,6 +206,14 @@ fn ensure_oracle() -> Result<(), String> {
         (Path::new("/lib/systemd/systemd-journal-remote").is_file(), "systemd-journal-remote"),
         // ss: the socket option tests read the options of both daemons' sockets.
         (on_path("ss"), "iproute2"),
+        // kafka-c() links Debian's librdkafka (headers and pkg-config file for the build).
+        (Path::new("/usr/include/librdkafka/rdkafka.h").is_file(), "librdkafka-dev"),
+        // The kafka-c() tests read the records back with kcat and compare with syslog-ng's module.
+        (on_path("kcat"), "kcat"),
+        (Path::new("/usr/lib/syslog-ng/3.38/libkafka.so").is_file(), "syslog-ng-mod-rdkafka"),
+        // The redis() tests run a private redis-server and compare with syslog-ng's module.
+        (on_path("redis-server"), "redis-server"),
+        (Path::new("/usr/lib/syslog-ng/3.38/libredis.so").is_file(), "syslog-ng-mod-redis"),
     ] {
         if !present {
             packages.push(package);

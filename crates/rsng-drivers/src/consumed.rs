@@ -282,6 +282,59 @@ const PROGRAM_WRITER: &[&str] = &[
     "disk-buffer",
 ];
 
+/// `kafka-c()` ([`crate::kafka`]), with the queue the runtime puts in front of it.
+const KAFKA: &[&str] = &[
+    "topic",
+    "fallback-topic",
+    "config",
+    "key",
+    "message",
+    "flush-timeout-on-shutdown",
+    "flush-timeout-on-reload",
+    "poll-timeout",
+    "bootstrap-servers",
+    "sync-send",
+    "retries",
+    "time-reopen",
+    "batch-lines",
+    "flush-lines",
+    "batch-timeout",
+    "workers",
+    "ts-format",
+    "frac-digits",
+    "time-zone",
+    "send-time-zone",
+    "on-error",
+    "log-fifo-size",
+    "disk-buffer",
+];
+
+/// `redis()` ([`crate::redis`]), with the queue the runtime puts in front of it.
+const REDIS: &[&str] = &[
+    "host",
+    "port",
+    "auth",
+    "command",
+    "timeout",
+    "retries",
+    "time-reopen",
+    "batch-lines",
+    "flush-lines",
+    "batch-timeout",
+    "workers",
+    "ts-format",
+    "frac-digits",
+    "time-zone",
+    "send-time-zone",
+    "on-error",
+    "log-fifo-size",
+    "disk-buffer",
+];
+
+/// `persist-name()` of the threaded destinations names their stats row, disk buffer and (for
+/// `kafka-c(sync-send(yes))`) transactions; it is read where those are named, not at build.
+const THREADED_DEST_NO_EFFECT: &[&str] = &["persist-name"];
+
 const fn consumes(
     options: &'static [&'static [&'static str]],
     no_effect: &'static [&'static str],
@@ -396,6 +449,8 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
             consumes(&[PROGRAM_WRITER, PROGRAM_DEST], FILE_NO_EFFECT, ALL_FILE_FLAGS, DISK_BUFFER, FILE_INERT)
         }
         (Context::Destination, "usertty") => consumes(&[USERTTY], &[], &[], &[], &[]),
+        (Context::Destination, "kafka-c") => consumes(&[KAFKA], THREADED_DEST_NO_EFFECT, &[], DISK_BUFFER, &[]),
+        (Context::Destination, "redis") => consumes(&[REDIS], THREADED_DEST_NO_EFFECT, &[], DISK_BUFFER, &[]),
         _ => return None,
     })
 }

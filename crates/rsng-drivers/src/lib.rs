@@ -5,6 +5,8 @@
 //! - [`file`]: `file()` (source and destination), `pipe()`, `program()`, `usertty()`.
 //! - [`http`]: `http()`, requests to HTTP bulk APIs.
 //! - [`journal`]: `systemd-journal()`, the systemd journal through libsystemd.
+//! - [`kafka`]: `kafka-c()`, records to Apache Kafka.
+//! - [`redis`]: `redis()`, commands to a Redis server.
 //! - [`internal`]: rsng's own events, as syslog-ng's `internal()` source names them.
 //! - [`secure_logging`]: the `$(slog)` template function's key and MAC files.
 //! - [`example`]: `example-msg-generator()` and `example-destination()` of syslog-ng's
@@ -23,9 +25,11 @@ pub mod file;
 pub mod http;
 pub mod internal;
 pub mod journal;
+pub mod kafka;
 pub mod options;
 pub mod pipeline;
 pub mod receive;
+pub mod redis;
 pub mod secure_logging;
 pub mod socket;
 pub mod writer;
@@ -173,6 +177,8 @@ pub fn build_destination(
         }
         "file" | "pipe" | "program" | "usertty" | "stdout" => file::build_destination(object, opts, ctx),
         "http" => http::build_destination(object, index, opts, ctx),
+        "kafka-c" => kafka::build_destination(object, index, opts, ctx),
+        "redis" => redis::build_destination(object, index, opts, ctx),
         "example-destination" => example::build_destination(opts),
         other => {
             Err(DriverError::new(format!("the destination driver `{other}()` cannot run in rsng yet"), &driver.span))

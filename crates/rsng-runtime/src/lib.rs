@@ -397,6 +397,16 @@ fn build(
                     index,
                     rsng_drivers::Options::new(driver, &ctx.globals),
                 )),
+                "kafka-c" => Some(rsng_drivers::kafka::stats_name(
+                    &obj.name,
+                    index,
+                    rsng_drivers::Options::new(driver, &ctx.globals),
+                )),
+                "redis" => Some(rsng_drivers::redis::stats_name(
+                    &obj.name,
+                    index,
+                    rsng_drivers::Options::new(driver, &ctx.globals),
+                )),
                 _ => None,
             };
             let kept = kept_destinations.iter().position(|d| d.key.keeps(&base, &ctx.globals));

@@ -27,12 +27,16 @@ const AVAILABLE_MODULES: &[&str] = &[
     // Debian's syslog-ng-mod-http.
     "http",
     "json-plugin",
+    // Debian's syslog-ng-mod-rdkafka (kafka-c()).
+    "kafka",
     "kvformat",
     "linux-kmsg-format",
     "map-value-pairs",
     "pacctformat",
     "pseudofile",
     "rate-limit-filter",
+    // Debian's syslog-ng-mod-redis.
+    "redis",
     "regexp-parser",
     "sdjournal",
     "syslogformat",

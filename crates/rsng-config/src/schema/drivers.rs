@@ -9,10 +9,12 @@
 //! live here; socket and shared groups are in `socket.rs`.
 
 use super::http::HTTP_OPTION_SETS;
+use super::kafka::KAFKA_OPTION_SETS;
 use super::parsers::{
     CSV_PARSER_OPTIONS, DATE_PARSER_OPTIONS, DB_PARSER_OPTIONS, JSON_PARSER_OPTIONS, KV_PARSER_OPTIONS, PARSER_OPTIONS,
     REGEXP_PARSER_OPTIONS, SYSLOG_PARSER_OPTIONS,
 };
+use super::redis::REDIS_OPTION_SETS;
 use super::rewrites::{CONDITION_OPTIONS, GROUPSET_OPTIONS, SET_OPTIONS, SUBST_OPTIONS, UNSET_OPTIONS};
 use super::socket::{
     DEST_DRIVER_OPTIONS, DGRAM_DEST_OPTIONS, FILE_PERM_OPTIONS, INET_DEST_OPTIONS, INET_SOCKET_OPTIONS,
@@ -353,6 +355,9 @@ pub static DRIVERS: &[DriverSpec] = &[
     driver(Dst, "usertty", Required("user"), &[USERTTY_OPTIONS]),
     // The `http` module (Debian's syslog-ng-mod-http): a threaded destination, no writer options.
     driver(Dst, "http", NoArg, HTTP_OPTION_SETS),
+    // The `kafka` module (Debian's syslog-ng-mod-rdkafka) and the `redis` module.
+    driver(Dst, "kafka-c", NoArg, KAFKA_OPTION_SETS),
+    driver(Dst, "redis", NoArg, REDIS_OPTION_SETS),
     driver(Dst, "example-destination", NoArg, &[DEST_DRIVER_OPTIONS, EXAMPLE_DESTINATION_OPTIONS]),
     // --- parsers ---
     driver(Par, "csv-parser", NoArg, &[PARSER_OPTIONS, CSV_PARSER_OPTIONS]),
@@ -438,9 +443,7 @@ pub static OTHER_PLUGINS: &[DriverSpec] = &[
     syslog_ng(Dst, "amqp"),
     syslog_ng(Dst, "smtp"),
     syslog_ng(Dst, "riemann"),
-    syslog_ng(Dst, "redis"),
     syslog_ng(Dst, "stomp"),
-    syslog_ng(Dst, "kafka-c"),
     syslog_ng(Dst, "snmp"),
     syslog_ng(Dst, "mqtt"),
     syslog_ng(Dst, "python"),
@@ -552,7 +555,7 @@ mod tests {
     #[test]
     fn syslog_ng_drivers_are_recognised() {
         assert!(unimplemented_driver(Context::Destination, "mongodb"));
-        assert!(unimplemented_driver(Context::Destination, "kafka_c"));
+        assert!(unimplemented_driver(Context::Destination, "riemann"));
         assert!(unimplemented_driver(Context::Destination, "stdout"));
         assert!(unimplemented_driver(Context::Destination, "pseudofile"));
         assert!(!unimplemented_driver(Context::Destination, "file"));

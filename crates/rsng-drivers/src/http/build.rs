@@ -79,7 +79,7 @@ pub fn build_destination(
 }
 
 /// The template options of `body()` (dates in `send-time-zone()`, as syslog-ng's `LTZ_SEND`).
-fn format_options(opts: &Options<'_>) -> FormatOptions {
+pub(crate) fn format_options(opts: &Options<'_>) -> FormatOptions {
     let ts_format = opts.str_or_global("ts-format").and_then(TsFormat::from_name).unwrap_or(TsFormat::Rfc3164);
     let frac_digits = opts.int_or_global("frac-digits").unwrap_or(0).clamp(0, 6) as u8;
     let zone =

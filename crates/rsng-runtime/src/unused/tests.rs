@@ -129,6 +129,19 @@ fn config_text(spec: &DriverSpec, option: &str, scratch: &Scratch) -> Option<Str
         (Context::Destination, "usertty") => format!("usertty(\"nobody\" {option})"),
         (Context::Destination, "http") if option.starts_with("url(") => format!("http({option})"),
         (Context::Destination, "http") => format!("http(url(\"http://127.0.0.1:1/\") {option})"),
+        (Context::Destination, "kafka-c") => {
+            // The required options, and a fallback topic for a templated topic(), unless tested.
+            let base = ["bootstrap-servers(\"127.0.0.1:1\")", "topic(\"t\")", "fallback-topic(\"f\")"];
+            let base: Vec<&str> =
+                base.into_iter().filter(|b| !option.starts_with(b.split('(').next().unwrap_or(b))).collect();
+            format!("kafka-c({} {option})", base.join(" "))
+        }
+        (Context::Destination, "redis") if option.starts_with("command(") => format!("redis({option})"),
+        // port() of redis() must be positive (the generic value is 0, a free port).
+        (Context::Destination, "redis") if option.starts_with("port(") => {
+            "redis(command(\"SET\" \"k\" \"$MSG\") port(6379))".to_string()
+        }
+        (Context::Destination, "redis") => format!("redis(command(\"SET\" \"k\" \"$MSG\") {option})"),
         // It takes exactly one option, as in syslog-ng's grammar.
         (Context::Destination, "example-destination") => format!("example-destination({option})"),
         (Context::Destination, name) => format!("{name}(\"127.0.0.1\" port(1) {tls}{option})"),

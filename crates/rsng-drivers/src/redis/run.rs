@@ -1,0 +1,348 @@
+//! The workers of a `redis()` destination: each keeps one connection, takes messages from the
+//! destination queue and sends their commands, one at a time or, with `batch-lines()`, a batch
+//! pipelined, as syslog-ng's `redis` worker does.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use rsng_core::template::{FormatOptions, Template};
+use rsng_core::LogMessage;
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+use super::options::Settings;
+use super::resp::{read_reply, write_command, Reply};
+use crate::internal;
+use crate::pipeline::DestinationQueue;
+use crate::{Destination, DestinationContext, Task};
+
+/// Messages a worker takes at once without `batch-lines()` from a memory queue (each command
+/// still waits for its reply).
+const CHUNK: usize = 64;
+
+pub struct Shared {
+    pub settings: Settings,
+    /// The templates of the command's arguments.
+    pub arguments: Vec<Template>,
+    pub format: FormatOptions,
+    /// `d_redis#0`, as syslog-ng's messages name the driver.
+    pub driver: String,
+    pub location: String,
+}
+
+pub struct RedisDestination {
+    pub shared: Arc<Shared>,
+}
+
+impl Destination for RedisDestination {
+    fn run(self: Box<Self>, ctx: DestinationContext) -> Task {
+        Box::pin(async move {
+            let mut tasks = Vec::new();
+            for index in 0..self.shared.settings.workers {
+                let worker = Worker::new(self.shared.clone(), index);
+                tasks.push(tokio::spawn(worker.run(ctx.queue.clone(), ctx.shutdown.clone())));
+            }
+            for t in tasks {
+                let _ = t.await;
+            }
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    Success,
+    /// An error reply: retried up to `retries()` times, then dropped.
+    Error,
+    /// The connection failed: kept and tried again after `time-reopen()`.
+    NotConnected,
+}
+
+struct Connection {
+    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    writer: tokio::net::tcp::OwnedWriteHalf,
+}
+
+struct Worker {
+    shared: Arc<Shared>,
+    index: usize,
+    conn: Option<Connection>,
+    /// The commands going out next.
+    out: Vec<u8>,
+    /// One formatted argument after the other, and where each ends.
+    args: Vec<u8>,
+    ends: Vec<usize>,
+    line: Vec<u8>,
+    format: FormatOptions,
+    seq_num: u32,
+    errors: u32,
+}
+
+impl Worker {
+    fn new(shared: Arc<Shared>, index: usize) -> Worker {
+        let format = shared.format.clone();
+        Worker {
+            shared,
+            index,
+            conn: None,
+            out: Vec::with_capacity(16 * 1024),
+            args: Vec::with_capacity(1024),
+            ends: Vec::new(),
+            line: Vec::new(),
+            format,
+            seq_num: 0,
+            errors: 0,
+        }
+    }
+
+    async fn run(mut self, queue: Arc<DestinationQueue>, shutdown: CancellationToken) {
+        let settings = self.shared.settings.clone();
+        let batching = settings.batch_lines > 0;
+        // A disk buffer takes the next take as the receipt of the last: one take is one delivery.
+        let take = if batching {
+            settings.batch_lines
+        } else if queue.is_persistent() {
+            1
+        } else {
+            CHUNK
+        };
+        let mut batch: Vec<LogMessage> = Vec::with_capacity(take);
+        // syslog-ng connects when the worker starts, not at the first message.
+        if let Err(outcome) = self.ensure_connected().await {
+            debug_assert_eq!(outcome, Outcome::NotConnected);
+        }
+        loop {
+            if let (true, Some(timeout)) = (settings.batch_lines > 1, settings.batch_timeout) {
+                let open = tokio::select! {
+                    open = queue.wait_len(1) => open,
+                    _ = shutdown.cancelled() => return,
+                };
+                if open {
+                    tokio::select! {
+                        _ = queue.wait_len(take) => {}
+                        _ = tokio::time::sleep(timeout) => {}
+                        _ = shutdown.cancelled() => return,
+                    }
+                }
+            }
+            if !queue.pop(take, &mut batch).await {
+                return;
+            }
+            let mut start = 0;
+            while start < batch.len() {
+                let end = if batching { batch.len() } else { start + 1 };
+                let outcome = tokio::select! {
+                    o = self.deliver(&batch[start..end]) => Some(o),
+                    _ = shutdown.cancelled() => None,
+                };
+                let Some(outcome) = outcome else {
+                    let mut rest = batch.split_off(start);
+                    queue.push_front(&mut rest);
+                    return;
+                };
+                let n = end - start;
+                match outcome {
+                    Outcome::Success => {
+                        self.errors = 0;
+                        queue.stats.written.fetch_add(n as u64, Ordering::Relaxed);
+                        start = end;
+                    }
+                    Outcome::Error if self.errors + 1 >= settings.retries => {
+                        internal::error(format!(
+                            "Multiple failures while sending message(s) to destination, message(s) dropped; \
+                             driver='{}', location='{}', worker_index='{}', retries='{}', batch_size='{n}'",
+                            self.shared.driver,
+                            self.shared.location,
+                            self.index,
+                            self.errors + 1
+                        ));
+                        self.errors = 0;
+                        queue.stats.discarded.fetch_add(n as u64, Ordering::Relaxed);
+                        start = end;
+                    }
+                    outcome => {
+                        if outcome == Outcome::Error {
+                            self.errors += 1;
+                            internal::error(format!(
+                                "Error occurred while trying to send a message, trying again; driver='{}', \
+                                 location='{}', worker_index='{}', retries='{}', time_reopen='{}', batch_size='{n}'",
+                                self.shared.driver,
+                                self.shared.location,
+                                self.index,
+                                self.errors,
+                                settings.time_reopen.as_secs()
+                            ));
+                        } else {
+                            internal::info_always(format!(
+                                "Server disconnected while preparing messages for sending, trying again; \
+                                 driver='{}', location='{}', worker_index='{}', time_reopen='{}', batch_size='{n}'",
+                                self.shared.driver,
+                                self.shared.location,
+                                self.index,
+                                settings.time_reopen.as_secs()
+                            ));
+                        }
+                        self.conn = None;
+                        let mut rest = batch.split_off(start);
+                        batch.clear();
+                        queue.push_front(&mut rest);
+                        tokio::select! {
+                            _ = tokio::time::sleep(settings.time_reopen) => {}
+                            _ = shutdown.cancelled() => return,
+                        }
+                    }
+                }
+            }
+            batch.clear();
+        }
+    }
+
+    /// Sends the commands of `msgs` (pipelined) and reads their replies. Without batching an
+    /// error reply fails the command; in a batch only a broken connection fails it.
+    async fn deliver(&mut self, msgs: &[LogMessage]) -> Outcome {
+        if let Err(outcome) = self.ensure_connected().await {
+            return outcome;
+        }
+        self.out.clear();
+        for msg in msgs {
+            self.format_command(msg);
+        }
+        let batching = self.shared.settings.batch_lines > 0;
+        let Some(conn) = self.conn.as_mut() else { return Outcome::NotConnected };
+        let result = async {
+            conn.writer.write_all(&self.out).await?;
+            let mut first_error = None;
+            for _ in 0..msgs.len() {
+                if let Reply::Error(e) = read_reply(&mut conn.reader, &mut self.line).await? {
+                    first_error.get_or_insert(e);
+                }
+            }
+            Ok::<_, std::io::Error>(first_error)
+        }
+        .await;
+        match result {
+            Ok(None) => Outcome::Success,
+            Ok(Some(_)) if batching => Outcome::Success,
+            Ok(Some(e)) => {
+                internal::error(format!(
+                    "REDIS server error, suspending; driver='{}', command='{}', error='{e}', time_reopen='{}'",
+                    self.shared.driver,
+                    self.command_text(),
+                    self.shared.settings.time_reopen.as_secs()
+                ));
+                Outcome::Error
+            }
+            Err(e) => {
+                internal::error(format!(
+                    "REDIS server error, suspending; driver='{}', command='{}', error='{e}', time_reopen='{}'",
+                    self.shared.driver,
+                    self.command_text(),
+                    self.shared.settings.time_reopen.as_secs()
+                ));
+                Outcome::NotConnected
+            }
+        }
+    }
+
+    async fn ensure_connected(&mut self) -> Result<(), Outcome> {
+        if self.conn.is_none() {
+            match self.connect().await {
+                Ok(c) => self.conn = Some(c),
+                Err(e) => {
+                    internal::error(format!(
+                        "REDIS server error during connection; driver='{}', error='{e}', time_reopen='{}'",
+                        self.shared.driver,
+                        self.shared.settings.time_reopen.as_secs()
+                    ));
+                    return Err(Outcome::NotConnected);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The last command formatted, as syslog-ng's messages show it: `CMD "arg" "arg"`.
+    fn command_text(&self) -> String {
+        let mut text = self.shared.settings.command.clone();
+        let mut from = 0;
+        for &end in &self.ends {
+            text.push_str(" \"");
+            for c in String::from_utf8_lossy(&self.args[from..end]).chars() {
+                if c == '"' || c == '\\' {
+                    text.push('\\');
+                }
+                text.push(c);
+            }
+            text.push('"');
+            from = end;
+        }
+        text
+    }
+
+    fn format_command(&mut self, msg: &LogMessage) {
+        self.seq_num = self.seq_num.wrapping_add(1).max(1);
+        self.format.seq_num = msg.writer_seq_num(self.seq_num);
+        self.args.clear();
+        self.ends.clear();
+        for t in &self.shared.arguments {
+            let _ = t.format(msg, &self.format, &mut self.args);
+            self.ends.push(self.args.len());
+        }
+        let args = &self.args;
+        let mut from = 0;
+        let pieces = std::iter::once(self.shared.settings.command.as_bytes()).chain(self.ends.iter().map(|&end| {
+            let piece = &args[from..end];
+            from = end;
+            piece
+        }));
+        write_command(&mut self.out, ExactLen(pieces, self.ends.len() + 1));
+    }
+
+    /// Connects, authenticates (`auth()`) and checks the connection with `PING`, as syslog-ng
+    /// does on every (re)connection.
+    async fn connect(&mut self) -> std::io::Result<Connection> {
+        let s = &self.shared.settings;
+        let connecting = TcpStream::connect((s.host.as_str(), s.port));
+        let stream = match tokio::time::timeout(s.timeout.max(std::time::Duration::from_millis(1)), connecting).await {
+            Ok(r) => r?,
+            Err(_) => return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "Connection timed out")),
+        };
+        let _ = stream.set_nodelay(true);
+        let (read, writer) = stream.into_split();
+        let mut conn = Connection { reader: BufReader::new(read), writer };
+        if let Some(password) = &s.auth {
+            self.out.clear();
+            write_command(&mut self.out, [&b"AUTH"[..], password.as_bytes()].into_iter());
+            conn.writer.write_all(&self.out).await?;
+            if let Reply::Error(e) = read_reply(&mut conn.reader, &mut self.line).await? {
+                internal::error(format!("REDIS: failed to authenticate; driver='{}', error='{e}'", self.shared.driver));
+                return Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, e));
+            }
+        }
+        self.out.clear();
+        write_command(&mut self.out, [&b"ping"[..]].into_iter());
+        conn.writer.write_all(&self.out).await?;
+        if let Reply::Error(e) = read_reply(&mut conn.reader, &mut self.line).await? {
+            internal::error(format!("REDIS: failed to connect; driver='{}', error='{e}'", self.shared.driver));
+            return Err(std::io::Error::other(e));
+        }
+        Ok(conn)
+    }
+}
+
+/// An iterator whose length is known ahead (a chain of a `once` and a `map` is not
+/// `ExactSizeIterator`).
+struct ExactLen<I>(I, usize);
+
+impl<I: Iterator> Iterator for ExactLen<I> {
+    type Item = I::Item;
+    fn next(&mut self) -> Option<I::Item> {
+        self.0.next()
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.1, Some(self.1))
+    }
+}
+
+impl<I: Iterator> ExactSizeIterator for ExactLen<I> {}
