@@ -194,6 +194,11 @@ fn ensure_oracle() -> Result<(), String> {
         (on_path("strace"), "strace"),
         // The http() tests compare with syslog-ng's http module.
         (Path::new("/usr/lib/syslog-ng/3.38/libhttp.so").is_file(), "syslog-ng-mod-http"),
+        // The sql() tests compare with syslog-ng's afsql module (libdbi's PostgreSQL driver) and
+        // start a PostgreSQL server of their own.
+        (Path::new("/usr/lib/syslog-ng/3.38/libafsql.so").is_file(), "syslog-ng-mod-sql"),
+        (Path::new("/usr/share/doc/libdbd-pgsql").is_dir(), "libdbd-pgsql"),
+        (Path::new("/usr/lib/postgresql").is_dir(), "postgresql"),
         // example-msg-generator() and example-destination() for the differential tests.
         (Path::new("/usr/lib/syslog-ng/3.38/libexamples.so").is_file(), "syslog-ng-mod-examples"),
         // ss: the socket option tests read the options of both daemons' sockets.

@@ -4,6 +4,7 @@
 //!   `unix-dgram()` and `system()`, as sources and destinations.
 //! - [`file`]: `file()` (source and destination), `pipe()`, `program()`, `usertty()`.
 //! - [`http`]: `http()`, requests to HTTP bulk APIs.
+//! - [`sql`]: `sql()`, rows in database tables.
 //! - [`internal`]: rsng's own events, as syslog-ng's `internal()` source names them.
 //! - [`example`]: `example-msg-generator()` and `example-destination()` of syslog-ng's
 //!   `examples` module.
@@ -24,6 +25,7 @@ pub mod options;
 pub mod pipeline;
 pub mod receive;
 pub mod socket;
+pub mod sql;
 pub mod writer;
 
 use std::collections::HashMap;
@@ -149,6 +151,7 @@ pub fn build_destination(
         }
         "file" | "pipe" | "program" | "usertty" | "stdout" => file::build_destination(object, opts, ctx),
         "http" => http::build_destination(object, index, opts, ctx),
+        "sql" => sql::build_destination(object, index, opts, ctx),
         "example-destination" => example::build_destination(opts),
         other => {
             Err(DriverError::new(format!("the destination driver `{other}()` cannot run in rsng yet"), &driver.span))

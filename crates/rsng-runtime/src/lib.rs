@@ -396,6 +396,11 @@ fn build(
                     index,
                     rsng_drivers::Options::new(driver, &ctx.globals),
                 )),
+                "sql" => Some(rsng_drivers::sql::stats_name(
+                    &obj.name,
+                    index,
+                    rsng_drivers::Options::new(driver, &ctx.globals),
+                )),
                 _ => None,
             };
             let kept = kept_destinations.iter().position(|d| d.key.keeps(&base, &ctx.globals));

@@ -20,6 +20,7 @@ use super::socket::{
     SOURCE_DRIVER_OPTIONS, SOURCE_OPTIONS, STREAM_SOURCE_OPTIONS, TLS_DEST_OPTION, TLS_SOURCE_OPTION,
     TRANSPORT_DEST_OPTIONS, TRANSPORT_SOURCE_OPTIONS, UNIX_SOCKET_OPTIONS, UNIX_SOURCE_OPTIONS, WRITER_OPTIONS,
 };
+use super::sql::SQL_OPTION_SETS;
 use super::{
     same_name, Context, DriverSpec, Kind, OptionSpec as O, Positional, Support, NONNEGATIVE_INTEGER, POSITIVE_INTEGER,
 };
@@ -334,6 +335,8 @@ pub static DRIVERS: &[DriverSpec] = &[
     driver(Dst, "usertty", Required("user"), &[USERTTY_OPTIONS]),
     // The `http` module (Debian's syslog-ng-mod-http): a threaded destination, no writer options.
     driver(Dst, "http", NoArg, HTTP_OPTION_SETS),
+    // The `afsql` module (Debian's syslog-ng-mod-sql): a threaded destination.
+    driver(Dst, "sql", NoArg, SQL_OPTION_SETS),
     driver(Dst, "example-destination", NoArg, &[DEST_DRIVER_OPTIONS, EXAMPLE_DESTINATION_OPTIONS]),
     // --- parsers ---
     driver(Par, "csv-parser", NoArg, &[PARSER_OPTIONS, CSV_PARSER_OPTIONS]),
@@ -416,7 +419,6 @@ pub static OTHER_PLUGINS: &[DriverSpec] = &[
     syslog_ng(Src, "syslog-ng-otlp"),
     syslog_ng(Src, "random-choice-generator"),
     // --- destinations ---
-    syslog_ng(Dst, "sql"),
     syslog_ng(Dst, "mongodb"),
     syslog_ng(Dst, "amqp"),
     syslog_ng(Dst, "smtp"),

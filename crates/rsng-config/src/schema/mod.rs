@@ -12,6 +12,7 @@ pub(crate) mod http;
 mod parsers;
 mod rewrites;
 mod socket;
+pub(crate) mod sql;
 pub(crate) mod tls;
 
 pub use drivers::{builtin_driver, find_driver, unimplemented_driver, DRIVERS};
