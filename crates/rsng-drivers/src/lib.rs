@@ -3,6 +3,7 @@
 //! - [`socket`]: `network()`, `syslog()`, `tcp()`, `udp()`, `tcp6()`, `udp6()`, `unix-stream()`,
 //!   `unix-dgram()` and `system()`, as sources and destinations.
 //! - [`file`]: `file()` (source and destination), `pipe()`, `program()`, `usertty()`.
+//! - [`amqp`]: `amqp()`, messages to AMQP brokers.
 //! - [`http`]: `http()`, requests to HTTP bulk APIs.
 //! - [`sql`]: `sql()`, rows in database tables.
 //! - [`internal`]: rsng's own events, as syslog-ng's `internal()` source names them.
@@ -14,6 +15,7 @@
 //! syslog-ng — and then runs as tokio tasks: one per listener and per connection for sources
 //! (see [`pipeline`] for where they post messages), one writer per destination.
 
+pub mod amqp;
 pub mod consumed;
 pub mod disk_buffer;
 pub mod example;
@@ -152,6 +154,7 @@ pub fn build_destination(
         "file" | "pipe" | "program" | "usertty" | "stdout" => file::build_destination(object, opts, ctx),
         "http" => http::build_destination(object, index, opts, ctx),
         "sql" => sql::build_destination(object, index, opts, ctx),
+        "amqp" => amqp::build_destination(object, index, opts, ctx),
         "example-destination" => example::build_destination(opts),
         other => {
             Err(DriverError::new(format!("the destination driver `{other}()` cannot run in rsng yet"), &driver.span))

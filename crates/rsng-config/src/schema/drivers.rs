@@ -8,6 +8,7 @@
 //! `wildcard-file()`, `pipe()`, `stdin()`, `program()`, `usertty()`, `internal()`, `system()`)
 //! live here; socket and shared groups are in `socket.rs`.
 
+use super::amqp::AMQP_OPTION_SETS;
 use super::http::HTTP_OPTION_SETS;
 use super::parsers::{
     CSV_PARSER_OPTIONS, DATE_PARSER_OPTIONS, JSON_PARSER_OPTIONS, KV_PARSER_OPTIONS, PARSER_OPTIONS,
@@ -337,6 +338,8 @@ pub static DRIVERS: &[DriverSpec] = &[
     driver(Dst, "http", NoArg, HTTP_OPTION_SETS),
     // The `afsql` module (Debian's syslog-ng-mod-sql): a threaded destination.
     driver(Dst, "sql", NoArg, SQL_OPTION_SETS),
+    // The `afamqp` module (Debian's syslog-ng-mod-amqp): a threaded destination.
+    driver(Dst, "amqp", NoArg, AMQP_OPTION_SETS),
     driver(Dst, "example-destination", NoArg, &[DEST_DRIVER_OPTIONS, EXAMPLE_DESTINATION_OPTIONS]),
     // --- parsers ---
     driver(Par, "csv-parser", NoArg, &[PARSER_OPTIONS, CSV_PARSER_OPTIONS]),
@@ -420,7 +423,6 @@ pub static OTHER_PLUGINS: &[DriverSpec] = &[
     syslog_ng(Src, "random-choice-generator"),
     // --- destinations ---
     syslog_ng(Dst, "mongodb"),
-    syslog_ng(Dst, "amqp"),
     syslog_ng(Dst, "smtp"),
     syslog_ng(Dst, "riemann"),
     syslog_ng(Dst, "redis"),

@@ -5,6 +5,7 @@
 //! obsolete names warn with their replacement. The tables are data only; the checking lives in
 //! `lower/`. Names are written with `-`; lookups treat `-` and `_` as equal, as syslog-ng does.
 
+pub(crate) mod amqp;
 mod drivers;
 mod filters;
 mod global;
