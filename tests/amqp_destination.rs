@@ -292,7 +292,7 @@ fn run_plain(daemon: Daemon, dir: &Path, rabbit: &Rabbit) -> (Vec<Received>, Vec
     drop(d);
     let mut got = drain(rabbit, &queue);
     // Each destination keeps its order; the two interleave as they happen to.
-    got.sort_by(|a, b| (a.routing_key == "pairs").cmp(&(b.routing_key == "pairs")));
+    got.sort_by_key(|m| m.routing_key == "pairs");
     (got, stats)
 }
 
