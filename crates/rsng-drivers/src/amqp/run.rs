@@ -56,6 +56,7 @@ struct Worker {
     shared: Arc<Shared>,
     connection: Option<(Connection, Channel)>,
     format: FormatOptions,
+    key_format: FormatOptions,
     key: Vec<u8>,
     body: Vec<u8>,
     json: Vec<u8>,
@@ -66,10 +67,12 @@ struct Worker {
 impl Worker {
     fn new(shared: Arc<Shared>) -> Worker {
         let format = shared.format.clone();
+        let key_format = shared.key_format.clone();
         Worker {
             shared,
             connection: None,
             format,
+            key_format,
             key: Vec::with_capacity(256),
             body: Vec::with_capacity(4096),
             json: Vec::with_capacity(4096),
@@ -237,10 +240,9 @@ impl Worker {
         for msg in batch {
             self.seq_num = self.seq_num.wrapping_add(1).max(1);
             self.format.seq_num = msg.writer_seq_num(self.seq_num);
-            let mut key_format = shared.key_format.clone();
-            key_format.seq_num = self.format.seq_num;
+            self.key_format.seq_num = self.format.seq_num;
             self.key.clear();
-            let _ = shared.routing_key.format(msg, &key_format, &mut self.key);
+            let _ = shared.routing_key.format(msg, &self.key_format, &mut self.key);
             self.body.clear();
             if let Some(body) = &shared.body {
                 let _ = body.format(msg, &self.format, &mut self.body);
