@@ -194,6 +194,14 @@ fn ensure_oracle() -> Result<(), String> {
         (on_path("strace"), "strace"),
         // The http() tests compare with syslog-ng's http module.
         (Path::new("/usr/lib/syslog-ng/3.38/libhttp.so").is_file(), "syslog-ng-mod-http"),
+        // The sql() tests compare with syslog-ng's afsql module (libdbi's PostgreSQL driver) and
+        // start a PostgreSQL server of their own.
+        (Path::new("/usr/lib/syslog-ng/3.38/libafsql.so").is_file(), "syslog-ng-mod-sql"),
+        (Path::new("/usr/share/doc/libdbd-pgsql").is_dir(), "libdbd-pgsql"),
+        (Path::new("/usr/lib/postgresql").is_dir(), "postgresql"),
+        // The amqp() tests compare with syslog-ng's afamqp module and start a RabbitMQ node.
+        (Path::new("/usr/lib/syslog-ng/3.38/libafamqp.so").is_file(), "syslog-ng-mod-amqp"),
+        (Path::new("/usr/lib/rabbitmq/bin/rabbitmq-server").is_file(), "rabbitmq-server"),
         // example-msg-generator() and example-destination() for the differential tests.
         (Path::new("/usr/lib/syslog-ng/3.38/libexamples.so").is_file(), "syslog-ng-mod-examples"),
         // $(graphite-output) for the template tests.

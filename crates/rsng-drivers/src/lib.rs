@@ -3,10 +3,12 @@
 //! - [`socket`]: `network()`, `syslog()`, `tcp()`, `udp()`, `tcp6()`, `udp6()`, `unix-stream()`,
 //!   `unix-dgram()` and `system()`, as sources and destinations.
 //! - [`file`]: `file()` (source and destination), `pipe()`, `program()`, `usertty()`.
+//! - [`amqp`]: `amqp()`, messages to AMQP brokers.
 //! - [`http`]: `http()`, requests to HTTP bulk APIs.
 //! - [`journal`]: `systemd-journal()`, the systemd journal through libsystemd.
 //! - [`kafka`]: `kafka-c()`, records to Apache Kafka.
 //! - [`redis`]: `redis()`, commands to a Redis server.
+//! - [`sql`]: `sql()`, rows in database tables.
 //! - [`internal`]: rsng's own events, as syslog-ng's `internal()` source names them.
 //! - [`secure_logging`]: the `$(slog)` template function's key and MAC files.
 //! - [`example`]: `example-msg-generator()` and `example-destination()` of syslog-ng's
@@ -17,6 +19,7 @@
 //! syslog-ng — and then runs as tokio tasks: one per listener and per connection for sources
 //! (see [`pipeline`] for where they post messages), one writer per destination.
 
+pub mod amqp;
 pub mod consumed;
 pub mod disk_buffer;
 pub mod example;
@@ -32,6 +35,7 @@ pub mod receive;
 pub mod redis;
 pub mod secure_logging;
 pub mod socket;
+pub mod sql;
 pub mod writer;
 
 use std::collections::HashMap;
@@ -179,6 +183,8 @@ pub fn build_destination(
         "http" => http::build_destination(object, index, opts, ctx),
         "kafka-c" => kafka::build_destination(object, index, opts, ctx),
         "redis" => redis::build_destination(object, index, opts, ctx),
+        "sql" => sql::build_destination(object, index, opts, ctx),
+        "amqp" => amqp::build_destination(object, index, opts, ctx),
         "example-destination" => example::build_destination(opts),
         other => {
             Err(DriverError::new(format!("the destination driver `{other}()` cannot run in rsng yet"), &driver.span))

@@ -407,6 +407,16 @@ fn build(
                     index,
                     rsng_drivers::Options::new(driver, &ctx.globals),
                 )),
+                "sql" => Some(rsng_drivers::sql::stats_name(
+                    &obj.name,
+                    index,
+                    rsng_drivers::Options::new(driver, &ctx.globals),
+                )),
+                "amqp" => Some(rsng_drivers::amqp::stats_name(
+                    &obj.name,
+                    index,
+                    rsng_drivers::Options::new(driver, &ctx.globals),
+                )),
                 _ => None,
             };
             let kept = kept_destinations.iter().position(|d| d.key.keeps(&base, &ctx.globals));

@@ -8,6 +8,7 @@
 //! `wildcard-file()`, `pipe()`, `stdin()`, `program()`, `usertty()`, `internal()`, `system()`)
 //! live here; socket and shared groups are in `socket.rs`.
 
+use super::amqp::AMQP_OPTION_SETS;
 use super::http::HTTP_OPTION_SETS;
 use super::kafka::KAFKA_OPTION_SETS;
 use super::parsers::{
@@ -22,6 +23,7 @@ use super::socket::{
     SOURCE_DRIVER_OPTIONS, SOURCE_OPTIONS, STREAM_SOURCE_OPTIONS, TLS_DEST_OPTION, TLS_SOURCE_OPTION,
     TRANSPORT_DEST_OPTIONS, TRANSPORT_SOURCE_OPTIONS, UNIX_SOCKET_OPTIONS, UNIX_SOURCE_OPTIONS, WRITER_OPTIONS,
 };
+use super::sql::SQL_OPTION_SETS;
 use super::{
     same_name, Context, DriverSpec, Kind, OptionSpec as O, Positional, Support, NONNEGATIVE_INTEGER, POSITIVE_INTEGER,
 };
@@ -358,6 +360,10 @@ pub static DRIVERS: &[DriverSpec] = &[
     // The `kafka` module (Debian's syslog-ng-mod-rdkafka) and the `redis` module.
     driver(Dst, "kafka-c", NoArg, KAFKA_OPTION_SETS),
     driver(Dst, "redis", NoArg, REDIS_OPTION_SETS),
+    // The `afsql` module (Debian's syslog-ng-mod-sql): a threaded destination.
+    driver(Dst, "sql", NoArg, SQL_OPTION_SETS),
+    // The `afamqp` module (Debian's syslog-ng-mod-amqp): a threaded destination.
+    driver(Dst, "amqp", NoArg, AMQP_OPTION_SETS),
     driver(Dst, "example-destination", NoArg, &[DEST_DRIVER_OPTIONS, EXAMPLE_DESTINATION_OPTIONS]),
     // --- parsers ---
     driver(Par, "csv-parser", NoArg, &[PARSER_OPTIONS, CSV_PARSER_OPTIONS]),
@@ -438,9 +444,7 @@ pub static OTHER_PLUGINS: &[DriverSpec] = &[
     syslog_ng(Src, "syslog-ng-otlp"),
     syslog_ng(Src, "random-choice-generator"),
     // --- destinations ---
-    syslog_ng(Dst, "sql"),
     syslog_ng(Dst, "mongodb"),
-    syslog_ng(Dst, "amqp"),
     syslog_ng(Dst, "smtp"),
     syslog_ng(Dst, "riemann"),
     syslog_ng(Dst, "stomp"),

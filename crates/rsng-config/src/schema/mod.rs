@@ -5,6 +5,7 @@
 //! obsolete names warn with their replacement. The tables are data only; the checking lives in
 //! `lower/`. Names are written with `-`; lookups treat `-` and `_` as equal, as syslog-ng does.
 
+pub(crate) mod amqp;
 mod drivers;
 mod filters;
 mod global;
@@ -14,6 +15,7 @@ mod parsers;
 pub(crate) mod redis;
 mod rewrites;
 mod socket;
+pub(crate) mod sql;
 pub(crate) mod tls;
 
 pub use drivers::{builtin_driver, find_driver, unimplemented_driver, DRIVERS};

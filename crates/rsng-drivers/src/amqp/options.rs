@@ -1,0 +1,172 @@
+//! Reading `amqp()`'s options into [`Settings`], with syslog-ng 3.38's defaults: broker
+//! `127.0.0.1:5672`, vhost `/`, exchange `syslog` of type `fanout` (not declared), persistent
+//! messages, PLAIN authentication (which needs `username()` and `password()`), `retries(3)`.
+
+use std::time::Duration;
+
+use rsng_config::ir::{OptionValue, Value};
+
+use crate::options::{as_str, Options};
+use crate::DriverError;
+
+/// SASL mechanisms of `auth-method()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    Plain,
+    External,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub host: String,
+    pub port: u16,
+    pub vhost: String,
+    pub exchange: String,
+    pub exchange_type: String,
+    pub exchange_declare: bool,
+    /// AMQP delivery mode: 2 persistent, 1 not.
+    pub delivery_mode: u8,
+    pub auth_method: AuthMethod,
+    pub username: String,
+    pub password: String,
+    pub max_channel: u16,
+    pub frame_size: u32,
+    /// Heartbeat offered in seconds; 0: none.
+    pub heartbeat: u16,
+    pub retries: u32,
+    pub time_reopen: Duration,
+}
+
+/// Reads the settings.
+///
+/// # Errors
+/// PLAIN authentication without `username()` or `password()`, EXTERNAL (which needs TLS).
+pub fn read(opts: &Options<'_>, driver: &str) -> Result<Settings, DriverError> {
+    let err = |m: String| DriverError::new(m, opts.span());
+    let auth_method = match opts.str("auth-method").map(str::to_ascii_lowercase).as_deref() {
+        Some("external") => AuthMethod::External,
+        _ => AuthMethod::Plain,
+    };
+    let username = opts.str("username");
+    let password = opts.str("password");
+    match auth_method {
+        AuthMethod::Plain if username.is_none() || password.is_none() => {
+            return Err(err(format!(
+                "Error initializing AMQP destination: username and password MUST be set!; driver='{driver}'"
+            )))
+        }
+        AuthMethod::External => {
+            return Err(err(
+                "auth-method(external) authenticates with a TLS client certificate, and rsng's amqp() does not speak \
+                 TLS yet"
+                    .to_string(),
+            ))
+        }
+        AuthMethod::Plain => {}
+    }
+    let clamp16 = |name: &str, default: u16| opts.int(name).map_or(default, |n| n.clamp(0, i64::from(u16::MAX)) as u16);
+    Ok(Settings {
+        host: opts.str("host").unwrap_or("127.0.0.1").to_string(),
+        port: clamp16("port", 5672),
+        vhost: opts.str("vhost").unwrap_or("/").to_string(),
+        exchange: opts.str("exchange").unwrap_or("syslog").to_string(),
+        exchange_type: opts.str("exchange-type").unwrap_or("fanout").to_string(),
+        exchange_declare: opts.bool("exchange-declare").unwrap_or(false),
+        delivery_mode: if opts.bool("persistent").unwrap_or(true) { 2 } else { 1 },
+        auth_method,
+        username: username.unwrap_or_default().to_string(),
+        password: password.unwrap_or_default().to_string(),
+        // librabbitmq's AMQP_DEFAULT_MAX_CHANNELS and AMQP_DEFAULT_FRAME_SIZE.
+        max_channel: clamp16("max-channel", 2047),
+        frame_size: opts.int("frame-size").map_or(131_072, |n| n.clamp(4096, i64::from(u32::MAX)) as u32),
+        heartbeat: clamp16("heartbeat", 0),
+        retries: opts.int("retries").filter(|&n| n > 0).map_or(3, |n| n as u32),
+        time_reopen: Duration::from_secs(opts.int_or_global("time-reopen").filter(|&n| n > 0).unwrap_or(60) as u64),
+    })
+}
+
+/// The arguments of `$(format-flat-json ...)` that select what `value-pairs()` selects; `None`
+/// when it uses what rsng cannot express that way (`rekey()`).
+pub fn value_pairs_arguments(group: Option<&[OptionValue]>) -> Result<String, String> {
+    let Some(items) = group else {
+        return Ok("--scope selected-macros --scope nv-pairs --scope sdata".to_string());
+    };
+    let mut out = String::new();
+    for item in items {
+        let text = match &item.value {
+            Value::Raw(s) | Value::Str(s) => s.clone(),
+            other => as_str(other).unwrap_or_default().to_string(),
+        };
+        let words = words(&text)?;
+        match item.name {
+            "scope" | "key" | "exclude" => {
+                for w in words {
+                    out.push_str(&format!(" --{} {}", item.name, quoted(&w)));
+                }
+            }
+            "pair" => {
+                let [name, value] = words.as_slice() else {
+                    return Err(format!("pair() takes a name and a template; found '{text}'"));
+                };
+                out.push_str(&format!(" --pair {}", quoted(&format!("{name}={value}"))));
+            }
+            other => return Err(format!("value-pairs({other}()) is not supported by rsng's amqp() yet")),
+        }
+    }
+    Ok(out.trim_start().to_string())
+}
+
+/// The words and quoted strings of an option's source text (`"a" b, 'c'`; `name => value`).
+fn words(text: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let separators = [' ', '\t', '\n', '\r', ','];
+    let mut rest = text.trim_start_matches(separators);
+    while !rest.is_empty() {
+        if rest.starts_with("=>") || rest.starts_with(':') {
+            rest = rest.trim_start_matches("=>").trim_start_matches(':').trim_start_matches(separators);
+            continue;
+        }
+        let used = if rest.starts_with('"') {
+            let (v, used) = rsng_config::preprocess::pragma::unescape_double(rest)
+                .ok_or_else(|| format!("unterminated string: {rest}"))?;
+            out.push(v);
+            used
+        } else if let Some(inner) = rest.strip_prefix('\'') {
+            let end = inner.find('\'').ok_or_else(|| format!("unterminated string: {rest}"))?;
+            out.push(inner[..end].to_string());
+            end + 2
+        } else {
+            let end = rest.find([' ', '\t', '\n', '\r', ',']).unwrap_or(rest.len());
+            out.push(rest[..end].to_string());
+            end
+        };
+        rest = rest[used..].trim_start_matches(separators);
+    }
+    Ok(out)
+}
+
+/// `text` as one double-quoted template function argument.
+fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_of_value_pairs_options() {
+        assert_eq!(words(r#""a" b, 'c d'"#).unwrap(), ["a", "b", "c d"]);
+        assert_eq!(words(r#""name" => "$HOST""#).unwrap(), ["name", "$HOST"]);
+        assert!(words("\"open").is_err());
+    }
+}
