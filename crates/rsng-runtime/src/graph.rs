@@ -76,6 +76,8 @@ pub struct Resolver<'a> {
     pub transforms: &'a HashMap<(Context, String), Vec<Arc<dyn Transform>>>,
     /// Filter object → its counters, when they are kept (`stats-level(3)` and up).
     pub filter_stats: Option<&'a std::cell::RefCell<FilterStats>>,
+    /// The parser and rewrite objects whose channels are being compiled, to refuse a cycle.
+    pub expanding: RefCell<Vec<(Context, String)>>,
 }
 
 /// A reference the builder could not resolve.
@@ -137,13 +139,7 @@ impl Resolver<'_> {
                         let outlets = (self.outlets)(name, flow);
                         steps.push(Step::Send(outlets));
                     }
-                    Context::Parser | Context::Rewrite => {
-                        let list = self
-                            .transforms
-                            .get(&(*context, name.clone()))
-                            .ok_or_else(|| GraphError(format!("undefined {} `{name}`", context.name())))?;
-                        steps.extend(list.iter().map(|t| Step::Transform(t.clone())));
-                    }
+                    Context::Parser | Context::Rewrite => self.object_steps(*context, name, flow, &mut steps)?,
                     other => return Err(GraphError(format!("a {} cannot be used in a log path", other.name()))),
                 },
                 LogElement::Fork(path) => forks.push(self.branch(path, flow)?),
@@ -160,6 +156,37 @@ impl Resolver<'_> {
             steps.push(Step::Branches(forks));
         }
         Ok(steps)
+    }
+
+    /// The steps of a parser or rewrite object: its drivers, with its channels run in sequence
+    /// between them where they were written (syslog-ng compiles a channel inside a parser or
+    /// rewrite object as a nested sequence).
+    fn object_steps(&self, context: Context, name: &str, flow: bool, steps: &mut Vec<Step>) -> Result<(), GraphError> {
+        let list = self
+            .transforms
+            .get(&(context, name.to_string()))
+            .ok_or_else(|| GraphError(format!("undefined {} `{name}`", context.name())))?;
+        let objects = if context == Context::Parser { &self.config.parsers } else { &self.config.rewrites };
+        let forks = objects.iter().rev().find(|o| o.name == name).map_or(&[][..], |o| &o.forks[..]);
+        if forks.is_empty() {
+            steps.extend(list.iter().map(|t| Step::Transform(t.clone())));
+            return Ok(());
+        }
+        let key = (context, name.to_string());
+        if self.expanding.borrow().contains(&key) {
+            return Err(GraphError(format!("the {} `{name}` refers to itself through its channels", context.name())));
+        }
+        self.expanding.borrow_mut().push(key);
+        let mut next = 0;
+        for (before, fork) in forks {
+            let before = (*before).min(list.len());
+            steps.extend(list[next.min(before)..before].iter().map(|t| Step::Transform(t.clone())));
+            next = before;
+            steps.extend(self.steps(&fork.elements, flow || fork.flags.flow_control)?);
+        }
+        steps.extend(list[next..].iter().map(|t| Step::Transform(t.clone())));
+        self.expanding.borrow_mut().pop();
+        Ok(())
     }
 
     /// `if (A) {..} elif (B) {..} else {..}` as syslog-ng builds it: a branch set of final

@@ -133,6 +133,24 @@ fn used_objects(config: &ir::Config) -> (HashSet<(Context, String)>, bool) {
     for p in &config.log_paths {
         collect_references(p, &mut used);
     }
+    // The channels of a used parser or rewrite object use what they refer to.
+    let mut done: HashSet<(Context, String)> = HashSet::new();
+    loop {
+        let mut found = HashSet::new();
+        for (context, objects) in [(Context::Parser, &config.parsers), (Context::Rewrite, &config.rewrites)] {
+            for obj in objects.iter().filter(|o| !o.forks.is_empty()) {
+                let key = (context, obj.name.clone());
+                if used.contains(&key) && done.insert(key) {
+                    obj.forks.iter().for_each(|(_, p)| collect_references(p, &mut found));
+                }
+            }
+        }
+        let before = used.len();
+        used.extend(found);
+        if used.len() == before {
+            break;
+        }
+    }
     (used, config.log_paths.iter().any(|p| p.flags.catchall))
 }
 
@@ -473,11 +491,17 @@ fn build(
                     failures: AtomicU64::new(0),
                 }));
             }
-            // From stats-level(1) on, syslog-ng counts what each parser object discards.
+            // From stats-level(1) on, syslog-ng counts what each parser object discards. One
+            // transform per driver still: the object's channels run between them.
             if context == Context::Parser && ctx.globals.int("stats-level").unwrap_or(0) >= 1 {
                 let discarded = Arc::new(std::sync::atomic::AtomicU64::new(0));
                 parser_counters.push((obj.name.clone(), discarded.clone()));
-                list = vec![Arc::new(transform::counted::CountedParser { parts: list, discarded })];
+                list = list
+                    .into_iter()
+                    .map(|part| -> Arc<dyn Transform> {
+                        Arc::new(transform::counted::CountedParser { part, discarded: discarded.clone() })
+                    })
+                    .collect();
             }
             transforms.insert((context, obj.name.clone()), list);
         }
@@ -491,6 +515,7 @@ fn build(
         outlets: &outlet_of,
         transforms: &transforms,
         filter_stats: keep_filter_stats.then_some(&filter_stats),
+        expanding: RefCell::default(),
     };
     let graph = Arc::new(resolver.build().map_err(|e| BuildError::plain(e.0))?);
     let outlets: Arc<[Outlet]> = outlets.into_inner().into();

@@ -163,11 +163,6 @@ impl Lowerer<'_> {
                     span,
                 });
             }
-            ast::Statement::Application { items, .. } => {
-                for item in items {
-                    let _ = self.inline_object(item);
-                }
-            }
         }
     }
 
@@ -236,7 +231,7 @@ impl Lowerer<'_> {
                 }
                 ast::ObjectItem::Unfinished(name) => self.check_driver_name(context, name),
                 ast::ObjectItem::Path(path) => {
-                    forks.push(self.log_path(path));
+                    forks.push((drivers.len(), self.log_path(path)));
                 }
             }
         }

@@ -8,18 +8,17 @@ use rsng_core::LogMessage;
 
 use super::Transform;
 
+/// One driver of a parser object; the object's drivers share `discarded`.
 pub struct CountedParser {
-    pub parts: Vec<Arc<dyn Transform>>,
+    pub part: Arc<dyn Transform>,
     pub discarded: Arc<AtomicU64>,
 }
 
 impl Transform for CountedParser {
     fn process(&self, msg: &mut LogMessage) -> bool {
-        for part in &self.parts {
-            if !part.process(msg) {
-                self.discarded.fetch_add(1, Ordering::Relaxed);
-                return false;
-            }
+        if !self.part.process(msg) {
+            self.discarded.fetch_add(1, Ordering::Relaxed);
+            return false;
         }
         true
     }
