@@ -196,6 +196,8 @@ fn ensure_oracle() -> Result<(), String> {
         (Path::new("/usr/lib/syslog-ng/3.38/libhttp.so").is_file(), "syslog-ng-mod-http"),
         // example-msg-generator() and example-destination() for the differential tests.
         (Path::new("/usr/lib/syslog-ng/3.38/libexamples.so").is_file(), "syslog-ng-mod-examples"),
+        // The SCL's application adapters for the app-parser() tests (tests/app_parser.rs).
+        (Path::new("/usr/share/syslog-ng/include/scl/cisco/plugin.conf").is_file(), "syslog-ng-scl"),
         // ss: the socket option tests read the options of both daemons' sockets.
         (on_path("ss"), "iproute2"),
     ] {

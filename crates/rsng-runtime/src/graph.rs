@@ -6,7 +6,8 @@
 //! `fallback` branches only see messages no other branch matched. The top-level `log` statements
 //! of a source form one branch set; so do a `junction`, the embedded `log {}` statements at the
 //! end of a path, and `if`/`elif`/`else` (channels ending in `flags(final)`, the last one
-//! empty unless there is an `else`, exactly as syslog-ng rewrites them).
+//! empty unless there is an `else`, exactly as syslog-ng rewrites them; the body of an
+//! `if (FILTER)` counts as a match once the filter passed, whatever becomes of the message).
 //!
 //! What follows a branch set runs once for each branch that lets the message through, with that
 //! branch's (possibly rewritten) copy: the router passes the rest of the path down as a
@@ -36,6 +37,10 @@ pub enum Step {
     Send(Vec<usize>),
     /// A branch set.
     Branches(Vec<Branch>),
+    /// Runs these steps and the rest of the path, and counts as a match whatever happens there
+    /// (syslog-ng's `drop-unmatched` channel, the body of `if (FILTER) {...}`: a message that
+    /// passed the condition is never offered to the `elif`/`else` branches).
+    Consume(Vec<Step>),
 }
 
 /// `filter;NAME;;a;matched|not_matched;N`, kept from `stats-level(3)` on as in syslog-ng.
@@ -158,9 +163,9 @@ impl Resolver<'_> {
         Ok(steps)
     }
 
-    /// The steps of a parser or rewrite object: its drivers, with its channels run in sequence
-    /// between them where they were written (syslog-ng compiles a channel inside a parser or
-    /// rewrite object as a nested sequence).
+    /// The steps of a parser or rewrite object: its drivers, with its channels where they were
+    /// written. As syslog-ng compiles them: in a parser object a channel is a nested sequence;
+    /// in a rewrite object the channels come after the rules and form a junction.
     fn object_steps(&self, context: Context, name: &str, flow: bool, steps: &mut Vec<Step>) -> Result<(), GraphError> {
         let list = self
             .transforms
@@ -177,6 +182,13 @@ impl Resolver<'_> {
             return Err(GraphError(format!("the {} `{name}` refers to itself through its channels", context.name())));
         }
         self.expanding.borrow_mut().push(key);
+        if context == Context::Rewrite {
+            steps.extend(list.iter().map(|t| Step::Transform(t.clone())));
+            let branches = forks.iter().map(|(_, fork)| self.branch(fork, flow)).collect::<Result<_, _>>()?;
+            steps.push(Step::Branches(branches));
+            self.expanding.borrow_mut().pop();
+            return Ok(());
+        }
         let mut next = 0;
         for (before, fork) in forks {
             let before = (*before).min(list.len());
@@ -201,11 +213,17 @@ impl Resolver<'_> {
         let mut out = Vec::new();
         for (cond, body) in branches {
             let mut steps = Vec::new();
-            if let Some(cond) = cond {
-                let f = compile_filter(self.config, cond, self.filters).map_err(|e| GraphError(e.to_string()))?;
-                steps.push(Step::Filter(Arc::new(f), None));
+            let body_steps = self.steps(&body.elements, flow || body.flags.flow_control)?;
+            match cond {
+                Some(cond) => {
+                    let f = compile_filter(self.config, cond, self.filters).map_err(|e| GraphError(e.to_string()))?;
+                    steps.push(Step::Filter(Arc::new(f), None));
+                    steps.push(Step::Consume(body_steps));
+                }
+                // `if { ... }`: the block itself is the condition; a message it drops goes on
+                // to the next branch.
+                None => steps = body_steps,
             }
-            steps.extend(self.steps(&body.elements, flow || body.flags.flow_control)?);
             out.push(Branch { steps, final_: true, fallback: false });
         }
         let else_steps = match otherwise {
@@ -302,6 +320,11 @@ fn run(steps: &[Step], mut msg: LogMessage, cont: Option<&Cont<'_>>, out: &mut O
             Step::Branches(branches) => {
                 let rest = Cont { steps: &steps[i + 1..], next: cont };
                 return branch_set(branches.iter(), &msg, Some(&rest), out);
+            }
+            Step::Consume(inner) => {
+                let rest = Cont { steps: &steps[i + 1..], next: cont };
+                run(inner, msg, Some(&rest), out);
+                return true;
             }
         }
     }

@@ -182,7 +182,8 @@ impl Preprocessor<'_> {
             return;
         };
         // Values are taken as written, quotes included, as syslog-ng compares them.
-        let arg = |name: &str| args.iter().rev().find(|(n, _)| normalize(n) == normalize(name)).map(|(_, v)| v.as_str());
+        let arg =
+            |name: &str| args.iter().rev().find(|(n, _)| normalize(n) == normalize(name)).map(|(_, v)| v.as_str());
         let Some(topic) = arg("topic") else {
             self.error(
                 Diagnostic::error(codes::GENERATOR, "app-parser() requires a topic() argument")
