@@ -369,3 +369,68 @@ fn app_parser_errors_are_reported() {
         }
     }
 }
+
+/// `default-network-drivers()` as Debian's SCL writes it: sources inside channels of the source
+/// object, `app-parser()` of both topics, `syslog-parser()` and `ewmm-parser()` between them.
+#[test]
+fn default_network_drivers_of_the_scl_are_syslog_ngs() {
+    if !have_scl() {
+        return;
+    }
+    let run_one = |daemon: Daemon| -> String {
+        let tmp = TempDir::new(&format!("app-parser-dnd-{}", daemon.name())).expect("tempdir");
+        let dir = tmp.path().display().to_string();
+        let made = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=rsng-test"])
+            .arg("-keyout")
+            .arg(tmp.path().join("key.pem"))
+            .arg("-out")
+            .arg(tmp.path().join("cert.pem"))
+            .output()
+            .expect("openssl");
+        assert!(made.status.success(), "openssl: {}", String::from_utf8_lossy(&made.stderr));
+        let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 0, 3, |p| {
+            format!(
+                "@version: 3.38\n@include \"scl.conf\"\n\
+                 source s_net {{ default-network-drivers(udp-port({raw}) tcp-port({raw}) rfc5424-tcp-port({rfc}) \
+                   rfc5424-tls-port({tls}) tls(key-file(\"{dir}/key.pem\") cert-file(\"{dir}/cert.pem\"))); }};\n\
+                 destination d_all {{ file(\"{dir}/all.log\" template(\"$SOURCE {FIELDS}\")); }};\n\
+                 destination d_done {{ file(\"{dir}/done.log\"); }};\n\
+                 log {{ source(s_net); filter {{ message(\"END-OF-INPUT\" type(string) flags(substring)); }}; destination(d_done); flags(final); }};\n\
+                 log {{ source(s_net); destination(d_all); }};\n",
+                raw = p.tcp[0],
+                rfc = p.tcp[1],
+                tls = p.tcp[2],
+            )
+        });
+        let mut raw = String::new();
+        for line in SYSLOG_INPUTS.iter().chain(RAW_INPUTS) {
+            raw.push_str(line);
+            raw.push('\n');
+        }
+        running.send_tcp(ports.tcp[0], raw.as_bytes());
+        let rfc = "<165>1 2026-10-11T22:14:15.003Z host9 evntslog 77 ID47 [ex@32473 iut=\"3\"] framed message";
+        running.send_tcp(ports.tcp[1], format!("{} {rfc}", rfc.len()).as_bytes());
+        // After the others: the two connections are read side by side.
+        std::thread::sleep(Duration::from_millis(300));
+        running.send_tcp(ports.tcp[0], b"<13>Jan  1 00:00:00 h end: END-OF-INPUT\n");
+        let done = tmp.path().join("done.log");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !fs::read_to_string(&done).is_ok_and(|t| t.contains("END-OF-INPUT")) {
+            assert!(Instant::now() < deadline, "{}: no END-OF-INPUT: {}", daemon.name(), running.stderr());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(running.stop(), "{} did not stop", daemon.name());
+        let text = mask_receive_times(&fs::read_to_string(tmp.path().join("all.log")).unwrap_or_default());
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.sort();
+        lines.join("\n")
+    };
+    let expected = run_one(Daemon::Oracle);
+    let ours = run_one(Daemon::Rsng);
+    for app in ["sudo", "cisco", "checkpoint"] {
+        assert!(expected.contains(&format!("app={app} ")), "no {app}:\n{expected}");
+    }
+    assert!(expected.contains("framed message") && expected.starts_with("s_net "), "{expected}");
+    assert_eq!(ours, expected);
+}

@@ -103,7 +103,50 @@ impl Resolver<'_> {
             let branch = self.branch(path, path.flags.flow_control)?;
             top.push(TopPath { branch, sources, catchall: path.flags.catchall });
         }
+        self.source_channels(&mut top)?;
         Ok(Graph { top })
+    }
+
+    /// The channels of source objects (`source s { channel { source {...}; parser {...}; }; }`,
+    /// as the SCL's `default-network-drivers()` is written): the sources inside a channel feed
+    /// the channel's steps, then every log path that uses the enclosing source object, as one
+    /// branch set.
+    fn source_channels(&self, top: &mut Vec<TopPath>) -> Result<(), GraphError> {
+        for object in self.config.sources.iter().filter(|o| !o.forks.is_empty()) {
+            let users: Vec<&LogPath> = self
+                .config
+                .log_paths
+                .iter()
+                .filter(|p| {
+                    p.elements.iter().any(
+                        |el| matches!(el, LogElement::Object { context: Context::Source, name, .. } if *name == object.name),
+                    )
+                })
+                .collect();
+            if users.is_empty() {
+                continue;
+            }
+            for (_, fork) in &object.forks {
+                let sources: Vec<String> = fork
+                    .elements
+                    .iter()
+                    .filter_map(|el| match el {
+                        LogElement::Object { context: Context::Source, name, .. } => Some(name.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                let flow = fork.flags.flow_control;
+                let mut steps = self.steps(&fork.elements, flow)?;
+                let paths = users.iter().map(|p| self.branch(p, p.flags.flow_control)).collect::<Result<_, _>>()?;
+                steps.push(Step::Branches(paths));
+                top.push(TopPath {
+                    branch: Branch { steps, final_: false, fallback: false },
+                    sources,
+                    catchall: false,
+                });
+            }
+        }
+        Ok(())
     }
 
     fn branch(&self, path: &LogPath, flow: bool) -> Result<Branch, GraphError> {

@@ -133,11 +133,16 @@ fn used_objects(config: &ir::Config) -> (HashSet<(Context, String)>, bool) {
     for p in &config.log_paths {
         collect_references(p, &mut used);
     }
-    // The channels of a used parser or rewrite object use what they refer to.
+    // The channels of a used source, parser or rewrite object use what they refer to.
     let mut done: HashSet<(Context, String)> = HashSet::new();
     loop {
         let mut found = HashSet::new();
-        for (context, objects) in [(Context::Parser, &config.parsers), (Context::Rewrite, &config.rewrites)] {
+        let kinds = [
+            (Context::Source, &config.sources),
+            (Context::Parser, &config.parsers),
+            (Context::Rewrite, &config.rewrites),
+        ];
+        for (context, objects) in kinds {
             for obj in objects.iter().filter(|o| !o.forks.is_empty()) {
                 let key = (context, obj.name.clone());
                 if used.contains(&key) && done.insert(key) {
@@ -528,6 +533,28 @@ fn build(
         Kept(usize, Arc<dyn rsng_drivers::Route>),
         New(Box<dyn rsng_drivers::Source>, Arc<dyn rsng_drivers::Route>, Identity, ir::Driver, usize),
     }
+    // A source inside a source object's channel receives as that object (`$SOURCE`, the
+    // `.source.NAME` tag), as in syslog-ng.
+    let mut enclosing: HashMap<&str, &str> = HashMap::new();
+    for obj in &config.sources {
+        for (_, fork) in &obj.forks {
+            for el in &fork.elements {
+                if let LogElement::Object { context: Context::Source, name, .. } = el {
+                    enclosing.insert(name, &obj.name);
+                }
+            }
+        }
+    }
+    let receiving_name = |name: &str| {
+        let mut name = name;
+        for _ in 0..enclosing.len() {
+            match enclosing.get(name) {
+                Some(outer) => name = outer,
+                None => break,
+            }
+        }
+        name.to_string()
+    };
     for obj in &config.sources {
         if !any_catchall && !used.contains(&(Context::Source, obj.name.clone())) {
             continue;
@@ -547,7 +574,7 @@ fn build(
                 Some(i) => SourcePlan::Kept(i, route.clone()),
                 None => {
                     let mark = ctx.globals.read_mark();
-                    let built = rsng_drivers::build_source(&obj.name, driver, &ctx)?;
+                    let built = rsng_drivers::build_source(&receiving_name(&obj.name), driver, &ctx)?;
                     let key = Identity::new(base, names_read(&ctx.globals, mark, &common, &[]), &ctx.globals);
                     SourcePlan::New(built, route.clone(), key, driver.clone(), index)
                 }
