@@ -212,6 +212,8 @@ fn ensure_oracle() -> Result<(), String> {
         (Path::new("/usr/include/systemd/sd-journal.h").is_file(), "libsystemd-dev"),
         // journal-remote writes the journal files of tests/systemd_journal.rs.
         (Path::new("/lib/systemd/systemd-journal-remote").is_file(), "systemd-journal-remote"),
+        // The SCL's application adapters for the app-parser() tests (tests/app_parser.rs).
+        (Path::new("/usr/share/syslog-ng/include/scl/cisco/plugin.conf").is_file(), "syslog-ng-scl"),
         // ss: the socket option tests read the options of both daemons' sockets.
         (on_path("ss"), "iproute2"),
         // kafka-c() links Debian's librdkafka (headers and pkg-config file for the build).

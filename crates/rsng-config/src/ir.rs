@@ -46,7 +46,9 @@ pub struct Object {
     /// Anonymous objects (defined inline in a log path) get syslog-ng style names `#anon-source0`.
     pub anonymous: bool,
     pub drivers: Vec<Driver>,
-    pub forks: Vec<LogPath>,
+    /// Embedded `log {}` / `channel {}` paths, each with the number of drivers written before
+    /// it: in a parser or rewrite object they run in sequence with the drivers, in that order.
+    pub forks: Vec<(usize, LogPath)>,
     pub span: FileSpan,
 }
 

@@ -6,7 +6,8 @@
 //! `fallback` branches only see messages no other branch matched. The top-level `log` statements
 //! of a source form one branch set; so do a `junction`, the embedded `log {}` statements at the
 //! end of a path, and `if`/`elif`/`else` (channels ending in `flags(final)`, the last one
-//! empty unless there is an `else`, exactly as syslog-ng rewrites them).
+//! empty unless there is an `else`, exactly as syslog-ng rewrites them; the body of an
+//! `if (FILTER)` counts as a match once the filter passed, whatever becomes of the message).
 //!
 //! What follows a branch set runs once for each branch that lets the message through, with that
 //! branch's (possibly rewritten) copy: the router passes the rest of the path down as a
@@ -36,6 +37,10 @@ pub enum Step {
     Send(Vec<usize>),
     /// A branch set.
     Branches(Vec<Branch>),
+    /// Runs these steps and the rest of the path, and counts as a match whatever happens there
+    /// (syslog-ng's `drop-unmatched` channel, the body of `if (FILTER) {...}`: a message that
+    /// passed the condition is never offered to the `elif`/`else` branches).
+    Consume(Vec<Step>),
 }
 
 /// `filter;NAME;;a;matched|not_matched;N`, kept from `stats-level(3)` on as in syslog-ng.
@@ -76,6 +81,8 @@ pub struct Resolver<'a> {
     pub transforms: &'a HashMap<(Context, String), Vec<Arc<dyn Transform>>>,
     /// Filter object → its counters, when they are kept (`stats-level(3)` and up).
     pub filter_stats: Option<&'a std::cell::RefCell<FilterStats>>,
+    /// The parser and rewrite objects whose channels are being compiled, to refuse a cycle.
+    pub expanding: RefCell<Vec<(Context, String)>>,
 }
 
 /// A reference the builder could not resolve.
@@ -96,7 +103,50 @@ impl Resolver<'_> {
             let branch = self.branch(path, path.flags.flow_control)?;
             top.push(TopPath { branch, sources, catchall: path.flags.catchall });
         }
+        self.source_channels(&mut top)?;
         Ok(Graph { top })
+    }
+
+    /// The channels of source objects (`source s { channel { source {...}; parser {...}; }; }`,
+    /// as the SCL's `default-network-drivers()` is written): the sources inside a channel feed
+    /// the channel's steps, then every log path that uses the enclosing source object, as one
+    /// branch set.
+    fn source_channels(&self, top: &mut Vec<TopPath>) -> Result<(), GraphError> {
+        for object in self.config.sources.iter().filter(|o| !o.forks.is_empty()) {
+            let users: Vec<&LogPath> = self
+                .config
+                .log_paths
+                .iter()
+                .filter(|p| {
+                    p.elements.iter().any(
+                        |el| matches!(el, LogElement::Object { context: Context::Source, name, .. } if *name == object.name),
+                    )
+                })
+                .collect();
+            if users.is_empty() {
+                continue;
+            }
+            for (_, fork) in &object.forks {
+                let sources: Vec<String> = fork
+                    .elements
+                    .iter()
+                    .filter_map(|el| match el {
+                        LogElement::Object { context: Context::Source, name, .. } => Some(name.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                let flow = fork.flags.flow_control;
+                let mut steps = self.steps(&fork.elements, flow)?;
+                let paths = users.iter().map(|p| self.branch(p, p.flags.flow_control)).collect::<Result<_, _>>()?;
+                steps.push(Step::Branches(paths));
+                top.push(TopPath {
+                    branch: Branch { steps, final_: false, fallback: false },
+                    sources,
+                    catchall: false,
+                });
+            }
+        }
+        Ok(())
     }
 
     fn branch(&self, path: &LogPath, flow: bool) -> Result<Branch, GraphError> {
@@ -137,13 +187,7 @@ impl Resolver<'_> {
                         let outlets = (self.outlets)(name, flow);
                         steps.push(Step::Send(outlets));
                     }
-                    Context::Parser | Context::Rewrite => {
-                        let list = self
-                            .transforms
-                            .get(&(*context, name.clone()))
-                            .ok_or_else(|| GraphError(format!("undefined {} `{name}`", context.name())))?;
-                        steps.extend(list.iter().map(|t| Step::Transform(t.clone())));
-                    }
+                    Context::Parser | Context::Rewrite => self.object_steps(*context, name, flow, &mut steps)?,
                     other => return Err(GraphError(format!("a {} cannot be used in a log path", other.name()))),
                 },
                 LogElement::Fork(path) => forks.push(self.branch(path, flow)?),
@@ -162,6 +206,44 @@ impl Resolver<'_> {
         Ok(steps)
     }
 
+    /// The steps of a parser or rewrite object: its drivers, with its channels where they were
+    /// written. As syslog-ng compiles them: in a parser object a channel is a nested sequence;
+    /// in a rewrite object the channels come after the rules and form a junction.
+    fn object_steps(&self, context: Context, name: &str, flow: bool, steps: &mut Vec<Step>) -> Result<(), GraphError> {
+        let list = self
+            .transforms
+            .get(&(context, name.to_string()))
+            .ok_or_else(|| GraphError(format!("undefined {} `{name}`", context.name())))?;
+        let objects = if context == Context::Parser { &self.config.parsers } else { &self.config.rewrites };
+        let forks = objects.iter().rev().find(|o| o.name == name).map_or(&[][..], |o| &o.forks[..]);
+        if forks.is_empty() {
+            steps.extend(list.iter().map(|t| Step::Transform(t.clone())));
+            return Ok(());
+        }
+        let key = (context, name.to_string());
+        if self.expanding.borrow().contains(&key) {
+            return Err(GraphError(format!("the {} `{name}` refers to itself through its channels", context.name())));
+        }
+        self.expanding.borrow_mut().push(key);
+        if context == Context::Rewrite {
+            steps.extend(list.iter().map(|t| Step::Transform(t.clone())));
+            let branches = forks.iter().map(|(_, fork)| self.branch(fork, flow)).collect::<Result<_, _>>()?;
+            steps.push(Step::Branches(branches));
+            self.expanding.borrow_mut().pop();
+            return Ok(());
+        }
+        let mut next = 0;
+        for (before, fork) in forks {
+            let before = (*before).min(list.len());
+            steps.extend(list[next.min(before)..before].iter().map(|t| Step::Transform(t.clone())));
+            next = before;
+            steps.extend(self.steps(&fork.elements, flow || fork.flags.flow_control)?);
+        }
+        steps.extend(list[next..].iter().map(|t| Step::Transform(t.clone())));
+        self.expanding.borrow_mut().pop();
+        Ok(())
+    }
+
     /// `if (A) {..} elif (B) {..} else {..}` as syslog-ng builds it: a branch set of final
     /// channels, `filter(A); body` then `filter(B); body` ..., then the else body (an empty
     /// channel when there is none, so unmatched messages pass on).
@@ -174,11 +256,17 @@ impl Resolver<'_> {
         let mut out = Vec::new();
         for (cond, body) in branches {
             let mut steps = Vec::new();
-            if let Some(cond) = cond {
-                let f = compile_filter(self.config, cond, self.filters).map_err(|e| GraphError(e.to_string()))?;
-                steps.push(Step::Filter(Arc::new(f), None));
+            let body_steps = self.steps(&body.elements, flow || body.flags.flow_control)?;
+            match cond {
+                Some(cond) => {
+                    let f = compile_filter(self.config, cond, self.filters).map_err(|e| GraphError(e.to_string()))?;
+                    steps.push(Step::Filter(Arc::new(f), None));
+                    steps.push(Step::Consume(body_steps));
+                }
+                // `if { ... }`: the block itself is the condition; a message it drops goes on
+                // to the next branch.
+                None => steps = body_steps,
             }
-            steps.extend(self.steps(&body.elements, flow || body.flags.flow_control)?);
             out.push(Branch { steps, final_: true, fallback: false });
         }
         let else_steps = match otherwise {
@@ -281,6 +369,11 @@ fn run(steps: &[Step], mut msg: LogMessage, cont: Option<&Cont<'_>>, out: &mut O
             Step::Branches(branches) => {
                 let rest = Cont { steps: &steps[i + 1..], next: cont };
                 return branch_set(branches.iter(), &msg, Some(&rest), out);
+            }
+            Step::Consume(inner) => {
+                let rest = Cont { steps: &steps[i + 1..], next: cont };
+                run(inner, msg, Some(&rest), out);
+                return true;
             }
         }
     }

@@ -133,6 +133,29 @@ fn used_objects(config: &ir::Config) -> (HashSet<(Context, String)>, bool) {
     for p in &config.log_paths {
         collect_references(p, &mut used);
     }
+    // The channels of a used source, parser or rewrite object use what they refer to.
+    let mut done: HashSet<(Context, String)> = HashSet::new();
+    loop {
+        let mut found = HashSet::new();
+        let kinds = [
+            (Context::Source, &config.sources),
+            (Context::Parser, &config.parsers),
+            (Context::Rewrite, &config.rewrites),
+        ];
+        for (context, objects) in kinds {
+            for obj in objects.iter().filter(|o| !o.forks.is_empty()) {
+                let key = (context, obj.name.clone());
+                if used.contains(&key) && done.insert(key) {
+                    obj.forks.iter().for_each(|(_, p)| collect_references(p, &mut found));
+                }
+            }
+        }
+        let before = used.len();
+        used.extend(found);
+        if used.len() == before {
+            break;
+        }
+    }
     (used, config.log_paths.iter().any(|p| p.flags.catchall))
 }
 
@@ -494,11 +517,17 @@ fn build(
                     failures: AtomicU64::new(0),
                 }));
             }
-            // From stats-level(1) on, syslog-ng counts what each parser object discards.
+            // From stats-level(1) on, syslog-ng counts what each parser object discards. One
+            // transform per driver still: the object's channels run between them.
             if context == Context::Parser && ctx.globals.int("stats-level").unwrap_or(0) >= 1 {
                 let discarded = Arc::new(std::sync::atomic::AtomicU64::new(0));
                 parser_counters.push((obj.name.clone(), discarded.clone()));
-                list = vec![Arc::new(transform::counted::CountedParser { parts: list, discarded })];
+                list = list
+                    .into_iter()
+                    .map(|part| -> Arc<dyn Transform> {
+                        Arc::new(transform::counted::CountedParser { part, discarded: discarded.clone() })
+                    })
+                    .collect();
             }
             transforms.insert((context, obj.name.clone()), list);
         }
@@ -512,6 +541,7 @@ fn build(
         outlets: &outlet_of,
         transforms: &transforms,
         filter_stats: keep_filter_stats.then_some(&filter_stats),
+        expanding: RefCell::default(),
     };
     let graph = Arc::new(resolver.build().map_err(|e| BuildError::plain(e.0))?);
     let outlets: Arc<[Outlet]> = outlets.into_inner().into();
@@ -524,6 +554,28 @@ fn build(
         Kept(usize, Arc<dyn rsng_drivers::Route>),
         New(Box<dyn rsng_drivers::Source>, Arc<dyn rsng_drivers::Route>, Identity, ir::Driver, usize),
     }
+    // A source inside a source object's channel receives as that object (`$SOURCE`, the
+    // `.source.NAME` tag), as in syslog-ng.
+    let mut enclosing: HashMap<&str, &str> = HashMap::new();
+    for obj in &config.sources {
+        for (_, fork) in &obj.forks {
+            for el in &fork.elements {
+                if let LogElement::Object { context: Context::Source, name, .. } = el {
+                    enclosing.insert(name, &obj.name);
+                }
+            }
+        }
+    }
+    let receiving_name = |name: &str| {
+        let mut name = name;
+        for _ in 0..enclosing.len() {
+            match enclosing.get(name) {
+                Some(outer) => name = outer,
+                None => break,
+            }
+        }
+        name.to_string()
+    };
     for obj in &config.sources {
         if !any_catchall && !used.contains(&(Context::Source, obj.name.clone())) {
             continue;
@@ -543,7 +595,7 @@ fn build(
                 Some(i) => SourcePlan::Kept(i, route.clone()),
                 None => {
                     let mark = ctx.globals.read_mark();
-                    let built = rsng_drivers::build_source(&obj.name, driver, &ctx)?;
+                    let built = rsng_drivers::build_source(&receiving_name(&obj.name), driver, &ctx)?;
                     let key = Identity::new(base, names_read(&ctx.globals, mark, &common, &[]), &ctx.globals);
                     SourcePlan::New(built, route.clone(), key, driver.clone(), index)
                 }

@@ -163,11 +163,6 @@ impl Lowerer<'_> {
                     span,
                 });
             }
-            ast::Statement::Application { items, .. } => {
-                for item in items {
-                    let _ = self.inline_object(item);
-                }
-            }
         }
     }
 
@@ -230,13 +225,26 @@ impl Lowerer<'_> {
         for item in items {
             match item {
                 ast::ObjectItem::Driver(call) => {
+                    if context == Context::Rewrite && !forks.is_empty() {
+                        // syslog-ng's rewrite grammar takes channels only after the rules (they
+                        // form a junction there).
+                        let d = self
+                            .error_at(
+                                codes::SYNTAX,
+                                format!("syntax error, unexpected `{}` after a channel", call.name.value),
+                                call.name.span.clone(),
+                                "a rewrite rule cannot follow a channel",
+                            )
+                            .help("put the rewrite rules first, or inside a channel");
+                        self.push(d);
+                    }
                     if let Some(d) = self.driver(context, call) {
                         drivers.push(d);
                     }
                 }
                 ast::ObjectItem::Unfinished(name) => self.check_driver_name(context, name),
                 ast::ObjectItem::Path(path) => {
-                    forks.push(self.log_path(path));
+                    forks.push((drivers.len(), self.log_path(path)));
                 }
             }
         }

@@ -229,8 +229,9 @@ impl Preprocessor<'_> {
         Ok(BlockDef { context, name, params, varargs, body, site: name_span })
     }
 
-    /// Expands a block or generator reference `name(args)` whose name spans `start..end`.
-    pub(super) fn expand_reference(&mut self, ctx: Context, name: &str, start: usize, end: usize) {
+    /// Reads the `(args)` of a reference to `name` whose name spans `start..end` of the current
+    /// line, within the expansion budget. `None` after an error.
+    fn reference_args(&mut self, name: &str, start: usize, end: usize) -> Option<(Vec<Arg>, Buf, FileSpan)> {
         let site = self.span(start, end);
         let mark = self.frame().emit_mark;
         self.emit(mark, start);
@@ -249,7 +250,7 @@ impl Preprocessor<'_> {
                 Diagnostic::error(codes::BLOCK_ARGUMENT, format!("unclosed `(` in reference to `{name}()`"))
                     .at(site, "this reference"),
             );
-            return;
+            return None;
         };
         self.expansions += 1;
         if self.expansions > super::MAX_EXPANSIONS {
@@ -261,7 +262,7 @@ impl Preprocessor<'_> {
                 .at(site, "while expanding this reference")
                 .help("blocks that reference other blocks several times expand exponentially"),
             );
-            return;
+            return None;
         }
         if self.frames.len() >= super::MAX_FRAMES {
             self.error(
@@ -269,12 +270,10 @@ impl Preprocessor<'_> {
                     .at(site, "while expanding this reference")
                     .help("a block that references itself expands forever"),
             );
-            return;
+            return None;
         }
-        let key = (ctx, normalize(name));
-        let parsed = parse_args(&args_buf.text, false);
-        let args = match parsed {
-            Ok((args, _)) => args,
+        match parse_args(&args_buf.text, false) {
+            Ok((args, _)) => Some((args, args_buf, site)),
             Err((at, msg)) => {
                 let span = args_buf.span(at, at + 1).unwrap_or(site);
                 self.error(
@@ -282,9 +281,28 @@ impl Preprocessor<'_> {
                         .at(span, "here")
                         .help("positional block arguments are not supported; write `name(value)`"),
                 );
-                return;
+                None
             }
+        }
+    }
+
+    /// [`Self::reference_args`] as `(name, raw value)` pairs, for built-in generators.
+    pub(super) fn read_reference_args(
+        &mut self,
+        name: &str,
+        start: usize,
+        end: usize,
+    ) -> Option<(Vec<(String, String)>, FileSpan)> {
+        let (args, _, site) = self.reference_args(name, start, end)?;
+        Some((args_to_pairs(&args), site))
+    }
+
+    /// Expands a block or generator reference `name(args)` whose name spans `start..end`.
+    pub(super) fn expand_reference(&mut self, ctx: Context, name: &str, start: usize, end: usize) {
+        let Some((args, args_buf, site)) = self.reference_args(name, start, end) else {
+            return;
         };
+        let key = (ctx, normalize(name));
         if let Some(generator) = self.generators.get(&key).cloned() {
             self.run_generator(ctx, name, &generator.command, &args_to_pairs(&args), site);
             return;

@@ -6,6 +6,7 @@
 //! its context may stand). The result is one flat text for the grammar plus a [`SourceMap`] that
 //! maps every byte back to the file the user wrote.
 
+mod appmodel;
 mod backtick;
 mod block;
 pub mod buf;
@@ -192,6 +193,8 @@ pub struct Preprocessor<'a> {
     emitting: bool,
     globals: HashMap<String, String>,
     blocks: HashMap<(Context, String), Arc<BlockDef>>,
+    /// `application` definitions so far, in the order `app-parser()` applies them.
+    applications: Vec<Arc<appmodel::Application>>,
     generators: HashMap<(Context, String), Generator>,
     version: Option<(Version, FileSpan)>,
     modules: Vec<String>,
@@ -269,6 +272,7 @@ impl<'a> Preprocessor<'a> {
             emitting: true,
             globals,
             blocks: HashMap::new(),
+            applications: Vec::new(),
             generators: HashMap::new(),
             version: None,
             modules: Vec::new(),

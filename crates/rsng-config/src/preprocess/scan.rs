@@ -151,6 +151,20 @@ impl Preprocessor<'_> {
             self.define_block(start);
             return;
         }
+        if statement_start && top.parens == 0 && top.ctx == Some(Context::Root) && word == "application" {
+            self.define_application(start);
+            return;
+        }
+        // appmodel's generator: built in, and it wins over a block of the same name.
+        if statement_start
+            && top.parens == 0
+            && top.ctx == Some(Context::Parser)
+            && normalize(&word) == "app_parser"
+            && self.followed_by_paren()
+        {
+            self.expand_app_parser(start, end);
+            return;
+        }
         if let Some(ctx) = top.ctx {
             let candidate = match ctx {
                 Context::Filter => {
@@ -193,9 +207,7 @@ impl Preprocessor<'_> {
         };
         match current {
             Some(Context::Root) => match item {
-                // appmodel's `application NAME[TOPIC] { filter {...}; parser {...}; }` holds
-                // inline objects, like a log path.
-                "log" | "application" => Some(Context::Log),
+                "log" => Some(Context::Log),
                 "options" => Some(Context::Options),
                 _ => object,
             },

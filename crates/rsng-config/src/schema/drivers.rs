@@ -100,14 +100,6 @@ pub static VALUE_PAIRS_OPTIONS: &[O] = &[
     O::new("cast", Kind::Any),
 ];
 
-/// `app-parser()`: which applications of which topic to apply.
-pub static APP_PARSER_OPTIONS: &[O] = &[
-    O::new("topic", Kind::String),
-    O::new("auto-parse", Kind::YesNo),
-    O::new("auto-parse-include", Kind::Any),
-    O::new("auto-parse-exclude", Kind::Any),
-];
-
 /// `system()`: the arguments are handed to the `app-parser()` it generates.
 pub static SYSTEM_OPTIONS: &[O] = &[
     O::new("auto-parse", Kind::YesNo),
@@ -373,8 +365,8 @@ pub static DRIVERS: &[DriverSpec] = &[
     driver(Par, "syslog-parser", NoArg, &[PARSER_OPTIONS, MSG_FORMAT_OPTIONS, SYSLOG_PARSER_OPTIONS]),
     driver(Par, "date-parser", NoArg, &[PARSER_OPTIONS, DATE_PARSER_OPTIONS]),
     driver(Par, "db-parser", NoArg, &[PARSER_OPTIONS, DB_PARSER_OPTIONS]),
-    // appmodel: applies the `application` definitions of a topic.
-    driver(Par, "app-parser", NoArg, &[APP_PARSER_OPTIONS]),
+    // `app-parser()` is not here: like syslog-ng's, it is a generator, expanded by the
+    // preprocessor into channels (see preprocess/appmodel.rs).
     // tags-parser: a comma separated list of tags (from `template()`) becomes the message's tags.
     driver(Par, "tags-parser", NoArg, &[PARSER_OPTIONS]),
     // linux-audit-parser: kv-parser with the audit log's hex-encoded values decoded.

@@ -33,7 +33,6 @@ pub enum Statement<'a> {
     Options(Vec<Call<'a>>, Span),
     Template(TemplateDef<'a>),
     TemplateFunction { name: Text<'a>, body: Text<'a>, span: Span },
-    Application { name: Text<'a>, topic: Text<'a>, items: Vec<InlineObject<'a>>, span: Span },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

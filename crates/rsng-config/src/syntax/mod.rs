@@ -297,7 +297,6 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::kw_options => "`options`",
         Rule::kw_template => "`template`",
         Rule::kw_template_function => "`template-function`",
-        Rule::kw_application => "`application`",
         Rule::kw_flags => "`flags(...)`",
         Rule::kw_if => "`if`",
         Rule::kw_elif => "`elif`",
@@ -392,14 +391,6 @@ fn statement<'a>(pair: Pair<'a, Rule>) -> Statement<'a> {
             let name = text(inner.next().expect("name"));
             let body = text(inner.next().expect("body"));
             Statement::TemplateFunction { name, body, span }
-        }
-        Rule::application_stmt => {
-            let mut inner = pair.into_inner();
-            inner.next();
-            let name = text(inner.next().expect("name"));
-            let topic = text(inner.next().expect("topic"));
-            let items = inner.map(inline_object).collect();
-            Statement::Application { name, topic, items, span }
         }
         other => unreachable!("grammar admits no statement {other:?}"),
     }

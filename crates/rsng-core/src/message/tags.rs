@@ -91,7 +91,8 @@ impl Tags {
         self.low == 0 && self.high.is_empty()
     }
 
-    /// Appends the names comma-separated, as `$TAGS` prints them.
+    /// Appends the names comma-separated, as `$TAGS` prints them: a name that needs it (a comma,
+    /// a space, a quote) is quoted as a list element, as syslog-ng does.
     pub fn format(&self, out: &mut Vec<u8>) {
         if self.is_empty() {
             return;
@@ -104,7 +105,7 @@ impl Tags {
                     out.push(b',');
                 }
                 first = false;
-                out.extend_from_slice(name.as_bytes());
+                crate::strrepr::encode_append(out, name.as_bytes(), b",");
             }
         }
     }

@@ -28,6 +28,7 @@ pub mod regexp;
 pub mod scratch;
 pub mod strptime;
 pub mod syslog;
+pub mod tags;
 
 use std::sync::Arc;
 
@@ -42,6 +43,7 @@ pub use json::JsonParser;
 pub use kv::KvParser;
 pub use regexp::RegexpParser;
 pub use syslog::SyslogParser;
+pub use tags::TagsParser;
 
 use crate::message::LogMessage;
 use crate::template::{FormatOptions, Template};
@@ -56,6 +58,7 @@ pub enum ParserKind {
     Regexp(RegexpParser),
     Syslog(SyslogParser),
     Date(DateParser),
+    Tags(TagsParser),
 }
 
 /// A parser with its input: `$MSG` or a template.
@@ -89,6 +92,7 @@ impl Parser {
             ParserKind::Regexp(p) => p.parse(msg, &input),
             ParserKind::Syslog(p) => p.parse(msg, &input),
             ParserKind::Date(p) => p.parse(msg, &input),
+            ParserKind::Tags(p) => p.parse(msg, &input),
         }
     }
 }

@@ -71,7 +71,7 @@
 mod cond;
 mod dns;
 mod getent;
-mod list;
+pub(crate) mod list;
 mod list_funcs;
 mod numeric;
 mod text;

@@ -29,7 +29,7 @@
 //! Errors carry the byte offset in the text given to [`compile`], also for
 //! problems found inside nested function arguments.
 
-mod eval;
+pub(crate) mod eval;
 mod functions;
 mod macros;
 mod parse;

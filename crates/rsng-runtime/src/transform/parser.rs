@@ -1,5 +1,5 @@
 //! Parsers from their IR drivers: `kv-parser() json-parser() csv-parser() regexp-parser()
-//! syslog-parser() date-parser()`, each with `template()`.
+//! syslog-parser() date-parser() tags-parser()`, each with `template()`.
 
 use std::sync::Arc;
 
@@ -32,6 +32,7 @@ pub(super) fn build(driver: &Driver, ctx: &TransformContext<'_>) -> Result<Box<d
         "syslog-parser" => ParserKind::Syslog(syslog(driver, ctx)?),
         "date-parser" => ParserKind::Date(date(driver)?),
         "db-parser" => return super::db_parser::build(driver, ctx),
+        "tags-parser" => ParserKind::Tags(rsng_core::parser::TagsParser),
         other => {
             return Err(BuildError::at(format!("the parser `{other}()` cannot run in rsng yet"), &driver.span));
         }

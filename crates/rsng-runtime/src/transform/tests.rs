@@ -66,7 +66,7 @@ fn refusals_name_option_and_driver() {
     assert!(err(r#"rewrite r { subst("a" "b" type(glob)); };"#).contains("glob"));
     assert!(err(r#"parser p { date-parser(time-stamp(recvd)); };"#).contains("time-stamp"));
     assert!(err(r#"parser p { kv-parser(value-separator("::")); };"#).contains("value-separator"));
-    assert!(err(r#"parser p { tags-parser(); };"#).contains("tags-parser"));
+    assert!(err(r#"parser p { map-value-pairs(); };"#).contains("map-value-pairs"));
 }
 
 #[test]

@@ -146,7 +146,6 @@ fn config_text(spec: &DriverSpec, option: &str, scratch: &Scratch) -> Option<Str
         (Context::Destination, "example-destination") => format!("example-destination({option})"),
         (Context::Destination, name) => format!("{name}(\"127.0.0.1\" port(1) {tls}{option})"),
         (Context::Parser, "regexp-parser") => format!("regexp-parser(patterns(\"x\") {option})"),
-        (Context::Parser, "app-parser") => format!("app-parser(topic(\"syslog\") {option})"),
         (Context::Parser, name) => format!("{name}({option})"),
         (Context::Rewrite, "subst") => format!("subst(\"a\" \"b\" {option})"),
         (Context::Rewrite, "rename") => format!("rename(\"a\" \"b\" {option})"),

@@ -6,7 +6,7 @@
 /// empty elements are skipped, `"…"` and `'…'` elements are unquoted with
 /// backslash escapes decoded, a malformed element is taken verbatim.
 /// Returns the rest of the input, or `None` when the list is exhausted.
-pub(super) fn scan_next<'a>(input: &'a [u8], item: &mut Vec<u8>) -> Option<&'a [u8]> {
+pub(crate) fn scan_next<'a>(input: &'a [u8], item: &mut Vec<u8>) -> Option<&'a [u8]> {
     item.clear();
     let start = input.iter().position(|&c| c != b',')?;
     let input = &input[start..];
