@@ -829,6 +829,19 @@ impl Running {
                 (parts.next().unwrap_or_default(), parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
             rows.push(StatRow::new(component, id, inst, &format!("tls_handshake_failed_{reason}"), n));
         }
+        // Completed handshakes by protocol and cipher, and resumed sessions (rsng extension).
+        let split = |instance: &str| {
+            let mut parts = instance.splitn(3, ';');
+            [(); 3].map(|_| parts.next().unwrap_or_default().to_string())
+        };
+        for (instance, kind, n) in rsng_transport::tls::handshakes() {
+            let [component, id, inst] = split(&instance);
+            rows.push(StatRow::new(&component, &id, &inst, &format!("tls_handshakes_{kind}"), n));
+        }
+        for (instance, n) in rsng_transport::tls::resumptions() {
+            let [component, id, inst] = split(&instance);
+            rows.push(StatRow::new(&component, &id, &inst, "tls_resumptions", n));
+        }
         // When each certificate of each tls() block ends (rsng extension): `tls;LOCATION;ROLE:SUBJECT;a;not_after;UNIX`.
         for (location, role, subject, end) in rsng_transport::tls::certificates::certificate_expiries() {
             let instance = format!("{}:{subject}", role.name());

@@ -72,6 +72,7 @@ macro_rules! tls_options {
             // rsng extensions (syslog-ng has neither): see docs/tls.md.
             O::new("expiry-warning-days", super::NONNEGATIVE_INTEGER),
             O::new("handshake-timeout", super::POSITIVE_INTEGER),
+            O::new("permitted-peers", Kind::StringList).multi(),
             $($side,)*
         ]
     };

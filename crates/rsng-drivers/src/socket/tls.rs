@@ -158,6 +158,7 @@ pub fn read_config(items: &[OptionValue], location: String) -> Result<TlsConfig,
                 let n = as_int(v).filter(|&n| n > 0);
                 c.handshake_timeout = std::time::Duration::from_secs(n.ok_or_else(|| bad(item.name, &text()))? as u64);
             }
+            "permitted-peers" => strings(v, &mut c.permitted_peers),
             "openssl-conf-cmds" => {
                 let raw = text();
                 c.openssl_conf_cmds = parse_conf_cmds(&raw).ok_or_else(|| bad(item.name, &raw))?;

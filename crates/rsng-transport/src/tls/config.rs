@@ -166,6 +166,9 @@ pub struct TlsConfig {
     pub expiry_warning_days: u32,
     /// `handshake-timeout()` (rsng extension): how long a handshake may take.
     pub handshake_timeout: std::time::Duration,
+    /// `permitted-peers()` (rsng extension): host name patterns, one of which the peer's DNS
+    /// subjectAltName (or CN, without one) must match; empty: any peer.
+    pub permitted_peers: Vec<String>,
     /// Where the `tls()` block stands (`file:line:column`), for `location=` in messages.
     pub location: String,
 }
@@ -199,6 +202,7 @@ impl Default for TlsConfig {
             openssl_conf_cmds: Vec::new(),
             expiry_warning_days: 30,
             handshake_timeout: std::time::Duration::from_secs(60),
+            permitted_peers: Vec::new(),
             location: String::from("n/a"),
         }
     }

@@ -24,7 +24,7 @@ use super::config::{SslOption, TlsConfig};
 use super::credentials::{self, Status};
 use super::errors::{tls_error_string, HandshakeError, TlsError};
 use super::peer_verification::{alert_hint, hint, matches_entry, CaFacts, Policy, Refusal, Session};
-use super::stats::{record_handshake_failure, FailureReason};
+use super::stats::{record_handshake, record_handshake_failure, FailureReason};
 use super::stream::TlsStream;
 use super::{ffi, keylog, ocsp, LogSink, PeerVerify, Severity, Side};
 
@@ -355,6 +355,23 @@ fn build(config: &TlsConfig, side: Side, log: &LogSink) -> Result<Inner, TlsErro
             ));
         }
     }
+    if !config.permitted_peers.is_empty() && config.peer_verify == PeerVerify::OptionalUntrusted {
+        // No certificate is asked for or checked: the names could not be enforced.
+        return Err(unsupported(
+            "permitted-peers",
+            "permitted-peers() needs the peer's certificate; use it with peer-verify(required-trusted), \
+             required-untrusted or optional-trusted",
+        ));
+    }
+    for pattern in &config.permitted_peers {
+        if let Some(problem) = super::peer_verification::pattern_problem(pattern) {
+            return Err(TlsError::Invalid {
+                what: format!("invalid permitted-peers() pattern: {problem}"),
+                detail: format!("pattern='{pattern}'"),
+                location: loc.to_string(),
+            });
+        }
+    }
     let method = match side {
         Side::Client => SslMethod::tls_client(),
         Side::Server => SslMethod::tls_server(),
@@ -509,6 +526,7 @@ fn build(config: &TlsConfig, side: Side, log: &LogSink) -> Result<Inner, TlsErro
         peer_is_server: side == Side::Client,
         ignore_validity_period: config.has(SslOption::IgnoreValidityPeriod),
         ignore_hostname_mismatch: config.has(SslOption::IgnoreHostnameMismatch),
+        permitted_peers: config.permitted_peers.clone(),
         location: loc.to_string(),
         log: log.clone(),
         ca,
@@ -645,10 +663,7 @@ impl TlsContext {
             let (ssl, refusal) = self.session(&inner, None)?;
             let mut s = tokio_openssl::SslStream::new(ssl, stream).map_err(|e| self.setup_failure(&e))?;
             match Pin::new(&mut s).accept().await {
-                Ok(()) => {
-                    self.peer_seen(s.ssl());
-                    Ok(TlsStream::new(s, self.clone()))
-                }
+                Ok(()) => self.established(s, &inner),
                 Err(e) => Err(self.handshake_failure(&e, &refusal, &inner.policy.ca)),
             }
         }
@@ -671,15 +686,40 @@ impl TlsContext {
             let (ssl, refusal) = self.session(&inner, Some(host))?;
             let mut s = tokio_openssl::SslStream::new(ssl, stream).map_err(|e| self.setup_failure(&e))?;
             match Pin::new(&mut s).connect().await {
-                Ok(()) => {
-                    self.peer_seen(s.ssl());
-                    Ok(TlsStream::new(s, self.clone()))
-                }
+                Ok(()) => self.established(s, &inner),
                 Err(e) => Err(self.handshake_failure(&e, &refusal, &inner.policy.ca)),
             }
         }
         .await;
         self.counted(result)
+    }
+
+    /// A completed handshake: refused when `permitted-peers()` wants a certificate the peer did
+    /// not send (`optional-trusted`), else counted by protocol and cipher.
+    fn established<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        s: tokio_openssl::SslStream<S>,
+        inner: &Inner,
+    ) -> Result<TlsStream<S>, HandshakeError> {
+        let ssl = s.ssl();
+        if !inner.policy.permitted_peers.is_empty() && ssl.peer_certificate().is_none() {
+            let message = format!(
+                "Peer sent no certificate, but permitted-peers() is set, rejecting; permitted_peers='{}', location='{}'",
+                inner.policy.permitted_peers.join(", "),
+                self.location()
+            );
+            self.log(Severity::Error, message.clone());
+            return Err(HandshakeError {
+                message,
+                hint: Some("permitted-peers() admits only peers whose certificate names a permitted host".into()),
+                peer_closed: false,
+                reason: FailureReason::PermittedPeers,
+            });
+        }
+        self.peer_seen(ssl);
+        let cipher = ssl.current_cipher().map_or("unknown", |c| c.name());
+        record_handshake(&self.instance, ssl.version_str(), cipher, ssl.session_reused());
+        Ok(TlsStream::new(s, self.clone()))
     }
 
     fn counted<T>(&self, result: Result<T, HandshakeError>) -> Result<T, HandshakeError> {

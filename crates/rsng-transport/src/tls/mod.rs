@@ -54,7 +54,7 @@ pub use config::{ssl_version_from_name, CipherSuite, PeerVerify, SslOption, TlsC
 pub use context::{TlsContext, CHANGE_CHECK_INTERVAL};
 pub use errors::{tls_error_string, HandshakeError, TlsError};
 pub use peer_verification::format_dn;
-pub use stats::{handshake_failures, record_handshake_failure, FailureReason};
+pub use stats::{handshake_failures, handshakes, record_handshake_failure, resumptions, FailureReason};
 pub use stream::{PeerIdentity, TlsStream};
 
 /// Which end of the handshake a context serves.

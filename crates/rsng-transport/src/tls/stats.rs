@@ -26,6 +26,9 @@ pub enum FailureReason {
     TrustedDn,
     /// A valid certificate whose fingerprint is not in `trusted-keys()`.
     TrustedKeys,
+    /// A valid certificate that names no host of `permitted-peers()` (or no certificate at all
+    /// where `permitted-peers()` needs one).
+    PermittedPeers,
     /// The client sent no certificate where one is required.
     NoCertificate,
     /// No common protocol version or cipher, plain text on a TLS port, a malformed record.
@@ -35,7 +38,7 @@ pub enum FailureReason {
 }
 
 impl FailureReason {
-    pub const ALL: [FailureReason; 10] = [
+    pub const ALL: [FailureReason; 11] = [
         FailureReason::UnknownCa,
         FailureReason::Expired,
         FailureReason::NotYetValid,
@@ -43,6 +46,7 @@ impl FailureReason {
         FailureReason::HostnameMismatch,
         FailureReason::TrustedDn,
         FailureReason::TrustedKeys,
+        FailureReason::PermittedPeers,
         FailureReason::NoCertificate,
         FailureReason::Protocol,
         FailureReason::Other,
@@ -58,6 +62,7 @@ impl FailureReason {
             FailureReason::HostnameMismatch => "hostname-mismatch",
             FailureReason::TrustedDn => "trusted-dn",
             FailureReason::TrustedKeys => "trusted-keys",
+            FailureReason::PermittedPeers => "permitted-peers",
             FailureReason::NoCertificate => "no-certificate",
             FailureReason::Protocol => "protocol",
             FailureReason::Other => "other",
@@ -72,6 +77,7 @@ impl FailureReason {
             Refusal::Dn { .. } => FailureReason::TrustedDn,
             Refusal::NotCa { .. } | Refusal::Purpose { .. } => FailureReason::Other,
             Refusal::Hostname { .. } => FailureReason::HostnameMismatch,
+            Refusal::NotPermitted { .. } => FailureReason::PermittedPeers,
         }
     }
 
@@ -138,4 +144,34 @@ pub fn record_handshake_failure(instance: &str, reason: FailureReason) {
 pub fn handshake_failures() -> Vec<(String, String, u64)> {
     let map = FAILURES.lock().unwrap_or_else(|p| p.into_inner());
     map.iter().map(|((instance, reason), n)| (instance.clone(), reason.as_str().to_string(), *n)).collect()
+}
+
+/// Completed handshakes by (instance, protocol version, cipher).
+static SESSIONS: Mutex<BTreeMap<(String, String, String), u64>> = Mutex::new(BTreeMap::new());
+/// Completed handshakes that resumed an earlier session, by instance.
+static RESUMPTIONS: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
+
+/// Counts one completed handshake of `instance` (once per connection, never per message).
+pub fn record_handshake(instance: &str, version: &str, cipher: &str, resumed: bool) {
+    {
+        let mut map = SESSIONS.lock().unwrap_or_else(|p| p.into_inner());
+        *map.entry((instance.to_string(), version.to_string(), cipher.to_string())).or_insert(0) += 1;
+    }
+    if resumed {
+        let mut map = RESUMPTIONS.lock().unwrap_or_else(|p| p.into_inner());
+        *map.entry(instance.to_string()).or_insert(0) += 1;
+    }
+}
+
+/// Completed handshakes so far: (instance, `VERSION_CIPHER` as in `tls_handshakes_TLSv1.3_TLS_AES_256_GCM_SHA384`,
+/// count), sorted.
+pub fn handshakes() -> Vec<(String, String, u64)> {
+    let map = SESSIONS.lock().unwrap_or_else(|p| p.into_inner());
+    map.iter().map(|((instance, version, cipher), n)| (instance.clone(), format!("{version}_{cipher}"), *n)).collect()
+}
+
+/// Resumed sessions so far: (instance, count), sorted; only instances that resumed one.
+pub fn resumptions() -> Vec<(String, u64)> {
+    let map = RESUMPTIONS.lock().unwrap_or_else(|p| p.into_inner());
+    map.iter().map(|(instance, n)| (instance.clone(), *n)).collect()
 }

@@ -545,6 +545,7 @@ fn handshake_failures_are_counted_by_reason() {
             "hostname-mismatch",
             "trusted-dn",
             "trusted-keys",
+            "permitted-peers",
             "no-certificate",
             "protocol",
             "other"
@@ -664,4 +665,68 @@ fn destinations_read_changed_files_at_connect_time() {
     assert_eq!((s.as_deref(), c), (Ok(&b"hello\n"[..]), Ok(())), "{}", log.text());
     assert!(log.text().contains("files changed, new connections use them"), "{}", log.text());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn permitted_peers_admit_named_clients_only() {
+    let only = |patterns: &[&str]| TlsConfig {
+        permitted_peers: patterns.iter().map(|p| p.to_string()).collect(),
+        ..server_config()
+    };
+    // The test client certificate has no subjectAltName: its CN is compared.
+    let o = run(only(&["logs.example.com", "CLIENT1"]), client_config(Some("client")), "localhost");
+    assert_eq!(accepted(&o).expect("a client certificate").cn, b"client1");
+    let rows = handshakes();
+    let ours: Vec<_> = rows.iter().filter(|(i, _, _)| *i == format!("{}/server", o.instance)).collect();
+    assert_eq!(ours.len(), 1, "{rows:?}");
+    assert!(ours[0].1.starts_with("TLSv1.3_TLS_"), "{rows:?}");
+    assert_eq!(ours[0].2, 1);
+
+    let o = run(only(&["*.example.com"]), client_config(Some("client")), "localhost");
+    refused(&o);
+    assert!(
+        o.server_log.contains(
+            "Certificate valid, but its names are not in permitted-peers(), rejecting; subject='CN=client1, OU=Logging, \
+             O=Test', common_name='client1', permitted_peers='*.example.com', location='server.conf:1:1'"
+        ),
+        "{}",
+        o.server_log
+    );
+    assert_eq!(failures_of(&format!("{}/server", o.instance)), vec![("permitted-peers".to_string(), 1)]);
+}
+
+#[test]
+fn permitted_peers_check_the_servers_alt_names_on_a_client() {
+    let only = |pattern: &str| TlsConfig { permitted_peers: vec![pattern.to_string()], ..client_config(Some("client")) };
+    accepted(&run(server_config(), only("LocalHost"), "localhost"));
+    // The server's CN is "localhost" too, but it has DNS subjectAltNames: only they count.
+    let o = run(server_config(), only("other.example"), "localhost");
+    refused(&o);
+    assert!(o.client_log.contains("subject_alt_names='localhost'"), "{}", o.client_log);
+    assert_eq!(failures_of(&format!("{}/client", o.instance)), vec![("permitted-peers".to_string(), 1)]);
+}
+
+#[test]
+fn permitted_peers_need_a_certificate() {
+    let optional = TlsConfig {
+        peer_verify: PeerVerify::OptionalTrusted,
+        permitted_peers: vec!["client1".into()],
+        ..server_config()
+    };
+    let o = run(optional.clone(), client_config(None), "localhost");
+    refused(&o);
+    assert!(o.server_log.contains("Peer sent no certificate, but permitted-peers() is set, rejecting"), "{}", o.server_log);
+    assert_eq!(failures_of(&format!("{}/server", o.instance)), vec![("permitted-peers".to_string(), 1)]);
+    accepted(&run(optional, client_config(Some("client")), "localhost"));
+
+    let untrusted = TlsConfig {
+        peer_verify: PeerVerify::OptionalUntrusted,
+        permitted_peers: vec!["client1".into()],
+        ..server_config()
+    };
+    let e = TlsContext::new(&untrusted, Side::Server, Log::default().sink()).unwrap_err().to_string();
+    assert!(e.contains("permitted-peers() needs the peer's certificate"), "{e}");
+    let bad = TlsConfig { permitted_peers: vec!["logs.*.example.com".into()], ..server_config() };
+    let e = TlsContext::new(&bad, Side::Server, Log::default().sink()).unwrap_err().to_string();
+    assert!(e.contains("invalid permitted-peers() pattern") && e.contains("logs.*.example.com"), "{e}");
 }

@@ -74,6 +74,11 @@ pub fn hint(refusal: &Refusal, ca: &CaFacts, we_are_client: bool) -> String {
             "the destination is written as \"{host}\" but the server certificate names \"{certificate}\": write the \
              destination as a name or address listed in the subjectAltName of the certificate, or reissue the certificate"
         ),
+        Refusal::NotPermitted { subject, names } => format!(
+            "{peer} \"{subject}\" names {}, none of which matches permitted-peers(): add the name to \
+             permitted-peers(), or reissue the certificate with a permitted DNS subjectAltName",
+            if names.is_empty() { "no host".to_string() } else { format!("\"{}\"", names.join(", ")) }
+        ),
         Refusal::Purpose { subject, role } => format!(
             "\"{subject}\" is not a {role} certificate by its extendedKeyUsage, which extended-key-usage-verify(yes) \
              requires: reissue it with {}",

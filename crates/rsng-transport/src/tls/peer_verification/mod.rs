@@ -18,6 +18,7 @@ mod dn;
 mod fingerprint;
 mod hints;
 mod hostname;
+mod permitted;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -29,6 +30,7 @@ pub use dn::{format_dn, glob_match};
 pub use fingerprint::{entry_digest, matches_entry, sha1_fingerprint};
 pub use hints::{alert_hint, hint};
 pub use hostname::{matches_host, wildcard_match};
+pub use permitted::{pattern_problem, peer_names, permitted, permitted_peer_match};
 
 use super::{LogSink, PeerVerify, Severity};
 
@@ -47,6 +49,8 @@ pub struct Policy {
     pub peer_is_server: bool,
     pub ignore_validity_period: bool,
     pub ignore_hostname_mismatch: bool,
+    /// `permitted-peers()` patterns (rsng extension); empty: any peer.
+    pub permitted_peers: Vec<String>,
     /// `location=` of messages.
     pub location: String,
     pub log: LogSink,
@@ -77,6 +81,8 @@ pub enum Refusal {
     NotCa { subject: String },
     /// The server's certificate does not name the host connected to.
     Hostname { host: String, certificate: String },
+    /// The leaf names no host of `permitted-peers()` (its DNS subjectAltNames, or CN without one).
+    NotPermitted { subject: String, names: Vec<String> },
     /// `extended-key-usage-verify(yes)`: the leaf's purposes exclude the peer's role.
     Purpose { subject: String, role: &'static str },
 }
@@ -89,6 +95,8 @@ pub struct Session {
     pub hostname: Option<String>,
     pub refusal: Arc<Mutex<Option<Refusal>>>,
     hostname_checked: Mutex<Option<bool>>,
+    /// OpenSSL may call back more than once for the leaf: check and log it once.
+    permitted_checked: Mutex<Option<bool>>,
     /// The leaf failed validation but is listed in `trusted-fingerprints()`: the rest of the
     /// chain's verdicts no longer matter.
     trusted_by_fingerprint: AtomicBool,
@@ -101,6 +109,7 @@ impl Session {
             hostname,
             refusal: Arc::new(Mutex::new(None)),
             hostname_checked: Mutex::new(None),
+            permitted_checked: Mutex::new(None),
             trusted_by_fingerprint: AtomicBool::new(false),
         }
     }
@@ -178,6 +187,13 @@ impl Session {
                 };
                 self.refuse(Refusal::Chain { error: error.as_raw(), depth, subject, issuer, not_before, not_after });
             }
+            return false;
+        }
+        // After the chain and every other rule: a name never makes an untrusted certificate
+        // trusted.
+        if depth == 0 && !self.policy.permitted_peers.is_empty() && !self.check_permitted(ctx, &subject) {
+            // SAFETY: a valid X509_V_ERR code.
+            ctx.set_error(unsafe { X509VerifyResult::from_raw(sys::X509_V_ERR_CERT_REJECTED) });
             return false;
         }
         if depth == 0 && self.policy.mode.trusted() && !self.policy.ignore_hostname_mismatch {
@@ -288,6 +304,36 @@ impl Session {
             return true;
         }
         ok
+    }
+
+    fn check_permitted(&self, ctx: &X509StoreContextRef, subject: &str) -> bool {
+        let mut checked = self.permitted_checked.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(done) = *checked {
+            return done;
+        }
+        let Some(cert) = ctx.current_cert() else { return false };
+        let (names, are_sans) = peer_names(cert);
+        let allowed = permitted(&names, &self.policy.permitted_peers);
+        let kind = if are_sans { "subject_alt_names" } else { "common_name" };
+        let (list, location) = (names.join(", "), &self.policy.location);
+        if allowed {
+            self.log(
+                Severity::Debug,
+                format!("Certificate accepted by permitted-peers(); subject='{subject}', {kind}='{list}', location='{location}'"),
+            );
+        } else {
+            self.log(
+                Severity::Error,
+                format!(
+                    "Certificate valid, but its names are not in permitted-peers(), rejecting; subject='{subject}', \
+                     {kind}='{list}', permitted_peers='{}', location='{location}'",
+                    self.policy.permitted_peers.join(", ")
+                ),
+            );
+            self.refuse(Refusal::NotPermitted { subject: subject.to_string(), names });
+        }
+        *checked = Some(allowed);
+        allowed
     }
 
     fn check_hostname(&self, ctx: &X509StoreContextRef, host: &str) -> bool {
