@@ -152,14 +152,14 @@ fn permitted_peers_admit_clients_by_alt_name_wildcard_and_common_name() {
         pki().file("ca.pem")
     );
     let (running, port) = start(dir, &tls);
-    send(port, Some(&exact), "accepted exact\n");
-    send(port, Some(&wildcard), "accepted wildcard\n");
-    send(port, Some(&cn_only), "accepted common-name\n");
-    send(port, Some(&two_labels), "refused two-labels\n");
-    send(port, Some(&cn_shadowed), "refused cn-shadowed\n");
-    send(port, Some(&cn_other), "refused cn-other\n");
-    send(port, Some(&untrusted), "refused untrusted\n");
-    send(port, None, "refused no-certificate\n");
+    send(port, Some(&exact), "<13>Jan  1 00:00:00 sender app: accepted-exact\n");
+    send(port, Some(&wildcard), "<13>Jan  1 00:00:00 sender app: accepted-wildcard\n");
+    send(port, Some(&cn_only), "<13>Jan  1 00:00:00 sender app: accepted-common-name\n");
+    send(port, Some(&two_labels), "<13>Jan  1 00:00:00 sender app: refused-two-labels\n");
+    send(port, Some(&cn_shadowed), "<13>Jan  1 00:00:00 sender app: refused-cn-shadowed\n");
+    send(port, Some(&cn_other), "<13>Jan  1 00:00:00 sender app: refused-cn-other\n");
+    send(port, Some(&untrusted), "<13>Jan  1 00:00:00 sender app: refused-untrusted\n");
+    send(port, None, "<13>Jan  1 00:00:00 sender app: refused-no-certificate\n");
     let received = wait_lines(&dir.join("out"), 3, 10);
     let rows = wait_row(dir, "tls_handshake_failed_permitted-peers", 3);
     let rows_final = wait_row(dir, "tls_handshake_failed_no-certificate", 1);
@@ -171,7 +171,7 @@ fn permitted_peers_admit_clients_by_alt_name_wildcard_and_common_name() {
 
     let mut got = received_final.clone();
     got.sort();
-    assert_eq!(got, ["accepted common-name", "accepted exact", "accepted wildcard"], "{received:?}\n{log}");
+    assert_eq!(got, ["accepted-common-name", "accepted-exact", "accepted-wildcard"], "{received:?}\n{log}");
     assert_eq!(row(&rows, "tls_handshake_failed_permitted-peers"), Some(3), "{rows}\n{log}");
     assert_eq!(row(&rows_final, "tls_handshake_failed_unknown-ca"), Some(1), "{rows_final}");
     assert_eq!(row(&rows_final, "tls_handshake_failed_no-certificate"), Some(1), "{rows_final}");

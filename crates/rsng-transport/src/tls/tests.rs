@@ -697,7 +697,8 @@ fn permitted_peers_admit_named_clients_only() {
 
 #[test]
 fn permitted_peers_check_the_servers_alt_names_on_a_client() {
-    let only = |pattern: &str| TlsConfig { permitted_peers: vec![pattern.to_string()], ..client_config(Some("client")) };
+    let only =
+        |pattern: &str| TlsConfig { permitted_peers: vec![pattern.to_string()], ..client_config(Some("client")) };
     accepted(&run(server_config(), only("LocalHost"), "localhost"));
     // The server's CN is "localhost" too, but it has DNS subjectAltNames: only they count.
     let o = run(server_config(), only("other.example"), "localhost");
@@ -715,7 +716,11 @@ fn permitted_peers_need_a_certificate() {
     };
     let o = run(optional.clone(), client_config(None), "localhost");
     refused(&o);
-    assert!(o.server_log.contains("Peer sent no certificate, but permitted-peers() is set, rejecting"), "{}", o.server_log);
+    assert!(
+        o.server_log.contains("Peer sent no certificate, but permitted-peers() is set, rejecting"),
+        "{}",
+        o.server_log
+    );
     assert_eq!(failures_of(&format!("{}/server", o.instance)), vec![("permitted-peers".to_string(), 1)]);
     accepted(&run(optional, client_config(Some("client")), "localhost"));
 

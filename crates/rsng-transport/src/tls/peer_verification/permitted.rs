@@ -42,9 +42,9 @@ pub fn permitted_peer_match(name: &str, pattern: &str) -> bool {
         return false;
     }
     match pattern.strip_prefix("*.") {
-        Some(suffix) => name
-            .split_once('.')
-            .is_some_and(|(first, rest)| !first.is_empty() && rest.eq_ignore_ascii_case(suffix)),
+        Some(suffix) => {
+            name.split_once('.').is_some_and(|(first, rest)| !first.is_empty() && rest.eq_ignore_ascii_case(suffix))
+        }
         None => name.eq_ignore_ascii_case(pattern),
     }
 }
