@@ -4,7 +4,21 @@
 use std::fs;
 use std::time::{Duration, Instant};
 
+use std::sync::OnceLock;
+
 use rsng_tests::{oracle_skipped, run_oracle, run_rsng, workspace_root, Daemon, RunningDaemon, TempDir};
+use rsng_transport::tls::test_pki::TestPki;
+
+fn pki_dir() -> &'static TempDir {
+    static DIR: OnceLock<TempDir> = OnceLock::new();
+    DIR.get_or_init(|| TempDir::new("examples-pki").expect("temp dir"))
+}
+
+/// Certificates for the examples that name some (generated once).
+fn pki() -> &'static TestPki {
+    static PKI: OnceLock<TestPki> = OnceLock::new();
+    PKI.get_or_init(|| TestPki::generate(pki_dir().path()).expect("generate the test PKI"))
+}
 
 #[test]
 fn every_example_is_valid_for_both() {
@@ -15,6 +29,23 @@ fn every_example_is_valid_for_both() {
         if path.extension().is_none_or(|e| e != "conf") {
             continue;
         }
+        // Certificates under /etc/rsng/tls/ are the test PKI's (both daemons check that
+        // key-file() and the others exist while parsing).
+        let text = fs::read_to_string(&path).expect("example");
+        let checked_path = if text.contains("/etc/rsng/tls/") {
+            let pki = pki();
+            let text = text
+                .replace("/etc/rsng/tls/relay.key", &pki.file("server.key"))
+                .replace("/etc/rsng/tls/relay.pem", &pki.file("server.pem"))
+                .replace("/etc/rsng/tls/ca.pem", &pki.file("ca.pem"));
+            assert!(!text.contains("/etc/rsng/tls/"), "{}: a certificate path the test does not know", path.display());
+            let copy = pki_dir().path().join(path.file_name().expect("name"));
+            fs::write(&copy, text).expect("write example copy");
+            copy
+        } else {
+            path.clone()
+        };
+        let path = checked_path;
         let ours = run_rsng(&path);
         assert!(ours.ok, "{}: rsng rejects it: {}", path.display(), ours.message);
         if !oracle_skipped() {
@@ -23,7 +54,7 @@ fn every_example_is_valid_for_both() {
         }
         checked += 1;
     }
-    assert!(checked >= 3, "only {checked} examples found");
+    assert!(checked >= 5, "only {checked} examples found");
 }
 
 #[test]

@@ -696,6 +696,23 @@ fn permitted_peers_admit_named_clients_only() {
 }
 
 #[test]
+fn a_pinned_certificate_still_needs_a_permitted_name() {
+    // rogue-client is issued by a CA the server does not trust: only its pin lets it in.
+    let pin = pki().fingerprint("rogue-client.pem");
+    let pinned = |patterns: &[&str]| TlsConfig {
+        trusted_fingerprints: vec![pin.clone()],
+        any_digest: true,
+        permitted_peers: patterns.iter().map(|p| p.to_string()).collect(),
+        ..server_config()
+    };
+    let o = run(pinned(&["rogue-client"]), client_config(Some("rogue-client")), "localhost");
+    assert_eq!(accepted(&o).expect("a client certificate").cn, b"rogue-client");
+    let o = run(pinned(&["logs.example.com"]), client_config(Some("rogue-client")), "localhost");
+    refused(&o);
+    assert!(o.server_log.contains("its names are not in permitted-peers(), rejecting"), "{}", o.server_log);
+}
+
+#[test]
 fn permitted_peers_check_the_servers_alt_names_on_a_client() {
     let only =
         |pattern: &str| TlsConfig { permitted_peers: vec![pattern.to_string()], ..client_config(Some("client")) };

@@ -149,6 +149,12 @@ impl Session {
         let depth = ctx.error_depth();
         let ok = self.apply_policy(ok, ctx, &subject);
         if self.trusted_by_fingerprint.load(Ordering::Relaxed) {
+            // A pinned certificate is trusted, and still has to carry a permitted name.
+            if depth == 0 && !self.policy.permitted_peers.is_empty() && !self.check_permitted(ctx, &subject) {
+                // SAFETY: a valid X509_V_ERR code.
+                ctx.set_error(unsafe { X509VerifyResult::from_raw(sys::X509_V_ERR_CERT_REJECTED) });
+                return false;
+            }
             return true;
         }
         if ok && depth == 0 && self.policy.extended_key_usage_verify && !self.purpose_allowed(ctx) {
