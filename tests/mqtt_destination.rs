@@ -203,18 +203,30 @@ log {{ source(s); destination(d_plain); destination(d_one); destination(d_two); 
 
 #[test]
 fn a_broker_away_for_three_seconds_gets_every_message() {
-    const COUNT: usize = 400;
     let dir = TempDir::new("mqtt-outage").expect("dir");
-    let mut broker = Broker::start(dir.path());
+    run_outage(dir.path(), "log-fifo-size(50)");
+}
+
+#[test]
+fn a_broker_away_for_three_seconds_gets_every_message_from_a_reliable_disk_buffer() {
+    let dir = TempDir::new("mqtt-outage-disk").expect("dir");
+    let queue = format!("disk-buffer(reliable(yes) disk-buf-size(1048576) dir(\"{}\"))", dir.path().display());
+    run_outage(dir.path(), &queue);
+}
+
+/// `queue`: the destination's queue options (a small memory queue, or a reliable disk buffer).
+fn run_outage(dir: &Path, queue: &str) {
+    const COUNT: usize = 400;
+    let mut broker = Broker::start(dir);
     let sub = broker.subscribe();
     let port = broker.port;
-    let (d, ports, _) = RunningDaemon::start(Daemon::Rsng, dir.path(), 0, 1, |p| {
+    let (d, ports, _) = RunningDaemon::start(Daemon::Rsng, dir, 0, 1, |p| {
         format!(
             r#"@version: 3.38
 options {{ use-dns(no); time-reopen(1); }};
 source s {{ tcp(ip("127.0.0.1") port({input}) log-iw-size(50)); }};
 destination d {{ mqtt(address("tcp://127.0.0.1:{port}") topic("out") qos(1) template("$MSG")
-    username("{USER}") password("{PASSWORD}") log-fifo-size(50)); }};
+    username("{USER}") password("{PASSWORD}") {queue}); }};
 log {{ source(s); destination(d); flags(flow-control); }};
 "#,
             input = p.tcp[0]
@@ -251,7 +263,7 @@ log {{ source(s); destination(d); flags(flow-control); }};
     let missing: Vec<usize> = (0..COUNT).filter(|&i| seen[i] == 0).collect();
     let doubled: Vec<usize> = (0..COUNT).filter(|&i| seen[i] > 1).collect();
     // QoS 1 is at least once: a message whose acknowledgement the outage cut off is sent again.
-    eprintln!("outage: {} of {COUNT} arrived, {} twice", COUNT - missing.len(), doubled.len());
+    eprintln!("outage with {queue}: {} of {COUNT} arrived, {} twice", COUNT - missing.len(), doubled.len());
     assert!(ok && missing.is_empty(), "missing {missing:?}; stderr:\n{}", d.stderr());
     assert!(d.stderr().contains("Error connecting mqtt client"), "the outage was not seen:\n{}", d.stderr());
     d.stop();
