@@ -158,13 +158,13 @@ fn messages_arrive_on_their_topics_with_their_qos() {
     let (d, ports, _) = RunningDaemon::start(Daemon::Rsng, dir.path(), 0, 1, |p| {
         format!(
             r#"@version: 3.38
-options {{ use-dns(no); time-reopen(1); }};
+options {{ use-dns(no); time-reopen(1); stats-level(1); }};
 source s {{ tcp(ip("127.0.0.1") port({input})); }};
 destination d_plain {{ mqtt(address("tcp://127.0.0.1:{port}") topic("logs/plain") username("{USER}") password("{PASSWORD}")); }};
 destination d_one {{ mqtt(address("tcp://127.0.0.1:{port}") topic("logs/${{PROGRAM}}") fallback-topic("logs/fallback")
     qos(1) template("$PROGRAM said $MSG") username("{USER}") password("{PASSWORD}") client-id("rsng-one")); }};
 destination d_two {{ mqtt(address("tcp://127.0.0.1:{port}") topic("${{.unset}}") fallback-topic("logs/fallback")
-    qos(2) template("$MSG") username("{USER}") password("{PASSWORD}") keepalive(5)); }};
+    qos(2) template("$MSG") username("{USER}") password("{PASSWORD}") keepalive(1)); }};
 log {{ source(s); destination(d_plain); destination(d_one); destination(d_two); }};
 "#,
             input = p.tcp[0]
@@ -172,8 +172,9 @@ log {{ source(s); destination(d_plain); destination(d_one); destination(d_two); 
     });
     let input = ports.tcp[0];
     let msgs: Vec<String> = ["one", "two \"quoted\"", "three"].iter().map(|s| s.to_string()).collect();
-    d.send_tcp(input, lines("app", &msgs).as_bytes());
-    d.send_tcp(input, lines("web", &["four".to_string()]).as_bytes());
+    // One connection: the order is kept.
+    let input_text = lines("app", &msgs) + &lines("web", &["four".to_string()]);
+    d.send_tcp(input, input_text.as_bytes());
     let ok = wait_until(30, || sub.lines().len() >= 12);
     std::thread::sleep(Duration::from_millis(500));
     let got = sub.lines();
@@ -198,6 +199,26 @@ log {{ source(s); destination(d_plain); destination(d_one); destination(d_two); 
     assert!(log.contains("as rsng-one"), "client-id() not used:\n{log}");
     assert!(log.contains("as syslog-ng-destination-logs/plain"), "default client id:\n{log}");
     assert!(d.stderr().contains("Error constructing topic"), "{}", d.stderr());
+    let stats = Command::new("syslog-ng-ctl")
+        .arg("stats")
+        .arg("-c")
+        .arg(dir.path().join("rsng.ctl"))
+        .output()
+        .expect("syslog-ng-ctl");
+    let stats = String::from_utf8_lossy(&stats.stdout).replace(&format!(":{port},"), ":PORT,");
+    for row in [
+        "dst.mqtt-destination;d_plain#0;mqtt,tcp://127.0.0.1:PORT,logs/plain;a;written;4",
+        "dst.mqtt-destination;d_one#0;mqtt,tcp://127.0.0.1:PORT,logs/${PROGRAM};a;written;4",
+        "dst.mqtt-destination;d_two#0;mqtt,tcp://127.0.0.1:PORT,${.unset};a;written;4",
+    ] {
+        assert!(stats.lines().any(|l| l == row), "no {row} in:\n{stats}");
+    }
+    // keepalive(1): an idle connection is pinged, so the broker (which allows 1.5 keep-alive
+    // periods of silence) keeps it.
+    std::thread::sleep(Duration::from_millis(3500));
+    let log = std::fs::read_to_string(dir.path().join("mosquitto.log")).expect("log");
+    assert!(!log.contains("exceeded timeout"), "{log}");
+    assert!(log.contains("k1"), "keepalive(1) not sent in CONNECT:\n{log}");
     d.stop();
 }
 
