@@ -224,6 +224,9 @@ fn ensure_oracle() -> Result<(), String> {
         // The redis() tests run a private redis-server and compare with syslog-ng's module.
         (on_path("redis-server"), "redis-server"),
         (Path::new("/usr/lib/syslog-ng/3.38/libredis.so").is_file(), "syslog-ng-mod-redis"),
+        // The mqtt() tests run a private mosquitto and read it back with mosquitto_sub.
+        (Path::new("/usr/sbin/mosquitto").is_file(), "mosquitto"),
+        (on_path("mosquitto_sub"), "mosquitto-clients"),
     ] {
         if !present {
             packages.push(package);

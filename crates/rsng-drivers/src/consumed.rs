@@ -331,6 +331,28 @@ const REDIS: &[&str] = &[
     "disk-buffer",
 ];
 
+/// `mqtt()` ([`crate::mqtt`]), with the queue the runtime puts in front of it.
+const MQTT: &[&str] = &[
+    "topic",
+    "fallback-topic",
+    "template",
+    "keepalive",
+    "address",
+    "qos",
+    "client-id",
+    "username",
+    "password",
+    "retries",
+    "time-reopen",
+    "ts-format",
+    "frac-digits",
+    "time-zone",
+    "send-time-zone",
+    "on-error",
+    "log-fifo-size",
+    "disk-buffer",
+];
+
 /// `persist-name()` of the threaded destinations names their stats row, disk buffer and (for
 /// `kafka-c(sync-send(yes))`) transactions; it is read where those are named, not at build.
 const THREADED_DEST_NO_EFFECT: &[&str] = &["persist-name"];
@@ -451,6 +473,7 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
         (Context::Destination, "usertty") => consumes(&[USERTTY], &[], &[], &[], &[]),
         (Context::Destination, "kafka-c") => consumes(&[KAFKA], THREADED_DEST_NO_EFFECT, &[], DISK_BUFFER, &[]),
         (Context::Destination, "redis") => consumes(&[REDIS], THREADED_DEST_NO_EFFECT, &[], DISK_BUFFER, &[]),
+        (Context::Destination, "mqtt") => consumes(&[MQTT], THREADED_DEST_NO_EFFECT, &[], DISK_BUFFER, &[]),
         _ => return None,
     })
 }

@@ -8,6 +8,7 @@
 //! - [`journal`]: `systemd-journal()`, the systemd journal through libsystemd.
 //! - [`kafka`]: `kafka-c()`, records to Apache Kafka.
 //! - [`redis`]: `redis()`, commands to a Redis server.
+//! - [`mqtt`]: `mqtt()`, messages published to an MQTT broker.
 //! - [`sql`]: `sql()`, rows in database tables.
 //! - [`internal`]: rsng's own events, as syslog-ng's `internal()` source names them.
 //! - [`secure_logging`]: the `$(slog)` template function's key and MAC files.
@@ -29,6 +30,7 @@ pub mod http;
 pub mod internal;
 pub mod journal;
 pub mod kafka;
+pub mod mqtt;
 pub mod options;
 pub mod pipeline;
 pub mod receive;
@@ -183,6 +185,7 @@ pub fn build_destination(
         "http" => http::build_destination(object, index, opts, ctx),
         "kafka-c" => kafka::build_destination(object, index, opts, ctx),
         "redis" => redis::build_destination(object, index, opts, ctx),
+        "mqtt" => mqtt::build_destination(object, index, opts, ctx),
         "sql" => sql::build_destination(object, index, opts, ctx),
         "amqp" => amqp::build_destination(object, index, opts, ctx),
         "example-destination" => example::build_destination(opts),

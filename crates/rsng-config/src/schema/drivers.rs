@@ -11,6 +11,7 @@
 use super::amqp::AMQP_OPTION_SETS;
 use super::http::HTTP_OPTION_SETS;
 use super::kafka::KAFKA_OPTION_SETS;
+use super::mqtt::MQTT_OPTION_SETS;
 use super::parsers::{
     CSV_PARSER_OPTIONS, DATE_PARSER_OPTIONS, DB_PARSER_OPTIONS, JSON_PARSER_OPTIONS, KV_PARSER_OPTIONS, PARSER_OPTIONS,
     REGEXP_PARSER_OPTIONS, SYSLOG_PARSER_OPTIONS,
@@ -352,6 +353,8 @@ pub static DRIVERS: &[DriverSpec] = &[
     // The `kafka` module (Debian's syslog-ng-mod-rdkafka) and the `redis` module.
     driver(Dst, "kafka-c", NoArg, KAFKA_OPTION_SETS),
     driver(Dst, "redis", NoArg, REDIS_OPTION_SETS),
+    // The `mqtt` module (no Debian package of 3.38 ships it).
+    driver(Dst, "mqtt", NoArg, MQTT_OPTION_SETS),
     // The `afsql` module (Debian's syslog-ng-mod-sql): a threaded destination.
     driver(Dst, "sql", NoArg, SQL_OPTION_SETS),
     // The `afamqp` module (Debian's syslog-ng-mod-amqp): a threaded destination.
@@ -441,7 +444,6 @@ pub static OTHER_PLUGINS: &[DriverSpec] = &[
     syslog_ng(Dst, "riemann"),
     syslog_ng(Dst, "stomp"),
     syslog_ng(Dst, "snmp"),
-    syslog_ng(Dst, "mqtt"),
     syslog_ng(Dst, "python"),
     syslog_ng(Dst, "java"),
     // 4.x only: syslog-ng 3.38 has no stdout() destination.

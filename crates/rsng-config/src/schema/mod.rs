@@ -11,6 +11,7 @@ mod filters;
 mod global;
 pub(crate) mod http;
 pub(crate) mod kafka;
+pub(crate) mod mqtt;
 mod parsers;
 pub(crate) mod redis;
 mod rewrites;

@@ -147,6 +147,10 @@ fn config_text(spec: &DriverSpec, option: &str, scratch: &Scratch) -> Option<Str
             "redis(command(\"SET\" \"k\" \"$MSG\") port(6379))".to_string()
         }
         (Context::Destination, "redis") => format!("redis(command(\"SET\" \"k\" \"$MSG\") {option})"),
+        (Context::Destination, "mqtt") if option.starts_with("topic(") => {
+            format!("mqtt({option} fallback-topic(\"f\"))")
+        }
+        (Context::Destination, "mqtt") => format!("mqtt(topic(\"t\") {option})"),
         // It takes exactly one option, as in syslog-ng's grammar.
         (Context::Destination, "example-destination") => format!("example-destination({option})"),
         (Context::Destination, name) => format!("{name}(\"127.0.0.1\" port(1) {tls}{option})"),

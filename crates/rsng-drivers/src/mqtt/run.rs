@@ -1,0 +1,401 @@
+//! The worker of an `mqtt()` destination: it keeps one connection to the broker, takes messages
+//! from the destination queue and publishes them. With QoS 1 and 2 a chunk goes out pipelined
+//! and each message counts as written when the broker has acknowledged it; the rest go back to
+//! the queue when the connection fails. When idle it pings the broker every `keepalive()`.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rsng_core::template::{FormatOptions, Template};
+use rsng_core::LogMessage;
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+use super::options::Settings;
+use super::packet;
+use crate::internal;
+use crate::pipeline::DestinationQueue;
+use crate::{Destination, DestinationContext, Task};
+
+/// Messages published at once from a memory queue (a disk buffer gives one at a time: one take
+/// is one delivery there).
+const CHUNK: usize = 64;
+/// How long the broker may take to acknowledge (syslog-ng waits 10 s for each publication).
+const ACK_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long connecting may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct Shared {
+    pub settings: Settings,
+    pub topic: Template,
+    /// The topic when it is not templated.
+    pub literal_topic: Option<Vec<u8>>,
+    pub payload: Arc<Template>,
+    pub format: FormatOptions,
+    /// `d_mqtt#0`, as syslog-ng's messages name the driver.
+    pub driver: String,
+    pub location: String,
+}
+
+pub struct MqttDestination {
+    pub shared: Arc<Shared>,
+}
+
+impl Destination for MqttDestination {
+    fn run(self: Box<Self>, ctx: DestinationContext) -> Task {
+        Box::pin(async move {
+            // 3.38's mqtt() has no workers(): one connection, as there.
+            Worker::new(self.shared).run(ctx.queue, ctx.shutdown).await;
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Success,
+    /// No acknowledgement in time: retried up to `retries()` times, then dropped.
+    Error,
+    /// The connection failed: kept and tried again after `time-reopen()`.
+    NotConnected,
+}
+
+struct Connection {
+    reader: BufReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+    last_sent: Instant,
+}
+
+struct Worker {
+    shared: Arc<Shared>,
+    conn: Option<Connection>,
+    out: Vec<u8>,
+    topic: Vec<u8>,
+    payload: Vec<u8>,
+    body: Vec<u8>,
+    /// Per message of the chunk in flight: its packet id, and whether it is done (acknowledged,
+    /// or dropped as unpublishable).
+    ids: Vec<u16>,
+    done: Vec<bool>,
+    next_id: u16,
+    format: FormatOptions,
+    seq_num: u32,
+    errors: u32,
+}
+
+impl Worker {
+    fn new(shared: Arc<Shared>) -> Worker {
+        let format = shared.format.clone();
+        Worker {
+            shared,
+            conn: None,
+            out: Vec::with_capacity(16 * 1024),
+            topic: Vec::new(),
+            payload: Vec::with_capacity(1024),
+            body: Vec::new(),
+            ids: Vec::with_capacity(CHUNK),
+            done: Vec::with_capacity(CHUNK),
+            next_id: 0,
+            format,
+            seq_num: 0,
+            errors: 0,
+        }
+    }
+
+    async fn run(mut self, queue: Arc<DestinationQueue>, shutdown: CancellationToken) {
+        let settings = self.shared.settings.clone();
+        let take = if queue.is_persistent() { 1 } else { CHUNK };
+        let mut batch: Vec<LogMessage> = Vec::with_capacity(take);
+        // syslog-ng connects when the worker starts, not at the first message.
+        let _ = self.ensure_connected().await;
+        loop {
+            // Idle: keep the connection alive.
+            loop {
+                tokio::select! {
+                    _ = queue.wait_len(1) => break,
+                    _ = tokio::time::sleep(settings.keepalive) => self.ping().await,
+                    _ = shutdown.cancelled() => return self.disconnect().await,
+                }
+            }
+            if !queue.pop(take, &mut batch).await {
+                return self.disconnect().await;
+            }
+            while !batch.is_empty() {
+                let outcome = tokio::select! {
+                    o = self.deliver(&batch) => Some(o),
+                    _ = shutdown.cancelled() => None,
+                };
+                // What is done leaves the batch; the rest is tried again or put back.
+                let (written, dropped) = self.retire(&mut batch);
+                queue.stats.written.fetch_add(written, Ordering::Relaxed);
+                queue.stats.discarded.fetch_add(dropped, Ordering::Relaxed);
+                match outcome {
+                    None => {
+                        queue.push_front(&mut batch);
+                        return self.disconnect().await;
+                    }
+                    Some(Outcome::Success) => self.errors = 0,
+                    Some(Outcome::Error) if self.errors + 1 >= settings.retries => {
+                        internal::error(format!(
+                            "Multiple failures while sending message(s) to destination, message(s) dropped; \
+                             driver='{}', location='{}', worker_index='0', retries='{}', batch_size='{}'",
+                            self.shared.driver,
+                            self.shared.location,
+                            self.errors + 1,
+                            batch.len()
+                        ));
+                        self.errors = 0;
+                        queue.stats.discarded.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                        batch.clear();
+                        self.conn = None;
+                    }
+                    Some(outcome) => {
+                        if outcome == Outcome::Error {
+                            self.errors += 1;
+                            internal::error(format!(
+                                "Error occurred while trying to send a message, trying again; driver='{}', \
+                                 location='{}', worker_index='0', retries='{}', time_reopen='{}', batch_size='{}'",
+                                self.shared.driver,
+                                self.shared.location,
+                                self.errors,
+                                settings.time_reopen.as_secs(),
+                                batch.len()
+                            ));
+                        } else {
+                            internal::info_always(format!(
+                                "Server disconnected while preparing messages for sending, trying again; \
+                                 driver='{}', location='{}', worker_index='0', time_reopen='{}', batch_size='{}'",
+                                self.shared.driver,
+                                self.shared.location,
+                                settings.time_reopen.as_secs(),
+                                batch.len()
+                            ));
+                        }
+                        self.conn = None;
+                        queue.push_front(&mut batch);
+                        tokio::select! {
+                            _ = tokio::time::sleep(settings.time_reopen) => {}
+                            _ = shutdown.cancelled() => return,
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Removes the messages marked done from `batch`: `(acknowledged, dropped)` counts.
+    fn retire(&mut self, batch: &mut Vec<LogMessage>) -> (u64, u64) {
+        // The marks cover the whole batch once it was formatted; before that nothing is done.
+        let (mut written, mut dropped) = (0, 0);
+        if self.done.len() == batch.len() {
+            for (&id, &done) in self.ids.iter().zip(&self.done) {
+                match (done, id) {
+                    (false, _) => {}
+                    (true, 0) => dropped += 1,
+                    (true, _) => written += 1,
+                }
+            }
+            let mut flags = self.done.iter();
+            batch.retain(|_| !flags.next().copied().unwrap_or(false));
+        }
+        self.ids.clear();
+        self.done.clear();
+        (written, dropped)
+    }
+
+    /// Publishes `msgs` and waits for their acknowledgements, marking each one done as it
+    /// completes.
+    async fn deliver(&mut self, msgs: &[LogMessage]) -> Outcome {
+        if self.ensure_connected().await.is_err() {
+            return Outcome::NotConnected;
+        }
+        let qos = self.shared.settings.qos;
+        self.out.clear();
+        self.ids.clear();
+        self.done.clear();
+        for msg in msgs {
+            let id = if qos > 0 { self.next_packet_id() } else { 1 };
+            match self.format_publish(msg, id) {
+                Ok(()) => {
+                    self.ids.push(id);
+                    // QoS 0 is done once written.
+                    self.done.push(false);
+                }
+                Err(e) => {
+                    internal::error(format!(
+                        "An unrecoverable error occurred during publish, dropping message.; error code='{e}', \
+                         location='{}'",
+                        self.shared.location
+                    ));
+                    // Id 0 marks a drop (real packet ids start at 1).
+                    self.ids.push(0);
+                    self.done.push(true);
+                }
+            }
+        }
+        let Some(conn) = self.conn.as_mut() else { return Outcome::NotConnected };
+        if let Err(e) = conn.writer.write_all(&self.out).await {
+            return self.failed("Disconnected during publish!", &e);
+        }
+        conn.last_sent = Instant::now();
+        if qos == 0 {
+            self.done.iter_mut().for_each(|d| *d = true);
+            return Outcome::Success;
+        }
+        let mut pending = self.done.iter().filter(|&&d| !d).count();
+        while pending > 0 {
+            let Some(conn) = self.conn.as_mut() else { return Outcome::NotConnected };
+            let kind = match tokio::time::timeout(ACK_TIMEOUT, packet::read(&mut conn.reader, &mut self.body)).await {
+                Err(_) => {
+                    internal::error(format!(
+                        "Error while waiting the response!; error code='timeout', location='{}'",
+                        self.shared.location
+                    ));
+                    return Outcome::Error;
+                }
+                Ok(Err(e)) => return self.failed("Disconnected while waiting the response!", &e),
+                Ok(Ok(kind)) => kind,
+            };
+            let Some(id) = packet::ack_id(&self.body) else { continue };
+            let completes = match kind {
+                packet::PUBACK if qos == 1 => true,
+                packet::PUBCOMP if qos == 2 => true,
+                packet::PUBREC if qos == 2 => {
+                    self.out.clear();
+                    packet::pubrel(&mut self.out, id);
+                    if let Err(e) = conn.writer.write_all(&self.out).await {
+                        return self.failed("Disconnected while waiting the response!", &e);
+                    }
+                    false
+                }
+                _ => false,
+            };
+            if completes {
+                if let Some(i) = self.ids.iter().zip(&self.done).position(|(&m, &d)| m == id && !d) {
+                    self.done[i] = true;
+                    pending -= 1;
+                }
+            }
+        }
+        Outcome::Success
+    }
+
+    fn failed(&mut self, what: &str, e: &std::io::Error) -> Outcome {
+        internal::error(format!("{what}; error='{e}', location='{}'", self.shared.location));
+        self.conn = None;
+        Outcome::NotConnected
+    }
+
+    fn next_packet_id(&mut self) -> u16 {
+        self.next_id = self.next_id.checked_add(1).unwrap_or(1);
+        self.next_id
+    }
+
+    /// Appends the PUBLISH of `msg` to the output.
+    fn format_publish(&mut self, msg: &LogMessage, id: u16) -> Result<(), &'static str> {
+        let shared = &self.shared;
+        self.seq_num = self.seq_num.wrapping_add(1).max(1);
+        self.format.seq_num = msg.writer_seq_num(self.seq_num);
+        self.payload.clear();
+        let _ = shared.payload.format(msg, &self.format, &mut self.payload);
+        let topic: &[u8] = match &shared.literal_topic {
+            Some(t) => t,
+            None => {
+                self.topic.clear();
+                let _ = shared.topic.format(msg, &self.format, &mut self.topic);
+                if self.topic.is_empty() {
+                    internal::error(format!(
+                        "Error constructing topic; topic_name='', driver='{}', location='{}', error message='mqtt \
+                         dest: topic name is illegal, it can't be empty'",
+                        shared.driver, shared.location
+                    ));
+                    shared.settings.fallback_topic.as_deref().unwrap_or_default().as_bytes()
+                } else {
+                    &self.topic
+                }
+            }
+        };
+        if std::str::from_utf8(topic).is_err() {
+            return Err("MQTTCLIENT_BAD_UTF8_STRING");
+        }
+        packet::publish(&mut self.out, topic, &self.payload, shared.settings.qos, id)
+    }
+
+    async fn ensure_connected(&mut self) -> Result<(), ()> {
+        if self.conn.is_some() {
+            return Ok(());
+        }
+        match self.connect().await {
+            Ok(c) => {
+                self.conn = Some(c);
+                Ok(())
+            }
+            Err(e) => {
+                internal::error(format!(
+                    "Error connecting mqtt client; error_code='{e}', client_id='{}', location='{}'",
+                    self.shared.settings.client_id, self.shared.location
+                ));
+                Err(())
+            }
+        }
+    }
+
+    /// Connects and waits for the broker's CONNACK.
+    async fn connect(&mut self) -> std::io::Result<Connection> {
+        let s = &self.shared.settings;
+        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((s.host.as_str(), s.port)))
+            .await
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "Connection timed out"))??;
+        let _ = stream.set_nodelay(true);
+        let (read, mut writer) = stream.into_split();
+        let mut reader = BufReader::new(read);
+        self.out.clear();
+        let keepalive = u16::try_from(s.keepalive.as_secs()).unwrap_or(u16::MAX);
+        packet::connect(&mut self.out, &s.client_id, s.username.as_deref(), s.password.as_deref(), keepalive);
+        writer.write_all(&self.out).await?;
+        let kind = tokio::time::timeout(CONNECT_TIMEOUT, packet::read(&mut reader, &mut self.body))
+            .await
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no CONNACK from the broker"))??;
+        match (kind, self.body.get(1)) {
+            (packet::CONNACK, Some(0)) => Ok(Connection { reader, writer, last_sent: Instant::now() }),
+            (packet::CONNACK, Some(&code)) => {
+                Err(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, packet::connack_error(code)))
+            }
+            _ => Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "the broker did not answer with CONNACK")),
+        }
+    }
+
+    /// A PINGREQ when nothing went out for `keepalive()`; a broker that does not answer loses
+    /// the connection (the next message reconnects).
+    async fn ping(&mut self) {
+        let keepalive = self.shared.settings.keepalive;
+        let Some(conn) = self.conn.as_mut() else {
+            let _ = self.ensure_connected().await;
+            return;
+        };
+        if conn.last_sent.elapsed() < keepalive / 2 {
+            return;
+        }
+        let alive = async {
+            conn.writer.write_all(&packet::PINGREQ).await?;
+            conn.last_sent = Instant::now();
+            loop {
+                if packet::read(&mut conn.reader, &mut self.body).await? == packet::PINGRESP {
+                    return Ok::<_, std::io::Error>(());
+                }
+            }
+        };
+        if !matches!(tokio::time::timeout(keepalive, alive).await, Ok(Ok(()))) {
+            self.conn = None;
+        }
+    }
+
+    async fn disconnect(&mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            let _ = conn.writer.write_all(&packet::DISCONNECT).await;
+            let _ = conn.writer.shutdown().await;
+        }
+    }
+}
