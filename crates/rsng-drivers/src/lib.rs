@@ -8,6 +8,7 @@
 //! - [`journal`]: `systemd-journal()`, the systemd journal through libsystemd.
 //! - [`kafka`]: `kafka-c()`, records to Apache Kafka.
 //! - [`redis`]: `redis()`, commands to a Redis server.
+//! - [`snmp`]: `snmp()`, SNMPv2c traps.
 //! - [`sql`]: `sql()`, rows in database tables.
 //! - [`internal`]: rsng's own events, as syslog-ng's `internal()` source names them.
 //! - [`secure_logging`]: the `$(slog)` template function's key and MAC files.
@@ -34,6 +35,7 @@ pub mod pipeline;
 pub mod receive;
 pub mod redis;
 pub mod secure_logging;
+pub mod snmp;
 pub mod socket;
 pub mod sql;
 pub mod writer;
@@ -183,6 +185,7 @@ pub fn build_destination(
         "http" => http::build_destination(object, index, opts, ctx),
         "kafka-c" => kafka::build_destination(object, index, opts, ctx),
         "redis" => redis::build_destination(object, index, opts, ctx),
+        "snmp" => snmp::build_destination(object, index, opts, ctx),
         "sql" => sql::build_destination(object, index, opts, ctx),
         "amqp" => amqp::build_destination(object, index, opts, ctx),
         "example-destination" => example::build_destination(opts),

@@ -430,6 +430,11 @@ fn build(
                     index,
                     rsng_drivers::Options::new(driver, &ctx.globals),
                 )),
+                "snmp" => Some(rsng_drivers::snmp::stats_name(
+                    &obj.name,
+                    index,
+                    rsng_drivers::Options::new(driver, &ctx.globals),
+                )),
                 "sql" => Some(rsng_drivers::sql::stats_name(
                     &obj.name,
                     index,

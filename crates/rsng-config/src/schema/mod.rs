@@ -14,6 +14,7 @@ pub(crate) mod kafka;
 mod parsers;
 pub(crate) mod redis;
 mod rewrites;
+pub(crate) mod snmp;
 mod socket;
 pub(crate) mod sql;
 pub(crate) mod tls;

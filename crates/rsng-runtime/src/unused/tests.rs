@@ -142,6 +142,16 @@ fn config_text(spec: &DriverSpec, option: &str, scratch: &Scratch) -> Option<Str
             "redis(command(\"SET\" \"k\" \"$MSG\") port(6379))".to_string()
         }
         (Context::Destination, "redis") => format!("redis(command(\"SET\" \"k\" \"$MSG\") {option})"),
+        // host() and trap-obj() are required.
+        (Context::Destination, "snmp") => {
+            let trap = if option.starts_with("trap-obj(") {
+                ""
+            } else {
+                "trap-obj(\"1.3.6.1.6.3.1.1.4.1.0\", \"Objectid\", \"1.3.6.1.4.1\") "
+            };
+            let host = if option.starts_with("host(") { "" } else { "host(\"127.0.0.1\") " };
+            format!("snmp({host}{trap}{option})")
+        }
         // It takes exactly one option, as in syslog-ng's grammar.
         (Context::Destination, "example-destination") => format!("example-destination({option})"),
         (Context::Destination, name) => format!("{name}(\"127.0.0.1\" port(1) {tls}{option})"),
