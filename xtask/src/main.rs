@@ -224,6 +224,9 @@ fn ensure_oracle() -> Result<(), String> {
         // The redis() tests run a private redis-server and compare with syslog-ng's module.
         (on_path("redis-server"), "redis-server"),
         (Path::new("/usr/lib/syslog-ng/3.38/libredis.so").is_file(), "syslog-ng-mod-redis"),
+        // The snmp() tests run a private snmptrapd and compare with syslog-ng's module.
+        (Path::new("/usr/sbin/snmptrapd").is_file(), "snmptrapd"),
+        (Path::new("/usr/lib/syslog-ng/3.38/libafsnmp.so").is_file(), "syslog-ng-mod-snmp"),
     ] {
         if !present {
             packages.push(package);
