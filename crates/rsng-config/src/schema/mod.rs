@@ -14,7 +14,7 @@ pub(crate) mod kafka;
 mod parsers;
 pub(crate) mod redis;
 mod rewrites;
-pub(crate) mod snmp;
+pub mod snmp;
 mod socket;
 pub(crate) mod sql;
 pub(crate) mod tls;

@@ -62,111 +62,43 @@ pub struct Settings {
 /// Reads the settings.
 ///
 /// # Errors
-/// As syslog-ng 3.38 refuses them: a version other than `v2c`/`v3`, an unknown object type,
-/// a second `objectid` object, no host, no object, no `trap-obj()`, a trap object that is not an
-/// `Objectid`, v3 without `engine-id()`, a bad engine id or algorithm. rsng sends v2c only, so
-/// `version("v3")` that syslog-ng would accept is refused with its own message.
+/// What [`rsng_config::schema::snmp::check`] refuses (the configuration loader reports it
+/// first, with its place); a port out of range.
 pub fn read(opts: &Options<'_>) -> Result<Settings, DriverError> {
     let err = |m: String| DriverError::new(m, opts.span());
-    let version = opts.str("version").unwrap_or("v2c");
-    if version != "v2c" && version != "v3" {
-        return Err(err(format!("SNMP: invalid version: {version}")));
-    }
-    let v3 = version == "v3";
-    for name in ["community"] {
-        if v3 && opts.get(name).is_some() {
-            internal::warning(format!("WARNING: SNMP: the '{}' is a v2c option", name.replace('-', "_")));
-        }
+    rsng_config::schema::snmp::check(&opts.driver.options).map_err(|r| err(r.message))?;
+    let v3 = opts.str("version") == Some("v3");
+    if v3 && opts.get("community").is_some() {
+        internal::warning("WARNING: SNMP: the 'community' is a v2c option");
     }
     for name in ["engine-id", "auth-username", "auth-algorithm", "auth-password", "enc-algorithm", "enc-password"] {
         if !v3 && opts.get(name).is_some() {
             internal::warning(format!("WARNING: SNMP: the '{}' is a v3 option", name.replace('-', "_")));
         }
     }
-    if let Some(algorithm) = opts.str("auth-algorithm").filter(|a| !a.eq_ignore_ascii_case("SHA")) {
-        return Err(err(format!("SNMP: wrong auth algorithm: {algorithm}")));
-    }
-    if let Some(algorithm) = opts.str("enc-algorithm").filter(|a| !a.eq_ignore_ascii_case("AES")) {
-        return Err(err(format!("SNMP: wrong enc algorithm: {algorithm}")));
-    }
-    let engine_id = opts.str("engine-id").filter(|_| v3);
-    if let Some(id) = engine_id.filter(|id| !valid_engine_id(id)) {
-        return Err(err(format!(
-            "SNMP: engine id ({id}) shall be a hexadecimal number with a length between 5 and 32 (plus the 0x \
-             prefix), see RFC5343 for further details"
-        )));
-    }
-
-    let mut objects = Vec::new();
-    // The strings of every object so far: syslog-ng looks for a second `objectid` among them.
-    let mut seen_objectid = false;
-    let mut trap = None;
     opts.driver.note("snmp-obj");
     opts.driver.note("trap-obj");
+    let mut objects = Vec::new();
     for option in opts.driver.options.iter().filter(|o| o.name == "snmp-obj" || o.name == "trap-obj") {
         let mut parts = Vec::new();
         collect(&option.value, &mut parts);
-        let [oid, kind, value]: [String; 3] =
-            parts.try_into().map_err(|_| err(format!("{}() takes an OID, a type and a value", option.name)))?;
-        let obj_type = ObjType::from_name(&kind);
-        if option.name == "trap-obj" {
-            trap = Some(kind.clone());
-        }
-        let Some(obj_type) = obj_type else {
-            if option.name == "trap-obj" {
-                // syslog-ng keeps the trap object and refuses it below.
-                continue;
+        // Checked above: three strings; a trap object of an unknown type was refused.
+        if let [oid, kind, value] = parts.as_slice() {
+            if let Some(kind) = ObjType::from_name(kind) {
+                objects.push(Object { oid: parse_oid(oid), kind, value: value.clone() });
             }
-            internal::error(format!("SNMP: invalid oid type; type='{kind}'"));
-            return Err(err("SNMP: error set snmp object".into()));
-        };
-        // syslog-ng's check is case-sensitive: only a lowercase `objectid` counts.
-        if kind == "objectid" && seen_objectid {
-            internal::error("SNMP: multiple Objectid".to_string());
-            return Err(err("SNMP: error set snmp object".into()));
         }
-        seen_objectid |= [&oid, &kind, &value].iter().any(|s| s.as_str() == "objectid");
-        objects.push(Object { oid: parse_oid(&oid), kind: obj_type, value });
-    }
-
-    let host = opts.str("host");
-    let check = if objects.is_empty() && trap.is_none() {
-        Some("missing SNMP object".to_string())
-    } else if host.is_none() {
-        Some("missing host".to_string())
-    } else {
-        match &trap {
-            None => Some("missing trap_obj".to_string()),
-            Some(kind) if !kind.eq_ignore_ascii_case("objectid") => Some(format!("wrong trap object type: {kind}")),
-            _ if v3 && engine_id.is_none() => Some("missing engine id".to_string()),
-            _ => None,
-        }
-    };
-    if let Some(message) = check {
-        return Err(err(format!("SNMP: config error: {message}")));
-    }
-    if v3 {
-        return Err(err("SNMP: version(\"v3\") is not supported by rsng; use version(\"v2c\")".into()));
     }
     let port = opts.int("port").map_or(Ok(DEFAULT_PORT), |p| {
         u16::try_from(p).map_err(|_| err(format!("invalid port() for snmp(); port='{p}'")))
     })?;
     Ok(Settings {
-        host: host.unwrap_or_default().to_string(),
+        host: opts.str("host").unwrap_or_default().to_string(),
         port,
         community: opts.str("community").unwrap_or("public").to_string(),
         objects,
         time_reopen: Duration::from_secs(opts.int_or_global("time-reopen").filter(|&n| n > 0).unwrap_or(60) as u64),
     })
-}
-
-/// An engine id: 5 to 32 hex digits, optionally after `0x`.
-fn valid_engine_id(id: &str) -> bool {
-    if id.len() < 5 {
-        return false;
-    }
-    let digits = id.strip_prefix("0x").unwrap_or(id);
-    (5..=32).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// `1.3.6.1` or `.1.3.6.1` into its arcs; a token that is not a number is warned about and
@@ -202,15 +134,6 @@ fn collect(v: &Value, out: &mut Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn engine_ids_are_5_to_32_hex_digits() {
-        assert!(valid_engine_id("0x0102030405"));
-        assert!(valid_engine_id("abcde"));
-        assert!(!valid_engine_id("0x0102"));
-        assert!(!valid_engine_id("0xabcdz"));
-        assert!(!valid_engine_id(&"a".repeat(33)));
-    }
 
     #[test]
     fn oids_with_or_without_a_leading_dot() {
