@@ -180,7 +180,7 @@ mod tests {
     fn object_ids_join_the_first_arcs_and_split_big_ones() {
         let mut v = Vec::new();
         push_oid(&mut v, &[1, 3, 6, 1, 4, 1, 18372]);
-        assert_eq!(v, [6, 7, 0x2b, 6, 1, 4, 1, 0x81, 0x8f, 0x44]);
+        assert_eq!(v, [6, 8, 0x2b, 6, 1, 4, 1, 0x81, 0x8f, 0x44]);
     }
 
     #[test]
@@ -189,7 +189,7 @@ mod tests {
         w.bind(&[1, 3, 6], Value::OctetString(b"ab"));
         let msg = w.finish(b"public", 5).to_vec();
         let expected: &[u8] = &[
-            0x30, 0x1f, 2, 1, 1, 4, 6, b'p', b'u', b'b', b'l', b'i', b'c', 0xa7, 0x12, 2, 1, 5, 2, 1, 0, 2, 1, 0, 0x30,
+            0x30, 0x22, 2, 1, 1, 4, 6, b'p', b'u', b'b', b'l', b'i', b'c', 0xa7, 0x15, 2, 1, 5, 2, 1, 0, 2, 1, 0, 0x30,
             0x09, 0x30, 0x07, 6, 2, 0x2b, 6, 4, 2, b'a', b'b',
         ];
         assert_eq!(msg, expected);

@@ -142,15 +142,22 @@ fn config_text(spec: &DriverSpec, option: &str, scratch: &Scratch) -> Option<Str
             "redis(command(\"SET\" \"k\" \"$MSG\") port(6379))".to_string()
         }
         (Context::Destination, "redis") => format!("redis(command(\"SET\" \"k\" \"$MSG\") {option})"),
-        // host() and trap-obj() are required.
+        // host() and trap-obj() are required; some generic sample values are refused.
         (Context::Destination, "snmp") => {
-            let trap = if option.starts_with("trap-obj(") {
-                ""
-            } else {
-                "trap-obj(\"1.3.6.1.6.3.1.1.4.1.0\", \"Objectid\", \"1.3.6.1.4.1\") "
+            let trap_obj = "trap-obj(\"1.3.6.1.6.3.1.1.4.1.0\", \"Objectid\", \"1.3.6.1.4.1\")";
+            let name = option.split('(').next().unwrap_or_default();
+            let option = match name {
+                "port" => "port(162)",
+                "version" => "version(\"v2c\")",
+                "auth-algorithm" => "auth-algorithm(\"SHA\")",
+                "enc-algorithm" => "enc-algorithm(\"AES\")",
+                "snmp-obj" => "snmp-obj(\"1.3.6.1.2\", \"Octetstring\", \"$MSG\")",
+                "trap-obj" => trap_obj,
+                _ => option,
             };
-            let host = if option.starts_with("host(") { "" } else { "host(\"127.0.0.1\") " };
-            format!("snmp({host}{trap}{option})")
+            let trap = if name == "trap-obj" { "" } else { trap_obj };
+            let host = if name == "host" { "" } else { "host(\"127.0.0.1\")" };
+            format!("snmp({host} {trap} {option})")
         }
         // It takes exactly one option, as in syslog-ng's grammar.
         (Context::Destination, "example-destination") => format!("example-destination({option})"),
