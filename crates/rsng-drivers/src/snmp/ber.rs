@@ -190,7 +190,7 @@ mod tests {
         let msg = w.finish(b"public", 5).to_vec();
         let expected: &[u8] = &[
             0x30, 0x22, 2, 1, 1, 4, 6, b'p', b'u', b'b', b'l', b'i', b'c', 0xa7, 0x15, 2, 1, 5, 2, 1, 0, 2, 1, 0, 0x30,
-            0x09, 0x30, 0x07, 6, 2, 0x2b, 6, 4, 2, b'a', b'b',
+            0x0a, 0x30, 0x08, 6, 2, 0x2b, 6, 4, 2, b'a', b'b',
         ];
         assert_eq!(msg, expected);
     }
