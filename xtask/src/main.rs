@@ -227,6 +227,9 @@ fn ensure_oracle() -> Result<(), String> {
         // The mqtt() tests run a private mosquitto and read it back with mosquitto_sub.
         (Path::new("/usr/sbin/mosquitto").is_file(), "mosquitto"),
         (on_path("mosquitto_sub"), "mosquitto-clients"),
+        // The snmp() tests run a private snmptrapd and compare with syslog-ng's module.
+        (Path::new("/usr/sbin/snmptrapd").is_file(), "snmptrapd"),
+        (Path::new("/usr/lib/syslog-ng/3.38/libafsnmp.so").is_file(), "syslog-ng-mod-snmp"),
     ] {
         if !present {
             packages.push(package);

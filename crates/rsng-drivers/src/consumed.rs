@@ -309,6 +309,25 @@ const KAFKA: &[&str] = &[
     "disk-buffer",
 ];
 
+/// `snmp()` ([`crate::snmp`]), with the queue the runtime puts in front of it.
+const SNMP: &[&str] = &[
+    "host",
+    "port",
+    "version",
+    "community",
+    "engine-id",
+    "auth-username",
+    "auth-algorithm",
+    "auth-password",
+    "enc-algorithm",
+    "enc-password",
+    "snmp-obj",
+    "trap-obj",
+    "time-zone",
+    "log-fifo-size",
+    "disk-buffer",
+];
+
 /// `redis()` ([`crate::redis`]), with the queue the runtime puts in front of it.
 const REDIS: &[&str] = &[
     "host",
@@ -474,6 +493,7 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
         (Context::Destination, "kafka-c") => consumes(&[KAFKA], THREADED_DEST_NO_EFFECT, &[], DISK_BUFFER, &[]),
         (Context::Destination, "redis") => consumes(&[REDIS], THREADED_DEST_NO_EFFECT, &[], DISK_BUFFER, &[]),
         (Context::Destination, "mqtt") => consumes(&[MQTT], THREADED_DEST_NO_EFFECT, &[], DISK_BUFFER, &[]),
+        (Context::Destination, "snmp") => consumes(&[SNMP], THREADED_DEST_NO_EFFECT, &[], DISK_BUFFER, &[]),
         _ => return None,
     })
 }

@@ -9,6 +9,7 @@
 //! - [`kafka`]: `kafka-c()`, records to Apache Kafka.
 //! - [`redis`]: `redis()`, commands to a Redis server.
 //! - [`mqtt`]: `mqtt()`, messages published to an MQTT broker.
+//! - [`snmp`]: `snmp()`, SNMPv2c traps.
 //! - [`sql`]: `sql()`, rows in database tables.
 //! - [`internal`]: rsng's own events, as syslog-ng's `internal()` source names them.
 //! - [`secure_logging`]: the `$(slog)` template function's key and MAC files.
@@ -36,6 +37,7 @@ pub mod pipeline;
 pub mod receive;
 pub mod redis;
 pub mod secure_logging;
+pub mod snmp;
 pub mod socket;
 pub mod sql;
 pub mod writer;
@@ -186,6 +188,7 @@ pub fn build_destination(
         "kafka-c" => kafka::build_destination(object, index, opts, ctx),
         "redis" => redis::build_destination(object, index, opts, ctx),
         "mqtt" => mqtt::build_destination(object, index, opts, ctx),
+        "snmp" => snmp::build_destination(object, index, opts, ctx),
         "sql" => sql::build_destination(object, index, opts, ctx),
         "amqp" => amqp::build_destination(object, index, opts, ctx),
         "example-destination" => example::build_destination(opts),

@@ -435,6 +435,11 @@ fn build(
                     index,
                     rsng_drivers::Options::new(driver, &ctx.globals),
                 )),
+                "snmp" => Some(rsng_drivers::snmp::stats_name(
+                    &obj.name,
+                    index,
+                    rsng_drivers::Options::new(driver, &ctx.globals),
+                )),
                 "sql" => Some(rsng_drivers::sql::stats_name(
                     &obj.name,
                     index,
@@ -596,7 +601,11 @@ fn build(
         let stats = source_stats.entry(obj.name.clone()).or_default().clone();
         for (index, driver) in obj.drivers.iter().enumerate() {
             let base = driver_key(Context::Source, &obj.name, index, driver);
-            let plan = match kept_sources.iter().position(|s| s.key.keeps(&base, &ctx.globals)) {
+            // example-msg-generator() starts over on a reload, as syslog-ng re-initialises it:
+            // `num(1)` sends one more message.
+            let restarts = driver.name == "example-msg-generator";
+            let kept = kept_sources.iter().position(|s| !restarts && s.key.keeps(&base, &ctx.globals));
+            let plan = match kept {
                 Some(i) => SourcePlan::Kept(i, route.clone()),
                 None => {
                     let mark = ctx.globals.read_mark();

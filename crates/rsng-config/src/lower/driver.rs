@@ -152,6 +152,16 @@ impl Lowerer<'_> {
         if spec.name == "http" {
             self.check_http(&option_args);
         }
+        if spec.name == "snmp" {
+            if let Err(refusal) = schema::snmp::check(&options) {
+                let at = refusal.option.and_then(|(name, nth)| {
+                    option_args.iter().filter(|o| o.name.value.replace('_', "-") == name).nth(nth)
+                });
+                let range = at.map_or_else(|| call.span.clone(), |o| o.span.clone());
+                let d = self.error_at(codes::INVALID_VALUE, refusal.message, range, "refused");
+                self.push(d);
+            }
+        }
         options.extend(conditions);
         ir::Driver { name: spec.name, positional, options, span }
     }

@@ -18,6 +18,7 @@ use super::parsers::{
 };
 use super::redis::REDIS_OPTION_SETS;
 use super::rewrites::{CONDITION_OPTIONS, GROUPSET_OPTIONS, SET_OPTIONS, SUBST_OPTIONS, UNSET_OPTIONS};
+use super::snmp::SNMP_OPTION_SETS;
 use super::socket::{
     DEST_DRIVER_OPTIONS, DGRAM_DEST_OPTIONS, FILE_PERM_OPTIONS, INET_DEST_OPTIONS, INET_SOCKET_OPTIONS,
     INET_SOURCE_OPTIONS, MSG_FORMAT_OPTIONS, READER_OPTIONS, SOCKET_DEST_OPTIONS, SOCKET_OPTIONS,
@@ -355,6 +356,8 @@ pub static DRIVERS: &[DriverSpec] = &[
     driver(Dst, "redis", NoArg, REDIS_OPTION_SETS),
     // The `mqtt` module (no Debian package of 3.38 ships it).
     driver(Dst, "mqtt", NoArg, MQTT_OPTION_SETS),
+    // The `afsnmp` module (Debian's syslog-ng-mod-snmp): SNMPv2c traps.
+    driver(Dst, "snmp", NoArg, SNMP_OPTION_SETS),
     // The `afsql` module (Debian's syslog-ng-mod-sql): a threaded destination.
     driver(Dst, "sql", NoArg, SQL_OPTION_SETS),
     // The `afamqp` module (Debian's syslog-ng-mod-amqp): a threaded destination.

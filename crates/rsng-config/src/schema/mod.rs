@@ -15,6 +15,7 @@ pub(crate) mod mqtt;
 mod parsers;
 pub(crate) mod redis;
 mod rewrites;
+pub mod snmp;
 mod socket;
 pub(crate) mod sql;
 pub(crate) mod tls;

@@ -151,6 +151,23 @@ fn config_text(spec: &DriverSpec, option: &str, scratch: &Scratch) -> Option<Str
             format!("mqtt({option} fallback-topic(\"f\"))")
         }
         (Context::Destination, "mqtt") => format!("mqtt(topic(\"t\") {option})"),
+        // host() and trap-obj() are required; some generic sample values are refused.
+        (Context::Destination, "snmp") => {
+            let trap_obj = "trap-obj(\"1.3.6.1.6.3.1.1.4.1.0\", \"Objectid\", \"1.3.6.1.4.1\")";
+            let name = option.split('(').next().unwrap_or_default();
+            let option = match name {
+                "port" => "port(162)",
+                "version" => "version(\"v2c\")",
+                "auth-algorithm" => "auth-algorithm(\"SHA\")",
+                "enc-algorithm" => "enc-algorithm(\"AES\")",
+                "snmp-obj" => "snmp-obj(\"1.3.6.1.2\", \"Octetstring\", \"$MSG\")",
+                "trap-obj" => trap_obj,
+                _ => option,
+            };
+            let trap = if name == "trap-obj" { "" } else { trap_obj };
+            let host = if name == "host" { "" } else { "host(\"127.0.0.1\")" };
+            format!("snmp({host} {trap} {option})")
+        }
         // It takes exactly one option, as in syslog-ng's grammar.
         (Context::Destination, "example-destination") => format!("example-destination({option})"),
         (Context::Destination, name) => format!("{name}(\"127.0.0.1\" port(1) {tls}{option})"),
