@@ -446,7 +446,6 @@ pub static OTHER_PLUGINS: &[DriverSpec] = &[
     syslog_ng(Dst, "smtp"),
     syslog_ng(Dst, "riemann"),
     syslog_ng(Dst, "stomp"),
-    syslog_ng(Dst, "snmp"),
     syslog_ng(Dst, "python"),
     syslog_ng(Dst, "java"),
     // 4.x only: syslog-ng 3.38 has no stdout() destination.
