@@ -24,6 +24,8 @@ const DRAIN_GRACE: Duration = Duration::from_secs(10);
 /// How long stopping lets destinations write what they hold; what is left then is counted and
 /// reported as lost (disk buffers keep theirs), so a stop always ends.
 const STOP_GRACE: Duration = Duration::from_secs(3);
+/// How long the daemon keeps running after the shutdown notice: syslog-ng's 100 ms.
+const EXIT_DELAY: Duration = Duration::from_millis(100);
 
 /// Runs `config` until a stop signal; returns the process exit code.
 pub fn run(cli: &Cli, config: ir::Config) -> ExitCode {
@@ -170,13 +172,22 @@ async fn serve(
     service_notify::stopping();
     internal::notice(format!("syslog-ng shutting down; version='{}'", env!("CARGO_PKG_VERSION")));
     let disk_buffers = running.disk_buffers();
-    tokio::select! {
-        _ = running.stop(STOP_GRACE) => {}
+    // Like syslog-ng, everything keeps running for a moment after the shutdown notice, so a
+    // client that connects just then (a restart script's loggen, a reconnecting relay) is still
+    // read rather than refused.
+    let second_signal = tokio::select! {
+        _ = tokio::time::sleep(EXIT_DELAY) => false,
+        _ = async { tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} } } => true,
+    };
+    let second_signal = second_signal
+        || tokio::select! {
+            _ = running.stop(STOP_GRACE) => false,
+            _ = async { tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} } } => true,
+        };
+    if second_signal {
         // A second stop signal: exit now, with the disk buffers synced.
-        _ = async { tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} } } => {
-            internal::error("Second stop signal received, exiting without waiting for the destinations");
-            disk_buffers.iter().for_each(|q| q.flush());
-        }
+        internal::error("Second stop signal received, exiting without waiting for the destinations");
+        disk_buffers.iter().for_each(|q| q.flush());
     }
     // `syslog-ng-ctl stop` hears its `OK` before the process goes.
     control::replies_written(Duration::from_secs(1)).await;
