@@ -177,8 +177,18 @@ const SOCKET_WRITER: &[&str] = &[
     "so-reuseport",
 ];
 
-const INET_DEST: &[&str] =
-    &["port", "localip", "localport", "transport", "ip-protocol", "tls", "ip-ttl", "ip-tos", "interface"];
+const INET_DEST: &[&str] = &[
+    "port",
+    "localip",
+    "localport",
+    "transport",
+    "ip-protocol",
+    "tls",
+    "ip-ttl",
+    "ip-tos",
+    "interface",
+    "max-connection-lifetime",
+];
 
 /// `flush-timeout()` is obsolete and does nothing; `mark-freq()` only counts with the
 /// `dst-idle`, `host-idle` and `periodical` modes, which `mark-mode()` warns about;

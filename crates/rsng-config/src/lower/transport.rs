@@ -26,14 +26,20 @@ impl Lowerer<'_> {
         });
         let has_tls = options.iter().any(|o| o.name == "tls");
         let source = spec.context == Context::Source;
-        let Err(message) = crate::transport::resolve(spec.name, source, transport, has_tls, self.version_at_least_4())
-        else {
-            return;
-        };
+        let (message, option) =
+            match crate::transport::resolve(spec.name, source, transport, has_tls, self.version_at_least_4()) {
+                Err(message) => (message, "transport"),
+                // A datagram has no connection to renew.
+                Ok(t) if t.datagram && options.iter().any(|o| o.name == "max-connection-lifetime") => (
+                    format!("max-connection-lifetime() needs a connection; `{}()` sends over UDP here", spec.name),
+                    "max-connection-lifetime",
+                ),
+                Ok(_) => return,
+            };
         let at = option_args
             .iter()
             .rev()
-            .find(|c| schema::same_name(c.name.value, "transport"))
+            .find(|c| schema::same_name(c.name.value, option))
             .map_or(call.name.span.clone(), |c| c.span.clone());
         let d = self.error_at(codes::INVALID_VALUE, message, at, "not usable here");
         self.push(d);

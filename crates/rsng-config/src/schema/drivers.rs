@@ -22,8 +22,9 @@ use super::snmp::SNMP_OPTION_SETS;
 use super::socket::{
     DEST_DRIVER_OPTIONS, DGRAM_DEST_OPTIONS, FILE_PERM_OPTIONS, INET_DEST_OPTIONS, INET_SOCKET_OPTIONS,
     INET_SOURCE_OPTIONS, MSG_FORMAT_OPTIONS, READER_OPTIONS, SOCKET_DEST_OPTIONS, SOCKET_OPTIONS,
-    SOURCE_DRIVER_OPTIONS, SOURCE_OPTIONS, STREAM_SOURCE_OPTIONS, TLS_DEST_OPTION, TLS_SOURCE_OPTION,
-    TRANSPORT_DEST_OPTIONS, TRANSPORT_SOURCE_OPTIONS, UNIX_SOCKET_OPTIONS, UNIX_SOURCE_OPTIONS, WRITER_OPTIONS,
+    SOURCE_DRIVER_OPTIONS, SOURCE_OPTIONS, STREAM_DEST_OPTIONS, STREAM_SOURCE_OPTIONS, TLS_DEST_OPTION,
+    TLS_SOURCE_OPTION, TRANSPORT_DEST_OPTIONS, TRANSPORT_SOURCE_OPTIONS, UNIX_SOCKET_OPTIONS, UNIX_SOURCE_OPTIONS,
+    WRITER_OPTIONS,
 };
 use super::sql::SQL_OPTION_SETS;
 use super::{
@@ -301,6 +302,7 @@ pub static DRIVERS: &[DriverSpec] = &[
             INET_DEST_OPTIONS,
             DGRAM_DEST_OPTIONS,
             TRANSPORT_DEST_OPTIONS,
+            STREAM_DEST_OPTIONS,
         ],
     ),
     driver(
@@ -314,19 +316,34 @@ pub static DRIVERS: &[DriverSpec] = &[
             INET_DEST_OPTIONS,
             DGRAM_DEST_OPTIONS,
             TRANSPORT_DEST_OPTIONS,
+            STREAM_DEST_OPTIONS,
         ],
     ),
     driver(
         Dst,
         "tcp",
         Required("host"),
-        writer_dest![SOCKET_OPTIONS, INET_SOCKET_OPTIONS, SOCKET_DEST_OPTIONS, INET_DEST_OPTIONS, TLS_DEST_OPTION,],
+        writer_dest![
+            SOCKET_OPTIONS,
+            INET_SOCKET_OPTIONS,
+            SOCKET_DEST_OPTIONS,
+            INET_DEST_OPTIONS,
+            TLS_DEST_OPTION,
+            STREAM_DEST_OPTIONS,
+        ],
     ),
     driver(
         Dst,
         "tcp6",
         Required("host"),
-        writer_dest![SOCKET_OPTIONS, INET_SOCKET_OPTIONS, SOCKET_DEST_OPTIONS, INET_DEST_OPTIONS, TLS_DEST_OPTION,],
+        writer_dest![
+            SOCKET_OPTIONS,
+            INET_SOCKET_OPTIONS,
+            SOCKET_DEST_OPTIONS,
+            INET_DEST_OPTIONS,
+            TLS_DEST_OPTION,
+            STREAM_DEST_OPTIONS,
+        ],
     ),
     driver(
         Dst,

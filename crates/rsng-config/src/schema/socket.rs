@@ -290,6 +290,11 @@ pub static INET_DEST_OPTIONS: &[O] = &[
         .obsolete("failover-servers() has been deprecated, use failover(servers(...)) instead"),
 ];
 
+/// rsng extension (syslog-ng has none) of the destinations that can connect over TCP: reconnect
+/// after this many seconds, so that a load balancer can spread long-lived connections again.
+/// See docs/tls.md.
+pub static STREAM_DEST_OPTIONS: &[O] = &[O::new("max-connection-lifetime", NONNEGATIVE_INTEGER)];
+
 /// `dest_afsocket_option`: every socket destination.
 pub static SOCKET_DEST_OPTIONS: &[O] = &[
     // Keep the connection across reloads.

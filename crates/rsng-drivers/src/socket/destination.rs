@@ -32,6 +32,8 @@ pub enum Peer {
         octet_counted: bool,
         /// The `tls()` context of a TLS destination.
         tls: Option<TlsContext>,
+        /// `max-connection-lifetime()`: connect again once a connection is this old.
+        max_lifetime: Option<Duration>,
     },
     Udp {
         host: String,
@@ -96,6 +98,21 @@ async fn peer_gone(io: &mut Box<dyn Duplex>) -> bool {
     }
 }
 
+/// How long a closing connection waits for the server to close its side.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+/// Closes a stream so that the server has read everything before it goes: close_notify and FIN,
+/// then wait for the server's end of stream. Dropping it at once could reset the connection
+/// while the server still has unread data, which it may then discard.
+async fn close_gracefully(io: &mut Box<dyn Duplex>) {
+    if io.shutdown().await.is_err() {
+        return;
+    }
+    let mut buf = [0u8; 512];
+    let _ =
+        tokio::time::timeout(CLOSE_WAIT, async { while matches!(io.read(&mut buf).await, Ok(n) if n > 0) {} }).await;
+}
+
 impl SocketDestination {
     fn describe(&self) -> String {
         match &self.peer {
@@ -151,6 +168,13 @@ impl SocketDestination {
         }
     }
 
+    fn max_lifetime(&self) -> Option<Duration> {
+        match self.peer {
+            Peer::Tcp { max_lifetime, .. } => max_lifetime,
+            _ => None,
+        }
+    }
+
     fn octet_counted(&self) -> bool {
         matches!(self.peer, Peer::Tcp { octet_counted: true, .. })
     }
@@ -196,12 +220,27 @@ impl Destination for SocketDestination {
                     }
                 };
                 internal::notice(format!("Syslog connection established; server='{}'", this.describe()));
+                let expires = this.max_lifetime().map(|l| tokio::time::Instant::now() + l);
                 loop {
                     if batch.is_empty() && !queue.pop(BATCH, &mut batch).await {
                         if let Connection::Stream { io, .. } = &mut conn {
                             let _ = io.shutdown().await;
                         }
                         return;
+                    }
+                    // An old connection is closed between two writes, and the batch in hand goes
+                    // out on the next one.
+                    if expires.is_some_and(|at| tokio::time::Instant::now() >= at) {
+                        if let Connection::Stream { io, .. } = &mut conn {
+                            close_gracefully(io).await;
+                        }
+                        internal::notice(format!(
+                            "Connection lifetime reached, reconnecting; server='{}', max_connection_lifetime='{}'",
+                            this.describe(),
+                            this.max_lifetime().unwrap_or_default().as_secs()
+                        ));
+                        queue.push_front(&mut batch);
+                        continue 'connect;
                     }
                     if let Connection::Stream { io, probe: true } = &mut conn {
                         if peer_gone(io).await {

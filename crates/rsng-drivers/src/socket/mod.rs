@@ -359,9 +359,20 @@ pub fn build_destination(
                     .map(|c| c.with_instance(&tls::destination_instance(name, object, &host, port))),
                 _ => None,
             };
+            let lifetime = opts.int("max-connection-lifetime").filter(|&n| n > 0);
+            // The configuration check refuses it over UDP.
             match transport {
                 Transport::Udp => Peer::Udp { host, port, family, local_ip, local_port },
-                _ => Peer::Tcp { host, port, family, local_ip, local_port, octet_counted: octets, tls },
+                _ => Peer::Tcp {
+                    host,
+                    port,
+                    family,
+                    local_ip,
+                    local_port,
+                    octet_counted: octets,
+                    tls,
+                    max_lifetime: lifetime.map(|n| std::time::Duration::from_secs(n as u64)),
+                },
             }
         }
     };
