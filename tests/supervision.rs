@@ -1,4 +1,4 @@
-//! Supervision: a parser step or a listener that panics is reported with its driver and
+//! Supervision: a parser or filter step or a listener that panics is reported with its driver and
 //! configuration location, the listener is bound again, and later messages are delivered.
 //!
 //! The pipeline runs in this process, so that the faults can be injected: `rsng_drivers::fault`
@@ -30,9 +30,10 @@ impl Pipeline {
              source s {{ network(ip(127.0.0.1) port({port})); }};\n\
              source s_int {{ internal(); }};\n\
              parser p {{ kv-parser(); }};\n\
+             filter f {{ not message(\"never-sent\"); }};\n\
              destination d {{ file(\"{dir}/out.log\" template(\"$MSG\\n\")); }};\n\
              destination d_int {{ file(\"{dir}/internal.log\" template(\"$MSG\\n\")); }};\n\
-             log {{ source(s); parser(p); destination(d); }};\n\
+             log {{ source(s); filter(f); parser(p); destination(d); }};\n\
              log {{ source(s_int); destination(d_int); }};\n",
             dir = dir.display()
         );
@@ -101,6 +102,27 @@ fn a_failing_parser_step_drops_one_message_and_goes_on() {
 }
 
 #[test]
+fn a_failing_filter_drops_one_message_and_goes_on() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = TempDir::new("supervise-filter").expect("tempdir");
+    let p = Pipeline::start(tmp.path());
+    let out = tmp.path().join("out.log");
+    arm(Point::Filter, 1);
+    assert!(send(p.port, &["a=0", "a=1", "a=2"]));
+    assert!(wait_until(20, || read(&out).lines().count() >= 2), "messages after the failure: {}", read(&out));
+    assert!(send(p.port, &["a=3"]));
+    assert!(wait_until(20, || read(&out).contains("a=3")), "later message: {}", read(&out));
+    let internal = tmp.path().join("internal.log");
+    assert!(wait_until(20, || read(&internal).contains("A log path step failed")), "no report: {}", read(&internal));
+    let report = read(&internal);
+    let line = report.lines().find(|l| l.contains("A log path step failed")).expect("report");
+    assert!(line.contains("step='filter f'") && line.contains("location='supervision.conf:9:18'"), "{line}");
+    assert!(line.contains("injected fault") && line.contains("failures='1'"), "{line}");
+    p.stop();
+    assert_eq!(read(&out), "a=1\na=2\na=3\n", "only the message the filter failed on is missing");
+}
+
+#[test]
 fn a_failing_listener_is_bound_again() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = TempDir::new("supervise-listener").expect("tempdir");
@@ -156,7 +178,7 @@ fn a_failing_writer_is_started_again_and_counts_what_it_lost() {
     };
     assert_eq!(get("dst.file", "restarts"), 1);
     let report = read(&internal);
-    assert!(report.contains("location='supervision.conf:6:"), "{report}");
+    assert!(report.contains("location='supervision.conf:7:"), "{report}");
     // The batch the failed writer held is counted, not silently gone.
     let lost = report.contains("Messages the failed writer held are lost; destination='d#file', count='1'");
     assert!(lost && !read(&out).contains("first=1"), "{report}");

@@ -19,12 +19,15 @@ pub enum Point {
     Writer,
     /// A parser or rewrite step, before it processes a message.
     Step,
+    /// A filter step, before it evaluates a message.
+    Filter,
 }
 
-static ARMED: [AtomicU32; 4] = [AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0)];
+static ARMED: [AtomicU32; 5] =
+    [AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0)];
 
 /// The one task a point is armed for, when [`arm_in`] named it.
-static ONLY_IN: std::sync::Mutex<[Option<String>; 4]> = std::sync::Mutex::new([None, None, None, None]);
+static ONLY_IN: std::sync::Mutex<[Option<String>; 5]> = std::sync::Mutex::new([None, None, None, None, None]);
 
 /// Makes the next `times` passes through `point` panic.
 pub fn arm(point: Point, times: u32) {

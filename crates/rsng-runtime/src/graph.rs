@@ -30,7 +30,7 @@ use crate::transform::Transform;
 /// One element of a compiled log path.
 pub enum Step {
     /// Drops the message unless it matches; counts both outcomes when `stats-level(3)` asks.
-    Filter(Arc<Filter>, Option<Arc<FilterCounters>>),
+    Filter(Arc<FilterStep>),
     /// A parser or rewrite rule; a parser that fails drops the message.
     Transform(Arc<dyn Transform>),
     /// Sends a copy to these outlets (the drivers of one destination).
@@ -41,6 +41,39 @@ pub enum Step {
     /// (syslog-ng's `drop-unmatched` channel, the body of `if (FILTER) {...}`: a message that
     /// passed the condition is never offered to the `elif`/`else` branches).
     Consume(Vec<Step>),
+}
+
+/// A filter in a log path, with what names it when it fails.
+pub struct FilterStep {
+    pub filter: Arc<Filter>,
+    pub counters: Option<Arc<FilterCounters>>,
+    /// `filter f_auth`, or `if (...)` for a condition written in the path.
+    pub name: String,
+    pub location: String,
+    /// Evaluations that panicked (each dropped its message from the path).
+    pub failures: std::sync::atomic::AtomicU64,
+}
+
+impl FilterStep {
+    /// Whether `msg` matches. A filter that panics is reported and counts as not matching, so
+    /// that one bad message cannot take the source's task down with it.
+    fn matches(&self, msg: &LogMessage) -> bool {
+        use std::panic::{catch_unwind, AssertUnwindSafe};
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            rsng_drivers::fault::hit(rsng_drivers::fault::Point::Filter);
+            SCRATCH.with(|s| self.filter.eval(msg, &mut s.borrow_mut()))
+        }));
+        result.unwrap_or_else(|payload| {
+            let n = self.failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            rsng_drivers::internal::error(format!(
+                "A log path step failed, the message is dropped from this path; step='{}', location='{}', error='{}', failures='{n}'",
+                self.name,
+                self.location,
+                rsng_drivers::socket::source::panic_text(payload)
+            ));
+            false
+        })
+    }
 }
 
 /// `filter;NAME;;a;matched|not_matched;N`, kept from `stats-level(3)` on as in syslog-ng.
@@ -83,6 +116,8 @@ pub struct Resolver<'a> {
     pub filter_stats: Option<&'a std::cell::RefCell<FilterStats>>,
     /// The parser and rewrite objects whose channels are being compiled, to refuse a cycle.
     pub expanding: RefCell<Vec<(Context, String)>>,
+    /// `file:line:column` of a place in the configuration.
+    pub locate: &'a dyn Fn(&rsng_config::source_map::FileSpan) -> String,
 }
 
 /// A reference the builder could not resolve.
@@ -165,7 +200,7 @@ impl Resolver<'_> {
                 steps.push(Step::Branches(std::mem::take(&mut forks)));
             }
             match el {
-                LogElement::Object { context, name, .. } => match context {
+                LogElement::Object { context, name, span } => match context {
                     Context::Source => {}
                     Context::Filter => {
                         let f =
@@ -181,7 +216,13 @@ impl Resolver<'_> {
                                 }
                             }
                         });
-                        steps.push(Step::Filter(f.clone(), counters));
+                        steps.push(Step::Filter(Arc::new(FilterStep {
+                            filter: f.clone(),
+                            counters,
+                            name: format!("filter {name}"),
+                            location: (self.locate)(span),
+                            failures: Default::default(),
+                        })));
                     }
                     Context::Destination => {
                         let outlets = (self.outlets)(name, flow);
@@ -260,7 +301,13 @@ impl Resolver<'_> {
             match cond {
                 Some(cond) => {
                     let f = compile_filter(self.config, cond, self.filters).map_err(|e| GraphError(e.to_string()))?;
-                    steps.push(Step::Filter(Arc::new(f), None));
+                    steps.push(Step::Filter(Arc::new(FilterStep {
+                        filter: Arc::new(f),
+                        counters: None,
+                        name: "if (...)".to_string(),
+                        location: body.span.as_ref().map(|s| (self.locate)(s)).unwrap_or_default(),
+                        failures: Default::default(),
+                    })));
                     steps.push(Step::Consume(body_steps));
                 }
                 // `if { ... }`: the block itself is the condition; a message it drops goes on
@@ -340,9 +387,9 @@ fn branch_set<'a>(
 fn run(steps: &[Step], mut msg: LogMessage, cont: Option<&Cont<'_>>, out: &mut Outbox) -> bool {
     for (i, step) in steps.iter().enumerate() {
         match step {
-            Step::Filter(f, counters) => {
-                let ok = SCRATCH.with(|s| f.eval(&msg, &mut s.borrow_mut()));
-                if let Some(c) = counters {
+            Step::Filter(f) => {
+                let ok = f.matches(&msg);
+                if let Some(c) = &f.counters {
                     let counter = if ok { &c.matched } else { &c.not_matched };
                     counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }

@@ -552,6 +552,7 @@ fn build(
         transforms: &transforms,
         filter_stats: keep_filter_stats.then_some(&filter_stats),
         expanding: RefCell::default(),
+        locate: &*ctx.locate,
     };
     let graph = Arc::new(resolver.build().map_err(|e| BuildError::plain(e.0))?);
     let outlets: Arc<[Outlet]> = outlets.into_inner().into();
