@@ -315,9 +315,15 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
     let iw = opts.int("log-iw-size").filter(|&n| n > 0).unwrap_or(100) as usize;
     let stream = matches!(bound, Bound::Tcp(_) | Bound::UnixStream(..));
     let window = if stream { (iw / max_connections as usize).max(1) } else { iw };
+    // syslog-ng names a stream sender's counter by the transport as written (`tls,10.0.0.1`).
+    let sender_prefix: Arc<str> = match bound {
+        Bound::UnixStream(..) => Arc::from("unix-stream"),
+        _ => Arc::from(self::transport_name(&opts)),
+    };
     Ok(Box::new(SocketSource {
         component: format!("src.{name}"),
         bound,
+        sender_prefix,
         framing,
         receiver,
         max_connections: max_connections as usize,

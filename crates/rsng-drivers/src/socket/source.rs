@@ -100,6 +100,8 @@ pub struct SocketSource {
     pub proxy: Option<ProxyMode>,
     /// `@version: 4.x`: the `$TRANSPORT` name its messages get (with `$IP_PROTO`).
     pub transport_name: Option<Arc<str>>,
+    /// The first part of a stream sender's stats instance (`tcp`, `tls`, `unix-stream`).
+    pub sender_prefix: Arc<str>,
 }
 
 impl Source for SocketSource {
@@ -116,6 +118,7 @@ impl Source for SocketSource {
                 tls,
                 proxy,
                 transport_name,
+                sender_prefix,
             } = *self;
             ctx.port.set_window_size(window);
             let mut tasks = Vec::new();
@@ -129,13 +132,33 @@ impl Source for SocketSource {
                 tasks.push(tokio::spawn(c.run(sub)));
             }
             let local = bound.describe();
+            // A datagram socket has one counter, named by where it is bound, as in syslog-ng
+            // (`127.0.0.1`, `/dev/log`).
+            let socket_instance = match &bound {
+                Bound::Udp(s) => s.local_addr().ok().map(|a| normalize_ip(a.ip()).to_string()),
+                Bound::UnixDgram(_, p) => Some(p.display().to_string()),
+                _ => None,
+            };
+            if let Some(instance) = socket_instance {
+                let counter = ctx.port.stats().peer_counter(&component, &ctx.stats_id, &instance);
+                ctx.port.count_peer(counter);
+            }
             // Held while the source runs: a reload may hand the socket to a new source.
             let _claim = bound.claim();
             match bound {
                 Bound::Tcp(l) => match tokio::net::TcpListener::from_std(l) {
                     Ok(listener) => {
-                        let listen =
-                            Listen { component, local, framing, receiver, max_connections, tls, proxy, transport_name };
+                        let listen = Listen {
+                            component,
+                            local,
+                            framing,
+                            receiver,
+                            max_connections,
+                            tls,
+                            proxy,
+                            transport_name,
+                            sender_prefix,
+                        };
                         accept_tcp(listener, listen, ctx).await;
                     }
                     Err(e) => internal::error(format!("Error setting up listener; addr='{local}', error='{e}'")),
@@ -151,6 +174,7 @@ impl Source for SocketSource {
                             tls: None,
                             proxy: None,
                             transport_name: None,
+                            sender_prefix,
                         };
                         accept_unix(listener, listen, ctx).await;
                     }
@@ -209,10 +233,12 @@ struct Listen {
     tls: Option<TlsContext>,
     proxy: Option<ProxyMode>,
     transport_name: Option<Arc<str>>,
+    sender_prefix: Arc<str>,
 }
 
 async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: SourceContext) {
-    let Listen { component, local, framing, receiver, max_connections, tls, proxy, transport_name } = listen;
+    let Listen { component, local, framing, receiver, max_connections, tls, proxy, transport_name, sender_prefix } =
+        listen;
     let live = Arc::new(AtomicUsize::new(0));
     let stats = ctx.port.stats().clone();
     stats.register_listener(component.clone(), format!("afsocket_sd.(stream,{local})"), &live);
@@ -253,12 +279,10 @@ async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: Sour
         let dest = stream.local_addr().ok().map(|a| SocketAddr::new(normalize_ip(a.ip()), a.port()));
         let receiver = receiver.clone();
         let mut port = ctx.port.clone();
-        if tls.is_none() {
-            // syslog-ng's per-sender counter (`src.network;s#0;tcp,10.0.0.1`), shown from
-            // stats-level(1) on.
-            let ip = normalize_ip(peer.ip());
-            port.count_peer(stats.peer_counter(&component, &ctx.stats_id, &format!("tcp,{ip}")));
-        }
+        // syslog-ng's per-sender counter (`src.network;s#0;tcp,10.0.0.1`), shown from
+        // stats-level(1) on.
+        let ip = normalize_ip(peer.ip());
+        port.count_peer(stats.peer_counter(&component, &ctx.stats_id, &format!("{sender_prefix},{ip}")));
         let shutdown = ctx.shutdown.clone();
         let client = af_name(&peer);
         let tls = tls.clone();
@@ -287,19 +311,19 @@ async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: Sour
 }
 
 async fn accept_unix(listener: tokio::net::UnixListener, listen: Listen, ctx: SourceContext) {
-    let Listen { component, local, framing, receiver, max_connections, .. } = listen;
+    let Listen { component, local, framing, receiver, max_connections, sender_prefix, .. } = listen;
     let live = Arc::new(AtomicUsize::new(0));
     let stats = ctx.port.stats().clone();
-    stats.register_listener(component, format!("afsocket_sd.(stream,{local})"), &live);
-    let _registered = Registered(stats, live.clone());
+    stats.register_listener(component.clone(), format!("afsocket_sd.(stream,{local})"), &live);
+    let _registered = Registered(stats.clone(), live.clone());
     let mut connections = tokio::task::JoinSet::new();
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,
             _ = ctx.shutdown.cancelled() => break,
         };
-        let stream = match accepted {
-            Ok((s, _)) => s,
+        let (stream, peer) = match accepted {
+            Ok(x) => x,
             Err(e) => {
                 internal::error(format!("Error accepting new connection; error='{e}'"));
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -313,7 +337,10 @@ async fn accept_unix(listener: tokio::net::UnixListener, listen: Listen, ctx: So
             continue;
         };
         let receiver = receiver.clone();
-        let port = ctx.port.clone();
+        let mut port = ctx.port.clone();
+        // A client that did not bind its socket to a path is `anonymous`, as in syslog-ng.
+        let sender = peer.as_pathname().map_or_else(|| "anonymous".to_string(), |p| p.display().to_string());
+        port.count_peer(stats.peer_counter(&component, &ctx.stats_id, &format!("{sender_prefix},{sender}")));
         let shutdown = ctx.shutdown.clone();
         connections.spawn(async move {
             let conn = Connection {
