@@ -792,3 +792,38 @@ fn ssl_version_is_the_lowest_version_offered() {
     assert_eq!(ours["/tls12"].len(), 2);
     assert!(!ours.contains_key("/tls13"), "a TLS 1.3-only client got through to a TLS 1.2 server");
 }
+
+fn window_config(input: u16, server: u16) -> String {
+    format!(
+        r#"@version: 3.38
+options {{ use-dns(no); stats-level(1); }};
+source s {{ network(ip("127.0.0.1") port({input}) transport("tcp") max-connections(1) log-iw-size(10)); }};
+destination d {{ http(url("http://127.0.0.1:{server}/window") body("$MSG") batch-lines(100) batch-timeout(100)); }};
+log {{ source(s); destination(d); flags(flow-control); }};
+"#
+    )
+}
+
+/// A writer that waits for `batch-timeout()` to fill its next batch has written its last one:
+/// the source's window must get those messages back then, or a source whose window that batch
+/// filled waits for the writer while the writer waits for the source. A window of 10 makes every
+/// last batch of a read fill it.
+#[test]
+fn a_flow_controlled_window_full_of_batches_keeps_flowing() {
+    let dir = TempDir::new("http-window").expect("dir");
+    let server = Server::start(None, always_ok());
+    let (d, input) = start(Daemon::Rsng, dir.path(), |input| window_config(input, server.port));
+    let total = 3000;
+    let filler = "x".repeat(240);
+    let data: String = (0..total).map(|i| format!("<13>Jan  1 00:00:00 host prog: seq={i:06} {filler}\n")).collect();
+    let sender = std::thread::spawn(move || {
+        let mut s = TcpStream::connect(("127.0.0.1", input)).expect("connect");
+        s.set_write_timeout(Some(Duration::from_secs(30))).expect("timeout");
+        s.write_all(data.as_bytes()).is_ok()
+    });
+    let delivered = || server.requests().iter().map(|r| r.body.matches("seq=").count()).sum::<usize>();
+    let ok = wait_until(30, || delivered() >= total);
+    assert!(ok, "{} of {total} messages delivered; stderr:\n{}", delivered(), d.stderr());
+    assert!(sender.join().expect("sender"), "the source stopped reading");
+    assert_eq!(delivered(), total);
+}

@@ -54,6 +54,8 @@ Subcommands:
   config              configuration loading, rsng vs syslog-ng (default)
   pipeline            messages delivered per second, CPU per written message, RSS, drops and
                       losses per scenario (TLS, TCP, UDP, idle connections; see --help)
+  destinations        messages delivered per second to http(), kafka-c(), amqp(), redis(),
+                      sql() and mqtt(), each against a private server (see --help)
 
 Options:
   --runs N            timed runs per program and size (default 5)
@@ -87,6 +89,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             config_bench(&opts)
         }
         "pipeline" => crate::pipeline_bench::run(rest),
+        "destinations" => crate::destinations_bench::run(rest),
         "help" => {
             print!("{USAGE}");
             Ok(())

@@ -1,6 +1,7 @@
 //! Project tasks: `cargo xtask test` (the full CI run), `cargo xtask bench` and `cargo xtask light`.
 
 mod bench;
+mod destinations_bench;
 mod light;
 mod pipeline_bench;
 
@@ -221,6 +222,8 @@ fn ensure_oracle() -> Result<(), String> {
         // The kafka-c() tests read the records back with kcat and compare with syslog-ng's module.
         (on_path("kcat"), "kcat"),
         (Path::new("/usr/lib/syslog-ng/3.38/libkafka.so").is_file(), "syslog-ng-mod-rdkafka"),
+        // `cargo xtask bench destinations` runs librdkafka's mock cluster through python3.
+        (Path::new("/usr/lib/python3/dist-packages/confluent_kafka").is_dir(), "python3-confluent-kafka"),
         // The redis() tests run a private redis-server and compare with syslog-ng's module.
         (on_path("redis-server"), "redis-server"),
         (Path::new("/usr/lib/syslog-ng/3.38/libredis.so").is_file(), "syslog-ng-mod-redis"),

@@ -277,7 +277,7 @@ fn free_port(udp: bool) -> u16 {
 }
 
 /// CPU time (user + system) of a process, in seconds.
-fn cpu_seconds(pid: u32) -> f64 {
+pub(crate) fn cpu_seconds(pid: u32) -> f64 {
     let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
     // Fields after the command name (which may hold spaces) start after the last ')'.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
@@ -289,7 +289,7 @@ fn cpu_seconds(pid: u32) -> f64 {
 }
 
 /// A `/proc/PID/status` field in KiB (`VmRSS`, `VmHWM`).
-fn status_kib(pid: u32, field: &str) -> u64 {
+pub(crate) fn status_kib(pid: u32, field: &str) -> u64 {
     fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
@@ -488,7 +488,7 @@ fn one_run(
     Ok(Sample { sent, written, dropped, seconds: last_growth.as_secs_f64(), cpu, peak_rss_kib, rss_per_conn_kib })
 }
 
-fn host_info() -> String {
+pub(crate) fn host_info() -> String {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let model = fs::read_to_string("/proc/cpuinfo")
         .ok()

@@ -715,7 +715,7 @@ impl DestinationQueue {
             tokio::pin!(notified);
             notified.as_mut().enable();
             {
-                let state = self.lock();
+                let mut state = self.lock();
                 if state.closed {
                     return false;
                 }
@@ -728,6 +728,10 @@ impl DestinationQueue {
                 if queued >= n {
                     return true;
                 }
+                // The writer waits for more, so it is done with what it took last: give those
+                // windows back now, or a source whose window that batch filled would wait for
+                // the writer while the writer waits for the source.
+                state.release_in_flight();
             }
             notified.await;
         }

@@ -143,6 +143,8 @@ pub struct Settings {
     /// `batch-timeout()`; `None` flushes whenever the queue is empty.
     pub batch_timeout: Option<Duration>,
     pub workers: usize,
+    /// `throttle()`: at most this many messages a second per worker (0: no limit).
+    pub throttle: u32,
     /// `timeout()`: the longest a request may take; `None` (0) waits for ever.
     pub timeout: Option<Duration>,
     pub retries: u32,
@@ -235,6 +237,7 @@ pub fn read(opts: &Options<'_>) -> Result<Settings, DriverError> {
         batch_bytes: count("batch-bytes"),
         batch_timeout: opts.int("batch-timeout").filter(|&n| n > 0).map(|n| Duration::from_millis(n as u64)),
         workers: opts.int("workers").filter(|&n| n > 0).map_or(1, |n| n as usize),
+        throttle: opts.int("throttle").filter(|&n| n > 0).map_or(0, |n| n.min(i64::from(u32::MAX)) as u32),
         timeout: opts.int("timeout").filter(|&n| n > 0).map(|n| Duration::from_secs(n as u64)),
         retries: opts.int("retries").filter(|&n| n > 0).map_or(3, |n| n as u32),
         time_reopen: Duration::from_secs(opts.int_or_global("time-reopen").filter(|&n| n > 0).unwrap_or(60) as u64),

@@ -283,6 +283,49 @@ impl Balancer {
     }
 }
 
+/// `throttle()` as syslog-ng's queues apply it: a bucket of `rate` tokens, refilled at `rate` a
+/// second, one token per message (so up to `rate` messages go at once after a pause).
+struct TokenBucket {
+    rate: u32,
+    tokens: f64,
+    filled_at: tokio::time::Instant,
+}
+
+impl TokenBucket {
+    fn new(rate: u32) -> TokenBucket {
+        TokenBucket { rate, tokens: f64::from(rate), filled_at: tokio::time::Instant::now() }
+    }
+
+    fn refill(&mut self) {
+        let now = tokio::time::Instant::now();
+        let rate = f64::from(self.rate);
+        self.tokens = (self.tokens + now.duration_since(self.filled_at).as_secs_f64() * rate).min(rate);
+        self.filled_at = now;
+    }
+
+    /// How many of `max` messages may go now, waiting for the first token if there is none.
+    async fn take(&mut self, max: usize) -> usize {
+        if self.rate == 0 {
+            return max;
+        }
+        self.refill();
+        if self.tokens < 1.0 {
+            let wait = (1.0 - self.tokens) / f64::from(self.rate);
+            tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+            self.refill();
+        }
+        (self.tokens as usize).clamp(1, max.max(1))
+    }
+
+    /// `n` messages went (counted from now: the take may have waited for messages).
+    fn spend(&mut self, n: usize) {
+        if self.rate > 0 {
+            self.refill();
+            self.tokens -= n as f64;
+        }
+    }
+}
+
 /// A byte stream both ways (TCP or TLS).
 trait Duplex: AsyncRead + AsyncWrite + Send + Unpin {}
 
@@ -319,6 +362,8 @@ impl Worker {
         let exact = settings.batching() || queue.is_persistent() || settings.workers > 1;
         let take = if exact { per_request } else { CHUNK };
         let mut batch: Vec<LogMessage> = Vec::with_capacity(take);
+        // syslog-ng throttles each worker's queue.
+        let mut throttle = TokenBucket::new(settings.throttle);
         loop {
             if let (true, Some(timeout)) = (per_request > 1, settings.batch_timeout) {
                 // Fill the batch before taking it: up to batch-lines(), waiting at most
@@ -335,9 +380,14 @@ impl Worker {
                     }
                 }
             }
-            if !queue.pop(take, &mut batch).await {
+            let allowed = tokio::select! {
+                n = throttle.take(take) => n,
+                _ = shutdown.cancelled() => return,
+            };
+            if !queue.pop(allowed, &mut batch).await {
                 return;
             }
+            throttle.spend(batch.len());
             let mut start = 0;
             while start < batch.len() {
                 let end = self.format_request(&batch[start..], per_request) + start;
