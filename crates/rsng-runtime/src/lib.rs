@@ -73,6 +73,9 @@ pub struct RunningDestination {
     restarts: (String, String, Arc<AtomicU64>),
     stop: CancellationToken,
     task: JoinHandle<()>,
+    /// Cancelled once the writer has ended for good (after a reload removed or changed it), so
+    /// that the writer replacing it starts only then.
+    finished: CancellationToken,
 }
 
 /// One running source driver.
@@ -386,7 +389,14 @@ fn build(
     // whose key is unchanged keeps its queue and writer.
     enum Dest {
         Kept(usize),
-        New(Arc<DestinationQueue>, Box<dyn rsng_drivers::Destination>, Identity, ir::Driver, usize),
+        New(
+            Arc<DestinationQueue>,
+            Box<dyn rsng_drivers::Destination>,
+            Identity,
+            ir::Driver,
+            usize,
+            Option<CancellationToken>,
+        ),
     }
     let mut destinations: Vec<(String, Dest, Option<StatsName>)> = Vec::new();
     let mut dest_drivers: HashMap<String, Vec<usize>> = HashMap::new();
@@ -466,10 +476,13 @@ fn build(
                     // A destination changed by a reload goes on counting where the old one was,
                     // as syslog-ng's counters do.
                     let id = format!("{}#{index}", obj.name);
-                    let stats = kept_destinations
+                    let predecessor = kept_destinations
                         .iter()
-                        .find(|d| d.restarts.1 == id && d.restarts.0 == format!("dst.{}", driver.name))
-                        .map(|d| d.queue.stats.clone());
+                        .find(|d| d.restarts.1 == id && d.restarts.0 == format!("dst.{}", driver.name));
+                    let stats = predecessor.map(|d| d.queue.stats.clone());
+                    // The old writer finishes what it holds first: two writers side by side
+                    // would mix the order of the messages.
+                    let after = predecessor.map(|d| d.finished.clone());
                     let queue = match disk_options(&obj.name, index, driver) {
                         Some(disk) => {
                             let store = rsng_drivers::disk_buffer::DiskStore::open(&disk).map_err(|e| {
@@ -485,7 +498,7 @@ fn build(
                         None => DestinationQueue::new(name, fifo).with_stats(stats),
                     };
                     let key = Identity::new(base, names, &ctx.globals);
-                    Dest::New(Arc::new(queue), built, key, driver.clone(), index)
+                    Dest::New(Arc::new(queue), built, key, driver.clone(), index, after)
                 }
             };
             dest_drivers.entry(obj.name.clone()).or_default().push(destinations.len());
@@ -631,7 +644,7 @@ fn build(
                 d.stats_name = stats_name;
                 running_destinations.push(d);
             }
-            Dest::New(queue, built, key, driver, index) => {
+            Dest::New(queue, built, key, driver, index, after) => {
                 let stop = CancellationToken::new();
                 let restarts = Arc::new(AtomicU64::new(0));
                 let info = supervise::Supervised {
@@ -644,7 +657,7 @@ fn build(
                 let restarts = (format!("dst.{}", driver.name), format!("{object}#{index}"), restarts);
                 let (q, shutdown, name, bctx) = (queue.clone(), stop.clone(), object.clone(), ctx.clone());
                 let failed = queue.clone();
-                let task = tokio::spawn(supervise::run(
+                let supervised = supervise::run(
                     info,
                     built,
                     move || rsng_drivers::build_destination(&name, index, &driver, &bctx),
@@ -653,8 +666,28 @@ fn build(
                     // memory queue has lost it (counted and reported).
                     move || failed.writer_failed(),
                     stop.clone(),
-                ));
-                running_destinations.push(RunningDestination { object, queue, stats_name, key, restarts, stop, task });
+                );
+                let stopped = stop.clone();
+                let task = tokio::spawn(async move {
+                    if let Some(after) = after {
+                        tokio::select! {
+                            _ = after.cancelled() => {}
+                            _ = stopped.cancelled() => return,
+                        }
+                    }
+                    supervised.await;
+                });
+                let finished = CancellationToken::new();
+                running_destinations.push(RunningDestination {
+                    object,
+                    queue,
+                    stats_name,
+                    key,
+                    restarts,
+                    stop,
+                    task,
+                    finished,
+                });
             }
         }
     }
@@ -743,6 +776,7 @@ async fn drain_destinations(destinations: Vec<RunningDestination>, grace: Durati
         d.stop.cancel();
         join_or_abort(&mut d.task, tokio::time::Instant::now() + DESTINATION_ABORT_LIMIT).await;
         d.queue.flush();
+        d.finished.cancel();
     }
     let deadline = tokio::time::Instant::now() + grace;
     let mut waiting = Vec::new();
@@ -752,12 +786,14 @@ async fn drain_destinations(destinations: Vec<RunningDestination>, grace: Durati
             waiting.push(d);
         } else {
             report_lost(&d);
+            d.finished.cancel();
         }
     }
     let deadline = tokio::time::Instant::now() + DESTINATION_ABORT_LIMIT;
     for mut d in waiting {
         join_or_abort(&mut d.task, deadline).await;
         report_lost(&d);
+        d.finished.cancel();
     }
 }
 
