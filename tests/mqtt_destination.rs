@@ -2,7 +2,9 @@
 //! package of syslog-ng 3.38 ships the mqtt module, so this is not differential: what the broker
 //! delivers to a subscriber (topic, QoS, payload) is checked against 3.38's documented behaviour.
 //! A broker stopped for three seconds must get every message once it is back (QoS 1, flow
-//! control on), and bad options are refused with their location.
+//! control on), and bad options are refused with their location. Over TLS (`ssl://`), a broker
+//! requiring client certificates gets the messages of a client it trusts, and a client refuses a
+//! broker whose certificate comes from an unknown CA or names another host.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -12,6 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rsng_tests::{free_tcp_ports, rsng_bin, Daemon, RunningDaemon, TempDir};
+
+#[path = "tls_common.rs"]
+mod tls_common;
 
 const USER: &str = "logger";
 const PASSWORD: &str = "s3cret";
@@ -26,6 +31,11 @@ struct Broker {
 
 impl Broker {
     fn start(dir: &Path) -> Broker {
+        Broker::start_with(dir, "")
+    }
+
+    /// A broker with `listeners` (more `listener` sections) after its plain one.
+    fn start_with(dir: &Path, listeners: &str) -> Broker {
         let port = free_tcp_ports(1)[0];
         let passwords = dir.join("passwords");
         let status = Command::new("mosquitto_passwd")
@@ -37,7 +47,7 @@ impl Broker {
         assert!(status.success(), "mosquitto_passwd failed");
         let conf = format!(
             "listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\npersistence true\n\
-             persistence_location {}/\nlog_dest file {}\nuser root\n",
+             persistence_location {}/\nlog_dest file {}\nuser root\n{listeners}",
             passwords.display(),
             dir.display(),
             dir.join("mosquitto.log").display()
@@ -329,17 +339,21 @@ fn bad_options_are_refused_with_their_location() {
         ("mqtt(topic(\"t\") address(\"tcp://127.0.0.1:99999\"))", "bad port"),
         ("mqtt(topic(\"$PROGRAM\"))", "fallback_topic() argument is required"),
         ("mqtt(topic(\"t\") client-id(\"\"))", "client_id can't be empty"),
-        ("mqtt(topic(\"t\") address(\"ssl://127.0.0.1:8883\"))", "plain TCP only"),
+        ("mqtt(topic(\"t\") address(\"wss://127.0.0.1:8883\"))", "WebSocket"),
     ];
     for (destination, expected) in cases {
         let text = refusal(dir.path(), destination);
         assert!(text.contains(expected), "{destination}: {text}");
         assert!(text.contains("bad.conf:4:3"), "{destination}: no location in {text}");
     }
-    // Refused by the schema at the option itself: TLS and a proxy would change how the
-    // connection goes, and batching is not an mqtt() option in 3.38.
+    // Refused at the option itself: a proxy would change how the connection goes, batching is
+    // not an mqtt() option in 3.38, and 3.38 knows no TLS 1.3 as ssl-version().
     let cases = [
-        ("mqtt(topic(\"t\") tls(ca-file(\"/etc/hosts\")))", "bad.conf:4:23", "does not speak TLS"),
+        (
+            "mqtt(topic(\"t\") address(\"ssl://127.0.0.1:1\") tls(ssl-version(\"tlsv1_3\")))",
+            "bad.conf:4:52",
+            "unsupported SSL version: tlsv1_3",
+        ),
         ("mqtt(topic(\"t\") http-proxy(\"http://p:3128\"))", "bad.conf:4:19", "HTTP proxy"),
         ("mqtt(topic(\"t\") batch-lines(10))", "bad.conf:4:19", "batch-lines()"),
     ];
@@ -347,4 +361,163 @@ fn bad_options_are_refused_with_their_location() {
         let text = refusal(dir.path(), destination);
         assert!(text.contains(expected) && text.contains(location), "{destination}: {text}");
     }
+}
+
+/// A broker with two TLS listeners requiring a client certificate from the test CA: one with
+/// a certificate for `localhost`/`127.0.0.1`, one with a certificate for `other.example`.
+fn tls_broker(dir: &Path) -> (Broker, u16, u16) {
+    let pki = tls_common::pki();
+    let [good, wrong] = free_tcp_ports(2)[..] else { unreachable!() };
+    let listener = |port: u16, name: &str| {
+        format!(
+            "listener {port} 127.0.0.1\ncafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate true\n",
+            pki.file("ca.pem"),
+            pki.file(&format!("{name}.pem")),
+            pki.file(&format!("{name}.key"))
+        )
+    };
+    let listeners = listener(good, "server") + &listener(wrong, "wrongname");
+    let broker = Broker::start_with(dir, &listeners);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", wrong)).is_err() {
+        assert!(Instant::now() < deadline, "the TLS listeners did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (broker, good, wrong)
+}
+
+#[test]
+fn tls_brokers_get_messages_from_trusted_clients_and_untrusted_brokers_are_refused() {
+    let dir = TempDir::new("mqtt-tls").expect("dir");
+    let (broker, good, wrong) = tls_broker(dir.path());
+    let sub = broker.subscribe();
+    let pki = tls_common::pki();
+    let ca = pki.file("ca.pem");
+    let rogue_ca = pki.file("rogue-ca.pem");
+    let client = tls_common::identity("client");
+    let (d, ports, _) = RunningDaemon::start(Daemon::Rsng, dir.path(), 0, 1, |p| {
+        let dest = |name: &str, address: String, tls: String| {
+            format!(
+                "destination d_{name} {{ mqtt(address(\"{address}\") topic(\"tls/{name}\") qos(1) template(\"$MSG\") \
+                 client-id(\"rsng-{name}\") username(\"{USER}\") password(\"{PASSWORD}\") tls({tls})); }};\n"
+            )
+        };
+        let mut conf = format!(
+            "@version: 3.38\noptions {{ use-dns(no); time-reopen(1); stats-level(1); }};\n\
+             source s {{ tcp(ip(\"127.0.0.1\") port({})); }};\n",
+            p.tcp[0]
+        );
+        // Trusted both ways, by a CA file and by a hashed CA directory.
+        conf += &dest("ok", format!("ssl://127.0.0.1:{good}"), format!("ca-file(\"{ca}\") {client}"));
+        conf += &dest(
+            "cadir",
+            format!("ssl://localhost:{good}"),
+            format!("ca-dir(\"{}\") {client} ssl-version(\"tlsv1_2\")", pki.file("cadir")),
+        );
+        // The broker's certificate names another host: accepted only without peer verification.
+        conf += &dest("noverify", format!("ssl://127.0.0.1:{wrong}"), format!("{client} peer-verify(no)"));
+        // Refused by rsng: unknown CA, wrong host name.
+        conf += &dest("rogue", format!("ssl://127.0.0.1:{good}"), format!("ca-file(\"{rogue_ca}\") {client}"));
+        conf += &dest("wrongname", format!("ssl://127.0.0.1:{wrong}"), format!("ca-file(\"{ca}\") {client}"));
+        // Refused by the broker: no client certificate.
+        conf += &dest("nocert", format!("ssl://127.0.0.1:{good}"), format!("ca-file(\"{ca}\")"));
+        conf += "log { source(s); destination(d_ok); destination(d_cadir); destination(d_noverify); \
+                 destination(d_rogue); destination(d_wrongname); destination(d_nocert); };\n";
+        conf
+    });
+    let msgs: Vec<String> = (0..5).map(|i| format!("secret-{i}")).collect();
+    d.send_tcp(ports.tcp[0], lines("app", &msgs).as_bytes());
+    let ok = wait_until(30, || sub.lines().len() >= 15);
+    // Time for anything that should not arrive.
+    std::thread::sleep(Duration::from_millis(1500));
+    let got = sub.lines();
+    let on = |topic: &str| -> Vec<String> {
+        got.iter().filter_map(|l| l.strip_prefix(&format!("tls/{topic}|1|"))).map(String::from).collect()
+    };
+    let stderr = d.stderr();
+    assert!(ok, "{got:?}; stderr:\n{stderr}");
+    for topic in ["ok", "cadir", "noverify"] {
+        assert_eq!(on(topic), msgs, "tls/{topic}: {got:?}; stderr:\n{stderr}");
+    }
+    for topic in ["rogue", "wrongname", "nocert"] {
+        assert!(on(topic).is_empty(), "tls/{topic} got through: {got:?}");
+    }
+    assert_eq!(got.len(), 15, "{got:?}");
+    let error_of = |name: &str| -> String {
+        stderr
+            .lines()
+            .find(|l| l.contains("Error connecting mqtt client") && l.contains(&format!("client_id='rsng-{name}'")))
+            .unwrap_or_else(|| panic!("no connection error for d_{name}:\n{stderr}"))
+            .to_string()
+    };
+    let rogue = error_of("rogue");
+    assert!(rogue.contains("certificate verify failed"), "{rogue}");
+    let wrongname = error_of("wrongname");
+    assert!(wrongname.contains("certificate verify failed") && wrongname.contains("other.example"), "{wrongname}");
+    let nocert = error_of("nocert");
+    assert!(nocert.contains("SSL error") || nocert.contains("reset"), "{nocert}");
+    let log = std::fs::read_to_string(dir.path().join("mosquitto.log")).expect("log");
+    assert!(log.contains("as rsng-ok") && log.contains("as rsng-cadir") && log.contains("as rsng-noverify"), "{log}");
+    let stats = Command::new("syslog-ng-ctl")
+        .arg("stats")
+        .arg("-c")
+        .arg(dir.path().join("rsng.ctl"))
+        .output()
+        .expect("syslog-ng-ctl");
+    let stats = String::from_utf8_lossy(&stats.stdout).to_string();
+    for (name, written) in [("ok", 5), ("noverify", 5), ("rogue", 0), ("wrongname", 0)] {
+        let row = |l: &&str| l.contains(&format!(";d_{name}#0;")) && l.ends_with(&format!(";written;{written}"));
+        assert!(stats.lines().any(|l| row(&l)), "d_{name} written {written}:\n{stats}");
+    }
+    d.stop();
+}
+
+#[test]
+fn tls_with_a_tcp_address_is_warned_about() {
+    let dir = TempDir::new("mqtt-tls-tcp").expect("dir");
+    let broker = Broker::start(dir.path());
+    let sub = broker.subscribe();
+    let port = broker.port;
+    let ca = tls_common::pki().file("ca.pem");
+    let (d, ports, _) = RunningDaemon::start(Daemon::Rsng, dir.path(), 0, 1, |p| {
+        format!(
+            r#"@version: 3.38
+options {{ use-dns(no); time-reopen(1); }};
+source s {{ tcp(ip("127.0.0.1") port({input})); }};
+destination d {{ mqtt(address("tcp://127.0.0.1:{port}") topic("plain") template("$MSG")
+    username("{USER}") password("{PASSWORD}") tls(ca-file("{ca}"))); }};
+log {{ source(s); destination(d); }};
+"#,
+            input = p.tcp[0]
+        )
+    });
+    d.send_tcp(ports.tcp[0], lines("app", &["clear".to_string()]).as_bytes());
+    assert!(wait_until(20, || sub.lines().len() == 1), "{:?}", sub.lines());
+    assert_eq!(sub.lines(), ["plain|0|clear"]);
+    d.stop();
+    // The warning is given at start-up, on stderr with -e.
+    let conf = dir.path().join("warn.conf");
+    std::fs::write(&conf, std::fs::read_to_string(dir.path().join("rsng.conf")).expect("conf")).expect("conf");
+    let stderr = dir.path().join("warn.stderr");
+    let mut child = Command::new(rsng_bin())
+        .args(["-F", "-e", "-f"])
+        .arg(&conf)
+        .arg("-p")
+        .arg(dir.path().join("warn.pid"))
+        .arg("-R")
+        .arg(dir.path().join("warn.persist"))
+        .arg("-c")
+        .arg(dir.path().join("warn.ctl"))
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr).expect("stderr"))
+        .spawn()
+        .expect("rsng");
+    let warned = wait_until(10, || {
+        std::fs::read_to_string(&stderr).is_ok_and(|t| t.contains("tls() has no effect with a tcp:// address"))
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(warned, "{:?}", std::fs::read_to_string(&stderr));
 }

@@ -361,6 +361,7 @@ const MQTT: &[&str] = &[
     "client-id",
     "username",
     "password",
+    "tls",
     "retries",
     "time-reopen",
     "ts-format",

@@ -10,18 +10,16 @@ use super::global::{ON_ERROR_VALUES, TS_FORMATS};
 use super::socket::DEST_DRIVER_OPTIONS;
 use super::{Kind, OptionSpec as O, NONNEGATIVE_INTEGER, POSITIVE_INTEGER};
 
-const NO_TLS: &str = "rsng's mqtt() does not speak TLS yet; the connection would go without it";
-
-/// `mqtt_tls_option`: only inside `tls()`.
+/// `mqtt_tls_option`: only inside `tls()`; they take effect with an `ssl://` address.
 pub static MQTT_TLS_OPTIONS: &[O] = &[
-    O::new("ca-dir", Kind::String).rejected(NO_TLS),
-    O::new("ca-file", Kind::ExistingFile).rejected(NO_TLS),
-    O::new("cert-file", Kind::ExistingFile).rejected(NO_TLS),
-    O::new("key-file", Kind::ExistingFile).rejected(NO_TLS),
-    O::new("cipher-suite", Kind::Any).rejected(NO_TLS),
-    O::new("ssl-version", Kind::String).rejected(NO_TLS),
-    O::new("peer-verify", Kind::YesNo).rejected(NO_TLS),
-    O::new("use-system-cert-store", Kind::YesNo).rejected(NO_TLS),
+    O::new("ca-dir", Kind::String),
+    O::new("ca-file", Kind::ExistingFile),
+    O::new("cert-file", Kind::ExistingFile),
+    O::new("key-file", Kind::ExistingFile),
+    O::new("cipher-suite", Kind::Any),
+    O::new("ssl-version", Kind::String),
+    O::new("peer-verify", Kind::YesNo),
+    O::new("use-system-cert-store", Kind::YesNo),
 ];
 
 pub static MQTT_OPTIONS: &[O] = &[
