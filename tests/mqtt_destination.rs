@@ -4,7 +4,9 @@
 //! A broker stopped for three seconds must get every message once it is back (QoS 1, flow
 //! control on), and bad options are refused with their location. Over TLS (`ssl://`), a broker
 //! requiring client certificates gets the messages of a client it trusts, and a client refuses a
-//! broker whose certificate comes from an unknown CA or names another host.
+//! broker whose certificate comes from an unknown CA or names another host. The `mqtt()` source
+//! gets what `mosquitto_pub` publishes to the topics it subscribes to (wildcards, QoS 0/1/2,
+//! over TCP and TLS), and with its persistent session what was published while rsng was away.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -520,4 +522,139 @@ log {{ source(s); destination(d); }};
     let _ = child.kill();
     let _ = child.wait();
     assert!(warned, "{:?}", std::fs::read_to_string(&stderr));
+}
+
+/// Publishes `message` to `topic` with `mosquitto_pub` on the broker's plain listener.
+fn publish(broker: &Broker, topic: &str, qos: u8, message: &str) {
+    let status = Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &broker.port.to_string(), "-u", USER, "-P", PASSWORD])
+        .args(["-t", topic, "-q", &qos.to_string(), "-m", message])
+        .status()
+        .expect("mosquitto_pub (apt-get install mosquitto-clients)");
+    assert!(status.success(), "mosquitto_pub {topic} {message}");
+}
+
+/// Waits until the broker has logged a SUBSCRIBE of client `id` (mosquitto logs subscriptions at
+/// its default level only as the client connecting; the SUBACK follows at once).
+fn wait_subscribed(dir: &Path, id: &str) {
+    let log = dir.join("mosquitto.log");
+    let ok = wait_until(20, || std::fs::read_to_string(&log).is_ok_and(|l| l.contains(&format!("as {id} "))));
+    assert!(ok, "{id} did not connect: {:?}", std::fs::read_to_string(&log));
+    std::thread::sleep(Duration::from_millis(500));
+}
+
+fn source_lines(path: &Path, n: usize) -> Vec<String> {
+    tls_common::wait_lines(path, n, 20)
+}
+
+#[test]
+fn the_source_gets_what_is_published_to_its_topics() {
+    let dir = TempDir::new("mqtt-source").expect("dir");
+    let broker = Broker::start(dir.path());
+    let port = broker.port;
+    let out = dir.path().join("out.log");
+    let (d, _, _) = RunningDaemon::start(Daemon::Rsng, dir.path(), 0, 0, |_| {
+        format!(
+            r#"@version: 3.38
+options {{ use-dns(no); time-reopen(1); }};
+source s_one {{ mqtt(address("tcp://127.0.0.1:{port}") topic("in/+/x") qos(1) client-id("rsng-one")
+    username("{USER}") password("{PASSWORD}")); }};
+source s_two {{ mqtt(address("tcp://127.0.0.1:{port}") topic("prio/#") qos(2) username("{USER}")
+    password("{PASSWORD}") default-facility(local0) default-priority(warning)); }};
+destination d {{ file("{out}" template("$SOURCE|$PRI|$PROGRAM|${{HOST}}|$MSG\n")); }};
+log {{ source(s_one); source(s_two); destination(d); }};
+"#,
+            out = out.display()
+        )
+    });
+    wait_subscribed(dir.path(), "rsng-one");
+    wait_subscribed(dir.path(), "syslog-ng-source-prio/#");
+    publish(&broker, "in/a/x", 0, "first");
+    publish(&broker, "in/b/x", 1, "second with <13>Jan  1 00:00:00 h p: no parsing");
+    publish(&broker, "in/a/y", 1, "not subscribed");
+    publish(&broker, "in/a/b/x", 1, "not subscribed either");
+    publish(&broker, "prio", 2, "exactly once");
+    publish(&broker, "prio/deep/er", 1, "deeper");
+    let got = source_lines(&out, 4);
+    std::thread::sleep(Duration::from_millis(1000));
+    let got = if got.len() >= 4 { tls_common::lines(&out) } else { got };
+    let host = got.first().and_then(|l| l.split('|').nth(3)).unwrap_or_default().to_string();
+    assert!(!host.is_empty(), "{got:?}; stderr:\n{}", d.stderr());
+    let expected: Vec<String> = [
+        "s_one|13||HOST|first",
+        "s_one|13||HOST|second with <13>Jan  1 00:00:00 h p: no parsing",
+        "s_two|132||HOST|exactly once",
+        "s_two|132||HOST|deeper",
+    ]
+    .iter()
+    .map(|l| l.replace("HOST", &host))
+    .collect();
+    assert_eq!(got, expected, "stderr:\n{}", d.stderr());
+    d.stop();
+}
+
+#[test]
+fn the_source_gets_what_was_published_while_it_was_away() {
+    let dir = TempDir::new("mqtt-source-away").expect("dir");
+    let broker = Broker::start(dir.path());
+    let port = broker.port;
+    let out = dir.path().join("out.log");
+    let config = |_: &rsng_tests::Ports| {
+        format!(
+            r#"@version: 3.38
+options {{ use-dns(no); time-reopen(1); }};
+source s {{ mqtt(address("tcp://127.0.0.1:{port}") topic("away") qos(1) username("{USER}") password("{PASSWORD}")); }};
+destination d {{ file("{out}" template("$MSG\n")); }};
+log {{ source(s); destination(d); }};
+"#,
+            out = out.display()
+        )
+    };
+    let (d, _, _) = RunningDaemon::start(Daemon::Rsng, dir.path(), 0, 0, config);
+    wait_subscribed(dir.path(), "syslog-ng-source-away");
+    publish(&broker, "away", 1, "before");
+    assert_eq!(source_lines(&out, 1), ["before"], "stderr:\n{}", d.stderr());
+    d.stop();
+    for i in 0..3 {
+        publish(&broker, "away", 1, &format!("while away {i}"));
+    }
+    let (d, _, _) = RunningDaemon::start(Daemon::Rsng, dir.path(), 0, 0, config);
+    let got = source_lines(&out, 4);
+    assert_eq!(got, ["before", "while away 0", "while away 1", "while away 2"], "stderr:\n{}", d.stderr());
+    d.stop();
+}
+
+#[test]
+fn the_source_subscribes_over_tls() {
+    let dir = TempDir::new("mqtt-source-tls").expect("dir");
+    let (broker, good, wrong) = tls_broker(dir.path());
+    let pki = tls_common::pki();
+    let ca = pki.file("ca.pem");
+    let client = tls_common::identity("client");
+    let out = dir.path().join("out.log");
+    let (d, _, _) = RunningDaemon::start(Daemon::Rsng, dir.path(), 0, 0, |_| {
+        format!(
+            r#"@version: 3.38
+options {{ use-dns(no); time-reopen(1); }};
+source s_tls {{ mqtt(address("ssl://localhost:{good}") topic("secure") client-id("rsng-tls") username("{USER}")
+    password("{PASSWORD}") tls(ca-file("{ca}") {client})); }};
+source s_wrong {{ mqtt(address("ssl://127.0.0.1:{wrong}") topic("secure") client-id("rsng-wrong")
+    username("{USER}") password("{PASSWORD}") tls(ca-file("{ca}") {client})); }};
+destination d {{ file("{out}" template("$SOURCE $MSG\n")); }};
+log {{ source(s_tls); source(s_wrong); destination(d); }};
+"#,
+            out = out.display()
+        )
+    });
+    wait_subscribed(dir.path(), "rsng-tls");
+    publish(&broker, "secure", 1, "over tls");
+    let got = source_lines(&out, 1);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(tls_common::lines(&out), ["s_tls over tls"], "{got:?}; stderr:\n{}", d.stderr());
+    let stderr = d.stderr();
+    assert!(
+        stderr.lines().any(|l| l.contains("client_id='rsng-wrong'") && l.contains("certificate verify failed")),
+        "{stderr}"
+    );
+    d.stop();
 }

@@ -30,6 +30,9 @@ pub struct Settings {
     pub username: Option<String>,
     pub password: Option<String>,
     pub keepalive: Duration,
+    /// Sources: `cleansession()` (default no, as in 3.38: the broker keeps the subscription and
+    /// what arrives while rsng is away). Destinations always start clean.
+    pub clean_session: bool,
     pub fallback_topic: Option<String>,
     pub retries: u32,
     pub time_reopen: Duration,
@@ -41,9 +44,18 @@ pub struct Settings {
 /// No `topic()`, an address that is not `SCHEME://HOST[:PORT]` or whose scheme rsng does not
 /// speak, a `qos()` above 2, an empty `client-id()`.
 pub fn read(opts: &Options<'_>) -> Result<Settings, DriverError> {
+    read_as(opts, "destination")
+}
+
+/// The settings of an `mqtt()` source or destination (`role`): the client ids differ.
+///
+/// # Errors
+/// As [`read`].
+pub fn read_as(opts: &Options<'_>, role: &str) -> Result<Settings, DriverError> {
     let err = |m: String| DriverError::new(m, opts.span());
     let Some(topic) = opts.str("topic") else {
-        return Err(err("mqtt: the topic() argument is required for mqtt destinations".into()));
+        let what = if role == "source" { "source" } else { "destinations" };
+        return Err(err(format!("mqtt: the topic() argument is required for mqtt {what}")));
     };
     let address = opts.str("address").unwrap_or(DEFAULT_ADDRESS);
     let (tls, host, port) = parse_address(address).map_err(err)?;
@@ -54,7 +66,7 @@ pub fn read(opts: &Options<'_>) -> Result<Settings, DriverError> {
     let client_id = match opts.str("client-id") {
         Some("") => return Err(err("mqtt: client_id can't be empty".into())),
         Some(id) => id.to_string(),
-        None => format!("syslog-ng-destination-{topic}"),
+        None => format!("syslog-ng-{role}-{topic}"),
     };
     Ok(Settings {
         tls,
@@ -65,6 +77,7 @@ pub fn read(opts: &Options<'_>) -> Result<Settings, DriverError> {
         username: opts.str("username").map(String::from),
         password: opts.str("password").map(String::from),
         keepalive: Duration::from_secs(opts.int("keepalive").filter(|&n| n > 0).unwrap_or(60) as u64),
+        clean_session: role != "source" || opts.bool("cleansession").unwrap_or(false),
         fallback_topic: opts.str("fallback-topic").map(String::from),
         retries: opts.int("retries").filter(|&n| n > 0).map_or(3, |n| n as u32),
         time_reopen: Duration::from_secs(opts.int_or_global("time-reopen").filter(|&n| n > 0).unwrap_or(60) as u64),

@@ -354,7 +354,7 @@ impl Worker {
         let s = &self.shared.settings;
         let keepalive = u16::try_from(s.keepalive.as_secs()).unwrap_or(u16::MAX);
         self.out.clear();
-        packet::connect(&mut self.out, &s.client_id, s.username.as_deref(), s.password.as_deref(), keepalive);
+        packet::connect(&mut self.out, &s.client_id, s.username.as_deref(), s.password.as_deref(), keepalive, true);
         connect(s, self.shared.tls.as_ref(), &self.out, &mut self.body).await
     }
 
