@@ -139,6 +139,8 @@ fn parse_address(address: &str) -> Result<(bool, String, u16), String> {
 /// An `ssl-version()` 3.38 does not know, a value the `tls()` block cannot honour, a context
 /// OpenSSL refuses (unreadable key, bad cipher list).
 pub fn tls_context(opts: &Options<'_>, tls: bool, ctx: &BuildContext) -> Result<Option<TlsContext>, DriverError> {
+    // Noted as read: the block is taken whole below.
+    let _ = opts.get("tls");
     let block = opts.driver.options.iter().rev().find(|o| o.name == "tls");
     let items: &[OptionValue] = match block.map(|o| &o.value) {
         Some(Value::Group(items)) => items,

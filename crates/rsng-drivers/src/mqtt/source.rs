@@ -5,7 +5,7 @@
 //! The session is kept by the broker (`cleansession(no)`, the default) under the client id
 //! `syslog-ng-source-TOPIC`, so what is published while rsng is away arrives when it is back
 //! (QoS 1 and 2). A received message is acknowledged once it is in rsng's pipeline; with flow
-//! control the source stops reading while the destinations are full. A lost connection is
+//! control the source stops reading while `log-iw-size()` messages are in flight. A lost connection is
 //! opened again after `time-reopen()`.
 
 use rsng_core::message::{ReceiveInfo, UnixTime};
@@ -38,6 +38,8 @@ pub struct MqttSource {
     receiver: Receiver,
     /// The priority of every message.
     pri: u16,
+    /// `log-iw-size()`: messages in the pipeline at most, under flow control.
+    window: usize,
     location: String,
 }
 
@@ -52,8 +54,9 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
     let tls = options::tls_context(&opts, settings.tls, ctx)?;
     let receiver = Receiver::new(object, opts, Default::default(), false);
     let pri = receiver.parse.default_pri.unwrap_or(PRI);
+    let window = opts.int("log-iw-size").filter(|&n| n > 0).unwrap_or(100) as usize;
     let location = (ctx.locate)(opts.span());
-    Ok(Box::new(MqttSource { settings, tls, topic, receiver, pri, location }))
+    Ok(Box::new(MqttSource { settings, tls, topic, receiver, pri, window, location }))
 }
 
 /// Whether `filter` is a topic filter a broker takes: not empty, `#` only as the whole last
@@ -88,6 +91,7 @@ enum End {
 impl Source for MqttSource {
     fn run(self: Box<Self>, mut ctx: SourceContext) -> Task {
         Box::pin(async move {
+            ctx.port.set_window_size(self.window);
             let mut body = Vec::with_capacity(4096);
             loop {
                 if let End::Shutdown = self.session(&mut ctx, &mut body).await {
@@ -170,7 +174,9 @@ impl MqttSource {
     ) -> Result<(), String> {
         let keepalive = self.settings.keepalive;
         let mut info = self.receiver.info(None);
-        let mut batch: Vec<LogMessage> = Vec::with_capacity(BATCH);
+        // A batch stays within the window.
+        let batch_size = BATCH.min(self.window);
+        let mut batch: Vec<LogMessage> = Vec::with_capacity(batch_size);
         let mut acks: Vec<u8> = Vec::with_capacity(BATCH * 4);
         // QoS 2 messages posted and waiting for PUBREL: a resent PUBLISH of one is not posted again.
         let mut released_pending: Vec<u16> = Vec::new();
@@ -245,7 +251,7 @@ impl MqttSource {
                     packet::PINGRESP => ping_sent = None,
                     _ => {}
                 }
-                if batch.len() >= BATCH || conn.stream.buffer().is_empty() {
+                if batch.len() >= batch_size || conn.stream.buffer().is_empty() {
                     break;
                 }
             }
