@@ -389,6 +389,8 @@ impl async_rs::traits::Reactor for TlsRuntime {
     }
 
     /// Plain TCP; the TLS connections are made by [`connect_tls`].
+    // Not an `async fn`: the future must be `'static`, without a borrow of `self`.
+    #[allow(clippy::manual_async_fn)]
     fn tcp_connect_addr(
         &self,
         addr: std::net::SocketAddr,

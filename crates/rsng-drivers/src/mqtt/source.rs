@@ -237,16 +237,14 @@ impl MqttSource {
                         released_pending.retain(|&p| p != id);
                         packet::ack(&mut acks, packet::PUBCOMP, id);
                     }
-                    packet::SUBACK => {
-                        // One return code per filter: 0x80 is a refusal.
-                        if body.get(2).is_none_or(|&code| code == 0x80) {
-                            internal::error(format!(
-                                "mqtt: Error while subscribing to topic; topic='{}', qos='{}', error code='the broker \
-                                 refused the subscription', location='{}'",
-                                self.topic, self.settings.qos, self.location
-                            ));
-                            return Err("subscription refused".into());
-                        }
+                    // One return code per filter: 0x80 is a refusal.
+                    packet::SUBACK if body.get(2).is_none_or(|&code| code == 0x80) => {
+                        internal::error(format!(
+                            "mqtt: Error while subscribing to topic; topic='{}', qos='{}', error code='the broker \
+                             refused the subscription', location='{}'",
+                            self.topic, self.settings.qos, self.location
+                        ));
+                        return Err("subscription refused".into());
                     }
                     packet::PINGRESP => ping_sent = None,
                     _ => {}
