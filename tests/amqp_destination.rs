@@ -29,14 +29,14 @@ struct Rabbit {
 
 impl Rabbit {
     fn start(dir: &Path) -> Rabbit {
-        Rabbit::start_with(dir, "")
+        Rabbit::start_with(dir, "", "")
     }
 
-    /// A node with `conf` as its rabbitmq.conf.
-    fn start_with(dir: &Path, conf: &str) -> Rabbit {
+    /// A node with `conf` as its rabbitmq.conf and `plugins` (comma-separated) enabled.
+    fn start_with(dir: &Path, conf: &str, plugins: &str) -> Rabbit {
         let base = dir.join("rabbit");
         std::fs::create_dir_all(&base).expect("rabbit dir");
-        std::fs::write(base.join("enabled_plugins"), "[].\n").expect("plugins");
+        std::fs::write(base.join("enabled_plugins"), format!("[{plugins}].\n")).expect("plugins");
         std::fs::write(base.join("rabbitmq.conf"), conf).expect("conf");
         std::fs::write(base.join("rabbitmq-env.conf"), "").expect("env conf");
         let ports = free_tcp_ports(3);
@@ -400,17 +400,22 @@ fn a_broker_away_for_three_seconds_gets_every_message_once() {
 /// A node with a TLS listener on 127.0.0.1 and ::1 (the test CA's `localhost` certificate,
 /// whose names are `localhost` and `127.0.0.1`) requiring a client certificate of the test CA.
 fn tls_rabbit(dir: &Path) -> (Rabbit, u16) {
+    tls_rabbit_with(dir, "", "")
+}
+
+/// [`tls_rabbit`] with more configuration and plugins.
+fn tls_rabbit_with(dir: &Path, more: &str, plugins: &str) -> (Rabbit, u16) {
     let pki = tls_common::pki();
     let tls_port = free_tcp_ports(1)[0];
     let conf = format!(
         "listeners.ssl.v4 = 127.0.0.1:{tls_port}\nlisteners.ssl.v6 = ::1:{tls_port}\n\
          ssl_options.cacertfile = {}\nssl_options.certfile = {}\nssl_options.keyfile = {}\n\
-         ssl_options.verify = verify_peer\nssl_options.fail_if_no_peer_cert = true\n",
+         ssl_options.verify = verify_peer\nssl_options.fail_if_no_peer_cert = true\n{more}",
         pki.file("ca.pem"),
         pki.file("server.pem"),
         pki.file("server.key")
     );
-    let rabbit = Rabbit::start_with(dir, &conf);
+    let rabbit = Rabbit::start_with(dir, &conf, plugins);
     assert!(
         wait_until(30, || std::net::TcpStream::connect(("127.0.0.1", tls_port)).is_ok()),
         "no TLS listener: {}",
@@ -542,5 +547,64 @@ fn over_tls_untrusted_brokers_and_clients_are_refused() {
     for row in &stats {
         let refused = ["d_rogue#0", "d_wrongname#0", "d_nocert#0"].iter().any(|d| row.contains(d));
         assert!(!(refused && row.contains(";written;")), "{row}");
+    }
+}
+
+/// `auth-method(external)`: the broker takes the user from the client certificate's CN.
+fn external_config(input: u16, port: u16) -> String {
+    let pki = tls_common::pki();
+    let (ca, cert, key) = (pki.file("ca.pem"), pki.file("client.pem"), pki.file("client.key"));
+    format!(
+        r#"@version: 3.38
+options {{ use-dns(no); time-reopen(1); }};
+source s {{ tcp(ip("127.0.0.1") port({input})); }};
+destination d {{ amqp(host("localhost") port({port}) exchange("logs") routing-key("external") body("$MSG")
+    auth-method(external) tls(ca-file("{ca}") cert-file("{cert}") key-file("{key}"))); }};
+log {{ source(s); destination(d); }};
+"#
+    )
+}
+
+fn run_external(daemon: Daemon, dir: &Path, rabbit: &Rabbit, tls_port: u16) -> Vec<Received> {
+    let queue = format!("ext_{}", daemon.name());
+    prepare(rabbit, Some("logs"), &queue);
+    let (d, ports, _) = RunningDaemon::start(daemon, dir, 0, 1, |p| external_config(p.tcp[0], tls_port));
+    d.send_tcp(ports.tcp[0], input_lines().as_bytes());
+    let ok = wait_until(30, || count(rabbit, &queue) >= 4);
+    assert!(ok, "{}: {} messages; stderr:\n{}", daemon.name(), count(rabbit, &queue), d.stderr());
+    // The connection is client1's, authenticated by EXTERNAL.
+    let out = Command::new("/usr/lib/rabbitmq/bin/rabbitmqctl")
+        .envs(rabbit.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .args(["list_connections", "-q", "user", "auth_mechanism", "ssl"])
+        .output()
+        .expect("rabbitmqctl");
+    let connections = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        connections.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["client1", "EXTERNAL", "true"]),
+        "{}: {connections}",
+        daemon.name()
+    );
+    drop(d);
+    let mut got = drain(rabbit, &queue);
+    for m in &mut got {
+        m.headers.clear();
+    }
+    got
+}
+
+#[test]
+fn over_tls_external_authentication_by_the_client_certificate() {
+    let dir = TempDir::new("amqp-external").expect("dir");
+    let more = "auth_mechanisms.1 = EXTERNAL\nauth_mechanisms.2 = PLAIN\nssl_cert_login_from = common_name\n";
+    let (rabbit, tls_port) = tls_rabbit_with(dir.path(), more, "rabbitmq_auth_mechanism_ssl");
+    rabbit.ctl(&["add_user", "client1", "unused-password"]);
+    rabbit.ctl(&["set_permissions", "-p", "/", "client1", ".*", ".*", ".*"]);
+    let ours = run_external(Daemon::Rsng, dir.path(), &rabbit, tls_port);
+    let bodies: Vec<&str> = ours.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(bodies.len(), 4, "{ours:?}");
+    assert_eq!(bodies[0], "a=1 b=two");
+    if !oracle_skipped() {
+        let theirs = run_external(Daemon::Oracle, dir.path(), &rabbit, tls_port);
+        assert_eq!(ours, theirs);
     }
 }

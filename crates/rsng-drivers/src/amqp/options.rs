@@ -48,7 +48,7 @@ pub struct Settings {
 /// Reads the settings.
 ///
 /// # Errors
-/// PLAIN authentication without `username()` or `password()`, EXTERNAL (not implemented).
+/// PLAIN authentication without `username()` or `password()`.
 pub fn read(opts: &Options<'_>, driver: &str) -> Result<Settings, DriverError> {
     let err = |m: String| DriverError::new(m, opts.span());
     let auth_method = match opts.str("auth-method").map(str::to_ascii_lowercase).as_deref() {
@@ -63,14 +63,7 @@ pub fn read(opts: &Options<'_>, driver: &str) -> Result<Settings, DriverError> {
                 "Error initializing AMQP destination: username and password MUST be set!; driver='{driver}'"
             )))
         }
-        AuthMethod::External => {
-            return Err(err(
-                "auth-method(external) (SASL EXTERNAL, the TLS client certificate as identity) is not implemented by \
-                 rsng's amqp(); use auth-method(plain) with username() and password()"
-                    .to_string(),
-            ))
-        }
-        AuthMethod::Plain => {}
+        AuthMethod::Plain | AuthMethod::External => {}
     }
     let clamp16 = |name: &str, default: u16| opts.int(name).map_or(default, |n| n.clamp(0, i64::from(u16::MAX)) as u16);
     Ok(Settings {
@@ -114,7 +107,15 @@ pub fn tls_context(opts: &Options<'_>, ctx: &BuildContext) -> Result<Option<TlsC
     let last = |name: &str| chosen.iter().rev().find(|o| o.name == name).copied();
     let path = |name: &str| last(name).and_then(|o| as_str(&o.value)).filter(|p| !p.is_empty()).map(PathBuf::from);
     let location = |o: &OptionValue| (ctx.locate)(&o.span);
+    let external = opts.str("auth-method").is_some_and(|m| m.eq_ignore_ascii_case("external"));
     let Some(ca_file) = path("ca-file") else {
+        if external {
+            internal::warning(format!(
+                "amqp: auth-method(external) without ca-file(): the connection goes without TLS, and the broker has \
+                 no client certificate to authenticate; location='{}'",
+                (ctx.locate)(opts.span())
+            ));
+        }
         if let Some(first) = chosen.first() {
             internal::warning(format!(
                 "amqp: {}() has no effect without ca-file(), the connection goes without TLS; location='{}'",

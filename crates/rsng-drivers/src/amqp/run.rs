@@ -9,14 +9,14 @@ use std::time::Duration;
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
-use lapin::uri::{AMQPAuthority, AMQPQueryString, AMQPScheme, AMQPUri, AMQPUserInfo};
+use lapin::uri::{AMQPAuthority, AMQPQueryString, AMQPScheme, AMQPUri, AMQPUserInfo, SASLMechanism};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 use rsng_core::template::{FormatOptions, Template};
 use rsng_core::LogMessage;
 use rsng_transport::tls::TlsContext;
 use tokio_util::sync::CancellationToken;
 
-use super::options::Settings;
+use super::options::{AuthMethod, Settings};
 use crate::internal;
 use crate::pipeline::DestinationQueue;
 use crate::{Destination, DestinationContext, Task};
@@ -166,7 +166,8 @@ impl Worker {
                 channel_max: Some(s.max_channel),
                 heartbeat: Some(s.heartbeat),
                 connection_timeout: Some(30_000),
-                auth_mechanism: None,
+                // EXTERNAL: the broker takes the identity from the TLS client certificate.
+                auth_mechanism: (s.auth_method == AuthMethod::External).then_some(SASLMechanism::External),
             },
         };
         let connected = match &self.shared.tls {
