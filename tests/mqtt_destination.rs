@@ -658,3 +658,63 @@ log {{ source(s_tls); source(s_wrong); destination(d); }};
     );
     d.stop();
 }
+
+#[test]
+fn the_source_waits_for_a_stalled_destination_under_flow_control() {
+    const COUNT: usize = 300;
+    let dir = TempDir::new("mqtt-source-flow").expect("dir");
+    let broker = Broker::start(dir.path());
+    let port = broker.port;
+    let sink_port = free_tcp_ports(1)[0];
+    let (d, _, _) = RunningDaemon::start(Daemon::Rsng, dir.path(), 0, 0, |_| {
+        format!(
+            r#"@version: 3.38
+options {{ use-dns(no); time-reopen(1); }};
+source s {{ mqtt(address("tcp://127.0.0.1:{port}") topic("flow") qos(1) client-id("rsng-flow") log-iw-size(20)
+    username("{USER}") password("{PASSWORD}")); }};
+destination d {{ network("127.0.0.1" port({sink_port}) template("$MSG\n") log-fifo-size(20)); }};
+log {{ source(s); destination(d); flags(flow-control); }};
+"#
+        )
+    });
+    wait_subscribed(dir.path(), "rsng-flow");
+    // The destination's peer is not there yet: the source must stop taking messages.
+    let lines: String = (0..COUNT).map(|i| format!("m-{i}\n")).collect();
+    let mut publisher = Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-u", USER, "-P", PASSWORD])
+        .args(["-t", "flow", "-q", "1", "-l"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("mosquitto_pub");
+    let mut stdin = publisher.stdin.take().expect("stdin");
+    stdin.write_all(lines.as_bytes()).expect("publish");
+    // Held open while the messages go out: at end of input mosquitto_pub disconnects at once.
+    std::thread::sleep(Duration::from_secs(3));
+    drop(stdin);
+    let _ = publisher.wait();
+    let listener = std::net::TcpListener::bind(("127.0.0.1", sink_port)).expect("sink");
+    listener.set_nonblocking(false).expect("blocking");
+    let (conn, _) = listener.accept().expect("rsng connects");
+    conn.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+    let mut got = Vec::new();
+    for line in BufReader::new(conn).lines() {
+        let Ok(line) = line else { break };
+        got.push(line);
+        if got.len() == COUNT {
+            break;
+        }
+    }
+    let mut seen = vec![0usize; COUNT];
+    for line in &got {
+        let n: usize = line.strip_prefix("m-").and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{line:?}"));
+        seen[n] += 1;
+    }
+    let missing: Vec<usize> = (0..COUNT).filter(|&i| seen[i] == 0).collect();
+    let doubled: Vec<usize> = (0..COUNT).filter(|&i| seen[i] > 1).collect();
+    assert!(
+        missing.is_empty() && doubled.is_empty(),
+        "missing {missing:?}, twice {doubled:?}; stderr:\n{}",
+        d.stderr()
+    );
+    d.stop();
+}
