@@ -2,7 +2,9 @@
 //! against a RabbitMQ broker started here (its own node name, ports, Erlang port mapper and
 //! files in a temporary directory). What the broker received (routing keys, bodies, content
 //! type, delivery mode and every header) must be the same, and a broker that stops taking
-//! messages for three seconds must get every message once it is back.
+//! messages for three seconds must get every message once it is back. Over TLS (a listener
+//! requiring client certificates), both daemons publish the same, and rsng refuses a broker
+//! with an unknown CA or a certificate for another host.
 
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
@@ -14,6 +16,9 @@ use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Connection, ConnectionProperties, ExchangeKind};
 use rsng_tests::{free_tcp_ports, oracle_skipped, Daemon, RunningDaemon, TempDir};
 
+#[path = "tls_common.rs"]
+mod tls_common;
+
 /// A private RabbitMQ node, stopped when dropped.
 struct Rabbit {
     child: Child,
@@ -24,10 +29,15 @@ struct Rabbit {
 
 impl Rabbit {
     fn start(dir: &Path) -> Rabbit {
+        Rabbit::start_with(dir, "", "")
+    }
+
+    /// A node with `conf` as its rabbitmq.conf and `plugins` (comma-separated) enabled.
+    fn start_with(dir: &Path, conf: &str, plugins: &str) -> Rabbit {
         let base = dir.join("rabbit");
         std::fs::create_dir_all(&base).expect("rabbit dir");
-        std::fs::write(base.join("enabled_plugins"), "[].\n").expect("plugins");
-        std::fs::write(base.join("rabbitmq.conf"), "").expect("conf");
+        std::fs::write(base.join("enabled_plugins"), format!("[{plugins}].\n")).expect("plugins");
+        std::fs::write(base.join("rabbitmq.conf"), conf).expect("conf");
         std::fs::write(base.join("rabbitmq-env.conf"), "").expect("env conf");
         let ports = free_tcp_ports(3);
         let b = |name: &str| base.join(name).to_string_lossy().to_string();
@@ -384,5 +394,217 @@ fn a_broker_away_for_three_seconds_gets_every_message_once() {
         let theirs = run_outage(Daemon::Oracle, dir.path(), &rabbit);
         let lost = theirs.iter().filter(|&&n| n == 0).count();
         eprintln!("syslog-ng lost {lost} of {} messages across the outage", theirs.len());
+    }
+}
+
+/// A node with a TLS listener on 127.0.0.1 and ::1 (the test CA's `localhost` certificate,
+/// whose names are `localhost` and `127.0.0.1`) requiring a client certificate of the test CA.
+fn tls_rabbit(dir: &Path) -> (Rabbit, u16) {
+    tls_rabbit_with(dir, "", "")
+}
+
+/// [`tls_rabbit`] with more configuration and plugins.
+fn tls_rabbit_with(dir: &Path, more: &str, plugins: &str) -> (Rabbit, u16) {
+    let pki = tls_common::pki();
+    let tls_port = free_tcp_ports(1)[0];
+    let conf = format!(
+        "listeners.ssl.v4 = 127.0.0.1:{tls_port}\nlisteners.ssl.v6 = ::1:{tls_port}\n\
+         ssl_options.cacertfile = {}\nssl_options.certfile = {}\nssl_options.keyfile = {}\n\
+         ssl_options.verify = verify_peer\nssl_options.fail_if_no_peer_cert = true\n{more}",
+        pki.file("ca.pem"),
+        pki.file("server.pem"),
+        pki.file("server.key")
+    );
+    let rabbit = Rabbit::start_with(dir, &conf, plugins);
+    assert!(
+        wait_until(30, || std::net::TcpStream::connect(("127.0.0.1", tls_port)).is_ok()),
+        "no TLS listener: {}",
+        std::fs::read_to_string(rabbit.dir.join("server.out")).unwrap_or_default()
+    );
+    (rabbit, tls_port)
+}
+
+/// Two TLS destinations, one with the bare options of 3.38, one with them in `tls()`.
+fn tls_config(input: u16, port: u16) -> String {
+    let pki = tls_common::pki();
+    let (ca, cert, key) = (pki.file("ca.pem"), pki.file("client.pem"), pki.file("client.key"));
+    format!(
+        r#"@version: 3.38
+options {{ use-dns(no); time-reopen(1); stats-level(1); }};
+source s {{ tcp(ip("127.0.0.1") port({input})); }};
+destination d_bare {{ amqp(host("localhost") port({port}) exchange("logs") routing-key("bare.${{PROGRAM}}")
+    body("$MSG") username("guest") password("guest") ca-file("{ca}") cert-file("{cert}") key-file("{key}")); }};
+destination d_block {{ amqp(host("localhost") port({port}) exchange("logs") exchange-type("topic") routing-key("block")
+    body("<$PRI>$MSG") username("guest") password("guest")
+    tls(ca-file("{ca}") cert-file("{cert}") key-file("{key}") peer-verify(yes))); }};
+log {{ source(s); destination(d_bare); destination(d_block); }};
+"#
+    )
+}
+
+fn run_tls(daemon: Daemon, dir: &Path, rabbit: &Rabbit, tls_port: u16) -> (Vec<Received>, Vec<String>) {
+    let queue = format!("tls_{}", daemon.name());
+    prepare(rabbit, Some("logs"), &queue);
+    let (d, ports, _) = RunningDaemon::start(daemon, dir, 0, 1, |p| tls_config(p.tcp[0], tls_port));
+    d.send_tcp(ports.tcp[0], input_lines().as_bytes());
+    let ok = wait_until(30, || count(rabbit, &queue) >= 8);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(ok, "{}: {} messages; stderr:\n{}", daemon.name(), count(rabbit, &queue), d.stderr());
+    // The broker sees two TLS connections with the client's certificate.
+    let out = Command::new("/usr/lib/rabbitmq/bin/rabbitmqctl")
+        .envs(rabbit.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .args(["list_connections", "-q", "ssl", "peer_cert_subject"])
+        .output()
+        .expect("rabbitmqctl");
+    let connections = String::from_utf8_lossy(&out.stdout).to_string();
+    let tls_clients = connections.lines().filter(|l| l.starts_with("true") && l.contains("CN=client1")).count();
+    assert_eq!(tls_clients, 2, "{}: {connections}", daemon.name());
+    let stats = stats_rows(dir, daemon, tls_port);
+    drop(d);
+    let mut got = drain(rabbit, &queue);
+    got.sort_by_key(|m| m.routing_key == "block");
+    for m in &mut got {
+        // The headers carry the time of receipt and the sender's port.
+        m.headers.clear();
+    }
+    (got, stats)
+}
+
+#[test]
+fn over_tls_messages_as_syslog_ng_publishes_them() {
+    let dir = TempDir::new("amqp-tls").expect("dir");
+    let (rabbit, tls_port) = tls_rabbit(dir.path());
+    let (ours, our_stats) = run_tls(Daemon::Rsng, dir.path(), &rabbit, tls_port);
+    assert_eq!(ours.len(), 8, "{ours:?}");
+    assert_eq!(ours[0].routing_key, "bare.prog");
+    assert_eq!(ours[0].body, "a=1 b=two");
+    assert_eq!(ours[4].routing_key, "block");
+    assert_eq!(ours[4].body, "<13>a=1 b=two");
+    if !oracle_skipped() {
+        let (theirs, their_stats) = run_tls(Daemon::Oracle, dir.path(), &rabbit, tls_port);
+        assert_eq!(ours, theirs);
+        assert_eq!(our_stats, their_stats);
+    }
+}
+
+#[test]
+fn over_tls_untrusted_brokers_and_clients_are_refused() {
+    let dir = TempDir::new("amqp-tls-refused").expect("dir");
+    let (rabbit, tls_port) = tls_rabbit(dir.path());
+    prepare(&rabbit, Some("logs"), "refused");
+    let pki = tls_common::pki();
+    let (ca, rogue, cert, key) =
+        (pki.file("ca.pem"), pki.file("rogue-ca.pem"), pki.file("client.pem"), pki.file("client.key"));
+    let (d, ports, _) = RunningDaemon::start(Daemon::Rsng, dir.path(), 0, 1, |p| {
+        let dest = |name: &str, host: &str, tls: String| {
+            format!(
+                "destination d_{name} {{ amqp(host(\"{host}\") port({tls_port}) exchange(\"logs\") routing-key(\"{name}\") \
+                 body(\"$MSG\") username(\"guest\") password(\"guest\") {tls}); }};\n"
+            )
+        };
+        let mut conf = format!(
+            "@version: 3.38\noptions {{ use-dns(no); time-reopen(1); stats-level(1); }};\n\
+             source s {{ tcp(ip(\"127.0.0.1\") port({})); }};\n",
+            p.tcp[0]
+        );
+        let client = format!("cert-file(\"{cert}\") key-file(\"{key}\")");
+        conf += &dest("ok", "127.0.0.1", format!("ca-file(\"{ca}\") {client}"));
+        // Unknown CA; a certificate that does not name ::1; no client certificate.
+        conf += &dest("rogue", "127.0.0.1", format!("ca-file(\"{rogue}\") {client}"));
+        conf += &dest("wrongname", "::1", format!("ca-file(\"{ca}\") {client}"));
+        conf += &dest("nocert", "127.0.0.1", format!("ca-file(\"{ca}\")"));
+        // Without verification the name does not matter.
+        conf += &dest("noverify", "::1", format!("tls(ca-file(\"{rogue}\") {client} peer-verify(no))"));
+        conf += "log { source(s); destination(d_ok); destination(d_rogue); destination(d_wrongname); \
+                 destination(d_nocert); destination(d_noverify); };\n";
+        conf
+    });
+    d.send_tcp(ports.tcp[0], input_lines().as_bytes());
+    let ok = wait_until(30, || count(&rabbit, "refused") >= 8);
+    // Time for anything that should not arrive.
+    std::thread::sleep(Duration::from_millis(2000));
+    let stderr = d.stderr();
+    assert!(ok, "{} messages; stderr:\n{stderr}", count(&rabbit, "refused"));
+    let stats = stats_rows(dir.path(), Daemon::Rsng, tls_port);
+    drop(d);
+    let got = drain(&rabbit, "refused");
+    let keys: Vec<&str> = got.iter().map(|m| m.routing_key.as_str()).collect();
+    assert_eq!(keys.iter().filter(|k| **k == "ok").count(), 4, "{keys:?}");
+    assert_eq!(keys.iter().filter(|k| **k == "noverify").count(), 4, "{keys:?}");
+    assert_eq!(keys.len(), 8, "{keys:?}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("Error connecting to AMQP server")).collect();
+    let error_of = |name: &str| -> String {
+        errors
+            .iter()
+            .find(|l| l.contains(&format!("driver='d_{name}#0'")))
+            .unwrap_or_else(|| panic!("no connection error for d_{name}:\n{stderr}"))
+            .to_string()
+    };
+    assert!(error_of("rogue").contains("certificate verify failed"), "{}", error_of("rogue"));
+    let wrongname = error_of("wrongname");
+    assert!(wrongname.contains("certificate verify failed") && wrongname.contains("::1"), "{wrongname}");
+    let _ = error_of("nocert");
+    for row in &stats {
+        let refused = ["d_rogue#0", "d_wrongname#0", "d_nocert#0"].iter().any(|d| row.contains(d));
+        assert!(!(refused && row.contains(";written;")), "{row}");
+    }
+}
+
+/// `auth-method(external)`: the broker takes the user from the client certificate's CN.
+fn external_config(input: u16, port: u16) -> String {
+    let pki = tls_common::pki();
+    let (ca, cert, key) = (pki.file("ca.pem"), pki.file("client.pem"), pki.file("client.key"));
+    format!(
+        r#"@version: 3.38
+options {{ use-dns(no); time-reopen(1); }};
+source s {{ tcp(ip("127.0.0.1") port({input})); }};
+destination d {{ amqp(host("localhost") port({port}) exchange("logs") routing-key("external") body("$MSG")
+    auth-method(external) tls(ca-file("{ca}") cert-file("{cert}") key-file("{key}"))); }};
+log {{ source(s); destination(d); }};
+"#
+    )
+}
+
+fn run_external(daemon: Daemon, dir: &Path, rabbit: &Rabbit, tls_port: u16) -> Vec<Received> {
+    let queue = format!("ext_{}", daemon.name());
+    prepare(rabbit, Some("logs"), &queue);
+    let (d, ports, _) = RunningDaemon::start(daemon, dir, 0, 1, |p| external_config(p.tcp[0], tls_port));
+    d.send_tcp(ports.tcp[0], input_lines().as_bytes());
+    let ok = wait_until(30, || count(rabbit, &queue) >= 4);
+    assert!(ok, "{}: {} messages; stderr:\n{}", daemon.name(), count(rabbit, &queue), d.stderr());
+    // The connection is client1's, authenticated by EXTERNAL.
+    let out = Command::new("/usr/lib/rabbitmq/bin/rabbitmqctl")
+        .envs(rabbit.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .args(["list_connections", "-q", "user", "auth_mechanism", "ssl"])
+        .output()
+        .expect("rabbitmqctl");
+    let connections = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        connections.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["client1", "EXTERNAL", "true"]),
+        "{}: {connections}",
+        daemon.name()
+    );
+    drop(d);
+    let mut got = drain(rabbit, &queue);
+    for m in &mut got {
+        m.headers.clear();
+    }
+    got
+}
+
+#[test]
+fn over_tls_external_authentication_by_the_client_certificate() {
+    let dir = TempDir::new("amqp-external").expect("dir");
+    let more = "auth_mechanisms.1 = EXTERNAL\nauth_mechanisms.2 = PLAIN\nssl_cert_login_from = common_name\n";
+    let (rabbit, tls_port) = tls_rabbit_with(dir.path(), more, "rabbitmq_auth_mechanism_ssl");
+    rabbit.ctl(&["add_user", "client1", "unused-password"]);
+    rabbit.ctl(&["set_permissions", "-p", "/", "client1", ".*", ".*", ".*"]);
+    let ours = run_external(Daemon::Rsng, dir.path(), &rabbit, tls_port);
+    let bodies: Vec<&str> = ours.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(bodies.len(), 4, "{ours:?}");
+    assert_eq!(bodies[0], "a=1 b=two");
+    if !oracle_skipped() {
+        let theirs = run_external(Daemon::Oracle, dir.path(), &rabbit, tls_port);
+        assert_eq!(ours, theirs);
     }
 }

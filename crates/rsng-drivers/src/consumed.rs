@@ -371,6 +371,7 @@ const MQTT: &[&str] = &[
     "client-id",
     "username",
     "password",
+    "tls",
     "retries",
     "time-reopen",
     "ts-format",
@@ -380,6 +381,61 @@ const MQTT: &[&str] = &[
     "on-error",
     "log-fifo-size",
     "disk-buffer",
+];
+
+/// The `mqtt()` source ([`crate::mqtt::source`]) with the source options
+/// [`crate::receive::Receiver`] reads.
+const MQTT_SOURCE: &[&str] = &[
+    "topic",
+    "cleansession",
+    "keepalive",
+    "address",
+    "qos",
+    "client-id",
+    "username",
+    "password",
+    "tls",
+    "log-iw-size",
+    "chain-hostnames",
+    "long-hostnames",
+    "log-prefix",
+    "keep-hostname",
+    "program-override",
+    "host-override",
+    "keep-timestamp",
+    "tags",
+    "use-fqdn",
+    "use-dns",
+    "dns-cache",
+    "normalize-hostnames",
+    "time-zone",
+    "default-priority",
+    "default-facility",
+    "flags",
+];
+
+/// 3.38's mqtt source never parses the payload (`format()` and the parser flags change
+/// nothing), keeps no state under `persist-name()` and reads no old records.
+const MQTT_SOURCE_NO_EFFECT: &[&str] = &["format", "persist-name", "read-old-records"];
+
+/// The message-format flags the `mqtt()` source accepts: it never parses, so none of them
+/// changes anything, in syslog-ng either.
+const MQTT_SOURCE_FLAGS: &[&str] = &[
+    "no-parse",
+    "check-hostname",
+    "syslog-protocol",
+    "assume-utf8",
+    "validate-utf8",
+    "sanitize-utf8",
+    "no-multi-line",
+    "store-legacy-msghdr",
+    "dont-store-legacy-msghdr",
+    "store-raw-message",
+    "expect-hostname",
+    "no-hostname",
+    "guess-timezone",
+    "no-header",
+    "no-rfc3164-fallback",
 ];
 
 /// `persist-name()` of the threaded destinations names their stats row, disk buffer and (for
@@ -423,6 +479,9 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
             SOCKET_SOURCE_INERT,
         ),
         (Context::Source, "system") => consumes(&[], SYSTEM_NO_EFFECT, &[], &[], &[]),
+        (Context::Source, "mqtt") => {
+            consumes(&[MQTT_SOURCE], MQTT_SOURCE_NO_EFFECT, MQTT_SOURCE_FLAGS, &[], &[("use-syslogng-pid", "no")])
+        }
         (Context::Source, "internal") => consumes(
             &[
                 &["chain-hostnames", "long-hostnames", "keep-hostname", "program-override", "log-prefix"],

@@ -145,6 +145,7 @@ pub fn build_source(object: &str, driver: &Driver, ctx: &BuildContext) -> Result
         "systemd-journal" => journal::build_source(object, opts, ctx),
         "internal" => Ok(internal::build_source(object, opts)),
         "example-msg-generator" => example::build_source(object, opts, ctx),
+        "mqtt" => mqtt::build_source(object, opts, ctx),
         "file" | "pipe" | "program" | "stdin" | "wildcard-file" => file::build_source(object, opts, ctx),
         other => Err(DriverError::new(format!("the source driver `{other}()` cannot run in rsng yet"), &driver.span)),
     }

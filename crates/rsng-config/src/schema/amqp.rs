@@ -13,14 +13,13 @@ use super::{Kind, OptionSpec as O, NONNEGATIVE_INTEGER, POSITIVE_INTEGER};
 /// `auth-method()` values 3.38 knows ("unknown auth-method() argument" otherwise).
 pub static AMQP_AUTH_METHODS: &[&str] = &["plain", "external"];
 
-const NO_TLS: &str = "rsng's amqp() does not speak TLS yet; the connection would go without it";
-
-/// `afamqp_tls_option`: accepted both directly in `amqp()` and inside its `tls()`.
+/// `afamqp_tls_option`: accepted both directly in `amqp()` and inside its `tls()`; `ca-file()`
+/// turns TLS on.
 pub static AMQP_TLS_OPTIONS: &[O] = &[
-    O::new("ca-file", Kind::ExistingFile).rejected(NO_TLS),
-    O::new("key-file", Kind::ExistingFile).rejected(NO_TLS),
-    O::new("cert-file", Kind::ExistingFile).rejected(NO_TLS),
-    O::new("peer-verify", Kind::YesNo).rejected(NO_TLS),
+    O::new("ca-file", Kind::ExistingFile),
+    O::new("key-file", Kind::ExistingFile),
+    O::new("cert-file", Kind::ExistingFile),
+    O::new("peer-verify", Kind::YesNo),
 ];
 
 /// The driver's own options, the threaded destination options and the template options.

@@ -11,7 +11,7 @@
 use super::amqp::AMQP_OPTION_SETS;
 use super::http::HTTP_OPTION_SETS;
 use super::kafka::KAFKA_OPTION_SETS;
-use super::mqtt::MQTT_OPTION_SETS;
+use super::mqtt::{MQTT_OPTION_SETS, MQTT_SOURCE_OPTION_SETS};
 use super::parsers::{
     CSV_PARSER_OPTIONS, DATE_PARSER_OPTIONS, DB_PARSER_OPTIONS, JSON_PARSER_OPTIONS, KV_PARSER_OPTIONS, PARSER_OPTIONS,
     REGEXP_PARSER_OPTIONS, SYSLOG_PARSER_OPTIONS,
@@ -373,6 +373,7 @@ pub static DRIVERS: &[DriverSpec] = &[
     driver(Dst, "redis", NoArg, REDIS_OPTION_SETS),
     // The `mqtt` module (no Debian package of 3.38 ships it).
     driver(Dst, "mqtt", NoArg, MQTT_OPTION_SETS),
+    driver(Src, "mqtt", NoArg, MQTT_SOURCE_OPTION_SETS),
     // The `afsnmp` module (Debian's syslog-ng-mod-snmp): SNMPv2c traps.
     driver(Dst, "snmp", NoArg, SNMP_OPTION_SETS),
     // The `afsql` module (Debian's syslog-ng-mod-sql): a threaded destination.
@@ -447,7 +448,6 @@ pub static OTHER_PLUGINS: &[DriverSpec] = &[
     // --- sources ---
     syslog_ng(Src, "openbsd"),
     with_aliases(syslog_ng(Src, "sun-streams"), &["sun-stream"]),
-    syslog_ng(Src, "mqtt"),
     syslog_ng(Src, "python"),
     syslog_ng(Src, "python-fetcher"),
     syslog_ng(Src, "java"),

@@ -24,6 +24,7 @@ pub fn build_destination(
 ) -> Result<Box<dyn Destination>, DriverError> {
     let (_, id, _) = super::stats_name(object, index, opts);
     let settings = options::read(&opts, &id)?;
+    let tls = options::tls_context(&opts, ctx)?;
     let template = |text: &str| -> Result<Arc<Template>, DriverError> {
         compile(text, &ctx.compile)
             .map(Arc::new)
@@ -37,6 +38,7 @@ pub fn build_destination(
     let location = (ctx.locate)(opts.span());
     let shared = Shared {
         settings,
+        tls,
         routing_key,
         body,
         headers,

@@ -1,13 +1,21 @@
 //! Reading `amqp()`'s options into [`Settings`], with syslog-ng 3.38's defaults: broker
 //! `127.0.0.1:5672`, vhost `/`, exchange `syslog` of type `fanout` (not declared), persistent
 //! messages, PLAIN authentication (which needs `username()` and `password()`), `retries(3)`.
+//! TLS is on when `ca-file()` is set ([`tls_context`]).
 
 use std::time::Duration;
 
-use rsng_config::ir::{OptionValue, Value};
+use std::path::PathBuf;
 
-use crate::options::{as_str, Options};
-use crate::DriverError;
+use rsng_config::ir::{OptionValue, Value};
+use rsng_transport::tls::{PeerVerify, Side, TlsConfig, TlsContext};
+
+use crate::internal;
+use crate::options::{as_bool, as_str, Options};
+use crate::{BuildContext, DriverError};
+
+/// The TLS options of `amqp()`, accepted both in the driver and inside its `tls()`.
+const TLS_OPTIONS: &[&str] = &["ca-file", "cert-file", "key-file", "peer-verify"];
 
 /// SASL mechanisms of `auth-method()`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +48,7 @@ pub struct Settings {
 /// Reads the settings.
 ///
 /// # Errors
-/// PLAIN authentication without `username()` or `password()`, EXTERNAL (which needs TLS).
+/// PLAIN authentication without `username()` or `password()`.
 pub fn read(opts: &Options<'_>, driver: &str) -> Result<Settings, DriverError> {
     let err = |m: String| DriverError::new(m, opts.span());
     let auth_method = match opts.str("auth-method").map(str::to_ascii_lowercase).as_deref() {
@@ -55,14 +63,7 @@ pub fn read(opts: &Options<'_>, driver: &str) -> Result<Settings, DriverError> {
                 "Error initializing AMQP destination: username and password MUST be set!; driver='{driver}'"
             )))
         }
-        AuthMethod::External => {
-            return Err(err(
-                "auth-method(external) authenticates with a TLS client certificate, and rsng's amqp() does not speak \
-                 TLS yet"
-                    .to_string(),
-            ))
-        }
-        AuthMethod::Plain => {}
+        AuthMethod::Plain | AuthMethod::External => {}
     }
     let clamp16 = |name: &str, default: u16| opts.int(name).map_or(default, |n| n.clamp(0, i64::from(u16::MAX)) as u16);
     Ok(Settings {
@@ -83,6 +84,67 @@ pub fn read(opts: &Options<'_>, driver: &str) -> Result<Settings, DriverError> {
         retries: opts.int("retries").filter(|&n| n > 0).map_or(3, |n| n as u32),
         time_reopen: Duration::from_secs(opts.int_or_global("time-reopen").filter(|&n| n > 0).unwrap_or(60) as u64),
     })
+}
+
+/// The TLS context of an `amqp()` with `ca-file()` (`None` without: the connection goes in
+/// clear text, as in syslog-ng). `cert-file()` and `key-file()` together give the client
+/// certificate; `peer-verify(yes)` (the default) checks the broker's chain against `ca-file()`
+/// and its name against `host()`, `peer-verify(no)` checks nothing. Options that have no effect
+/// (TLS options without `ca-file()`, a certificate without its key) are warned about.
+///
+/// # Errors
+/// A context OpenSSL refuses (unreadable key, a key that does not match the certificate).
+pub fn tls_context(opts: &Options<'_>, ctx: &BuildContext) -> Result<Option<TlsContext>, DriverError> {
+    // The last one wins, bare or inside tls(), in the order written.
+    let mut chosen: Vec<&OptionValue> = Vec::new();
+    for option in &opts.driver.options {
+        match (&option.value, option.name) {
+            (Value::Group(items), "tls") => chosen.extend(items.iter().filter(|i| TLS_OPTIONS.contains(&i.name))),
+            (_, name) if TLS_OPTIONS.contains(&name) => chosen.push(option),
+            _ => {}
+        }
+    }
+    let last = |name: &str| chosen.iter().rev().find(|o| o.name == name).copied();
+    let path = |name: &str| last(name).and_then(|o| as_str(&o.value)).filter(|p| !p.is_empty()).map(PathBuf::from);
+    let location = |o: &OptionValue| (ctx.locate)(&o.span);
+    let external = opts.str("auth-method").is_some_and(|m| m.eq_ignore_ascii_case("external"));
+    let Some(ca_file) = path("ca-file") else {
+        if external {
+            internal::warning(format!(
+                "amqp: auth-method(external) without ca-file(): the connection goes without TLS, and the broker has \
+                 no client certificate to authenticate; location='{}'",
+                (ctx.locate)(opts.span())
+            ));
+        }
+        if let Some(first) = chosen.first() {
+            internal::warning(format!(
+                "amqp: {}() has no effect without ca-file(), the connection goes without TLS; location='{}'",
+                first.name,
+                location(first)
+            ));
+        }
+        return Ok(None);
+    };
+    let (cert_file, key_file) = (path("cert-file"), path("key-file"));
+    if cert_file.is_some() != key_file.is_some() {
+        let given = last(if cert_file.is_some() { "cert-file" } else { "key-file" }).map(location).unwrap_or_default();
+        internal::warning(format!(
+            "amqp: cert-file() and key-file() take effect together, the client sends no certificate; location='{given}'"
+        ));
+    }
+    let verify = last("peer-verify").and_then(|o| as_bool(&o.value)).unwrap_or(true);
+    let both = cert_file.is_some() && key_file.is_some();
+    let config = TlsConfig {
+        ca_file: Some(ca_file),
+        cert_file: cert_file.filter(|_| both),
+        key_file: key_file.filter(|_| both),
+        peer_verify: if verify { PeerVerify::RequiredTrusted } else { PeerVerify::OptionalUntrusted },
+        location: last("ca-file").map(location).unwrap_or_default(),
+        ..TlsConfig::default()
+    };
+    let context = TlsContext::new(&config, Side::Client, crate::socket::tls::log_sink())
+        .map_err(|e| DriverError { message: e.to_string(), span: None })?;
+    Ok(Some(context))
 }
 
 /// The arguments of `$(format-flat-json ...)` that select what `value-pairs()` selects; `None`

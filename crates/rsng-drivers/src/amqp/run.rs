@@ -1,6 +1,7 @@
 //! The worker of an `amqp()` destination: it takes messages from the destination queue and
 //! publishes them, as syslog-ng's threaded destination and its `afamqp` module do, waiting for
-//! the broker's confirmation of each chunk before counting it as written.
+//! the broker's confirmation of each chunk before counting it as written. With TLS, lapin runs
+//! over a stream rsng connects itself through its OpenSSL context ([`TlsRuntime`]).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -8,13 +9,14 @@ use std::time::Duration;
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
-use lapin::uri::{AMQPAuthority, AMQPQueryString, AMQPScheme, AMQPUri, AMQPUserInfo};
+use lapin::uri::{AMQPAuthority, AMQPQueryString, AMQPScheme, AMQPUri, AMQPUserInfo, SASLMechanism};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 use rsng_core::template::{FormatOptions, Template};
 use rsng_core::LogMessage;
+use rsng_transport::tls::TlsContext;
 use tokio_util::sync::CancellationToken;
 
-use super::options::Settings;
+use super::options::{AuthMethod, Settings};
 use crate::internal;
 use crate::pipeline::DestinationQueue;
 use crate::{Destination, DestinationContext, Task};
@@ -25,6 +27,8 @@ const CHUNK: usize = 64;
 /// What the worker needs of the driver.
 pub struct Shared {
     pub settings: Settings,
+    /// The TLS context when `ca-file()` is set.
+    pub tls: Option<TlsContext>,
     pub routing_key: Arc<Template>,
     pub body: Option<Arc<Template>>,
     /// `$(format-flat-json ...)` of `value-pairs()`: the headers.
@@ -162,10 +166,15 @@ impl Worker {
                 channel_max: Some(s.max_channel),
                 heartbeat: Some(s.heartbeat),
                 connection_timeout: Some(30_000),
-                auth_mechanism: None,
+                // EXTERNAL: the broker takes the identity from the TLS client certificate.
+                auth_mechanism: (s.auth_method == AuthMethod::External).then_some(SASLMechanism::External),
             },
         };
-        let connection = match Connection::connect_uri(uri, ConnectionProperties::default()).await {
+        let connected = match &self.shared.tls {
+            None => Connection::connect_uri(uri, ConnectionProperties::default()).await,
+            Some(tls) => connect_tls(uri, tls.clone()).await,
+        };
+        let connection = match connected {
             Ok(c) => c,
             Err(e) => {
                 internal::error(format!(
@@ -300,6 +309,99 @@ impl Worker {
             }
         }
         confirmed
+    }
+}
+
+/// Connects over TLS through `tls`: lapin runs on [`TlsRuntime`], whose streams are rsng's.
+async fn connect_tls(uri: AMQPUri, tls: TlsContext) -> lapin::Result<Connection> {
+    let runtime = async_rs::Runtime::new(TlsRuntime(async_rs::Tokio::current()));
+    let connect = async move |uri: AMQPUri, _: async_rs::Runtime<TlsRuntime>| -> lapin::Result<_> {
+        let host = uri.authority.host.as_str();
+        let timeout = Duration::from_millis(uri.query.connection_timeout.unwrap_or(30_000));
+        let tcp = tokio::time::timeout(timeout, tokio::net::TcpStream::connect((host, uri.authority.port)))
+            .await
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "Connection timed out"))??;
+        let _ = tcp.set_nodelay(true);
+        // The broker's certificate is checked against host() as written.
+        let stream = match tokio::time::timeout(tls.handshake_timeout(), tls.connect(tcp, host)).await {
+            Err(_) => return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "TLS handshake timed out").into()),
+            Ok(Err(e)) => return Err(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, e.to_string()).into()),
+            Ok(Ok(stream)) => stream,
+        };
+        let io: Box<dyn BrokerIo> = Box::new(stream);
+        Ok(lapin::tcp::AsyncTcpStream::Plain(async_compat::Compat::new(io)))
+    };
+    Connection::connector(uri, runtime, connect, ConnectionProperties::default()).await
+}
+
+/// A stream lapin can run over: plain TCP or TLS, as tokio streams.
+pub trait BrokerIo: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> BrokerIo for T {}
+
+/// lapin's tokio runtime with rsng's streams: lapin takes the stream of a connection as its
+/// runtime's TCP stream type, so that a TLS stream made by rsng's OpenSSL context can carry it.
+#[derive(Debug, Clone)]
+pub struct TlsRuntime(async_rs::Tokio);
+
+impl async_rs::traits::RuntimeKit for TlsRuntime {}
+
+impl async_rs::traits::Executor for TlsRuntime {
+    type Task<T: Send + 'static> = <async_rs::Tokio as async_rs::traits::Executor>::Task<T>;
+
+    fn block_on<T, F: std::future::Future<Output = T>>(&self, f: F) -> T {
+        self.0.block_on(f)
+    }
+
+    fn spawn<T: Send + 'static, F: std::future::Future<Output = T> + Send + 'static>(
+        &self,
+        f: F,
+    ) -> async_rs::util::Task<Self::Task<T>> {
+        self.0.spawn(f)
+    }
+
+    fn spawn_blocking<T: Send + 'static, F: FnOnce() -> T + Send + 'static>(
+        &self,
+        f: F,
+    ) -> async_rs::util::Task<Self::Task<T>> {
+        self.0.spawn_blocking(f)
+    }
+}
+
+impl async_rs::traits::Reactor for TlsRuntime {
+    type TcpStream = async_compat::Compat<Box<dyn BrokerIo>>;
+    type Sleep = <async_rs::Tokio as async_rs::traits::Reactor>::Sleep;
+
+    fn register<H>(
+        &self,
+        socket: H,
+    ) -> std::io::Result<impl futures_io::AsyncRead + futures_io::AsyncWrite + Send + Unpin + 'static>
+    where
+        H: std::io::Read + std::io::Write + std::os::fd::AsFd + std::os::fd::AsRawFd + Send + 'static,
+    {
+        self.0.register(socket)
+    }
+
+    fn sleep(&self, dur: Duration) -> Self::Sleep {
+        self.0.sleep(dur)
+    }
+
+    fn interval(&self, dur: Duration) -> impl futures_util::Stream<Item = std::time::Instant> + Send + 'static {
+        self.0.interval(dur)
+    }
+
+    /// Plain TCP; the TLS connections are made by [`connect_tls`].
+    // Not an `async fn`: the future must be `'static`, without a borrow of `self`.
+    #[allow(clippy::manual_async_fn)]
+    fn tcp_connect_addr(
+        &self,
+        addr: std::net::SocketAddr,
+    ) -> impl std::future::Future<Output = std::io::Result<Self::TcpStream>> + Send + 'static {
+        async move {
+            let tcp = tokio::net::TcpStream::connect(addr).await?;
+            tcp.set_nodelay(true)?;
+            let io: Box<dyn BrokerIo> = Box::new(tcp);
+            Ok(async_compat::Compat::new(io))
+        }
     }
 }
 

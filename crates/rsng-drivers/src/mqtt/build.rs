@@ -26,6 +26,7 @@ pub fn build_destination(
     let location = (ctx.locate)(opts.span());
     let err = |m: String| DriverError::new(m, opts.span());
     let settings = options::read(&opts)?;
+    let tls = options::tls_context(&opts, settings.tls, ctx)?;
     let compile_text =
         |text: &str| compile(text, &ctx.compile).map_err(|e| err(format!("error compiling template `{text}`: {e}")));
     let topic = compile_text(opts.str("topic").unwrap_or_default())?;
@@ -45,6 +46,6 @@ pub fn build_destination(
     };
     let (_, driver, _) = super::stats_name(object, index, opts);
     let format = crate::http::build::format_options(&opts);
-    let shared = Arc::new(Shared { settings, topic, literal_topic, payload, format, driver, location });
+    let shared = Arc::new(Shared { settings, tls, topic, literal_topic, payload, format, driver, location });
     Ok(Box::new(MqttDestination { shared }))
 }

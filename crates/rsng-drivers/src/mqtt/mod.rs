@@ -1,4 +1,5 @@
-//! `mqtt()`: one MQTT PUBLISH per message, as syslog-ng 3.38's `mqtt` destination sends them.
+//! `mqtt()`: one MQTT PUBLISH per message, as syslog-ng 3.38's `mqtt` destination sends them,
+//! and the `mqtt()` source ([`source`]), whose messages are what is published to a topic.
 //!
 //! `topic()` is a template; a templated topic needs `fallback-topic()`, used when a message's
 //! topic comes out empty. The payload is `template()` (default `$ISODATE $HOST $MSGHDR$MSG`),
@@ -12,13 +13,16 @@
 //! - [`build`]: start-up (templates, address).
 //! - [`run`]: the worker, its connection and keep-alive.
 //! - [`packet`]: writing and reading MQTT packets.
+//! - [`source`]: the source: subscription, reading, acknowledgements.
 //! - [`stats`]: how `syslog-ng-ctl stats` names the driver.
 
 pub mod build;
 pub mod options;
 pub mod packet;
 pub mod run;
+pub mod source;
 pub mod stats;
 
 pub use build::build_destination;
+pub use source::build_source;
 pub use stats::stats_name;

@@ -1,17 +1,28 @@
 //! Reading `mqtt()`'s options into [`Settings`], with syslog-ng 3.38's defaults: address
 //! `tcp://localhost:1883`, `qos(0)`, `keepalive(60)`, `retries(3)`, `time-reopen(60)`, client id
-//! `syslog-ng-destination-TOPIC`.
+//! `syslog-ng-destination-TOPIC`. An `ssl://` address connects with TLS, set up by the `tls()`
+//! block ([`tls_context`]).
 
 use std::time::Duration;
 
-use crate::options::Options;
-use crate::DriverError;
+use rsng_config::ir::{OptionValue, Value};
+use rsng_transport::tls::{Side, TlsContext};
+
+use crate::internal;
+use crate::options::{as_bool, as_str, Options};
+use crate::{BuildContext, DriverError};
 
 pub const DEFAULT_ADDRESS: &str = "tcp://localhost:1883";
 const DEFAULT_PORT: u16 = 1883;
+/// The port of `ssl://` addresses without one (the MQTT over TLS port).
+const DEFAULT_TLS_PORT: u16 = 8883;
+/// `ssl-version()` values of 3.38's `mqtt()`: the lowest protocol version accepted.
+const SSL_VERSIONS: &[&str] = &["default", "tlsv1_0", "tlsv1_1", "tlsv1_2"];
 
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// `ssl://`: the connection goes over TLS.
+    pub tls: bool,
     pub host: String,
     pub port: u16,
     pub qos: u8,
@@ -19,6 +30,9 @@ pub struct Settings {
     pub username: Option<String>,
     pub password: Option<String>,
     pub keepalive: Duration,
+    /// Sources: `cleansession()` (default no, as in 3.38: the broker keeps the subscription and
+    /// what arrives while rsng is away). Destinations always start clean.
+    pub clean_session: bool,
     pub fallback_topic: Option<String>,
     pub retries: u32,
     pub time_reopen: Duration,
@@ -30,12 +44,21 @@ pub struct Settings {
 /// No `topic()`, an address that is not `SCHEME://HOST[:PORT]` or whose scheme rsng does not
 /// speak, a `qos()` above 2, an empty `client-id()`.
 pub fn read(opts: &Options<'_>) -> Result<Settings, DriverError> {
+    read_as(opts, "destination")
+}
+
+/// The settings of an `mqtt()` source or destination (`role`): the client ids differ.
+///
+/// # Errors
+/// As [`read`].
+pub fn read_as(opts: &Options<'_>, role: &str) -> Result<Settings, DriverError> {
     let err = |m: String| DriverError::new(m, opts.span());
     let Some(topic) = opts.str("topic") else {
-        return Err(err("mqtt: the topic() argument is required for mqtt destinations".into()));
+        let what = if role == "source" { "source" } else { "destinations" };
+        return Err(err(format!("mqtt: the topic() argument is required for mqtt {what}")));
     };
     let address = opts.str("address").unwrap_or(DEFAULT_ADDRESS);
-    let (host, port) = parse_address(address).map_err(err)?;
+    let (tls, host, port) = parse_address(address).map_err(err)?;
     let qos = match opts.int("qos").unwrap_or(0) {
         q @ 0..=2 => q as u8,
         q => return Err(err(format!("Allowed QOS values: 0, 1, 2; qos='{q}'"))),
@@ -43,9 +66,10 @@ pub fn read(opts: &Options<'_>) -> Result<Settings, DriverError> {
     let client_id = match opts.str("client-id") {
         Some("") => return Err(err("mqtt: client_id can't be empty".into())),
         Some(id) => id.to_string(),
-        None => format!("syslog-ng-destination-{topic}"),
+        None => format!("syslog-ng-{role}-{topic}"),
     };
     Ok(Settings {
+        tls,
         host,
         port,
         qos,
@@ -53,27 +77,31 @@ pub fn read(opts: &Options<'_>) -> Result<Settings, DriverError> {
         username: opts.str("username").map(String::from),
         password: opts.str("password").map(String::from),
         keepalive: Duration::from_secs(opts.int("keepalive").filter(|&n| n > 0).unwrap_or(60) as u64),
+        clean_session: role != "source" || opts.bool("cleansession").unwrap_or(false),
         fallback_topic: opts.str("fallback-topic").map(String::from),
         retries: opts.int("retries").filter(|&n| n > 0).map_or(3, |n| n as u32),
         time_reopen: Duration::from_secs(opts.int_or_global("time-reopen").filter(|&n| n > 0).unwrap_or(60) as u64),
     })
 }
 
-/// `tcp://HOST[:PORT]` into host and port. syslog-ng also takes `ssl://`, `ws://` and `wss://`;
-/// rsng refuses them rather than connect differently than asked.
-fn parse_address(address: &str) -> Result<(String, u16), String> {
+/// `tcp://HOST[:PORT]` or `ssl://HOST[:PORT]` into whether TLS is on, host and port. syslog-ng
+/// also takes `ws://` and `wss://` (MQTT over WebSocket); rsng refuses them rather than connect
+/// differently than asked.
+fn parse_address(address: &str) -> Result<(bool, String, u16), String> {
     let Some((scheme, rest)) = address.split_once("://") else {
         return Err(format!("Invalid address; address='{address}', expected tcp://HOST:PORT"));
     };
-    match scheme {
-        "tcp" => {}
-        "ssl" | "ws" | "wss" => {
+    let tls = match scheme {
+        "tcp" => false,
+        "ssl" => true,
+        "ws" | "wss" => {
             return Err(format!(
-                "rsng's mqtt() speaks MQTT over plain TCP only (tcp://), not {scheme}://; address='{address}'"
+                "rsng's mqtt() does not speak MQTT over WebSocket (ws://, wss://), only tcp:// and ssl://; \
+                 address='{address}'"
             ))
         }
         _ => return Err(format!("Invalid address; address='{address}', expected tcp://HOST:PORT")),
-    }
+    };
     let rest = rest.trim_end_matches('/');
     // `[v6]:port`, `host:port` or a bare host.
     let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
@@ -89,6 +117,7 @@ fn parse_address(address: &str) -> Result<(String, u16), String> {
         return Err(format!("Invalid address; address='{address}', the host is missing"));
     }
     let port = match port {
+        None if tls => DEFAULT_TLS_PORT,
         None => DEFAULT_PORT,
         Some(p) => p
             .parse::<u16>()
@@ -96,7 +125,64 @@ fn parse_address(address: &str) -> Result<(String, u16), String> {
             .filter(|&p| p > 0)
             .ok_or_else(|| format!("Invalid address; address='{address}', bad port '{p}'"))?,
     };
-    Ok((host.to_string(), port))
+    Ok((tls, host.to_string(), port))
+}
+
+/// The TLS context of an `ssl://` address, from the `tls()` block (`ca-file()`, `ca-dir()`,
+/// `cert-file()`, `key-file()`, `cipher-suite()`, `ssl-version()`, `peer-verify()`,
+/// `use-system-cert-store()`). As in syslog-ng, `peer-verify(yes)` (the default) checks the
+/// broker's chain and its name against the address's host, and only `ca-file()`/`ca-dir()` are
+/// trusted unless `use-system-cert-store(yes)`. A `tcp://` address ignores `tls()`: a warning
+/// says so.
+///
+/// # Errors
+/// An `ssl-version()` 3.38 does not know, a value the `tls()` block cannot honour, a context
+/// OpenSSL refuses (unreadable key, bad cipher list).
+pub fn tls_context(opts: &Options<'_>, tls: bool, ctx: &BuildContext) -> Result<Option<TlsContext>, DriverError> {
+    // Noted as read: the block is taken whole below.
+    let _ = opts.get("tls");
+    let block = opts.driver.options.iter().rev().find(|o| o.name == "tls");
+    let items: &[OptionValue] = match block.map(|o| &o.value) {
+        Some(Value::Group(items)) => items,
+        _ => &[],
+    };
+    let location = (ctx.locate)(block.map_or(opts.span(), |o| &o.span));
+    if !tls {
+        if block.is_some() {
+            internal::warning(format!(
+                "mqtt: tls() has no effect with a tcp:// address, the connection goes without TLS; use ssl:// \
+                 to encrypt it; location='{location}'"
+            ));
+        }
+        return Ok(None);
+    }
+    let mut system_ca_store = false;
+    let mut rest = Vec::with_capacity(items.len());
+    for item in items {
+        match item.name {
+            "use-system-cert-store" => system_ca_store = as_bool(&item.value).unwrap_or(false),
+            "ssl-version" => {
+                let name = as_str(&item.value).unwrap_or_default();
+                let known = name.to_ascii_lowercase();
+                if !SSL_VERSIONS.contains(&known.as_str()) {
+                    return Err(DriverError::new(
+                        format!("mqtt: unsupported SSL version: {name}; expected one of {}", SSL_VERSIONS.join(", ")),
+                        &item.span,
+                    ));
+                }
+                if known != "default" {
+                    rest.push(item.clone());
+                }
+            }
+            _ => rest.push(item.clone()),
+        }
+    }
+    let mut config = crate::socket::tls::read_config(&rest, location)?;
+    config.system_ca_store = system_ca_store;
+    let log = crate::socket::tls::log_sink();
+    let context =
+        TlsContext::new(&config, Side::Client, log).map_err(|e| DriverError { message: e.to_string(), span: None })?;
+    Ok(Some(context))
 }
 
 #[cfg(test)]
@@ -105,13 +191,15 @@ mod tests {
 
     #[test]
     fn addresses() {
-        assert_eq!(parse_address("tcp://localhost:1883"), Ok(("localhost".into(), 1883)));
-        assert_eq!(parse_address("tcp://10.0.0.1"), Ok(("10.0.0.1".into(), 1883)));
-        assert_eq!(parse_address("tcp://[::1]:2000"), Ok(("::1".into(), 2000)));
+        assert_eq!(parse_address("tcp://localhost:1883"), Ok((false, "localhost".into(), 1883)));
+        assert_eq!(parse_address("tcp://10.0.0.1"), Ok((false, "10.0.0.1".into(), 1883)));
+        assert_eq!(parse_address("tcp://[::1]:2000"), Ok((false, "::1".into(), 2000)));
+        assert_eq!(parse_address("ssl://broker.example"), Ok((true, "broker.example".into(), 8883)));
+        assert_eq!(parse_address("ssl://127.0.0.1:8884"), Ok((true, "127.0.0.1".into(), 8884)));
         assert!(parse_address("localhost:1883").is_err());
         assert!(parse_address("tcp://host:0").is_err());
         assert!(parse_address("tcp://host:x").is_err());
-        assert!(parse_address("ssl://host:8883").unwrap_err().contains("plain TCP only"));
+        assert!(parse_address("wss://host:8883").unwrap_err().contains("WebSocket"));
         assert!(parse_address("udp://host:1").unwrap_err().contains("Invalid address"));
     }
 }

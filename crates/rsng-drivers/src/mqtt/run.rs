@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use rsng_core::template::{FormatOptions, Template};
 use rsng_core::LogMessage;
-use tokio::io::{AsyncWriteExt, BufReader};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use rsng_transport::tls::TlsContext;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
@@ -30,6 +30,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct Shared {
     pub settings: Settings,
+    /// The TLS context of an `ssl://` address.
+    pub tls: Option<TlsContext>,
     pub topic: Template,
     /// The topic when it is not templated.
     pub literal_topic: Option<Vec<u8>>,
@@ -62,10 +64,15 @@ enum Outcome {
     NotConnected,
 }
 
-struct Connection {
-    reader: BufReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
-    last_sent: Instant,
+/// The broker connection: plain TCP or TLS.
+pub trait BrokerIo: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> BrokerIo for T {}
+
+/// A connection after CONNACK. Reads and writes take turns in the one worker, so the stream
+/// is not split: writes pass through the read buffer.
+pub struct Connection {
+    pub stream: BufReader<Box<dyn BrokerIo>>,
+    pub last_sent: Instant,
 }
 
 struct Worker {
@@ -236,7 +243,7 @@ impl Worker {
             }
         }
         let Some(conn) = self.conn.as_mut() else { return Outcome::NotConnected };
-        if let Err(e) = conn.writer.write_all(&self.out).await {
+        if let Err(e) = conn.stream.write_all(&self.out).await {
             return self.failed("Disconnected during publish!", &e);
         }
         conn.last_sent = Instant::now();
@@ -247,7 +254,7 @@ impl Worker {
         let mut pending = self.done.iter().filter(|&&d| !d).count();
         while pending > 0 {
             let Some(conn) = self.conn.as_mut() else { return Outcome::NotConnected };
-            let kind = match tokio::time::timeout(ACK_TIMEOUT, packet::read(&mut conn.reader, &mut self.body)).await {
+            let kind = match tokio::time::timeout(ACK_TIMEOUT, packet::read(&mut conn.stream, &mut self.body)).await {
                 Err(_) => {
                     internal::error(format!(
                         "Error while waiting the response!; error code='timeout', location='{}'",
@@ -265,7 +272,7 @@ impl Worker {
                 packet::PUBREC if qos == 2 => {
                     self.out.clear();
                     packet::pubrel(&mut self.out, id);
-                    if let Err(e) = conn.writer.write_all(&self.out).await {
+                    if let Err(e) = conn.stream.write_all(&self.out).await {
                         return self.failed("Disconnected while waiting the response!", &e);
                     }
                     false
@@ -345,26 +352,10 @@ impl Worker {
     /// Connects and waits for the broker's CONNACK.
     async fn connect(&mut self) -> std::io::Result<Connection> {
         let s = &self.shared.settings;
-        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((s.host.as_str(), s.port)))
-            .await
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "Connection timed out"))??;
-        let _ = stream.set_nodelay(true);
-        let (read, mut writer) = stream.into_split();
-        let mut reader = BufReader::new(read);
-        self.out.clear();
         let keepalive = u16::try_from(s.keepalive.as_secs()).unwrap_or(u16::MAX);
-        packet::connect(&mut self.out, &s.client_id, s.username.as_deref(), s.password.as_deref(), keepalive);
-        writer.write_all(&self.out).await?;
-        let kind = tokio::time::timeout(CONNECT_TIMEOUT, packet::read(&mut reader, &mut self.body))
-            .await
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no CONNACK from the broker"))??;
-        match (kind, self.body.get(1)) {
-            (packet::CONNACK, Some(0)) => Ok(Connection { reader, writer, last_sent: Instant::now() }),
-            (packet::CONNACK, Some(&code)) => {
-                Err(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, packet::connack_error(code)))
-            }
-            _ => Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "the broker did not answer with CONNACK")),
-        }
+        self.out.clear();
+        packet::connect(&mut self.out, &s.client_id, s.username.as_deref(), s.password.as_deref(), keepalive, true);
+        connect(s, self.shared.tls.as_ref(), &self.out, &mut self.body).await
     }
 
     /// A PINGREQ when nothing went out for `keepalive()`; a broker that does not answer loses
@@ -379,10 +370,10 @@ impl Worker {
             return;
         }
         let alive = async {
-            conn.writer.write_all(&packet::PINGREQ).await?;
+            conn.stream.write_all(&packet::PINGREQ).await?;
             conn.last_sent = Instant::now();
             loop {
-                if packet::read(&mut conn.reader, &mut self.body).await? == packet::PINGRESP {
+                if packet::read(&mut conn.stream, &mut self.body).await? == packet::PINGRESP {
                     return Ok::<_, std::io::Error>(());
                 }
             }
@@ -394,8 +385,51 @@ impl Worker {
 
     async fn disconnect(&mut self) {
         if let Some(mut conn) = self.conn.take() {
-            let _ = conn.writer.write_all(&packet::DISCONNECT).await;
-            let _ = conn.writer.shutdown().await;
+            let _ = conn.stream.write_all(&packet::DISCONNECT).await;
+            let _ = conn.stream.shutdown().await;
         }
+    }
+}
+
+/// Opens a connection to the broker of `settings` (with TLS when `tls` is given), sends
+/// `connect_packet` and waits for a CONNACK accepting it. `body` is scratch space.
+///
+/// # Errors
+/// Connecting, the TLS handshake or CONNACK failed, or the broker refused the client.
+pub async fn connect(
+    settings: &Settings,
+    tls: Option<&TlsContext>,
+    connect_packet: &[u8],
+    body: &mut Vec<u8>,
+) -> std::io::Result<Connection> {
+    let timed_out = |what: &str| std::io::Error::new(std::io::ErrorKind::TimedOut, what.to_string());
+    let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((settings.host.as_str(), settings.port)))
+        .await
+        .map_err(|_| timed_out("Connection timed out"))??;
+    let _ = tcp.set_nodelay(true);
+    let io: Box<dyn BrokerIo> = match tls {
+        None => Box::new(tcp),
+        Some(tls) => {
+            // The broker's certificate is checked against the host as written in the address.
+            let handshake = tokio::time::timeout(tls.handshake_timeout(), tls.connect(tcp, &settings.host)).await;
+            match handshake {
+                Err(_) => return Err(timed_out("TLS handshake timed out")),
+                Ok(Err(e)) => return Err(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, e.to_string())),
+                Ok(Ok(stream)) => Box::new(stream),
+            }
+        }
+    };
+    let mut stream = BufReader::new(io);
+    stream.write_all(connect_packet).await?;
+    stream.flush().await?;
+    let kind = tokio::time::timeout(CONNECT_TIMEOUT, packet::read(&mut stream, body))
+        .await
+        .map_err(|_| timed_out("no CONNACK from the broker"))??;
+    match (kind, body.get(1)) {
+        (packet::CONNACK, Some(0)) => Ok(Connection { stream, last_sent: Instant::now() }),
+        (packet::CONNACK, Some(&code)) => {
+            Err(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, packet::connack_error(code)))
+        }
+        _ => Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "the broker did not answer with CONNACK")),
     }
 }

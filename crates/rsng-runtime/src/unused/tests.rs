@@ -151,6 +151,8 @@ fn config_text(spec: &DriverSpec, option: &str, scratch: &Scratch) -> Option<Str
             format!("mqtt({option} fallback-topic(\"f\"))")
         }
         (Context::Destination, "mqtt") => format!("mqtt(topic(\"t\") {option})"),
+        (Context::Source, "mqtt") if option.starts_with("topic(") => "mqtt(topic(\"t\"))".to_string(),
+        (Context::Source, "mqtt") => format!("mqtt(topic(\"t\") {option})"),
         // host() and trap-obj() are required; some generic sample values are refused.
         (Context::Destination, "snmp") => {
             let trap_obj = "trap-obj(\"1.3.6.1.6.3.1.1.4.1.0\", \"Objectid\", \"1.3.6.1.4.1\")";

@@ -169,6 +169,9 @@ pub struct TlsConfig {
     /// `permitted-peers()` (rsng extension): host name patterns, one of which the peer's DNS
     /// subjectAltName (or CN, without one) must match; empty: any peer.
     pub permitted_peers: Vec<String>,
+    /// Trust OpenSSL's default CA locations as well (`use-system-cert-store(yes)` of `mqtt()`);
+    /// otherwise only `ca-file()` and `ca-dir()` are trusted.
+    pub system_ca_store: bool,
     /// Where the `tls()` block stands (`file:line:column`), for `location=` in messages.
     pub location: String,
 }
@@ -203,6 +206,7 @@ impl Default for TlsConfig {
             expiry_warning_days: 30,
             handshake_timeout: std::time::Duration::from_secs(60),
             permitted_peers: Vec::new(),
+            system_ca_store: false,
             location: String::from("n/a"),
         }
     }

@@ -405,6 +405,9 @@ fn build(config: &TlsConfig, side: Side, log: &LogSink) -> Result<Inner, TlsErro
             Ok(()) => b.set_ca_file(file).map_err(setup)?,
         }
     }
+    if config.system_ca_store {
+        b.set_default_verify_paths().map_err(setup)?;
+    }
     if let Some(dir) = &config.crl_dir {
         ca.crl_dir = Some(dir.display().to_string());
         match accessible(dir, loc) {
