@@ -7,6 +7,7 @@
 
 mod driver;
 mod filter;
+mod persist;
 pub(crate) mod reserved;
 mod transport;
 mod value;
@@ -73,6 +74,7 @@ impl<'a> Lowerer<'a> {
     /// Resolves the references between objects and returns the configuration.
     pub fn finish(mut self) -> ir::Config {
         self.resolve_references();
+        self.check_persist_names();
         self.out
     }
 }
