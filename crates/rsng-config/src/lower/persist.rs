@@ -113,9 +113,9 @@ impl Lowerer<'_> {
             for driver in &object.drivers {
                 let Some(name) = persist_name(driver, version4) else { continue };
                 match seen.get(&name) {
-                    Some(first) => found.push((name, driver.span.clone(), first.clone())),
+                    Some(first) => found.push((name, driver.span, *first)),
                     None => {
-                        seen.insert(name, driver.span.clone());
+                        seen.insert(name, driver.span);
                     }
                 }
             }
