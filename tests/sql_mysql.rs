@@ -36,7 +36,12 @@ impl MariaDb {
             .arg("--skip-test-db")
             .output()
             .expect("mariadb-install-db (cargo xtask test installs the mariadb-server package)");
-        assert!(out.status.success(), "mariadb-install-db: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "mariadb-install-db: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         let mut db = MariaDb { socket: dir.join("mariadb.sock"), data, port: free_tcp_ports(1)[0], server: None };
         db.run();
         db.client(
