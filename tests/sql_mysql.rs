@@ -169,6 +169,9 @@ fn input_lines() -> Vec<String> {
         "<13>Jan  1 00:00:00 host prog[12]: plain one",
         "<14>Jan  1 00:00:01 host prog: it's a \\ quote \"and\" more\ttab \u{1a} end",
         "<15>Jan  1 00:00:02 other-host my-app[7]: third'; DROP TABLE messages; --",
+        // Too long for `program varchar(32)` in strict mode: refused, retried, dropped; the rows
+        // after it go in.
+        "<13>Jan  1 00:00:02 host a-program-name-of-forty-characters-long[5]: too long",
         "<11>Jan  1 00:00:03 host my-app: fourth ÁRVÍZTŰRŐ tükörfúrógép",
         "<12>Jan  1 00:00:04 host prog[99]: fifth \\' \\\\",
     ]
@@ -228,7 +231,7 @@ fn run_plain(daemon: Daemon, dir: &Path, server: &MariaDb) -> (Vec<String>, Vec<
     d.send_tcp(ports.tcp[0], input_lines().concat().as_bytes());
     let ok = wait_until(30, || {
         server.count(&db, "messages") >= 5
-            && server.count(&db, "migrate") >= 5
+            && server.count(&db, "migrate") >= 6
             && server.count(&db, "t_prog") >= 3
             && server.count(&db, "t_my_app") >= 2
     });
@@ -260,6 +263,11 @@ fn mysql_tables_and_rows_as_syslog_ng_writes_them() {
     assert!(ours.iter().any(|l| l.contains("COMMENT='syslog'")), "{ours:#?}");
     assert!(ours.iter().any(|l| l.contains("\tNULL\t")), "null(\"\") gives NULL: {ours:#?}");
     assert!(ours.iter().any(|l| l.contains("ÁRVÍZTŰRŐ tükörfúrógép")), "{ours:#?}");
+    assert!(!ours.iter().any(|l| l.starts_with("Jan  1 00:00:02\t127.0.0.1\ta-program")), "{ours:#?}");
+    assert!(
+        our_stats.iter().any(|l| l.starts_with("dst.sql;d_plain#0;") && l.ends_with(";dropped;1")),
+        "{our_stats:#?}"
+    );
     assert_eq!(our_stats, their_stats);
     assert!(!our_stats.is_empty());
 }

@@ -178,23 +178,26 @@ impl Connection {
                 }
             }
             Connection::Mysql { conn, broken, .. } => {
-                // The server runs the statements in order and stops at the first that fails;
-                // each answer (a result set of its own) is read before the next one's.
+                // The server runs the statements in order and stops at the first that fails.
+                // Each read of a statement's answer reads the next one's status too, and the
+                // client keeps a failure as the next answer: the statements whose answers read
+                // without an error are those that went in.
+                let statements = ranges.len() + if transaction { 2 } else { 0 };
                 let mut result = match conn.query_iter(sql).await {
                     Ok(result) => result,
                     Err(e) => return Err(BatchError { done: 0, error: mysql_failure(&e, broken) }),
                 };
-                let mut done = 1;
-                let failure = loop {
-                    if result.is_empty() {
-                        break None;
-                    }
+                let mut failure = None;
+                let mut done = 0;
+                while done < statements {
                     match result.collect::<mysql_async::Row>().await {
-                        // Reading a set's end reads the next statement's answer too.
                         Ok(_) => done += 1,
-                        Err(e) => break Some(e),
+                        Err(e) => {
+                            failure = Some(e);
+                            break;
+                        }
                     }
-                };
+                }
                 drop(result);
                 match failure {
                     None => Ok(()),
@@ -203,7 +206,10 @@ impl Connection {
                         if transaction && !*broken {
                             let _ = conn.query_drop("ROLLBACK").await;
                         }
-                        Err(BatchError { done: if transaction { 0 } else { done.min(ranges.len()) }, error })
+                        Err(BatchError {
+                            done: if transaction { 0 } else { done.min(ranges.len().saturating_sub(1)) },
+                            error,
+                        })
                     }
                 }
             }
