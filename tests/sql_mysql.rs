@@ -22,10 +22,16 @@ struct MariaDb {
     socket: PathBuf,
     port: u16,
     server: Option<Child>,
+    /// More `mariadbd` options.
+    options: Vec<String>,
 }
 
 impl MariaDb {
     fn start(dir: &Path) -> MariaDb {
+        MariaDb::start_with(dir, &[])
+    }
+
+    fn start_with(dir: &Path, options: &[&str]) -> MariaDb {
         let data = dir.join("mariadb");
         let out = Command::new("mariadb-install-db")
             .arg("--no-defaults")
@@ -42,7 +48,13 @@ impl MariaDb {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        let mut db = MariaDb { socket: dir.join("mariadb.sock"), data, port: free_tcp_ports(1)[0], server: None };
+        let mut db = MariaDb {
+            socket: dir.join("mariadb.sock"),
+            data,
+            port: free_tcp_ports(1)[0],
+            server: None,
+            options: options.iter().map(|o| o.to_string()).collect(),
+        };
         db.run();
         db.client(
             "",
@@ -71,6 +83,7 @@ impl MariaDb {
             .arg("--collation-server=utf8mb4_general_ci")
             .arg("--innodb-buffer-pool-size=16M")
             .arg("--skip-log-bin")
+            .args(&self.options)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -390,5 +403,52 @@ fn a_refused_mysql_login_is_reported_retried_and_loses_nothing() {
     }
     if !oracle_skipped() {
         run_refused(Daemon::Oracle, dir.path(), &server);
+    }
+}
+
+fn large_config(input: u16, port: u16, db: &str) -> String {
+    format!(
+        r#"@version: 3.38
+options {{ use-dns(no); time-reopen(1); log-msg-size(65536); }};
+source s {{ tcp(ip("127.0.0.1") port({input}) log-iw-size(1000) log-msg-size(65536)); }};
+destination d_tx {{ sql(type(mysql) host("127.0.0.1") port({port}) username("{USER}") password("{PASSWORD}")
+    database("{db}") table("large_tx") columns("n int", "msg mediumtext") values("$PID", "$MSG")
+    flags(explicit-commits) batch-lines(200) batch-timeout(1000) log-fifo-size(1000)); }};
+destination d_rows {{ sql(type(mysql) host("127.0.0.1") port({port}) username("{USER}") password("{PASSWORD}")
+    database("{db}") table("large_rows") columns("n int", "msg mediumtext") values("$PID", "$MSG")
+    log-fifo-size(1000)); }};
+log {{ source(s); destination(d_tx); destination(d_rows); flags(flow-control); }};
+"#
+    )
+}
+
+/// Batches of several megabytes against a server that takes queries of at most 2 MiB: rsng sends
+/// a batch in pieces (a transaction spanning them), and every row arrives whole, once.
+#[test]
+fn a_mysql_batch_larger_than_max_allowed_packet_goes_in_pieces() {
+    const COUNT: usize = 200;
+    let dir = TempDir::new("sql-mysql-large").expect("dir");
+    let server = MariaDb::start_with(dir.path(), &["--max-allowed-packet=2M"]);
+    let db = database(Daemon::Rsng);
+    server.client("", &format!("CREATE DATABASE {db}"));
+    let (d, ports, _) =
+        RunningDaemon::start(Daemon::Rsng, dir.path(), 0, 1, |p| large_config(p.tcp[0], server.port, &db));
+    let body = "x".repeat(30_000);
+    let lines: String = (0..COUNT).map(|i| format!("<13>Jan  1 00:00:00 host prog[{i}]: {i} {body}\n")).collect();
+    d.send_tcp(ports.tcp[0], lines.as_bytes());
+    let ok = wait_until(60, || server.count(&db, "large_tx") >= COUNT && server.count(&db, "large_rows") >= COUNT);
+    std::thread::sleep(Duration::from_millis(300));
+    for table in ["large_tx", "large_rows"] {
+        let rows = server.client(
+            &db,
+            &format!("SELECT n, count(*), min(length(msg)), max(length(msg)) FROM {table} GROUP BY n ORDER BY n"),
+        );
+        let expected: Vec<String> = (0..COUNT)
+            .map(|i| {
+                let len = format!("{i} ").len() + body.len();
+                format!("{i}\t1\t{len}\t{len}")
+            })
+            .collect();
+        assert!(ok && rows == expected, "{table}: {} rows; stderr:\n{}", rows.len(), d.stderr());
     }
 }

@@ -715,7 +715,11 @@ impl DestinationQueue {
             tokio::pin!(notified);
             notified.as_mut().enable();
             {
-                let state = self.lock();
+                let mut state = self.lock();
+                // The writer waits for more: what it took last is written (or was put back).
+                // Its windows reopen now, or a batch that holds a whole window would wait for
+                // messages its source can no longer send.
+                state.release_in_flight();
                 if state.closed {
                     return false;
                 }

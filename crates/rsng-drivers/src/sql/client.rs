@@ -13,6 +13,10 @@ use super::options::{Backend, Settings};
 /// client library's default on Debian).
 const MYSQL_SOCKET: &str = "/run/mysqld/mysqld.sock";
 
+/// The most bytes of a batch sent to MySQL as one query: well under `max_allowed_packet`
+/// (4 MiB in MySQL 5.7, 16 MiB in MariaDB, 64 MiB in MySQL 8).
+const MYSQL_CHUNK: usize = 1024 * 1024;
+
 /// A batch that did not go in whole.
 pub struct BatchError {
     /// Statements of the batch that went in before the failure.
@@ -178,40 +182,34 @@ impl Connection {
                 }
             }
             Connection::Mysql { conn, broken, .. } => {
-                // The server runs the statements in order and stops at the first that fails.
-                // Each read of a statement's answer reads the next one's status too, and the
-                // client keeps a failure as the next answer: the statements whose answers read
-                // without an error are those that went in.
-                let statements = ranges.len() + if transaction { 2 } else { 0 };
-                let mut result = match conn.query_iter(sql).await {
-                    Ok(result) => result,
-                    Err(e) => return Err(BatchError { done: 0, error: mysql_failure(&e, broken) }),
-                };
-                let mut failure = None;
+                // The text goes in pieces of at most MYSQL_CHUNK bytes, so that a large batch stays
+                // under the server's `max_allowed_packet`; a transaction spans the pieces.
                 let mut done = 0;
-                while done < statements {
-                    match result.collect::<mysql_async::Row>().await {
-                        Ok(_) => done += 1,
-                        Err(e) => {
-                            failure = Some(e);
-                            break;
-                        }
+                let mut first = 0;
+                while first < ranges.len() {
+                    let start = if first == 0 { 0 } else { ranges[first].start };
+                    let mut last = first;
+                    while last + 1 < ranges.len() && ranges[last + 1].end - start <= MYSQL_CHUNK {
+                        last += 1;
                     }
-                }
-                drop(result);
-                match failure {
-                    None => Ok(()),
-                    Some(e) => {
+                    let end = if last + 1 == ranges.len() { sql.len() } else { ranges[last].end };
+                    let statements = last + 1 - first
+                        + usize::from(transaction && first == 0)
+                        + usize::from(transaction && end == sql.len());
+                    if let Err((went_in, e)) = mysql_statements(conn, &sql[start..end], statements).await {
                         let error = mysql_failure(&e, broken);
-                        if transaction && !*broken {
-                            let _ = conn.query_drop("ROLLBACK").await;
+                        if transaction {
+                            if !*broken {
+                                let _ = conn.query_drop("ROLLBACK").await;
+                            }
+                            return Err(BatchError { done: 0, error });
                         }
-                        Err(BatchError {
-                            done: if transaction { 0 } else { done.min(ranges.len().saturating_sub(1)) },
-                            error,
-                        })
+                        return Err(BatchError { done: (done + went_in).min(ranges.len() - 1), error });
                     }
+                    done += last + 1 - first;
+                    first = last + 1;
                 }
+                Ok(())
             }
         }
     }
@@ -257,6 +255,25 @@ fn quote_mysql(out: &mut String, text: &str, no_backslash_escapes: bool) {
         }
     }
     out.push('\'');
+}
+
+/// Sends `text`, `statements` statements joined by `;`, as one query. The server runs them in
+/// order and stops at the first that fails; the error tells how many went in before it.
+async fn mysql_statements(
+    conn: &mut mysql_async::Conn,
+    text: &str,
+    statements: usize,
+) -> Result<(), (usize, mysql_async::Error)> {
+    let mut result = conn.query_iter(text).await.map_err(|e| (0, e))?;
+    // Reading a statement's answer reads the next one's status too, and the client keeps a
+    // failure as the next answer: the answers read without an error are the statements that
+    // went in.
+    let mut done = 0;
+    while done < statements {
+        result.collect::<mysql_async::Row>().await.map_err(|e| (done, e))?;
+        done += 1;
+    }
+    Ok(())
 }
 
 /// The server's message for a failed statement, else the client's.
