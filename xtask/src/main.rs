@@ -200,6 +200,9 @@ fn ensure_oracle() -> Result<(), String> {
         (Path::new("/usr/lib/syslog-ng/3.38/libafsql.so").is_file(), "syslog-ng-mod-sql"),
         (Path::new("/usr/share/doc/libdbd-pgsql").is_dir(), "libdbd-pgsql"),
         (Path::new("/usr/lib/postgresql").is_dir(), "postgresql"),
+        // tests/sql_mysql.rs: libdbi's MySQL driver for syslog-ng, and a MariaDB server.
+        (Path::new("/usr/share/doc/libdbd-mysql").is_dir(), "libdbd-mysql"),
+        (Path::new("/usr/sbin/mariadbd").is_file(), "mariadb-server"),
         // The amqp() tests compare with syslog-ng's afamqp module and start a RabbitMQ node.
         (Path::new("/usr/lib/syslog-ng/3.38/libafamqp.so").is_file(), "syslog-ng-mod-amqp"),
         (Path::new("/usr/lib/rabbitmq/bin/rabbitmq-server").is_file(), "rabbitmq-server"),

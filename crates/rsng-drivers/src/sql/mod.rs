@@ -9,16 +9,19 @@
 //! `retries()` times after `time-reopen()`, then dropped; a connection that cannot be made is
 //! tried again after `time-reopen()` while the queue (with flow control, the sources) waits.
 //!
-//! The client is tokio-postgres: the statements are sent as syslog-ng's libdbi sends them, as
-//! text, so that the server converts the literals to the column types exactly as it does for
-//! syslog-ng.
+//! It writes to MySQL/MariaDB (`type(mysql)`, the default) through mysql_async and to PostgreSQL
+//! (`type(pgsql)`) through tokio-postgres. The statements are sent as syslog-ng's libdbi sends
+//! them, as text with literals quoted as each server's client library quotes them, so that the
+//! server converts the literals to the column types exactly as it does for syslog-ng.
 //!
 //! - [`options`]: the options and their defaults.
 //! - [`build`]: start-up (templates, checks).
-//! - [`run`]: the connection, table checks and inserts.
+//! - [`client`]: the connection to each kind of server.
+//! - [`run`]: the worker: table checks and inserts.
 //! - [`stats`]: how `syslog-ng-ctl stats` names the driver.
 
 pub mod build;
+pub mod client;
 pub mod options;
 pub mod run;
 pub mod stats;

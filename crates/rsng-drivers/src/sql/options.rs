@@ -18,6 +18,8 @@ pub const DEFAULT_TX_SIZE: usize = 100;
 /// The database servers rsng talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
+    /// `type(mysql)`, the default: MySQL or MariaDB.
+    Mysql,
     /// `type(pgsql)`: PostgreSQL.
     Postgres,
 }
@@ -68,10 +70,12 @@ pub fn read(opts: &Options<'_>) -> Result<Settings, DriverError> {
     let err = |m: String| DriverError::new(m, opts.span());
     let type_name = opts.str("type").unwrap_or("mysql").to_string();
     let backend = match type_name.as_str() {
+        "mysql" => Backend::Mysql,
         "pgsql" => Backend::Postgres,
         other => {
             return Err(err(format!(
-                "sql(): type('{other}') is not supported by rsng; it writes to PostgreSQL, type(pgsql)"
+                "sql(): type('{other}') is not supported by rsng; it writes to MySQL/MariaDB, type(mysql), \
+                 and PostgreSQL, type(pgsql)"
             )))
         }
     };

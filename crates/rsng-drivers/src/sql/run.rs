@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use rsng_core::template::{FormatOptions, Template};
 use rsng_core::LogMessage;
-use tokio_postgres::{Client, NoTls};
 use tokio_util::sync::CancellationToken;
 
+use super::client::Connection;
 use super::options::{is_identifier_byte, Settings};
 use crate::internal;
 use crate::pipeline::DestinationQueue;
@@ -87,13 +87,12 @@ enum Outcome {
 
 struct Worker {
     shared: Arc<Shared>,
-    client: Option<Client>,
+    client: Option<Connection>,
     /// Tables known to have every column (`syslogng_conform_tables`).
     conform: HashSet<String>,
-    /// The server's `standard_conforming_strings`: when off, backslashes are doubled too.
-    standard_strings: bool,
     values_format: FormatOptions,
-    /// The statements of a batch, one after the other, and where each is.
+    /// The statements of a batch joined by `;` (with a transaction's `BEGIN` and `COMMIT`), and
+    /// where each insert is.
     sql: String,
     statements: Vec<Range<usize>>,
     /// The table name of each row of a batch.
@@ -112,7 +111,6 @@ impl Worker {
             shared,
             client: None,
             conform: HashSet::new(),
-            standard_strings: true,
             values_format,
             sql: String::with_capacity(16 * 1024),
             statements: Vec::new(),
@@ -149,7 +147,7 @@ impl Worker {
                 return;
             }
             while !batch.is_empty() {
-                if self.client.as_ref().is_none_or(Client::is_closed) && !self.connect().await {
+                if self.client.as_ref().is_none_or(|c| !c.is_open()) && !self.connect().await {
                     queue.push_front(&mut batch);
                     if !suspend(settings.time_reopen, &shutdown).await {
                         return;
@@ -231,66 +229,38 @@ impl Worker {
 
     /// Opens the connection and runs `session-statements()`.
     async fn connect(&mut self) -> bool {
-        let s = &self.shared.settings;
-        let mut config = tokio_postgres::Config::new();
-        // Like libpq: no host is the server's local socket; a path is a socket directory.
-        match s.host.as_str() {
-            "" => config.host_path("/var/run/postgresql"),
-            h if h.starts_with('/') => config.host_path(h),
-            h => config.host(h),
-        };
-        if let Ok(port) = s.port.parse::<u16>() {
-            config.port(port);
-        }
-        config.user(&s.user).dbname(&s.database).connect_timeout(Duration::from_secs(30));
-        if !s.password.is_empty() {
-            config.password(&s.password);
-        }
-        let client = match config.connect(NoTls).await {
-            Ok((client, connection)) => {
-                tokio::spawn(async move {
-                    let _ = connection.await;
-                });
-                client
+        match Connection::open(&self.shared.settings).await {
+            Ok(client) => {
+                self.client = Some(client);
+                true
             }
-            Err(e) => {
+            Err((error, None)) => {
                 internal::error(format!(
-                    "Error establishing SQL connection; {}, error='{}'",
+                    "Error establishing SQL connection; {}, error='{error}', driver='{}', location='{}'",
                     self.shared.server(),
-                    error_text(&e)
+                    self.shared.driver,
+                    self.shared.location
                 ));
-                return false;
+                false
             }
-        };
-        self.standard_strings = match client.query_one("SHOW standard_conforming_strings", &[]).await {
-            Ok(row) => row.try_get::<_, String>(0).map_or(true, |v| v == "on"),
-            Err(_) => true,
-        };
-        for statement in &s.session_statements {
-            if let Err(e) = client.simple_query(statement).await {
-                self.query_failed(&e, statement);
+            Err((error, Some(statement))) => {
+                self.query_failed(&error, &statement);
                 internal::error(format!("Error executing SQL connection statement; statement='{statement}'"));
-                return false;
+                false
             }
         }
-        self.client = Some(client);
-        true
     }
 
     /// syslog-ng's "Error running SQL query".
-    fn query_failed(&self, e: &tokio_postgres::Error, query: &str) {
-        internal::error(format!(
-            "Error running SQL query; {}, error='{}', query='{query}'",
-            self.shared.server(),
-            error_text(e)
-        ));
+    fn query_failed(&self, error: &str, query: &str) {
+        internal::error(format!("Error running SQL query; {}, error='{error}', query='{query}'", self.shared.server()));
     }
 
     /// Runs one statement, logging a failure.
-    async fn run_query(&self, query: &str) -> bool {
-        let Some(client) = &self.client else { return false };
-        match client.simple_query(query).await {
-            Ok(_) => true,
+    async fn run_query(&mut self, query: &str) -> bool {
+        let Some(client) = &mut self.client else { return false };
+        match client.execute(query).await {
+            Ok(()) => true,
             Err(e) => {
                 self.query_failed(&e, query);
                 false
@@ -326,7 +296,7 @@ impl Worker {
                 continue;
             }
             let table = table.to_string();
-            if self.client.as_ref().is_none_or(Client::is_closed) {
+            if self.client.as_ref().is_none_or(|c| !c.is_open()) {
                 return Outcome::NotConnected;
             }
             if !self.ensure_table(&table).await {
@@ -340,56 +310,46 @@ impl Worker {
         }
         self.sql.clear();
         self.statements.clear();
+        if s.explicit_commits {
+            self.sql.push_str("BEGIN;");
+        }
         for (i, msg) in batch.iter().enumerate() {
+            if i > 0 {
+                self.sql.push(';');
+            }
             let start = self.sql.len();
             self.append_insert(msg, i);
             self.statements.push(start..self.sql.len());
         }
-        let Some(client) = &self.client else { return Outcome::NotConnected };
         if s.explicit_commits {
-            // One round trip: the rows and the commit, as one transaction.
-            let mut text = String::with_capacity(self.sql.len() + batch.len() * 2 + 16);
-            text.push_str("BEGIN;");
-            for r in &self.statements {
-                text.push_str(&self.sql[r.clone()]);
-                text.push(';');
-            }
-            text.push_str("COMMIT");
-            match client.simple_query(&text).await {
-                Ok(_) => Outcome::Inserted(batch.len()),
-                Err(e) => {
-                    self.query_failed(&e, &text);
-                    let _ = client.simple_query("ROLLBACK").await;
+            self.sql.push_str(";COMMIT");
+        }
+        let Some(client) = &mut self.client else { return Outcome::NotConnected };
+        // One round trip where the server allows it: the rows (and with transactions the commit)
+        // go as one text.
+        match client.run_batch(&self.sql, &self.statements, s.explicit_commits).await {
+            Ok(()) => Outcome::Inserted(batch.len()),
+            Err(e) => {
+                let open = client.is_open();
+                if s.explicit_commits {
+                    self.query_failed(&e.error, &self.sql);
                     self.connection_lost(
-                        client,
+                        open,
                         "SQL connection lost in the middle of a transaction, rewinding backlog and starting again",
                     );
-                    Outcome::Error(0)
+                } else {
+                    self.query_failed(&e.error, &self.sql[self.statements[e.done].clone()]);
+                    self.connection_lost(open, "Error, no SQL connection after failed query attempt");
                 }
-            }
-        } else {
-            // Sent back to back on the one connection; each is a transaction of its own.
-            let results = futures_util::future::join_all(
-                self.statements.iter().map(|r| client.simple_query(&self.sql[r.clone()])),
-            )
-            .await;
-            match results.iter().position(Result::is_err) {
-                None => Outcome::Inserted(batch.len()),
-                Some(first) => {
-                    if let Some(Err(e)) = results.get(first) {
-                        self.query_failed(e, &self.sql[self.statements[first].clone()]);
-                    }
-                    self.connection_lost(client, "Error, no SQL connection after failed query attempt");
-                    // Rows after the failed one that went in are not sent again: only the failed
-                    // one and those that failed after it are kept.
-                    Outcome::Error(first)
-                }
+                // Without transactions the rows before the failed one are in, and are not sent
+                // again: only the failed one and those after it are kept.
+                Outcome::Error(e.done)
             }
         }
     }
 
-    fn connection_lost(&self, client: &Client, text: &str) {
-        if client.is_closed() {
+    fn connection_lost(&self, open: bool, text: &str) {
+        if !open {
             internal::error(format!("{text}; {}, error='connection closed'", self.shared.server()));
         }
     }
@@ -429,9 +389,10 @@ impl Worker {
                 self.sql.push_str("NULL");
                 continue;
             }
+            let Some(client) = &self.client else { continue };
             match std::str::from_utf8(value) {
-                Ok(text) => quote(&mut self.sql, text, self.standard_strings),
-                Err(_) => quote(&mut self.sql, &String::from_utf8_lossy(value), self.standard_strings),
+                Ok(text) => client.quote(&mut self.sql, text),
+                Err(_) => client.quote(&mut self.sql, &String::from_utf8_lossy(value)),
             }
         }
         self.sql.push(')');
@@ -442,12 +403,8 @@ impl Worker {
     async fn ensure_table(&mut self, table: &str) -> bool {
         let shared = self.shared.clone();
         let s = &shared.settings;
-        let Some(client) = &self.client else { return false };
-        let probe = format!("SELECT * FROM {table} WHERE 0=1");
-        let existing: Option<Vec<String>> = match client.prepare(&probe).await {
-            Ok(statement) => Some(statement.columns().iter().map(|c| c.name().to_string()).collect()),
-            Err(_) => None,
-        };
+        let Some(client) = &mut self.client else { return false };
+        let existing = client.columns_of(&format!("SELECT * FROM {table} WHERE 0=1")).await;
         match existing {
             Some(names) => {
                 let missing: Vec<_> =
@@ -528,7 +485,7 @@ impl Worker {
         }
     }
 
-    async fn create_index(&self, table: &str, column: &str) -> bool {
+    async fn create_index(&mut self, table: &str, column: &str) -> bool {
         let ok = self.run_query(&format!("CREATE INDEX {table}_{column}_idx ON {table} ({column})")).await;
         if !ok {
             internal::error(format!("Error adding missing index; table='{table}', column='{column}'"));
@@ -537,46 +494,10 @@ impl Worker {
     }
 }
 
-/// `text` as an SQL string literal, as PostgreSQL's `PQescapeStringConn` quotes it.
-fn quote(out: &mut String, text: &str, standard_strings: bool) {
-    out.push('\'');
-    for c in text.chars() {
-        match c {
-            '\'' => out.push_str("''"),
-            '\\' if !standard_strings => out.push_str("\\\\"),
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-}
-
-/// The server's message for a failed statement, else the client's.
-fn error_text(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{}:  {}", db.severity(), db.message()),
-        None => e.to_string(),
-    }
-}
-
 /// Waits `time`; `false` when rsng stops meanwhile.
 async fn suspend(time: Duration, shutdown: &CancellationToken) -> bool {
     tokio::select! {
         _ = tokio::time::sleep(time) => true,
         _ = shutdown.cancelled() => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn literals_as_libpq_quotes_them() {
-        let mut s = String::new();
-        quote(&mut s, r"it's a \ test", true);
-        assert_eq!(s, r"'it''s a \ test'");
-        s.clear();
-        quote(&mut s, r"it's a \ test", false);
-        assert_eq!(s, r"'it''s a \\ test'");
     }
 }
