@@ -641,9 +641,17 @@ fn build(
         }
         name.to_string()
     };
+    // As in syslog-ng, one journal reader at most among the sources that start.
+    let mut journal_readers = 0;
     for obj in &config.sources {
         if !any_catchall && !used.contains(&(Context::Source, obj.name.clone())) {
             continue;
+        }
+        for driver in obj.drivers.iter().filter(|d| rsng_drivers::journal::reads_journal(d.name)) {
+            journal_readers += 1;
+            if journal_readers > 1 {
+                return Err(BuildError::at(rsng_drivers::journal::ONLY_ONE_SOURCE, &driver.span));
+            }
         }
         let paths: Vec<usize> = graph
             .top
