@@ -714,16 +714,18 @@ fn only_one_journal_source_starts() {
             let conf = dir.path().join(format!("{name}-{daemon}.conf"));
             fs::write(&conf, &config).unwrap();
             let check = Command::new(&binary).arg("--syntax-only").arg("-f").arg(&conf).output().unwrap();
-            assert!(check.status.success(), "{daemon} --syntax-only {name}: {}", String::from_utf8_lossy(&check.stderr));
+            assert!(
+                check.status.success(),
+                "{daemon} --syntax-only {name}: {}",
+                String::from_utf8_lossy(&check.stderr)
+            );
             let result = start_or_refuse(&binary, dir.path(), &format!("{name}-{daemon}"), &config);
             match (refused_at, result) {
                 (None, None) => {}
                 (Some(at), Some((code, stderr))) => {
                     assert_ne!(code, 0, "{daemon} {name}: {stderr}");
                     assert!(
-                        stderr.contains(
-                            "The configuration must not contain more than one systemd-journal() source"
-                        ),
+                        stderr.contains("The configuration must not contain more than one systemd-journal() source"),
                         "{daemon} {name}: {stderr}"
                     );
                     let location = format!("daemon.conf:{at}'");

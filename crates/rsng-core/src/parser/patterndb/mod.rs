@@ -524,7 +524,14 @@ impl PatternDb {
                     let seq = state.seq;
                     state.contexts.insert(
                         k,
-                        Context { messages: vec![gen], set: set.clone(), rule: rule_index, scope: ctx.scope, expires, seq },
+                        Context {
+                            messages: vec![gen],
+                            set: set.clone(),
+                            rule: rule_index,
+                            scope: ctx.scope,
+                            expires,
+                            seq,
+                        },
                     );
                 }
             }
