@@ -473,3 +473,80 @@ fn contexts_survive_reload_and_are_dropped_at_stop() {
     assert!(!outputs[0].contains("long job"), "syslog-ng dropped the open context at the stop: {:?}", outputs[0]);
     assert_eq!(outputs[1], outputs[0], "rsng's output differs from syslog-ng's");
 }
+
+/// A version 1 file: `<program>`, bare `<pattern>`/`<url>` in rules, a comment, a CDATA section,
+/// entities and quotes in attributes.
+const OLD_FILE: &str = "<?xml version=\"1.0\"?>\n<!-- an old file -->\n\
+<patterndb version=\"1\" pub_date=\"2010-01-01\">\n  <program name=\"old\" id=\"p1\">\n    <pattern>oldprog</pattern>\n\
+    <rules>\n      <rule id=\"r1\" class=\"system\">\n        <pattern>hello @ESTRING:who: @</pattern>\n\
+        <url>http://example.org/?a=1&amp;b=2</url>\n\
+        <description>before <![CDATA[a <b>bold</b> & \"quoted\"]]> after</description>\n\
+        <summary><![CDATA[left out]]> kept <![CDATA[<in>]]></summary>\n      </rule>\n\
+      <rule id='r2' class=\"it's &quot;x&quot;\">\n        <pattern>tab\tand &lt;here&gt;</pattern>\n      </rule>\n\
+    </rules>\n  </program>\n</patterndb>\n";
+
+#[test]
+fn pdbtool_merge_is_syslog_ngs() {
+    if skip() {
+        return;
+    }
+    let dir = TempDir::new("pdb-merge").expect("temp dir");
+    let src = dir.path().join("rules");
+    fs::create_dir_all(src.join("sub/deeper")).expect("dirs");
+    fs::copy(fixture("sample.xml"), src.join("a.xml")).expect("copy");
+    fs::copy(fixture("correlation.xml"), src.join("sub/b.xml")).expect("copy");
+    fs::copy(fixture("parsers.xml"), src.join("sub/deeper/c.xml")).expect("copy");
+    fs::copy(fixture("timeout.xml"), src.join("sub/t.pdb")).expect("copy");
+    fs::write(src.join("v1.xml"), OLD_FILE).expect("write");
+    let src = src.to_str().expect("utf-8 path");
+    // The pub_date is the day of the merge: the same for both unless midnight passes between.
+    let mask_date = |text: String| match text.find("pub_date='") {
+        Some(at) => format!("{}{}", &text[..at + 10], &text[(at + 20).min(text.len())..]),
+        None => text,
+    };
+    let cases: &[&[&str]] = &[
+        &["-s"],
+        &["-r", "-s"],
+        &["-r"],
+        &["-r", "-s", "-G", "*.xml"],
+        &["-r", "-G", "*/sub/*"],
+        &["--recursive", "--sort"],
+    ];
+    for (i, options) in cases.iter().enumerate() {
+        let mut outputs = Vec::new();
+        for rsng in [false, true] {
+            let out = dir.path().join(format!("merged-{i}-{rsng}.xml"));
+            let mut args = vec!["merge", "-D", src, "-p", out.to_str().expect("utf-8 path")];
+            args.extend_from_slice(options);
+            let (stdout, code) = pdbtool(rsng, &args);
+            outputs.push((stdout, code, mask_date(fs::read_to_string(&out).unwrap_or_default())));
+        }
+        assert!(outputs[0].2.contains("<ruleset"), "{options:?}: syslog-ng merged nothing: {:?}", outputs[0]);
+        assert_eq!(outputs[1], outputs[0], "pdbtool merge {options:?}");
+    }
+    // The old layout is brought up to date, CDATA sections left out, as syslog-ng does.
+    let merged = fs::read_to_string(dir.path().join("merged-0-false.xml")).unwrap_or_default();
+    assert!(merged.contains("<patterns>\n<pattern>hello @ESTRING:who: @</pattern>\n</patterns>"), "{merged}");
+    assert!(merged.contains("<description>before  after</description>"), "{merged}");
+    assert!(merged.contains("<summary> kept </summary>"), "{merged}");
+    // Errors: no directory, a directory that is not there; nothing is written.
+    for args in [vec!["merge", "-p"], vec!["merge", "-D", "/nonexistent-pdb-dir", "-p"]] {
+        let mut results = Vec::new();
+        for rsng in [false, true] {
+            let out = dir.path().join(format!("none-{rsng}.xml"));
+            let mut args = args.clone();
+            args.push(out.to_str().expect("utf-8 path"));
+            let mut cmd = if rsng {
+                let mut c = Command::new(rsng_bin());
+                c.arg("pdbtool");
+                c
+            } else {
+                Command::new(PDBTOOL)
+            };
+            let run = cmd.args(&args).output().expect("run pdbtool");
+            results.push((run.status.code(), String::from_utf8_lossy(&run.stderr).into_owned(), out.exists()));
+        }
+        assert_eq!(results[0].0, Some(1), "{args:?}: syslog-ng {results:?}");
+        assert_eq!(results[1], results[0], "{args:?}");
+    }
+}

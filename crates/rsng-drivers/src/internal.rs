@@ -208,7 +208,7 @@ impl Source for InternalSource {
                                 msg.set_value("SOURCE", self.object.as_bytes());
                                 msg.set_value("HOST_FROM", info.host_from.as_bytes());
                                 msg.set_tag(info.source_tag);
-                                if !self.keep_hostname || !matches!(msg.get("HOST"), Some(h) if !h.is_empty()) {
+                                if !self.keep_hostname || msg.get("HOST").is_none_or(|h| h.is_empty()) {
                                     msg.use_sender_as_host();
                                 }
                                 msg

@@ -1,4 +1,4 @@
-//! `rsng pdbtool match|test`: syslog-ng 3.38's `pdbtool` on patterndb files, with the same
+//! `rsng pdbtool match|test|merge`: syslog-ng 3.38's `pdbtool` on patterndb files, with the same
 //! output and exit codes.
 
 use std::io::Write;
@@ -10,13 +10,15 @@ use rsng_core::parser::patterndb::{load, PatternDb, RuleSet};
 use rsng_core::template::{compile, CompileContext, FormatOptions, Template};
 
 const USAGE: &str = "Usage: rsng pdbtool match -p FILE [-P PROGRAM] -M MESSAGE [-T TEMPLATE]\n       \
-                     rsng pdbtool test [-v] [-r RULE_ID] FILE...";
+                     rsng pdbtool test [-v] [-r RULE_ID] FILE...\n       \
+                     rsng pdbtool merge -D DIR [-p FILE] [-r] [-G GLOB] [-s]";
 
 /// Runs `pdbtool` with `args` (after `pdbtool`).
 pub fn run(args: &[String]) -> ExitCode {
     match args.first().map(String::as_str) {
         Some("match") => match_cmd(&args[1..]),
         Some("test") => test_cmd(&args[1..]),
+        Some("merge") => merge_cmd(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(1)
@@ -314,4 +316,62 @@ fn test_cmd(args: &[String]) -> ExitCode {
         return ExitCode::from(3);
     }
     ExitCode::SUCCESS
+}
+
+/// `merge`: the files of `-D DIR` (`-r` with its subdirectories, `-G` those whose path matches,
+/// `-s` sorted) in one patterndb file `-p FILE`.
+fn merge_cmd(args: &[String]) -> ExitCode {
+    use rsng_core::parser::patterndb::merge;
+    let mut args = args.to_vec();
+    let pdb = take_opt(&mut args, "-p", "--pdb").unwrap_or_else(|| "/var/lib/syslog-ng/patterndb.xml".into());
+    let dir = take_opt(&mut args, "-D", "--directory");
+    let glob = take_opt(&mut args, "-G", "--glob");
+    let recursive = take_flag(&mut args, "-r", "--recursive");
+    let sort = take_flag(&mut args, "-s", "--sort");
+    let Some(dir) = dir else {
+        eprintln!("No directory is specified to merge from");
+        return ExitCode::from(1);
+    };
+    let today = jiff::Zoned::now().date();
+    let mut merged = merge::header(today.year(), today.month(), today.day());
+    let mut files = match merge::list_files(&dir, recursive, glob.as_deref()) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error getting filenames: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if sort {
+        merge::sort_files(&mut files);
+    }
+    // As syslog-ng: a file that cannot be read or parsed ends the merge, and what came before it
+    // is still written.
+    for file in &files {
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("Error reading pattern database file; filename='{file}', error='{e}'");
+                break;
+            }
+        };
+        if let Err(e) = merge::merge_text(&text, &mut merged) {
+            eprintln!("Error parsing pattern database file; filename='{file}', error='{e}'");
+            break;
+        }
+    }
+    merged.push_str(merge::FOOTER);
+    if let Err(e) = write_atomically(&pdb, merged.as_bytes()) {
+        eprintln!("Error storing patterndb; filename='{pdb}', errror='{e}'");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+/// Writes `path` through a temporary file beside it, as `g_file_set_contents` does.
+fn write_atomically(path: &str, data: &[u8]) -> std::io::Result<()> {
+    let tmp = format!("{path}.{}.tmp", std::process::id());
+    std::fs::write(&tmp, data)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }

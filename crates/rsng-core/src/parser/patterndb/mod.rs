@@ -14,6 +14,7 @@
 //! values; no match sets `.classifier.class` to `unknown` and the tag `.classifier.unknown`.
 
 pub mod load;
+pub mod merge;
 pub mod parsers;
 pub mod radix;
 
