@@ -1,4 +1,4 @@
-//! `rsng pdbtool match|test|merge`: syslog-ng 3.38's `pdbtool` on patterndb files, with the same
+//! `rsng pdbtool match|test|merge|dictionary`: syslog-ng 3.38's `pdbtool` on patterndb files, with the same
 //! output and exit codes.
 
 use std::io::Write;
@@ -11,7 +11,8 @@ use rsng_core::template::{compile, CompileContext, FormatOptions, Template};
 
 const USAGE: &str = "Usage: rsng pdbtool match -p FILE [-P PROGRAM] -M MESSAGE [-T TEMPLATE]\n       \
                      rsng pdbtool test [-v] [-r RULE_ID] FILE...\n       \
-                     rsng pdbtool merge -D DIR [-p FILE] [-r] [-G GLOB] [-s]";
+                     rsng pdbtool merge -D DIR [-p FILE] [-r] [-G GLOB] [-s]\n       \
+                     rsng pdbtool dictionary [-p FILE] [-P PROGRAM] [-T]";
 
 /// Runs `pdbtool` with `args` (after `pdbtool`).
 pub fn run(args: &[String]) -> ExitCode {
@@ -19,6 +20,7 @@ pub fn run(args: &[String]) -> ExitCode {
         Some("match") => match_cmd(&args[1..]),
         Some("test") => test_cmd(&args[1..]),
         Some("merge") => merge_cmd(&args[1..]),
+        Some("dictionary") => dictionary_cmd(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(1)
@@ -374,4 +376,52 @@ fn write_atomically(path: &str, data: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
+}
+
+/// `dictionary`: the names the patterns' parsers and the rules' values set (`-T`: the rules'
+/// tags instead), in the order of the trees (`-P`: of that program's rules only), once per
+/// pattern, as syslog-ng's `pdbtool dictionary` lists them.
+fn dictionary_cmd(args: &[String]) -> ExitCode {
+    let mut args = args.to_vec();
+    let pdb = take_opt(&mut args, "-p", "--pdb").unwrap_or_else(|| "/var/lib/syslog-ng/patterndb.xml".into());
+    let program = take_opt(&mut args, "-P", "--program");
+    let tags = take_flag(&mut args, "-T", "--dump-tags");
+    let Some(set) = load_set(&pdb) else { return ExitCode::from(1) };
+    let mut out = Vec::new();
+    let rules_of = |node: &rsng_core::parser::patterndb::radix::Node, out: &mut Vec<u8>| {
+        node.walk(&mut |n| {
+            if let (Some(name), false) = (n.parser_name(), tags) {
+                let _ = writeln!(out, "{name}");
+            }
+            let Some(rule) = n.value.and_then(|r| set.rules.get(r)) else { return };
+            if tags {
+                for tag in rule.msg.tags.iter().filter_map(|t| t.name()) {
+                    let _ = writeln!(out, "{tag}");
+                }
+            } else {
+                for (name, _) in &rule.msg.values {
+                    let _ = writeln!(out, "{name}");
+                }
+            }
+        });
+    };
+    match program {
+        Some(p) => {
+            if let Some(found) = set.programs.find(p.as_bytes(), &mut Vec::new()) {
+                if let Some(prog) = set.program_list.get(found) {
+                    rules_of(&prog.rules, &mut out);
+                }
+            }
+        }
+        None => set.programs.walk(&mut |n| {
+            if let (Some(name), false) = (n.parser_name(), tags) {
+                let _ = writeln!(out, "{name}");
+            }
+            if let Some(prog) = n.value.and_then(|p| set.program_list.get(p)) {
+                rules_of(&prog.rules, &mut out);
+            }
+        }),
+    }
+    let _ = std::io::stdout().write_all(&out);
+    ExitCode::SUCCESS
 }

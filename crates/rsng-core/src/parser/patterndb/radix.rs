@@ -34,6 +34,20 @@ impl Node {
         Node { key: Some(Vec::new()), ..Node::default() }
     }
 
+    /// Visits the tree depth first, each node before its literal children, then its parser
+    /// children (the order `pdbtool dictionary` lists it in).
+    pub fn walk<'a>(&'a self, visit: &mut dyn FnMut(&'a Node)) {
+        visit(self);
+        for child in self.children.iter().chain(&self.pchildren) {
+            child.walk(visit);
+        }
+    }
+
+    /// The name the node's parser stores its value under, if it is a parser that stores one.
+    pub fn parser_name(&self) -> Option<&str> {
+        self.parser.as_ref().and_then(|p| p.store_name())
+    }
+
     fn literal(key: &[u8], value: Option<usize>) -> Node {
         Node { key: Some(key.to_vec()), value, ..Node::default() }
     }
