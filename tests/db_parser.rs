@@ -585,3 +585,47 @@ fn pdbtool_dictionary_is_syslog_ngs() {
     let args = ["dictionary", "-p", "/nonexistent/patterndb.xml"];
     assert_eq!(pdbtool(true, &args), pdbtool(false, &args));
 }
+
+#[test]
+fn pdbtool_dump_is_syslog_ngs() {
+    if skip() {
+        return;
+    }
+    let cases: &[(&str, &[&str])] = &[
+        ("sample.xml", &["-T"]),
+        ("sample.xml", &["-P", "sshd"]),
+        ("sample.xml", &["--program", "su"]),
+        ("correlation.xml", &["-P", "sessiond"]),
+        ("timeout.xml", &["--program-tree"]),
+        ("timeout.xml", &["-P", "app"]),
+        ("parsers.xml", &["-T"]),
+        ("parsers.xml", &["-P", "app"]),
+        ("parsers.xml", &["-P", "kernel[1]"]),
+        ("parsers.xml", &["-P", "no-such-program"]),
+        // Neither: a notice on stderr, nothing dumped.
+        ("sample.xml", &[]),
+    ];
+    let mut lines = 0;
+    for (file, options) in cases {
+        let path = fixture(file);
+        // Relative to the workspace, as a user would name it: the locations print it.
+        let path = path.strip_prefix(workspace_root()).unwrap_or(&path).to_path_buf();
+        let mut args = vec!["dump", "-p", path.to_str().expect("utf-8 path")];
+        args.extend_from_slice(options);
+        let run = |rsng: bool| {
+            let mut cmd = if rsng {
+                let mut c = Command::new(rsng_bin());
+                c.arg("pdbtool");
+                c
+            } else {
+                Command::new(PDBTOOL)
+            };
+            let out = cmd.args(&args).current_dir(workspace_root()).output().expect("run pdbtool");
+            (String::from_utf8_lossy(&out.stdout).into_owned(), out.status.code())
+        };
+        let want = run(false);
+        lines += want.0.lines().count();
+        assert_eq!(run(true), want, "pdbtool {args:?}");
+    }
+    assert!(lines > 100, "syslog-ng's pdbtool dumped only {lines} lines");
+}

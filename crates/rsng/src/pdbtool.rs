@@ -1,4 +1,4 @@
-//! `rsng pdbtool match|test|merge|dictionary`: syslog-ng 3.38's `pdbtool` on patterndb files, with the same
+//! `rsng pdbtool match|test|merge|dictionary|dump`: syslog-ng 3.38's `pdbtool` on patterndb files, with the same
 //! output and exit codes.
 
 use std::io::Write;
@@ -12,7 +12,8 @@ use rsng_core::template::{compile, CompileContext, FormatOptions, Template};
 const USAGE: &str = "Usage: rsng pdbtool match -p FILE [-P PROGRAM] -M MESSAGE [-T TEMPLATE]\n       \
                      rsng pdbtool test [-v] [-r RULE_ID] FILE...\n       \
                      rsng pdbtool merge -D DIR [-p FILE] [-r] [-G GLOB] [-s]\n       \
-                     rsng pdbtool dictionary [-p FILE] [-P PROGRAM] [-T]";
+                     rsng pdbtool dictionary [-p FILE] [-P PROGRAM] [-T]\n       \
+                     rsng pdbtool dump [-p FILE] -P PROGRAM | -T";
 
 /// Runs `pdbtool` with `args` (after `pdbtool`).
 pub fn run(args: &[String]) -> ExitCode {
@@ -21,6 +22,7 @@ pub fn run(args: &[String]) -> ExitCode {
         Some("test") => test_cmd(&args[1..]),
         Some("merge") => merge_cmd(&args[1..]),
         Some("dictionary") => dictionary_cmd(&args[1..]),
+        Some("dump") => dump_cmd(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(1)
@@ -421,6 +423,43 @@ fn dictionary_cmd(args: &[String]) -> ExitCode {
                 rules_of(&prog.rules, &mut out);
             }
         }),
+    }
+    let _ = std::io::stdout().write_all(&out);
+    ExitCode::SUCCESS
+}
+
+/// `dump`: the radix tree of `-P PROGRAM`'s rules, or with `-T` the tree of program patterns,
+/// one node a line, as syslog-ng's `pdbtool dump` prints them.
+fn dump_cmd(args: &[String]) -> ExitCode {
+    let mut args = args.to_vec();
+    let pdb = take_opt(&mut args, "-p", "--pdb").unwrap_or_else(|| "/var/lib/syslog-ng/patterndb.xml".into());
+    let program = take_opt(&mut args, "-P", "--program");
+    let program_tree = take_flag(&mut args, "-T", "--program-tree");
+    let Some(set) = load_set(&pdb) else { return ExitCode::from(1) };
+    let mut out = Vec::new();
+    let mut print = |node: &rsng_core::parser::patterndb::radix::Node, programs: bool| {
+        node.walk_levels(0, &mut |n, level| {
+            let _ = write!(out, "[{level}]\t{}{}", "  ".repeat(level), n.dump_text());
+            match n.value {
+                Some(_) if programs => {
+                    let _ = write!(out, "RULES");
+                }
+                Some(r) => {
+                    let _ = write!(out, "rule_id='{}'", set.rules.get(r).map_or("", |r| r.id.as_str()));
+                }
+                None => {}
+            }
+            let _ = writeln!(out);
+        });
+    };
+    if program_tree {
+        print(&set.programs, true);
+    } else if let Some(p) = program {
+        if let Some(prog) = set.programs.find(p.as_bytes(), &mut Vec::new()).and_then(|i| set.program_list.get(i)) {
+            print(&prog.rules, false);
+        }
+    } else {
+        eprintln!("Neither --program-tree nor --program was specified, doing nothing");
     }
     let _ = std::io::stdout().write_all(&out);
     ExitCode::SUCCESS
