@@ -333,3 +333,299 @@ fn changed_file_is_reloaded() {
     assert_eq!(outputs[0], "first hello one\nfirst hello two\nsecond hello three\n", "syslog-ng");
     assert_eq!(outputs[1], outputs[0], "rsng reloads as syslog-ng does");
 }
+
+/// The fields the timer tests write for each message.
+const TIMER_FIELDS: &str = "${ISODATE}|${HOST}|${PROGRAM}|${PID}|${MSG}|${.classifier.rule_id}|${TAGS}|${SOURCE}";
+
+/// Starts `daemon` with one TCP source per `db-parser()` option set in `cases`, each path writing
+/// to `NAME.out`; generated messages that reach `internal()` (tagged `gen`) go to `from_internal.out`.
+fn start_timer_case(daemon: Daemon, dir: &Path, cases: &[(&str, &str)]) -> (RunningDaemon, Vec<u16>, PathBuf) {
+    let out = dir.join(daemon.name());
+    fs::create_dir_all(&out).expect("out dir");
+    let xml = fixture("timeout.xml");
+    let (running, ports, _) = RunningDaemon::start(daemon, dir, 0, cases.len(), |p| {
+        let mut text = format!(
+            "@version: 3.38\noptions {{ keep-hostname(yes); }};\n\
+             source s_int {{ internal(); }};\n\
+             destination d_int {{ file(\"{out}/from_internal.out\" template(\"{TIMER_FIELDS}\\n\")); }};\n\
+             log {{ source(s_int); filter {{ tags(\"gen\"); }}; destination(d_int); }};\n",
+            out = out.display()
+        );
+        for (i, (name, options)) in cases.iter().enumerate() {
+            text.push_str(&format!(
+                "source s_{name} {{ tcp(ip(127.0.0.1) port({port})); }};\n\
+                 destination d_{name} {{ file(\"{out}/{name}.out\" template(\"{TIMER_FIELDS}\\n\")); }};\n\
+                 log {{ source(s_{name}); parser {{ db-parser(file(\"{xml}\") {options}); }}; destination(d_{name}); }};\n",
+                port = p.tcp[i],
+                out = out.display(),
+                xml = xml.display(),
+            ));
+        }
+        text
+    });
+    (running, ports.tcp, out)
+}
+
+fn read_out(dir: &Path, name: &str) -> String {
+    fs::read_to_string(dir.join(format!("{name}.out"))).unwrap_or_default()
+}
+
+#[test]
+fn context_times_out_without_more_messages() {
+    if skip() {
+        return;
+    }
+    let dir = TempDir::new("db-parser-timer").expect("temp dir");
+    let mut outputs = Vec::new();
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let (running, ports, out) = start_timer_case(daemon, dir.path(), &[("timer", "")]);
+        let sent = std::time::Instant::now();
+        running.send_tcp(ports[0], b"<13>2020-01-01T00:00:00+00:00 h app[7]: open 1\n");
+        // Nothing else arrives: only the timer can make the context time out. The clock moves in
+        // whole seconds and a context expires once the clock is past its second: 3 to 4 s.
+        running.wait_for(8, || read_out(&out, "timer").contains("timed out"));
+        let took = sent.elapsed();
+        assert!(running.stop(), "{} stopped", daemon.name());
+        let text = read_out(&out, "timer");
+        assert!(text.contains("job 1 timed out after "), "{}: no timeout message: {text:?}", daemon.name());
+        assert!(
+            took >= Duration::from_secs(3) && took <= Duration::from_secs(5),
+            "{}: the context timed out after {took:?}",
+            daemon.name()
+        );
+        eprintln!("{}: timed out {took:?} after the message", daemon.name());
+        outputs.push(text);
+    }
+    assert_eq!(outputs[1], outputs[0], "rsng's output differs from syslog-ng's");
+}
+
+#[test]
+fn inject_modes_match_syslog_ng() {
+    if skip() {
+        return;
+    }
+    let dir = TempDir::new("db-parser-inject").expect("temp dir");
+    let cases = [
+        ("pass", "inject-mode(pass-through)"),
+        ("aggregate", "inject-mode(aggregate-only)"),
+        ("internal", "inject-mode(internal)"),
+        ("unmatched", "inject-mode(aggregate_only) drop-unmatched(yes)"),
+    ];
+    let input = "<13>2020-01-01T00:00:00+00:00 h app[7]: open 1\n\
+                 <13>2020-01-01T00:00:00+00:00 h app[8]: hello there\n\
+                 <13>2020-01-01T00:00:01+00:00 h other[9]: not for the rules\n";
+    let mut outputs = Vec::new();
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let (running, ports, out) = start_timer_case(daemon, dir.path(), &cases);
+        for port in &ports {
+            running.send_tcp(*port, input.as_bytes());
+        }
+        // Every case's context times out, each through its own mode.
+        running.wait_for(10, || {
+            ["pass", "aggregate", "unmatched"].iter().all(|n| read_out(&out, n).contains("timed out"))
+                && read_out(&out, "from_internal").contains("timed out")
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(running.stop(), "{} stopped", daemon.name());
+        let names = ["pass", "aggregate", "internal", "unmatched"];
+        let mut files: Vec<(String, String)> = names.iter().map(|n| (n.to_string(), read_out(&out, n))).collect();
+        // The internal() source's HOST and SOURCE are the same for both; its file is compared too.
+        files.push(("internal()".to_string(), read_out(&out, "from_internal")));
+        outputs.push(files);
+    }
+    let want = &outputs[0];
+    // What syslog-ng does with each mode, so that the comparison means something.
+    assert!(want[0].1.contains("|open 1|") && want[0].1.contains("|opened 1|"), "pass-through: {:?}", want[0].1);
+    assert!(!want[1].1.contains("|open 1|") && want[1].1.contains("|opened 1|"), "aggregate-only: {:?}", want[1].1);
+    assert!(want[2].1.contains("|open 1|") && !want[2].1.contains("opened"), "internal: {:?}", want[2].1);
+    assert!(want[4].1.contains("|opened 1|") && want[4].1.contains("timed out"), "internal(): {:?}", want[4].1);
+    for ((name, w), (_, g)) in want.iter().zip(&outputs[1]) {
+        assert_eq!(g, w, "{name}: rsng's output differs from syslog-ng's");
+    }
+}
+
+#[test]
+fn contexts_survive_reload_and_are_dropped_at_stop() {
+    if skip() {
+        return;
+    }
+    let dir = TempDir::new("db-parser-reload-ctx").expect("temp dir");
+    let mut outputs = Vec::new();
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let (running, ports, out) = start_timer_case(daemon, dir.path(), &[("timer", "")]);
+        running.send_tcp(
+            ports[0],
+            b"<13>2020-01-01T00:00:00+00:00 h app[7]: open 1\n<13>2020-01-01T00:00:00+00:00 h app[7]: long 2\n",
+        );
+        running.wait_for(5, || read_out(&out, "timer").contains("long 2"));
+        // A reload while both contexts are open: they are kept, and the short one times out in
+        // the new configuration.
+        let pid = running.pid();
+        let _ = Command::new("kill").arg("-HUP").arg(&pid).status();
+        running.wait_for(8, || read_out(&out, "timer").contains("timed out"));
+        std::thread::sleep(Duration::from_millis(300));
+        // The long one (30 s) is still open at the stop: it is dropped, not timed out.
+        assert!(running.stop(), "{} stopped", daemon.name());
+        let text = read_out(&out, "timer");
+        outputs.push(text);
+    }
+    assert!(outputs[0].contains("job 1 timed out after "), "syslog-ng kept the context: {:?}", outputs[0]);
+    assert!(!outputs[0].contains("long job"), "syslog-ng dropped the open context at the stop: {:?}", outputs[0]);
+    assert_eq!(outputs[1], outputs[0], "rsng's output differs from syslog-ng's");
+}
+
+/// A version 1 file: `<program>`, bare `<pattern>`/`<url>` in rules, a comment, a CDATA section,
+/// entities and quotes in attributes.
+const OLD_FILE: &str = "<?xml version=\"1.0\"?>\n<!-- an old file -->\n\
+<patterndb version=\"1\" pub_date=\"2010-01-01\">\n  <program name=\"old\" id=\"p1\">\n    <pattern>oldprog</pattern>\n\
+    <rules>\n      <rule id=\"r1\" class=\"system\">\n        <pattern>hello @ESTRING:who: @</pattern>\n\
+        <url>http://example.org/?a=1&amp;b=2</url>\n\
+        <description>before <![CDATA[a <b>bold</b> & \"quoted\"]]> after</description>\n\
+        <summary><![CDATA[left out]]> kept <![CDATA[<in>]]></summary>\n      </rule>\n\
+      <rule id='r2' class=\"it's &quot;x&quot;\">\n        <pattern>tab\tand &lt;here&gt;</pattern>\n      </rule>\n\
+    </rules>\n  </program>\n</patterndb>\n";
+
+#[test]
+fn pdbtool_merge_is_syslog_ngs() {
+    if skip() {
+        return;
+    }
+    let dir = TempDir::new("pdb-merge").expect("temp dir");
+    let src = dir.path().join("rules");
+    fs::create_dir_all(src.join("sub/deeper")).expect("dirs");
+    fs::copy(fixture("sample.xml"), src.join("a.xml")).expect("copy");
+    fs::copy(fixture("correlation.xml"), src.join("sub/b.xml")).expect("copy");
+    fs::copy(fixture("parsers.xml"), src.join("sub/deeper/c.xml")).expect("copy");
+    fs::copy(fixture("timeout.xml"), src.join("sub/t.pdb")).expect("copy");
+    fs::write(src.join("v1.xml"), OLD_FILE).expect("write");
+    let src = src.to_str().expect("utf-8 path");
+    // The pub_date is the day of the merge: the same for both unless midnight passes between.
+    let mask_date = |text: String| match text.find("pub_date='") {
+        Some(at) => format!("{}{}", &text[..at + 10], &text[(at + 20).min(text.len())..]),
+        None => text,
+    };
+    let cases: &[&[&str]] = &[
+        &["-s"],
+        &["-r", "-s"],
+        &["-r"],
+        &["-r", "-s", "-G", "*.xml"],
+        &["-r", "-G", "*/sub/*"],
+        &["--recursive", "--sort"],
+    ];
+    for (i, options) in cases.iter().enumerate() {
+        let mut outputs = Vec::new();
+        for rsng in [false, true] {
+            let out = dir.path().join(format!("merged-{i}-{rsng}.xml"));
+            let mut args = vec!["merge", "-D", src, "-p", out.to_str().expect("utf-8 path")];
+            args.extend_from_slice(options);
+            let (stdout, code) = pdbtool(rsng, &args);
+            outputs.push((stdout, code, mask_date(fs::read_to_string(&out).unwrap_or_default())));
+        }
+        assert!(outputs[0].2.contains("<ruleset"), "{options:?}: syslog-ng merged nothing: {:?}", outputs[0]);
+        assert_eq!(outputs[1], outputs[0], "pdbtool merge {options:?}");
+    }
+    // The old layout is brought up to date, CDATA sections left out, as syslog-ng does.
+    let merged = fs::read_to_string(dir.path().join("merged-0-false.xml")).unwrap_or_default();
+    assert!(merged.contains("<patterns>\n<pattern>hello @ESTRING:who: @</pattern>\n</patterns>"), "{merged}");
+    assert!(merged.contains("<description>before  after</description>"), "{merged}");
+    assert!(merged.contains("<summary> kept </summary>"), "{merged}");
+    // Errors: no directory, a directory that is not there; nothing is written.
+    for args in [vec!["merge", "-p"], vec!["merge", "-D", "/nonexistent-pdb-dir", "-p"]] {
+        let mut results = Vec::new();
+        for rsng in [false, true] {
+            let out = dir.path().join(format!("none-{rsng}.xml"));
+            let mut args = args.clone();
+            args.push(out.to_str().expect("utf-8 path"));
+            let mut cmd = if rsng {
+                let mut c = Command::new(rsng_bin());
+                c.arg("pdbtool");
+                c
+            } else {
+                Command::new(PDBTOOL)
+            };
+            let run = cmd.args(&args).output().expect("run pdbtool");
+            results.push((run.status.code(), String::from_utf8_lossy(&run.stderr).into_owned(), out.exists()));
+        }
+        assert_eq!(results[0].0, Some(1), "{args:?}: syslog-ng {results:?}");
+        assert_eq!(results[1], results[0], "{args:?}");
+    }
+}
+
+#[test]
+fn pdbtool_dictionary_is_syslog_ngs() {
+    if skip() {
+        return;
+    }
+    // syslog-ng's pdbtool crashes listing a program pattern with a parser and, with `-T`, prints
+    // other names than the rules' own tags (or crashes): those are left out here.
+    let cases: &[(&str, &[&str])] = &[
+        ("sample.xml", &[]),
+        ("sample.xml", &["-P", "sshd"]),
+        ("sample.xml", &["--program", "su"]),
+        ("correlation.xml", &[]),
+        ("correlation.xml", &["-T"]),
+        ("correlation.xml", &["-P", "sessiond", "--dump-tags"]),
+        ("timeout.xml", &[]),
+        ("timeout.xml", &["-P", "app"]),
+        ("parsers.xml", &["-P", "app"]),
+        ("parsers.xml", &["-P", "no-such-program"]),
+        ("parsers.xml", &["-P", "other"]),
+    ];
+    let mut listed = 0;
+    for (file, options) in cases {
+        let path = fixture(file);
+        let mut args = vec!["dictionary", "-p", path.to_str().expect("utf-8 path")];
+        args.extend_from_slice(options);
+        let want = pdbtool(false, &args);
+        listed += want.0.lines().count();
+        assert_eq!(pdbtool(true, &args), want, "pdbtool {args:?}");
+    }
+    assert!(listed > 50, "syslog-ng's pdbtool listed only {listed} names");
+    // A file that does not load: exit code 1, nothing listed.
+    let args = ["dictionary", "-p", "/nonexistent/patterndb.xml"];
+    assert_eq!(pdbtool(true, &args), pdbtool(false, &args));
+}
+
+#[test]
+fn pdbtool_dump_is_syslog_ngs() {
+    if skip() {
+        return;
+    }
+    let cases: &[(&str, &[&str])] = &[
+        ("sample.xml", &["-T"]),
+        ("sample.xml", &["-P", "sshd"]),
+        ("sample.xml", &["--program", "su"]),
+        ("correlation.xml", &["-P", "sessiond"]),
+        ("timeout.xml", &["--program-tree"]),
+        ("timeout.xml", &["-P", "app"]),
+        ("parsers.xml", &["-T"]),
+        ("parsers.xml", &["-P", "app"]),
+        ("parsers.xml", &["-P", "kernel[1]"]),
+        ("parsers.xml", &["-P", "no-such-program"]),
+        // Neither: a notice on stderr, nothing dumped.
+        ("sample.xml", &[]),
+    ];
+    let mut lines = 0;
+    for (file, options) in cases {
+        let path = fixture(file);
+        // Relative to the workspace, as a user would name it: the locations print it.
+        let path = path.strip_prefix(workspace_root()).unwrap_or(&path).to_path_buf();
+        let mut args = vec!["dump", "-p", path.to_str().expect("utf-8 path")];
+        args.extend_from_slice(options);
+        let run = |rsng: bool| {
+            let mut cmd = if rsng {
+                let mut c = Command::new(rsng_bin());
+                c.arg("pdbtool");
+                c
+            } else {
+                Command::new(PDBTOOL)
+            };
+            let out = cmd.args(&args).current_dir(workspace_root()).output().expect("run pdbtool");
+            (String::from_utf8_lossy(&out.stdout).into_owned(), out.status.code())
+        };
+        let want = run(false);
+        lines += want.0.lines().count();
+        assert_eq!(run(true), want, "pdbtool {args:?}");
+    }
+    assert!(lines > 100, "syslog-ng's pdbtool dumped only {lines} lines");
+}

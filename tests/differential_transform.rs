@@ -567,7 +567,8 @@ fn transforms_match_syslog_ng() {
     for t in &config.templates {
         compile_ctx.add_template(&t.name);
     }
-    let tctx = TransformContext { config, filters: &filters, compile: &compile_ctx };
+    let persisted = std::cell::RefCell::default();
+    let tctx = TransformContext { config, filters: &filters, compile: &compile_ctx, persisted: &persisted };
     let mut objects: HashMap<String, Vec<Box<dyn Transform>>> = HashMap::new();
     for (context, list, kind) in
         [(Context::Parser, &config.parsers, "parser"), (Context::Rewrite, &config.rewrites, "rewrite")]

@@ -637,3 +637,102 @@ fn a_slow_destination_holds_the_reader_back_without_losses() {
         assert_eq!(numbers, expected, "{name}: every message with a text, in order");
     }
 }
+
+/// Runs `binary` on `config` in a private mount namespace where systemd looks like the init
+/// system; returns `None` when it is still running after 3 s (it started; it is then stopped),
+/// or its exit code and stderr.
+fn start_or_refuse(binary: &Path, dir: &Path, name: &str, config: &str) -> Option<(i32, String)> {
+    let d = dir.join(name);
+    fs::create_dir_all(&d).unwrap();
+    let conf = d.join("daemon.conf");
+    fs::write(&conf, config).unwrap();
+    let script = format!(
+        "mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/system && \
+         exec {bin} -F -f {conf} -R {d}/persist -p {d}/pid -c {d}/ctl --no-caps",
+        bin = binary.display(),
+        conf = conf.display(),
+        d = d.display(),
+    );
+    let mut child = Command::new("unshare")
+        .args(["-m", "sh", "-c", &script])
+        .env("TZ", "UTC")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(d.join("stderr")).unwrap())
+        .spawn()
+        .expect("run unshare (util-linux)");
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some((status.code().unwrap_or(-1), fs::read_to_string(d.join("stderr")).unwrap_or_default()));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+#[test]
+fn only_one_journal_source_starts() {
+    if oracle_skipped() {
+        return;
+    }
+    let dir = TempDir::new("journal-one").unwrap();
+    let out = dir.path().join("out");
+    let dest = format!("destination d {{ file(\"{}\"); }};\n", out.display());
+    // (name, sources and log paths, where the refusal points: line:col of the second reader).
+    let cases = [
+        (
+            "two-objects",
+            "source s1 { systemd-journal(); };\nsource s2 { systemd-journal(namespace(\"x\")); };\n\
+             log { source(s1); destination(d); };\nlog { source(s2); destination(d); };\n",
+            Some("3:13"),
+        ),
+        (
+            "one-object",
+            "source s1 { systemd-journal(); systemd-journal(); };\nlog { source(s1); destination(d); };\n",
+            Some("2:32"),
+        ),
+        (
+            "system-too",
+            "source s1 {\n  system();\n};\nsource s2 { systemd-journal(); };\n\
+             log { source(s1); destination(d); };\nlog { source(s2); destination(d); };\n",
+            Some("5:13"),
+        ),
+        // A source no log path uses is not started, so it is no second reader.
+        (
+            "unused",
+            "source s1 { systemd-journal(); };\nsource s2 { systemd-journal(); };\nlog { source(s1); destination(d); };\n",
+            None,
+        ),
+    ];
+    for (name, body, refused_at) in cases {
+        let config = format!("@version: 3.38\n{body}{dest}");
+        for (daemon, binary) in [("syslog-ng", oracle_bin()), ("rsng", rsng_bin().to_path_buf())] {
+            // The configuration is valid: only starting it fails.
+            let conf = dir.path().join(format!("{name}-{daemon}.conf"));
+            fs::write(&conf, &config).unwrap();
+            let check = Command::new(&binary).arg("--syntax-only").arg("-f").arg(&conf).output().unwrap();
+            assert!(
+                check.status.success(),
+                "{daemon} --syntax-only {name}: {}",
+                String::from_utf8_lossy(&check.stderr)
+            );
+            let result = start_or_refuse(&binary, dir.path(), &format!("{name}-{daemon}"), &config);
+            match (refused_at, result) {
+                (None, None) => {}
+                (Some(at), Some((code, stderr))) => {
+                    assert_ne!(code, 0, "{daemon} {name}: {stderr}");
+                    assert!(
+                        stderr.contains("The configuration must not contain more than one systemd-journal() source"),
+                        "{daemon} {name}: {stderr}"
+                    );
+                    let location = format!("daemon.conf:{at}'");
+                    assert!(stderr.contains(&location), "{daemon} {name}: not at {location}: {stderr}");
+                }
+                (want, got) => panic!("{daemon} {name}: refusal expected at {want:?}, got {got:?}"),
+            }
+        }
+    }
+}

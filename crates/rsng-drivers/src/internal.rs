@@ -28,8 +28,16 @@ pub enum Level {
     Debug = 7,
 }
 
+/// What waits for the `internal()` source.
+enum Event {
+    /// One of rsng's own events.
+    Text(Level, String, UnixTime),
+    /// A message made elsewhere (`db-parser(inject-mode(internal))`).
+    Message(LogMessage),
+}
+
 struct Hub {
-    queue: Mutex<VecDeque<(Level, String, UnixTime)>>,
+    queue: Mutex<VecDeque<Event>>,
     ready: Notify,
     /// Whether an `internal()` source runs (otherwise events are not kept).
     listening: AtomicBool,
@@ -108,7 +116,24 @@ fn record(level: Level, text: impl Into<String>, always: bool) {
     if q.len() >= BACKLOG {
         q.pop_front();
     }
-    q.push_back((level, text, UnixTime::now(&jiff::tz::TimeZone::system())));
+    q.push_back(Event::Text(level, text, UnixTime::now(&jiff::tz::TimeZone::system())));
+    drop(q);
+    hub.ready.notify_one();
+}
+
+/// Gives a message made by rsng (not an event) to the `internal()` source, which receives it as
+/// it is, with its own host name and tags; without an `internal()` source it is dropped, as in
+/// syslog-ng.
+pub fn post_message(msg: LogMessage) {
+    let hub = hub();
+    if !hub.listening.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut q = hub.queue.lock().unwrap_or_else(|e| e.into_inner());
+    if q.len() >= BACKLOG {
+        q.pop_front();
+    }
+    q.push_back(Event::Message(msg));
     drop(q);
     hub.ready.notify_one();
 }
@@ -138,12 +163,18 @@ pub struct InternalSource {
     object: Arc<str>,
     resolve: HostResolve,
     tags: Vec<rsng_core::message::TagId>,
+    keep_hostname: bool,
 }
 
 pub fn build_source(object: &str, opts: Options<'_>) -> Box<dyn Source> {
     listen();
     let receiver = crate::receive::Receiver::new(object, opts, Default::default(), true);
-    Box::new(InternalSource { object: Arc::from(object), resolve: receiver.resolve, tags: receiver.tags })
+    Box::new(InternalSource {
+        object: Arc::from(object),
+        keep_hostname: receiver.keep_hostname,
+        resolve: receiver.resolve,
+        tags: receiver.tags,
+    })
 }
 
 impl Source for InternalSource {
@@ -160,14 +191,29 @@ impl Source for InternalSource {
                 let notified = hub.ready.notified();
                 {
                     let mut q = hub.queue.lock().unwrap_or_else(|e| e.into_inner());
-                    for (level, text, at) in q.drain(..) {
-                        info.received = at;
-                        let mut msg = LogMessage::new(&info);
-                        msg.set_pri(5 * 8 + level as u16);
-                        msg.set_value("PROGRAM", b"syslog-ng");
-                        msg.set_value("PID", own_pid().as_bytes());
-                        msg.set_value("MESSAGE", text.as_bytes());
-                        msg.use_sender_as_host();
+                    for event in q.drain(..) {
+                        let mut msg = match event {
+                            Event::Text(level, text, at) => {
+                                info.received = at;
+                                let mut msg = LogMessage::new(&info);
+                                msg.set_pri(5 * 8 + level as u16);
+                                msg.set_value("PROGRAM", b"syslog-ng");
+                                msg.set_value("PID", own_pid().as_bytes());
+                                msg.set_value("MESSAGE", text.as_bytes());
+                                msg.use_sender_as_host();
+                                msg
+                            }
+                            Event::Message(mut msg) => {
+                                // Received by this source now: its name, this host's name.
+                                msg.set_value("SOURCE", self.object.as_bytes());
+                                msg.set_value("HOST_FROM", info.host_from.as_bytes());
+                                msg.set_tag(info.source_tag);
+                                if !self.keep_hostname || msg.get("HOST").is_none_or(|h| h.is_empty()) {
+                                    msg.use_sender_as_host();
+                                }
+                                msg
+                            }
+                        };
                         for &t in &self.tags {
                             msg.set_tag(t);
                         }

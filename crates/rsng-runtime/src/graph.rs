@@ -429,3 +429,55 @@ fn run(steps: &[Step], mut msg: LogMessage, cont: Option<&Cont<'_>>, out: &mut O
         None => true,
     }
 }
+
+/// The log paths after one step: where the messages a step makes on its own (a `db-parser()`
+/// context timing out) go on, as the messages it makes while processing one do.
+pub struct StepRoute {
+    pub graph: Arc<Graph>,
+    pub step: Arc<dyn Transform>,
+}
+
+impl Route for StepRoute {
+    fn route(&self, msg: LogMessage, out: &mut Outbox) {
+        // A parser object used in several paths shares its state: its messages go on after its
+        // first use.
+        for top in &self.graph.top {
+            if run_after(&top.branch.steps, &self.step, &msg, None, out) {
+                return;
+            }
+        }
+    }
+}
+
+/// Runs `msg` through what follows `target` when `target` is among `steps` (or nested in them);
+/// returns whether it was found.
+fn run_after(
+    steps: &[Step],
+    target: &Arc<dyn Transform>,
+    msg: &LogMessage,
+    cont: Option<&Cont<'_>>,
+    out: &mut Outbox,
+) -> bool {
+    for (i, step) in steps.iter().enumerate() {
+        match step {
+            Step::Transform(t) if std::ptr::addr_eq(Arc::as_ptr(t), Arc::as_ptr(target)) => {
+                run(&steps[i + 1..], msg.clone(), cont, out);
+                return true;
+            }
+            Step::Branches(branches) => {
+                let rest = Cont { steps: &steps[i + 1..], next: cont };
+                if branches.iter().any(|b| run_after(&b.steps, target, msg, Some(&rest), out)) {
+                    return true;
+                }
+            }
+            Step::Consume(inner) => {
+                let rest = Cont { steps: &steps[i + 1..], next: cont };
+                if run_after(inner, target, msg, Some(&rest), out) {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}

@@ -30,7 +30,7 @@ use rsng_drivers::{
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use graph::{Resolver, SourceRoute};
+use graph::{Graph, Resolver, SourceRoute};
 use transform::{Transform, TransformContext};
 
 /// syslog-ng's default `log-fifo-size()`.
@@ -108,6 +108,57 @@ pub struct Running {
     parsers: Vec<(String, Arc<std::sync::atomic::AtomicU64>)>,
     /// `matched`/`not_matched` counters of filter objects (`stats-level(3)` and up).
     filters: Vec<(String, Arc<graph::FilterCounters>)>,
+    /// The steps with state a reload hands on (`db-parser()`).
+    stateful: Vec<Arc<dyn Transform>>,
+    /// Lets time pass for the steps that work on time; stops when dropped.
+    _ticker: Option<Ticker>,
+}
+
+/// The timer of the steps that work on time ([`Transform::tick`]): about once a second each is
+/// ticked and what it makes goes on along the paths after it, as through a source of its own.
+struct Ticker {
+    stop: CancellationToken,
+}
+
+impl Ticker {
+    fn start(graph: &Arc<Graph>, steps: &[Arc<dyn Transform>], outlets: &Arc<[Outlet]>) -> Option<Ticker> {
+        let mut ports: Vec<(Arc<dyn Transform>, SourcePort)> = steps
+            .iter()
+            .filter(|t| t.ticks())
+            .map(|t| {
+                let route = Arc::new(graph::StepRoute { graph: graph.clone(), step: t.clone() });
+                let cell = RouteCell::new(route, outlets.clone());
+                (t.clone(), SourcePort::new(cell, Arc::new(SourceStats::default())))
+            })
+            .collect();
+        if ports.is_empty() {
+            return None;
+        }
+        let stop = CancellationToken::new();
+        let stopped = stop.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut made = Vec::new();
+            loop {
+                tokio::select! {
+                    _ = every.tick() => {}
+                    _ = stopped.cancelled() => break,
+                }
+                for (step, port) in &mut ports {
+                    step.tick(&mut made);
+                    port.post(&mut made);
+                }
+            }
+        });
+        Some(Ticker { stop })
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
 }
 
 /// Names referenced from log paths, by context.
@@ -365,7 +416,7 @@ pub fn start(config: &ir::Config, opts: &StartOptions) -> Result<Running, BuildE
     let mut kept_destinations = Vec::new();
     let mut kept_sources = Vec::new();
     let mut stats = HashMap::new();
-    build(config, opts, &mut kept_destinations, &mut kept_sources, &mut stats)
+    build(config, opts, &mut kept_destinations, &mut kept_sources, &mut stats, HashMap::new())
 }
 
 /// Builds `config`, reusing the running destinations and sources in `kept_*` whose key it still
@@ -376,6 +427,7 @@ fn build(
     kept_destinations: &mut Vec<RunningDestination>,
     kept_sources: &mut Vec<SourceSlot>,
     source_stats: &mut HashMap<String, Arc<SourceStats>>,
+    persisted: HashMap<String, transform::PersistedState>,
 ) -> Result<Running, BuildError> {
     let filters = compile_filters(config).map_err(|e| BuildError::plain(e.to_string()))?;
     // Shared with the supervisors, which build a failed driver again.
@@ -526,7 +578,8 @@ fn build(
     };
 
     // Parsers and rewrites.
-    let tctx = TransformContext { config, filters: &filters, compile: &ctx.compile };
+    let persisted = RefCell::new(persisted);
+    let tctx = TransformContext { config, filters: &filters, compile: &ctx.compile, persisted: &persisted };
     let mut transforms: HashMap<(Context, String), Vec<Arc<dyn Transform>>> = HashMap::new();
     let mut parser_counters = Vec::new();
     for (context, objects) in [(Context::Parser, &config.parsers), (Context::Rewrite, &config.rewrites)] {
@@ -569,6 +622,8 @@ fn build(
     };
     let graph = Arc::new(resolver.build().map_err(|e| BuildError::plain(e.0))?);
     let outlets: Arc<[Outlet]> = outlets.into_inner().into();
+    let stateful: Vec<Arc<dyn Transform>> =
+        transforms.values().flatten().filter(|t| t.persistent_state().is_some() || t.ticks()).cloned().collect();
 
     // Sources: a source whose key is unchanged keeps its listener and connections and gets the
     // new paths; others are built (bound) now.
@@ -600,9 +655,17 @@ fn build(
         }
         name.to_string()
     };
+    // As in syslog-ng, one journal reader at most among the sources that start.
+    let mut journal_readers = 0;
     for obj in &config.sources {
         if !any_catchall && !used.contains(&(Context::Source, obj.name.clone())) {
             continue;
+        }
+        for driver in obj.drivers.iter().filter(|d| rsng_drivers::journal::reads_journal(d.name)) {
+            journal_readers += 1;
+            if journal_readers > 1 {
+                return Err(BuildError::at(rsng_drivers::journal::ONLY_ONE_SOURCE, &driver.span));
+            }
         }
         let paths: Vec<usize> = graph
             .top
@@ -744,6 +807,8 @@ fn build(
         slots,
         parsers: parser_counters,
         filters: filter_stats.into_inner(),
+        _ticker: Ticker::start(&graph, &stateful, &outlets),
+        stateful,
     })
 }
 
@@ -937,7 +1002,8 @@ impl Running {
             self.sources.iter().map(|s| (s.object.clone(), s.stats.clone())).collect();
         let mut old_destinations = std::mem::take(&mut self.destinations);
         let mut old_sources = std::mem::take(&mut self.slots);
-        match build(config, opts, &mut old_destinations, &mut old_sources, &mut stats) {
+        let persisted = self.stateful.iter().filter_map(|t| t.persistent_state()).collect();
+        match build(config, opts, &mut old_destinations, &mut old_sources, &mut stats, persisted) {
             Ok(running) => {
                 *self = running;
                 // What is left of the old configuration: sources first, so that nothing more
@@ -962,6 +1028,8 @@ impl Running {
     /// Stops reading, lets the destinations write what was accepted (for at most `grace`), then
     /// stops them.
     pub async fn stop(self, grace: Duration) {
+        // Open correlation contexts are dropped, as syslog-ng drops them.
+        drop(self._ticker);
         stop_sources(self.slots).await;
         drain_destinations(self.destinations, grace).await;
     }

@@ -147,4 +147,23 @@ impl Transform for Guarded {
             }
         }
     }
+
+    fn ticks(&self) -> bool {
+        self.inner.ticks()
+    }
+
+    fn tick(&self, emitted: &mut Vec<LogMessage>) {
+        // A step that fails on time loses what it would have made, as a failing message does.
+        if catch_unwind(AssertUnwindSafe(|| self.inner.tick(emitted))).is_err() {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+            internal::error(format!(
+                "A log path step failed on its timer; step='{}', location='{}'",
+                self.name, self.location
+            ));
+        }
+    }
+
+    fn persistent_state(&self) -> Option<(String, crate::transform::PersistedState)> {
+        self.inner.persistent_state()
+    }
 }

@@ -1,4 +1,4 @@
-//! `rsng pdbtool match|test`: syslog-ng 3.38's `pdbtool` on patterndb files, with the same
+//! `rsng pdbtool match|test|merge|dictionary|dump`: syslog-ng 3.38's `pdbtool` on patterndb files, with the same
 //! output and exit codes.
 
 use std::io::Write;
@@ -10,13 +10,19 @@ use rsng_core::parser::patterndb::{load, PatternDb, RuleSet};
 use rsng_core::template::{compile, CompileContext, FormatOptions, Template};
 
 const USAGE: &str = "Usage: rsng pdbtool match -p FILE [-P PROGRAM] -M MESSAGE [-T TEMPLATE]\n       \
-                     rsng pdbtool test [-v] [-r RULE_ID] FILE...";
+                     rsng pdbtool test [-v] [-r RULE_ID] FILE...\n       \
+                     rsng pdbtool merge -D DIR [-p FILE] [-r] [-G GLOB] [-s]\n       \
+                     rsng pdbtool dictionary [-p FILE] [-P PROGRAM] [-T]\n       \
+                     rsng pdbtool dump [-p FILE] -P PROGRAM | -T";
 
 /// Runs `pdbtool` with `args` (after `pdbtool`).
 pub fn run(args: &[String]) -> ExitCode {
     match args.first().map(String::as_str) {
         Some("match") => match_cmd(&args[1..]),
         Some("test") => test_cmd(&args[1..]),
+        Some("merge") => merge_cmd(&args[1..]),
+        Some("dictionary") => dictionary_cmd(&args[1..]),
+        Some("dump") => dump_cmd(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(1)
@@ -313,5 +319,148 @@ fn test_cmd(args: &[String]) -> ExitCode {
         println!("Could not find the specified ID, or the defined rule doesn't have an example message.");
         return ExitCode::from(3);
     }
+    ExitCode::SUCCESS
+}
+
+/// `merge`: the files of `-D DIR` (`-r` with its subdirectories, `-G` those whose path matches,
+/// `-s` sorted) in one patterndb file `-p FILE`.
+fn merge_cmd(args: &[String]) -> ExitCode {
+    use rsng_core::parser::patterndb::merge;
+    let mut args = args.to_vec();
+    let pdb = take_opt(&mut args, "-p", "--pdb").unwrap_or_else(|| "/var/lib/syslog-ng/patterndb.xml".into());
+    let dir = take_opt(&mut args, "-D", "--directory");
+    let glob = take_opt(&mut args, "-G", "--glob");
+    let recursive = take_flag(&mut args, "-r", "--recursive");
+    let sort = take_flag(&mut args, "-s", "--sort");
+    let Some(dir) = dir else {
+        eprintln!("No directory is specified to merge from");
+        return ExitCode::from(1);
+    };
+    let today = jiff::Zoned::now().date();
+    let mut merged = merge::header(today.year(), today.month(), today.day());
+    let mut files = match merge::list_files(&dir, recursive, glob.as_deref()) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error getting filenames: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if sort {
+        merge::sort_files(&mut files);
+    }
+    // As syslog-ng: a file that cannot be read or parsed ends the merge, and what came before it
+    // is still written.
+    for file in &files {
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("Error reading pattern database file; filename='{file}', error='{e}'");
+                break;
+            }
+        };
+        if let Err(e) = merge::merge_text(&text, &mut merged) {
+            eprintln!("Error parsing pattern database file; filename='{file}', error='{e}'");
+            break;
+        }
+    }
+    merged.push_str(merge::FOOTER);
+    if let Err(e) = write_atomically(&pdb, merged.as_bytes()) {
+        eprintln!("Error storing patterndb; filename='{pdb}', errror='{e}'");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+/// Writes `path` through a temporary file beside it, as `g_file_set_contents` does.
+fn write_atomically(path: &str, data: &[u8]) -> std::io::Result<()> {
+    let tmp = format!("{path}.{}.tmp", std::process::id());
+    std::fs::write(&tmp, data)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// `dictionary`: the names the patterns' parsers and the rules' values set (`-T`: the rules'
+/// tags instead), in the order of the trees (`-P`: of that program's rules only), once per
+/// pattern, as syslog-ng's `pdbtool dictionary` lists them.
+fn dictionary_cmd(args: &[String]) -> ExitCode {
+    let mut args = args.to_vec();
+    let pdb = take_opt(&mut args, "-p", "--pdb").unwrap_or_else(|| "/var/lib/syslog-ng/patterndb.xml".into());
+    let program = take_opt(&mut args, "-P", "--program");
+    let tags = take_flag(&mut args, "-T", "--dump-tags");
+    let Some(set) = load_set(&pdb) else { return ExitCode::from(1) };
+    let mut out = Vec::new();
+    let rules_of = |node: &rsng_core::parser::patterndb::radix::Node, out: &mut Vec<u8>| {
+        node.walk(&mut |n| {
+            if let (Some(name), false) = (n.parser_name(), tags) {
+                let _ = writeln!(out, "{name}");
+            }
+            let Some(rule) = n.value.and_then(|r| set.rules.get(r)) else { return };
+            if tags {
+                for tag in rule.msg.tags.iter().filter_map(|t| t.name()) {
+                    let _ = writeln!(out, "{tag}");
+                }
+            } else {
+                for (name, _) in &rule.msg.values {
+                    let _ = writeln!(out, "{name}");
+                }
+            }
+        });
+    };
+    match program {
+        Some(p) => {
+            if let Some(found) = set.programs.find(p.as_bytes(), &mut Vec::new()) {
+                if let Some(prog) = set.program_list.get(found) {
+                    rules_of(&prog.rules, &mut out);
+                }
+            }
+        }
+        None => set.programs.walk(&mut |n| {
+            if let (Some(name), false) = (n.parser_name(), tags) {
+                let _ = writeln!(out, "{name}");
+            }
+            if let Some(prog) = n.value.and_then(|p| set.program_list.get(p)) {
+                rules_of(&prog.rules, &mut out);
+            }
+        }),
+    }
+    let _ = std::io::stdout().write_all(&out);
+    ExitCode::SUCCESS
+}
+
+/// `dump`: the radix tree of `-P PROGRAM`'s rules, or with `-T` the tree of program patterns,
+/// one node a line, as syslog-ng's `pdbtool dump` prints them.
+fn dump_cmd(args: &[String]) -> ExitCode {
+    let mut args = args.to_vec();
+    let pdb = take_opt(&mut args, "-p", "--pdb").unwrap_or_else(|| "/var/lib/syslog-ng/patterndb.xml".into());
+    let program = take_opt(&mut args, "-P", "--program");
+    let program_tree = take_flag(&mut args, "-T", "--program-tree");
+    let Some(set) = load_set(&pdb) else { return ExitCode::from(1) };
+    let mut out = Vec::new();
+    let mut print = |node: &rsng_core::parser::patterndb::radix::Node, programs: bool| {
+        node.walk_levels(0, &mut |n, level| {
+            let _ = write!(out, "[{level}]\t{}{}", "  ".repeat(level), n.dump_text());
+            match n.value {
+                Some(_) if programs => {
+                    let _ = write!(out, "RULES");
+                }
+                Some(r) => {
+                    let _ = write!(out, "rule_id='{}'", set.rules.get(r).map_or("", |r| r.id.as_str()));
+                }
+                None => {}
+            }
+            let _ = writeln!(out);
+        });
+    };
+    if program_tree {
+        print(&set.programs, true);
+    } else if let Some(p) = program {
+        if let Some(prog) = set.programs.find(p.as_bytes(), &mut Vec::new()).and_then(|i| set.program_list.get(i)) {
+            print(&prog.rules, false);
+        }
+    } else {
+        eprintln!("Neither --program-tree nor --program was specified, doing nothing");
+    }
+    let _ = std::io::stdout().write_all(&out);
     ExitCode::SUCCESS
 }

@@ -238,6 +238,8 @@ impl Lowerer<'_> {
                 | Kind::User
                 | Kind::UnixGroup
         ) && name != "transport"
+            // syslog-ng's grammar takes the keyword itself here.
+            && !(name == "inject-mode" && same_name(&t.value, "internal"))
             && self.reject_reserved(t)
         {
             return None;

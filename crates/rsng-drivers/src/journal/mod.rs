@@ -29,3 +29,11 @@ pub use build::build_source;
 pub fn systemd_is_running() -> bool {
     std::fs::symlink_metadata("/run/systemd/system").is_ok_and(|m| m.is_dir())
 }
+
+/// Whether source driver `name` reads the journal (`system()` does where systemd runs).
+pub fn reads_journal(name: &str) -> bool {
+    name == "systemd-journal" || (name == "system" && systemd_is_running())
+}
+
+/// syslog-ng's words when a configuration starts a second journal reader.
+pub const ONLY_ONE_SOURCE: &str = "The configuration must not contain more than one systemd-journal() source";

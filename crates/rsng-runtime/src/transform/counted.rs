@@ -31,4 +31,16 @@ impl Transform for CountedParser {
         }
         true
     }
+
+    fn ticks(&self) -> bool {
+        self.part.ticks()
+    }
+
+    fn tick(&self, emitted: &mut Vec<LogMessage>) {
+        self.part.tick(emitted);
+    }
+
+    fn persistent_state(&self) -> Option<(String, super::PersistedState)> {
+        self.part.persistent_state()
+    }
 }

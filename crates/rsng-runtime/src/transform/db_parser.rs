@@ -6,6 +6,12 @@
 //! Like syslog-ng, a file that cannot be loaded is logged and the parser runs with no rules, and
 //! the file is checked again (inode and modification time) when a message arrives at least 5
 //! seconds (by its receive time) after the last check; a changed file is reloaded.
+//!
+//! The correlation clock also moves on by itself about once a second (the runtime calls
+//! [`Transform::tick`]), so a context times out when no message comes. The correlation state
+//! (open contexts, rate limits) is kept across a configuration reload under the name
+//! `db-parser(FILE)`, as syslog-ng keeps it; at shutdown the open contexts are dropped without
+//! running their timeout actions, as syslog-ng drops them.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -13,7 +19,7 @@ use std::sync::{Arc, RwLock};
 use rsng_config::ir::{Driver, LogElement, LogPath};
 use rsng_config::schema::Context;
 use rsng_core::message::TagId;
-use rsng_core::parser::patterndb::{load, PatternDb};
+use rsng_core::parser::patterndb::{load, Correlation, PatternDb, SharedCorrelation};
 use rsng_core::template::{CompileContext, FormatOptions, Template};
 use rsng_core::LogMessage;
 use rsng_drivers::internal;
@@ -31,6 +37,8 @@ enum InjectMode {
     PassThrough,
     /// As pass-through, but the parsed messages themselves stop here.
     AggregateOnly,
+    /// Generated messages go to the `internal()` source instead (dropped when there is none).
+    Internal,
 }
 
 pub(super) fn build(driver: &Driver, ctx: &TransformContext<'_>) -> Result<Box<dyn Transform>, BuildError> {
@@ -43,13 +51,7 @@ pub(super) fn build(driver: &Driver, ctx: &TransformContext<'_>) -> Result<Box<d
         inject = match name.to_ascii_lowercase().as_str() {
             "pass-through" | "pass_through" => InjectMode::PassThrough,
             "aggregate-only" | "aggregate_only" => InjectMode::AggregateOnly,
-            "internal" => {
-                return Err(super::unsupported(
-                    driver,
-                    o,
-                    "rsng cannot give generated messages to the internal() source; use pass-through",
-                ))
-            }
+            "internal" => InjectMode::Internal,
             _ => return Err(invalid(driver, o.name, &o.span, format!("Unknown inject-mode {name}"))),
         };
     }
@@ -89,12 +91,22 @@ pub(super) fn build(driver: &Driver, ctx: &TransformContext<'_>) -> Result<Box<d
         }
     }
     let location = ctx.config.location(&driver.span);
+    let persist_name = format!("db-parser({file})");
+    // The state of the previous configuration's parser of the same file, taken once: a second
+    // parser of that file starts afresh, as in syslog-ng.
+    let state: SharedCorrelation = ctx
+        .persisted
+        .borrow_mut()
+        .remove(&persist_name)
+        .and_then(|s| s.downcast::<std::sync::Mutex<Correlation>>().ok())
+        .unwrap_or_default();
     let db = DbParser {
+        persist_name,
         file,
         location,
         compile: ctx.compile.clone(),
         opts: opts.clone(),
-        db: RwLock::new(PatternDb::new(empty_rule_set(ctx.compile), opts)),
+        db: RwLock::new(PatternDb::with_state(empty_rule_set(ctx.compile), opts, state)),
         file_id: RwLock::new(None),
         last_check: AtomicI64::new(0),
         reloading: AtomicBool::new(false),
@@ -114,6 +126,8 @@ fn empty_rule_set(ctx: &CompileContext) -> rsng_core::parser::patterndb::RuleSet
 
 struct DbParser {
     file: String,
+    /// What the correlation state is kept under across reloads.
+    persist_name: String,
     location: String,
     compile: CompileContext,
     opts: FormatOptions,
@@ -213,14 +227,42 @@ impl Transform for DbParser {
             }
             None => input.extend_from_slice(msg.get("MESSAGE").unwrap_or(b"")),
         }
+        let start = emitted.len();
         let matched = {
             let db = self.db.read().unwrap_or_else(|e| e.into_inner());
             db.process(msg, &program, &input, emitted)
         };
+        self.inject_internal(emitted, start);
         if self.inject == InjectMode::AggregateOnly {
             return false;
         }
         matched || !self.drop_unmatched
+    }
+
+    fn ticks(&self) -> bool {
+        true
+    }
+
+    fn tick(&self, emitted: &mut Vec<LogMessage>) {
+        let start = emitted.len();
+        self.db.read().unwrap_or_else(|e| e.into_inner()).tick(emitted);
+        self.inject_internal(emitted, start);
+    }
+
+    fn persistent_state(&self) -> Option<(String, super::PersistedState)> {
+        let state = self.db.read().unwrap_or_else(|e| e.into_inner()).state().clone();
+        Some((self.persist_name.clone(), state))
+    }
+}
+
+impl DbParser {
+    /// `inject-mode(internal)`: the messages generated from `start` on go to `internal()`.
+    fn inject_internal(&self, emitted: &mut Vec<LogMessage>, start: usize) {
+        if self.inject == InjectMode::Internal {
+            for generated in emitted.drain(start..) {
+                internal::post_message(generated);
+            }
+        }
     }
 }
 

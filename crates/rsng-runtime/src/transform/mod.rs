@@ -39,13 +39,36 @@ pub trait Transform: Send + Sync {
         let _ = emitted;
         self.process(msg)
     }
+
+    /// Whether the step also works on time: [`Transform::tick`] is then called about once a
+    /// second.
+    fn ticks(&self) -> bool {
+        false
+    }
+
+    /// Lets time pass: messages this makes (`db-parser()` contexts that timed out) are appended
+    /// to `emitted` and go on along the path after this step.
+    fn tick(&self, emitted: &mut Vec<LogMessage>) {
+        let _ = emitted;
+    }
+
+    /// State the step of the next configuration with the same name takes over at a reload
+    /// (syslog-ng's persistent configuration state).
+    fn persistent_state(&self) -> Option<(String, PersistedState)> {
+        None
+    }
 }
+
+/// A step's state kept across a reload.
+pub type PersistedState = Arc<dyn std::any::Any + Send + Sync>;
 
 /// What building a transform may need from the rest of the configuration.
 pub struct TransformContext<'a> {
     pub config: &'a rsng_config::ir::Config,
     pub filters: &'a rsng_config::filter_compile::FilterMap,
     pub compile: &'a rsng_core::template::CompileContext,
+    /// The states of the previous configuration's steps, by name; a step takes its own out.
+    pub persisted: &'a RefCell<std::collections::HashMap<String, PersistedState>>,
 }
 
 /// Builds the transform of parser or rewrite driver `driver`.

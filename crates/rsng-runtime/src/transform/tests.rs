@@ -2,6 +2,8 @@ use rsng_config::{load_text, LoadOptions};
 use rsng_core::message::ReceiveInfo;
 use rsng_core::template::CompileContext;
 
+use std::cell::RefCell;
+
 use super::*;
 
 /// Builds every driver of the parsers and rewrites of `body`, in order.
@@ -11,7 +13,8 @@ fn build_all(body: &str) -> Result<Vec<Box<dyn Transform>>, String> {
     let config = &loaded.config;
     let filters = rsng_config::filter_compile::compile_filters(config).map_err(|e| e.to_string())?;
     let compile = CompileContext::new();
-    let ctx = TransformContext { config, filters: &filters, compile: &compile };
+    let persisted = RefCell::default();
+    let ctx = TransformContext { config, filters: &filters, compile: &compile, persisted: &persisted };
     let mut out = Vec::new();
     for (context, objects) in [(Context::Parser, &config.parsers), (Context::Rewrite, &config.rewrites)] {
         for obj in objects {

@@ -82,9 +82,13 @@ impl<'d> Loader<'_, 'd> {
         format!("{}:{}:{}: {msg}", self.path, pos.row, pos.col)
     }
 
+    /// Where a pattern is, as syslog-ng notes it: where its text ends, just past the `<` of its
+    /// end tag.
     fn location(&self, node: XmlNode<'_, '_>) -> String {
-        let pos = self.doc.text_pos_at(node.range().start);
-        format!("{}:{}:{}", self.path, pos.row, pos.col)
+        let range = node.range();
+        let end_tag = self.doc.input_text()[range.clone()].rfind('<').map_or(range.start, |i| range.start + i);
+        let pos = self.doc.text_pos_at(end_tag);
+        format!("{}:{}:{}", self.path, pos.row, pos.col + 1)
     }
 
     /// Text where none belongs is an error unless it is whitespace.

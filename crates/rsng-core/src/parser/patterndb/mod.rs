@@ -14,6 +14,7 @@
 //! values; no match sets `.classifier.class` to `unknown` and the tag `.classifier.unknown`.
 
 pub mod load;
+pub mod merge;
 pub mod parsers;
 pub mod radix;
 
@@ -296,6 +297,9 @@ impl Key {
 
 struct Context {
     messages: Vec<LogMessage>,
+    /// The rule set the context's rule is in: a reloaded file leaves the rules of the contexts
+    /// it found open as they were, as syslog-ng's contexts hold on to their rule.
+    set: Arc<RuleSet>,
     rule: usize,
     scope: Scope,
     expires: u64,
@@ -303,18 +307,44 @@ struct Context {
     seq: u64,
 }
 
-#[derive(Default)]
-struct Correlation {
+/// The correlation state: the clock, the open contexts and the rate limits.
+pub struct Correlation {
+    /// The correlation clock (seconds): moved on by message stamps and by timer ticks.
     now: u64,
+    /// System time (microseconds) the clock was last moved at: a tick moves it on by the whole
+    /// seconds passed since.
+    last_tick: i64,
     contexts: HashMap<Key, Context>,
     rates: HashMap<(Key, usize), (u64, u32)>,
     seq: u64,
 }
 
+impl Default for Correlation {
+    fn default() -> Self {
+        Correlation { now: 0, last_tick: system_micros(), contexts: HashMap::new(), rates: HashMap::new(), seq: 0 }
+    }
+}
+
+impl Correlation {
+    /// How many correlation contexts are open.
+    pub fn open_contexts(&self) -> usize {
+        self.contexts.len()
+    }
+}
+
+/// A correlation state that a reloaded configuration takes over, as syslog-ng keeps a
+/// `db-parser()`'s state across reloads.
+pub type SharedCorrelation = Arc<Mutex<Correlation>>;
+
+fn system_micros() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    now.as_micros() as i64
+}
+
 /// A rule set with its correlation state: what `db-parser()` runs.
 pub struct PatternDb {
     set: Arc<RuleSet>,
-    state: Mutex<Correlation>,
+    state: SharedCorrelation,
     opts: FormatOptions,
 }
 
@@ -330,7 +360,17 @@ thread_local! {
 
 impl PatternDb {
     pub fn new(set: RuleSet, opts: FormatOptions) -> PatternDb {
-        PatternDb { set: Arc::new(set), state: Mutex::new(Correlation::default()), opts }
+        PatternDb::with_state(set, opts, SharedCorrelation::default())
+    }
+
+    /// A rule set that goes on with correlation state `state` (a reload).
+    pub fn with_state(set: RuleSet, opts: FormatOptions, state: SharedCorrelation) -> PatternDb {
+        PatternDb { set: Arc::new(set), state, opts }
+    }
+
+    /// The correlation state, to hand over to the next configuration.
+    pub fn state(&self) -> &SharedCorrelation {
+        &self.state
     }
 
     pub fn rule_set(&self) -> &RuleSet {
@@ -382,13 +422,21 @@ impl PatternDb {
             let seq = state.seq;
             let ctx = state.contexts.entry(k.clone()).or_insert_with(|| Context {
                 messages: Vec::new(),
+                set: self.set.clone(),
                 rule: rule_index,
                 scope: rule.context.scope,
                 expires,
                 seq,
             });
+            // A timer moved to a new second goes behind the others of that second.
+            if ctx.expires != expires {
+                ctx.seq = seq;
+            }
             ctx.expires = expires;
             ctx.rule = rule_index;
+            if !Arc::ptr_eq(&ctx.set, &self.set) {
+                ctx.set = self.set.clone();
+            }
             key = Some(k);
         }
         let before: Vec<LogMessage> =
@@ -399,20 +447,22 @@ impl PatternDb {
                 ctx.messages.push(msg.clone());
             }
         }
-        self.run_actions(&mut state, rule_index, key.as_ref(), msg, Trigger::Match, emitted);
+        self.run_actions(&mut state, &self.set, rule_index, key.as_ref(), msg, Trigger::Match, emitted);
         true
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn run_actions(
         &self,
         state: &mut Correlation,
+        set: &Arc<RuleSet>,
         rule_index: usize,
         key: Option<&Key>,
         msg: &LogMessage,
         trigger: Trigger,
         emitted: &mut Vec<LogMessage>,
     ) {
-        let Some(rule) = self.set.rules.get(rule_index) else { return };
+        let Some(rule) = set.rules.get(rule_index) else { return };
         for action in rule.actions.iter().filter(|a| a.trigger == trigger) {
             if let Some(cond) = &action.condition {
                 let eval = |m: &LogMessage| SCRATCH.with(|s| cond.eval(m, &mut s.borrow_mut()));
@@ -473,9 +523,17 @@ impl PatternDb {
                     // The new context lives as long as the rule's own timeout says.
                     let expires = state.now.saturating_add(rule.context.timeout.max(0) as u64);
                     let seq = state.seq;
-                    state
-                        .contexts
-                        .insert(k, Context { messages: vec![gen], rule: rule_index, scope: ctx.scope, expires, seq });
+                    state.contexts.insert(
+                        k,
+                        Context {
+                            messages: vec![gen],
+                            set: set.clone(),
+                            rule: rule_index,
+                            scope: ctx.scope,
+                            expires,
+                            seq,
+                        },
+                    );
                 }
             }
         }
@@ -491,18 +549,41 @@ impl PatternDb {
 
     fn set_time(&self, target: u64, emitted: &mut Vec<LogMessage>) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.last_tick = system_micros();
+        self.move_clock(&mut state, target, emitted);
+    }
+
+    /// Moves the clock forward to `target`, running the timeout actions of the contexts whose
+    /// second has passed (a context set to expire at second T expires once the clock is past T,
+    /// as in syslog-ng's timer wheel).
+    fn move_clock(&self, state: &mut Correlation, target: u64, emitted: &mut Vec<LogMessage>) {
         if target <= state.now && state.now != 0 {
             return;
         }
         state.now = target;
-        self.expire(&mut state, |c| c.expires <= target, emitted);
+        self.expire(state, |c| c.expires < target, emitted);
     }
 
-    /// One second passed (syslog-ng's timer tick).
-    pub fn tick(&self, seconds: u64, emitted: &mut Vec<LogMessage>) {
-        let now = self.state.lock().unwrap_or_else(|e| e.into_inner()).now;
-        if now != 0 {
-            self.set_time(now + seconds, emitted);
+    /// The timer: moves the clock on by the whole seconds of system time passed since it last
+    /// moved (syslog-ng's `db-parser()` does this about once a second), so that contexts expire
+    /// when no message comes. Returns whether the clock moved.
+    pub fn tick(&self, emitted: &mut Vec<LogMessage>) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let now = system_micros();
+        let passed = now - state.last_tick;
+        if passed > 1_000_000 {
+            let seconds = passed / 1_000_000;
+            // The fraction of a second not counted now counts at the next tick.
+            state.last_tick = now - (passed - seconds * 1_000_000);
+            let target = state.now + seconds as u64;
+            self.move_clock(&mut state, target, emitted);
+            true
+        } else {
+            if passed < 0 {
+                // The system clock went back: wait for it rather than move the clock back.
+                state.last_tick = now;
+            }
+            false
         }
     }
 
@@ -517,9 +598,9 @@ impl PatternDb {
         due.sort_by_key(|k| state.contexts.get(k).map(|c| (c.expires, c.seq)));
         for k in due {
             let Some(ctx) = state.contexts.get(&k) else { continue };
-            let rule = ctx.rule;
+            let (set, rule) = (ctx.set.clone(), ctx.rule);
             let Some(last) = ctx.messages.last().cloned() else { continue };
-            self.run_actions(state, rule, Some(&k), &last, Trigger::Timeout, emitted);
+            self.run_actions(state, &set, rule, Some(&k), &last, Trigger::Timeout, emitted);
             state.contexts.remove(&k);
         }
     }

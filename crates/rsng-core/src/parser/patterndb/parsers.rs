@@ -164,6 +164,29 @@ impl ParserNode {
     }
 
     /// The name the value is stored under, if any.
+    /// The parser's type as `pdbtool dump` names it.
+    pub fn dump_type(&self) -> &'static str {
+        match self.kind {
+            Kind::String => "STRING",
+            Kind::QString { .. } => "QSTRING",
+            Kind::EStringChar(_) | Kind::EString(_) => "ESTRING",
+            Kind::NlString => "NLSTRING",
+            Kind::Pcre(_) => "PCRE",
+            Kind::AnyString => "ANYSTRING",
+            Kind::Set => "SET",
+            Kind::OptionalSet => "UNKNOWN",
+            Kind::Email => "EMAIL",
+            Kind::Hostname => "HOSTNAME",
+            Kind::LlAddr { .. } => "LLADDR",
+            Kind::MacAddr => "MACADDR",
+            Kind::Ipv4 => "IPv4",
+            Kind::Ipv6 => "IPv6",
+            Kind::IpAny => "IP",
+            Kind::Float => "FLOAT",
+            Kind::Number => "NUMBER",
+        }
+    }
+
     pub fn store_name(&self) -> Option<&str> {
         self.name.as_deref().filter(|n| !n.is_empty())
     }

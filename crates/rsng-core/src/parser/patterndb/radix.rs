@@ -34,6 +34,44 @@ impl Node {
         Node { key: Some(Vec::new()), ..Node::default() }
     }
 
+    /// Visits the tree depth first, each node before its literal children, then its parser
+    /// children (the order `pdbtool dictionary` lists it in).
+    pub fn walk<'a>(&'a self, visit: &mut dyn FnMut(&'a Node)) {
+        visit(self);
+        for child in self.children.iter().chain(&self.pchildren) {
+            child.walk(visit);
+        }
+    }
+
+    /// Visits the tree as [`Node::walk`] does, with each node's depth.
+    pub fn walk_levels<'a>(&'a self, level: usize, visit: &mut dyn FnMut(&'a Node, usize)) {
+        visit(self, level);
+        for child in self.children.iter().chain(&self.pchildren) {
+            child.walk_levels(level + 1, visit);
+        }
+    }
+
+    /// The node's line in `pdbtool dump`, without the value: its parser (type, name and where
+    /// its pattern is) and its literal text.
+    pub fn dump_text(&self) -> String {
+        let mut out = String::new();
+        if let Some(p) = &self.parser {
+            out.push_str(&format!(
+                "@{}:{}@ [{}]",
+                p.dump_type(),
+                p.name.as_deref().filter(|n| !n.is_empty()).unwrap_or("None"),
+                self.location
+            ));
+        }
+        out.push_str(&format!("'{}' ", String::from_utf8_lossy(self.key.as_deref().unwrap_or(b""))));
+        out
+    }
+
+    /// The name the node's parser stores its value under, if it is a parser that stores one.
+    pub fn parser_name(&self) -> Option<&str> {
+        self.parser.as_ref().and_then(|p| p.store_name())
+    }
+
     fn literal(key: &[u8], value: Option<usize>) -> Node {
         Node { key: Some(key.to_vec()), value, ..Node::default() }
     }
