@@ -183,6 +183,15 @@ mod tests {
     }
 
     #[test]
+    fn text_with_nuls_ends_messages_at_newline_only() {
+        let mut s = TextSplitter::with_nuls(100);
+        let input = b"a\0b\0\r\nc\0";
+        assert_eq!(s.decode(input, false).unwrap(), Decoded::Frame { message: b"a\0b", consumed: 6 });
+        assert_eq!(s.decode(&input[6..], false).unwrap(), Decoded::NeedMore);
+        assert_eq!(s.decode(&input[6..], true).unwrap(), Decoded::Frame { message: b"c", consumed: 2 });
+    }
+
+    #[test]
     fn text_needs_more_without_eof() {
         let mut s = TextSplitter::new(100);
         assert_eq!(s.decode(b"partial", false).unwrap(), Decoded::NeedMore);
