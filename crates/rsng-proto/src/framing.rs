@@ -74,7 +74,8 @@ impl TextSplitter {
 
     pub fn decode<'a>(&mut self, buf: &'a [u8], eof: bool) -> Result<Decoded<'a>, FramingError> {
         let window = &buf[..buf.len().min(self.max_msg_size)];
-        let end = if self.nuls { window.iter().position(|&c| c == b'\n') } else { memchr_nl(window) };
+        // A NUL ends a message too, except with `text-with-nuls`.
+        let end = if self.nuls { memchr::memchr(b'\n', window) } else { memchr::memchr2(b'\n', 0, window) };
         if let Some(nl) = end {
             return Ok(Decoded::Frame { message: strip_line_end(&window[..nl]), consumed: nl + 1 });
         }
@@ -83,11 +84,6 @@ impl TextSplitter {
         }
         Ok(Decoded::NeedMore)
     }
-}
-
-/// The end of a line: `\n`, or a NUL byte, which ends a message too in syslog-ng's text framing.
-fn memchr_nl(s: &[u8]) -> Option<usize> {
-    s.iter().position(|&c| c == b'\n' || c == 0)
 }
 
 /// The longest octet count syslog-ng reads.
@@ -184,6 +180,15 @@ mod tests {
         let got = all_text(b"a\nb\r\nc\0\r\n\nlast", 100);
         let want: Vec<Vec<u8>> = vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec(), vec![], vec![], b"last".to_vec()];
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn text_with_nuls_ends_messages_at_newline_only() {
+        let mut s = TextSplitter::with_nuls(100);
+        let input = b"a\0b\0\r\nc\0";
+        assert_eq!(s.decode(input, false).unwrap(), Decoded::Frame { message: b"a\0b", consumed: 6 });
+        assert_eq!(s.decode(&input[6..], false).unwrap(), Decoded::NeedMore);
+        assert_eq!(s.decode(&input[6..], true).unwrap(), Decoded::Frame { message: b"c", consumed: 2 });
     }
 
     #[test]

@@ -25,8 +25,13 @@ use crate::{Source, SourceContext, Task};
 
 /// Messages parsed before the batch is posted even if more input is waiting.
 const BATCH: usize = 256;
-/// Read size of stream connections.
+/// The largest read of a stream connection (its buffer grows beyond it only while one message
+/// needs more).
 const READ_SIZE: usize = 64 * 1024;
+/// The read size a connection starts with, and the smallest it shrinks back to.
+const MIN_READ_SIZE: usize = 4 * 1024;
+/// Reads that used less than a quarter of the read size before it is halved.
+const SHRINK_AFTER: u32 = 16;
 
 /// How a stream is cut into messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -544,7 +549,7 @@ pub async fn read_stream<S: AsyncRead + Unpin>(mut stream: S, conn: Connection, 
     port.set_pacing(true);
     info.dest = local;
     let mut splitter = Splitter::new(framing, receiver.max_msg_size);
-    let mut buf: Vec<u8> = Vec::with_capacity(READ_SIZE);
+    let mut buf = StreamBuffer::new();
     let mut batch: Vec<LogMessage> = Vec::with_capacity(BATCH);
     loop {
         // A stop must not wait for a window that a blocked destination never opens.
@@ -552,16 +557,17 @@ pub async fn read_stream<S: AsyncRead + Unpin>(mut stream: S, conn: Connection, 
             _ = port.ready() => {}
             _ = shutdown.cancelled() => break,
         }
-        if buf.capacity() - buf.len() < READ_SIZE / 4 {
-            buf.reserve(READ_SIZE);
-        }
+        let room = buf.make_room();
         let read = tokio::select! {
-            r = stream.read_buf(&mut buf) => r,
+            r = stream.read_buf(&mut buf.data) => r,
             _ = shutdown.cancelled() => break,
         };
         let eof = match read {
             Ok(0) => true,
-            Ok(_) => false,
+            Ok(n) => {
+                buf.after_read(n, room);
+                false
+            }
             Err(e) => {
                 internal::error(format!("I/O error occurred while reading; error='{e}'"));
                 true
@@ -570,7 +576,7 @@ pub async fn read_stream<S: AsyncRead + Unpin>(mut stream: S, conn: Connection, 
         crate::fault::hit(crate::fault::Point::Connection);
         info.received = receiver.now();
         // One shared copy of what was read; the messages cut from it point into it.
-        let chunk: Arc<[u8]> = Arc::from(&buf[..]);
+        let chunk: Arc<[u8]> = Arc::from(&buf.data[..]);
         let mut pos = 0;
         let mut failed = false;
         loop {
@@ -598,9 +604,65 @@ pub async fn read_stream<S: AsyncRead + Unpin>(mut stream: S, conn: Connection, 
             }
         }
         port.post(&mut batch);
-        buf.drain(..pos);
+        buf.consume(pos);
         if eof || failed {
             break;
+        }
+    }
+}
+
+/// A connection's read buffer, sized to what its reads bring: it starts at [`MIN_READ_SIZE`],
+/// doubles while reads fill it (up to [`READ_SIZE`]) and halves again after [`SHRINK_AFTER`]
+/// reads that used less than a quarter of it, so that a connection keeps a large buffer only
+/// while its reads need one (a burst, a long message), not for the rest of its life. It is
+/// resized only when the read size changes, never per message.
+struct StreamBuffer {
+    /// Bytes read and not consumed yet, at the front.
+    data: Vec<u8>,
+    /// What the next read may bring.
+    read_size: usize,
+    /// Consecutive reads that used less than a quarter of `read_size`.
+    small_reads: u32,
+}
+
+impl StreamBuffer {
+    fn new() -> StreamBuffer {
+        StreamBuffer { data: Vec::with_capacity(MIN_READ_SIZE), read_size: MIN_READ_SIZE, small_reads: 0 }
+    }
+
+    /// Makes room for the next read after the unconsumed bytes (a partial message); returns
+    /// the room.
+    fn make_room(&mut self) -> usize {
+        let room = self.data.capacity() - self.data.len();
+        if room < self.read_size / 2 {
+            // Exactly `read_size` of room, not the doubling `reserve` would do.
+            self.data.reserve_exact(self.read_size);
+        }
+        self.data.capacity() - self.data.len()
+    }
+
+    /// Adapts the read size to a read of `n` bytes into `room`.
+    fn after_read(&mut self, n: usize, room: usize) {
+        if n >= room {
+            self.small_reads = 0;
+            self.read_size = (self.read_size * 2).min(READ_SIZE);
+        } else if n < self.read_size / 4 {
+            self.small_reads += 1;
+            if self.small_reads >= SHRINK_AFTER {
+                self.small_reads = 0;
+                self.read_size = (self.read_size / 2).max(MIN_READ_SIZE);
+            }
+        } else {
+            self.small_reads = 0;
+        }
+    }
+
+    /// Drops the first `n` bytes (cut into messages); gives memory back once the buffer is
+    /// much larger than the read size (after a burst, or a long message).
+    fn consume(&mut self, n: usize) {
+        self.data.drain(..n);
+        if self.data.capacity() > 2 * self.read_size && self.data.len() < self.read_size {
+            self.data.shrink_to(self.read_size);
         }
     }
 }
@@ -738,5 +800,57 @@ async fn receive_unix_dgram(socket: tokio::net::UnixDatagram, receiver: Arc<Rece
             }
         }
         ctx.port.post(&mut batch);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A read of `n` bytes as `read_buf` does it: into the room after the unconsumed bytes.
+    fn read(buf: &mut StreamBuffer, n: usize) {
+        let room = buf.make_room();
+        assert!(n <= room, "a read brings at most the room there is");
+        buf.data.resize(buf.data.len() + n, b'x');
+        buf.after_read(n, room);
+    }
+
+    #[test]
+    fn stream_buffer_grows_while_reads_fill_it_and_shrinks_after_small_reads() {
+        let mut buf = StreamBuffer::new();
+        assert_eq!(buf.make_room(), MIN_READ_SIZE);
+        // Full reads double the read size up to READ_SIZE.
+        for _ in 0..10 {
+            let room = buf.make_room();
+            read(&mut buf, room);
+            buf.consume(buf.data.len());
+        }
+        assert_eq!(buf.read_size, READ_SIZE);
+        assert!(buf.data.capacity() <= 2 * READ_SIZE);
+        // Small reads halve it again, and the memory is given back.
+        for _ in 0..(SHRINK_AFTER as usize * 8) {
+            read(&mut buf, 300);
+            buf.consume(buf.data.len());
+        }
+        assert_eq!(buf.read_size, MIN_READ_SIZE);
+        assert!(buf.data.capacity() <= 2 * MIN_READ_SIZE, "capacity {}", buf.data.capacity());
+    }
+
+    #[test]
+    fn stream_buffer_keeps_a_partial_message_and_makes_room_after_it() {
+        let mut buf = StreamBuffer::new();
+        // A message longer than any read size arrives in pieces and stays whole in the buffer.
+        let mut total = 0;
+        while total < 3 * READ_SIZE {
+            let room = buf.make_room();
+            assert!(room >= buf.read_size / 2);
+            read(&mut buf, room);
+            total += room;
+            buf.consume(0);
+        }
+        assert_eq!(buf.data.len(), total);
+        buf.consume(total);
+        assert!(buf.data.is_empty());
+        assert!(buf.data.capacity() <= 2 * READ_SIZE);
     }
 }
