@@ -545,6 +545,9 @@ const GLOBAL_READ: &[&str] = &[
     "dir-group",
     "dir-perm",
     "pass-unix-credentials",
+    // `$UNIQID` ([`rsng_core::message::uniqid`], started by the runtime).
+    "use-uniqid",
+    "use-rcptid",
 ];
 
 /// `flush-timeout()` and `time-sleep()` are obsolete and do nothing; `threaded()` changes
@@ -559,8 +562,6 @@ const GLOBAL_INERT: &[(&str, &str)] = &[
     ("sync", "0"),
     ("sync-freq", "0"),
     ("suppress", "0"),
-    ("use-uniqid", "no"),
-    ("use-rcptid", "no"),
     ("trim-large-messages", "no"),
     ("stats-freq", "0"),
     ("stats", "0"),

@@ -29,7 +29,8 @@ pub enum Level {
 }
 
 struct Hub {
-    queue: Mutex<VecDeque<(Level, String, UnixTime)>>,
+    /// Events: level, text, time, receipt id (`use-uniqid()`).
+    queue: Mutex<VecDeque<(Level, String, UnixTime, u64)>>,
     ready: Notify,
     /// Whether an `internal()` source runs (otherwise events are not kept).
     listening: AtomicBool,
@@ -93,6 +94,8 @@ fn record(level: Level, text: impl Into<String>, always: bool) {
         return;
     }
     let text = text.into();
+    // syslog-ng numbers each event it records, whether anything reads it or not.
+    let rcptid = rsng_core::message::uniqid::take();
     if (level as u8) <= hub.stderr_level.load(Ordering::Relaxed) {
         // syslog-ng's stderr form: local time to the microsecond in brackets.
         let now = jiff::Zoned::now();
@@ -108,7 +111,7 @@ fn record(level: Level, text: impl Into<String>, always: bool) {
     if q.len() >= BACKLOG {
         q.pop_front();
     }
-    q.push_back((level, text, UnixTime::now(&jiff::tz::TimeZone::system())));
+    q.push_back((level, text, UnixTime::now(&jiff::tz::TimeZone::system()), rcptid));
     drop(q);
     hub.ready.notify_one();
 }
@@ -160,9 +163,9 @@ impl Source for InternalSource {
                 let notified = hub.ready.notified();
                 {
                     let mut q = hub.queue.lock().unwrap_or_else(|e| e.into_inner());
-                    for (level, text, at) in q.drain(..) {
+                    for (level, text, at, rcptid) in q.drain(..) {
                         info.received = at;
-                        let mut msg = LogMessage::new(&info);
+                        let mut msg = LogMessage::numbered(&info, rcptid);
                         msg.set_pri(5 * 8 + level as u16);
                         msg.set_value("PROGRAM", b"syslog-ng");
                         msg.set_value("PID", own_pid().as_bytes());

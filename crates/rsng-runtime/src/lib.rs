@@ -10,6 +10,7 @@ pub mod control;
 pub mod graph;
 pub mod supervise;
 pub mod transform;
+mod uniqid;
 pub mod unused;
 
 use std::cell::RefCell;
@@ -105,6 +106,8 @@ pub struct Running {
     parsers: Vec<(String, Arc<std::sync::atomic::AtomicU64>)>,
     /// `matched`/`not_matched` counters of filter objects (`stats-level(3)` and up).
     filters: Vec<(String, Arc<graph::FilterCounters>)>,
+    /// `-R`: where `use-uniqid()` records its counter at the stop.
+    persist_file: Option<std::path::PathBuf>,
 }
 
 /// Names referenced from log paths, by context.
@@ -377,6 +380,8 @@ fn build(
     let filters = compile_filters(config).map_err(|e| BuildError::plain(e.to_string()))?;
     // Shared with the supervisors, which build a failed driver again.
     let ctx = Arc::new(build_context(config, opts, &filters)?);
+    // Before any source runs, so that every message of this configuration is numbered.
+    uniqid::configure(&ctx.globals, opts.persist_file.as_deref());
     // Globals read for every driver (the template defaults).
     let common = ctx.globals.reads_since(0);
     let templates = templates_key(config);
@@ -711,6 +716,7 @@ fn build(
         slots,
         parsers: parser_counters,
         filters: filter_stats.into_inner(),
+        persist_file: opts.persist_file.clone(),
     })
 }
 
@@ -928,5 +934,6 @@ impl Running {
     pub async fn stop(self, grace: Duration) {
         stop_sources(self.slots).await;
         drain_destinations(self.destinations, grace).await;
+        uniqid::stop(self.persist_file.as_deref());
     }
 }
