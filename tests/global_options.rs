@@ -93,3 +93,77 @@ fn without_use_uniqid_the_macros_are_empty() {
     assert_eq!(oracle, "[|] one\n");
     assert_eq!(rsng, oracle);
 }
+
+/// Runs `config(output file)` (no network source) in `daemon` for `seconds`, then stops it and
+/// returns the output file.
+fn run_for(daemon: Daemon, dir: &Path, config: &dyn Fn(&Path) -> String, seconds: f64) -> String {
+    let out = dir.join(format!("{}.out", daemon.name()));
+    let (running, _, _) = RunningDaemon::start(daemon, dir, 0, 0, |_| config(&out));
+    std::thread::sleep(std::time::Duration::from_secs_f64(seconds));
+    assert!(running.stop(), "{} did not stop", daemon.name());
+    fs::read_to_string(&out).unwrap_or_default()
+}
+
+/// The tags of the first "Log statistics" line of `text` (`kind='component(id)=value'`), and
+/// that line's priority and program; `stamp` values masked.
+fn first_statistics(daemon: Daemon, text: &str) -> (String, Vec<String>) {
+    let line = text
+        .lines()
+        .find(|l| l.contains("Log statistics"))
+        .unwrap_or_else(|| panic!("{} sent no Log statistics:\n{text}", daemon.name()));
+    let (head, tags) = line.split_once("|Log statistics; ").unwrap_or_else(|| panic!("shape: {line:?}"));
+    let tags = tags
+        .split(", ")
+        .map(|t| match t.rsplit_once('=') {
+            Some((row, _)) if t.starts_with("stamp=") => format!("{row}=T'"),
+            _ => t.to_string(),
+        })
+        .collect();
+    (head.to_string(), tags)
+}
+
+/// `stats-freq(1)`: every second an info-level internal message "Log statistics; " lists every
+/// counter as `kind='component(id,instance)=value'`. The counters rsng keeps are named, and
+/// count, as syslog-ng's; syslog-ng's own global counters (`global(msg_clones)`, ...) and the
+/// per-driver `src.internal` row are not kept by rsng.
+#[test]
+fn stats_freq_sends_log_statistics() {
+    if oracle_skipped() {
+        return;
+    }
+    let config = |freq: u32| {
+        move |out: &Path| {
+            format!(
+                "@version: 3.38\n\
+                 options {{ stats-freq({freq}); }};\n\
+                 source i {{ internal(); }};\n\
+                 destination d {{ file(\"{}\" template(\"$FACILITY.$LEVEL|$PROGRAM|$MSG\\n\")); }};\n\
+                 log {{ source(i); destination(d); }};\n",
+                out.display()
+            )
+        }
+    };
+    let tmp = TempDir::new("stats-freq").expect("tempdir");
+    let oracle = run_for(Daemon::Oracle, tmp.path(), &config(1), 2.5);
+    let rsng = run_for(Daemon::Rsng, tmp.path(), &config(1), 2.5);
+    let (oracle_head, oracle_tags) = first_statistics(Daemon::Oracle, &oracle);
+    let (rsng_head, rsng_tags) = first_statistics(Daemon::Rsng, &rsng);
+    assert_eq!(oracle_head, "syslog.info|syslog-ng");
+    assert_eq!(rsng_head, oracle_head);
+    for tag in ["processed='source(i)=1'", "processed='destination(d)=1'", "processed='center(received)=1'"] {
+        assert!(oracle_tags.iter().any(|t| t == tag), "syslog-ng: no {tag} in {oracle_tags:?}");
+    }
+    for tag in &rsng_tags {
+        assert!(oracle_tags.contains(tag), "rsng's {tag} is not in syslog-ng's {oracle_tags:?}");
+    }
+    let named = |tags: &[String]| tags.iter().filter(|t| !t.contains("'global(") && !t.contains("'src.")).count();
+    assert_eq!(named(&rsng_tags), named(&oracle_tags), "rsng {rsng_tags:?}\nsyslog-ng {oracle_tags:?}");
+    assert!(rsng.lines().filter(|l| l.contains("Log statistics")).count() >= 2, "{rsng}");
+
+    // stats-freq(0): none.
+    let tmp = TempDir::new("stats-freq-0").expect("tempdir");
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let text = run_for(daemon, tmp.path(), &config(0), 1.5);
+        assert!(text.contains("starting up") && !text.contains("Log statistics"), "{}: {text}", daemon.name());
+    }
+}

@@ -548,6 +548,9 @@ const GLOBAL_READ: &[&str] = &[
     // `$UNIQID` ([`rsng_core::message::uniqid`], started by the runtime).
     "use-uniqid",
     "use-rcptid",
+    // The "Log statistics" message (the runtime's `stats_freq`, sent by the daemon).
+    "stats-freq",
+    "stats",
 ];
 
 /// `flush-timeout()` and `time-sleep()` are obsolete and do nothing; `threaded()` changes
@@ -563,8 +566,6 @@ const GLOBAL_INERT: &[(&str, &str)] = &[
     ("sync-freq", "0"),
     ("suppress", "0"),
     ("trim-large-messages", "no"),
-    ("stats-freq", "0"),
-    ("stats", "0"),
     ("long-hostnames", "no"),
     ("mark-mode", "internal"),
     ("mark-mode", "none"),

@@ -106,6 +106,8 @@ pub struct Running {
     parsers: Vec<(String, Arc<std::sync::atomic::AtomicU64>)>,
     /// `matched`/`not_matched` counters of filter objects (`stats-level(3)` and up).
     filters: Vec<(String, Arc<graph::FilterCounters>)>,
+    /// `stats-freq()`: how often the "Log statistics" message is sent (`None`: never).
+    stats_freq: Option<Duration>,
     /// `-R`: where `use-uniqid()` records its counter at the stop.
     persist_file: Option<std::path::PathBuf>,
 }
@@ -716,8 +718,22 @@ fn build(
         slots,
         parsers: parser_counters,
         filters: filter_stats.into_inner(),
+        stats_freq: stats_freq(&ctx.globals),
         persist_file: opts.persist_file.clone(),
     })
+}
+
+/// `stats-freq()` (or its old name `stats()`): seconds between "Log statistics" messages, 600
+/// unless set, 0 for none. Not recorded as a read of the drivers: it changes none of them.
+fn stats_freq(globals: &rsng_drivers::options::Globals) -> Option<Duration> {
+    let mut seconds = 600;
+    for name in ["stats", "stats-freq"] {
+        rsng_config::ir::note_read(None, name);
+        if let Some(n) = globals.peek(name).and_then(rsng_drivers::options::as_int) {
+            seconds = n;
+        }
+    }
+    (seconds > 0).then(|| Duration::from_secs(seconds.unsigned_abs()))
 }
 
 /// How long stopped sources get to end their tasks before these are aborted.
@@ -922,6 +938,16 @@ impl Running {
                 Err(e)
             }
         }
+    }
+
+    /// How often the "Log statistics" internal message is sent (`stats-freq()`; `None`: never).
+    pub fn stats_freq(&self) -> Option<Duration> {
+        self.stats_freq
+    }
+
+    /// The "Log statistics" internal message: every counter with its value.
+    pub fn log_statistics(&self) -> String {
+        control::format_log_statistics(&self.stats())
     }
 
     /// The disk buffers, to sync when rsng exits without waiting for its writers.
