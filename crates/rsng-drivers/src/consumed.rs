@@ -604,6 +604,12 @@ const GLOBAL_READ: &[&str] = &[
     "dir-group",
     "dir-perm",
     "pass-unix-credentials",
+    // `$UNIQID` ([`rsng_core::message::uniqid`], started by the runtime).
+    "use-uniqid",
+    "use-rcptid",
+    // The "Log statistics" message (the runtime's `stats_freq`, sent by the daemon).
+    "stats-freq",
+    "stats",
 ];
 
 /// `flush-timeout()` and `time-sleep()` are obsolete and do nothing; `threaded()` changes
@@ -618,11 +624,7 @@ const GLOBAL_INERT: &[(&str, &str)] = &[
     ("sync", "0"),
     ("sync-freq", "0"),
     ("suppress", "0"),
-    ("use-uniqid", "no"),
-    ("use-rcptid", "no"),
     ("trim-large-messages", "no"),
-    ("stats-freq", "0"),
-    ("stats", "0"),
     ("long-hostnames", "no"),
     ("mark-mode", "internal"),
     ("mark-mode", "none"),

@@ -30,8 +30,8 @@ pub enum Level {
 
 /// What waits for the `internal()` source.
 enum Event {
-    /// One of rsng's own events.
-    Text(Level, String, UnixTime),
+    /// One of rsng's own events, with its receipt id (`use-uniqid()`).
+    Text(Level, String, UnixTime, u64),
     /// A message made elsewhere (`db-parser(inject-mode(internal))`).
     Message(LogMessage),
 }
@@ -101,6 +101,8 @@ fn record(level: Level, text: impl Into<String>, always: bool) {
         return;
     }
     let text = text.into();
+    // syslog-ng numbers each event it records, whether anything reads it or not.
+    let rcptid = rsng_core::message::uniqid::take();
     if (level as u8) <= hub.stderr_level.load(Ordering::Relaxed) {
         // syslog-ng's stderr form: local time to the microsecond in brackets.
         let now = jiff::Zoned::now();
@@ -116,7 +118,7 @@ fn record(level: Level, text: impl Into<String>, always: bool) {
     if q.len() >= BACKLOG {
         q.pop_front();
     }
-    q.push_back(Event::Text(level, text, UnixTime::now(&jiff::tz::TimeZone::system())));
+    q.push_back(Event::Text(level, text, UnixTime::now(&jiff::tz::TimeZone::system()), rcptid));
     drop(q);
     hub.ready.notify_one();
 }
@@ -193,9 +195,9 @@ impl Source for InternalSource {
                     let mut q = hub.queue.lock().unwrap_or_else(|e| e.into_inner());
                     for event in q.drain(..) {
                         let mut msg = match event {
-                            Event::Text(level, text, at) => {
+                            Event::Text(level, text, at, rcptid) => {
                                 info.received = at;
-                                let mut msg = LogMessage::new(&info);
+                                let mut msg = LogMessage::numbered(&info, rcptid);
                                 msg.set_pri(5 * 8 + level as u16);
                                 msg.set_value("PROGRAM", b"syslog-ng");
                                 msg.set_value("PID", own_pid().as_bytes());

@@ -187,6 +187,18 @@ pub fn format_stats(rows: &[StatRow]) -> String {
     out
 }
 
+/// The periodic internal message of `stats-freq()`: every counter as a tag named after its kind,
+/// `kind='component(id,instance)=value'`, as syslog-ng words it.
+pub fn format_log_statistics(rows: &[StatRow]) -> String {
+    let mut out = String::from("Log statistics");
+    for (i, r) in rows.iter().enumerate() {
+        let comma = if !r.id.is_empty() && !r.instance.is_empty() { "," } else { "" };
+        out.push_str(if i == 0 { "; " } else { ", " });
+        out.push_str(&format!("{}='{}({}{comma}{})={}'", r.kind, r.component, r.id, r.instance, r.value));
+    }
+    out
+}
+
 /// The `QUERY` answer body.
 pub fn format_query(rows: &[StatRow], kind: QueryKind, pattern: &str) -> String {
     let matching = rows.iter().filter(|r| glob_match(pattern, &r.query_name()));

@@ -10,6 +10,7 @@ pub mod control;
 pub mod graph;
 pub mod supervise;
 pub mod transform;
+mod uniqid;
 pub mod unused;
 
 use std::cell::RefCell;
@@ -112,6 +113,10 @@ pub struct Running {
     stateful: Vec<Arc<dyn Transform>>,
     /// Lets time pass for the steps that work on time; stops when dropped.
     _ticker: Option<Ticker>,
+    /// `stats-freq()`: how often the "Log statistics" message is sent (`None`: never).
+    stats_freq: Option<Duration>,
+    /// `-R`: where `use-uniqid()` records its counter at the stop.
+    persist_file: Option<std::path::PathBuf>,
 }
 
 /// The timer of the steps that work on time ([`Transform::tick`]): about once a second each is
@@ -432,6 +437,8 @@ fn build(
     let filters = compile_filters(config).map_err(|e| BuildError::plain(e.to_string()))?;
     // Shared with the supervisors, which build a failed driver again.
     let ctx = Arc::new(build_context(config, opts, &filters)?);
+    // Before any source runs, so that every message of this configuration is numbered.
+    uniqid::configure(&ctx.globals, opts.persist_file.as_deref());
     // Globals read for every driver (the template defaults).
     let common = ctx.globals.reads_since(0);
     let templates = templates_key(config);
@@ -809,7 +816,22 @@ fn build(
         filters: filter_stats.into_inner(),
         _ticker: Ticker::start(&graph, &stateful, &outlets),
         stateful,
+        stats_freq: stats_freq(&ctx.globals),
+        persist_file: opts.persist_file.clone(),
     })
+}
+
+/// `stats-freq()` (or its old name `stats()`): seconds between "Log statistics" messages, 600
+/// unless set, 0 for none. Not recorded as a read of the drivers: it changes none of them.
+fn stats_freq(globals: &rsng_drivers::options::Globals) -> Option<Duration> {
+    let mut seconds = 600;
+    for name in ["stats", "stats-freq"] {
+        rsng_config::ir::note_read(None, name);
+        if let Some(n) = globals.peek(name).and_then(rsng_drivers::options::as_int) {
+            seconds = n;
+        }
+    }
+    (seconds > 0).then(|| Duration::from_secs(seconds.unsigned_abs()))
 }
 
 /// How long stopped sources get to end their tasks before these are aborted.
@@ -1020,6 +1042,16 @@ impl Running {
         }
     }
 
+    /// How often the "Log statistics" internal message is sent (`stats-freq()`; `None`: never).
+    pub fn stats_freq(&self) -> Option<Duration> {
+        self.stats_freq
+    }
+
+    /// The "Log statistics" internal message: every counter with its value.
+    pub fn log_statistics(&self) -> String {
+        control::format_log_statistics(&self.stats())
+    }
+
     /// The disk buffers, to sync when rsng exits without waiting for its writers.
     pub fn disk_buffers(&self) -> Vec<Arc<DestinationQueue>> {
         self.destinations.iter().filter(|d| d.queue.is_persistent()).map(|d| d.queue.clone()).collect()
@@ -1032,5 +1064,6 @@ impl Running {
         drop(self._ticker);
         stop_sources(self.slots).await;
         drain_destinations(self.destinations, grace).await;
+        uniqid::stop(self.persist_file.as_deref());
     }
 }

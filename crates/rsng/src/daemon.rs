@@ -130,15 +130,31 @@ async fn serve(
         return 1;
     };
     let mut watchdog = service_notify::watchdog();
+    // `stats-freq()`: the next "Log statistics" message; a reload starts the period again.
+    let mut stats_freq = running.stats_freq();
+    let mut next_stats = stats_freq.map(|f| tokio::time::Instant::now() + f);
     loop {
         service_notify::ready(&running);
+        let stats_due = async {
+            match next_stats {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = watchdog.tick() => service_notify::ping(),
+            _ = stats_due => {
+                // Sent at info level whatever the verbosity, as syslog-ng sends it.
+                internal::info_always(running.log_statistics());
+                next_stats = stats_freq.map(|f| tokio::time::Instant::now() + f);
+            }
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = usr1.recv() => rsng_drivers::file::request_reopen(),
             _ = hup.recv() => {
                 let _ = reload(cli, &mut config, &mut running, true).await;
+                stats_freq = running.stats_freq();
+                next_stats = stats_freq.map(|f| tokio::time::Instant::now() + f);
             }
             Some((command, reply)) = control_rx.recv() => {
                 let mut stop = false;
@@ -146,7 +162,11 @@ async fn serve(
                     Command::Stats { .. } => control::format_stats(&running.stats()),
                     Command::Query { kind, pattern, .. } => control::format_query(&running.stats(), kind, &pattern),
                     Command::Reload => match reload(cli, &mut config, &mut running, false).await {
-                        Ok(()) => "OK Config reload successful".to_string(),
+                        Ok(()) => {
+                            stats_freq = running.stats_freq();
+                            next_stats = stats_freq.map(|f| tokio::time::Instant::now() + f);
+                            "OK Config reload successful".to_string()
+                        }
                         Err(reason) => format!("FAIL {reason}"),
                     },
                     Command::Stop => {

@@ -24,6 +24,7 @@
 mod encode;
 mod tags;
 mod time;
+pub mod uniqid;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -170,6 +171,8 @@ struct Inner {
     /// `$HOST` holds a `chain-hostnames()` chain (`orig/relay`, `source@host`); the `HOST`
     /// macro then shows only the original name, `FULLHOST` the chain.
     chained_host: bool,
+    /// The receipt id (`$RCPTID`), 0 unless `use-uniqid()` numbers messages.
+    rcptid: u64,
 }
 
 /// A log message; cloning is cheap (a reference-count bump).
@@ -183,6 +186,12 @@ const SDATA_PREFIX: &str = ".SDATA.";
 impl LogMessage {
     /// An empty message with priority `user.notice`, received as `info` says.
     pub fn new(info: &ReceiveInfo) -> LogMessage {
+        LogMessage::numbered(info, uniqid::take())
+    }
+
+    /// [`LogMessage::new`] with the receipt id taken already (an internal event's, taken when it
+    /// happened).
+    pub fn numbered(info: &ReceiveInfo, rcptid: u64) -> LogMessage {
         let mut tags = Tags::default();
         tags.insert(info.source_tag);
         LogMessage {
@@ -194,6 +203,7 @@ impl LogMessage {
                 dest: info.dest,
                 destination: info.destination,
                 local: info.local,
+                rcptid,
                 ..Inner::empty(rsng_proto::syslog::DEFAULT_PRI, info.received, info.received)
             }),
         }
@@ -299,6 +309,11 @@ impl LogMessage {
         self.inner.destination
     }
 
+    /// The receipt id `use-uniqid()` gave the message (0: none).
+    pub fn rcptid(&self) -> u64 {
+        self.inner.rcptid
+    }
+
     /// Whether the message is local (internal, or from a local source).
     pub fn is_local(&self) -> bool {
         self.inner.local
@@ -356,7 +371,8 @@ impl LogMessage {
     /// source and address too), tags and flags go; priority and timestamps stay.
     pub fn clear(&mut self) {
         let old = &self.inner;
-        self.inner = Arc::new(Inner::empty(old.pri, old.stamp, old.recvd));
+        // The receipt id stays, as in syslog-ng.
+        self.inner = Arc::new(Inner { rcptid: old.rcptid, ..Inner::empty(old.pri, old.stamp, old.recvd) });
     }
 
     /// Marks the message as local (made by this host): writers then number it themselves in
@@ -592,6 +608,7 @@ impl Inner {
             local: false,
             utf8: false,
             chained_host: false,
+            rcptid: 0,
         }
     }
 

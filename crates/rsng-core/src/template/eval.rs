@@ -39,7 +39,8 @@
 //! model yet: `$DESTIP`/`$DESTPORT` print syslog-ng's values for a
 //! message without a receiving address (`127.0.0.1`, `0`) where none is
 //! known (only stream connections record it), and
-//! `$RCPTID`, `$RUNID`, `$HOSTID`, `$UNIQID` and match groups are empty;
+//! `$RUNID` and match groups are empty (`$RCPTID`, `$HOSTID` and `$UNIQID` only while
+//! `use-uniqid()` numbers messages, see [`crate::message::uniqid`]);
 //! `$_`/`$CONTEXT_ID` is the element `$(map)`/`$(filter)` work on (a
 //! per-thread value, so filters run for an element see it too).
 //!
@@ -458,7 +459,24 @@ fn expand_macro(name: &str, msg: &LogMessage, opts: &FormatOptions, escape: bool
                 append(out, c_str(&c.1), escape);
             }
         }),
-        "RCPTID" | "RUNID" | "HOSTID" | "UNIQID" => {}
+        "RCPTID" => {
+            if msg.rcptid() != 0 {
+                push_num(out, msg.rcptid(), 0, b'0');
+            }
+        }
+        "HOSTID" => {
+            if crate::message::uniqid::enabled() {
+                push_hex(out, u64::from(crate::message::uniqid::host_id()), 8);
+            }
+        }
+        "UNIQID" => {
+            if msg.rcptid() != 0 {
+                push_hex(out, u64::from(crate::message::uniqid::host_id()), 8);
+                out.push(b'@');
+                push_hex(out, msg.rcptid(), 16);
+            }
+        }
+        "RUNID" => {}
         "LOGHOST" => append(out, local_hostname().as_bytes(), escape),
         "SYSUPTIME" => push_num(out, (uptime_start().elapsed().as_millis() / 10) as u64, 0, b'0'),
         _ => expand_date(name, msg, opts, out),

@@ -1,0 +1,169 @@
+//! Global options that change what the daemon itself does, each run through syslog-ng 3.38 and
+//! rsng with the same configuration and input: `use-uniqid()`, `stats-freq()`, `mark-freq()`.
+
+use std::fs;
+use std::path::Path;
+
+use rsng_tests::{oracle_skipped, Daemon, RunningDaemon, TempDir};
+
+/// Runs `config(port, output file)` in `daemon` with its persist file in `dir`, sends `input`
+/// over one TCP connection, waits until `lines` lines of the output file are there (at most
+/// 20 s), stops the daemon and returns the whole output file.
+fn run_once(daemon: Daemon, dir: &Path, config: &dyn Fn(u16, &Path) -> String, input: &[u8], lines: usize) -> String {
+    let out = dir.join(format!("{}.out", daemon.name()));
+    let (running, ports, _) = RunningDaemon::start(daemon, dir, 0, 1, |p| config(p.tcp[0], &out));
+    running.send_tcp(ports.tcp[0], input);
+    let count = || fs::read_to_string(&out).map_or(0, |t| t.lines().count());
+    running.wait_for(20, || count() >= lines);
+    assert!(running.stop(), "{} did not stop", daemon.name());
+    fs::read_to_string(&out).unwrap_or_default()
+}
+
+/// `text` with every `$HOSTID` (8 hexadecimal digits at the start of a line and after the
+/// second `|`) replaced by `H`, after checking that one host id is used throughout.
+fn mask_host_id(daemon: Daemon, text: &str) -> String {
+    let mut seen: Option<&str> = None;
+    let mut out = String::new();
+    for line in text.lines() {
+        let fields: Vec<&str> = line.splitn(4, '|').collect();
+        assert_eq!(fields.len(), 4, "{}: bad line {line:?}", daemon.name());
+        let (id, counter) = fields[0].split_once('@').unwrap_or_else(|| panic!("{}: no @ in {line:?}", daemon.name()));
+        assert!(id.len() == 8 && id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{line:?}");
+        assert_eq!(fields[2], id, "{}: $HOSTID is not the host part of $UNIQID: {line:?}", daemon.name());
+        assert_eq!(*seen.get_or_insert(id), id, "{}: the host id changed: {text}", daemon.name());
+        out.push_str(&format!("H@{counter}|{}|H|{}\n", fields[1], fields[3]));
+    }
+    out
+}
+
+/// `use-uniqid(yes)`: `$UNIQID` is the host id and the message's receipt counter in hexadecimal,
+/// `$RCPTID` the counter in decimal, `$HOSTID` the host id; the counter and the host id carry on
+/// across a restart with the same persist file. Internal messages take counter values too, so
+/// the counters seen by the network messages match syslog-ng's only if those are numbered alike.
+#[test]
+fn use_uniqid_numbers_messages_and_persists_across_restarts() {
+    if oracle_skipped() {
+        return;
+    }
+    let config = |port: u16, out: &Path| {
+        format!(
+            "@version: 3.38\n\
+             options {{ use-uniqid(yes); }};\n\
+             source s {{ network(ip(127.0.0.1) port({port})); }};\n\
+             destination d {{ file(\"{}\" template(\"$UNIQID|$RCPTID|$HOSTID|$MSG\\n\")); }};\n\
+             log {{ source(s); destination(d); }};\n",
+            out.display()
+        )
+    };
+    let input = b"<13>Dec  6 10:00:00 h p: one\n<13>Dec  6 10:00:00 h p: two\n";
+    let tmp = TempDir::new("use-uniqid").expect("tempdir");
+    let mut outputs = Vec::new();
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        run_once(daemon, tmp.path(), &config, input, 2);
+        // The same persist file: the sequence continues.
+        let text = run_once(daemon, tmp.path(), &config, input, 4);
+        outputs.push(mask_host_id(daemon, &text));
+    }
+    let (oracle, rsng) = (&outputs[0], &outputs[1]);
+    assert_eq!(oracle.lines().count(), 4, "syslog-ng wrote:\n{oracle}");
+    let counters: Vec<u64> = rsng.lines().map(|l| l.split('|').nth(1).unwrap().parse().unwrap()).collect();
+    assert!(counters.windows(2).all(|w| w[0] < w[1]), "the counter does not increase: {rsng}");
+    assert_eq!(rsng, oracle, "rsng differs from syslog-ng");
+}
+
+/// Without `use-uniqid()`, `$UNIQID` and `$RCPTID` are empty in both daemons.
+#[test]
+fn without_use_uniqid_the_macros_are_empty() {
+    if oracle_skipped() {
+        return;
+    }
+    let config = |port: u16, out: &Path| {
+        format!(
+            "@version: 3.38\n\
+             source s {{ network(ip(127.0.0.1) port({port})); }};\n\
+             destination d {{ file(\"{}\" template(\"[$UNIQID|$RCPTID] $MSG\\n\")); }};\n\
+             log {{ source(s); destination(d); }};\n",
+            out.display()
+        )
+    };
+    let input = b"<13>Dec  6 10:00:00 h p: one\n";
+    let tmp = TempDir::new("no-uniqid").expect("tempdir");
+    let oracle = run_once(Daemon::Oracle, tmp.path(), &config, input, 1);
+    let rsng = run_once(Daemon::Rsng, tmp.path(), &config, input, 1);
+    assert_eq!(oracle, "[|] one\n");
+    assert_eq!(rsng, oracle);
+}
+
+/// Runs `config(output file)` (no network source) in `daemon` for `seconds`, then stops it and
+/// returns the output file.
+fn run_for(daemon: Daemon, dir: &Path, config: &dyn Fn(&Path) -> String, seconds: f64) -> String {
+    let out = dir.join(format!("{}.out", daemon.name()));
+    let (running, _, _) = RunningDaemon::start(daemon, dir, 0, 0, |_| config(&out));
+    std::thread::sleep(std::time::Duration::from_secs_f64(seconds));
+    assert!(running.stop(), "{} did not stop", daemon.name());
+    fs::read_to_string(&out).unwrap_or_default()
+}
+
+/// The tags of the first "Log statistics" line of `text` (`kind='component(id)=value'`), and
+/// that line's priority and program; `stamp` values masked.
+fn first_statistics(daemon: Daemon, text: &str) -> (String, Vec<String>) {
+    let line = text
+        .lines()
+        .find(|l| l.contains("Log statistics"))
+        .unwrap_or_else(|| panic!("{} sent no Log statistics:\n{text}", daemon.name()));
+    let (head, tags) = line.split_once("|Log statistics; ").unwrap_or_else(|| panic!("shape: {line:?}"));
+    let tags = tags
+        .split(", ")
+        .map(|t| match t.rsplit_once('=') {
+            Some((row, _)) if t.starts_with("stamp=") => format!("{row}=T'"),
+            _ => t.to_string(),
+        })
+        .collect();
+    (head.to_string(), tags)
+}
+
+/// `stats-freq(1)`: every second an info-level internal message "Log statistics; " lists every
+/// counter as `kind='component(id,instance)=value'`. The counters rsng keeps are named, and
+/// count, as syslog-ng's; syslog-ng's own global counters (`global(msg_clones)`, ...) and the
+/// per-driver `src.internal` row are not kept by rsng.
+#[test]
+fn stats_freq_sends_log_statistics() {
+    if oracle_skipped() {
+        return;
+    }
+    let config = |freq: u32| {
+        move |out: &Path| {
+            format!(
+                "@version: 3.38\n\
+                 options {{ stats-freq({freq}); }};\n\
+                 source i {{ internal(); }};\n\
+                 destination d {{ file(\"{}\" template(\"$FACILITY.$LEVEL|$PROGRAM|$MSG\\n\")); }};\n\
+                 log {{ source(i); destination(d); }};\n",
+                out.display()
+            )
+        }
+    };
+    let tmp = TempDir::new("stats-freq").expect("tempdir");
+    let oracle = run_for(Daemon::Oracle, tmp.path(), &config(1), 2.5);
+    let rsng = run_for(Daemon::Rsng, tmp.path(), &config(1), 2.5);
+    let (oracle_head, oracle_tags) = first_statistics(Daemon::Oracle, &oracle);
+    let (rsng_head, rsng_tags) = first_statistics(Daemon::Rsng, &rsng);
+    assert_eq!(oracle_head, "syslog.info|syslog-ng");
+    assert_eq!(rsng_head, oracle_head);
+    for tag in ["processed='source(i)=1'", "processed='destination(d)=1'", "processed='center(received)=1'"] {
+        assert!(oracle_tags.iter().any(|t| t == tag), "syslog-ng: no {tag} in {oracle_tags:?}");
+    }
+    for tag in &rsng_tags {
+        assert!(oracle_tags.contains(tag), "rsng's {tag} is not in syslog-ng's {oracle_tags:?}");
+    }
+    let named = |tags: &[String]| tags.iter().filter(|t| !t.contains("'global(") && !t.contains("'src.")).count();
+    assert_eq!(named(&rsng_tags), named(&oracle_tags), "rsng {rsng_tags:?}\nsyslog-ng {oracle_tags:?}");
+    assert!(rsng.lines().filter(|l| l.contains("Log statistics")).count() >= 2, "{rsng}");
+
+    // stats-freq(0): none.
+    let tmp = TempDir::new("stats-freq-0").expect("tempdir");
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let text = run_for(daemon, tmp.path(), &config(0), 1.5);
+        assert!(text.contains("starting up") && !text.contains("Log statistics"), "{}: {text}", daemon.name());
+    }
+}
