@@ -499,9 +499,11 @@ fn over_tls_untrusted_brokers_and_clients_are_refused() {
         let dest = |name: &str, host: &str, tls: String| {
             format!(
                 "destination d_{name} {{ amqp(host(\"{host}\") port({tls_port}) exchange(\"logs\") routing-key(\"{name}\") \
-                 body(\"$MSG\") username(\"guest\") password(\"guest\") {tls}); }};\n"
+                 body(\"$MSG\") username(\"guest\") password(\"guest\") persist-name(\"{name}\") {tls}); }};\n"
             )
         };
+        // Each has its own persist-name(): the same broker, exchange and type twice is refused
+        // (as syslog-ng refuses it).
         let mut conf = format!(
             "@version: 3.38\noptions {{ use-dns(no); time-reopen(1); stats-level(1); }};\n\
              source s {{ tcp(ip(\"127.0.0.1\") port({})); }};\n",
