@@ -625,16 +625,33 @@ impl Drop for RunningOracle {
 
 /// `n` TCP ports on 127.0.0.1 that were free a moment ago.
 pub fn free_tcp_ports(n: usize) -> Vec<u16> {
-    let sockets: Vec<std::net::TcpListener> =
-        (0..n).map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind tcp")).collect();
-    sockets.iter().map(|s| s.local_addr().expect("addr").port()).collect()
+    free_ports(n, |p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
 }
 
 /// `n` UDP ports on 127.0.0.1 that were free a moment ago.
 pub fn free_udp_ports(n: usize) -> Vec<u16> {
-    let sockets: Vec<std::net::UdpSocket> =
-        (0..n).map(|_| std::net::UdpSocket::bind("127.0.0.1:0").expect("bind udp")).collect();
-    sockets.iter().map(|s| s.local_addr().expect("addr").port()).collect()
+    free_ports(n, |p| std::net::UdpSocket::bind(("127.0.0.1", p)).is_ok())
+}
+
+/// Ports below the kernel's ephemeral range (32768 and up), handed out once per process. A port
+/// from that range could be taken meanwhile as the local port of some client connection; the
+/// daemon could then not listen on it, while the port still looked bound to a test.
+fn free_ports(n: usize, free: impl Fn(u16) -> bool) -> Vec<u16> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    // Test binaries of different runs start at different places, so that a port a previous
+    // run's daemon still held is unlikely to be offered again at once.
+    let _ = NEXT.compare_exchange(u32::MAX, std::process::id() % COUNT, Ordering::Relaxed, Ordering::Relaxed);
+    let mut ports = Vec::with_capacity(n);
+    while ports.len() < n {
+        let port = (FIRST + NEXT.fetch_add(1, Ordering::Relaxed) % COUNT) as u16;
+        if free(port) {
+            ports.push(port);
+        }
+    }
+    ports
 }
 
 #[cfg(test)]
