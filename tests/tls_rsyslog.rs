@@ -301,7 +301,7 @@ options {{ use-dns(no); time-reopen(1); }};
 source s_in {{ network(ip("127.0.0.1") port({}) transport("tcp")); }};
 source s_other {{ network(ip("127.0.0.1") port({}) transport("tcp")); }};
 destination d_tls {{ syslog("localhost" port({port}) transport("tls") {}); }};
-destination d_other {{ syslog("localhost" port({port}) transport("tls") {}); }};
+destination d_other {{ syslog("localhost" port({port}) transport("tls") {} persist-name("other")); }};
 log {{ source(s_in); destination(d_tls); }};
 log {{ source(s_other); destination(d_other); }};
 "#,
