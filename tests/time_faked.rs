@@ -171,6 +171,18 @@ fn run_both(root: &Path, faketime: &str, tz: &str) -> (Outputs, Outputs) {
     panic!("{faketime} {tz}: syslog-ng failed under libfaketime three times:\n{}", oracle_errors.join("\n"));
 }
 
+/// The time of day Berlin's autumn fold repeats names two instants an hour apart. syslog-ng
+/// reads it through glibc's `mktime`, whose answer depends on the offset of its previous call in
+/// any thread, so either instant can come out; rsng always takes the later one (standard time,
+/// what syslog-ng gives in most runs). A difference there is accepted only when rsng's line is
+/// that later instant, exactly 3600 s after syslog-ng's.
+fn fold_read_either_way(oracle: &str, rsng: &str) -> bool {
+    let unix = |line: &str| line.split('|').nth(2).and_then(|f| f.split('.').next()?.parse::<i64>().ok());
+    oracle.ends_with("|fold-berlin")
+        && rsng.ends_with("|fold-berlin")
+        && unix(oracle).zip(unix(rsng)).is_some_and(|(o, r)| r - o == 3600)
+}
+
 #[test]
 fn dates_match_syslog_ng_at_hard_instants() {
     if oracle_skipped() {
@@ -183,7 +195,7 @@ fn dates_match_syslog_ng_at_hard_instants() {
         let (oracle, rsng) = run_both(&tmp.path().join(format!("instant{i}")), faketime, tz);
         for ((name, want), (_, got)) in oracle.iter().zip(&rsng) {
             for (w, g) in want.iter().zip(got) {
-                if w != g {
+                if w != g && !fold_read_either_way(w, g) {
                     failures.push(format!("{what} ({faketime} {tz}), {name}:\n  syslog-ng: {w}\n  rsng:      {g}"));
                 }
             }
