@@ -623,6 +623,18 @@ impl Drop for RunningOracle {
     }
 }
 
+/// What `syslog-ng-ctl stats` prints for a daemon started by [`RunningOracle::start`] in `dir`
+/// (empty when it cannot be asked).
+pub fn ctl_stats(dir: &Path, daemon: Daemon) -> String {
+    Command::new("/usr/sbin/syslog-ng-ctl")
+        .arg("stats")
+        .arg("-c")
+        .arg(dir.join(format!("{}.ctl", daemon.name())))
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
 /// `n` TCP ports on 127.0.0.1 that were free a moment ago.
 pub fn free_tcp_ports(n: usize) -> Vec<u16> {
     free_ports(n, |p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use rsng_tests::{Daemon, RunningDaemon, TempDir};
+use rsng_tests::{ctl_stats, Daemon, RunningDaemon, TempDir};
 
 /// The tests of this file run one at a time: the overload comparison needs the machine to itself,
 /// and the others must not starve each other's daemons.
@@ -154,16 +154,6 @@ const CTL: &str = "/usr/sbin/syslog-ng-ctl";
 /// One counter of `syslog-ng-ctl stats` output (`component;id;instance;state;type;value`).
 fn stat(stats: &str, prefix: &str, kind: &str) -> Option<u64> {
     stats.lines().find(|l| l.starts_with(prefix) && l.split(';').nth(4) == Some(kind))?.rsplit(';').next()?.parse().ok()
-}
-
-fn ctl_stats(dir: &Path, daemon: Daemon) -> String {
-    Command::new(CTL)
-        .arg("stats")
-        .arg("-c")
-        .arg(dir.join(format!("{}.ctl", daemon.name())))
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default()
 }
 
 fn line_count(path: &Path) -> u64 {

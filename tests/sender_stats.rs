@@ -10,18 +10,10 @@ use std::io::Write;
 use std::net::{TcpStream, UdpSocket};
 use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
-use rsng_tests::{Daemon, RunningDaemon, TempDir};
-
-const CTL: &str = "/usr/sbin/syslog-ng-ctl";
-
-fn ctl_stats(dir: &Path, daemon: Daemon) -> String {
-    let out = Command::new(CTL).arg("stats").arg("-c").arg(dir.join(format!("{}.ctl", daemon.name()))).output();
-    out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default()
-}
+use rsng_tests::{ctl_stats, Daemon, RunningDaemon, TempDir};
 
 /// The `processed` rows of senders and datagram sockets, as `component;id;instance=N` (the
 /// active/orphaned field left out: syslog-ng turns a closed connection's row to `o`).
