@@ -192,30 +192,31 @@ impl LogMessage {
     /// [`LogMessage::new`] with the receipt id taken already (an internal event's, taken when it
     /// happened).
     pub fn numbered(info: &ReceiveInfo, rcptid: u64) -> LogMessage {
+        LogMessage::holding(info, rcptid, empty_bytes())
+    }
+
+    /// A message of `info` holding `raw`; built in one step, since a message is made for every
+    /// line received.
+    fn holding(info: &ReceiveInfo, rcptid: u64, raw: Arc<[u8]>) -> LogMessage {
         let mut tags = Tags::default();
         tags.insert(info.source_tag);
-        LogMessage {
-            inner: Arc::new(Inner {
-                tags,
-                source: info.source.clone(),
-                host_from: info.host_from.clone(),
-                source_ip: info.source_ip,
-                dest: info.dest,
-                destination: info.destination,
-                local: info.local,
-                rcptid,
-                ..Inner::empty(rsng_proto::syslog::DEFAULT_PRI, info.received, info.received)
-            }),
-        }
+        let (pri, at) = (rsng_proto::syslog::DEFAULT_PRI, info.received);
+        let mut inner = Inner::with(pri, at, at, raw, info.source.clone(), info.host_from.clone());
+        inner.tags = tags;
+        inner.source_ip = info.source_ip;
+        inner.dest = info.dest;
+        inner.destination = info.destination;
+        inner.local = info.local;
+        inner.rcptid = rcptid;
+        LogMessage { inner: Arc::new(inner) }
     }
 
     /// Builds a message from rsng-proto's parse result; `parsed` must be
     /// the result of parsing `raw` (its slices point into `raw`; anything
     /// else is copied).
     pub fn from_parsed(raw: Arc<[u8]>, parsed: &ParsedMessage<'_>, info: &ReceiveInfo) -> LogMessage {
-        let mut msg = LogMessage::new(info);
+        let mut msg = LogMessage::holding(info, uniqid::take(), raw);
         let inner = Arc::get_mut(&mut msg.inner).expect("fresh message");
-        inner.raw = raw;
         inner.pri = parsed.pri.0;
         inner.utf8 = parsed.utf8;
         inner.stamp = match parsed.stamp {
@@ -582,11 +583,33 @@ fn strtol_u32(v: &[u8]) -> u32 {
     (if neg { n.wrapping_neg() } else { n }) as u32
 }
 
+/// The shared empty value: an empty `Arc` costs an allocation each time it is made.
+fn empty_bytes() -> Arc<[u8]> {
+    static EMPTY: std::sync::OnceLock<Arc<[u8]>> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| Arc::from(&[][..])).clone()
+}
+
+fn empty_str() -> Arc<str> {
+    static EMPTY: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| Arc::from("")).clone()
+}
+
 impl Inner {
     /// A message with nothing set: no values, tags, sender or flags.
     fn empty(pri: u16, stamp: UnixTime, recvd: UnixTime) -> Inner {
+        Inner::with(pri, stamp, recvd, empty_bytes(), empty_str(), empty_str())
+    }
+
+    fn with(
+        pri: u16,
+        stamp: UnixTime,
+        recvd: UnixTime,
+        raw: Arc<[u8]>,
+        source: Arc<str>,
+        host_from: Arc<str>,
+    ) -> Inner {
         Inner {
-            raw: Arc::from(&[][..]),
+            raw,
             arena: Vec::new(),
             host: Val::Unset,
             program: Val::Unset,
@@ -600,8 +623,8 @@ impl Inner {
             pri,
             stamp,
             recvd,
-            source: Arc::from(""),
-            host_from: Arc::from(""),
+            source,
+            host_from,
             source_ip: None,
             dest: None,
             destination: (0, 0),

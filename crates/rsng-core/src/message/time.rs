@@ -66,13 +66,31 @@ pub struct WallClock {
     pub gmtoff: i32,
 }
 
+/// Year, month (1-based), day and day of the year (0-based) of day `days` since 1970-01-01.
+/// Messages in a row fall on the same day, so the last answer of each thread is kept.
+fn date_of_day(days: i64) -> (i64, u32, u32, u32) {
+    thread_local! {
+        static LAST: std::cell::Cell<(i64, (i64, u32, u32, u32))> = const { std::cell::Cell::new((i64::MIN, (0, 0, 0, 0))) };
+    }
+    LAST.with(|last| {
+        let (day, date) = last.get();
+        if day == days {
+            return date;
+        }
+        let (year, month, mday) = civil_from_days(days);
+        let date = (year, month, mday, (days - days_from_civil(year, 1, 1)) as u32);
+        last.set((days, date));
+        date
+    })
+}
+
 impl WallClock {
     /// `t` shown at offset `gmtoff`.
     pub fn new(t: &UnixTime, gmtoff: i32) -> WallClock {
         let local = t.sec + i64::from(gmtoff);
         let days = local.div_euclid(86_400);
         let secs = local.rem_euclid(86_400) as u32;
-        let (year, month, mday) = civil_from_days(days);
+        let (year, month, mday, yday) = date_of_day(days);
         WallClock {
             year,
             mon: month - 1,
@@ -81,7 +99,7 @@ impl WallClock {
             min: secs / 60 % 60,
             sec: secs % 60,
             wday: (days + 4).rem_euclid(7) as u32,
-            yday: (days - days_from_civil(year, 1, 1)) as u32,
+            yday,
             usec: t.usec,
             gmtoff,
         }
@@ -184,13 +202,37 @@ pub fn resolve_timestamp_with_hint(t: &Timestamp<'_>, local: &TimeZone, now: &Un
             UnixTime { sec: civil - i64::from(offset), usec, gmtoff: offset }
         }
         None => {
-            let (sec, hour) = local_to_instant(civil, local);
-            let local_offset = zone_offset(local, sec);
+            let (sec, hour, local_offset) = local_instant_cached(civil, local);
             let target = hint.unwrap_or(local_offset);
             let sec = sec + i64::from(local_offset) - (hour - i64::from(t.hour)) * 3600 - i64::from(target);
             UnixTime { sec, usec, gmtoff: target }
         }
     }
+}
+
+/// [`local_to_instant`] and the offset at the instant. Messages in a row carry the same stamp,
+/// so the last answer in the process's own zone is kept per thread; other zones are not cached
+/// (a zone is known by its address, which a reload may give to another one).
+fn local_instant_cached(civil: i64, tz: &TimeZone) -> (i64, i64, i32) {
+    thread_local! {
+        static LAST: std::cell::Cell<(i64, (i64, i64, i32))> = const { std::cell::Cell::new((i64::MIN, (0, 0, 0))) };
+    }
+    let compute = || {
+        let (sec, hour) = local_to_instant(civil, tz);
+        (sec, hour, zone_offset(tz, sec))
+    };
+    if !std::ptr::eq(tz, local_zone()) {
+        return compute();
+    }
+    LAST.with(|last| {
+        let (key, answer) = last.get();
+        if key == civil {
+            return answer;
+        }
+        let answer = compute();
+        last.set((civil, answer));
+        answer
+    })
 }
 
 /// `mktime()` of a normalised wall-clock time (seconds since the epoch as if it were UTC) in

@@ -325,6 +325,12 @@ fn escape_tail(out: &mut Vec<u8>, start: usize) {
 
 /// Appends `n` in decimal, left-padded with `pad` to `width`.
 fn push_num(out: &mut Vec<u8>, n: u64, width: usize, pad: u8) {
+    // Dates are made of two-digit fields, several per message.
+    if width == 2 && n < 100 {
+        let tens = if n < 10 { pad } else { b'0' + (n / 10) as u8 };
+        out.extend_from_slice(&[tens, b'0' + (n % 10) as u8]);
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     let mut n = n;

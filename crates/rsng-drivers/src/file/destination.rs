@@ -130,9 +130,12 @@ impl FileDestination {
     /// Formats `batch` into the targets and writes what can be written.
     fn process(&mut self, batch: &mut Vec<LogMessage>, now: Instant) -> Counts {
         let mut counts = Counts::default();
-        let mut key = Vec::with_capacity(256);
+        let (mut key, mut current_key) = (Vec::with_capacity(256), Vec::with_capacity(256));
         // Out of `self` while formatting, so that a full target can be written mid-batch.
         let mut targets = std::mem::take(&mut self.targets);
+        // Messages in a row mostly go to one file: the target is looked up again only when the
+        // path changes.
+        let mut current: Option<&mut Target> = None;
         for msg in batch.drain(..) {
             key.clear();
             match &self.literal {
@@ -141,11 +144,15 @@ impl FileDestination {
                     let _ = self.path.format(&msg, &self.path_opts, &mut key);
                 }
             }
-            if !targets.contains_key(key.as_slice()) {
-                let t = Target::new(&key, now);
-                targets.insert(key.clone(), t);
+            if current.is_none() || key != current_key {
+                if !targets.contains_key(key.as_slice()) {
+                    let t = Target::new(&key, now);
+                    targets.insert(key.clone(), t);
+                }
+                current = targets.get_mut(key.as_slice());
+                current_key.clone_from(&key);
             }
-            let Some(target) = targets.get_mut(key.as_slice()) else { continue };
+            let Some(target) = current.as_deref_mut() else { continue };
             target.last_used = now;
             if target.spurious {
                 internal::error(format!("Spurious path, logfile not created; path='{}'", target.path.display()));
