@@ -37,6 +37,8 @@ struct Scenario {
     flow_control: bool,
     /// Hold idle connections open instead of sending (memory per connection).
     idle: bool,
+    /// The destination's `log-fifo-size()`, when not the default.
+    fifo: Option<usize>,
 }
 
 const SCENARIOS: &[Scenario] = &[
@@ -47,6 +49,7 @@ const SCENARIOS: &[Scenario] = &[
         connections: 1,
         flow_control: true,
         idle: false,
+        fifo: None,
     },
     Scenario {
         name: "tls-4-fc",
@@ -55,6 +58,7 @@ const SCENARIOS: &[Scenario] = &[
         connections: 4,
         flow_control: true,
         idle: false,
+        fifo: None,
     },
     Scenario {
         name: "tls-1",
@@ -63,6 +67,7 @@ const SCENARIOS: &[Scenario] = &[
         connections: 1,
         flow_control: false,
         idle: false,
+        fifo: None,
     },
     Scenario {
         name: "tls-4",
@@ -71,6 +76,7 @@ const SCENARIOS: &[Scenario] = &[
         connections: 4,
         flow_control: false,
         idle: false,
+        fifo: None,
     },
     Scenario {
         name: "tcp-3164-4-fc",
@@ -79,6 +85,17 @@ const SCENARIOS: &[Scenario] = &[
         connections: 4,
         flow_control: true,
         idle: false,
+        fifo: None,
+    },
+    // Overload without flow control: a queue of 100 messages, as in tests/reliability.rs.
+    Scenario {
+        name: "tcp-3164-4-fifo100",
+        transport: Transport::Tcp,
+        format: "rfc3164",
+        connections: 4,
+        flow_control: false,
+        idle: false,
+        fifo: Some(100),
     },
     Scenario {
         name: "udp-1",
@@ -87,6 +104,7 @@ const SCENARIOS: &[Scenario] = &[
         connections: 1,
         flow_control: false,
         idle: false,
+        fifo: None,
     },
     Scenario {
         name: "tls-100-fc",
@@ -95,6 +113,7 @@ const SCENARIOS: &[Scenario] = &[
         connections: 100,
         flow_control: true,
         idle: false,
+        fifo: None,
     },
     Scenario {
         name: "tls-1000-idle",
@@ -103,6 +122,7 @@ const SCENARIOS: &[Scenario] = &[
         connections: 1000,
         flow_control: true,
         idle: true,
+        fifo: None,
     },
 ];
 
@@ -120,8 +140,9 @@ usage: cargo xtask bench pipeline [--seconds S] [--runs N] [--size BYTES] [--onl
 Runs each scenario on rsng and on syslog-ng 3.38 (alternating), sending with rsng-loadgen for
 S seconds (default 5), and reports written messages per second, CPU per written message, peak
 RSS, dropped and lost messages, as medians of N runs (default 3), with rsng/syslog-ng ratios.
-Scenarios: tls-1-fc tls-4-fc tls-1 tls-4 tcp-3164-4-fc udp-1 tls-100-fc tls-1000-idle
-(-fc: flags(flow-control); without it the default log-fifo-size drops what does not fit).
+Scenarios: tls-1-fc tls-4-fc tls-1 tls-4 tcp-3164-4-fc tcp-3164-4-fifo100 udp-1 tls-100-fc
+tls-1000-idle (-fc: flags(flow-control); without it the default log-fifo-size drops what does
+not fit; -fifo100: log-fifo-size(100)).
 ";
 
 #[derive(Clone, Copy, Default)]
@@ -363,10 +384,10 @@ fn config(sc: &Scenario, port: u16, certs: &Path, out: &Path) -> String {
     } else {
         format!(" max-connections({})", sc.connections.max(10) + 10)
     };
-    let fifo = if sc.flow_control {
-        format!(" log-fifo-size({})", (sc.connections.max(10) + 10) * 1000)
-    } else {
-        String::new()
+    let fifo = match (sc.fifo, sc.flow_control) {
+        (Some(n), _) => format!(" log-fifo-size({n})"),
+        (None, true) => format!(" log-fifo-size({})", (sc.connections.max(10) + 10) * 1000),
+        (None, false) => String::new(),
     };
     let protocol = if sc.format == "rfc3164" { "" } else { " flags(syslog-protocol)" };
     format!(
