@@ -242,9 +242,10 @@ fn overload_writes_as_much_as_syslog_ng_and_counts_every_drop() {
     assert!(*received > 1000, "the load did not reach rsng:\n{stats}");
     assert_eq!(written + dropped, *received, "rsng's counters miss messages:\n{stats}");
     assert_eq!(lines, written, "rsng's written counter disagrees with the file:\n{stats}");
-    // Both daemons share a loaded 2-core machine with their loggens: the ratio measured there
-    // varies from 0.95 to 2.5 (docs/reliability.md); asserting 0.75 keeps the test about the
-    // starved writer (which wrote under 1% of what it read) rather than about the machine's load.
+    // Both daemons share a 2-core machine with their loggens and whatever else the machine runs:
+    // the ratio itself is measured by `cargo xtask bench overload` (docs/reliability.md). Asserting
+    // 0.75 keeps the test about the starved writer (which wrote under 1% of what it read) rather
+    // than about the machine's load.
     assert!(written * 4 >= oracle_written * 3, "rsng wrote {written}, syslog-ng {oracle_written}:\n{stats}");
     eprintln!("rsng/syslog-ng written: {:.2}", *written as f64 / (*oracle_written).max(1) as f64);
     // The same counters, under the same names (the ones rsng does not keep left out).

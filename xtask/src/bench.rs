@@ -56,6 +56,8 @@ Subcommands:
                       losses per scenario (TLS, TCP, UDP, idle connections; see --help)
   destinations        messages delivered per second to http(), kafka-c(), amqp(), redis(),
                       sql() and mqtt(), each against a private server (see --help)
+  overload            overload without flow control, both daemons loaded by loggen at once:
+                      messages received, written and dropped (see --help)
 
 Options:
   --runs N            timed runs per program and size (default 5)
@@ -90,6 +92,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         "pipeline" => crate::pipeline_bench::run(rest),
         "destinations" => crate::destinations_bench::run(rest),
+        "overload" => crate::overload_bench::run(rest),
         "help" => {
             print!("{USAGE}");
             Ok(())

@@ -3,6 +3,7 @@
 mod bench;
 mod destinations_bench;
 mod light;
+mod overload_bench;
 mod pipeline_bench;
 
 use std::path::{Path, PathBuf};

@@ -285,11 +285,11 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
-fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
 }
 
-fn free_port(udp: bool) -> u16 {
+pub(crate) fn free_port(udp: bool) -> u16 {
     if udp {
         std::net::UdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr()).map(|a| a.port()).unwrap_or(26515)
     } else {
@@ -342,7 +342,7 @@ fn make_certificate(dir: &Path) -> Result<(), String> {
     }
 }
 
-fn count_lines(path: &Path) -> u64 {
+pub(crate) fn count_lines(path: &Path) -> u64 {
     fs::read(path).map(|d| d.iter().filter(|&&b| b == b'\n').count() as u64).unwrap_or(0)
 }
 

@@ -175,6 +175,10 @@ const SOCKET_WRITER: &[&str] = &[
     "so-broadcast",
     "so-keepalive",
     "so-reuseport",
+    // MARK messages ([`crate::mark`], run beside the writer by the runtime).
+    "mark-freq",
+    "mark",
+    "mark-mode",
 ];
 
 const INET_DEST: &[&str] = &[
@@ -190,15 +194,11 @@ const INET_DEST: &[&str] = &[
     "max-connection-lifetime",
 ];
 
-/// `flush-timeout()` is obsolete and does nothing; `mark-freq()` only counts with the
-/// `dst-idle`, `host-idle` and `periodical` modes, which `mark-mode()` warns about;
-/// `persist-name()` names persist-file entries, which socket destinations do not keep;
+/// `flush-timeout()` is obsolete and does nothing; `persist-name()` names persist-file entries, which socket destinations do not keep;
 /// `pad-size()` is only read by file and pipe destinations; syslog-ng sets `ip-freebind()` and
 /// `tcp-keepalive-*()` on listening sockets only.
 const SOCKET_DEST_NO_EFFECT: &[&str] = &[
     "flush-timeout",
-    "mark-freq",
-    "mark",
     "persist-name",
     "pad-size",
     "ip-freebind",
@@ -217,9 +217,6 @@ const SOCKET_DEST_INERT: &[(&str, &str)] = &[
     ("sync-freq", "0"),
     ("suppress", "0"),
     ("throttle", "0"),
-    ("mark-mode", "internal"),
-    ("mark-mode", "none"),
-    ("mark-mode", "global"),
     ("keep-alive", "yes"),
     ("spoof-source", "no"),
 ];
@@ -234,8 +231,6 @@ const FILE_NO_EFFECT: &[&str] = &[
     "trim-large-messages",
     "log-fetch-limit",
     "flush-timeout",
-    "mark-freq",
-    "mark",
     "persist-name",
     "optional",
     "multi-line-timeout",
@@ -610,6 +605,10 @@ const GLOBAL_READ: &[&str] = &[
     // The "Log statistics" message (the runtime's `stats_freq`, sent by the daemon).
     "stats-freq",
     "stats",
+    // MARK messages ([`crate::mark`]: the `internal()` source's and the writers' defaults).
+    "mark-freq",
+    "mark",
+    "mark-mode",
 ];
 
 /// `flush-timeout()` and `time-sleep()` are obsolete and do nothing; `threaded()` changes
@@ -618,17 +617,8 @@ const GLOBAL_READ: &[&str] = &[
 const GLOBAL_NO_EFFECT: &[&str] = &["flush-timeout", "time-sleep", "threaded", "log-iw-size", "log-fetch-limit"];
 
 /// Global values with which an option rsng does not run changes nothing.
-const GLOBAL_INERT: &[(&str, &str)] = &[
-    ("mark-freq", "0"),
-    ("mark", "0"),
-    ("sync", "0"),
-    ("sync-freq", "0"),
-    ("suppress", "0"),
-    ("trim-large-messages", "no"),
-    ("long-hostnames", "no"),
-    ("mark-mode", "internal"),
-    ("mark-mode", "none"),
-];
+const GLOBAL_INERT: &[(&str, &str)] =
+    &[("sync", "0"), ("sync-freq", "0"), ("suppress", "0"), ("trim-large-messages", "no"), ("long-hostnames", "no")];
 
 /// What the global `options {}` consumes.
 pub fn globals() -> Consumes {

@@ -189,8 +189,19 @@ impl Source for InternalSource {
             let mut batch = Vec::new();
             // One more round after the stop request, so that "shutting down" is delivered.
             let mut stopping = false;
+            let mut mark_due = false;
             loop {
                 let notified = hub.ready.notified();
+                if std::mem::take(&mut mark_due) {
+                    info.received = UnixTime::now(&info.time_zone);
+                    let mut msg = LogMessage::numbered(&info, rsng_core::message::uniqid::take());
+                    msg.use_sender_as_host();
+                    msg.make_mark();
+                    for &t in &self.tags {
+                        msg.set_tag(t);
+                    }
+                    batch.push(msg);
+                }
                 {
                     let mut q = hub.queue.lock().unwrap_or_else(|e| e.into_inner());
                     for event in q.drain(..) {
@@ -228,6 +239,7 @@ impl Source for InternalSource {
                 }
                 tokio::select! {
                     _ = notified => {}
+                    _ = crate::mark::internal_mark_due() => mark_due = true,
                     _ = ctx.shutdown.cancelled() => stopping = true,
                 }
             }

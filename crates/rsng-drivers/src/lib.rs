@@ -31,6 +31,7 @@ pub mod http;
 pub mod internal;
 pub mod journal;
 pub mod kafka;
+pub mod mark;
 pub mod mqtt;
 pub mod options;
 pub mod pipeline;

@@ -301,6 +301,10 @@ impl SourcePort {
         }
         self.refresh();
         self.stats.processed.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        // A source's messages are all local or all remote.
+        if batch[0].is_local() {
+            crate::mark::postpone_internal();
+        }
         if let Some(peer) = &self.peer {
             peer.fetch_add(batch.len() as u64, Ordering::Relaxed);
         }
@@ -486,6 +490,9 @@ pub struct DestinationQueue {
     /// waiting. Cleared when the writer takes a batch.
     stalled: std::sync::atomic::AtomicBool,
     pub stats: Arc<QueueStats>,
+    /// A writer's `mark-mode()` state (`None` for drivers that are not writers, and writers in
+    /// the `internal` mode).
+    marks: Option<Arc<crate::mark::WriterMarks>>,
 }
 
 impl DestinationQueue {
@@ -500,7 +507,19 @@ impl DestinationQueue {
             closing: Notify::new(),
             stalled: std::sync::atomic::AtomicBool::new(false),
             stats: Arc::default(),
+            marks: None,
         }
+    }
+
+    /// The queue of a writer with this `mark-mode()` state.
+    pub fn with_marks(mut self, marks: Option<Arc<crate::mark::WriterMarks>>) -> DestinationQueue {
+        self.marks = marks;
+        self
+    }
+
+    /// The writer's `mark-mode()` state, whose timer runs beside the writer.
+    pub fn marks(&self) -> Option<&Arc<crate::mark::WriterMarks>> {
+        self.marks.as_ref()
     }
 
     /// A queue kept in a disk buffer (`disk-buffer()`); what an earlier run left in it is
@@ -579,6 +598,18 @@ impl DestinationQueue {
     /// As [`DestinationQueue::push_windowed`]; with `keep`, what does not fit into a full queue
     /// without flow control stays in `batch` (unless the queue is stalled) instead of dropping.
     fn push_inner(&self, batch: &mut Vec<LogMessage>, flow_control: bool, window: Option<&Arc<Window>>, keep: bool) {
+        if let Some(marks) = &self.marks {
+            marks.accept(batch);
+        }
+        self.enqueue(batch, flow_control, window, keep);
+    }
+
+    /// Queues a message the writer made itself (a MARK), past the `mark-mode()` rules.
+    pub fn push_own(&self, batch: &mut Vec<LogMessage>) {
+        self.enqueue(batch, false, None, false);
+    }
+
+    fn enqueue(&self, batch: &mut Vec<LogMessage>, flow_control: bool, window: Option<&Arc<Window>>, keep: bool) {
         let keep = keep && !self.stalled.load(Ordering::Relaxed);
         let mut dropped = 0u64;
         let mut queued = 0u64;

@@ -527,6 +527,7 @@ fn build(
                 Some(i) => Dest::Kept(i),
                 None => {
                     let built = rsng_drivers::build_destination(&obj.name, index, driver, &ctx)?;
+                    let marks = rsng_drivers::mark::writer_marks(&rsng_drivers::Options::new(driver, &ctx.globals));
                     // The queue's size may come from the globals too.
                     let names = names_read(&ctx.globals, mark, &common, &["log-fifo-size"]);
                     let fifo = driver.option("log-fifo-size").and_then(rsng_drivers::options::as_int).or(global_fifo);
@@ -555,7 +556,8 @@ fn build(
                             })?
                         }
                         None => DestinationQueue::new(name, fifo).with_stats(stats),
-                    };
+                    }
+                    .with_marks(marks);
                     let key = Identity::new(base, names, &ctx.globals);
                     Dest::New(Arc::new(queue), built, key, driver.clone(), index, after)
                 }
@@ -738,6 +740,7 @@ fn build(
                     stop.clone(),
                 );
                 let stopped = stop.clone();
+                let marks = queue.marks().map(|m| m.clone().run(queue.clone(), stop.clone()));
                 let task = tokio::spawn(async move {
                     if let Some(after) = after {
                         tokio::select! {
@@ -745,7 +748,12 @@ fn build(
                             _ = stopped.cancelled() => return,
                         }
                     }
-                    supervised.await;
+                    match marks {
+                        Some(marks) => {
+                            tokio::join!(supervised, marks);
+                        }
+                        None => supervised.await,
+                    }
                 });
                 let finished = CancellationToken::new();
                 running_destinations.push(RunningDestination {
@@ -807,6 +815,7 @@ fn build(
         }
     }
     kept_sources.extend(taken_src.into_iter().flatten());
+    rsng_drivers::mark::set_internal_freq(internal_mark_freq(&ctx.globals));
     Ok(Running {
         stats_level,
         sources,
@@ -832,6 +841,19 @@ fn stats_freq(globals: &rsng_drivers::options::Globals) -> Option<Duration> {
         }
     }
     (seconds > 0).then(|| Duration::from_secs(seconds.unsigned_abs()))
+}
+
+/// The global `mark-freq()` (or its old name `mark()`) the `internal()` source's MARKs follow.
+/// Not recorded as a read of the drivers: writers read it for themselves.
+fn internal_mark_freq(globals: &rsng_drivers::options::Globals) -> u64 {
+    let mut seconds = rsng_drivers::mark::DEFAULT_MARK_FREQ as i64;
+    for name in ["mark", "mark-freq"] {
+        rsng_config::ir::note_read(None, name);
+        if let Some(n) = globals.peek(name).and_then(rsng_drivers::options::as_int) {
+            seconds = n;
+        }
+    }
+    seconds.max(0).unsigned_abs()
 }
 
 /// How long stopped sources get to end their tasks before these are aborted.

@@ -127,7 +127,7 @@ impl LogMessage {
         out.extend_from_slice(&m.pri.to_le_bytes());
         put_time(out, &m.stamp);
         put_time(out, &m.recvd);
-        out.push(u8::from(m.local) | u8::from(m.utf8) << 1 | u8::from(m.chained_host) << 2);
+        out.push(u8::from(m.local) | u8::from(m.utf8) << 1 | u8::from(m.chained_host) << 2 | u8::from(m.mark) << 3);
         put_bytes(out, m.source.as_bytes());
         put_bytes(out, m.host_from.as_bytes());
         put_ip(out, m.source_ip);
@@ -176,6 +176,7 @@ impl LogMessage {
             local: flags & 1 != 0,
             utf8: flags & 2 != 0,
             chained_host: flags & 4 != 0,
+            mark: flags & 8 != 0,
             ..Inner::empty(pri, stamp, recvd)
         };
         inner.host = r.val(&mut inner)?;

@@ -171,6 +171,8 @@ struct Inner {
     /// `$HOST` holds a `chain-hostnames()` chain (`orig/relay`, `source@host`); the `HOST`
     /// macro then shows only the original name, `FULLHOST` the chain.
     chained_host: bool,
+    /// A `-- MARK --` message (syslog-ng's `LF_MARK`).
+    mark: bool,
     /// The receipt id (`$RCPTID`), 0 unless `use-uniqid()` numbers messages.
     rcptid: u64,
 }
@@ -382,6 +384,19 @@ impl LogMessage {
         if self.inner.local != local {
             Arc::make_mut(&mut self.inner).local = local;
         }
+    }
+
+    /// Whether this is a `-- MARK --` message made by rsng (`mark-freq()`).
+    pub fn is_mark(&self) -> bool {
+        self.inner.mark
+    }
+
+    /// Makes this a `-- MARK --` message: text, priority `syslog.info` and the mark flag, as
+    /// syslog-ng's `log_msg_new_mark`.
+    pub fn make_mark(&mut self) {
+        self.set_pri(5 * 8 + 6);
+        self.set_value("MESSAGE", b"-- MARK --");
+        Arc::make_mut(&mut self.inner).mark = true;
     }
 
     /// Sets the time the message was received (`$R_*` macros).
@@ -631,6 +646,7 @@ impl Inner {
             local: false,
             utf8: false,
             chained_host: false,
+            mark: false,
             rcptid: 0,
         }
     }

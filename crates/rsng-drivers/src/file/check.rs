@@ -6,11 +6,10 @@
 //! drivers: `read-old-records()` (only the journal reader uses it), `trim-large-messages()` (only
 //! octet-counted framing), `flush-timeout()` (obsolete, does nothing), `multi-line-timeout()` of
 //! `stdin()` (only followed files time out), `optional()` of `file()` destinations, `dir-*()` of
-//! sources that do not create directories, `mark-freq()` when the driver writes no MARK lines,
-//! `persist-name()` where no state is kept (and of `wildcard-file()`, whose positions are kept
+//! sources that do not create directories, `persist-name()` where no state is kept (and of `wildcard-file()`, whose positions are kept
 //! per file).
 
-use crate::options::{as_int, as_str, Options};
+use crate::options::{as_int, Options};
 use crate::DriverError;
 
 /// `source_option`, `msg_format_option` and `source_reader_option` of syslog-ng, as run by
@@ -146,13 +145,6 @@ pub fn destination(opts: &Options<'_>) -> Result<(), DriverError> {
     if let Some(n) = opts.get("suppress").and_then(as_int) {
         if n > 0 {
             return Err(refused(opts, "suppress", &format!("suppress({n})"), "destination"));
-        }
-    }
-    if let Some(mode) = opts.get("mark-mode").and_then(as_str) {
-        let global = opts.globals.str("mark-mode").unwrap_or("internal");
-        let effective = if mode == "global" { global } else { mode };
-        if !matches!(effective, "none" | "internal") {
-            return Err(refused(opts, "mark-mode", &format!("mark-mode({mode})"), "destination"));
         }
     }
     Ok(())
