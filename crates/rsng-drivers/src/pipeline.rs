@@ -374,6 +374,9 @@ impl SourcePort {
         if let Some(window) = &self.window {
             if self.outlets.iter().any(|o| o.flow_control) {
                 window.wait_open().await;
+                for outlet in self.outlets.iter().filter(|o| o.flow_control) {
+                    outlet.queue.wait_below(READ_AHEAD).await;
+                }
             }
             return;
         }
@@ -405,6 +408,13 @@ pub struct QueueStats {
 /// counts as stalled: then the messages that do not fit are dropped at once (without flow
 /// control), until the writer takes a batch again.
 pub const STALL_LIMIT: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// How far flow-controlled readers with a window read ahead of a memory queue's writer: past
+/// this many queued messages they wait for the writer, even where their windows would allow
+/// more. The windows stay the bound syslog-ng gives them; within them, messages wait in the
+/// senders' socket buffers rather than in rsng's memory (a queued message costs about 700
+/// bytes), and the writer still has several batches ready.
+pub const READ_AHEAD: usize = 4096;
 
 /// Drops are reported at most this often per destination.
 const DROP_REPORT_INTERVAL_MS: u64 = 1000;
@@ -716,6 +726,25 @@ impl DestinationQueue {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Waits until a memory queue holds fewer than `limit` messages (a disk buffer: at once).
+    async fn wait_below(&self, limit: usize) {
+        if self.disk.is_some() {
+            return;
+        }
+        loop {
+            let notified = self.writable.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let state = self.lock();
+                if state.items.len() < limit || state.closed {
+                    return;
+                }
+            }
+            notified.await;
+        }
     }
 
     async fn wait_for_room(&self) {
