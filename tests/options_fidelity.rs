@@ -78,7 +78,7 @@ fn unused_options_are_warned_about_at_start_up_and_with_syntax_only() {
              options {{ stats-freq(0); dns-cache-size(100); }};\n\
              source s {{ network(ip(127.0.0.1) port({port}) hook-commands(startup(\"true\"))); }};\n\
              destination d {{ file(\"{}\" disk-buffer(dir(\"{}\") mem-buf-size(10000))); }};\n\
-             destination u {{ udp(\"127.0.0.1\" port(9) spoof-source(no) close-on-input(yes)); }};\n\
+             destination u {{ udp(\"127.0.0.1\" port(9) spoof-source(no) spoof-source-max-msglen(1024)); }};\n\
              log {{ source(s); destination(d); destination(u); }};\n",
             out.display(),
             tmp.path().display()
@@ -102,7 +102,7 @@ fn unused_options_are_warned_about_at_start_up_and_with_syntax_only() {
         "WARNING: option not implemented by rsng, ignored; option='dns-cache-size', driver='options', location='CONF:2:26'",
         "WARNING: option not implemented by rsng, ignored; option='hook-commands', driver='network()', location='CONF:3:",
         "WARNING: option not implemented by rsng, ignored; option='disk-buffer.mem-buf-size', driver='file()', location='CONF:4:",
-        "WARNING: option not implemented by rsng, ignored; option='close-on-input', driver='udp()', location='CONF:5:",
+        "WARNING: option not implemented by rsng, ignored; option='spoof-source-max-msglen', driver='udp()', location='CONF:5:",
     ];
     for stderr in [&syntax_stderr, &start_stderr] {
         let lines = warnings(stderr);
@@ -407,4 +407,74 @@ fn long_hostnames_and_log_prefix_are_the_old_names() {
     let Some((oracle, rsng)) = both("long-hostnames", &config, input, 1) else { return };
     assert!(oracle.starts_with("sender|pfx|one"), "{oracle}");
     assert_same(&oracle, &rsng, 1);
+}
+
+/// A syslog server that answers: each line it reads is recorded with the number of the
+/// connection it came on, and the first line of every connection gets a reply.
+fn answering_server(listener: std::net::TcpListener) -> std::sync::Arc<std::sync::Mutex<Vec<(usize, String)>>> {
+    use std::io::{BufRead, BufReader, Write};
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = lines.clone();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { return };
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                let reader = BufReader::new(stream.try_clone().expect("clone"));
+                for (i, line) in reader.lines().map_while(Result::ok).enumerate() {
+                    if i == 0 {
+                        let _ = stream.write_all(b"a reply the client did not ask for\n");
+                    }
+                    seen.lock().expect("lines").push((n + 1, line));
+                }
+            });
+        }
+    });
+    lines
+}
+
+/// `close-on-input()` of a TCP destination: with syslog-ng's default `yes`, input from the
+/// server ends the connection and the next message goes out on a new one (after
+/// `time-reopen()`); with `no`, the input is ignored and the connection stays. Same on both daemons.
+#[test]
+fn close_on_input_of_tcp_destinations() {
+    if oracle_skipped() {
+        return;
+    }
+    for (setting, second_connection) in [("", 2), (" close-on-input(yes)", 2), (" close-on-input(no)", 1)] {
+        for daemon in [Daemon::Oracle, Daemon::Rsng] {
+            let tmp = TempDir::new("close-on-input").expect("tempdir");
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            let server = listener.local_addr().expect("addr").port();
+            let lines = answering_server(listener);
+            let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 0, 1, |p| {
+                format!(
+                    "@version: 3.38\noptions {{ stats-freq(0); time-reopen(1); }};\n\
+                     source s {{ network(ip(127.0.0.1) port({})); }};\n\
+                     destination d {{ tcp(\"127.0.0.1\" port({server}) template(\"$MSG\\n\"){setting}); }};\n\
+                     log {{ source(s); destination(d); }};\n",
+                    p.tcp[0]
+                )
+            });
+            let send = |text: &str| {
+                let mut s = std::net::TcpStream::connect(("127.0.0.1", ports.tcp[0])).expect("connect");
+                std::io::Write::write_all(&mut s, format!("<13>Dec  7 06:50:00 h p: {text}\n").as_bytes())
+                    .expect("send");
+            };
+            send("first");
+            running.wait_for(10, || lines.lock().expect("lines").len() == 1);
+            // The reply has arrived and been seen by now.
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            send("second");
+            running.wait_for(10, || lines.lock().expect("lines").len() == 2);
+            assert!(running.stop());
+            let got = lines.lock().expect("lines").clone();
+            assert_eq!(
+                got,
+                vec![(1, "first".to_string()), (second_connection, "second".to_string())],
+                "{}{setting}",
+                daemon.name()
+            );
+        }
+    }
 }

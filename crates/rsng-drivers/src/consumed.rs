@@ -179,6 +179,8 @@ const SOCKET_WRITER: &[&str] = &[
     "mark-freq",
     "mark",
     "mark-mode",
+    // Streams only; datagrams have no input to close on, in syslog-ng either.
+    "close-on-input",
 ];
 
 const INET_DEST: &[&str] = &[

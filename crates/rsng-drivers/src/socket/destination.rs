@@ -52,6 +52,8 @@ pub struct SocketDestination {
     pub writer: Writer,
     pub sockopts: SocketOptions,
     pub time_reopen: Duration,
+    /// `close-on-input()`: input from a stream's server ends the connection.
+    pub close_on_input: bool,
 }
 
 /// Messages taken from the queue per write.
@@ -63,11 +65,11 @@ trait Duplex: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Duplex for T {}
 
 enum Connection {
-    /// `probe`: check before each write that the peer has not closed or refused the connection
-    /// (a TLS server reports a refusal with an alert, possibly after our handshake finished).
+    /// Before each write, rsng checks that the peer has not closed the connection, refused it (a
+    /// TLS server reports a refusal with an alert, possibly after our handshake finished) or, with
+    /// `close-on-input(yes)`, sent anything.
     Stream {
         io: Box<dyn Duplex>,
-        probe: bool,
     },
     Udp(tokio::net::UdpSocket),
     UnixDgram(tokio::net::UnixDatagram, PathBuf),
@@ -86,14 +88,24 @@ impl From<std::io::Error> for ConnectError {
     }
 }
 
-/// Whether the peer of a stream has closed it or sent an alert, without waiting.
-async fn peer_gone(io: &mut Box<dyn Duplex>) -> bool {
+/// Whether the peer of a stream has closed it or sent an alert, without waiting. Input from the
+/// server counts as its end too with `close-on-input(yes)` (syslog-ng's default: a syslog
+/// server has nothing to say, so input means the other end is something else); with
+/// `close-on-input(no)` it is dropped.
+async fn peer_gone(io: &mut Box<dyn Duplex>, close_on_input: bool) -> bool {
     let mut buf = [0u8; 512];
     // A zero timeout polls the read once: pending means the peer has said nothing.
     match tokio::time::timeout(Duration::ZERO, io.read(&mut buf)).await {
         Err(_) => false,
-        Ok(Ok(0)) | Ok(Err(_)) => true,
-        // Input from a syslog server means nothing: it is dropped.
+        Ok(Err(_)) => true,
+        Ok(Ok(0)) => {
+            internal::error("EOF occurred while idle");
+            true
+        }
+        Ok(Ok(_)) if close_on_input => {
+            internal::error("EOF occurred while idle");
+            true
+        }
         Ok(Ok(_)) => false,
     }
 }
@@ -133,7 +145,7 @@ impl SocketDestination {
                 let addr = rsng_transport::resolve(Some(host), *port, *family)?;
                 let stream =
                     rsng_transport::connect_tcp(addr, local(local_ip, *local_port, *family)?, &self.sockopts).await?;
-                let Some(tls) = tls else { return Ok(Connection::Stream { io: Box::new(stream), probe: false }) };
+                let Some(tls) = tls else { return Ok(Connection::Stream { io: Box::new(stream) }) };
                 let handshake = tokio::time::timeout(tls.handshake_timeout(), tls.connect(stream, host)).await;
                 let mut stream = match handshake {
                     Ok(Ok(s)) => s,
@@ -152,7 +164,7 @@ impl SocketDestination {
                     "TLS handshake completed; server='{}', protocol='{version}', cipher='{cipher}'",
                     self.describe()
                 ));
-                Ok(Connection::Stream { io: Box::new(stream), probe: true })
+                Ok(Connection::Stream { io: Box::new(stream) })
             }
             Peer::Udp { host, port, family, local_ip, local_port } => {
                 let addr = rsng_transport::resolve(Some(host), *port, *family)?;
@@ -162,7 +174,7 @@ impl SocketDestination {
                 Ok(Connection::Udp(socket))
             }
             Peer::UnixStream(path) => {
-                Ok(Connection::Stream { io: Box::new(tokio::net::UnixStream::connect(path).await?), probe: false })
+                Ok(Connection::Stream { io: Box::new(tokio::net::UnixStream::connect(path).await?) })
             }
             Peer::UnixDgram(path) => Ok(Connection::UnixDgram(tokio::net::UnixDatagram::unbound()?, path.clone())),
         }
@@ -223,7 +235,7 @@ impl Destination for SocketDestination {
                 let expires = this.max_lifetime().map(|l| tokio::time::Instant::now() + l);
                 loop {
                     if batch.is_empty() && !queue.pop(BATCH, &mut batch).await {
-                        if let Connection::Stream { io, .. } = &mut conn {
+                        if let Connection::Stream { io } = &mut conn {
                             let _ = io.shutdown().await;
                         }
                         return;
@@ -231,7 +243,7 @@ impl Destination for SocketDestination {
                     // An old connection is closed between two writes, and the batch in hand goes
                     // out on the next one.
                     if expires.is_some_and(|at| tokio::time::Instant::now() >= at) {
-                        if let Connection::Stream { io, .. } = &mut conn {
+                        if let Connection::Stream { io } = &mut conn {
                             close_gracefully(io).await;
                         }
                         internal::notice(format!(
@@ -242,8 +254,8 @@ impl Destination for SocketDestination {
                         queue.push_front(&mut batch);
                         continue 'connect;
                     }
-                    if let Connection::Stream { io, probe: true } = &mut conn {
-                        if peer_gone(io).await {
+                    if let Connection::Stream { io } = &mut conn {
+                        if peer_gone(io, this.close_on_input).await {
                             internal::error(format!(
                                 "Syslog connection broken; server='{}', time_reopen='{}'",
                                 this.describe(),
@@ -293,7 +305,7 @@ impl SocketDestination {
     ) -> std::io::Result<()> {
         let octets = self.octet_counted();
         match conn {
-            Connection::Stream { io: stream, .. } => {
+            Connection::Stream { io: stream } => {
                 out.clear();
                 for msg in batch {
                     line.clear();
