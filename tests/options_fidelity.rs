@@ -478,3 +478,40 @@ fn close_on_input_of_tcp_destinations() {
         }
     }
 }
+
+/// `throttle(10)` of a TCP destination: 40 messages queued at once go out at about ten a second
+/// (after a first second's worth), on both daemons: far from all of them within 1.5 s, all of
+/// them within 10 s.
+#[test]
+fn throttle_of_tcp_destinations() {
+    if oracle_skipped() {
+        return;
+    }
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let tmp = TempDir::new("throttle").expect("tempdir");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let server = listener.local_addr().expect("addr").port();
+        let lines = answering_server(listener);
+        let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 0, 1, |p| {
+            format!(
+                "@version: 3.38\noptions {{ stats-freq(0); }};\n\
+                 source s {{ network(ip(127.0.0.1) port({})); }};\n\
+                 destination d {{ tcp(\"127.0.0.1\" port({server}) template(\"$MSG\\n\") throttle(10) \
+                 close-on-input(no)); }};\n\
+                 log {{ source(s); destination(d); }};\n",
+                p.tcp[0]
+            )
+        });
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", ports.tcp[0])).expect("connect");
+        let input: String = (0..40).map(|i| format!("<13>Dec  7 06:50:00 h p: message {i}\n")).collect();
+        std::io::Write::write_all(&mut s, input.as_bytes()).expect("send");
+        running.wait_for(10, || !lines.lock().expect("lines").is_empty());
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let early = lines.lock().expect("lines").len();
+        running.wait_for(10, || lines.lock().expect("lines").len() == 40);
+        let all = lines.lock().expect("lines").len();
+        assert!(running.stop());
+        assert!((5..=32).contains(&early), "{}: {early} of 40 written in the first 1.5 s", daemon.name());
+        assert_eq!(all, 40, "{}", daemon.name());
+    }
+}

@@ -132,17 +132,21 @@ struct Settings {
     size: usize,
     build: bool,
     only: Vec<String>,
+    /// `--worker-threads=N` for both daemons (their own default when `None`).
+    workers: Option<usize>,
 }
 
 const USAGE: &str = "\
-usage: cargo xtask bench pipeline [--seconds S] [--runs N] [--size BYTES] [--only NAME,...] [--no-build]
+usage: cargo xtask bench pipeline [--seconds S] [--runs N] [--size BYTES] [--only NAME,...]
+                                  [--worker-threads N] [--no-build]
 
 Runs each scenario on rsng and on syslog-ng 3.38 (alternating), sending with rsng-loadgen for
 S seconds (default 5), and reports written messages per second, CPU per written message, peak
 RSS, dropped and lost messages, as medians of N runs (default 3), with rsng/syslog-ng ratios.
 Scenarios: tls-1-fc tls-4-fc tls-1 tls-4 tcp-3164-4-fc tcp-3164-4-fifo100 udp-1 tls-100-fc
 tls-1000-idle (-fc: flags(flow-control); without it the default log-fifo-size drops what does
-not fit; -fifo100: log-fifo-size(100)).
+not fit; -fifo100: log-fifo-size(100)). --worker-threads N starts both daemons with
+--worker-threads=N (to see how each scales with the cores it may use).
 ";
 
 #[derive(Clone, Copy, Default)]
@@ -169,7 +173,7 @@ impl Sample {
 }
 
 pub fn run(args: &[&str]) -> Result<(), String> {
-    let mut s = Settings { seconds: 5.0, runs: 3, size: 300, build: true, only: Vec::new() };
+    let mut s = Settings { seconds: 5.0, runs: 3, size: 300, build: true, only: Vec::new(), workers: None };
     let mut it = args.iter();
     while let Some(&arg) = it.next() {
         let mut value = |what: &str| it.next().copied().ok_or_else(|| format!("{what} needs a value"));
@@ -179,6 +183,9 @@ pub fn run(args: &[&str]) -> Result<(), String> {
             "--size" => s.size = value("--size")?.parse::<usize>().map_err(|_| "--size needs a number")?.max(80),
             "--only" => s.only = value("--only")?.split(',').map(String::from).collect(),
             "--no-build" => s.build = false,
+            "--worker-threads" => {
+                s.workers = Some(value("--worker-threads")?.parse().map_err(|_| "--worker-threads needs a number")?)
+            }
             "-h" | "--help" => {
                 print!("{USAGE}");
                 return Ok(());
@@ -205,13 +212,14 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     make_certificate(&dir)?;
     let mut report = format!(
-        "pipeline: {} s of load per run, {}-byte messages, medians of {} runs; {}\n\n\
+        "pipeline: {} s of load per run, {}-byte messages, medians of {} runs; {}{}\n\n\
          | scenario | daemon | written/s | CPU µs/written | peak RSS | dropped | lost | \
          written/s ratio | CPU ratio | RSS ratio |\n|---|---|---|---|---|---|---|---|---|---|\n",
         s.seconds,
         s.size,
         s.runs,
-        host_info()
+        host_info(),
+        s.workers.map(|n| format!("; --worker-threads={n}")).unwrap_or_default()
     );
     for sc in SCENARIOS.iter().filter(|sc| s.only.is_empty() || s.only.iter().any(|o| o == sc.name)) {
         let mut samples: [Vec<Sample>; 2] = [Vec::new(), Vec::new()];
@@ -425,6 +433,7 @@ fn one_run(
         .arg("-c")
         .arg(&ctl)
         .arg("--no-caps")
+        .args(s.workers.map(|n| format!("--worker-threads={n}")))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(fs::File::create(dir.join("stderr")).map_err(|e| e.to_string())?)

@@ -181,6 +181,7 @@ const SOCKET_WRITER: &[&str] = &[
     "mark-mode",
     // Streams only; datagrams have no input to close on, in syslog-ng either.
     "close-on-input",
+    "throttle",
 ];
 
 const INET_DEST: &[&str] = &[
@@ -218,7 +219,6 @@ const SOCKET_DEST_INERT: &[(&str, &str)] = &[
     ("sync", "0"),
     ("sync-freq", "0"),
     ("suppress", "0"),
-    ("throttle", "0"),
     ("keep-alive", "yes"),
     ("spoof-source", "no"),
 ];

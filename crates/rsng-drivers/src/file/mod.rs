@@ -525,7 +525,8 @@ fn time_reopen(opts: &Options<'_>) -> Duration {
     secs(opts.int_or_global("time-reopen").filter(|&n| n > 0).unwrap_or(TIME_REOPEN))
 }
 
-fn throttle(opts: &Options<'_>) -> Throttle {
+/// `throttle()` of a destination driver.
+pub(crate) fn throttle(opts: &Options<'_>) -> Throttle {
     Throttle::new(opts.int("throttle").filter(|&n| n > 0).map_or(0, |n| n.min(i64::from(u32::MAX)) as u32))
 }
 

@@ -54,6 +54,8 @@ pub struct SocketDestination {
     pub time_reopen: Duration,
     /// `close-on-input()`: input from a stream's server ends the connection.
     pub close_on_input: bool,
+    /// `throttle()`: at most this many messages a second.
+    pub throttle: crate::file::Throttle,
 }
 
 /// Messages taken from the queue per write.
@@ -234,11 +236,15 @@ impl Destination for SocketDestination {
                 internal::notice(format!("Syslog connection established; server='{}'", this.describe()));
                 let expires = this.max_lifetime().map(|l| tokio::time::Instant::now() + l);
                 loop {
-                    if batch.is_empty() && !queue.pop(BATCH, &mut batch).await {
-                        if let Connection::Stream { io } = &mut conn {
-                            let _ = io.shutdown().await;
+                    if batch.is_empty() {
+                        this.throttle.wait().await;
+                        if !queue.pop(this.throttle.limit(BATCH), &mut batch).await {
+                            if let Connection::Stream { io } = &mut conn {
+                                let _ = io.shutdown().await;
+                            }
+                            return;
                         }
-                        return;
+                        this.throttle.account(batch.len());
                     }
                     // An old connection is closed between two writes, and the batch in hand goes
                     // out on the next one.

@@ -390,5 +390,6 @@ pub fn build_destination(
         sockopts: socket_options(&opts, true),
         time_reopen: std::time::Duration::from_secs(time_reopen),
         close_on_input: opts.bool("close-on-input").unwrap_or(true),
+        throttle: crate::file::throttle(&opts),
     }))
 }
