@@ -515,3 +515,49 @@ fn throttle_of_tcp_destinations() {
         assert_eq!(all, 40, "{}", daemon.name());
     }
 }
+
+/// `keep-alive()` of a TCP destination across a reload: kept by default, a new connection with
+/// `keep-alive(no)`; nothing lost either way. Same on both daemons.
+#[test]
+fn keep_alive_of_tcp_destinations_across_a_reload() {
+    if oracle_skipped() {
+        return;
+    }
+    for (setting, second_connection) in [("", 1), (" keep-alive(yes)", 1), (" keep-alive(no)", 2)] {
+        for daemon in [Daemon::Oracle, Daemon::Rsng] {
+            let tmp = TempDir::new("keep-alive").expect("tempdir");
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            let server = listener.local_addr().expect("addr").port();
+            let lines = answering_server(listener);
+            let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 0, 1, |p| {
+                format!(
+                    "@version: 3.38\noptions {{ stats-freq(0); time-reopen(1); }};\n\
+                     source s {{ network(ip(127.0.0.1) port({})); }};\n\
+                     destination d {{ tcp(\"127.0.0.1\" port({server}) template(\"$MSG\\n\") \
+                     close-on-input(no){setting}); }};\n\
+                     log {{ source(s); destination(d); }};\n",
+                    p.tcp[0]
+                )
+            });
+            let send = |text: &str| {
+                let mut s = std::net::TcpStream::connect(("127.0.0.1", ports.tcp[0])).expect("connect");
+                std::io::Write::write_all(&mut s, format!("<13>Dec  7 06:50:00 h p: {text}\n").as_bytes())
+                    .expect("send");
+            };
+            send("before");
+            running.wait_for(10, || lines.lock().expect("lines").len() == 1);
+            let _ = Command::new("kill").arg("-HUP").arg(running.pid()).status();
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            send("after");
+            running.wait_for(10, || lines.lock().expect("lines").len() == 2);
+            assert!(running.stop());
+            let got = lines.lock().expect("lines").clone();
+            assert_eq!(
+                got,
+                vec![(1, "before".to_string()), (second_connection, "after".to_string())],
+                "{}{setting}",
+                daemon.name()
+            );
+        }
+    }
+}

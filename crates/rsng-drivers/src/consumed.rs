@@ -182,6 +182,8 @@ const SOCKET_WRITER: &[&str] = &[
     // Streams only; datagrams have no input to close on, in syslog-ng either.
     "close-on-input",
     "throttle",
+    // A reload keeps the connection (the runtime's choice of what to keep).
+    "keep-alive",
 ];
 
 const INET_DEST: &[&str] = &[
@@ -214,14 +216,8 @@ const SOCKET_DEST_NO_EFFECT: &[&str] = &[
 /// task).
 const SOCKET_WRITER_FLAGS: &[&str] = &["no-multi-line", "threaded"];
 
-const SOCKET_DEST_INERT: &[(&str, &str)] = &[
-    ("flush-lines", "0"),
-    ("sync", "0"),
-    ("sync-freq", "0"),
-    ("suppress", "0"),
-    ("keep-alive", "yes"),
-    ("spoof-source", "no"),
-];
+const SOCKET_DEST_INERT: &[(&str, &str)] =
+    &[("flush-lines", "0"), ("sync", "0"), ("sync-freq", "0"), ("suppress", "0"), ("spoof-source", "no")];
 
 /// `disk-buffer()` options the disk queue runs.
 const DISK_BUFFER: &[&str] = &["disk-buffer.dir", "disk-buffer.disk-buf-size", "disk-buffer.reliable"];

@@ -521,7 +521,9 @@ fn build(
                 )),
                 _ => None,
             };
-            let kept = kept_destinations.iter().position(|d| d.key.keeps(&base, &ctx.globals));
+            // `keep-alive(no)`: a reload closes the connection and makes a new one, as in syslog-ng.
+            let keep_alive = driver.option("keep-alive").and_then(rsng_drivers::options::as_bool).unwrap_or(true);
+            let kept = kept_destinations.iter().position(|d| keep_alive && d.key.keeps(&base, &ctx.globals));
             let mark = ctx.globals.read_mark();
             let dest = match kept {
                 Some(i) => Dest::Kept(i),
