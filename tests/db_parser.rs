@@ -301,11 +301,10 @@ fn changed_file_is_reloaded() {
              <patterns><pattern>hello @ANYSTRING:who@</pattern></patterns></rule></rules></ruleset></patterndb>"
         )
     };
-    let mut outputs = Vec::new();
-    for daemon in [Daemon::Oracle, Daemon::Rsng] {
-        let xml = dir.path().join(format!("{}.xml", daemon.name()));
+    let run = |daemon: Daemon, attempt: usize| {
+        let xml = dir.path().join(format!("{}-{attempt}.xml", daemon.name()));
         fs::write(&xml, rules("first")).expect("write rules");
-        let out = dir.path().join(format!("{}.out", daemon.name()));
+        let out = dir.path().join(format!("{}-{attempt}.out", daemon.name()));
         let (running, ports, _) = RunningDaemon::start(daemon, dir.path(), 0, 1, |p| {
             format!(
                 "@version: 3.38\nsource s {{ tcp(ip(127.0.0.1) port({})); }};\n\
@@ -317,7 +316,7 @@ fn changed_file_is_reloaded() {
             )
         });
         running.send_tcp(ports.tcp[0], b"<13>Jan  1 00:00:00 h app: hello one\n");
-        running.wait_for(5, || fs::read_to_string(&out).is_ok_and(|t| t.lines().count() >= 1));
+        running.wait_for(20, || fs::read_to_string(&out).is_ok_and(|t| t.lines().count() >= 1));
         // A new file (new inode), as an editor or package upgrade writes it.
         let tmp = dir.path().join("new.xml");
         fs::write(&tmp, rules("second")).expect("write rules");
@@ -328,10 +327,20 @@ fn changed_file_is_reloaded() {
         running.send_tcp(ports.tcp[0], b"<13>Jan  1 00:00:00 h app: hello three\n");
         running.wait_for(5, || fs::read_to_string(&out).is_ok_and(|t| t.lines().count() >= 3));
         assert!(running.stop());
-        outputs.push(fs::read_to_string(&out).unwrap_or_default());
+        fs::read_to_string(&out).unwrap_or_default()
+    };
+    let expected = "first hello one\nfirst hello two\nsecond hello three\n";
+    // syslog-ng on a loaded machine has lost the first message now and then (its output then
+    // starts with "second hello two"): it gets three tries; rsng one.
+    let mut oracle = Vec::new();
+    for attempt in 0..3 {
+        oracle.push(run(Daemon::Oracle, attempt));
+        if oracle.last().is_some_and(|o| o == expected) {
+            break;
+        }
     }
-    assert_eq!(outputs[0], "first hello one\nfirst hello two\nsecond hello three\n", "syslog-ng");
-    assert_eq!(outputs[1], outputs[0], "rsng reloads as syslog-ng does");
+    assert_eq!(oracle.last().map(String::as_str), Some(expected), "syslog-ng, in three tries: {oracle:?}");
+    assert_eq!(run(Daemon::Rsng, 0), expected, "rsng reloads as syslog-ng does");
 }
 
 /// The fields the timer tests write for each message.
