@@ -115,18 +115,10 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     if let Some(bad) = s.only.iter().find(|o| !SCENARIOS.iter().any(|sc| sc.name == o.as_str())) {
         return Err(format!("unknown destination `{bad}`\n\n{USAGE}"));
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf();
     if s.build {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--release", "-p", "rsng", "-p", "rsng-loadgen"])
-            .current_dir(&root)
-            .status()
-            .map_err(|e| format!("cargo build: {e}"))?;
-        if !status.success() {
-            return Err("building rsng failed".into());
-        }
+        crate::run(&crate::cargo(), &["build", "--release", "-p", "rsng", "-p", "rsng-loadgen"], &[])?;
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let target = xtask::package::target_dir();
     let rsng = target.join("release/rsng");
     let loadgen = target.join("release/rsng-loadgen");
     let syslog_ng = PathBuf::from("/usr/sbin/syslog-ng");

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::pipeline_bench::{count_lines, free_port, host_info, workspace_root};
+use crate::pipeline_bench::{count_lines, free_port, host_info};
 
 const LOGGEN: &str = "/usr/bin/loggen";
 
@@ -85,18 +85,10 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     if !Path::new(LOGGEN).exists() {
         return Err(format!("{LOGGEN} is missing: install syslog-ng-core"));
     }
-    let root = workspace_root();
     if build {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--release", "-p", "rsng"])
-            .current_dir(&root)
-            .status()
-            .map_err(|e| format!("cargo build: {e}"))?;
-        if !status.success() {
-            return Err("building rsng failed".into());
-        }
+        crate::run(&crate::cargo(), &["build", "--release", "-p", "rsng"], &[])?;
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let target = xtask::package::target_dir();
     let rsng = target.join("release/rsng");
     let dir = target.join("bench/overload");
     let _ = fs::remove_dir_all(&dir);

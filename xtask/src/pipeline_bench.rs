@@ -193,18 +193,10 @@ pub fn run(args: &[&str]) -> Result<(), String> {
             other => return Err(format!("unknown option `{other}`\n\n{USAGE}")),
         }
     }
-    let root = workspace_root();
     if s.build {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--release", "-p", "rsng", "-p", "rsng-loadgen"])
-            .current_dir(&root)
-            .status()
-            .map_err(|e| format!("cargo build: {e}"))?;
-        if !status.success() {
-            return Err("building rsng failed".into());
-        }
+        crate::run(&crate::cargo(), &["build", "--release", "-p", "rsng", "-p", "rsng-loadgen"], &[])?;
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let target = xtask::package::target_dir();
     let rsng = target.join("release/rsng");
     let loadgen = target.join("release/rsng-loadgen");
     let syslog_ng = PathBuf::from("/usr/sbin/syslog-ng");
@@ -291,10 +283,6 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     print!("\n{report}");
     fs::write(dir.join("result.md"), &report).map_err(|e| e.to_string())?;
     Ok(())
-}
-
-pub(crate) fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
 }
 
 pub(crate) fn free_port(udp: bool) -> u16 {
