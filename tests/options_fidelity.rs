@@ -433,6 +433,51 @@ fn answering_server(listener: std::net::TcpListener) -> std::sync::Arc<std::sync
     lines
 }
 
+/// A daemon forwarding from a TCP source to a `tcp()` destination (`$MSG` lines) with
+/// `options`, whose server is an [`answering_server`].
+struct Relay {
+    running: RunningDaemon,
+    port: u16,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<(usize, String)>>>,
+    _tmp: TempDir,
+}
+
+impl Relay {
+    fn start(daemon: Daemon, options: &str) -> Relay {
+        let tmp = TempDir::new("relay").expect("tempdir");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let server = listener.local_addr().expect("addr").port();
+        let lines = answering_server(listener);
+        let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 0, 1, |p| {
+            format!(
+                "@version: 3.38\noptions {{ stats-freq(0); time-reopen(1); }};\n\
+                 source s {{ network(ip(127.0.0.1) port({})); }};\n\
+                 destination d {{ tcp(\"127.0.0.1\" port({server}) template(\"$MSG\\n\"){options}); }};\n\
+                 log {{ source(s); destination(d); }};\n",
+                p.tcp[0]
+            )
+        });
+        Relay { running, port: ports.tcp[0], lines, _tmp: tmp }
+    }
+
+    /// Sends `text` as a message on a connection of its own.
+    fn send(&self, text: &str) {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        std::io::Write::write_all(&mut s, format!("<13>Dec  7 06:50:00 h p: {text}\n").as_bytes()).expect("send");
+    }
+
+    fn received(&self) -> usize {
+        self.lines.lock().expect("lines").len()
+    }
+
+    /// Stops the daemon; what the server received, with the connection each line came on.
+    fn stop(self) -> Vec<(usize, String)> {
+        assert!(self.running.stop());
+        let lines = self.lines.lock().expect("lines").clone();
+        lines
+    }
+}
+
 /// `close-on-input()` of a TCP destination: with syslog-ng's default `yes`, input from the
 /// server ends the connection and the next message goes out on a new one (after
 /// `time-reopen()`); with `no`, the input is ignored and the connection stays. Same on both daemons.
@@ -443,34 +488,15 @@ fn close_on_input_of_tcp_destinations() {
     }
     for (setting, second_connection) in [("", 2), (" close-on-input(yes)", 2), (" close-on-input(no)", 1)] {
         for daemon in [Daemon::Oracle, Daemon::Rsng] {
-            let tmp = TempDir::new("close-on-input").expect("tempdir");
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-            let server = listener.local_addr().expect("addr").port();
-            let lines = answering_server(listener);
-            let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 0, 1, |p| {
-                format!(
-                    "@version: 3.38\noptions {{ stats-freq(0); time-reopen(1); }};\n\
-                     source s {{ network(ip(127.0.0.1) port({})); }};\n\
-                     destination d {{ tcp(\"127.0.0.1\" port({server}) template(\"$MSG\\n\"){setting}); }};\n\
-                     log {{ source(s); destination(d); }};\n",
-                    p.tcp[0]
-                )
-            });
-            let send = |text: &str| {
-                let mut s = std::net::TcpStream::connect(("127.0.0.1", ports.tcp[0])).expect("connect");
-                std::io::Write::write_all(&mut s, format!("<13>Dec  7 06:50:00 h p: {text}\n").as_bytes())
-                    .expect("send");
-            };
-            send("first");
-            running.wait_for(10, || lines.lock().expect("lines").len() == 1);
+            let relay = Relay::start(daemon, setting);
+            relay.send("first");
+            relay.running.wait_for(10, || relay.received() == 1);
             // The reply has arrived and been seen by now.
             std::thread::sleep(std::time::Duration::from_millis(1500));
-            send("second");
-            running.wait_for(10, || lines.lock().expect("lines").len() == 2);
-            assert!(running.stop());
-            let got = lines.lock().expect("lines").clone();
+            relay.send("second");
+            relay.running.wait_for(10, || relay.received() == 2);
             assert_eq!(
-                got,
+                relay.stop(),
                 vec![(1, "first".to_string()), (second_connection, "second".to_string())],
                 "{}{setting}",
                 daemon.name()
@@ -488,29 +514,15 @@ fn throttle_of_tcp_destinations() {
         return;
     }
     for daemon in [Daemon::Oracle, Daemon::Rsng] {
-        let tmp = TempDir::new("throttle").expect("tempdir");
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let server = listener.local_addr().expect("addr").port();
-        let lines = answering_server(listener);
-        let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 0, 1, |p| {
-            format!(
-                "@version: 3.38\noptions {{ stats-freq(0); }};\n\
-                 source s {{ network(ip(127.0.0.1) port({})); }};\n\
-                 destination d {{ tcp(\"127.0.0.1\" port({server}) template(\"$MSG\\n\") throttle(10) \
-                 close-on-input(no)); }};\n\
-                 log {{ source(s); destination(d); }};\n",
-                p.tcp[0]
-            )
-        });
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", ports.tcp[0])).expect("connect");
+        let relay = Relay::start(daemon, " throttle(10) close-on-input(no)");
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", relay.port)).expect("connect");
         let input: String = (0..40).map(|i| format!("<13>Dec  7 06:50:00 h p: message {i}\n")).collect();
         std::io::Write::write_all(&mut s, input.as_bytes()).expect("send");
-        running.wait_for(10, || !lines.lock().expect("lines").is_empty());
+        relay.running.wait_for(10, || relay.received() > 0);
         std::thread::sleep(std::time::Duration::from_millis(1500));
-        let early = lines.lock().expect("lines").len();
-        running.wait_for(10, || lines.lock().expect("lines").len() == 40);
-        let all = lines.lock().expect("lines").len();
-        assert!(running.stop());
+        let early = relay.received();
+        relay.running.wait_for(10, || relay.received() == 40);
+        let all = relay.stop().len();
         assert!((5..=32).contains(&early), "{}: {early} of 40 written in the first 1.5 s", daemon.name());
         assert_eq!(all, 40, "{}", daemon.name());
     }
@@ -525,35 +537,15 @@ fn keep_alive_of_tcp_destinations_across_a_reload() {
     }
     for (setting, second_connection) in [("", 1), (" keep-alive(yes)", 1), (" keep-alive(no)", 2)] {
         for daemon in [Daemon::Oracle, Daemon::Rsng] {
-            let tmp = TempDir::new("keep-alive").expect("tempdir");
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-            let server = listener.local_addr().expect("addr").port();
-            let lines = answering_server(listener);
-            let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 0, 1, |p| {
-                format!(
-                    "@version: 3.38\noptions {{ stats-freq(0); time-reopen(1); }};\n\
-                     source s {{ network(ip(127.0.0.1) port({})); }};\n\
-                     destination d {{ tcp(\"127.0.0.1\" port({server}) template(\"$MSG\\n\") \
-                     close-on-input(no){setting}); }};\n\
-                     log {{ source(s); destination(d); }};\n",
-                    p.tcp[0]
-                )
-            });
-            let send = |text: &str| {
-                let mut s = std::net::TcpStream::connect(("127.0.0.1", ports.tcp[0])).expect("connect");
-                std::io::Write::write_all(&mut s, format!("<13>Dec  7 06:50:00 h p: {text}\n").as_bytes())
-                    .expect("send");
-            };
-            send("before");
-            running.wait_for(10, || lines.lock().expect("lines").len() == 1);
-            let _ = Command::new("kill").arg("-HUP").arg(running.pid()).status();
+            let relay = Relay::start(daemon, &format!(" close-on-input(no){setting}"));
+            relay.send("before");
+            relay.running.wait_for(10, || relay.received() == 1);
+            let _ = Command::new("kill").arg("-HUP").arg(relay.running.pid()).status();
             std::thread::sleep(std::time::Duration::from_millis(1500));
-            send("after");
-            running.wait_for(10, || lines.lock().expect("lines").len() == 2);
-            assert!(running.stop());
-            let got = lines.lock().expect("lines").clone();
+            relay.send("after");
+            relay.running.wait_for(10, || relay.received() == 2);
             assert_eq!(
-                got,
+                relay.stop(),
                 vec![(1, "before".to_string()), (second_connection, "after".to_string())],
                 "{}{setting}",
                 daemon.name()
