@@ -1,5 +1,6 @@
 //! Global options that change what the daemon itself does, each run through syslog-ng 3.38 and
-//! rsng with the same configuration and input: `use-uniqid()`, `stats-freq()`, `mark-freq()`.
+//! rsng with the same configuration and input: `use-uniqid()`, `stats-freq()`, `mark-freq()`,
+//! the global `time-zone()` and `send-time-zone()`.
 
 use std::fs;
 use std::path::Path;
@@ -165,5 +166,40 @@ fn stats_freq_sends_log_statistics() {
     for daemon in [Daemon::Oracle, Daemon::Rsng] {
         let text = run_for(daemon, tmp.path(), &config(0), 1.5);
         assert!(text.contains("starting up") && !text.contains("Log statistics"), "{}: {text}", daemon.name());
+    }
+}
+
+/// In `options {}`, `time-zone()` is a template option: the zone destinations write dates in
+/// (as `send-time-zone()` is), not the zone stamps are read in (`$S_ISODATE` keeps the
+/// stamp's own zone).
+#[test]
+fn global_time_zone_is_the_zone_dates_are_written_in() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("global-tz").expect("tempdir");
+    let input = b"<13>2026-03-01T10:00:00+00:00 h p: utc stamp\n<13>2026-07-01T23:30:00-04:00 h p: other stamp\n";
+    for global in ["time-zone(\"+05:30\")", "send-time-zone(\"Asia/Tokyo\")", "time-zone(\"America/New_York\")"] {
+        let config = |port: u16, out: &Path| {
+            format!(
+                "@version: 3.38\n\
+                 options {{ {global}; }};\n\
+                 source s {{ network(ip(127.0.0.1) port({port})); }};\n\
+                 destination d {{ file(\"{out}\" template(\"$ISODATE $S_ISODATE $MSG\\n\")); }};\n\
+                 log {{ source(s); destination(d); }};\n",
+                out = out.display()
+            )
+        };
+        let oracle = run_once(Daemon::Oracle, tmp.path(), &config, input, 2);
+        let rsng = run_once(Daemon::Rsng, tmp.path(), &config, input, 2);
+        let sorted = |t: &str| {
+            let mut l: Vec<&str> = t.lines().collect();
+            l.sort();
+            l.join("\n")
+        };
+        assert_eq!(oracle.lines().count(), 2, "{global}: syslog-ng wrote {oracle}");
+        assert_eq!(sorted(&rsng), sorted(&oracle), "{global}");
+        let _ = fs::remove_file(tmp.path().join("syslog-ng.out"));
+        let _ = fs::remove_file(tmp.path().join("rsng.out"));
     }
 }

@@ -329,6 +329,120 @@ fn so_passcred_of_unix_dgram_sources() {
     assert_eq!(seen[1], seen[0]);
 }
 
+/// Starts `daemon` in the foreground on configuration `text` for at most `seconds`: its exit
+/// code (`None`: it was still running, so it started) and what it wrote to stderr.
+fn start_briefly(daemon: Daemon, text: &str, dir: &Path, tag: &str, seconds: f64) -> rsng_tests::Output {
+    let config = dir.join(format!("{}-{tag}.conf", daemon.name()));
+    fs::write(&config, text).expect("config");
+    let program = match daemon {
+        Daemon::Oracle => rsng_tests::oracle_bin(),
+        Daemon::Rsng => rsng_bin().to_path_buf(),
+    };
+    let mut cmd = Command::new(program);
+    cmd.arg("-F").arg("-f").arg(&config).arg("--no-caps").arg("--stderr");
+    for (flag, file) in [("-p", "pid"), ("-c", "ctl"), ("-R", "persist")] {
+        cmd.arg(flag).arg(dir.join(format!("{}-{tag}.{file}", daemon.name())));
+    }
+    rsng_tests::run_with_timeout(cmd, dir, std::time::Duration::from_secs_f64(seconds)).expect("run")
+}
+
+/// The window of a stream connection, as syslog-ng sizes it: `log-iw-size()` (default 1,000;
+/// 25,600 for `unix-stream()`) divided by `max-connections()`, and at least the global
+/// `min-iw-size-per-reader()`, with syslog-ng's warning when it is raised to that.
+#[test]
+fn stream_windows_are_sized_as_syslog_ng_sizes_them() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("iw-size").expect("tempdir");
+    let port = rsng_tests::free_tcp_ports(1)[0];
+    let sock = tmp.path().join("log.sock");
+    let sources = [
+        ("", format!("network(ip(127.0.0.1) port({port}))")),
+        ("", format!("network(ip(127.0.0.1) port({port}) log-iw-size(100))")),
+        ("", format!("syslog(ip(127.0.0.1) port({port}) log-iw-size(1000) max-connections(20))")),
+        ("min-iw-size-per-reader(7);", format!("tcp(ip(127.0.0.1) port({port}) log-iw-size(50))")),
+        ("", format!("unix-stream(\"{}\")", sock.display())),
+        ("", format!("unix-stream(\"{}\" log-iw-size(300))", sock.display())),
+        ("min-iw-size-per-reader(20);", format!("unix-stream(\"{}\" log-iw-size(300))", sock.display())),
+        ("", format!("udp(ip(127.0.0.1) port({port}) log-iw-size(5))")),
+    ];
+    let mut warned = 0;
+    for (i, (options, source)) in sources.iter().enumerate() {
+        let text = format!(
+            "@version: 3.38\noptions {{ {options} }};\nsource s {{ {source}; }};\n\
+             destination d {{ file(\"/dev/null\"); }};\nlog {{ source(s); destination(d); flags(flow-control); }};\n"
+        );
+        let mut seen = Vec::new();
+        for daemon in [Daemon::Oracle, Daemon::Rsng] {
+            let out = start_briefly(daemon, &text, tmp.path(), &format!("iw{i}"), 1.0);
+            assert_eq!(out.code, None, "{} did not start on {source}: {}", daemon.name(), out.stderr);
+            let warnings: Vec<String> = out
+                .stderr
+                .lines()
+                .filter_map(|l| l.split_once("WARNING: window sizing").map(|(_, rest)| rest.to_string()))
+                .collect();
+            seen.push(warnings);
+        }
+        assert_eq!(seen[1], seen[0], "{options} {source}");
+        warned += seen[0].len();
+    }
+    assert_eq!(warned, 5, "syslog-ng raised five of the windows");
+}
+
+/// `create-dirs(yes)` on a `unix-stream()` source makes the missing directories above the socket
+/// with `dir-perm()`, and the socket gets `perm()`; without `create-dirs()` the source cannot
+/// bind there and the daemon does not start.
+#[test]
+fn create_dirs_of_unix_stream_sources() {
+    use std::os::unix::fs::PermissionsExt as _;
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("unixdirs").expect("tempdir");
+    let mut seen = Vec::new();
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let base = tmp.path().join(daemon.name());
+        let socket = base.join("a/b/log.sock");
+        let out = tmp.path().join(format!("{}.out", daemon.name()));
+        let (running, _, _) = RunningDaemon::start(daemon, tmp.path(), 0, 0, |_| {
+            format!(
+                "@version: 3.38
+                 source s {{ unix-stream(\"{}\" create-dirs(yes) dir-perm(0751) perm(0604)); }};
+                 destination d {{ file(\"{}\" template(\"$MSG\\n\")); }};
+                 log {{ source(s); destination(d); }};
+",
+                socket.display(),
+                out.display()
+            )
+        });
+        running.wait_for(20, || socket.exists());
+        let mut conn = std::os::unix::net::UnixStream::connect(&socket).expect("connect");
+        std::io::Write::write_all(&mut conn, b"<13>prog: through a made directory\n").expect("send");
+        drop(conn);
+        let count = || fs::read_to_string(&out).map_or(0, |t| t.lines().count());
+        running.wait_for(20, || count() >= 1);
+        assert!(running.stop());
+        let mode = |p: &Path| fs::metadata(p).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0);
+        seen.push((mode(&base.join("a")), mode(&base.join("a/b")), fs::read_to_string(&out).unwrap_or_default()));
+    }
+    assert_eq!(seen[0].2, "through a made directory\n", "syslog-ng wrote {:?}", seen[0]);
+    assert_eq!(seen[1], seen[0], "rsng differs from syslog-ng (directory modes, output)");
+    assert_eq!((seen[0].0, seen[0].1), (0o751, 0o751));
+
+    // Without create-dirs(), both refuse to start.
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let socket = tmp.path().join(format!("{}-missing/x/log.sock", daemon.name()));
+        let text = format!(
+            "@version: 3.38\nsource s {{ unix-stream(\"{}\"); }};\n\
+             destination d {{ file(\"/dev/null\"); }};\nlog {{ source(s); destination(d); }};\n",
+            socket.display()
+        );
+        let out = start_briefly(daemon, &text, tmp.path(), "nodirs", 3.0);
+        assert!(out.stderr.contains("Error binding socket"), "{}: {}", daemon.name(), out.stderr);
+    }
+}
+
 /// Reads what arrives on `listener` (one connection) until `want` bytes or 20 s.
 fn receive(listener: &std::net::TcpListener, want: usize) -> String {
     use std::io::Read as _;

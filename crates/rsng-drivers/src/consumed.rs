@@ -12,6 +12,11 @@ use rsng_config::schema::Context;
 
 use crate::file::check;
 use crate::options::{as_bool, as_int, as_str};
+use crate::receive::ReaderOptions;
+use crate::socket::options::{
+    InetListenerOptions, ListenerOptions, SenderOptions, SocketLevelOptions, UnixListenerOptions,
+};
+use crate::writer::{LocalZoneOptions, TemplateOptions, WriterOptions};
 
 /// What a driver does with its options.
 #[derive(Debug, Clone, Copy)]
@@ -56,55 +61,22 @@ fn same_value(expected: &str, value: &Value) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Sources
 
-/// The LogSource and LogReader options [`crate::receive::Receiver`] and the socket sources read.
-const SOCKET_READER: &[&str] = &[
-    "log-iw-size",
-    "chain-hostnames",
-    "long-hostnames",
-    "log-prefix",
-    "keep-hostname",
-    "program-override",
-    "host-override",
-    "keep-timestamp",
-    "tags",
-    "use-fqdn",
-    "use-dns",
-    "dns-cache",
-    "normalize-hostnames",
-    "time-zone",
-    "default-priority",
-    "default-facility",
-    "check-hostname",
-    "flags",
-    "log-msg-size",
-    "max-connections",
+/// IP listeners: the reader, the listener, address and transport, socket options.
+const INET_SOURCE: &[&[&str]] = &[
+    ReaderOptions::DRIVER_OPTIONS,
+    ListenerOptions::DRIVER_OPTIONS,
+    InetListenerOptions::DRIVER_OPTIONS,
+    SocketLevelOptions::DRIVER_OPTIONS,
 ];
 
-/// IP listeners: address, transport, socket options.
-const INET_SOURCE: &[&str] = &[
-    "ip",
-    "port",
-    "transport",
-    "ip-protocol",
-    "tls",
-    "trim-large-messages",
-    "so-sndbuf",
-    "so-rcvbuf",
-    "so-broadcast",
-    "so-keepalive",
-    "so-reuseport",
-    "ip-ttl",
-    "ip-freebind",
-    "interface",
-    "tcp-keepalive-time",
-    "tcp-keepalive-intvl",
-    "tcp-keepalive-probes",
-    "listen-backlog",
-];
+/// Unix listeners: the reader, the listener, the socket file and credentials.
+const UNIX_SOURCE: &[&[&str]] =
+    &[ReaderOptions::DRIVER_OPTIONS, ListenerOptions::DRIVER_OPTIONS, UnixListenerOptions::DRIVER_OPTIONS];
 
-/// Unix listeners: the socket file's ownership and mode.
-const UNIX_SOURCE: &[&str] =
-    &["owner", "group", "perm", "dir-owner", "dir-group", "dir-perm", "create-dirs", "pass-unix-credentials"];
+/// `systemd-syslog()` takes its socket as passed, with only the credentials option of a unix
+/// listener.
+const SYSTEMD_SYSLOG: &[&[&str]] =
+    &[ReaderOptions::DRIVER_OPTIONS, ListenerOptions::DRIVER_OPTIONS, &["so-passcred", "pass-unix-credentials"]];
 
 /// `read-old-records()` is only read by syslog-ng's journal reader; `log-fetch-limit()` only
 /// shapes how many messages one poll takes (rsng reads 64 KiB and posts the batch);
@@ -155,48 +127,19 @@ const SYSTEM_NO_EFFECT: &[&str] = &["exclude-kmsg"];
 // ---------------------------------------------------------------------------------------------
 // Destinations
 
-/// LogWriter options [`crate::writer::Writer`] and the socket destinations read, and the queue
-/// the runtime puts in front of every destination.
-const SOCKET_WRITER: &[&str] = &[
-    "flags",
-    "template",
-    "template-escape",
-    "truncate-size",
-    "time-reopen",
-    "ts-format",
-    "frac-digits",
-    "time-zone",
-    "send-time-zone",
-    "on-error",
-    "log-fifo-size",
-    "disk-buffer",
-    "so-sndbuf",
-    "so-rcvbuf",
-    "so-broadcast",
-    "so-keepalive",
-    "so-reuseport",
-    // MARK messages ([`crate::mark`], run beside the writer by the runtime).
-    "mark-freq",
-    "mark",
-    "mark-mode",
-    // Streams only; datagrams have no input to close on, in syslog-ng either.
-    "close-on-input",
-    "throttle",
-    // A reload keeps the connection (the runtime's choice of what to keep).
-    "keep-alive",
-];
+/// What the runtime runs beside every socket destination: its queue, MARK messages
+/// ([`crate::mark`]), `throttle()`, and keeping the connection across a reload (`keep-alive()`).
+/// The rest is typed in [`crate::writer::WriterOptions`] and [`crate::socket::options`].
+const SOCKET_DEST_QUEUE: &[&str] =
+    &["log-fifo-size", "disk-buffer", "mark-freq", "mark", "mark-mode", "throttle", "keep-alive"];
 
-const INET_DEST: &[&str] = &[
-    "port",
-    "localip",
-    "localport",
-    "transport",
-    "ip-protocol",
-    "tls",
-    "ip-ttl",
-    "ip-tos",
-    "interface",
-    "max-connection-lifetime",
+/// Socket destinations: the writer, socket options, peer and connection, the queue.
+const SOCKET_DEST: &[&[&str]] = &[
+    WriterOptions::DRIVER_OPTIONS,
+    TemplateOptions::DRIVER_OPTIONS,
+    SocketLevelOptions::DRIVER_OPTIONS,
+    SenderOptions::DRIVER_OPTIONS,
+    SOCKET_DEST_QUEUE,
 ];
 
 /// `flush-timeout()` is obsolete and does nothing; `persist-name()` names persist-file entries, which socket destinations do not keep;
@@ -263,22 +206,12 @@ const FILE_INERT: &[(&str, &str)] = &[];
 /// `program()` destinations write each batch at once: `flush-lines()` and its old names do not
 /// apply, nor does `local-time-zone()`.
 const PROGRAM_WRITER: &[&str] = &[
-    "flags",
     "flush-timeout",
     "suppress",
-    "template",
-    "template-escape",
-    "pad-size",
-    "truncate-size",
     "mark-freq",
     "mark",
     "mark-mode",
     "time-reopen",
-    "ts-format",
-    "frac-digits",
-    "time-zone",
-    "send-time-zone",
-    "on-error",
     "log-fifo-size",
     "throttle",
     "persist-name",
@@ -303,11 +236,6 @@ const KAFKA: &[&str] = &[
     "flush-lines",
     "batch-timeout",
     "workers",
-    "ts-format",
-    "frac-digits",
-    "time-zone",
-    "send-time-zone",
-    "on-error",
     "log-fifo-size",
     "disk-buffer",
 ];
@@ -326,7 +254,6 @@ const SNMP: &[&str] = &[
     "enc-password",
     "snmp-obj",
     "trap-obj",
-    "time-zone",
     "log-fifo-size",
     "disk-buffer",
 ];
@@ -344,11 +271,6 @@ const REDIS: &[&str] = &[
     "flush-lines",
     "batch-timeout",
     "workers",
-    "ts-format",
-    "frac-digits",
-    "time-zone",
-    "send-time-zone",
-    "on-error",
     "log-fifo-size",
     "disk-buffer",
 ];
@@ -367,11 +289,6 @@ const MQTT: &[&str] = &[
     "tls",
     "retries",
     "time-reopen",
-    "ts-format",
-    "frac-digits",
-    "time-zone",
-    "send-time-zone",
-    "on-error",
     "log-fifo-size",
     "disk-buffer",
 ];
@@ -449,28 +366,19 @@ const fn consumes(
 /// whose builders take every option they accept or refuse it by name (`rsng_runtime::transform`).
 pub fn driver(context: Context, name: &str) -> Option<Consumes> {
     use check::*;
-    let inet_src: &'static [&'static [&'static str]] = &[SOCKET_READER, INET_SOURCE];
     Some(match (context, name) {
         (Context::Source, "network" | "syslog" | "tcp" | "tcp6" | "udp" | "udp6") => {
-            consumes(inet_src, SOCKET_SOURCE_NO_EFFECT, READER_FLAGS, &[], SOCKET_SOURCE_INERT)
+            consumes(INET_SOURCE, SOCKET_SOURCE_NO_EFFECT, READER_FLAGS, &[], SOCKET_SOURCE_INERT)
         }
         (Context::Source, "unix-stream") => {
-            consumes(&[SOCKET_READER, UNIX_SOURCE], SOCKET_SOURCE_NO_EFFECT, READER_FLAGS, &[], SOCKET_SOURCE_INERT)
+            consumes(UNIX_SOURCE, SOCKET_SOURCE_NO_EFFECT, READER_FLAGS, &[], SOCKET_SOURCE_INERT)
         }
-        (Context::Source, "unix-dgram") => consumes(
-            &[SOCKET_READER, UNIX_SOURCE, &["so-passcred"]],
-            SOCKET_SOURCE_NO_EFFECT,
-            READER_FLAGS,
-            &[],
-            SOCKET_SOURCE_INERT,
-        ),
-        (Context::Source, "systemd-syslog") => consumes(
-            &[SOCKET_READER, &["so-passcred", "pass-unix-credentials"]],
-            SOCKET_SOURCE_NO_EFFECT,
-            READER_FLAGS,
-            &[],
-            SOCKET_SOURCE_INERT,
-        ),
+        (Context::Source, "unix-dgram") => {
+            consumes(UNIX_SOURCE, SOCKET_SOURCE_NO_EFFECT, READER_FLAGS, &[], SOCKET_SOURCE_INERT)
+        }
+        (Context::Source, "systemd-syslog") => {
+            consumes(SYSTEMD_SYSLOG, SOCKET_SOURCE_NO_EFFECT, READER_FLAGS, &[], SOCKET_SOURCE_INERT)
+        }
         (Context::Source, "system") => consumes(&[], SYSTEM_NO_EFFECT, &[], &[], &[]),
         (Context::Source, "mqtt") => {
             consumes(&[MQTT_SOURCE], MQTT_SOURCE_NO_EFFECT, MQTT_SOURCE_FLAGS, &[], &[("use-syslogng-pid", "no")])
@@ -502,60 +410,92 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
             &[("use-syslogng-pid", "no")],
         ),
         (Context::Source, "file") => consumes(
-            &[READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE, LEGACY_WILDCARD],
+            &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE, LEGACY_WILDCARD],
             FILE_NO_EFFECT,
             ALL_FILE_FLAGS,
             &[],
             FILE_INERT,
         ),
         (Context::Source, "stdin") => consumes(
-            &[READER_SOURCE, FILE_PERM, MULTI_LINE, STDIN_SOURCE],
+            &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, STDIN_SOURCE],
             FILE_NO_EFFECT,
             ALL_FILE_FLAGS,
             &[],
             FILE_INERT,
         ),
         (Context::Source, "wildcard-file") => consumes(
-            &[READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE, WILDCARD],
+            &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE, WILDCARD],
             FILE_NO_EFFECT,
             ALL_FILE_FLAGS,
             &[],
             FILE_INERT,
         ),
         (Context::Source, "pipe") => consumes(
-            &[READER_SOURCE, FILE_PERM, MULTI_LINE, PIPE_SOURCE],
+            &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, PIPE_SOURCE],
             FILE_NO_EFFECT,
             ALL_FILE_FLAGS,
             &[],
             FILE_INERT,
         ),
-        (Context::Source, "program") => {
-            consumes(&[READER_SOURCE, PROGRAM_SOURCE], FILE_NO_EFFECT, ALL_FILE_FLAGS, &[], FILE_INERT)
-        }
-        (Context::Destination, "network" | "syslog" | "tcp" | "tcp6" | "udp" | "udp6") => consumes(
-            &[SOCKET_WRITER, INET_DEST],
-            SOCKET_DEST_NO_EFFECT,
-            SOCKET_WRITER_FLAGS,
-            DISK_BUFFER,
-            SOCKET_DEST_INERT,
+        (Context::Source, "program") => consumes(
+            &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, PROGRAM_SOURCE],
+            FILE_NO_EFFECT,
+            ALL_FILE_FLAGS,
+            &[],
+            FILE_INERT,
         ),
-        (Context::Destination, "unix-stream" | "unix-dgram") => {
-            consumes(&[SOCKET_WRITER], SOCKET_DEST_NO_EFFECT, SOCKET_WRITER_FLAGS, DISK_BUFFER, SOCKET_DEST_INERT)
-        }
-        (Context::Destination, "file") => {
-            consumes(&[WRITER_DEST, FILE_PERM, FILE_DEST], FILE_NO_EFFECT, ALL_FILE_FLAGS, DISK_BUFFER, FILE_INERT)
-        }
-        (Context::Destination, "pipe") => {
-            consumes(&[WRITER_DEST, FILE_PERM, PIPE_DEST], FILE_NO_EFFECT, ALL_FILE_FLAGS, DISK_BUFFER, FILE_INERT)
-        }
-        (Context::Destination, "program") => {
-            consumes(&[PROGRAM_WRITER, PROGRAM_DEST], FILE_NO_EFFECT, ALL_FILE_FLAGS, DISK_BUFFER, FILE_INERT)
-        }
+        (
+            Context::Destination,
+            "network" | "syslog" | "tcp" | "tcp6" | "udp" | "udp6" | "unix-stream" | "unix-dgram",
+        ) => consumes(SOCKET_DEST, SOCKET_DEST_NO_EFFECT, SOCKET_WRITER_FLAGS, DISK_BUFFER, SOCKET_DEST_INERT),
+        (Context::Destination, "file") => consumes(
+            &[
+                WriterOptions::DRIVER_OPTIONS,
+                TemplateOptions::DRIVER_OPTIONS,
+                LocalZoneOptions::DRIVER_OPTIONS,
+                WRITER_DEST,
+                FILE_PERM,
+                FILE_DEST,
+            ],
+            FILE_NO_EFFECT,
+            ALL_FILE_FLAGS,
+            DISK_BUFFER,
+            FILE_INERT,
+        ),
+        (Context::Destination, "pipe") => consumes(
+            &[
+                WriterOptions::DRIVER_OPTIONS,
+                TemplateOptions::DRIVER_OPTIONS,
+                LocalZoneOptions::DRIVER_OPTIONS,
+                WRITER_DEST,
+                FILE_PERM,
+                PIPE_DEST,
+            ],
+            FILE_NO_EFFECT,
+            ALL_FILE_FLAGS,
+            DISK_BUFFER,
+            FILE_INERT,
+        ),
+        (Context::Destination, "program") => consumes(
+            &[WriterOptions::DRIVER_OPTIONS, TemplateOptions::DRIVER_OPTIONS, PROGRAM_WRITER, PROGRAM_DEST],
+            FILE_NO_EFFECT,
+            ALL_FILE_FLAGS,
+            DISK_BUFFER,
+            FILE_INERT,
+        ),
         (Context::Destination, "usertty") => consumes(&[USERTTY], &[], &[], &[], &[]),
-        (Context::Destination, "kafka-c") => consumes(&[KAFKA], THREADED_DEST_NO_EFFECT, &[], DISK_BUFFER, &[]),
-        (Context::Destination, "redis") => consumes(&[REDIS], THREADED_DEST_NO_EFFECT, &[], DISK_BUFFER, &[]),
-        (Context::Destination, "mqtt") => consumes(&[MQTT], THREADED_DEST_NO_EFFECT, &[], DISK_BUFFER, &[]),
-        (Context::Destination, "snmp") => consumes(&[SNMP], THREADED_DEST_NO_EFFECT, &[], DISK_BUFFER, &[]),
+        (Context::Destination, "kafka-c") => {
+            consumes(&[KAFKA, TemplateOptions::DRIVER_OPTIONS], THREADED_DEST_NO_EFFECT, &[], DISK_BUFFER, &[])
+        }
+        (Context::Destination, "redis") => {
+            consumes(&[REDIS, TemplateOptions::DRIVER_OPTIONS], THREADED_DEST_NO_EFFECT, &[], DISK_BUFFER, &[])
+        }
+        (Context::Destination, "mqtt") => {
+            consumes(&[MQTT, TemplateOptions::DRIVER_OPTIONS], THREADED_DEST_NO_EFFECT, &[], DISK_BUFFER, &[])
+        }
+        (Context::Destination, "snmp") => {
+            consumes(&[SNMP, TemplateOptions::DRIVER_OPTIONS], THREADED_DEST_NO_EFFECT, &[], DISK_BUFFER, &[])
+        }
         _ => return None,
     })
 }
@@ -563,32 +503,13 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
 // ---------------------------------------------------------------------------------------------
 // Global options
 
-/// Global options that the drivers and the runtime read.
+/// Global options that the file family and the runtime read (the socket drivers' are typed).
 const GLOBAL_READ: &[&str] = &[
-    "bad-hostname",
     // Which counters exist (file destinations, parsers, filters, per-sender rows).
     "stats-level",
-    "file-template",
-    "proto-template",
     "flush-lines",
-    "chain-hostnames",
-    "keep-hostname",
-    "check-hostname",
-    "use-fqdn",
-    "use-dns",
-    "dns-cache",
-    "normalize-hostnames",
-    "time-reopen",
     "time-reap",
     "log-fifo-size",
-    "log-msg-size",
-    "keep-timestamp",
-    "recv-time-zone",
-    "ts-format",
-    "frac-digits",
-    "send-time-zone",
-    "local-time-zone",
-    "on-error",
     "create-dirs",
     "owner",
     "group",
@@ -596,7 +517,6 @@ const GLOBAL_READ: &[&str] = &[
     "dir-owner",
     "dir-group",
     "dir-perm",
-    "pass-unix-credentials",
     // `$UNIQID` ([`rsng_core::message::uniqid`], started by the runtime).
     "use-uniqid",
     "use-rcptid",
@@ -607,6 +527,17 @@ const GLOBAL_READ: &[&str] = &[
     "mark-freq",
     "mark",
     "mark-mode",
+];
+
+/// Every global option read.
+static GLOBALS: &[&[&str]] = &[
+    ReaderOptions::GLOBAL_OPTIONS,
+    WriterOptions::GLOBAL_OPTIONS,
+    TemplateOptions::GLOBAL_OPTIONS,
+    LocalZoneOptions::GLOBAL_OPTIONS,
+    SenderOptions::GLOBAL_OPTIONS,
+    UnixListenerOptions::GLOBAL_OPTIONS,
+    GLOBAL_READ,
 ];
 
 /// `flush-timeout()` and `time-sleep()` are obsolete and do nothing; `threaded()` changes
@@ -620,5 +551,5 @@ const GLOBAL_INERT: &[(&str, &str)] =
 
 /// What the global `options {}` consumes.
 pub fn globals() -> Consumes {
-    consumes(&[GLOBAL_READ], GLOBAL_NO_EFFECT, &[], &[], GLOBAL_INERT)
+    consumes(GLOBALS, GLOBAL_NO_EFFECT, &[], &[], GLOBAL_INERT)
 }

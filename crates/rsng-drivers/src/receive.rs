@@ -11,7 +11,10 @@ use rsng_core::names::{facility_code, severity_code};
 use rsng_core::LogMessage;
 use rsng_proto::syslog::{parse, ParseFlags, ParseOptions};
 
-use crate::options::Options;
+use rsng_config::ir::Value;
+
+use crate::options::typed::Flags;
+use crate::options::{as_bool, as_str, Options};
 
 /// How a source turns bytes into messages. Built once per source driver, shared by its
 /// connections.
@@ -68,26 +71,77 @@ pub struct HostResolve {
     pub cache: bool,
 }
 
+crate::typed_options! {
+    /// The options of syslog-ng's LogSource and LogReader that every source reads.
+    pub struct ReaderOptions {
+        driver {
+            /// Parser flags ([`ParseFlags::apply`]), `empty-lines`, `store-raw-message`,
+            /// `guess-timezone`.
+            pub flags: Flags = "flags" or (Flags::default());
+            pub default_facility: String = "default-facility";
+            pub default_priority: String = "default-priority";
+            /// The zone of stamps read without one; else the global `recv-time-zone()`.
+            pub time_zone: String = "time-zone";
+            pub tags: Vec<String> = "tags" or (Vec::new());
+            pub chain_hostnames: bool = "chain-hostnames";
+            /// The obsolete spelling of `chain-hostnames()`.
+            pub long_hostnames: bool = "long-hostnames";
+            pub host_override: Arc<str> = "host-override";
+            pub program_override: Arc<str> = "program-override";
+            /// The obsolete spelling of `program-override()`.
+            pub log_prefix: Arc<str> = "log-prefix";
+        }
+        inherited {
+            pub check_hostname: bool = "check-hostname" or (false);
+            pub keep_hostname: bool = "keep-hostname" or (false);
+            /// `yes`, `no` or `persist-only` (which resolves nothing either).
+            pub use_dns: Value = "use-dns";
+            pub use_fqdn: bool = "use-fqdn" or (false);
+            pub normalize_hostnames: bool = "normalize-hostnames" or (false);
+            pub dns_cache: bool = "dns-cache" or (true);
+            /// `log-msg-size()`: longer messages are cut to this many bytes.
+            pub log_msg_size: usize = "log-msg-size" if (|&n| n > 0) or (65536);
+            pub pass_unix_credentials: bool = "pass-unix-credentials" or (true);
+            pub keep_timestamp: bool = "keep-timestamp" or (true);
+        }
+        global {
+            pub recv_time_zone: String = "recv-time-zone";
+            pub bad_hostname: String = "bad-hostname";
+            pub global_chain_hostnames: bool = "chain-hostnames";
+        }
+    }
+}
+
+impl ReaderOptions {
+    fn use_dns(&self) -> bool {
+        match &self.use_dns {
+            None => true,
+            Some(v) => {
+                !matches!(as_str(v), Some("no" | "off" | "0" | "persist-only" | "persist_only"))
+                    && as_bool(v) != Some(false)
+            }
+        }
+    }
+}
+
 impl Receiver {
     /// The receiving options of a source driver; `defaults` are the parser flags the driver
     /// family implies (e.g. `syslog-protocol` for `syslog()`).
     pub fn new(source: &str, opts: Options<'_>, defaults: ParseFlags, local: bool) -> Receiver {
+        Receiver::from_options(source, ReaderOptions::read(&opts), defaults, local)
+    }
+
+    /// [`Receiver::new`] from options already read.
+    pub fn from_options(source: &str, o: ReaderOptions, defaults: ParseFlags, local: bool) -> Receiver {
         let mut flags = defaults;
         flags.local = local;
-        let (mut empty_lines, mut store_raw_message, mut guess_timezone) = (false, false, false);
-        for word in opts.words("flags") {
-            match word.as_str() {
-                "empty-lines" => empty_lines = true,
-                "store-raw-message" => store_raw_message = true,
-                "guess-timezone" => guess_timezone = true,
-                _ => {}
-            }
-            flags.apply(&word);
+        for word in o.flags.iter() {
+            flags.apply(word);
         }
-        if opts.bool_or_global("check-hostname") == Some(true) {
+        if o.check_hostname {
             flags.check_hostname = true;
         }
-        let default_pri = match (opts.str("default-facility"), opts.str("default-priority")) {
+        let default_pri = match (o.default_facility.as_deref(), o.default_priority.as_deref()) {
             (None, None) => None,
             (fac, sev) => {
                 let base = if flags.kernel { 0 } else { 8 };
@@ -96,16 +150,12 @@ impl Receiver {
                 Some((fac + sev) as u16)
             }
         };
-        let use_dns = !matches!(opts.str_or_global("use-dns"), Some("no" | "off" | "0" | "persist-only"))
-            && opts.bool_or_global("use-dns") != Some(false);
-        let configured_zone = opts
-            .str("time-zone")
-            .or_else(|| opts.globals.str("recv-time-zone"))
-            .and_then(crate::writer::parse_time_zone);
+        let configured_zone =
+            o.time_zone.as_deref().or(o.recv_time_zone.as_deref()).and_then(crate::writer::parse_time_zone);
         let zone_configured = configured_zone.is_some();
         let time_zone = configured_zone.unwrap_or_else(jiff::tz::TimeZone::system);
-        let tags = opts.strings("tags").iter().map(|t| TagId::intern(t)).collect();
-        let bad_hostname = opts.globals.str("bad-hostname").and_then(|pattern| {
+        let tags = o.tags.iter().map(|t| TagId::intern(t)).collect();
+        let bad_hostname = o.bad_hostname.as_deref().and_then(|pattern| {
             // syslog-ng compiles it as an extended POSIX regexp; PCRE reads those alike.
             match pcre2::bytes::RegexBuilder::new().build(pattern) {
                 Ok(re) => Some(Arc::new(re)),
@@ -121,38 +171,34 @@ impl Receiver {
         without_host.expect_hostname = false;
         Receiver {
             parse: ParseOptions { flags, default_pri },
-            keep_hostname: opts.bool_or_global("keep-hostname").unwrap_or(false),
+            keep_hostname: o.keep_hostname,
             // `long-hostnames()` and `log-prefix()` are the obsolete spellings of
             // `chain-hostnames()` and `program-override()`; the driver's setting wins.
-            chain_hostnames: opts
-                .bool("chain-hostnames")
-                .or_else(|| opts.bool("long-hostnames"))
-                .or_else(|| opts.globals.bool("chain-hostnames"))
-                .unwrap_or(false),
+            chain_hostnames: o.chain_hostnames.or(o.long_hostnames).or(o.global_chain_hostnames).unwrap_or(false),
             resolve: HostResolve {
-                use_dns,
-                use_fqdn: opts.bool_or_global("use-fqdn").unwrap_or(false),
-                normalize: opts.bool_or_global("normalize-hostnames").unwrap_or(false),
-                cache: opts.bool_or_global("dns-cache").unwrap_or(true),
+                use_dns: o.use_dns(),
+                use_fqdn: o.use_fqdn,
+                normalize: o.normalize_hostnames,
+                cache: o.dns_cache,
             },
             tags,
-            host_override: opts.str("host-override").map(Arc::from),
-            program_override: opts.str("program-override").or_else(|| opts.str("log-prefix")).map(Arc::from),
+            host_override: o.host_override,
+            program_override: o.program_override.or(o.log_prefix),
             time_zone,
             zone_configured,
-            max_msg_size: opts.int_or_global("log-msg-size").unwrap_or(65536).max(1) as usize,
+            max_msg_size: o.log_msg_size,
             source: Arc::from(source),
             source_tag: TagId::intern(&format!(".source.{source}")),
             local,
-            empty_lines,
-            unix_credentials: opts.bool_or_global("pass-unix-credentials").unwrap_or(true),
+            empty_lines: o.flags.contains("empty-lines"),
+            unix_credentials: o.pass_unix_credentials,
             pid_from_credentials: false,
-            keep_timestamp: opts.bool_or_global("keep-timestamp").unwrap_or(true),
+            keep_timestamp: o.keep_timestamp,
             destination: None,
             bad_hostname,
             parse_without_host: ParseOptions { flags: without_host, default_pri },
-            store_raw_message,
-            guess_timezone,
+            store_raw_message: o.flags.contains("store-raw-message"),
+            guess_timezone: o.flags.contains("guess-timezone"),
         }
     }
 

@@ -8,6 +8,7 @@ use rsng_core::message::Builtin;
 use rsng_core::template::{compile, CompileContext, FormatOptions, OnError, Template, TsFormat};
 use rsng_core::LogMessage;
 
+use crate::options::typed::Flags;
 use crate::options::Options;
 use crate::{BuildContext, DriverError};
 
@@ -41,14 +42,104 @@ fn fixed(text: &str) -> Template {
     compile(text, &CompileContext::new()).expect("built-in template compiles")
 }
 
+crate::typed_options! {
+    /// The options of syslog-ng's LogWriter that every formatting destination reads (the
+    /// template options are [`TemplateOptions`]).
+    pub struct WriterOptions {
+        driver {
+            /// A template's name or text.
+            pub template: String = "template";
+            pub template_escape: bool = "template-escape" or (false);
+            /// `no-multi-line`.
+            pub flags: Flags = "flags" or (Flags::default());
+            pub truncate_size: usize = "truncate-size";
+            pub pad_size: usize = "pad-size" or (0);
+        }
+        inherited {}
+        global {
+            /// The default templates of file-like and network destinations (by name).
+            pub file_template: String = "file-template";
+            pub proto_template: String = "proto-template";
+        }
+    }
+}
+
+crate::typed_options! {
+    /// syslog-ng's template options of a destination: how its templates write dates, and what
+    /// a failed type cast does.
+    pub struct TemplateOptions {
+        driver {
+            /// The zone dates are written in; `send-time-zone()` is its other name.
+            pub time_zone: String = "time-zone";
+            pub send_time_zone: String = "send-time-zone";
+        }
+        inherited {
+            pub ts_format: String = "ts-format";
+            pub frac_digits: u32 = "frac-digits" or (0);
+            pub on_error: String = "on-error";
+        }
+        global {
+            /// In `options {}`, `time-zone()` and `send-time-zone()` both set the zone dates are
+            /// written in (where both are given, `send-time-zone()`).
+            pub global_send_time_zone: String = "send-time-zone";
+            pub global_time_zone: String = "time-zone";
+        }
+    }
+}
+
+impl TemplateOptions {
+    /// The zone name dates are written in, if one is configured.
+    pub fn send_zone(&self) -> Option<&str> {
+        (self.time_zone.as_deref().or(self.send_time_zone.as_deref()))
+            .or(self.global_send_time_zone.as_deref())
+            .or(self.global_time_zone.as_deref())
+    }
+
+    /// The options for templates whose dates are written in `zone` (`None`: the local zone).
+    pub fn with_zone(&self, zone: Option<jiff::tz::TimeZone>) -> FormatOptions {
+        FormatOptions {
+            ts_format: self.ts_format.as_deref().and_then(TsFormat::from_name).unwrap_or(TsFormat::Rfc3164),
+            frac_digits: self.frac_digits.min(6) as u8,
+            time_zone: zone,
+            escape: false,
+            seq_num: 0,
+            on_error: self.on_error.as_deref().and_then(OnError::from_name).unwrap_or_default(),
+        }
+    }
+
+    /// The options for templates whose dates are written in the send zone (syslog-ng's
+    /// `LTZ_SEND`): message bodies, lines, values.
+    pub fn send_format(&self) -> FormatOptions {
+        self.with_zone(self.send_zone().and_then(parse_time_zone))
+    }
+
+    /// [`TemplateOptions::read`] then [`TemplateOptions::send_format`].
+    pub fn send_format_of(opts: &Options<'_>) -> FormatOptions {
+        TemplateOptions::read(opts).send_format()
+    }
+}
+
+crate::typed_options! {
+    /// syslog-ng's `LTZ_LOCAL`: the zone of dates in file names and SQL table names.
+    pub struct LocalZoneOptions {
+        driver {}
+        inherited {
+            pub local_time_zone: String = "local-time-zone";
+        }
+        global {}
+    }
+}
+
 impl Writer {
     /// A writer for driver `opts` with default format `format`.
     ///
     /// # Errors
     /// When the `template()` option does not compile.
     pub fn new(opts: Options<'_>, format: WireFormat, ctx: &BuildContext) -> Result<Writer, DriverError> {
-        let mut escape = opts.bool("template-escape").unwrap_or(false);
-        let template = match opts.str("template") {
+        let o = WriterOptions::read(&opts);
+        let mut format_options = TemplateOptions::send_format_of(&opts);
+        let mut escape = o.template_escape;
+        let template = match o.template.as_deref() {
             Some(name) if ctx.templates.contains_key(name) => {
                 escape |= ctx.template_escape.get(name).copied().unwrap_or(false);
                 Some(ctx.templates[name].clone())
@@ -61,8 +152,8 @@ impl Writer {
             // file-like and network destinations.
             None => {
                 let default = match format {
-                    WireFormat::File => opts.globals.str("file-template"),
-                    WireFormat::Proto => opts.globals.str("proto-template"),
+                    WireFormat::File => o.file_template.as_deref(),
+                    WireFormat::Proto => o.proto_template.as_deref(),
                     _ => None,
                 };
                 default.and_then(|name| {
@@ -72,27 +163,18 @@ impl Writer {
                 })
             }
         };
-        let ts_format = opts.str_or_global("ts-format").and_then(TsFormat::from_name).unwrap_or(TsFormat::Rfc3164);
-        let frac_digits = opts.int_or_global("frac-digits").unwrap_or(0).clamp(0, 6) as u8;
-        // `send-time-zone()` is another name of a destination's `time-zone()` in syslog-ng.
-        let zone_name =
-            opts.str("time-zone").or_else(|| opts.str("send-time-zone")).or_else(|| opts.globals.str("send-time-zone"));
-        let time_zone = zone_name.and_then(parse_time_zone);
-        let on_error = opts.str_or_global("on-error").and_then(OnError::from_name).unwrap_or_default();
-        let flags = opts.words("flags");
-        let truncate_size =
-            opts.int("truncate-size").filter(|&n| n >= 0).map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+        format_options.escape = escape;
         Ok(Writer {
             format,
             template,
-            opts: FormatOptions { ts_format, frac_digits, time_zone, escape, seq_num: 0, on_error },
+            opts: format_options,
             stamp: fixed("$STAMP"),
             bsd_date: fixed("$DATE"),
             iso_date: fixed("$ISODATE"),
             sdata: fixed("$SDATA"),
-            no_multi_line: flags.iter().any(|f| f == "no-multi-line"),
-            truncate_size,
-            padding: opts.int("pad-size").unwrap_or(0).max(0) as usize,
+            no_multi_line: o.flags.contains("no-multi-line"),
+            truncate_size: o.truncate_size,
+            padding: o.pad_size,
             seq_num: 0,
         })
     }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use rsng_core::template::{compile, FormatOptions, OnError, Template, TsFormat};
+use rsng_core::template::{compile, FormatOptions, Template};
 
 use super::options;
 use super::run::{AmqpDestination, Shared};
@@ -42,8 +42,8 @@ pub fn build_destination(
         routing_key,
         body,
         headers,
-        key_format: format_options(&opts, &["local-time-zone"]),
-        format: format_options(&opts, &["time-zone", "send-time-zone"]),
+        key_format: format_options(&opts, Zone::Local),
+        format: format_options(&opts, Zone::Send),
         driver: id,
         location,
     };
@@ -52,16 +52,20 @@ pub fn build_destination(
 
 /// The template options: the routing key in `local-time-zone()` (syslog-ng's `LTZ_LOCAL`), the
 /// body and headers in `send-time-zone()` (`LTZ_SEND`).
-fn format_options(opts: &Options<'_>, zones: &[&str]) -> FormatOptions {
-    let ts_format = opts.str_or_global("ts-format").and_then(TsFormat::from_name).unwrap_or(TsFormat::Rfc3164);
-    let frac_digits = opts.int_or_global("frac-digits").unwrap_or(0).clamp(0, 6) as u8;
-    let zone = zones.iter().find_map(|z| opts.str(z)).or_else(|| zones.iter().find_map(|z| opts.globals.str(z)));
-    FormatOptions {
-        ts_format,
-        frac_digits,
-        time_zone: zone.and_then(parse_time_zone),
-        escape: false,
-        seq_num: 0,
-        on_error: opts.str_or_global("on-error").and_then(OnError::from_name).unwrap_or_default(),
+fn format_options(opts: &Options<'_>, zone: Zone) -> FormatOptions {
+    let template = crate::writer::TemplateOptions::read(opts);
+    match zone {
+        Zone::Send => template.send_format(),
+        Zone::Local => template.with_zone(
+            crate::writer::LocalZoneOptions::read(opts).local_time_zone.as_deref().and_then(parse_time_zone),
+        ),
     }
+}
+
+/// Which of a destination's two zones a template writes dates in.
+enum Zone {
+    /// `time-zone()`/`send-time-zone()`: the values.
+    Send,
+    /// `local-time-zone()`: the names (tables, keys).
+    Local,
 }

@@ -10,35 +10,19 @@
 //! per file).
 
 use crate::options::{as_int, Options};
+use crate::receive::ReaderOptions;
+use crate::writer::{LocalZoneOptions, TemplateOptions, WriterOptions};
 use crate::DriverError;
 
-/// `source_option`, `msg_format_option` and `source_reader_option` of syslog-ng, as run by
-/// [`crate::receive::Receiver`] and the readers of this module.
+/// `source_option`, `msg_format_option` and `source_reader_option` of syslog-ng run by the
+/// readers of this module, besides [`ReaderOptions`].
 pub(crate) const READER_SOURCE: &[&str] = &[
     "log-iw-size",
-    "chain-hostnames",
-    "long-hostnames",
-    "keep-hostname",
-    "program-override",
-    "log-prefix",
-    "host-override",
-    "keep-timestamp",
     "read-old-records",
     "use-syslogng-pid",
-    "tags",
-    "use-fqdn",
-    "use-dns",
-    "dns-cache",
-    "normalize-hostnames",
-    "time-zone",
-    "default-priority",
-    "default-facility",
-    "check-hostname",
-    "flags",
     "log-fetch-limit",
     "format",
     "encoding",
-    "log-msg-size",
     "trim-large-messages",
     "persist-name",
 ];
@@ -52,29 +36,19 @@ pub(crate) const WILDCARD: &[&str] = &["base-dir", "filename-pattern", "recursiv
 pub(crate) const PIPE_SOURCE: &[&str] = &["optional", "pad-size", "create-dirs"];
 pub(crate) const PROGRAM_SOURCE: &[&str] = &["inherit-environment"];
 
-/// `dest_writer_option` and `dest_driver_option`, as run by [`crate::writer::Writer`], the
-/// runtime (`log-fifo-size()`, `disk-buffer()`) and the writers of this module.
+/// `dest_writer_option` and `dest_driver_option` run by the runtime (`log-fifo-size()`,
+/// `disk-buffer()`) and the writers of this module, besides [`WriterOptions`],
+/// [`TemplateOptions`] and [`LocalZoneOptions`].
 pub(crate) const WRITER_DEST: &[&str] = &[
-    "flags",
     "flush-lines",
     "sync",
     "sync-freq",
     "flush-timeout",
     "suppress",
-    "template",
-    "template-escape",
-    "pad-size",
-    "truncate-size",
     "mark-freq",
     "mark",
     "mark-mode",
     "time-reopen",
-    "ts-format",
-    "frac-digits",
-    "time-zone",
-    "send-time-zone",
-    "local-time-zone",
-    "on-error",
     "log-fifo-size",
     "throttle",
     "persist-name",
@@ -93,14 +67,18 @@ pub(crate) const USERTTY: &[&str] = &["time-reopen"];
 /// The first option rsng does not run.
 pub fn source(opts: &Options<'_>, legacy_wildcard: bool) -> Result<(), DriverError> {
     let groups: &[&[&str]] = match opts.name() {
-        "file" if legacy_wildcard => &[READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE, LEGACY_WILDCARD],
-        "file" => &[READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE],
+        "file" if legacy_wildcard => {
+            &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE, LEGACY_WILDCARD]
+        }
+        "file" => &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE],
         // follow-freq() would make syslog-ng poll `stat("-")`; standard input is read as a stream.
-        "stdin" => &[READER_SOURCE, FILE_PERM, MULTI_LINE, STDIN_SOURCE],
-        "wildcard-file" => &[READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE, WILDCARD],
-        "pipe" => &[READER_SOURCE, FILE_PERM, MULTI_LINE, PIPE_SOURCE],
-        "program" => &[READER_SOURCE, PROGRAM_SOURCE],
-        _ => &[READER_SOURCE],
+        "stdin" => &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, STDIN_SOURCE],
+        "wildcard-file" => {
+            &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE, WILDCARD]
+        }
+        "pipe" => &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, PIPE_SOURCE],
+        "program" => &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, PROGRAM_SOURCE],
+        _ => &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE],
     };
     if opts.name() == "file" && !legacy_wildcard {
         if let Some(o) = opts.driver.options.iter().find(|o| LEGACY_WILDCARD.contains(&o.name)) {
@@ -135,11 +113,36 @@ pub fn source(opts: &Options<'_>, legacy_wildcard: bool) -> Result<(), DriverErr
 /// The first option rsng does not run.
 pub fn destination(opts: &Options<'_>) -> Result<(), DriverError> {
     let groups: &[&[&str]] = match opts.name() {
-        "file" => &[WRITER_DEST, FILE_PERM, FILE_DEST],
-        "pipe" => &[WRITER_DEST, FILE_PERM, PIPE_DEST],
-        "program" => &[WRITER_DEST, PROGRAM_DEST],
+        "file" => &[
+            WriterOptions::DRIVER_OPTIONS,
+            TemplateOptions::DRIVER_OPTIONS,
+            LocalZoneOptions::DRIVER_OPTIONS,
+            WRITER_DEST,
+            FILE_PERM,
+            FILE_DEST,
+        ],
+        "pipe" => &[
+            WriterOptions::DRIVER_OPTIONS,
+            TemplateOptions::DRIVER_OPTIONS,
+            LocalZoneOptions::DRIVER_OPTIONS,
+            WRITER_DEST,
+            FILE_PERM,
+            PIPE_DEST,
+        ],
+        "program" => &[
+            WriterOptions::DRIVER_OPTIONS,
+            TemplateOptions::DRIVER_OPTIONS,
+            LocalZoneOptions::DRIVER_OPTIONS,
+            WRITER_DEST,
+            PROGRAM_DEST,
+        ],
         "usertty" => &[USERTTY],
-        _ => &[WRITER_DEST],
+        _ => &[
+            WriterOptions::DRIVER_OPTIONS,
+            TemplateOptions::DRIVER_OPTIONS,
+            LocalZoneOptions::DRIVER_OPTIONS,
+            WRITER_DEST,
+        ],
     };
     allowed(opts, groups, "destination")?;
     if let Some(n) = opts.get("suppress").and_then(as_int) {

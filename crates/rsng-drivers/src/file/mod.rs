@@ -39,7 +39,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rsng_config::ir::Value;
-use rsng_core::template::{compile, CompileContext, FormatOptions, OnError, TsFormat};
+use rsng_core::template::{compile, CompileContext, FormatOptions};
 use rsng_proto::syslog::ParseFlags;
 
 use crate::internal;
@@ -551,8 +551,8 @@ fn file_destination(opts: Options<'_>, ctx: &BuildContext, kind: Kind) -> Result
         .clamp(1, FLUSH_LINES_MAX as i64) as usize;
     let overwrite_if_older =
         opts.int("overwrite-if-older").or_else(|| opts.int("remove-if-older")).filter(|&n| n > 0).map(secs);
-    let local_zone = opts.str_or_global("local-time-zone");
-    let time_zone = match local_zone {
+    let local_zone = crate::writer::LocalZoneOptions::read(&opts).local_time_zone;
+    let time_zone = match local_zone.as_deref() {
         Some(z) => Some(crate::writer::parse_time_zone(z).ok_or_else(|| {
             DriverError::new(
                 format!("unknown time zone `{z}` in local-time-zone()"),
@@ -561,14 +561,7 @@ fn file_destination(opts: Options<'_>, ctx: &BuildContext, kind: Kind) -> Result
         })?),
         None => None,
     };
-    let path_opts = FormatOptions {
-        ts_format: opts.str_or_global("ts-format").and_then(TsFormat::from_name).unwrap_or(TsFormat::Rfc3164),
-        frac_digits: opts.int_or_global("frac-digits").unwrap_or(0).clamp(0, 6) as u8,
-        time_zone,
-        escape: false,
-        seq_num: 0,
-        on_error: opts.str_or_global("on-error").and_then(OnError::from_name).unwrap_or_default(),
-    };
+    let path_opts = crate::writer::TemplateOptions::read(&opts).with_zone(time_zone);
     Ok(Box::new(FileDestination {
         kind,
         path,

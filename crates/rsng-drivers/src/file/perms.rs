@@ -81,7 +81,7 @@ fn opt_error(opts: &Options<'_>, name: &str, what: String) -> DriverError {
     DriverError::new(what, span)
 }
 
-fn lookup_user(name: &str) -> Result<u32, String> {
+pub(crate) fn lookup_user(name: &str) -> Result<u32, String> {
     if let Ok(n) = name.parse::<u32>() {
         return Ok(n);
     }
@@ -91,7 +91,7 @@ fn lookup_user(name: &str) -> Result<u32, String> {
     }
 }
 
-fn lookup_group(name: &str) -> Result<u32, String> {
+pub(crate) fn lookup_group(name: &str) -> Result<u32, String> {
     if let Ok(n) = name.parse::<u32>() {
         return Ok(n);
     }

@@ -5,14 +5,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rsng_config::ir::Value;
-use rsng_core::template::{compile, FormatOptions, OnError, TsFormat};
+use rsng_core::template::{compile, FormatOptions};
 use rsng_transport::tls::{PeerVerify, Side, SslOption, TlsConfig, TlsContext};
 
 use super::options::{self, tls_items};
 use super::run::{HttpDestination, Shared};
 use crate::internal;
 use crate::options::{as_bool, as_str, Options};
-use crate::writer::parse_time_zone;
 use crate::{BuildContext, Destination, DriverError};
 
 /// Where Debian's curl finds the system's certificate authorities when no `ca-file()` or
@@ -80,18 +79,7 @@ pub fn build_destination(
 
 /// The template options of `body()` (dates in `send-time-zone()`, as syslog-ng's `LTZ_SEND`).
 pub(crate) fn format_options(opts: &Options<'_>) -> FormatOptions {
-    let ts_format = opts.str_or_global("ts-format").and_then(TsFormat::from_name).unwrap_or(TsFormat::Rfc3164);
-    let frac_digits = opts.int_or_global("frac-digits").unwrap_or(0).clamp(0, 6) as u8;
-    let zone =
-        opts.str("time-zone").or_else(|| opts.str("send-time-zone")).or_else(|| opts.globals.str("send-time-zone"));
-    FormatOptions {
-        ts_format,
-        frac_digits,
-        time_zone: zone.and_then(parse_time_zone),
-        escape: false,
-        seq_num: 0,
-        on_error: opts.str_or_global("on-error").and_then(OnError::from_name).unwrap_or_default(),
-    }
+    crate::writer::TemplateOptions::send_format_of(opts)
 }
 
 fn existing(path: &str) -> Option<PathBuf> {

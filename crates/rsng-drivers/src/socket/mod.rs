@@ -8,6 +8,7 @@
 
 pub mod activation;
 pub mod destination;
+pub mod options;
 pub mod proxied;
 pub mod shared;
 pub mod source;
@@ -16,16 +17,19 @@ pub mod tls;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use rsng_config::ir::Value;
+use rsng_config::source_map::FileSpan;
 use rsng_config::transport::{Framing as ConfigFraming, IpTransport};
 use rsng_proto::syslog::ParseFlags;
 use rsng_transport::tls::Side;
-use rsng_transport::{Family, FileOwnership, SocketOptions};
+use rsng_transport::Family;
 
 use crate::options::Options;
 use crate::receive::Receiver;
 use crate::writer::{WireFormat, Writer};
 use crate::{BuildContext, Destination, DriverError, Source};
 use destination::{Peer, SocketDestination};
+use options::{InetListenerOptions, ListenerOptions, SenderOptions, SocketLevelOptions, UnixListenerOptions};
 use source::{Bound, Framing, SocketSource};
 
 /// The path `system()` reads local messages from.
@@ -41,22 +45,102 @@ enum Transport {
     Tls,
 }
 
-fn family(opts: &Options<'_>) -> Family {
-    match opts.name() {
-        "tcp6" | "udp6" => Family::V6,
-        _ if opts.int("ip-protocol") == Some(6) => Family::V6,
-        _ => Family::V4,
-    }
+/// What the transport decisions of an IP driver take, from either side's options.
+struct Inet<'a> {
+    driver: &'static str,
+    transport: Option<&'a str>,
+    ip_protocol: Option<i64>,
+    tls: bool,
+    trim_large_messages: bool,
+    version4: bool,
+    span: &'a FileSpan,
 }
 
-/// The transport and framing of an IP driver, after syslog-ng's `transport-mapper-inet.c`
-/// checks of `tls()` against `transport()`; errors for transports rsng does not run.
-/// The `transport()` of an IP driver, lowercased; implied by the old driver names.
-fn transport_name(opts: &Options<'_>) -> String {
-    match opts.name() {
-        "tcp" | "tcp6" => "tcp".to_string(),
-        "udp" | "udp6" => "udp".to_string(),
-        _ => opts.str("transport").unwrap_or("tcp").to_ascii_lowercase(),
+impl<'a> Inet<'a> {
+    fn listener(opts: &Options<'a>, o: &'a InetListenerOptions) -> Inet<'a> {
+        Inet {
+            driver: opts.name(),
+            transport: o.transport.as_deref(),
+            ip_protocol: o.ip_protocol,
+            tls: o.tls.is_some(),
+            trim_large_messages: o.trim_large_messages,
+            version4: opts.globals.version4,
+            span: opts.span(),
+        }
+    }
+
+    fn sender(opts: &Options<'a>, o: &'a SenderOptions) -> Inet<'a> {
+        Inet {
+            driver: opts.name(),
+            transport: o.transport.as_deref(),
+            ip_protocol: o.ip_protocol,
+            tls: o.tls.is_some(),
+            trim_large_messages: o.trim_large_messages,
+            version4: opts.globals.version4,
+            span: opts.span(),
+        }
+    }
+
+    fn family(&self) -> Family {
+        match self.driver {
+            "tcp6" | "udp6" => Family::V6,
+            _ if self.ip_protocol == Some(6) => Family::V6,
+            _ => Family::V4,
+        }
+    }
+
+    /// The `transport()` of an IP driver, lowercased; implied by the old driver names.
+    fn transport_name(&self) -> String {
+        match self.driver {
+            "tcp" | "tcp6" => "tcp".to_string(),
+            "udp" | "udp6" => "udp".to_string(),
+            _ => self.transport.unwrap_or("tcp").to_ascii_lowercase(),
+        }
+    }
+
+    /// The transport and framing: syslog-ng's `transport-mapper-inet.c` checks of `tls()`
+    /// against `transport()`, shared with the configuration check (so a configuration
+    /// `--syntax-only` accepts is never refused here).
+    fn resolve(&self, source: bool) -> Result<(Transport, Option<Framing>, IpTransport), DriverError> {
+        let t = rsng_config::transport::resolve(self.driver, source, self.transport, self.tls, self.version4)
+            .map_err(|message| DriverError::new(message, self.span))?;
+        let trim_large_messages = self.trim_large_messages;
+        let framing = t.framing.map(|f| match f {
+            ConfigFraming::Text => Framing::Text,
+            ConfigFraming::OctetCounted => Framing::OctetCounted { trim_large_messages },
+            ConfigFraming::Auto => Framing::Auto { trim_large_messages },
+        });
+        let kind = match (t.datagram, t.tls) {
+            (true, _) => Transport::Udp,
+            (false, true) => Transport::Tls,
+            (false, false) => Transport::Tcp,
+        };
+        // text-with-nuls is text framing that keeps NULs inside messages.
+        let framing = match (framing, self.transport) {
+            (Some(Framing::Text), Some("text-with-nuls")) => Some(Framing::TextWithNuls),
+            (framing, _) => framing,
+        };
+        Ok((kind, framing, t))
+    }
+
+    /// The first of `values` given, as a port number or service name; else `default`.
+    fn port(&self, values: &[&Option<Value>], default: u16) -> Result<u16, DriverError> {
+        let Some(value) = values.iter().find_map(|v| v.as_ref()) else { return Ok(default) };
+        let driver = self.driver;
+        match value {
+            Value::Int(n) => u16::try_from(*n)
+                .map_err(|_| DriverError::new(format!("port {n} is out of range for `{driver}()`"), self.span)),
+            other => match (crate::options::as_str(other), crate::options::as_int(other)) {
+                (None, Some(n)) => u16::try_from(n)
+                    .map_err(|_| DriverError::new(format!("port {n} is out of range for `{driver}()`"), self.span)),
+                (text, _) => {
+                    let text = text.unwrap_or_default();
+                    text.parse::<u16>()
+                        .or_else(|_| service_port(text))
+                        .map_err(|_| DriverError::new(format!("invalid port `{text}` for `{driver}()`"), self.span))
+                }
+            },
+        }
     }
 }
 
@@ -68,99 +152,16 @@ pub fn destination_stats_name(object: &str, index: usize, opts: Options<'_>) -> 
         let path = opts.positional().unwrap_or_default();
         return Some((format!("dst.{name}"), format!("{object}#{index}"), format!("{name},localhost.afunix:{path}")));
     }
-    let (_, _, resolved) = ip_transport(&opts, false).ok()?;
-    let port = port_option(&opts, &["port", "destport"], resolved.default_port).ok()?;
+    let o = SenderOptions::read(&opts);
+    let inet = Inet::sender(&opts, &o);
+    let (_, _, resolved) = inet.resolve(false).ok()?;
+    let port = inet.port(&[&o.port, &o.destport], resolved.default_port).ok()?;
     let host = opts.positional().unwrap_or_default();
     Some((
         format!("dst.{}", opts.name()),
         format!("{object}#{index}"),
-        format!("{},{host}:{port}", transport_name(&opts)),
+        format!("{},{host}:{port}", inet.transport_name()),
     ))
-}
-
-/// The transport of an IP driver: syslog-ng's `transport-mapper-inet.c` rules, shared with the
-/// configuration check (so a configuration `--syntax-only` accepts is never refused here).
-fn ip_transport(opts: &Options<'_>, source: bool) -> Result<(Transport, Option<Framing>, IpTransport), DriverError> {
-    let t = rsng_config::transport::resolve(
-        opts.name(),
-        source,
-        opts.str("transport"),
-        opts.get("tls").is_some(),
-        opts.globals.version4,
-    )
-    .map_err(|message| DriverError::new(message, opts.span()))?;
-    let trim_large_messages = opts.bool("trim-large-messages").unwrap_or(false);
-    let framing = t.framing.map(|f| match f {
-        ConfigFraming::Text => Framing::Text,
-        ConfigFraming::OctetCounted => Framing::OctetCounted { trim_large_messages },
-        ConfigFraming::Auto => Framing::Auto { trim_large_messages },
-    });
-    let kind = match (t.datagram, t.tls) {
-        (true, _) => Transport::Udp,
-        (false, true) => Transport::Tls,
-        (false, false) => Transport::Tcp,
-    };
-    // text-with-nuls is text framing that keeps NULs inside messages.
-    let framing = match (framing, opts.str("transport")) {
-        (Some(Framing::Text), Some("text-with-nuls")) => Some(Framing::TextWithNuls),
-        (framing, _) => framing,
-    };
-    Ok((kind, framing, t))
-}
-
-/// The socket options of a listening (`send` false) or sending socket. As in syslog-ng,
-/// `ip-tos()` only applies to sending sockets, and `ip-freebind()` and `tcp-keepalive-*()` only to
-/// listening ones (and the connections they accept).
-fn socket_options(opts: &Options<'_>, send: bool) -> SocketOptions {
-    let size = |name: &str| opts.int(name).filter(|&n| n > 0).map(|n| n as usize);
-    let positive = |name: &str| opts.int(name).filter(|&n| n > 0).and_then(|n| u32::try_from(n).ok());
-    // syslog-ng's defaults for the connections a source accepts (60 s idle, probes every 10 s,
-    // 6 of them); `0` leaves the system's value.
-    let keepalive = |name: &str, default: i64| {
-        (!send).then(|| opts.int(name).unwrap_or(default)).filter(|&n| n > 0).and_then(|n| u32::try_from(n).ok())
-    };
-    SocketOptions {
-        so_rcvbuf: size("so-rcvbuf"),
-        so_sndbuf: size("so-sndbuf"),
-        so_reuseport: opts.bool("so-reuseport").unwrap_or(false),
-        // On by default for IP sockets, sources and destinations alike, as in syslog-ng.
-        so_keepalive: opts.bool("so-keepalive").unwrap_or(true),
-        so_broadcast: opts.bool("so-broadcast").unwrap_or(false),
-        ip_ttl: opts.int("ip-ttl").filter(|&n| n > 0).map(|n| n as u32),
-        backlog: opts.int("listen-backlog").map(|n| n as i32),
-        // Zero means "leave the system's value", as in syslog-ng.
-        ip_tos: if send { positive("ip-tos") } else { None },
-        ip_freebind: !send && opts.bool("ip-freebind").unwrap_or(false),
-        interface: opts.str("interface").filter(|i| !i.is_empty()).map(String::from),
-        tcp_keepalive_time: keepalive("tcp-keepalive-time", 60),
-        tcp_keepalive_intvl: keepalive("tcp-keepalive-intvl", 10),
-        tcp_keepalive_probes: keepalive("tcp-keepalive-probes", 6),
-    }
-}
-
-fn ownership(opts: &Options<'_>) -> FileOwnership {
-    FileOwnership {
-        owner: opts.str("owner").map(String::from),
-        group: opts.str("group").map(String::from),
-        perm: opts.int("perm").filter(|&p| p >= 0).map(|p| p as u32),
-    }
-}
-
-fn port_option(opts: &Options<'_>, names: &[&str], default: u16) -> Result<u16, DriverError> {
-    for name in names {
-        if let Some(text) = opts.str(name) {
-            return text
-                .parse::<u16>()
-                .or_else(|_| service_port(text))
-                .map_err(|_| DriverError::new(format!("invalid port `{text}` for `{}()`", opts.name()), opts.span()));
-        }
-        if let Some(n) = opts.int(name) {
-            return u16::try_from(n).map_err(|_| {
-                DriverError::new(format!("port {n} is out of range for `{}()`", opts.name()), opts.span())
-            });
-        }
-    }
-    Ok(default)
 }
 
 /// A service name from /etc/services (`port("syslog")`).
@@ -180,6 +181,7 @@ fn service_port(name: &str) -> Result<u16, ()> {
 /// Builds a socket source driver (binding its socket now).
 pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Result<Box<dyn Source>, DriverError> {
     let name = opts.name();
+    let o = ListenerOptions::read(&opts);
     let bind_error = |what: &str, e: std::io::Error| {
         DriverError::new(
             format!("Error binding socket; addr='{what}', error='{}'", crate::file::os_error(&e)),
@@ -192,6 +194,8 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
     // 4.x: `$TRANSPORT` and `$IP_PROTO` of IP sources.
     let mut transport_name: Option<Arc<str>> = None;
     let mut passcred = None;
+    // syslog-ng names a stream sender's counter by the transport as written (`tls,10.0.0.1`).
+    let mut sender_prefix: Arc<str> = Arc::from("unix-stream");
     let (bound, framing, local) = match name {
         _ if name == "systemd-syslog" || activation::replaces_unix_source(name, opts.positional()) => {
             if name != "systemd-syslog" {
@@ -217,9 +221,8 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
                 }
             };
             defaults.expect_hostname = false;
-            let pass = opts.bool("so-passcred").or_else(|| opts.bool_or_global("pass-unix-credentials"));
-            passcred = pass;
-            if pass.unwrap_or(true) {
+            passcred = UnixListenerOptions::read(&opts).pass_credentials();
+            if passcred.unwrap_or(true) {
                 let _ = nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::PassCred, &true);
             }
             // No file of rsng's to remove when the source stops.
@@ -232,7 +235,11 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
                 "system" => PathBuf::from(DEV_LOG),
                 _ => PathBuf::from(opts.positional().unwrap_or_default()),
             };
-            let own = ownership(&opts);
+            let unix = UnixListenerOptions::read(&opts);
+            let own = unix.ownership();
+            if name != "system" {
+                unix.create_containing_dirs(&path).map_err(|e| DriverError::new(e, opts.span()))?;
+            }
             let shown = format!("AF_UNIX({})", path.display());
             if name == "unix-stream" {
                 let l = match shared::take_over(&shared::key_of("unix-stream", &path.display().to_string())) {
@@ -245,10 +252,8 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
                     Some(fd) => std::os::unix::net::UnixDatagram::from(fd),
                     None => rsng_transport::bind_unix_dgram(&path, &own).map_err(|e| bind_error(&shown, e))?,
                 };
-                // `so-passcred()` is the newer name of `pass-unix-credentials()`.
-                let pass = opts.bool("so-passcred").or_else(|| opts.bool_or_global("pass-unix-credentials"));
-                passcred = pass;
-                if pass.unwrap_or(true) {
+                passcred = unix.pass_credentials();
+                if passcred.unwrap_or(true) {
                     // The kernel then tells each datagram's sender (pid, uid, gid).
                     let _ = nix::sys::socket::setsockopt(&s, nix::sys::socket::sockopt::PassCred, &true);
                 }
@@ -265,24 +270,24 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
             if name == "syslog" {
                 defaults.syslog_protocol = true;
             }
-            let (transport, framing, resolved) = ip_transport(&opts, true)?;
+            let ip = InetListenerOptions::read(&opts);
+            let inet = Inet::listener(&opts, &ip);
+            sender_prefix = Arc::from(inet.transport_name());
+            let (transport, framing, resolved) = inet.resolve(true)?;
             if opts.globals.version4 {
-                transport_name = Some(Arc::from(rsng_config::transport::transport_name(
-                    name,
-                    opts.str("transport"),
-                    opts.get("tls").is_some(),
-                )));
+                transport_name =
+                    Some(Arc::from(rsng_config::transport::transport_name(name, inet.transport, inet.tls)));
             }
             proxy = resolved.proxy.map(|at| proxied::ProxyMode { at, replace_addresses: opts.globals.version4 });
-            let port = port_option(&opts, &["port", "localport"], resolved.default_port)?;
-            let host = opts.str("ip").or_else(|| opts.str("localip"));
-            let addr = rsng_transport::resolve(host, port, family(&opts))
+            let port = inet.port(&[&ip.port, &ip.localport], resolved.default_port)?;
+            let host = ip.ip.as_deref().or(ip.localip.as_deref());
+            let addr = rsng_transport::resolve(host, port, inet.family())
                 .map_err(|e| DriverError::new(format!("Error resolving `{}`: {e}", host.unwrap_or("")), opts.span()))?;
             if transport == Transport::Tls {
                 tls_context = tls::context(&opts, Side::Server, ctx)?
                     .map(|c| c.with_instance(&tls::source_instance(name, object, &addr)));
             }
-            let sockopts = socket_options(&opts, false);
+            let sockopts = SocketLevelOptions::read(&opts).for_socket(false);
             let shown = source::af_name(&addr);
             // A running source on the same address (a reload) hands its socket over.
             let bound = match transport {
@@ -310,23 +315,16 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
         _ => None,
     };
     let receiver = Arc::new(receiver);
-    let max_connections = opts.int("max-connections").filter(|&n| n > 0).unwrap_or(if local { 256 } else { 10 });
-    // `log-iw-size()` is shared out among the connections of a stream listener, as syslog-ng does.
-    let iw = opts.int("log-iw-size").filter(|&n| n > 0).unwrap_or(100) as usize;
+    let max_connections = o.max_connections.unwrap_or(if local { 256 } else { 10 });
     let stream = matches!(bound, Bound::Tcp(_) | Bound::UnixStream(..));
-    let window = if stream { (iw / max_connections as usize).max(1) } else { iw };
-    // syslog-ng names a stream sender's counter by the transport as written (`tls,10.0.0.1`).
-    let sender_prefix: Arc<str> = match bound {
-        Bound::UnixStream(..) => Arc::from("unix-stream"),
-        _ => Arc::from(self::transport_name(&opts)),
-    };
+    let window = o.window(name, stream, max_connections);
     Ok(Box::new(SocketSource {
         component: format!("src.{name}"),
         bound,
         sender_prefix,
         framing,
         receiver,
-        max_connections: max_connections as usize,
+        max_connections,
         window,
         // The kernel log, where it can be read, is part of `system()`.
         companions: if name == "system" {
@@ -349,23 +347,25 @@ pub fn build_destination(
     let name = opts.name();
     let format = if name == "syslog" { WireFormat::Syslog } else { WireFormat::Proto };
     let writer = Writer::new(opts, format, ctx)?;
+    let o = SenderOptions::read(&opts);
+    let socket_level = SocketLevelOptions::read(&opts);
+    let inet = Inet::sender(&opts, &o);
     let peer = match name {
         "unix-stream" => Peer::UnixStream(PathBuf::from(opts.positional().unwrap_or_default())),
         "unix-dgram" => Peer::UnixDgram(PathBuf::from(opts.positional().unwrap_or_default())),
         _ => {
-            let (transport, framing, resolved) = ip_transport(&opts, false)?;
-            let port = port_option(&opts, &["port", "destport"], resolved.default_port)?;
+            let (transport, framing, resolved) = inet.resolve(false)?;
+            let port = inet.port(&[&o.port, &o.destport], resolved.default_port)?;
             let host = opts.positional().unwrap_or_default().to_string();
-            let local_port = port_option(&opts, &["localport"], 0)?;
-            let local_ip = opts.str("localip").map(String::from);
-            let family = family(&opts);
+            let local_port = inet.port(&[&o.localport], 0)?;
+            let local_ip = o.localip.clone();
+            let family = inet.family();
             let octets = matches!(framing, Some(Framing::OctetCounted { .. }));
             let tls = match transport {
                 Transport::Tls => tls::context(&opts, Side::Client, ctx)?
                     .map(|c| c.with_instance(&tls::destination_instance(name, object, &host, port))),
                 _ => None,
             };
-            let lifetime = opts.int("max-connection-lifetime").filter(|&n| n > 0);
             // The configuration check refuses it over UDP.
             match transport {
                 Transport::Udp => Peer::Udp { host, port, family, local_ip, local_port },
@@ -377,19 +377,18 @@ pub fn build_destination(
                     local_port,
                     octet_counted: octets,
                     tls,
-                    max_lifetime: lifetime.map(|n| std::time::Duration::from_secs(n as u64)),
+                    max_lifetime: o.max_connection_lifetime.map(std::time::Duration::from_secs),
                 },
             }
         }
     };
-    let time_reopen = opts.int_or_global("time-reopen").filter(|&n| n > 0).unwrap_or(60) as u64;
     Ok(Box::new(SocketDestination {
         name: format!("{object}#{name}"),
         peer,
         writer,
-        sockopts: socket_options(&opts, true),
-        time_reopen: std::time::Duration::from_secs(time_reopen),
-        close_on_input: opts.bool("close-on-input").unwrap_or(true),
+        sockopts: socket_level.for_socket(true),
+        time_reopen: std::time::Duration::from_secs(o.time_reopen),
+        close_on_input: o.close_on_input,
         throttle: crate::file::throttle(&opts),
     }))
 }

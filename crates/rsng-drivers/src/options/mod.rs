@@ -4,6 +4,8 @@
 //! The IR has already checked every value against the option tables, so these getters only
 //! convert; a value of an unexpected shape reads as absent.
 
+pub mod typed;
+
 use std::sync::{Arc, Mutex};
 
 use rsng_config::ir::{Config, Driver, OptionValue, Value};
@@ -139,6 +141,27 @@ impl<'a> Options<'a> {
             collect_strings(&o.value, &mut out);
         }
         out
+    }
+
+    /// The values of every occurrence of option `name`, in order (recording the read).
+    pub fn values(&self, name: &str) -> Vec<&'a Value> {
+        self.driver.note(name);
+        self.driver.options.iter().filter(|o| o.name == name).map(|o| &o.value).collect()
+    }
+
+    /// The driver's values of `name`, else the global one (recording both reads).
+    pub fn values_or_global(&self, name: &str) -> Vec<&'a Value> {
+        let own = self.values(name);
+        if own.is_empty() {
+            self.global_values(name)
+        } else {
+            own
+        }
+    }
+
+    /// The global value of `name`, if given (recording the read).
+    pub fn global_values(&self, name: &str) -> Vec<&'a Value> {
+        self.globals.get(name).into_iter().collect()
     }
 
     /// The options of a nested group (`tls(...)`), as a driver-less option list.

@@ -1,0 +1,258 @@
+//! Typed option structs: each driver family declares its options once, with their names, types,
+//! defaults and where they come from (the driver, the driver else the global `options {}`, or
+//! only the globals), and reads them into a plain struct when the driver is built. The driver's
+//! code then uses fields, never names, and the declaration gives the names for
+//! [`crate::consumed`], so the list of options a driver acts on cannot drift from what it reads.
+//!
+//! ```ignore
+//! typed_options! {
+//!     /// What a listener reads.
+//!     pub struct ListenerOptions {
+//!         driver {
+//!             /// `max-connections()`; the family decides the default.
+//!             pub max_connections: usize = "max-connections" if (|&n| n > 0);
+//!             pub log_iw_size: usize = "log-iw-size" if (|&n| n > 0) or (100);
+//!             pub flags: Flags = "flags" or (Flags::default());
+//!         }
+//!         inherited {
+//!             pub keep_hostname: bool = "keep-hostname" or (false);
+//!         }
+//!         global {}
+//!     }
+//! }
+//! ```
+//!
+//! A field without `or (DEFAULT)` is an `Option` of its type (absent when not given; lists take
+//! an empty default); `if
+//! (FILTER)` drops values that do not pass, so the default applies to them as to an absent
+//! option (syslog-ng's "0 means the default").
+
+use std::sync::Arc;
+
+use rsng_config::ir::Value;
+
+use super::{as_bool, as_int, as_str, collect_strings, collect_words};
+
+/// A type an option's value converts to. `values` are the values of every occurrence of the
+/// option, in order (the last one wins for single values; lists collect them all).
+pub trait OptionField: Sized {
+    fn from_values(values: &[&Value]) -> Option<Self>;
+}
+
+fn last<'a>(values: &[&'a Value]) -> Option<&'a Value> {
+    values.last().copied()
+}
+
+impl OptionField for bool {
+    fn from_values(values: &[&Value]) -> Option<bool> {
+        last(values).and_then(as_bool)
+    }
+}
+
+impl OptionField for i64 {
+    fn from_values(values: &[&Value]) -> Option<i64> {
+        last(values).and_then(as_int)
+    }
+}
+
+/// Narrower integers; a value out of the type's range (a negative size) reads as absent.
+macro_rules! integer_field {
+    ($($t:ty),*) => {$(
+        impl OptionField for $t {
+            fn from_values(values: &[&Value]) -> Option<$t> {
+                last(values).and_then(as_int).and_then(|n| <$t>::try_from(n).ok())
+            }
+        }
+    )*};
+}
+integer_field!(i32, u16, u32, u64, usize);
+
+impl OptionField for String {
+    fn from_values(values: &[&Value]) -> Option<String> {
+        last(values).and_then(as_str).map(String::from)
+    }
+}
+
+impl OptionField for Arc<str> {
+    fn from_values(values: &[&Value]) -> Option<Arc<str>> {
+        last(values).and_then(as_str).map(Arc::from)
+    }
+}
+
+/// The value as written, for options whose reading depends on its shape (`port(514)` or
+/// `port("syslog")`).
+impl OptionField for Value {
+    fn from_values(values: &[&Value]) -> Option<Value> {
+        last(values).cloned()
+    }
+}
+
+/// Every string of a list option as written (`tags("a" "b")`), over all its occurrences.
+impl OptionField for Vec<String> {
+    fn from_values(values: &[&Value]) -> Option<Vec<String>> {
+        let mut out = Vec::new();
+        values.iter().for_each(|v| collect_strings(v, &mut out));
+        Some(out)
+    }
+}
+
+/// The words of a `flags()`-like option, lowercased with `_` read as `-`, over all its
+/// occurrences.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Flags(pub Vec<String>);
+
+impl Flags {
+    pub fn contains(&self, word: &str) -> bool {
+        self.0.iter().any(|w| w == word)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+}
+
+impl OptionField for Flags {
+    fn from_values(values: &[&Value]) -> Option<Flags> {
+        let mut out = Vec::new();
+        values.iter().for_each(|v| collect_words(v, &mut out));
+        Some(Flags(out))
+    }
+}
+
+/// The field type: `T` with a default, else `Option<T>`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __typed_option_type {
+    ($ty:ty) => { Option<$ty> };
+    ($ty:ty, $default:expr) => { $ty };
+}
+
+/// The field value from the option's converted value.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __typed_option_value {
+    ($read:expr) => {
+        $read
+    };
+    ($read:expr, $default:expr) => {
+        $read.unwrap_or_else(|| $default)
+    };
+}
+
+/// Declares a typed option struct; see the [module](crate::options::typed) documentation.
+#[macro_export]
+macro_rules! typed_options {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            driver {
+                $( $(#[$dmeta:meta])* $dvis:vis $dfield:ident : $dty:ty = $dopt:literal
+                    $(if ($dfilter:expr))? $(or ($ddefault:expr))? ; )*
+            }
+            inherited {
+                $( $(#[$imeta:meta])* $ivis:vis $ifield:ident : $ity:ty = $iopt:literal
+                    $(if ($ifilter:expr))? $(or ($idefault:expr))? ; )*
+            }
+            global {
+                $( $(#[$gmeta:meta])* $gvis:vis $gfield:ident : $gty:ty = $gopt:literal
+                    $(if ($gfilter:expr))? $(or ($gdefault:expr))? ; )*
+            }
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone)]
+        $vis struct $name {
+            $( $(#[$dmeta])* $dvis $dfield: $crate::__typed_option_type!($dty $(, $ddefault)?), )*
+            $( $(#[$imeta])* $ivis $ifield: $crate::__typed_option_type!($ity $(, $idefault)?), )*
+            $( $(#[$gmeta])* $gvis $gfield: $crate::__typed_option_type!($gty $(, $gdefault)?), )*
+        }
+
+        impl $name {
+            /// The options read from the driver (canonical names), its own or inherited.
+            #[allow(dead_code)]
+            pub const DRIVER_OPTIONS: &'static [&'static str] = &[$($dopt,)* $($iopt,)*];
+            /// The global options read, as a driver's fallback or on their own.
+            #[allow(dead_code)]
+            pub const GLOBAL_OPTIONS: &'static [&'static str] = &[$($iopt,)* $($gopt,)*];
+
+            /// Reads every option of the struct (recording each read, see
+            /// [`rsng_config::ir::record_reads`]).
+            #[allow(clippy::redundant_closure_call, unused_variables)]
+            pub fn read(opts: &$crate::options::Options<'_>) -> $name {
+                use $crate::options::typed::OptionField;
+                $name {
+                    $( $dfield: $crate::__typed_option_value!(
+                        <$dty as OptionField>::from_values(&opts.values($dopt)) $(.filter($dfilter))?
+                        $(, $ddefault)?), )*
+                    $( $ifield: $crate::__typed_option_value!(
+                        <$ity as OptionField>::from_values(&opts.values_or_global($iopt)) $(.filter($ifilter))?
+                        $(, $idefault)?), )*
+                    $( $gfield: $crate::__typed_option_value!(
+                        <$gty as OptionField>::from_values(&opts.global_values($gopt)) $(.filter($gfilter))?
+                        $(, $gdefault)?), )*
+                }
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use rsng_config::ir::{Config, Driver, OptionValue};
+    use rsng_config::source_map::FileSpan;
+
+    use super::*;
+    use crate::options::{Globals, Options};
+
+    typed_options! {
+        struct Sample {
+            driver {
+                size: usize = "log-iw-size" if (|&n| n > 0) or (100);
+                host: String = "host-override";
+                flags: Flags = "flags" or (Flags::default());
+                tags: Vec<String> = "tags" or (Vec::new());
+            }
+            inherited {
+                keep: bool = "keep-hostname" or (false);
+            }
+            global {
+                bad: String = "bad-hostname";
+            }
+        }
+    }
+
+    const SPAN: FileSpan = FileSpan { file: 0, start: 0, end: 0 };
+
+    fn option(name: &'static str, value: Value) -> OptionValue {
+        OptionValue { name, value, span: SPAN }
+    }
+
+    #[test]
+    fn fields_read_defaults_filters_and_globals() {
+        let driver = Driver {
+            name: "tcp",
+            positional: Vec::new(),
+            options: vec![
+                option("log-iw-size", Value::Int(0)),
+                option("flags", Value::Str("No_Parse,threaded".into())),
+                option("tags", Value::List(vec![Value::Str("a".into()), Value::Str("B".into())])),
+                option("tags", Value::Str("c".into())),
+            ],
+            span: SPAN,
+        };
+        let config = Config {
+            options: vec![option("keep-hostname", Value::Bool(true)), option("bad-hostname", Value::Str("^x".into()))],
+            ..Config::default()
+        };
+        let globals = Globals::new(&config);
+        let read = Sample::read(&Options::new(&driver, &globals));
+        assert_eq!(read.size, 100, "0 is filtered out, so the default applies");
+        assert_eq!(read.host, None);
+        assert!(read.flags.contains("no-parse") && read.flags.contains("threaded"));
+        assert_eq!(read.tags, ["a", "B", "c"]);
+        assert!(read.keep, "inherited from the globals");
+        assert_eq!(read.bad.as_deref(), Some("^x"));
+        assert_eq!(Sample::DRIVER_OPTIONS, ["log-iw-size", "host-override", "flags", "tags", "keep-hostname"]);
+        assert_eq!(Sample::GLOBAL_OPTIONS, ["keep-hostname", "bad-hostname"]);
+    }
+}
