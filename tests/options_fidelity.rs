@@ -390,6 +390,50 @@ fn stream_windows_are_sized_as_syslog_ng_sizes_them() {
     assert_eq!(warned, 5, "syslog-ng raised five of the windows");
 }
 
+/// `trim-large-messages(yes)`, on the source or in `options {}`: an octet-counted frame longer
+/// than `log-msg-size()` is cut to that size and the connection goes on; without it the frame is
+/// refused and the connection closed. A second connection's message marks the end.
+#[test]
+fn trim_large_messages_of_octet_counted_sources() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("trim").expect("tempdir");
+    let body = format!("<13>1 2026-12-07T10:00:00+00:00 h p - - - {}", "x".repeat(120));
+    let framed = format!("{} {body}", body.len());
+    let small = "<13>1 2026-12-07T10:00:01+00:00 h p - - - after";
+    let first = format!("{framed}{} {small}", small.len());
+    let marker = "<13>1 2026-12-07T10:00:02+00:00 h p - - - marker";
+    let second = format!("{} {marker}", marker.len());
+    for (options, trim) in [("", ""), ("", "trim-large-messages(yes)"), ("trim-large-messages(yes);", "")] {
+        let mut seen = Vec::new();
+        for daemon in [Daemon::Oracle, Daemon::Rsng] {
+            let out = tmp.path().join(format!("{}.out", daemon.name()));
+            let _ = fs::remove_file(&out);
+            let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 0, 1, |p| {
+                format!(
+                    "@version: 3.38\noptions {{ log-msg-size(60); {options} }};\n\
+                     source s {{ syslog(ip(127.0.0.1) port({}) {trim}); }};\n\
+                     destination d {{ file(\"{}\" template(\"$MSG\\n\")); }};\n\
+                     log {{ source(s); destination(d); }};\n",
+                    p.tcp[0],
+                    out.display()
+                )
+            });
+            running.send_tcp(ports.tcp[0], first.as_bytes());
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            running.send_tcp(ports.tcp[0], second.as_bytes());
+            running.wait_for(20, || fs::read_to_string(&out).is_ok_and(|t| t.contains("marker")));
+            assert!(running.stop());
+            seen.push(fs::read_to_string(&out).unwrap_or_default());
+        }
+        assert!(seen[0].ends_with("marker\n"), "{options}{trim}: syslog-ng wrote {:?}", seen[0]);
+        assert_eq!(seen[1], seen[0], "{options}{trim}");
+        let trimmed = !format!("{options}{trim}").is_empty();
+        assert_eq!(seen[0].contains("after"), trimmed, "{options}{trim}: {:?}", seen[0]);
+    }
+}
+
 /// `create-dirs(yes)` on a `unix-stream()` source makes the missing directories above the socket
 /// with `dir-perm()`, and the socket gets `perm()`; without `create-dirs()` the source cannot
 /// bind there and the daemon does not start.

@@ -536,6 +536,8 @@ static GLOBALS: &[&[&str]] = &[
     TemplateOptions::GLOBAL_OPTIONS,
     LocalZoneOptions::GLOBAL_OPTIONS,
     SenderOptions::GLOBAL_OPTIONS,
+    ListenerOptions::GLOBAL_OPTIONS,
+    InetListenerOptions::GLOBAL_OPTIONS,
     UnixListenerOptions::GLOBAL_OPTIONS,
     GLOBAL_READ,
 ];
@@ -546,8 +548,7 @@ static GLOBALS: &[&[&str]] = &[
 const GLOBAL_NO_EFFECT: &[&str] = &["flush-timeout", "time-sleep", "threaded", "log-iw-size", "log-fetch-limit"];
 
 /// Global values with which an option rsng does not run changes nothing.
-const GLOBAL_INERT: &[(&str, &str)] =
-    &[("sync", "0"), ("sync-freq", "0"), ("suppress", "0"), ("trim-large-messages", "no"), ("long-hostnames", "no")];
+const GLOBAL_INERT: &[(&str, &str)] = &[("sync", "0"), ("sync-freq", "0"), ("suppress", "0"), ("long-hostnames", "no")];
 
 /// What the global `options {}` consumes.
 pub fn globals() -> Consumes {

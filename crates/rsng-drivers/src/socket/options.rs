@@ -121,10 +121,11 @@ crate::typed_options! {
             pub transport: String = "transport";
             /// Present: the TLS settings reader takes the group whole.
             pub tls: Value = "tls";
+        }
+        inherited {
             /// Octet-counted frames longer than `log-msg-size()` are cut instead of refused.
             pub trim_large_messages: bool = "trim-large-messages" or (false);
         }
-        inherited {}
         global {}
     }
 }
