@@ -4,7 +4,7 @@
 //! only go to stderr when asked (`-e`, `-v`, `-d`), as in syslog-ng.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rsng_core::message::{ReceiveInfo, UnixTime};
@@ -47,6 +47,8 @@ struct Hub {
     kept_level: AtomicU8,
     /// `-e`: events printed to stderr are not also given to `internal()`, as in syslog-ng.
     stderr_only: AtomicBool,
+    /// Events the full backlog pushed out (`global;internal_source;;a;dropped`).
+    dropped: AtomicU64,
 }
 
 fn hub() -> &'static Hub {
@@ -58,6 +60,7 @@ fn hub() -> &'static Hub {
         stderr_level: AtomicU8::new(0),
         kept_level: AtomicU8::new(Level::Notice as u8),
         stderr_only: AtomicBool::new(false),
+        dropped: AtomicU64::new(0),
     })
 }
 
@@ -117,6 +120,7 @@ fn record(level: Level, text: impl Into<String>, always: bool) {
     let mut q = hub.queue.lock().unwrap_or_else(|e| e.into_inner());
     if q.len() >= BACKLOG {
         q.pop_front();
+        hub.dropped.fetch_add(1, Ordering::Relaxed);
     }
     q.push_back(Event::Text(level, text, UnixTime::now(&jiff::tz::TimeZone::system()), rcptid));
     drop(q);
@@ -134,6 +138,7 @@ pub fn post_message(msg: LogMessage) {
     let mut q = hub.queue.lock().unwrap_or_else(|e| e.into_inner());
     if q.len() >= BACKLOG {
         q.pop_front();
+        hub.dropped.fetch_add(1, Ordering::Relaxed);
     }
     q.push_back(Event::Message(msg));
     drop(q);
@@ -154,6 +159,14 @@ pub fn notice(text: impl Into<String>) {
 
 pub fn info(text: impl Into<String>) {
     emit(Level::Info, text);
+}
+
+/// Events waiting for the `internal()` source and events dropped because too many waited
+/// (`global;internal_source;;a;queued|dropped`).
+pub fn queue_counters() -> (u64, u64) {
+    let hub = hub();
+    let queued = hub.queue.lock().unwrap_or_else(|e| e.into_inner()).len() as u64;
+    (queued, hub.dropped.load(Ordering::Relaxed))
 }
 
 /// Starts keeping events for an `internal()` source (called before the config's first event).
@@ -182,6 +195,9 @@ pub fn build_source(object: &str, opts: Options<'_>) -> Box<dyn Source> {
 impl Source for InternalSource {
     fn run(self: Box<Self>, mut ctx: SourceContext) -> Task {
         Box::pin(async move {
+            // syslog-ng counts the driver on its own too (`src.internal;s#0;;a;processed`).
+            let own = ctx.port.stats().driver_counter("src.internal", &ctx.stats_id);
+            ctx.port.count_peer(own);
             let tz = jiff::tz::TimeZone::system();
             let mut info = ReceiveInfo::new(&self.object, &self.resolve.local_name(), None, tz);
             info.local = true;

@@ -33,6 +33,7 @@ pub mod journal;
 pub mod kafka;
 pub mod mark;
 pub mod mqtt;
+pub mod msg_stats;
 pub mod options;
 pub mod pipeline;
 pub mod receive;
@@ -75,6 +76,7 @@ impl DriverError {
 }
 
 /// What every driver may need from the rest of the configuration.
+#[derive(Clone)]
 pub struct BuildContext {
     pub globals: Globals,
     /// `template NAME { ... };` statements, compiled.
@@ -87,6 +89,8 @@ pub struct BuildContext {
     pub persist_file: Option<std::path::PathBuf>,
     /// Names a configuration position as syslog-ng's `location=` does, for run-time messages.
     pub locate: Locate,
+    /// The counters of the destination being built, which its formatter updates.
+    pub queue_stats: Option<Arc<pipeline::QueueStats>>,
 }
 
 /// `file:line:column` of a configuration span (see [`locator`]).

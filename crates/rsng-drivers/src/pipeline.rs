@@ -78,6 +78,8 @@ pub struct Outlet {
 pub struct SourceStats {
     /// Messages received (`processed` in `syslog-ng-ctl stats`).
     pub processed: AtomicU64,
+    /// Unix time of the last message (`stamp`); 0: none yet.
+    pub stamp: AtomicU64,
     /// Stream listeners: stats component (`src.network`), instance
     /// (`afsocket_sd.(stream,AF_INET(0.0.0.0:514))`) and live connections.
     listeners: Mutex<Vec<(String, String, Arc<AtomicUsize>)>>,
@@ -86,8 +88,69 @@ pub struct SourceStats {
     peers: Mutex<Vec<PeerCounter>>,
 }
 
-/// Component, driver id, instance and count of one sender's messages.
-type PeerCounter = (String, String, String, Arc<AtomicU64>);
+/// Component, driver id, instance, counter of one sender's (or driver's) messages, and the
+/// `stats-level()` from which syslog-ng shows it.
+type PeerCounter = (String, String, String, Arc<Counted>, i64);
+
+/// A count of messages and when the last one came (syslog-ng's `processed` and `stamp`), with
+/// the sizes of the frames (`msg_size_avg`, `msg_size_max`) and the connections counting into
+/// it (the size rows are orphaned while there is none, as syslog-ng's reader unregisters them).
+#[derive(Debug)]
+pub struct Counted {
+    pub processed: AtomicU64,
+    /// Unix time of the last message; 0: none yet.
+    pub stamp: AtomicU64,
+    /// Unix time the counter was made, for the per-second rates.
+    pub since: u64,
+    pub size_sum: AtomicU64,
+    pub size_count: AtomicU64,
+    pub size_max: AtomicU64,
+    /// Connections counting into this counter now.
+    pub open: AtomicUsize,
+}
+
+impl Default for Counted {
+    fn default() -> Counted {
+        Counted {
+            processed: AtomicU64::new(0),
+            stamp: AtomicU64::new(0),
+            since: unix_now(),
+            size_sum: AtomicU64::new(0),
+            size_count: AtomicU64::new(0),
+            size_max: AtomicU64::new(0),
+            open: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl Counted {
+    fn add(&self, n: usize, now: u64) {
+        self.processed.fetch_add(n as u64, Ordering::Relaxed);
+        self.stamp.store(now, Ordering::Relaxed);
+    }
+
+    fn add_sizes(&self, sizes: &mut Sizes) {
+        if sizes.count > 0 {
+            self.size_sum.fetch_add(sizes.sum, Ordering::Relaxed);
+            self.size_count.fetch_add(sizes.count, Ordering::Relaxed);
+            self.size_max.fetch_max(sizes.max, Ordering::Relaxed);
+            *sizes = Sizes::default();
+        }
+    }
+}
+
+/// Frame sizes seen since the last post.
+#[derive(Debug, Default, Clone, Copy)]
+struct Sizes {
+    sum: u64,
+    count: u64,
+    max: u64,
+}
+
+/// The current Unix time in seconds, for stamps (once per batch).
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
 
 impl SourceStats {
     /// Lists a listener's live-connection count under `component;OBJECT;instance`.
@@ -101,20 +164,34 @@ impl SourceStats {
     }
 
     /// The counter of messages from one sender (made on its first connection).
-    pub fn peer_counter(&self, component: &str, id: &str, instance: &str) -> Arc<AtomicU64> {
+    pub fn peer_counter(&self, component: &str, id: &str, instance: &str) -> Arc<Counted> {
+        self.counter_from_level(1, component, id, instance)
+    }
+
+    /// A driver's own counter, shown at every `stats-level()` (`src.internal;s#0;;a;processed`).
+    pub fn driver_counter(&self, component: &str, id: &str) -> Arc<Counted> {
+        self.counter_from_level(0, component, id, "")
+    }
+
+    fn counter_from_level(&self, level: i64, component: &str, id: &str, instance: &str) -> Arc<Counted> {
         let mut peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((.., n)) = peers.iter().find(|(c, i, inst, _)| c == component && i == id && inst == instance) {
+        if let Some((.., n, _)) = peers.iter().find(|(c, i, inst, ..)| c == component && i == id && inst == instance) {
             return n.clone();
         }
-        let n = Arc::new(AtomicU64::new(0));
-        peers.push((component.to_string(), id.to_string(), instance.to_string(), n.clone()));
+        let n = Arc::new(Counted::default());
+        peers.push((component.to_string(), id.to_string(), instance.to_string(), n.clone(), level));
         n
     }
 
     /// `(component, id, instance, messages)` of each sender.
-    pub fn peers(&self) -> Vec<(String, String, String, u64)> {
+    /// The counters shown at `stats-level(level)`: component, id, instance and counter.
+    pub fn peers(&self, level: i64) -> Vec<(String, String, String, Arc<Counted>)> {
         let peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
-        peers.iter().map(|(c, i, inst, n)| (c.clone(), i.clone(), inst.clone(), n.load(Ordering::Relaxed))).collect()
+        peers
+            .iter()
+            .filter(|p| p.4 <= level)
+            .map(|(c, i, inst, n, _)| (c.clone(), i.clone(), inst.clone(), n.clone()))
+            .collect()
     }
 
     /// `(component, instance, connections)` of each listener.
@@ -213,12 +290,17 @@ pub struct SourcePort {
     /// Messages are left in `outbox` that full queues did not take yet.
     backlog: bool,
     /// The sender's counter, for a connection.
-    peer: Option<Arc<AtomicU64>>,
+    peer: Option<Arc<Counted>>,
+    /// Frame sizes not yet added to `peer`.
+    sizes: Sizes,
+    /// The source driver's id (`s#0`), for the per-message counters of `stats-level(3)`.
+    stats_id: Option<Arc<str>>,
 }
 
 impl Clone for SourcePort {
     fn clone(&self) -> Self {
         let mut port = SourcePort::new(self.cell.clone(), self.stats.clone());
+        port.stats_id = self.stats_id.clone();
         port.set_window_size(self.window_size);
         port.pace = self.pace;
         port
@@ -229,6 +311,10 @@ impl Drop for SourcePort {
     /// What full queues had not taken yet is queued beyond their size rather than lost.
     fn drop(&mut self) {
         self.force_backlog();
+        if let Some(peer) = &self.peer {
+            peer.add_sizes(&mut self.sizes);
+            peer.open.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -247,12 +333,31 @@ impl SourcePort {
             pace: false,
             backlog: false,
             peer: None,
+            sizes: Sizes::default(),
+            stats_id: None,
         }
     }
 
+    /// Names the source driver (`s#0`) for the per-message counters.
+    pub fn with_stats_id(mut self, id: Arc<str>) -> SourcePort {
+        self.stats_id = Some(id);
+        self
+    }
+
     /// Counts what this port receives in `counter` too (one sender's messages).
-    pub fn count_peer(&mut self, counter: Arc<AtomicU64>) {
-        self.peer = Some(counter);
+    pub fn count_peer(&mut self, counter: Arc<Counted>) {
+        counter.open.fetch_add(1, Ordering::Relaxed);
+        if let Some(old) = self.peer.replace(counter) {
+            old.open.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Notes the size of a frame received (for the sender's `msg_size_*` rows).
+    pub fn note_size(&mut self, len: usize) {
+        let len = len as u64;
+        self.sizes.sum += len;
+        self.sizes.count += 1;
+        self.sizes.max = self.sizes.max.max(len);
     }
 
     /// Makes a full queue without flow control hold this source back while its writer is
@@ -300,13 +405,21 @@ impl SourcePort {
             return;
         }
         self.refresh();
+        let now = unix_now();
         self.stats.processed.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        self.stats.stamp.store(now, Ordering::Relaxed);
         // A source's messages are all local or all remote.
         if batch[0].is_local() {
             crate::mark::postpone_internal();
         }
         if let Some(peer) = &self.peer {
-            peer.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            peer.add(batch.len(), now);
+            peer.add_sizes(&mut self.sizes);
+        }
+        if crate::msg_stats::active() {
+            if let Some(id) = &self.stats_id {
+                crate::msg_stats::count(id, batch);
+            }
         }
         for msg in batch.drain(..) {
             self.route.route(msg, &mut self.outbox);
@@ -402,6 +515,22 @@ pub struct QueueStats {
     /// Messages the destination took and then gave up on (a server that refused them): counted
     /// as `dropped` too, but they were queued, so not again as `processed`.
     pub discarded: AtomicU64,
+    /// What the destination's formatter wrote.
+    pub writer: WriterStats,
+    /// Unix time the counters were made, for the per-second rates.
+    pub since: AtomicU64,
+}
+
+/// The sizes of formatted messages (`msg_size_avg`, `msg_size_max`) and what `truncate-size()`
+/// cut (`truncated_count`, `truncated_bytes`). One writer updates them: plain stores of its
+/// own totals, no read-modify-write per message.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    pub size_sum: AtomicU64,
+    pub size_count: AtomicU64,
+    pub size_max: AtomicU64,
+    pub truncated_count: AtomicU64,
+    pub truncated_bytes: AtomicU64,
 }
 
 /// How long a source waits for a writer that makes no room in its full queue before the queue
@@ -564,6 +693,7 @@ impl DestinationQueue {
         if let Some(stats) = stats {
             self.stats = stats;
         }
+        let _ = self.stats.since.compare_exchange(0, unix_now(), Ordering::Relaxed, Ordering::Relaxed);
         self
     }
 
@@ -717,6 +847,15 @@ impl DestinationQueue {
     }
 
     /// The number of queued messages.
+    /// About how many bytes the messages waiting in memory hold (`memory_usage`); a disk
+    /// buffer keeps its messages on disk.
+    pub fn memory_usage(&self) -> u64 {
+        if self.disk.is_some() {
+            return 0;
+        }
+        self.lock().items.iter().map(|m| m.size_estimate() as u64).sum()
+    }
+
     pub fn len(&self) -> usize {
         match &self.disk {
             Some(disk) => disk.len(),

@@ -8,8 +8,11 @@ use rsng_core::message::Builtin;
 use rsng_core::template::{compile, CompileContext, FormatOptions, OnError, Template, TsFormat};
 use rsng_core::LogMessage;
 
+use std::sync::atomic::Ordering;
+
 use crate::options::typed::Flags;
 use crate::options::Options;
+use crate::pipeline::QueueStats;
 use crate::{BuildContext, DriverError};
 
 /// The default format of a destination without `template()`.
@@ -36,6 +39,12 @@ pub struct Writer {
     truncate_size: Option<usize>,
     padding: usize,
     seq_num: u32,
+    /// The destination's counters, and this writer's totals of sizes written (published with
+    /// plain stores).
+    stats: Arc<QueueStats>,
+    /// Sum, count and maximum; taken from the counters at the first message, since a writer
+    /// replacing another (a restart, a reload) goes on counting where it was.
+    sizes: Option<(u64, u64, u64)>,
 }
 
 fn fixed(text: &str) -> Template {
@@ -176,6 +185,8 @@ impl Writer {
             truncate_size: o.truncate_size,
             padding: o.pad_size,
             seq_num: 0,
+            stats: ctx.queue_stats.clone().unwrap_or_default(),
+            sizes: None,
         })
     }
 
@@ -209,10 +220,34 @@ impl Writer {
         }
         if let Some(limit) = self.truncate_size {
             if out.len() - start > limit {
+                let w = &self.stats.writer;
+                w.truncated_count.fetch_add(1, Ordering::Relaxed);
+                w.truncated_bytes.fetch_add((out.len() - start - limit) as u64, Ordering::Relaxed);
                 out.truncate(start + limit);
             }
         }
+        self.count_size((out.len() - start) as u64);
         true
+    }
+
+    /// Adds a formatted message's size to the destination's `msg_size_*` counters.
+    fn count_size(&mut self, len: u64) {
+        let w = &self.stats.writer;
+        let (sum, count, max) = self.sizes.get_or_insert_with(|| {
+            (
+                w.size_sum.load(Ordering::Relaxed),
+                w.size_count.load(Ordering::Relaxed),
+                w.size_max.load(Ordering::Relaxed),
+            )
+        });
+        *sum += len;
+        *count += 1;
+        if len > *max {
+            *max = len;
+            w.size_max.store(len, Ordering::Relaxed);
+        }
+        w.size_sum.store(*sum, Ordering::Relaxed);
+        w.size_count.store(*count, Ordering::Relaxed);
     }
 
     fn pad(&self, out: &mut Vec<u8>, start: usize) {

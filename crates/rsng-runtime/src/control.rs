@@ -19,10 +19,13 @@ use tokio::sync::{mpsc, oneshot, Notify};
 /// A command from the control socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// `STATS` (CSV of all counters); `reset` after printing.
+    /// `STATS` (CSV of all counters), or with `reset` (`RESET_STATS`) every counter but the
+    /// gauges set to 0.
     Stats {
         reset: bool,
     },
+    /// `STATS PROMETHEUS [WITH_LEGACY]` (syslog-ng 4.x): the counters in Prometheus' format.
+    Prometheus,
     /// `QUERY LIST|GET|GET_SUM [pattern]`.
     Query {
         kind: QueryKind,
@@ -125,6 +128,7 @@ pub fn parse_command(line: &str) -> Command {
     match words.as_slice() {
         ["STATS"] => Command::Stats { reset: false },
         ["STATS", "RESET"] | ["RESET_STATS"] => Command::Stats { reset: true },
+        ["STATS", "PROMETHEUS", ..] => Command::Prometheus,
         ["QUERY", kind, rest @ ..] => {
             let (kind, reset) = match *kind {
                 "LIST" => (QueryKind::List, false),
@@ -160,11 +164,37 @@ pub struct StatRow {
     /// `processed`, `dropped`, `queued`, `written`, `connections`, ...
     pub kind: String,
     pub value: u64,
+    /// `a` (active), `d` (dynamic: made for a value met in messages) or `o` (orphaned).
+    pub state: char,
 }
 
 impl StatRow {
     pub fn new(component: &str, id: &str, instance: &str, kind: &str, value: u64) -> StatRow {
-        StatRow { component: component.into(), id: id.into(), instance: instance.into(), kind: kind.into(), value }
+        StatRow {
+            component: component.into(),
+            id: id.into(),
+            instance: instance.into(),
+            kind: kind.into(),
+            value,
+            state: 'a',
+        }
+    }
+
+    /// The row in state `state` (`d` for dynamic counters).
+    pub fn with_state(mut self, state: char) -> StatRow {
+        self.state = state;
+        self
+    }
+
+    /// The key a reset remembers the row by.
+    pub fn key(&self) -> String {
+        format!("{};{};{};{}", self.component, self.id, self.instance, self.kind)
+    }
+
+    /// Whether `syslog-ng-ctl stats --reset` sets this row to 0: everything but the gauges
+    /// (`queued`, `memory_usage`), the counts of live connections, and the certificate ends.
+    pub fn resettable(&self) -> bool {
+        !matches!(self.kind.as_str(), "queued" | "memory_usage" | "connections" | "not_after")
     }
 
     /// The dotted name `QUERY` uses: `component.id.instance.kind`, empty parts left out.
@@ -182,7 +212,69 @@ impl StatRow {
 pub fn format_stats(rows: &[StatRow]) -> String {
     let mut out = String::from("SourceName;SourceId;SourceInstance;State;Type;Number\n");
     for r in rows {
-        out.push_str(&format!("{};{};{};a;{};{}\n", r.component, r.id, r.instance, r.kind, r.value));
+        out.push_str(&format!("{};{};{};{};{};{}\n", r.component, r.id, r.instance, r.state, r.kind, r.value));
+    }
+    out
+}
+
+/// The `STATS PROMETHEUS` answer body: every counter but the stamps in Prometheus' text format,
+/// named as syslog-ng 4.x names the counters it has no new name for: `syslogng_` and the
+/// component, the type as a suffix (`_processed`), the id and instance as labels (`id`,
+/// `stat_instance`); a `global` counter takes its id into the name.
+pub fn format_prometheus(rows: &[StatRow]) -> String {
+    let mut out = String::new();
+    for r in rows.iter().filter(|r| r.kind != "stamp") {
+        out.push_str("syslogng_");
+        out.push_str(&metric_name(&r.component));
+        let mut labels = Vec::new();
+        if r.component == "global" {
+            if !r.id.is_empty() {
+                out.push('_');
+                out.push_str(&metric_name(&r.id));
+            }
+        } else {
+            if !r.id.is_empty() {
+                labels.push(format!("id=\"{}\"", label_value(&r.id)));
+            }
+            if !r.instance.is_empty() {
+                labels.push(format!("stat_instance=\"{}\"", label_value(&r.instance)));
+            }
+        }
+        if r.kind != "value" {
+            out.push('_');
+            out.push_str(&metric_name(&r.kind));
+        }
+        if !labels.is_empty() {
+            out.push('{');
+            out.push_str(&labels.join(","));
+            out.push('}');
+        }
+        out.push_str(&format!(" {}\n", r.value));
+    }
+    out
+}
+
+/// A metric name part: letters, digits and `_`; `.` and `-` become `_`, the rest is left out.
+fn metric_name(text: &str) -> String {
+    text.chars()
+        .filter_map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '_' => Some(c),
+            '.' | '-' => Some('_'),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A label value with `\`, `"` and newlines escaped.
+fn label_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
     }
     out
 }
@@ -199,6 +291,9 @@ pub fn format_log_statistics(rows: &[StatRow]) -> String {
     out
 }
 
+/// The answer to `RESET_STATS`, in syslog-ng's words.
+pub const RESET_ANSWER: &str = "OK The statistics of syslog-ng have been reset to 0.";
+
 /// The `QUERY` answer body.
 pub fn format_query(rows: &[StatRow], kind: QueryKind, pattern: &str) -> String {
     let matching = rows.iter().filter(|r| glob_match(pattern, &r.query_name()));
@@ -210,7 +305,7 @@ pub fn format_query(rows: &[StatRow], kind: QueryKind, pattern: &str) -> String 
 }
 
 /// `*` and `?` globbing, as the query patterns use.
-fn glob_match(pattern: &str, text: &str) -> bool {
+pub fn glob_match(pattern: &str, text: &str) -> bool {
     fn go(p: &[u8], t: &[u8]) -> bool {
         match (p.first(), t.first()) {
             (None, None) => true,
@@ -332,6 +427,7 @@ mod tests {
     #[test]
     fn commands() {
         assert_eq!(parse_command("STATS"), Command::Stats { reset: false });
+        assert_eq!(parse_command("STATS PROMETHEUS WITH_LEGACY"), Command::Prometheus);
         assert_eq!(parse_command("RELOAD"), Command::Reload);
         assert_eq!(
             parse_command("QUERY GET_SUM source.*"),

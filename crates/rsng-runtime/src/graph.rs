@@ -29,7 +29,7 @@ use crate::transform::Transform;
 
 /// One element of a compiled log path.
 pub enum Step {
-    /// Drops the message unless it matches; counts both outcomes when `stats-level(3)` asks.
+    /// Drops the message unless it matches; counts both outcomes from `stats-level(1)` on.
     Filter(Arc<FilterStep>),
     /// A parser or rewrite rule; a parser that fails drops the message.
     Transform(Arc<dyn Transform>),
@@ -76,7 +76,7 @@ impl FilterStep {
     }
 }
 
-/// `filter;NAME;;a;matched|not_matched;N`, kept from `stats-level(3)` on as in syslog-ng.
+/// `filter;NAME;;a;matched|not_matched;N`, kept from `stats-level(1)` on as in syslog-ng.
 #[derive(Debug, Default)]
 pub struct FilterCounters {
     pub matched: std::sync::atomic::AtomicU64,
@@ -112,7 +112,7 @@ pub struct Resolver<'a> {
     pub outlets: &'a dyn Fn(&str, bool) -> Vec<usize>,
     /// Parser/rewrite object → its transforms.
     pub transforms: &'a HashMap<(Context, String), Vec<Arc<dyn Transform>>>,
-    /// Filter object → its counters, when they are kept (`stats-level(3)` and up).
+    /// Filter object → its counters, when they are kept (`stats-level(1)` and up).
     pub filter_stats: Option<&'a std::cell::RefCell<FilterStats>>,
     /// The parser and rewrite objects whose channels are being compiled, to refuse a cycle.
     pub expanding: RefCell<Vec<(Context, String)>>,

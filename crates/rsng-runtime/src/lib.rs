@@ -24,7 +24,7 @@ use rsng_config::ir::{self, LogElement, LogPath};
 use rsng_config::schema::Context;
 use rsng_config::source_map::FileSpan;
 use rsng_core::template::{compile, CompileContext};
-use rsng_drivers::pipeline::RouteCell;
+use rsng_drivers::pipeline::{QueueStats, RouteCell};
 use rsng_drivers::{
     BuildContext, DestinationContext, DestinationQueue, Globals, Outlet, SourceContext, SourcePort, SourceStats,
 };
@@ -68,6 +68,9 @@ pub struct RunningDestination {
     /// The per-driver counters' names (`dst.network`, `dn#0`, `tcp,host:514`), for drivers
     /// syslog-ng counts at the default stats level.
     pub stats_name: Option<StatsName>,
+    /// Whether its messages go through syslog-ng's LogWriter formatting (socket and file
+    /// destinations), whose size, truncation and rate counters it then shows.
+    formats: bool,
     /// What the driver is: a reload keeps a destination whose identity is unchanged.
     key: Identity,
     /// `dst.<driver>` and `<object>#<index>`, and how often its writer was restarted.
@@ -98,6 +101,15 @@ pub struct RunningSource {
 /// The names of a destination driver's counters: component, id, instance.
 type StatsName = (String, String, String);
 
+/// `eps_last_1h`, `eps_last_24h` and `eps_since_start` of a counter at `count` made at `since`:
+/// messages per second, averaged over the time it has existed (at least a second), within the
+/// last hour and day once it is older (syslog-ng updates its own once a minute).
+fn eps_rows(count: u64, since: u64, now: u64) -> [(&'static str, u64); 3] {
+    let age = now.saturating_sub(since).max(1);
+    let rate = count / age;
+    [("eps_last_1h", rate), ("eps_last_24h", rate), ("eps_since_start", rate)]
+}
+
 /// A started configuration.
 pub struct Running {
     /// `stats-level()`: the per-sender and file counters show from 1 on.
@@ -107,7 +119,7 @@ pub struct Running {
     slots: Vec<SourceSlot>,
     /// `discarded` counters of parser objects (`stats-level(1)` and up).
     parsers: Vec<(String, Arc<std::sync::atomic::AtomicU64>)>,
-    /// `matched`/`not_matched` counters of filter objects (`stats-level(3)` and up).
+    /// `matched`/`not_matched` counters of filter objects (`stats-level(1)` and up).
     filters: Vec<(String, Arc<graph::FilterCounters>)>,
     /// The steps with state a reload hands on (`db-parser()`).
     stateful: Vec<Arc<dyn Transform>>,
@@ -115,6 +127,9 @@ pub struct Running {
     _ticker: Option<Ticker>,
     /// `stats-freq()`: how often the "Log statistics" message is sent (`None`: never).
     stats_freq: Option<Duration>,
+    /// Counter values at the last reset (`RESET_STATS`), by [`control::StatRow::key`]; kept
+    /// across reloads.
+    stats_baseline: Arc<std::sync::Mutex<HashMap<String, u64>>>,
     /// `-R`: where `use-uniqid()` records its counter at the stop.
     persist_file: Option<std::path::PathBuf>,
 }
@@ -278,6 +293,7 @@ fn build_context(config: &ir::Config, opts: &StartOptions, filters: &FilterMap) 
         compile: compile_ctx,
         persist_file: opts.persist_file.clone(),
         locate: rsng_drivers::locator(config),
+        queue_stats: None,
     })
 }
 
@@ -528,20 +544,22 @@ fn build(
             let dest = match kept {
                 Some(i) => Dest::Kept(i),
                 None => {
-                    let built = rsng_drivers::build_destination(&obj.name, index, driver, &ctx)?;
-                    let marks = rsng_drivers::mark::writer_marks(&rsng_drivers::Options::new(driver, &ctx.globals));
-                    // The queue's size may come from the globals too.
-                    let names = names_read(&ctx.globals, mark, &common, &["log-fifo-size"]);
-                    let fifo = driver.option("log-fifo-size").and_then(rsng_drivers::options::as_int).or(global_fifo);
-                    let fifo = fifo.filter(|&n| n > 0).map_or(DEFAULT_LOG_FIFO_SIZE, |n| n as usize);
-                    let name = format!("{}#{}", obj.name, driver.name);
                     // A destination changed by a reload goes on counting where the old one was,
                     // as syslog-ng's counters do.
                     let id = format!("{}#{index}", obj.name);
                     let predecessor = kept_destinations
                         .iter()
                         .find(|d| d.restarts.1 == id && d.restarts.0 == format!("dst.{}", driver.name));
-                    let stats = predecessor.map(|d| d.queue.stats.clone());
+                    let stats: Arc<QueueStats> = predecessor.map(|d| d.queue.stats.clone()).unwrap_or_default();
+                    let dctx = BuildContext { queue_stats: Some(stats.clone()), ..(*ctx).clone() };
+                    let built = rsng_drivers::build_destination(&obj.name, index, driver, &dctx)?;
+                    let marks = rsng_drivers::mark::writer_marks(&rsng_drivers::Options::new(driver, &ctx.globals));
+                    // The queue's size may come from the globals too.
+                    let names = names_read(&ctx.globals, mark, &common, &["log-fifo-size"]);
+                    let fifo = driver.option("log-fifo-size").and_then(rsng_drivers::options::as_int).or(global_fifo);
+                    let fifo = fifo.filter(|&n| n > 0).map_or(DEFAULT_LOG_FIFO_SIZE, |n| n as usize);
+                    let name = format!("{}#{}", obj.name, driver.name);
+                    let stats = Some(stats);
                     // The old writer finishes what it holds first: two writers side by side
                     // would mix the order of the messages.
                     let after = predecessor.map(|d| d.finished.clone());
@@ -621,7 +639,7 @@ fn build(
     }
 
     let filter_stats = RefCell::new(Vec::new());
-    let keep_filter_stats = ctx.globals.int("stats-level").unwrap_or(0) >= 3;
+    let keep_filter_stats = ctx.globals.int("stats-level").unwrap_or(0) >= 1;
     let resolver = Resolver {
         config,
         filters: &filters,
@@ -719,6 +737,20 @@ fn build(
                 running_destinations.push(d);
             }
             Dest::New(queue, built, key, driver, index, after) => {
+                let formats = matches!(
+                    driver.name,
+                    "network"
+                        | "syslog"
+                        | "tcp"
+                        | "udp"
+                        | "tcp6"
+                        | "udp6"
+                        | "unix-stream"
+                        | "unix-dgram"
+                        | "file"
+                        | "pipe"
+                        | "program"
+                );
                 let stop = CancellationToken::new();
                 let restarts = Arc::new(AtomicU64::new(0));
                 let info = supervise::Supervised {
@@ -729,7 +761,8 @@ fn build(
                     restarts: restarts.clone(),
                 };
                 let restarts = (format!("dst.{}", driver.name), format!("{object}#{index}"), restarts);
-                let (q, shutdown, name, bctx) = (queue.clone(), stop.clone(), object.clone(), ctx.clone());
+                let bctx = BuildContext { queue_stats: Some(queue.stats.clone()), ..(*ctx).clone() };
+                let (q, shutdown, name) = (queue.clone(), stop.clone(), object.clone());
                 let failed = queue.clone();
                 let supervised = supervise::run(
                     info,
@@ -762,6 +795,7 @@ fn build(
                     object,
                     queue,
                     stats_name,
+                    formats,
                     key,
                     restarts,
                     stop,
@@ -803,7 +837,7 @@ fn build(
                     move || rsng_drivers::build_source(&name, &driver, &bctx),
                     move |s| {
                         s.run(SourceContext {
-                            port: SourcePort::new(c.clone(), stats.clone()),
+                            port: SourcePort::new(c.clone(), stats.clone()).with_stats_id(stats_id.clone()),
                             shutdown: shutdown.clone(),
                             source_name: source_name.clone(),
                             stats_id: stats_id.clone(),
@@ -818,6 +852,7 @@ fn build(
     }
     kept_sources.extend(taken_src.into_iter().flatten());
     rsng_drivers::mark::set_internal_freq(internal_mark_freq(&ctx.globals));
+    rsng_drivers::msg_stats::set_level(stats_level);
     Ok(Running {
         stats_level,
         sources,
@@ -828,6 +863,7 @@ fn build(
         _ticker: Ticker::start(&graph, &stateful, &outlets),
         stateful,
         stats_freq: stats_freq(&ctx.globals),
+        stats_baseline: Arc::default(),
         persist_file: opts.persist_file.clone(),
     })
 }
@@ -940,12 +976,44 @@ async fn stop_sources(slots: Vec<SourceSlot>) {
 }
 
 impl Running {
-    /// Every counter, named as syslog-ng 3.38 names them at the default stats level.
+    /// Every counter, named as syslog-ng 3.38 names them at the configured `stats-level()`,
+    /// counted from the last reset.
     pub fn stats(&self) -> Vec<control::StatRow> {
+        let mut rows = self.raw_stats();
+        let baseline = self.stats_baseline.lock().unwrap_or_else(|e| e.into_inner());
+        if !baseline.is_empty() {
+            for r in rows.iter_mut().filter(|r| r.resettable()) {
+                if let Some(&base) = baseline.get(&r.key()) {
+                    r.value = match r.kind.as_str() {
+                        // A stamp is 0 after a reset until a message comes.
+                        "stamp" if r.value <= base => 0,
+                        "stamp" => r.value,
+                        _ => r.value.saturating_sub(base),
+                    };
+                }
+            }
+        }
+        rows
+    }
+
+    /// Sets the counters whose query name matches `pattern` (all: `*`) to 0, as
+    /// `syslog-ng-ctl stats --reset` and the `query ... --reset` commands do; gauges stay.
+    pub fn reset_stats(&self, pattern: &str) {
+        let rows = self.raw_stats();
+        let mut baseline = self.stats_baseline.lock().unwrap_or_else(|e| e.into_inner());
+        for r in rows.iter().filter(|r| r.resettable() && control::glob_match(pattern, &r.query_name())) {
+            baseline.insert(r.key(), r.value);
+        }
+    }
+
+    /// Every counter as it stands, without resets.
+    fn raw_stats(&self) -> Vec<control::StatRow> {
         use control::StatRow;
         use std::sync::atomic::Ordering::Relaxed;
         let mut rows = Vec::new();
         let mut received = 0;
+        let mut internal_source = false;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
         for s in &self.sources {
             let n = s.stats.processed.load(Relaxed);
             received += n;
@@ -953,9 +1021,25 @@ impl Running {
             for (component, instance, live) in s.stats.listeners() {
                 rows.push(StatRow::new(&component, &s.object, &instance, "connections", live as u64));
             }
-            if self.stats_level >= 1 {
-                for (component, id, instance, n) in s.stats.peers() {
-                    rows.push(StatRow::new(&component, &id, &instance, "processed", n));
+            for (component, id, instance, c) in s.stats.peers(self.stats_level) {
+                internal_source |= component == "src.internal";
+                let n = c.processed.load(Relaxed);
+                rows.push(StatRow::new(&component, &id, &instance, "processed", n));
+                rows.push(StatRow::new(&component, &id, &instance, "stamp", c.stamp.load(Relaxed)));
+                if instance.is_empty() {
+                    // A driver's own counter (`src.internal`), not a sender's.
+                    continue;
+                }
+                for (kind, value) in eps_rows(n, c.since, now) {
+                    rows.push(StatRow::new(&component, &id, &instance, kind, value));
+                }
+                // The reader's size counters are orphaned once its connection is gone.
+                let state = if c.open.load(Relaxed) > 0 { 'a' } else { 'o' };
+                let (sum, count) = (c.size_sum.load(Relaxed), c.size_count.load(Relaxed));
+                for (kind, value) in
+                    [("msg_size_avg", sum.checked_div(count).unwrap_or(0)), ("msg_size_max", c.size_max.load(Relaxed))]
+                {
+                    rows.push(StatRow::new(&component, &id, &instance, kind, value).with_state(state));
                 }
             }
         }
@@ -978,6 +1062,25 @@ impl Running {
                     [("processed", processed), ("dropped", dropped), ("queued", queued), ("written", written)]
                 {
                     rows.push(StatRow::new(component, id, instance, kind, value));
+                }
+                if d.formats {
+                    let w = &st.writer;
+                    let since = st.since.load(Relaxed);
+                    let (sum, count) = (w.size_sum.load(Relaxed), w.size_count.load(Relaxed));
+                    for (kind, value) in [
+                        ("truncated_count", w.truncated_count.load(Relaxed)),
+                        ("truncated_bytes", w.truncated_bytes.load(Relaxed)),
+                        ("msg_size_avg", sum.checked_div(count).unwrap_or(0)),
+                        ("msg_size_max", w.size_max.load(Relaxed)),
+                    ] {
+                        rows.push(StatRow::new(component, id, instance, kind, value));
+                    }
+                    for (kind, value) in eps_rows(written, since, now) {
+                        rows.push(StatRow::new(component, id, instance, kind, value));
+                    }
+                }
+                if self.stats_level >= 1 {
+                    rows.push(StatRow::new(component, id, instance, "memory_usage", d.queue.memory_usage()));
                 }
             }
         }
@@ -1026,6 +1129,30 @@ impl Running {
         }
         rows.push(StatRow::new("center", "", "received", "processed", received));
         rows.push(StatRow::new("center", "", "queued", "processed", delivered));
+        // syslog-ng's own memory counters: rsng makes no message clones, payload
+        // reallocations or scratch buffers of that kind, so they stay 0.
+        for (id, kind) in [
+            ("msg_clones", "processed"),
+            ("payload_reallocs", "processed"),
+            ("sdata_updates", "processed"),
+            ("scratch_buffers_count", "queued"),
+            ("scratch_buffers_bytes", "queued"),
+        ] {
+            rows.push(StatRow::new("global", id, "", kind, 0));
+        }
+        if self.stats_level >= 1 {
+            rows.push(StatRow::new("global", "msg_allocated_bytes", "", "value", 0));
+        }
+        for (component, id, instance, state, kind, value) in rsng_drivers::msg_stats::rows(self.stats_level) {
+            rows.push(StatRow::new(component, &id, &instance, kind, value).with_state(state));
+        }
+        if internal_source {
+            let (queued, dropped) = rsng_drivers::internal::queue_counters();
+            rows.push(StatRow::new("global", "internal_source", "", "queued", queued));
+            rows.push(StatRow::new("global", "internal_source", "", "dropped", dropped));
+            // The old name of `internal_source;queued`, which syslog-ng still shows.
+            rows.push(StatRow::new("global", "internal_queue_length", "", "processed", queued));
+        }
         rows
     }
 
@@ -1051,7 +1178,9 @@ impl Running {
         let persisted = self.stateful.iter().filter_map(|t| t.persistent_state()).collect();
         match build(config, opts, &mut old_destinations, &mut old_sources, &mut stats, persisted) {
             Ok(running) => {
+                let baseline = self.stats_baseline.clone();
                 *self = running;
+                self.stats_baseline = baseline;
                 // What is left of the old configuration: sources first, so that nothing more
                 // reaches the destinations that go.
                 stop_sources(old_sources).await;

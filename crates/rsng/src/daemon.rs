@@ -159,8 +159,19 @@ async fn serve(
             Some((command, reply)) = control_rx.recv() => {
                 let mut stop = false;
                 let answer = match command {
-                    Command::Stats { .. } => control::format_stats(&running.stats()),
-                    Command::Query { kind, pattern, .. } => control::format_query(&running.stats(), kind, &pattern),
+                    Command::Stats { reset: false } => control::format_stats(&running.stats()),
+                    Command::Stats { reset: true } => {
+                        running.reset_stats("*");
+                        control::RESET_ANSWER.to_string()
+                    }
+                    Command::Prometheus => control::format_prometheus(&running.stats()),
+                    Command::Query { kind, pattern, reset } => {
+                        let answer = control::format_query(&running.stats(), kind, &pattern);
+                        if reset {
+                            running.reset_stats(&pattern);
+                        }
+                        answer
+                    }
                     Command::Reload => match reload(cli, &mut config, &mut running, false).await {
                         Ok(()) => {
                             stats_freq = running.stats_freq();

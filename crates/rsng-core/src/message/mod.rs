@@ -272,6 +272,12 @@ impl LogMessage {
         msg
     }
 
+    /// About how much memory the message holds: its fields and the bytes it was read from
+    /// (shared with the other messages of the same read, so an upper bound).
+    pub fn size_estimate(&self) -> usize {
+        std::mem::size_of::<Inner>() + self.inner.raw.len()
+    }
+
     /// The priority (`PRI`), as stored: 16 bits, not range checked.
     pub fn pri(&self) -> u16 {
         self.inner.pri

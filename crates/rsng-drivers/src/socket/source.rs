@@ -584,6 +584,7 @@ pub async fn read_stream<S: AsyncRead + Unpin>(mut stream: S, conn: Connection, 
                 Ok(Decoded::Frame { message, consumed }) => {
                     pos += consumed;
                     if !message.is_empty() || receiver.empty_lines {
+                        port.note_size(message.len());
                         let mut msg = receiver.message_in(&chunk, message, &info);
                         for (name, value) in &values.pairs {
                             msg.set_value(name, value);
@@ -705,6 +706,7 @@ async fn receive_udp(
                 info.received = receiver.now();
                 let payload = datagram(&buf[..n], receiver.max_msg_size);
                 if !payload.is_empty() || receiver.empty_lines {
+                    ctx.port.note_size(payload.len());
                     let mut msg = receiver.message(payload, info);
                     if let Some(name) = &transport {
                         msg.set_value("TRANSPORT", name.as_bytes());
@@ -771,6 +773,7 @@ async fn receive_unix_dgram(socket: tokio::net::UnixDatagram, receiver: Arc<Rece
             if let Ok((n, creds)) = result {
                 let payload = datagram(&buf[..n], receiver.max_msg_size);
                 if !payload.is_empty() || receiver.empty_lines {
+                    ctx.port.note_size(payload.len());
                     let mut msg = receiver.message(payload, &info);
                     if let Some(c) = creds.filter(|_| receiver.unix_credentials) {
                         // As syslog-ng's unix transports: the sender's identity as name-value pairs.

@@ -2,7 +2,7 @@
 //! same protocol on the same socket, with the same commands:
 //!
 //! ```text
-//! rsng-ctl [-c SOCKET] stats [--reset] | query list|get [--sum] [--reset] [PATTERN]
+//! rsng-ctl [-c SOCKET] stats [--reset] [--format csv|prometheus] | query list|get [--sum] [--reset] [PATTERN]
 //!          | reload | stop | reopen | verbose|debug|trace [-s on|off] | config [-p]
 //! ```
 
@@ -46,11 +46,18 @@ fn command() -> Command {
                 .global(true)
                 .help("The daemon's control socket (rsng -c)"),
         )
-        .subcommand(Command::new("stats").about("counters as CSV").arg(flag(
-            "reset",
-            Some('r'),
-            "set the counters to zero after reading them",
-        )))
+        .subcommand(
+            Command::new("stats")
+                .about("counters as CSV, or in Prometheus' text format")
+                .arg(flag("reset", Some('r'), "set the counters to zero (gauges excepted)"))
+                .arg(
+                    Arg::new("format")
+                        .long("format")
+                        .value_name("FORMAT")
+                        .value_parser(["csv", "prometheus"])
+                        .help("csv (syslog-ng-ctl's, the default) or prometheus"),
+                ),
+        )
         .subcommand(
             Command::new("query")
                 .about("counters by name")
@@ -176,6 +183,11 @@ fn command_line(args: &[String]) -> Option<String> {
     let rest: Vec<&str> = args.iter().skip(1).map(String::as_str).filter(|a| !a.starts_with('-')).collect();
     Some(match args.first()?.as_str() {
         "stats" if has("--reset") || has("-r") => "RESET_STATS".into(),
+        "stats"
+            if has("--format=prometheus") || args.windows(2).any(|w| w[0] == "--format" && w[1] == "prometheus") =>
+        {
+            "STATS PROMETHEUS".into()
+        }
         "stats" => "STATS".into(),
         "query" => {
             let (kind, pattern) = (rest.first().copied().unwrap_or("list"), rest.get(1).copied().unwrap_or("*"));
@@ -275,6 +287,8 @@ mod tests {
         for (line, wire) in [
             ("stats", "STATS"),
             ("stats --reset", "RESET_STATS"),
+            ("stats --format prometheus", "STATS PROMETHEUS"),
+            ("stats --format=prometheus", "STATS PROMETHEUS"),
             ("query get --sum d*", "QUERY GET_SUM d*"),
             ("query", "QUERY LIST *"),
             ("verbose -s on", "LOG VERBOSE ON"),
