@@ -100,7 +100,6 @@ fn unused_options_are_warned_about_at_start_up_and_with_syntax_only() {
     let start_stderr = after_reload.replace(&tmp.path().join("rsng.conf").display().to_string(), "CONF");
     let expected = [
         "WARNING: option not implemented by rsng, ignored; option='dns-cache-size', driver='options', location='CONF:2:26'",
-        "WARNING: option not implemented by rsng, ignored; option='hook-commands', driver='network()', location='CONF:3:",
         "WARNING: option not implemented by rsng, ignored; option='disk-buffer.mem-buf-size', driver='file()', location='CONF:4:",
         "WARNING: option not implemented by rsng, ignored; option='spoof-source-max-msglen', driver='udp()', location='CONF:5:",
     ];
@@ -431,6 +430,64 @@ fn trim_large_messages_of_octet_counted_sources() {
         assert_eq!(seen[1], seen[0], "{options}{trim}");
         let trimmed = !format!("{options}{trim}").is_empty();
         assert_eq!(seen[0].contains("after"), trimmed, "{options}{trim}: {:?}", seen[0]);
+    }
+}
+
+/// `hook-commands()` on a source and a destination: `startup()` and `setup()` at the start,
+/// `teardown()` then `setup()` of every driver at a reload, `teardown()` and `shutdown()` at the
+/// stop, in syslog-ng's order; a failing `setup()` stops the start with syslog-ng's message.
+#[test]
+fn hook_commands_run_when_syslog_ng_runs_them() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("hooks").expect("tempdir");
+    let mut seen = Vec::new();
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let log = tmp.path().join(format!("{}.hooks", daemon.name()));
+        let out = tmp.path().join(format!("{}.out", daemon.name()));
+        let hooks = |who: &str| {
+            ["startup", "setup", "teardown", "shutdown"]
+                .map(|h| format!("{h}(\"echo {h}-{who} >> {}\")", log.display()))
+                .join(" ")
+        };
+        let (running, _, _) = RunningDaemon::start(daemon, tmp.path(), 0, 1, |p| {
+            format!(
+                "@version: 3.38\n\
+                 source s {{ network(ip(127.0.0.1) port({}) hook-commands({})); }};\n\
+                 destination d {{ file(\"{}\" hook-commands({})); }};\n\
+                 log {{ source(s); destination(d); }};\n",
+                p.tcp[0],
+                hooks("s"),
+                out.display(),
+                hooks("d")
+            )
+        });
+        let lines = || fs::read_to_string(&log).map_or(0, |t| t.lines().count());
+        running.wait_for(10, || lines() >= 4);
+        let _ = Command::new("kill").arg("-HUP").arg(running.pid()).status();
+        running.wait_for(10, || lines() >= 8);
+        assert!(running.stop());
+        seen.push(fs::read_to_string(&log).unwrap_or_default());
+    }
+    let expected = "startup-s\nsetup-s\nstartup-d\nsetup-d\nteardown-s\nteardown-d\nsetup-s\nsetup-d\n\
+                    teardown-s\nshutdown-s\nteardown-d\nshutdown-d\n";
+    assert_eq!(seen[0], expected, "syslog-ng");
+    assert_eq!(seen[1], seen[0], "rsng");
+
+    let text = "@version: 3.38\nsource s { internal(); };\n\
+                destination d { file(\"/dev/null\" hook-commands(setup(\"exit 3\"))); };\n\
+                log { source(s); destination(d); };\n";
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let out = start_briefly(daemon, text, tmp.path(), "hookfail", 3.0);
+        assert!(out.code.is_some_and(|c| c != 0), "{} started: {}", daemon.name(), out.stderr);
+        let conf = tmp.path().join(format!("{}-hookfail.conf", daemon.name()));
+        let want = format!(
+            "Hook command returned with failure, aborting initialization; driver='d#0', location='{}:3:17', \
+             hook='setup', command='exit 3', rc='768'",
+            conf.display()
+        );
+        assert!(out.stderr.contains(&want), "{}: {}", daemon.name(), out.stderr);
     }
 }
 

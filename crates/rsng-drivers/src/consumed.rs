@@ -39,7 +39,12 @@ pub struct Consumes {
 impl Consumes {
     /// Whether option `name` (canonical) is acted on, or has no effect in syslog-ng either.
     pub fn takes(&self, name: &str) -> bool {
-        self.options.iter().any(|set| set.contains(&name)) || self.no_effect.contains(&name)
+        self.options.iter().any(|set| set.contains(&name)) || self.no_effect.contains(&name) || name == HOOK_COMMANDS
+    }
+
+    /// Whether option `group.name` of a nested group is acted on.
+    pub fn takes_nested(&self, name: &str) -> bool {
+        self.nested.contains(&name) || name.strip_prefix(HOOK_COMMANDS).is_some_and(|rest| rest.starts_with('.'))
     }
 
     /// Whether `value` of an option this driver does not run is one that changes nothing.
@@ -47,6 +52,9 @@ impl Consumes {
         self.inert.iter().filter(|(n, _)| *n == name).any(|(_, v)| same_value(v, value))
     }
 }
+
+/// `hook-commands()`, which the runtime runs for every driver.
+const HOOK_COMMANDS: &str = "hook-commands";
 
 fn same_value(expected: &str, value: &Value) -> bool {
     match expected {

@@ -8,6 +8,7 @@
 
 pub mod control;
 pub mod graph;
+mod hooks;
 pub mod supervise;
 pub mod transform;
 mod uniqid;
@@ -130,6 +131,8 @@ pub struct Running {
     /// Counter values at the last reset (`RESET_STATS`), by [`control::StatRow::key`]; kept
     /// across reloads.
     stats_baseline: Arc<std::sync::Mutex<HashMap<String, u64>>>,
+    /// The drivers' `hook-commands()`.
+    hooks: Vec<hooks::Hooks>,
     /// `-R`: where `use-uniqid()` records its counter at the stop.
     persist_file: Option<std::path::PathBuf>,
 }
@@ -437,7 +440,18 @@ pub fn start(config: &ir::Config, opts: &StartOptions) -> Result<Running, BuildE
     let mut kept_destinations = Vec::new();
     let mut kept_sources = Vec::new();
     let mut stats = HashMap::new();
-    build(config, opts, &mut kept_destinations, &mut kept_sources, &mut stats, HashMap::new())
+    let hooks = hooks::of_config(config);
+    hooks::start(&hooks, true)?;
+    match build(config, opts, &mut kept_destinations, &mut kept_sources, &mut stats, HashMap::new()) {
+        Ok(mut running) => {
+            running.hooks = hooks;
+            Ok(running)
+        }
+        Err(e) => {
+            hooks::stop(&hooks, false);
+            Err(e)
+        }
+    }
 }
 
 /// Builds `config`, reusing the running destinations and sources in `kept_*` whose key it still
@@ -864,6 +878,7 @@ fn build(
         stateful,
         stats_freq: stats_freq(&ctx.globals),
         stats_baseline: Arc::default(),
+        hooks: Vec::new(),
         persist_file: opts.persist_file.clone(),
     })
 }
@@ -1176,11 +1191,24 @@ impl Running {
         let mut old_destinations = std::mem::take(&mut self.destinations);
         let mut old_sources = std::mem::take(&mut self.slots);
         let persisted = self.stateful.iter().filter_map(|t| t.persistent_state()).collect();
-        match build(config, opts, &mut old_destinations, &mut old_sources, &mut stats, persisted) {
+        // As syslog-ng stops every driver of the old configuration and starts those of the new
+        // one, and starts the old ones again when the new ones fail.
+        let new_hooks = hooks::of_config(config);
+        hooks::stop(&self.hooks, false);
+        let started = hooks::start(&new_hooks, false).and_then(|()| {
+            build(config, opts, &mut old_destinations, &mut old_sources, &mut stats, persisted).inspect_err(|_| {
+                hooks::stop(&new_hooks, false);
+            })
+        });
+        if started.is_err() {
+            let _ = hooks::start(&self.hooks, false);
+        }
+        match started {
             Ok(running) => {
                 let baseline = self.stats_baseline.clone();
                 *self = running;
                 self.stats_baseline = baseline;
+                self.hooks = new_hooks;
                 // What is left of the old configuration: sources first, so that nothing more
                 // reaches the destinations that go.
                 stop_sources(old_sources).await;
@@ -1213,6 +1241,7 @@ impl Running {
     /// Stops reading, lets the destinations write what was accepted (for at most `grace`), then
     /// stops them.
     pub async fn stop(self, grace: Duration) {
+        hooks::stop(&self.hooks, true);
         // Open correlation contexts are dropped, as syslog-ng drops them.
         drop(self._ticker);
         stop_sources(self.slots).await;

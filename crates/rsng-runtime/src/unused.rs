@@ -72,7 +72,7 @@ fn check(consumes: &Consumes, owner: &'static str, options: &[OptionValue], out:
             (group, Value::Group(items)) => {
                 for item in items {
                     let name = format!("{group}.{}", item.name);
-                    if !consumes.nested.contains(&name.as_str()) && !consumes.inert(&name, &item.value) {
+                    if !consumes.takes_nested(&name) && !consumes.inert(&name, &item.value) {
                         push(name, &item.span);
                     }
                 }

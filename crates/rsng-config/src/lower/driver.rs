@@ -193,22 +193,10 @@ impl Lowerer<'_> {
         }
     }
 
-    /// What syslog-ng 3.38's http module says while parsing (an unsupported `method()`), and the
-    /// shared destination options rsng's `http()` does not act on.
+    /// What syslog-ng 3.38's http module says while parsing (an unsupported `method()`).
     fn check_http(&mut self, option_args: &[ast::Call]) {
         for option in option_args {
             let name = option.name.value.replace('_', "-");
-            if schema::http::HTTP_IGNORED_SHARED.contains(&name.as_str()) {
-                let d = self
-                    .warning_at(
-                        codes::IGNORED_OPTION,
-                        format!("option `{name}()` of `http()` is accepted but ignored by rsng"),
-                        option.name.span.clone(),
-                        "ignored",
-                    )
-                    .help("rsng's http() does not implement it yet");
-                self.push(d);
-            }
             if name == "method" {
                 if let Some(ast::Arg::Text(t)) = option.args.first() {
                     if !t.value.eq_ignore_ascii_case("post") && !t.value.eq_ignore_ascii_case("put") {

@@ -17,9 +17,6 @@ const NO_SNI: &str = "sni() is not an option of http() in syslog-ng 3.38 (it sen
 
 const NOT_YET: &str = "rsng's http() does not implement it yet; requests go as without it";
 
-/// Options of the shared destination groups that rsng's `http()` does not act on.
-pub static HTTP_IGNORED_SHARED: &[&str] = &["hook-commands"];
-
 /// `http_tls_option`: accepted both directly in `http()` and inside its `tls()`.
 pub static HTTP_TLS_OPTIONS: &[O] = &[
     O::new("ca-dir", Kind::String),
