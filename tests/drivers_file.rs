@@ -535,7 +535,6 @@ fn rsng_refuses(config: &str) -> String {
 #[test]
 fn options_rsng_does_not_run_are_refused() {
     let cases = [
-        ("destination d { file(\"@DIR@/x\" suppress(5)); }; log { destination(d); };", "suppress"),
         ("source s { file(\"@DIR@/x\" flags(store-raw-message)); }; log { source(s); };", "store-raw-message"),
         ("source s { file(\"@DIR@/x\" encoding(\"latin2\")); }; log { source(s); };", "encoding"),
         ("source s { wildcard-file(filename-pattern(\"*.log\")); }; log { source(s); };", "base-dir"),

@@ -491,6 +491,53 @@ fn hook_commands_run_when_syslog_ng_runs_them() {
     }
 }
 
+/// `suppress(2)`, on the destination or in `options {}`: repetitions of a message (same text,
+/// host, program and pid, whatever the priority) are dropped, and syslog-ng's summary comes
+/// before the next different message or 2 s after the first repetition.
+#[test]
+fn suppress_writes_syslog_ngs_summaries() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("suppress").expect("tempdir");
+    let input = "<13>Dec  7 10:00:00 h p[1]: same message repeated here\n".repeat(3)
+        + "<14>Dec  7 10:00:00 h p[1]: other\n<13>Dec  7 10:00:00 h p[1]: other\n<13>Dec  7 10:00:00 h p[1]: other\n\
+           <13>Dec  7 10:00:00 h p[2]: other\n<13>Dec  7 10:00:00 h p[2]: other\n";
+    for (options, own) in [("", "suppress(2)"), ("suppress(2);", "")] {
+        let mut seen = Vec::new();
+        for daemon in [Daemon::Oracle, Daemon::Rsng] {
+            let out = tmp.path().join(format!("{}.out", daemon.name()));
+            let _ = fs::remove_file(&out);
+            let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 0, 1, |p| {
+                format!(
+                    "@version: 3.38\noptions {{ {options} }};\n\
+                     source s {{ network(ip(127.0.0.1) port({})); }};\n\
+                     destination d {{ file(\"{}\" template(\"$PRI $HOST $PROGRAM[$PID] $MSG\\n\") {own}); }};\n\
+                     log {{ source(s); destination(d); }};\n",
+                    p.tcp[0],
+                    out.display()
+                )
+            });
+            running.send_tcp(ports.tcp[0], input.as_bytes());
+            // The last summary comes from the timer, 2 s after the first repetition of `other`.
+            running.wait_for(20, || fs::read_to_string(&out).is_ok_and(|t| t.lines().count() >= 6));
+            let pid = running.pid();
+            assert!(running.stop());
+            seen.push(fs::read_to_string(&out).unwrap_or_default().replace(&format!("[{pid}]"), "[PID]"));
+        }
+        let expected = "13 localhost p[1] same message repeated here\n\
+                        13 localhost p[PID] Last message 'same message repeate' repeated 2 times, suppressed by syslog-ng on HOST\n\
+                        14 localhost p[1] other\n\
+                        14 localhost p[PID] Last message 'other' repeated 2 times, suppressed by syslog-ng on HOST\n\
+                        13 localhost p[2] other\n\
+                        13 localhost p[PID] Last message 'other' repeated 1 times, suppressed by syslog-ng on HOST\n";
+        let host = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
+        let oracle = seen[0].replace(&format!("syslog-ng on {host}"), "syslog-ng on HOST");
+        assert_eq!(oracle, expected, "{options}{own}: syslog-ng");
+        assert_eq!(seen[1], seen[0], "{options}{own}");
+    }
+}
+
 /// `create-dirs(yes)` on a `unix-stream()` source makes the missing directories above the socket
 /// with `dir-perm()`, and the socket gets `perm()`; without `create-dirs()` the source cannot
 /// bind there and the daemon does not start.

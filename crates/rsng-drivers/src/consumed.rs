@@ -136,10 +136,11 @@ const SYSTEM_NO_EFFECT: &[&str] = &["exclude-kmsg"];
 // Destinations
 
 /// What the runtime runs beside every socket destination: its queue, MARK messages
-/// ([`crate::mark`]), `throttle()`, and keeping the connection across a reload (`keep-alive()`).
+/// ([`crate::mark`]), `throttle()`, keeping the connection across a reload (`keep-alive()`), and
+/// `suppress()` ([`crate::suppress`]).
 /// The rest is typed in [`crate::writer::WriterOptions`] and [`crate::socket::options`].
 const SOCKET_DEST_QUEUE: &[&str] =
-    &["log-fifo-size", "disk-buffer", "mark-freq", "mark", "mark-mode", "throttle", "keep-alive"];
+    &["log-fifo-size", "disk-buffer", "mark-freq", "mark", "mark-mode", "throttle", "keep-alive", "suppress"];
 
 /// Socket destinations: the writer, socket options, peer and connection, the queue.
 const SOCKET_DEST: &[&[&str]] = &[
@@ -168,7 +169,7 @@ const SOCKET_DEST_NO_EFFECT: &[&str] = &[
 const SOCKET_WRITER_FLAGS: &[&str] = &["no-multi-line", "threaded"];
 
 const SOCKET_DEST_INERT: &[(&str, &str)] =
-    &[("flush-lines", "0"), ("sync", "0"), ("sync-freq", "0"), ("suppress", "0"), ("spoof-source", "no")];
+    &[("flush-lines", "0"), ("sync", "0"), ("sync-freq", "0"), ("spoof-source", "no")];
 
 /// `disk-buffer()` options the disk queue runs.
 const DISK_BUFFER: &[&str] = &["disk-buffer.dir", "disk-buffer.disk-buf-size", "disk-buffer.reliable"];
@@ -535,6 +536,8 @@ const GLOBAL_READ: &[&str] = &[
     "mark-freq",
     "mark",
     "mark-mode",
+    // A writer's `suppress()` default (the runtime's `suppress_of`).
+    "suppress",
 ];
 
 /// Every global option read.
@@ -556,7 +559,7 @@ static GLOBALS: &[&[&str]] = &[
 const GLOBAL_NO_EFFECT: &[&str] = &["flush-timeout", "time-sleep", "threaded", "log-iw-size", "log-fetch-limit"];
 
 /// Global values with which an option rsng does not run changes nothing.
-const GLOBAL_INERT: &[(&str, &str)] = &[("sync", "0"), ("sync-freq", "0"), ("suppress", "0"), ("long-hostnames", "no")];
+const GLOBAL_INERT: &[(&str, &str)] = &[("sync", "0"), ("sync-freq", "0"), ("long-hostnames", "no")];
 
 /// What the global `options {}` consumes.
 pub fn globals() -> Consumes {

@@ -42,6 +42,7 @@ pub mod secure_logging;
 pub mod snmp;
 pub mod socket;
 pub mod sql;
+pub mod suppress;
 pub mod writer;
 
 use std::collections::HashMap;

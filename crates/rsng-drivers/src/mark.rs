@@ -60,7 +60,7 @@ pub const DEFAULT_MARK_FREQ: u64 = 1200;
 pub const DEFAULT_MARK_MODE: MarkMode = MarkMode::HostIdle;
 
 /// Seconds of the monotonic clock, from 1 (0 stands for "not armed").
-fn now_secs() -> u64 {
+pub(crate) fn now_secs() -> u64 {
     base().elapsed().as_secs() + 1
 }
 
@@ -70,7 +70,7 @@ fn base() -> Instant {
 }
 
 /// The instant second `secs` of [`now_secs`] starts.
-fn instant_of(secs: u64) -> tokio::time::Instant {
+pub(crate) fn instant_of(secs: u64) -> tokio::time::Instant {
     (base() + Duration::from_secs(secs.saturating_sub(1))).into()
 }
 

@@ -632,6 +632,8 @@ pub struct DestinationQueue {
     /// A writer's `mark-mode()` state (`None` for drivers that are not writers, and writers in
     /// the `internal` mode).
     marks: Option<Arc<crate::mark::WriterMarks>>,
+    /// A writer's `suppress()` state.
+    suppress: Option<Arc<crate::suppress::Suppress>>,
 }
 
 impl DestinationQueue {
@@ -647,6 +649,7 @@ impl DestinationQueue {
             stalled: std::sync::atomic::AtomicBool::new(false),
             stats: Arc::default(),
             marks: None,
+            suppress: None,
         }
     }
 
@@ -654,6 +657,16 @@ impl DestinationQueue {
     pub fn with_marks(mut self, marks: Option<Arc<crate::mark::WriterMarks>>) -> DestinationQueue {
         self.marks = marks;
         self
+    }
+
+    pub fn with_suppress(mut self, suppress: Option<Arc<crate::suppress::Suppress>>) -> DestinationQueue {
+        self.suppress = suppress;
+        self
+    }
+
+    /// The writer's `suppress()` state, whose timer runs beside the writer.
+    pub fn suppress(&self) -> Option<&Arc<crate::suppress::Suppress>> {
+        self.suppress.as_ref()
     }
 
     /// The writer's `mark-mode()` state, whose timer runs beside the writer.
@@ -740,6 +753,9 @@ impl DestinationQueue {
     fn push_inner(&self, batch: &mut Vec<LogMessage>, flow_control: bool, window: Option<&Arc<Window>>, keep: bool) {
         if let Some(marks) = &self.marks {
             marks.accept(batch);
+        }
+        if let Some(suppress) = &self.suppress {
+            suppress.accept(batch);
         }
         self.enqueue(batch, flow_control, window, keep);
     }

@@ -591,7 +591,8 @@ fn build(
                         }
                         None => DestinationQueue::new(name, fifo).with_stats(stats),
                     }
-                    .with_marks(marks);
+                    .with_marks(marks)
+                    .with_suppress(suppress_of(driver, &ctx.globals));
                     let key = Identity::new(base, names, &ctx.globals);
                     Dest::New(Arc::new(queue), built, key, driver.clone(), index, after)
                 }
@@ -790,6 +791,7 @@ fn build(
                 );
                 let stopped = stop.clone();
                 let marks = queue.marks().map(|m| m.clone().run(queue.clone(), stop.clone()));
+                let suppress = queue.suppress().map(|s| s.clone().run(queue.clone(), stop.clone()));
                 let task = tokio::spawn(async move {
                     if let Some(after) = after {
                         tokio::select! {
@@ -797,12 +799,18 @@ fn build(
                             _ = stopped.cancelled() => return,
                         }
                     }
-                    match marks {
-                        Some(marks) => {
-                            tokio::join!(supervised, marks);
+                    // The writer's timers (MARKs, suppression summaries) run beside it.
+                    let marks = async move {
+                        if let Some(m) = marks {
+                            m.await
                         }
-                        None => supervised.await,
-                    }
+                    };
+                    let suppress = async move {
+                        if let Some(s) = suppress {
+                            s.await
+                        }
+                    };
+                    tokio::join!(supervised, marks, suppress);
                 });
                 let finished = CancellationToken::new();
                 running_destinations.push(RunningDestination {
@@ -894,6 +902,36 @@ fn stats_freq(globals: &rsng_drivers::options::Globals) -> Option<Duration> {
         }
     }
     (seconds > 0).then(|| Duration::from_secs(seconds.unsigned_abs()))
+}
+
+/// The `suppress()` of a writer (else the global one), as its state; `None` for 0 and for
+/// destinations that are not syslog-ng log writers.
+fn suppress_of(
+    driver: &ir::Driver,
+    globals: &rsng_drivers::options::Globals,
+) -> Option<Arc<rsng_drivers::suppress::Suppress>> {
+    let writer = matches!(
+        driver.name,
+        "network"
+            | "syslog"
+            | "tcp"
+            | "udp"
+            | "tcp6"
+            | "udp6"
+            | "unix-stream"
+            | "unix-dgram"
+            | "file"
+            | "pipe"
+            | "program"
+    );
+    if !writer {
+        return None;
+    }
+    let seconds =
+        driver.option("suppress").and_then(rsng_drivers::options::as_int).or_else(|| globals.int("suppress"))?;
+    // The summaries name this host as syslog-ng's do: its fully qualified name.
+    let host = rsng_drivers::receive::HostResolve { use_dns: false, use_fqdn: true, normalize: false, cache: false };
+    rsng_drivers::suppress::Suppress::new(seconds, host.local_name())
 }
 
 /// The global `mark-freq()` (or its old name `mark()`) the `internal()` source's MARKs follow.
@@ -1096,6 +1134,9 @@ impl Running {
                 }
                 if self.stats_level >= 1 {
                     rows.push(StatRow::new(component, id, instance, "memory_usage", d.queue.memory_usage()));
+                }
+                if let Some(s) = d.queue.suppress() {
+                    rows.push(StatRow::new(component, id, instance, "suppressed", s.suppressed.load(Relaxed)));
                 }
             }
         }

@@ -9,7 +9,7 @@
 //! sources that do not create directories, `persist-name()` where no state is kept (and of `wildcard-file()`, whose positions are kept
 //! per file).
 
-use crate::options::{as_int, Options};
+use crate::options::Options;
 use crate::receive::ReaderOptions;
 use crate::writer::{LocalZoneOptions, TemplateOptions, WriterOptions};
 use crate::DriverError;
@@ -144,13 +144,7 @@ pub fn destination(opts: &Options<'_>) -> Result<(), DriverError> {
             WRITER_DEST,
         ],
     };
-    allowed(opts, groups, "destination")?;
-    if let Some(n) = opts.get("suppress").and_then(as_int) {
-        if n > 0 {
-            return Err(refused(opts, "suppress", &format!("suppress({n})"), "destination"));
-        }
-    }
-    Ok(())
+    allowed(opts, groups, "destination")
 }
 
 fn allowed(opts: &Options<'_>, groups: &[&[&str]], what: &str) -> Result<(), DriverError> {
