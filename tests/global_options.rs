@@ -1,6 +1,6 @@
 //! Global options that change what the daemon itself does, each run through syslog-ng 3.38 and
 //! rsng with the same configuration and input: `use-uniqid()`, `stats-freq()`, `mark-freq()`,
-//! the global `time-zone()` and `send-time-zone()`.
+//! the global `time-zone()` and `send-time-zone()`, `custom-domain()`.
 
 use std::fs;
 use std::path::Path;
@@ -201,5 +201,45 @@ fn global_time_zone_is_the_zone_dates_are_written_in() {
         assert_eq!(sorted(&rsng), sorted(&oracle), "{global}");
         let _ = fs::remove_file(tmp.path().join("syslog-ng.out"));
         let _ = fs::remove_file(tmp.path().join("rsng.out"));
+    }
+}
+
+/// `custom-domain()` gives this host's full name another domain: `$HOST` of local messages and
+/// `$LOGHOST` with `use-fqdn(yes)`; without `use-fqdn()` both are the short name.
+#[test]
+fn custom_domain_is_this_hosts_domain() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("custom-domain").expect("tempdir");
+    for fqdn in ["yes", "no"] {
+        let mut seen = Vec::new();
+        for daemon in [Daemon::Oracle, Daemon::Rsng] {
+            let out = tmp.path().join(format!("{}.out", daemon.name()));
+            let sock = tmp.path().join(format!("{}.sock", daemon.name()));
+            let _ = fs::remove_file(&out);
+            let (running, _, _) = RunningDaemon::start(daemon, tmp.path(), 0, 0, |_| {
+                format!(
+                    "@version: 3.38\n\
+                     options {{ custom-domain(\"example.com\"); use-fqdn({fqdn}); }};\n\
+                     source s {{ unix-dgram(\"{}\"); }};\n\
+                     destination d {{ file(\"{}\" template(\"$HOST $LOGHOST $MSG\\n\")); }};\n\
+                     log {{ source(s); destination(d); }};\n",
+                    sock.display(),
+                    out.display()
+                )
+            });
+            running.wait_for(20, || sock.exists());
+            let sender = std::os::unix::net::UnixDatagram::unbound().expect("socket");
+            sender.send_to(b"<13>prog: a local message", &sock).expect("send");
+            running.wait_for(20, || fs::read_to_string(&out).is_ok_and(|t| !t.is_empty()));
+            assert!(running.stop());
+            seen.push(fs::read_to_string(&out).unwrap_or_default());
+        }
+        let short = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
+        let short = short.split('.').next().unwrap_or_default().to_string();
+        let name = if fqdn == "yes" { format!("{short}.example.com") } else { short };
+        assert_eq!(seen[0], format!("{name} {name} a local message\n"), "syslog-ng, use-fqdn({fqdn})");
+        assert_eq!(seen[1], seen[0], "use-fqdn({fqdn})");
     }
 }

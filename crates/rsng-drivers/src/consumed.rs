@@ -538,6 +538,8 @@ const GLOBAL_READ: &[&str] = &[
     "mark-mode",
     // A writer's `suppress()` default (the runtime's `suppress_of`).
     "suppress",
+    // This host's full name ([`crate::receive::set_custom_domain`]).
+    "custom-domain",
 ];
 
 /// Every global option read.

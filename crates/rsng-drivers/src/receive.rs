@@ -362,8 +362,15 @@ impl HostResolve {
         let full = NAME.get_or_init(|| {
             nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "localhost".into())
         });
-        let name = if self.use_fqdn { full.as_str() } else { full.split('.').next().unwrap_or(full) };
-        self.normalized(Arc::from(name))
+        let short = full.split('.').next().unwrap_or(full);
+        let domain = CUSTOM_DOMAIN.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let name: Arc<str> = match (self.use_fqdn, domain) {
+            // `custom-domain()` replaces the domain of this host's full name, as in syslog-ng.
+            (true, Some(domain)) => Arc::from(format!("{short}.{domain}")),
+            (true, None) => Arc::from(full.as_str()),
+            (false, _) => Arc::from(short),
+        };
+        self.normalized(name)
     }
 
     fn normalized(&self, name: Arc<str>) -> Arc<str> {
@@ -373,6 +380,14 @@ impl HostResolve {
             name
         }
     }
+}
+
+/// The global `custom-domain()`, set at each start and reload ([`set_custom_domain`]).
+static CUSTOM_DOMAIN: std::sync::RwLock<Option<Arc<str>>> = std::sync::RwLock::new(None);
+
+/// Sets the domain this host's full name takes (`custom-domain()`; `None`: its own).
+pub fn set_custom_domain(domain: Option<&str>) {
+    *CUSTOM_DOMAIN.write().unwrap_or_else(|e| e.into_inner()) = domain.filter(|d| !d.is_empty()).map(Arc::from);
 }
 
 /// rsng's process id as text (syslog-ng puts its own PID on the messages it makes).

@@ -265,6 +265,15 @@ fn compile_context(config: &ir::Config, filters: &FilterMap) -> CompileContext {
 fn build_context(config: &ir::Config, opts: &StartOptions, filters: &FilterMap) -> Result<BuildContext, BuildError> {
     let mut compile_ctx = compile_context(config, filters);
     let globals = Globals::new(config);
+    // This host's names, before any driver takes them: `custom-domain()` and `$LOGHOST`.
+    rsng_drivers::receive::set_custom_domain(globals.str("custom-domain"));
+    let this_host = rsng_drivers::receive::HostResolve {
+        use_dns: false,
+        use_fqdn: globals.bool("use-fqdn").unwrap_or(false),
+        normalize: false,
+        cache: false,
+    };
+    rsng_core::template::set_loghost(&this_host.local_name());
     // `$(dns-resolve-ip)` follows the global host-name options.
     compile_ctx.set_dns_defaults(rsng_core::template::DnsDefaults {
         use_dns: globals.str("use-dns") != Some("persist-only") && globals.bool("use-dns").unwrap_or(true),

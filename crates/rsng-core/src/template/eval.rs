@@ -483,7 +483,7 @@ fn expand_macro(name: &str, msg: &LogMessage, opts: &FormatOptions, escape: bool
             }
         }
         "RUNID" => {}
-        "LOGHOST" => append(out, local_hostname().as_bytes(), escape),
+        "LOGHOST" => append(out, loghost().as_bytes(), escape),
         "SYSUPTIME" => push_num(out, (uptime_start().elapsed().as_millis() / 10) as u64, 0, b'0'),
         _ => expand_date(name, msg, opts, out),
     }
@@ -519,6 +519,20 @@ fn with_context<R>(value: &[u8], f: impl FnOnce() -> R) -> R {
 fn uptime_start() -> &'static Instant {
     static START: OnceLock<Instant> = OnceLock::new();
     START.get_or_init(Instant::now)
+}
+
+/// `$LOGHOST` as the configuration sets it ([`set_loghost`]), else the short host name.
+fn loghost() -> std::sync::Arc<str> {
+    let configured = LOGHOST.read().unwrap_or_else(|e| e.into_inner()).clone();
+    configured.unwrap_or_else(|| std::sync::Arc::from(local_hostname()))
+}
+
+static LOGHOST: std::sync::RwLock<Option<std::sync::Arc<str>>> = std::sync::RwLock::new(None);
+
+/// Sets `$LOGHOST`: the short or (with `use-fqdn(yes)`) the full name of this host, which
+/// `custom-domain()` may change; at each start and reload.
+pub fn set_loghost(name: &str) {
+    *LOGHOST.write().unwrap_or_else(|e| e.into_inner()) = Some(std::sync::Arc::from(name));
 }
 
 /// The short host name (`$LOGHOST` without `use-fqdn`).

@@ -42,7 +42,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::filter::Filter;
 
-pub use eval::{in_context, FormatError, FormatOptions, OnError, TsFormat};
+pub use eval::{in_context, set_loghost, FormatError, FormatOptions, OnError, TsFormat};
 pub use functions::BuiltinFunction;
 pub use macros::{is_builtin_macro, macro_table};
 
