@@ -243,3 +243,36 @@ fn custom_domain_is_this_hosts_domain() {
         assert_eq!(seen[1], seen[0], "use-fqdn({fqdn})");
     }
 }
+
+/// `dns-cache-hosts()`: the DNS cache answers with the first name of the file's line for the
+/// sender's address (shortened unless `use-fqdn(yes)`), before any DNS query.
+#[test]
+fn dns_cache_hosts_names_the_senders() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("dns-cache-hosts").expect("tempdir");
+    let hosts = tmp.path().join("hosts");
+    fs::write(&hosts, "# senders\n10.9.9.9 other.example.org\n127.0.0.1\tloghost.example.org alias\n").expect("hosts");
+    for fqdn in ["no", "yes"] {
+        let config = |port: u16, out: &Path| {
+            format!(
+                "@version: 3.38\n\
+                 options {{ dns-cache-hosts(\"{}\"); use-dns(yes); use-fqdn({fqdn}); }};\n\
+                 source s {{ network(ip(127.0.0.1) port({port})); }};\n\
+                 destination d {{ file(\"{}\" template(\"$HOST $HOST_FROM $MSG\\n\")); }};\n\
+                 log {{ source(s); destination(d); }};\n",
+                hosts.display(),
+                out.display()
+            )
+        };
+        let input = b"<13>Dec  6 10:00:00 h p: named by the hosts file\n";
+        let oracle = run_once(Daemon::Oracle, tmp.path(), &config, input, 1);
+        let rsng = run_once(Daemon::Rsng, tmp.path(), &config, input, 1);
+        let name = if fqdn == "yes" { "loghost.example.org" } else { "loghost" };
+        assert_eq!(oracle, format!("{name} {name} named by the hosts file\n"), "syslog-ng, use-fqdn({fqdn})");
+        assert_eq!(rsng, oracle, "use-fqdn({fqdn})");
+        let _ = fs::remove_file(tmp.path().join("syslog-ng.out"));
+        let _ = fs::remove_file(tmp.path().join("rsng.out"));
+    }
+}

@@ -540,6 +540,8 @@ const GLOBAL_READ: &[&str] = &[
     "suppress",
     // This host's full name ([`crate::receive::set_custom_domain`]).
     "custom-domain",
+    // Names the DNS cache answers with ([`crate::receive::set_dns_cache_hosts`]).
+    "dns-cache-hosts",
 ];
 
 /// Every global option read.

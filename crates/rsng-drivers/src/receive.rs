@@ -333,6 +333,9 @@ impl HostResolve {
         static CACHE: OnceLock<Mutex<HashMap<IpAddr, Option<Arc<str>>>>> = OnceLock::new();
         let resolved = if !self.use_dns {
             None
+        } else if let Some(name) = self.cache.then(|| hosts_file_name(ip)).flatten() {
+            // `dns-cache-hosts()` entries are permanent entries of the cache.
+            Some(name)
         } else if self.cache {
             let cache = CACHE.get_or_init(Default::default);
             // The guard must be gone before the miss branch locks again.
@@ -382,6 +385,71 @@ impl HostResolve {
     }
 }
 
+/// `dns-cache-hosts()`: a file in /etc/hosts' format whose names the DNS cache answers with.
+/// Read again when it changes (checked at most once a second), as syslog-ng does.
+#[derive(Default)]
+struct HostsFile {
+    path: Option<std::path::PathBuf>,
+    modified: Option<std::time::SystemTime>,
+    checked: u64,
+    names: HashMap<IpAddr, Arc<str>>,
+}
+
+fn hosts_file() -> &'static Mutex<HostsFile> {
+    static HOSTS: OnceLock<Mutex<HostsFile>> = OnceLock::new();
+    HOSTS.get_or_init(Mutex::default)
+}
+
+/// Sets the `dns-cache-hosts()` file (`None`: none), at each start and reload.
+pub fn set_dns_cache_hosts(path: Option<&str>) {
+    let mut hosts = hosts_file().lock().unwrap_or_else(|e| e.into_inner());
+    *hosts = HostsFile { path: path.filter(|p| !p.is_empty()).map(Into::into), ..HostsFile::default() };
+}
+
+/// The name `dns-cache-hosts()` gives `ip`, if any.
+fn hosts_file_name(ip: IpAddr) -> Option<Arc<str>> {
+    let mut hosts = hosts_file().lock().unwrap_or_else(|e| e.into_inner());
+    let path = hosts.path.clone()?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    if hosts.checked != now {
+        hosts.checked = now;
+        match std::fs::metadata(&path).and_then(|m| m.modified()) {
+            Ok(modified) if hosts.modified != Some(modified) => {
+                hosts.modified = Some(modified);
+                hosts.names = match std::fs::read_to_string(&path) {
+                    Ok(text) => parse_hosts(&text),
+                    Err(e) => {
+                        crate::internal::error(format!(
+                            "Error loading dns cache hosts file; filename='{}', error='{}'",
+                            path.display(),
+                            crate::file::os_error(&e)
+                        ));
+                        HashMap::new()
+                    }
+                };
+            }
+            Ok(_) => {}
+            Err(_) => {
+                hosts.modified = None;
+                hosts.names.clear();
+            }
+        }
+    }
+    hosts.names.get(&ip).cloned()
+}
+
+/// `ADDRESS NAME [ALIASES]` lines; `#` starts a comment line; a later line for an address wins.
+fn parse_hosts(text: &str) -> HashMap<IpAddr, Arc<str>> {
+    let mut names = HashMap::new();
+    for line in text.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let mut fields = line.split([' ', '\t']).filter(|f| !f.is_empty());
+        if let (Some(ip), Some(name)) = (fields.next().and_then(|a| a.parse::<IpAddr>().ok()), fields.next()) {
+            names.insert(ip, Arc::from(name));
+        }
+    }
+    names
+}
+
 /// The global `custom-domain()`, set at each start and reload ([`set_custom_domain`]).
 static CUSTOM_DOMAIN: std::sync::RwLock<Option<Arc<str>>> = std::sync::RwLock::new(None);
 
@@ -403,4 +471,17 @@ fn reverse_lookup(ip: IpAddr) -> Option<Arc<str>> {
         return None;
     }
     Some(Arc::from(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_hosts;
+
+    #[test]
+    fn hosts_lines_give_their_first_name() {
+        let names = parse_hosts("# comment\n10.0.0.1 a.example b\n\n::1\tsix\nbad line\n10.0.0.1 again\n");
+        assert_eq!(names.get(&"10.0.0.1".parse().unwrap()).map(|n| &**n), Some("again"));
+        assert_eq!(names.get(&"::1".parse().unwrap()).map(|n| &**n), Some("six"));
+        assert_eq!(names.len(), 2);
+    }
 }

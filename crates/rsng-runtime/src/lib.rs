@@ -267,6 +267,7 @@ fn build_context(config: &ir::Config, opts: &StartOptions, filters: &FilterMap) 
     let globals = Globals::new(config);
     // This host's names, before any driver takes them: `custom-domain()` and `$LOGHOST`.
     rsng_drivers::receive::set_custom_domain(globals.str("custom-domain"));
+    rsng_drivers::receive::set_dns_cache_hosts(globals.str("dns-cache-hosts"));
     let this_host = rsng_drivers::receive::HostResolve {
         use_dns: false,
         use_fqdn: globals.bool("use-fqdn").unwrap_or(false),
