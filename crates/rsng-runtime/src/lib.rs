@@ -762,20 +762,7 @@ fn build(
                 running_destinations.push(d);
             }
             Dest::New(queue, built, key, driver, index, after) => {
-                let formats = matches!(
-                    driver.name,
-                    "network"
-                        | "syslog"
-                        | "tcp"
-                        | "udp"
-                        | "tcp6"
-                        | "udp6"
-                        | "unix-stream"
-                        | "unix-dgram"
-                        | "file"
-                        | "pipe"
-                        | "program"
-                );
+                let formats = is_log_writer(driver.name);
                 let stop = CancellationToken::new();
                 let restarts = Arc::new(AtomicU64::new(0));
                 let info = supervise::Supervised {
@@ -914,14 +901,11 @@ fn stats_freq(globals: &rsng_drivers::options::Globals) -> Option<Duration> {
     (seconds > 0).then(|| Duration::from_secs(seconds.unsigned_abs()))
 }
 
-/// The `suppress()` of a writer (else the global one), as its state; `None` for 0 and for
-/// destinations that are not syslog-ng log writers.
-fn suppress_of(
-    driver: &ir::Driver,
-    globals: &rsng_drivers::options::Globals,
-) -> Option<Arc<rsng_drivers::suppress::Suppress>> {
-    let writer = matches!(
-        driver.name,
+/// Whether destination driver `name` is one of syslog-ng's log writers (formatting, size,
+/// truncation and suppression counters; `suppress()`), unlike the threaded destinations.
+fn is_log_writer(name: &str) -> bool {
+    matches!(
+        name,
         "network"
             | "syslog"
             | "tcp"
@@ -933,8 +917,16 @@ fn suppress_of(
             | "file"
             | "pipe"
             | "program"
-    );
-    if !writer {
+    )
+}
+
+/// The `suppress()` of a writer (else the global one), as its state; `None` for 0 and for
+/// destinations that are not syslog-ng log writers.
+fn suppress_of(
+    driver: &ir::Driver,
+    globals: &rsng_drivers::options::Globals,
+) -> Option<Arc<rsng_drivers::suppress::Suppress>> {
+    if !is_log_writer(driver.name) {
         return None;
     }
     let seconds =
