@@ -218,8 +218,12 @@ impl RouteCell {
     }
 
     /// Installs new log paths; connections switch at their next batch.
+    /// Switches the sources to `route` and `outlets`. Returns once no post is on its way into
+    /// the old outlets (every post holds the read side while it routes and queues), so that a
+    /// replaced destination's queue, closed after this, takes nothing more.
     pub fn replace(&self, route: Arc<dyn Route>, outlets: Arc<[Outlet]>) {
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = (route, outlets);
+        let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+        *current = (route, outlets);
         self.generation.fetch_add(1, Ordering::Release);
     }
 
@@ -388,23 +392,22 @@ impl SourcePort {
     }
 
     /// Picks up new log paths after a reload (one atomic load per batch otherwise).
-    fn refresh(&mut self) {
-        if self.cell.generation.load(Ordering::Acquire) != self.generation {
-            // The backlog belongs to the old outlets.
-            self.force_backlog();
-            let (generation, route, outlets) = self.cell.load();
-            self.generation = generation;
-            self.route = route;
-            self.outlets = outlets;
-        }
-    }
-
     /// Routes every message of `batch` (leaving it empty) and queues the results.
     pub fn post(&mut self, batch: &mut Vec<LogMessage>) {
         if batch.is_empty() {
             return;
         }
-        self.refresh();
+        // Held until the batch is queued: a reload's `replace` waits for it (once per batch).
+        let cell = self.cell.clone();
+        let current = cell.current.read().unwrap_or_else(|e| e.into_inner());
+        let generation = cell.generation.load(Ordering::Acquire);
+        if generation != self.generation {
+            // The backlog belongs to the old outlets.
+            self.force_backlog();
+            self.generation = generation;
+            self.route = current.0.clone();
+            self.outlets = current.1.clone();
+        }
         let now = unix_now();
         self.stats.processed.fetch_add(batch.len() as u64, Ordering::Relaxed);
         self.stats.stamp.store(now, Ordering::Relaxed);
