@@ -126,6 +126,13 @@ impl TemplateOptions {
     pub fn send_format_of(opts: &Options<'_>) -> FormatOptions {
         TemplateOptions::read(opts).send_format()
     }
+
+    /// The options for templates whose dates are written in `local-time-zone()` (syslog-ng's
+    /// `LTZ_LOCAL`: table names, routing keys), as read from `opts`.
+    pub fn local_format_of(opts: &Options<'_>) -> FormatOptions {
+        let zone = LocalZoneOptions::read(opts).local_time_zone.as_deref().and_then(parse_time_zone);
+        TemplateOptions::read(opts).with_zone(zone)
+    }
 }
 
 crate::typed_options! {

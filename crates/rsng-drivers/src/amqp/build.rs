@@ -3,12 +3,11 @@
 
 use std::sync::Arc;
 
-use rsng_core::template::{compile, FormatOptions, Template};
+use rsng_core::template::{compile, Template};
 
 use super::options;
 use super::run::{AmqpDestination, Shared};
 use crate::options::Options;
-use crate::writer::parse_time_zone;
 use crate::{BuildContext, Destination, DriverError};
 
 /// Builds an `amqp()` destination, the `index`th driver of `object`.
@@ -42,30 +41,10 @@ pub fn build_destination(
         routing_key,
         body,
         headers,
-        key_format: format_options(&opts, Zone::Local),
-        format: format_options(&opts, Zone::Send),
+        key_format: crate::writer::TemplateOptions::local_format_of(&opts),
+        format: crate::writer::TemplateOptions::send_format_of(&opts),
         driver: id,
         location,
     };
     Ok(Box::new(AmqpDestination::new(Arc::new(shared))))
-}
-
-/// The template options: the routing key in `local-time-zone()` (syslog-ng's `LTZ_LOCAL`), the
-/// body and headers in `send-time-zone()` (`LTZ_SEND`).
-fn format_options(opts: &Options<'_>, zone: Zone) -> FormatOptions {
-    let template = crate::writer::TemplateOptions::read(opts);
-    match zone {
-        Zone::Send => template.send_format(),
-        Zone::Local => template.with_zone(
-            crate::writer::LocalZoneOptions::read(opts).local_time_zone.as_deref().and_then(parse_time_zone),
-        ),
-    }
-}
-
-/// Which of a destination's two zones a template writes dates in.
-enum Zone {
-    /// `time-zone()`/`send-time-zone()`: the values.
-    Send,
-    /// `local-time-zone()`: the names (tables, keys).
-    Local,
 }

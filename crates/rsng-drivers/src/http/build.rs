@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rsng_config::ir::Value;
-use rsng_core::template::{compile, FormatOptions};
+use rsng_core::template::compile;
 use rsng_transport::tls::{PeerVerify, Side, SslOption, TlsConfig, TlsContext};
 
 use super::options::{self, tls_items};
@@ -69,17 +69,12 @@ pub fn build_destination(
         )),
         None => None,
     };
-    let format = format_options(&opts);
+    let format = crate::writer::TemplateOptions::send_format_of(&opts);
     let needs_tls = settings.targets.iter().any(|t| t.tls);
     let tls = if needs_tls { Some(tls_context(&opts, object, index, &location)?) } else { None };
     let (_, id, _) = super::stats_name(object, index, opts);
     let shared = Shared::new(settings, body, format, tls, id, location);
     Ok(Box::new(HttpDestination::new(shared)))
-}
-
-/// The template options of `body()` (dates in `send-time-zone()`, as syslog-ng's `LTZ_SEND`).
-pub(crate) fn format_options(opts: &Options<'_>) -> FormatOptions {
-    crate::writer::TemplateOptions::send_format_of(opts)
 }
 
 fn existing(path: &str) -> Option<PathBuf> {

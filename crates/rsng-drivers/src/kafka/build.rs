@@ -96,7 +96,7 @@ pub fn build_destination(
     let client = config.create_with_context(KafkaContext).map_err(|e| {
         err(format!("kafka: error constructing the kafka connection object; topic='{topic_text}', error='{e}'"))
     })?;
-    let format = crate::http::build::format_options(&opts);
+    let format = crate::writer::TemplateOptions::send_format_of(&opts);
     let shared = Shared::new(settings, topic, literal_topic, key, message, format, client, driver, location);
     Ok(Box::new(KafkaDestination::new(shared)))
 }

@@ -45,7 +45,7 @@ pub fn build_destination(
         None => Arc::new(compile_text(DEFAULT_TEMPLATE)?),
     };
     let (_, driver, _) = super::stats_name(object, index, opts);
-    let format = crate::http::build::format_options(&opts);
+    let format = crate::writer::TemplateOptions::send_format_of(&opts);
     let shared = Arc::new(Shared { settings, tls, topic, literal_topic, payload, format, driver, location });
     Ok(Box::new(MqttDestination { shared }))
 }

@@ -38,7 +38,7 @@ pub fn build_destination(
         settings.workers = 1;
     }
     let (_, driver, _) = super::stats_name(object, index, opts);
-    let format = crate::http::build::format_options(&opts);
+    let format = crate::writer::TemplateOptions::send_format_of(&opts);
     let shared = Arc::new(Shared { settings, arguments, format, driver, location });
     Ok(Box::new(RedisDestination { shared }))
 }

@@ -31,6 +31,6 @@ pub fn build_destination(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let (_, id, _) = super::stats_name(object, index, opts);
-    let format = crate::http::build::format_options(&opts);
+    let format = crate::writer::TemplateOptions::send_format_of(&opts);
     Ok(Box::new(SnmpDestination { shared: Arc::new(Shared { settings, values, format, driver: id, location }) }))
 }

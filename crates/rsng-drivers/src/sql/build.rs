@@ -2,12 +2,11 @@
 
 use std::sync::Arc;
 
-use rsng_core::template::{compile, FormatOptions, Template};
+use rsng_core::template::{compile, Template};
 
 use super::options;
 use super::run::{Shared, SqlDestination};
 use crate::options::Options;
-use crate::writer::parse_time_zone;
 use crate::{internal, BuildContext, Destination, DriverError};
 
 /// Builds an `sql()` destination, the `index`th driver of `object`.
@@ -37,28 +36,8 @@ pub fn build_destination(
     }
     let location = (ctx.locate)(opts.span());
     let (_, id, _) = super::stats_name(object, index, opts);
-    let values_format = format_options(&opts, Zone::Send);
-    let table_format = format_options(&opts, Zone::Local);
+    let values_format = crate::writer::TemplateOptions::send_format_of(&opts);
+    let table_format = crate::writer::TemplateOptions::local_format_of(&opts);
     let shared = Shared::new(settings, table, values, table_format, values_format, id, location);
     Ok(Box::new(SqlDestination::new(shared)))
-}
-
-/// The template options: the table name in `local-time-zone()` (syslog-ng's `LTZ_LOCAL`), the
-/// values in `send-time-zone()` (`LTZ_SEND`).
-fn format_options(opts: &Options<'_>, zone: Zone) -> FormatOptions {
-    let template = crate::writer::TemplateOptions::read(opts);
-    match zone {
-        Zone::Send => template.send_format(),
-        Zone::Local => template.with_zone(
-            crate::writer::LocalZoneOptions::read(opts).local_time_zone.as_deref().and_then(parse_time_zone),
-        ),
-    }
-}
-
-/// Which of a destination's two zones a template writes dates in.
-enum Zone {
-    /// `time-zone()`/`send-time-zone()`: the values.
-    Send,
-    /// `local-time-zone()`: the names (tables, keys).
-    Local,
 }
