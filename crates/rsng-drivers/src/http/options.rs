@@ -187,7 +187,7 @@ pub fn read(opts: &Options<'_>) -> Result<Settings, DriverError> {
     // A later url() replaces an earlier one, as in syslog-ng.
     if let Some(last) = opts.driver.options.iter().rev().find(|o| o.name == "url") {
         let mut list = Vec::new();
-        collect_strings(&last.value, &mut list);
+        crate::options::collect_strings(&last.value, &mut list);
         for text in list {
             urls.extend(text.split(' ').filter(|u| !u.is_empty()).map(String::from));
         }
@@ -205,7 +205,7 @@ pub fn read(opts: &Options<'_>) -> Result<Settings, DriverError> {
     let mut headers = Vec::new();
     if let Some(last) = opts.driver.options.iter().rev().find(|o| o.name == "headers") {
         let mut list = Vec::new();
-        collect_strings(&last.value, &mut list);
+        crate::options::collect_strings(&last.value, &mut list);
         for line in list {
             let h = Header::parse(&line).ok_or_else(|| err(format!("invalid header in headers(); header='{line}'")))?;
             let valid_name = hyper::header::HeaderName::from_bytes(h.name.as_bytes()).is_ok();
@@ -243,15 +243,6 @@ pub fn read(opts: &Options<'_>) -> Result<Settings, DriverError> {
         time_reopen: Duration::from_secs(opts.int_or_global("time-reopen").filter(|&n| n > 0).unwrap_or(60) as u64),
         response_actions,
     })
-}
-
-fn collect_strings(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::List(items) => items.iter().for_each(|i| collect_strings(i, out)),
-        Value::Str(s) | Value::Raw(s) => out.push(s.clone()),
-        Value::Int(n) => out.push(n.to_string()),
-        _ => {}
-    }
 }
 
 /// `response-action(404 => drop, 500 => retry)`.

@@ -252,7 +252,8 @@ fn collect_words(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-fn collect_strings(v: &Value, out: &mut Vec<String>) {
+/// Every string (and number, as text) of a value, lists flattened.
+pub(crate) fn collect_strings(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::List(items) => items.iter().for_each(|i| collect_strings(i, out)),
         Value::Str(s) | Value::Raw(s) => out.push(s.clone()),

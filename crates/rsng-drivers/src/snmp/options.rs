@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use rsng_config::ir::Value;
-
 use crate::internal;
 use crate::options::Options;
 use crate::DriverError;
@@ -81,7 +79,7 @@ pub fn read(opts: &Options<'_>) -> Result<Settings, DriverError> {
     let mut objects = Vec::new();
     for option in opts.driver.options.iter().filter(|o| o.name == "snmp-obj" || o.name == "trap-obj") {
         let mut parts = Vec::new();
-        collect(&option.value, &mut parts);
+        crate::options::collect_strings(&option.value, &mut parts);
         // Checked above: three strings; a trap object of an unknown type was refused.
         if let [oid, kind, value] = parts.as_slice() {
             if let Some(kind) = ObjType::from_name(kind) {
@@ -120,15 +118,6 @@ fn leading_number(token: &str) -> Option<u32> {
     let t = token.trim_start();
     let end = t.bytes().take_while(u8::is_ascii_digit).count();
     t[..end].parse::<u64>().ok().map(|n| n as u32)
-}
-
-fn collect(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::List(items) => items.iter().for_each(|i| collect(i, out)),
-        Value::Str(s) | Value::Raw(s) => out.push(s.clone()),
-        Value::Int(n) => out.push(n.to_string()),
-        _ => {}
-    }
 }
 
 #[cfg(test)]
