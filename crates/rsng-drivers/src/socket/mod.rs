@@ -58,24 +58,26 @@ struct Inet<'a> {
 
 impl<'a> Inet<'a> {
     fn listener(opts: &Options<'a>, o: &'a InetListenerOptions) -> Inet<'a> {
-        Inet {
-            driver: opts.name(),
-            transport: o.transport.as_deref(),
-            ip_protocol: o.ip_protocol,
-            tls: o.tls.is_some(),
-            trim_large_messages: o.trim_large_messages,
-            version4: opts.globals.version4,
-            span: opts.span(),
-        }
+        Inet::of(opts, o.transport.as_deref(), o.ip_protocol, o.tls.is_some(), o.trim_large_messages)
     }
 
     fn sender(opts: &Options<'a>, o: &'a SenderOptions) -> Inet<'a> {
+        Inet::of(opts, o.transport.as_deref(), o.ip_protocol, o.tls.is_some(), o.trim_large_messages)
+    }
+
+    fn of(
+        opts: &Options<'a>,
+        transport: Option<&'a str>,
+        ip_protocol: Option<i64>,
+        tls: bool,
+        trim_large_messages: bool,
+    ) -> Inet<'a> {
         Inet {
             driver: opts.name(),
-            transport: o.transport.as_deref(),
-            ip_protocol: o.ip_protocol,
-            tls: o.tls.is_some(),
-            trim_large_messages: o.trim_large_messages,
+            transport,
+            ip_protocol,
+            tls,
+            trim_large_messages,
             version4: opts.globals.version4,
             span: opts.span(),
         }
