@@ -418,73 +418,27 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
             &[],
             &[("use-syslogng-pid", "no")],
         ),
-        (Context::Source, "file") => consumes(
-            &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE, LEGACY_WILDCARD],
-            FILE_NO_EFFECT,
-            ALL_FILE_FLAGS,
-            &[],
-            FILE_INERT,
-        ),
-        (Context::Source, "stdin") => consumes(
-            &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, STDIN_SOURCE],
-            FILE_NO_EFFECT,
-            ALL_FILE_FLAGS,
-            &[],
-            FILE_INERT,
-        ),
-        (Context::Source, "wildcard-file") => consumes(
-            &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE, WILDCARD],
-            FILE_NO_EFFECT,
-            ALL_FILE_FLAGS,
-            &[],
-            FILE_INERT,
-        ),
-        (Context::Source, "pipe") => consumes(
-            &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, PIPE_SOURCE],
-            FILE_NO_EFFECT,
-            ALL_FILE_FLAGS,
-            &[],
-            FILE_INERT,
-        ),
-        (Context::Source, "program") => consumes(
-            &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, PROGRAM_SOURCE],
-            FILE_NO_EFFECT,
-            ALL_FILE_FLAGS,
-            &[],
-            FILE_INERT,
-        ),
+        (Context::Source, "file") => {
+            consumes(LEGACY_FILE_SOURCE_OPTIONS, FILE_NO_EFFECT, ALL_FILE_FLAGS, &[], FILE_INERT)
+        }
+        (Context::Source, "stdin") => consumes(STDIN_SOURCE_OPTIONS, FILE_NO_EFFECT, ALL_FILE_FLAGS, &[], FILE_INERT),
+        (Context::Source, "wildcard-file") => {
+            consumes(WILDCARD_SOURCE_OPTIONS, FILE_NO_EFFECT, ALL_FILE_FLAGS, &[], FILE_INERT)
+        }
+        (Context::Source, "pipe") => consumes(PIPE_SOURCE_OPTIONS, FILE_NO_EFFECT, ALL_FILE_FLAGS, &[], FILE_INERT),
+        (Context::Source, "program") => {
+            consumes(PROGRAM_SOURCE_OPTIONS, FILE_NO_EFFECT, ALL_FILE_FLAGS, &[], FILE_INERT)
+        }
         (
             Context::Destination,
             "network" | "syslog" | "tcp" | "tcp6" | "udp" | "udp6" | "unix-stream" | "unix-dgram",
         ) => consumes(SOCKET_DEST, SOCKET_DEST_NO_EFFECT, SOCKET_WRITER_FLAGS, DISK_BUFFER, SOCKET_DEST_INERT),
-        (Context::Destination, "file") => consumes(
-            &[
-                WriterOptions::DRIVER_OPTIONS,
-                TemplateOptions::DRIVER_OPTIONS,
-                LocalZoneOptions::DRIVER_OPTIONS,
-                WRITER_DEST,
-                FILE_PERM,
-                FILE_DEST,
-            ],
-            FILE_NO_EFFECT,
-            ALL_FILE_FLAGS,
-            DISK_BUFFER,
-            FILE_INERT,
-        ),
-        (Context::Destination, "pipe") => consumes(
-            &[
-                WriterOptions::DRIVER_OPTIONS,
-                TemplateOptions::DRIVER_OPTIONS,
-                LocalZoneOptions::DRIVER_OPTIONS,
-                WRITER_DEST,
-                FILE_PERM,
-                PIPE_DEST,
-            ],
-            FILE_NO_EFFECT,
-            ALL_FILE_FLAGS,
-            DISK_BUFFER,
-            FILE_INERT,
-        ),
+        (Context::Destination, "file") => {
+            consumes(FILE_DEST_OPTIONS, FILE_NO_EFFECT, ALL_FILE_FLAGS, DISK_BUFFER, FILE_INERT)
+        }
+        (Context::Destination, "pipe") => {
+            consumes(PIPE_DEST_OPTIONS, FILE_NO_EFFECT, ALL_FILE_FLAGS, DISK_BUFFER, FILE_INERT)
+        }
         (Context::Destination, "program") => consumes(
             &[WriterOptions::DRIVER_OPTIONS, TemplateOptions::DRIVER_OPTIONS, PROGRAM_WRITER, PROGRAM_DEST],
             FILE_NO_EFFECT,

@@ -61,23 +61,48 @@ pub(crate) const PIPE_DEST: &[&str] = &["time-reap", "create-dirs"];
 pub(crate) const PROGRAM_DEST: &[&str] = &["keep-alive", "inherit-environment"];
 pub(crate) const USERTTY: &[&str] = &["time-reopen"];
 
+/// What each file-family driver runs, in groups; [`crate::consumed`] declares the same.
+pub(crate) const LEGACY_FILE_SOURCE_OPTIONS: &[&[&str]] =
+    &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE, LEGACY_WILDCARD];
+pub(crate) const FILE_SOURCE_OPTIONS: &[&[&str]] =
+    &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE];
+/// follow-freq() would make syslog-ng poll `stat("-")`; standard input is read as a stream.
+pub(crate) const STDIN_SOURCE_OPTIONS: &[&[&str]] =
+    &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, STDIN_SOURCE];
+pub(crate) const WILDCARD_SOURCE_OPTIONS: &[&[&str]] =
+    &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE, WILDCARD];
+pub(crate) const PIPE_SOURCE_OPTIONS: &[&[&str]] =
+    &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, PIPE_SOURCE];
+pub(crate) const PROGRAM_SOURCE_OPTIONS: &[&[&str]] = &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, PROGRAM_SOURCE];
+pub(crate) const FILE_DEST_OPTIONS: &[&[&str]] = &[
+    WriterOptions::DRIVER_OPTIONS,
+    TemplateOptions::DRIVER_OPTIONS,
+    LocalZoneOptions::DRIVER_OPTIONS,
+    WRITER_DEST,
+    FILE_PERM,
+    FILE_DEST,
+];
+pub(crate) const PIPE_DEST_OPTIONS: &[&[&str]] = &[
+    WriterOptions::DRIVER_OPTIONS,
+    TemplateOptions::DRIVER_OPTIONS,
+    LocalZoneOptions::DRIVER_OPTIONS,
+    WRITER_DEST,
+    FILE_PERM,
+    PIPE_DEST,
+];
+
 /// Checks a source driver's options; `legacy_wildcard`: a `file()` whose path has wildcards.
 ///
 /// # Errors
 /// The first option rsng does not run.
 pub fn source(opts: &Options<'_>, legacy_wildcard: bool) -> Result<(), DriverError> {
     let groups: &[&[&str]] = match opts.name() {
-        "file" if legacy_wildcard => {
-            &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE, LEGACY_WILDCARD]
-        }
-        "file" => &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE],
-        // follow-freq() would make syslog-ng poll `stat("-")`; standard input is read as a stream.
-        "stdin" => &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, STDIN_SOURCE],
-        "wildcard-file" => {
-            &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE, WILDCARD]
-        }
-        "pipe" => &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, PIPE_SOURCE],
-        "program" => &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, PROGRAM_SOURCE],
+        "file" if legacy_wildcard => LEGACY_FILE_SOURCE_OPTIONS,
+        "file" => FILE_SOURCE_OPTIONS,
+        "stdin" => STDIN_SOURCE_OPTIONS,
+        "wildcard-file" => WILDCARD_SOURCE_OPTIONS,
+        "pipe" => PIPE_SOURCE_OPTIONS,
+        "program" => PROGRAM_SOURCE_OPTIONS,
         _ => &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE],
     };
     if opts.name() == "file" && !legacy_wildcard {
@@ -113,22 +138,8 @@ pub fn source(opts: &Options<'_>, legacy_wildcard: bool) -> Result<(), DriverErr
 /// The first option rsng does not run.
 pub fn destination(opts: &Options<'_>) -> Result<(), DriverError> {
     let groups: &[&[&str]] = match opts.name() {
-        "file" => &[
-            WriterOptions::DRIVER_OPTIONS,
-            TemplateOptions::DRIVER_OPTIONS,
-            LocalZoneOptions::DRIVER_OPTIONS,
-            WRITER_DEST,
-            FILE_PERM,
-            FILE_DEST,
-        ],
-        "pipe" => &[
-            WriterOptions::DRIVER_OPTIONS,
-            TemplateOptions::DRIVER_OPTIONS,
-            LocalZoneOptions::DRIVER_OPTIONS,
-            WRITER_DEST,
-            FILE_PERM,
-            PIPE_DEST,
-        ],
+        "file" => FILE_DEST_OPTIONS,
+        "pipe" => PIPE_DEST_OPTIONS,
         "program" => &[
             WriterOptions::DRIVER_OPTIONS,
             TemplateOptions::DRIVER_OPTIONS,
