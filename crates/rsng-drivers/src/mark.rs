@@ -74,6 +74,45 @@ pub(crate) fn instant_of(secs: u64) -> tokio::time::Instant {
     (base() + Duration::from_secs(secs.saturating_sub(1))).into()
 }
 
+/// A writer's timer in whole seconds of [`now_secs`]: armed for a second, put off by arming it
+/// again, disarmed with 0 (MARKs, `suppress()` summaries).
+#[derive(Debug, Default)]
+pub(crate) struct DueTimer {
+    due: AtomicU64,
+    armed: Notify,
+}
+
+impl DueTimer {
+    /// The second it is armed for; 0: not armed.
+    pub(crate) fn due(&self) -> u64 {
+        self.due.load(Ordering::Relaxed)
+    }
+
+    /// Arms it for second `due` (0 disarms), waking the waiter when it was not armed.
+    pub(crate) fn arm(&self, due: u64) {
+        if self.due.load(Ordering::Relaxed) != due && self.due.swap(due, Ordering::Relaxed) == 0 && due != 0 {
+            self.armed.notify_one();
+        }
+    }
+
+    /// Waits until the second it is armed for has come and it was not armed again meanwhile;
+    /// that second, or `None` once `stop` is cancelled.
+    pub(crate) async fn elapsed(&self, stop: &CancellationToken) -> Option<u64> {
+        loop {
+            let armed = self.armed.notified();
+            let due = self.due();
+            tokio::select! {
+                _ = stop.cancelled() => return None,
+                _ = armed, if due == 0 => continue,
+                _ = tokio::time::sleep_until(instant_of(due)), if due != 0 => {}
+            }
+            if self.due() == due {
+                return Some(due);
+            }
+        }
+    }
+}
+
 /// A writer's MARK state: what its queue does with MARKs, and when it makes the next one.
 #[derive(Debug)]
 pub struct WriterMarks {
@@ -81,17 +120,15 @@ pub struct WriterMarks {
     freq: u64,
     /// `$HOST` of the MARKs made here: this host's name.
     host: Arc<str>,
-    /// The second the next MARK is due; 0 while no message armed the timer.
-    due: AtomicU64,
-    armed: Notify,
+    /// When the next MARK is due; not armed while no message armed it.
+    timer: DueTimer,
 }
 
 impl WriterMarks {
     /// The state of a writer in `mode` with `mark-freq(freq)`; `None` in the `internal` mode,
     /// where the writer lets every message through and makes none.
     pub fn new(mode: MarkMode, freq: u64, host: Arc<str>) -> Option<Arc<WriterMarks>> {
-        (mode != MarkMode::Internal)
-            .then(|| Arc::new(WriterMarks { mode, freq, host, due: AtomicU64::new(0), armed: Notify::new() }))
+        (mode != MarkMode::Internal).then(|| Arc::new(WriterMarks { mode, freq, host, timer: DueTimer::default() }))
     }
 
     /// What the writer's queue does with a batch on its way in: the `internal()` source's MARKs
@@ -115,10 +152,7 @@ impl WriterMarks {
         if self.freq == 0 {
             return;
         }
-        let due = now_secs() + self.freq;
-        if self.due.load(Ordering::Relaxed) != due && self.due.swap(due, Ordering::Relaxed) == 0 {
-            self.armed.notify_one();
-        }
+        self.timer.arm(now_secs() + self.freq);
     }
 
     /// Makes this writer's MARKs into `queue` until `stop`.
@@ -130,17 +164,7 @@ impl WriterMarks {
             // Periodical MARKs come whether messages come or not.
             self.postpone();
         }
-        loop {
-            let armed = self.armed.notified();
-            let due = self.due.load(Ordering::Relaxed);
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = armed, if due == 0 => continue,
-                _ = tokio::time::sleep_until(instant_of(due)), if due != 0 => {}
-            }
-            if self.due.load(Ordering::Relaxed) != due {
-                continue;
-            }
+        while self.timer.elapsed(&stop).await.is_some() {
             queue.push_own(&mut vec![writer_mark(&self.host)]);
             self.postpone();
         }
@@ -247,19 +271,19 @@ mod tests {
         marks.accept(&mut batch);
         assert_eq!(batch.len(), 2);
         assert!(!batch.iter().any(LogMessage::is_mark));
-        assert_eq!(marks.due.load(Ordering::Relaxed), 0, "mode none arms nothing");
+        assert_eq!(marks.timer.due(), 0, "mode none arms nothing");
     }
 
     #[test]
     fn host_idle_is_put_off_by_remote_messages_only() {
         let marks = WriterMarks::new(MarkMode::HostIdle, 5, Arc::from("h")).expect("state");
         marks.accept(&mut vec![message(true)]);
-        assert_eq!(marks.due.load(Ordering::Relaxed), 0);
+        assert_eq!(marks.timer.due(), 0);
         marks.accept(&mut vec![message(true), message(false)]);
-        assert!(marks.due.load(Ordering::Relaxed) >= now_secs() + 4);
+        assert!(marks.timer.due() >= now_secs() + 4);
         let dst = WriterMarks::new(MarkMode::DstIdle, 5, Arc::from("h")).expect("state");
         dst.accept(&mut vec![message(true)]);
-        assert!(dst.due.load(Ordering::Relaxed) >= now_secs() + 4);
+        assert!(dst.timer.due() >= now_secs() + 4);
     }
 
     #[test]

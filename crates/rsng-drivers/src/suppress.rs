@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 
 use rsng_core::message::{Builtin, ReceiveInfo, UnixTime};
 use rsng_core::LogMessage;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::mark::DueTimer;
 use crate::pipeline::DestinationQueue;
 
 /// One writer's suppression state.
@@ -21,9 +21,8 @@ pub struct Suppress {
     /// This host's name as the summaries give it (syslog-ng's FQDN).
     host: Arc<str>,
     last: Mutex<Last>,
-    /// The second the pending summary is due (0: none pending).
-    due: AtomicU64,
-    armed: Notify,
+    /// When the pending summary is due (not armed: none pending).
+    timer: DueTimer,
     /// Messages suppressed (`suppressed` in the stats).
     pub suppressed: AtomicU64,
 }
@@ -42,8 +41,7 @@ impl Suppress {
                 seconds: seconds as u64,
                 host,
                 last: Mutex::default(),
-                due: AtomicU64::new(0),
-                armed: Notify::new(),
+                timer: DueTimer::default(),
                 suppressed: AtomicU64::new(0),
             })
         })
@@ -59,15 +57,14 @@ impl Suppress {
                     last.count += 1;
                     self.suppressed.fetch_add(1, Ordering::Relaxed);
                     if last.count == 1 {
-                        self.due.store(crate::mark::now_secs() + self.seconds, Ordering::Relaxed);
-                        self.armed.notify_one();
+                        self.timer.arm(crate::mark::now_secs() + self.seconds);
                     }
                     continue;
                 }
                 if last.count > 0 {
                     out.push(self.summary(&last));
                 }
-                self.due.store(0, Ordering::Relaxed);
+                self.timer.arm(0);
             }
             *last = Last { msg: Some(msg.clone()), count: 0 };
             out.push(msg);
@@ -99,20 +96,14 @@ impl Suppress {
 
     /// Writes the pending summary into `queue` when it is due, until `stop`.
     pub async fn run(self: Arc<Self>, queue: Arc<DestinationQueue>, stop: CancellationToken) {
-        loop {
-            let armed = self.armed.notified();
-            let due = self.due.load(Ordering::Relaxed);
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = armed, if due == 0 => continue,
-                _ = tokio::time::sleep_until(crate::mark::instant_of(due)), if due != 0 => {}
-            }
+        while let Some(due) = self.timer.elapsed(&stop).await {
             let summary = {
                 let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-                if self.due.load(Ordering::Relaxed) != due || last.count == 0 {
+                // A different message may have written the summary meanwhile.
+                if self.timer.due() != due || last.count == 0 {
                     continue;
                 }
-                self.due.store(0, Ordering::Relaxed);
+                self.timer.arm(0);
                 let summary = self.summary(&last);
                 // As syslog-ng, the next message starts afresh.
                 *last = Last::default();
