@@ -87,3 +87,93 @@ fn reliable_disk_buffer_survives_sigkill() {
 fn disk_buffer_survives_a_restart() {
     run(false);
 }
+
+/// The `queued` and `dropped` counters of the destination, as `syslog-ng-ctl stats` shows them.
+fn destination_counters(dir: &Path, daemon: Daemon) -> (usize, usize) {
+    let stats = rsng_tests::ctl_stats(dir, daemon);
+    let counter = |name: &str| {
+        stats
+            .lines()
+            .filter(|l| l.starts_with("dst.network;d#0;"))
+            .filter_map(|l| {
+                let fields: Vec<&str> = l.split(';').collect();
+                (fields.get(4) == Some(&name)).then(|| fields.get(5)?.parse::<usize>().ok()).flatten()
+            })
+            .sum::<usize>()
+    };
+    (counter("queued"), counter("dropped"))
+}
+
+/// Sends `MESSAGES` messages to a non-reliable disk buffer of 1 MiB whose server is away, with
+/// `qout-size(qout) mem-buf-length(overflow)`; restarts the daemon once its counters add up, and
+/// returns how many messages were queued and the lines the server received once it was back.
+fn non_reliable_memory(daemon: Daemon, qout: usize, overflow: usize) -> (usize, Vec<String>) {
+    let tmp = TempDir::new("disk-memory").expect("tempdir");
+    let disk = tmp.path().join("disk");
+    std::fs::create_dir_all(&disk).expect("disk dir");
+    let dst = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let config = |src: u16| {
+        format!(
+            "@version: 3.38\noptions {{ use-dns(no); stats-freq(0); }};\n\
+             source s {{ network(ip(127.0.0.1) port({src})); }};\n\
+             destination d {{ network(\"127.0.0.1\" port({dst}) time-reopen(1) template(\"$MSG\\n\")\n\
+                 disk-buffer(reliable(no) disk-buf-size(1048576) qout-size({qout}) mem-buf-length({overflow}) \
+                 dir(\"{}\"))); }};\n\
+             log {{ source(s); destination(d); }};\n",
+            disk.display()
+        )
+    };
+    let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 0, 1, |p| config(p.tcp[0]));
+    let padding = "x".repeat(400);
+    let data: String = (0..MESSAGES).map(|i| format!("<13>Jan  2 03:04:05 h p: message {i:05} {padding}\n")).collect();
+    running.send_tcp(ports.tcp[0], data.as_bytes());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut counters = (0, 0);
+    while Instant::now() < deadline {
+        counters = destination_counters(tmp.path(), daemon);
+        if counters.0 + counters.1 >= MESSAGES {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(counters.0 + counters.1, MESSAGES, "{}: queued + dropped", daemon.name());
+    assert!(counters.1 > 0, "{}: the buffer was meant to overflow", daemon.name());
+    assert!(running.stop(), "{} did not stop", daemon.name());
+    // The server comes back, and so does the daemon with what it kept.
+    let listener = TcpListener::bind(("127.0.0.1", dst)).expect("bind destination");
+    let (running, _, _) = RunningDaemon::start(daemon, tmp.path(), 0, 1, |p| config(p.tcp[0]));
+    let (mut conn, _) = listener.accept().expect("the daemon reconnects");
+    conn.set_read_timeout(Some(Duration::from_millis(500))).expect("timeout");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while got.iter().filter(|&&b| b == b'\n').count() < counters.0 && Instant::now() < deadline {
+        if let Ok(n) = conn.read(&mut buf) {
+            got.extend_from_slice(&buf[..n]);
+        }
+    }
+    assert!(running.stop());
+    let lines =
+        String::from_utf8_lossy(&got).lines().map(|l| l.split(' ').nth(1).unwrap_or_default().to_string()).collect();
+    (counters.0, lines)
+}
+
+/// A non-reliable disk buffer holds `qout-size()` and `mem-buf-length()` messages in memory
+/// besides its file, as syslog-ng 3.38's does: 400 more of them hold 400 more messages, and
+/// after a restart every queued message arrives, once and in order, on both daemons.
+#[test]
+fn non_reliable_memory_holds_qout_size_and_mem_buf_length() {
+    if rsng_tests::oracle_skipped() {
+        return;
+    }
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let (small, small_lines) = non_reliable_memory(daemon, 1, 1);
+        let (large, large_lines) = non_reliable_memory(daemon, 101, 301);
+        eprintln!("{}: queued {small} and {large}", daemon.name());
+        assert_eq!(large - small, 400, "{}: queued with 2 and with 402 in memory", daemon.name());
+        for (queued, lines) in [(small, small_lines), (large, large_lines)] {
+            let expected: Vec<String> = (0..queued).map(|i| format!("{i:05}")).collect();
+            assert_eq!(lines, expected, "{}: delivered after the restart", daemon.name());
+        }
+    }
+}

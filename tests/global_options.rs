@@ -276,3 +276,84 @@ fn dns_cache_hosts_names_the_senders() {
         let _ = fs::remove_file(tmp.path().join("rsng.out"));
     }
 }
+
+/// A step of [`run_with_hosts`]: `("send", x, text)` sends `text` from 127.0.0.x, `("hosts", _,
+/// names)` rewrites the hosts file with `names`, `("sleep", _, _)` waits 2.2 s.
+type Step<'a> = (&'a str, u8, &'a str);
+
+/// Runs `daemon` with its own /etc/hosts (`hosts`, bind-mounted in a private mount namespace,
+/// so that the test can change the names the system resolver gives), a UDP source and
+/// `$HOST_FROM $MSG` lines; `steps` send from 127.0.0.x and rewrite the hosts file in turn.
+fn run_with_hosts(daemon: Daemon, options: &str, steps: &[Step]) -> String {
+    let tmp = TempDir::new("dns-cache").expect("tempdir");
+    let hosts = tmp.path().join("hosts");
+    let out = tmp.path().join("out");
+    let set_hosts = |names: &str| {
+        let text: String = [7, 8].iter().map(|n| format!("127.0.0.{n} {names}{n}.example.org\n")).collect();
+        // In place: the bind mount follows the file, not its name.
+        fs::write(&hosts, text).expect("hosts");
+    };
+    set_hosts("first");
+    let script = tmp.path().join("wrap.sh");
+    fs::write(&script, format!("mount --bind '{}' /etc/hosts && exec \"$@\"\n", hosts.display())).expect("script");
+    let script = script.display().to_string();
+    // Without root, a user namespace of its own lets the daemon mount.
+    let user = if nix::unistd::geteuid().is_root() { "--mount" } else { "--map-root-user" };
+    let wrapper = ["unshare", user, "--mount", "--propagation", "private", "sh", script.as_str()];
+    let (running, ports, _) = RunningDaemon::start_wrapped(daemon, tmp.path(), 1, 0, &[], &wrapper, |p| {
+        format!(
+            "@version: 3.38\n\
+             options {{ use-dns(yes); dns-cache(yes); use-fqdn(yes); stats-freq(0); {options} }};\n\
+             source s {{ network(ip(127.0.0.1) port({}) transport(udp)); }};\n\
+             destination d {{ file(\"{}\" template(\"$HOST_FROM $MSG\\n\")); }};\n\
+             log {{ source(s); destination(d); }};\n",
+            p.udp[0],
+            out.display()
+        )
+    });
+    let lines = || fs::read_to_string(&out).map_or(0, |t| t.lines().count());
+    let mut sent = 0;
+    for (step, from, text) in steps {
+        match *step {
+            "send" => {
+                let sender = std::net::UdpSocket::bind((format!("127.0.0.{from}").as_str(), 0)).expect("bind sender");
+                let message = format!("<13>Dec  7 06:50:00 h p: {text}");
+                sender.send_to(message.as_bytes(), ("127.0.0.1", ports.udp[0])).expect("send");
+                sent += 1;
+                running.wait_for(10, || lines() >= sent);
+            }
+            "hosts" => set_hosts(text),
+            "sleep" => std::thread::sleep(std::time::Duration::from_millis(2200)),
+            _ => unreachable!(),
+        }
+    }
+    assert!(running.stop());
+    fs::read_to_string(&out).unwrap_or_default()
+}
+
+/// `dns-cache-expire()` and `dns-cache-size()`: a name older than the expiry is looked up again
+/// (and a name the hosts file changed meanwhile shows), a young one is not; a full cache keeps
+/// its names and stores no new ones. Same lines on both daemons.
+#[test]
+fn dns_cache_expiry_and_size() {
+    if oracle_skipped() {
+        return;
+    }
+    let expiring = [("send", 7, "m1"), ("hosts", 0, "second"), ("sleep", 0, ""), ("send", 7, "m2")];
+    let full = [("send", 7, "m1"), ("send", 8, "m2"), ("hosts", 0, "second"), ("send", 7, "m3"), ("send", 8, "m4")];
+    let cases: [(&str, &[Step], &str); 3] = [
+        ("dns-cache-expire(1);", &expiring, "first7.example.org m1\nsecond7.example.org m2\n"),
+        ("", &expiring, "first7.example.org m1\nfirst7.example.org m2\n"),
+        (
+            "dns-cache-size(1);",
+            &full,
+            "first7.example.org m1\nfirst8.example.org m2\nfirst7.example.org m3\nsecond8.example.org m4\n",
+        ),
+    ];
+    for (options, steps, expected) in cases {
+        let oracle = run_with_hosts(Daemon::Oracle, options, steps);
+        assert_eq!(oracle, expected, "syslog-ng with {options:?}");
+        let rsng = run_with_hosts(Daemon::Rsng, options, steps);
+        assert_eq!(rsng, oracle, "rsng with {options:?}");
+    }
+}

@@ -503,6 +503,21 @@ impl RunningOracle {
         env: &[(&str, &str)],
         config: impl Fn(&Ports) -> String,
     ) -> (RunningOracle, Ports, String) {
+        RunningOracle::start_wrapped(daemon, dir, udp, tcp, env, &[], config)
+    }
+
+    /// [`RunningOracle::start_with_env`] with the daemon started by `wrapper` (a command that
+    /// ends by running its arguments in its own place, as `unshare` and `exec` do), so that the
+    /// process is still the daemon's.
+    pub fn start_wrapped(
+        daemon: Daemon,
+        dir: &Path,
+        udp: usize,
+        tcp: usize,
+        env: &[(&str, &str)],
+        wrapper: &[&str],
+        config: impl Fn(&Ports) -> String,
+    ) -> (RunningOracle, Ports, String) {
         for attempt in 0..5 {
             let ports = Ports { udp: free_udp_ports(udp), tcp: free_tcp_ports(tcp) };
             let text = config(&ports);
@@ -512,7 +527,14 @@ impl RunningOracle {
             let stderr_path = dir.join(format!("{name}.stderr.{attempt}"));
             let pidfile = dir.join(format!("{name}.pid"));
             let _ = fs::remove_file(&pidfile);
-            let mut cmd = Command::new(daemon.binary());
+            let mut cmd = match wrapper.split_first() {
+                Some((program, args)) => {
+                    let mut cmd = Command::new(program);
+                    cmd.args(args).arg(daemon.binary());
+                    cmd
+                }
+                None => Command::new(daemon.binary()),
+            };
             cmd.arg("-F")
                 .arg("-f")
                 .arg(&conf)

@@ -75,10 +75,10 @@ fn unused_options_are_warned_about_at_start_up_and_with_syntax_only() {
     let config = |port: u16| {
         format!(
             "@version: 3.38\n\
-             options {{ stats-freq(0); dns-cache-size(100); }};\n\
+             options {{ stats-freq(0); stats-max-dynamics(100); }};\n\
              source s {{ network(ip(127.0.0.1) port({port}) hook-commands(startup(\"true\"))); }};\n\
              destination d {{ file(\"{}\" disk-buffer(dir(\"{}\") mem-buf-size(10000))); }};\n\
-             destination u {{ udp(\"127.0.0.1\" port(9) spoof-source(no) spoof-source-max-msglen(1024)); }};\n\
+             destination u {{ udp(\"127.0.0.1\" port(9) spoof-source(no) flush-lines(5)); }};\n\
              log {{ source(s); destination(d); destination(u); }};\n",
             out.display(),
             tmp.path().display()
@@ -99,9 +99,9 @@ fn unused_options_are_warned_about_at_start_up_and_with_syntax_only() {
     let syntax_stderr = String::from_utf8_lossy(&check.stderr).replace(&conf.display().to_string(), "CONF");
     let start_stderr = after_reload.replace(&tmp.path().join("rsng.conf").display().to_string(), "CONF");
     let expected = [
-        "WARNING: option not implemented by rsng, ignored; option='dns-cache-size', driver='options', location='CONF:2:26'",
+        "WARNING: option not implemented by rsng, ignored; option='stats-max-dynamics', driver='options', location='CONF:2:26'",
         "WARNING: option not implemented by rsng, ignored; option='disk-buffer.mem-buf-size', driver='file()', location='CONF:4:",
-        "WARNING: option not implemented by rsng, ignored; option='spoof-source-max-msglen', driver='udp()', location='CONF:5:",
+        "WARNING: option not implemented by rsng, ignored; option='flush-lines', driver='udp()', location='CONF:5:",
     ];
     for stderr in [&syntax_stderr, &start_stderr] {
         let lines = warnings(stderr);
@@ -814,4 +814,77 @@ fn keep_alive_of_tcp_destinations_across_a_reload() {
             );
         }
     }
+}
+
+/// What a UDP destination's server received: (sender address, datagram).
+fn udp_datagrams(socket: &std::net::UdpSocket, want: usize) -> Vec<(std::net::SocketAddr, String)> {
+    socket.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
+    let mut out = Vec::new();
+    let mut buf = [0u8; 2048];
+    while out.len() < want {
+        let Ok((n, from)) = socket.recv_from(&mut buf) else { break };
+        out.push((from, String::from_utf8_lossy(&buf[..n]).into_owned()));
+    }
+    out
+}
+
+/// `spoof-source(yes)` of UDP destinations: a message that came from 127.0.0.5 leaves from
+/// 127.0.0.5 and the sender's port (raw sockets: as root, which the test machine is; without the
+/// privilege both daemons send the ordinary way), cut to `spoof-source-max-msglen()`. Same on
+/// both daemons.
+#[test]
+fn spoof_source_of_udp_destinations() {
+    if oracle_skipped() {
+        return;
+    }
+    let mut seen = Vec::new();
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let tmp = TempDir::new("spoof").expect("tempdir");
+        let servers: Vec<std::net::UdpSocket> =
+            (0..2).map(|_| std::net::UdpSocket::bind("127.0.0.1:0").expect("bind server")).collect();
+        let port = |i: usize| servers[i].local_addr().expect("addr").port();
+        let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 1, 0, |p| {
+            format!(
+                "@version: 3.38\noptions {{ stats-freq(0); }};\n\
+                 source s {{ network(ip(127.0.0.1) port({}) transport(udp)); }};\n\
+                 destination d_whole {{ udp(\"127.0.0.1\" port({}) spoof-source(yes) template(\"$MSG\")); }};\n\
+                 destination d_cut {{ network(\"127.0.0.1\" port({}) transport(udp) spoof-source(yes) \
+                 spoof-source-max-msglen(12) template(\"$MSG\")); }};\n\
+                 log {{ source(s); destination(d_whole); destination(d_cut); }};\n",
+                p.udp[0],
+                port(0),
+                port(1)
+            )
+        });
+        let sender = std::net::UdpSocket::bind("127.0.0.5:0").expect("bind sender");
+        let sender_port = sender.local_addr().expect("addr").port();
+        sender
+            .send_to(b"<13>Dec  7 06:50:00 h p: a message from 127.0.0.5", ("127.0.0.1", ports.udp[0]))
+            .expect("send");
+        let received: Vec<Vec<String>> = servers
+            .iter()
+            .map(|s| {
+                udp_datagrams(s, 1)
+                    .into_iter()
+                    .map(|(from, text)| {
+                        format!("{}:{} {text}", from.ip(), if from.port() == sender_port { "SENDER" } else { "OTHER" })
+                    })
+                    .collect()
+            })
+            .collect();
+        assert!(running.stop());
+        seen.push(received);
+    }
+    let root = nix::unistd::geteuid().is_root();
+    if root {
+        assert_eq!(
+            seen[0],
+            vec![
+                vec!["127.0.0.5:SENDER a message from 127.0.0.5".to_string()],
+                vec!["127.0.0.5:SENDER a message fr".to_string()]
+            ],
+            "syslog-ng"
+        );
+    }
+    assert_eq!(seen[1], seen[0], "rsng differs from syslog-ng (root: {root})");
 }

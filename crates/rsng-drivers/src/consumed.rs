@@ -168,11 +168,27 @@ const SOCKET_DEST_NO_EFFECT: &[&str] = &[
 /// task).
 const SOCKET_WRITER_FLAGS: &[&str] = &["no-multi-line", "threaded"];
 
-const SOCKET_DEST_INERT: &[(&str, &str)] =
-    &[("flush-lines", "0"), ("sync", "0"), ("sync-freq", "0"), ("spoof-source", "no")];
+const SOCKET_DEST_INERT: &[(&str, &str)] = &[("flush-lines", "0"), ("sync", "0"), ("sync-freq", "0")];
 
-/// `disk-buffer()` options the disk queue runs.
-const DISK_BUFFER: &[&str] = &["disk-buffer.dir", "disk-buffer.disk-buf-size", "disk-buffer.reliable"];
+/// `disk-buffer()` options the disk queue runs (the runtime's `disk_options`).
+const DISK_BUFFER: &[&str] = &[
+    "disk-buffer.dir",
+    "disk-buffer.disk-buf-size",
+    "disk-buffer.reliable",
+    "disk-buffer.qout-size",
+    "disk-buffer.mem-buf-length",
+];
+
+/// Socket destinations: the disk queue, and `failover()` (its `failback()` read whole).
+const SOCKET_DEST_NESTED: &[&str] = &[
+    "disk-buffer.dir",
+    "disk-buffer.disk-buf-size",
+    "disk-buffer.reliable",
+    "disk-buffer.qout-size",
+    "disk-buffer.mem-buf-length",
+    "failover.servers",
+    "failover.failback",
+];
 
 /// The file family checks its options itself ([`check`]) and refuses what it cannot do; of the
 /// options it accepts these have no effect, in syslog-ng either (see [`check`]'s comment).
@@ -432,7 +448,7 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
         (
             Context::Destination,
             "network" | "syslog" | "tcp" | "tcp6" | "udp" | "udp6" | "unix-stream" | "unix-dgram",
-        ) => consumes(SOCKET_DEST, SOCKET_DEST_NO_EFFECT, SOCKET_WRITER_FLAGS, DISK_BUFFER, SOCKET_DEST_INERT),
+        ) => consumes(SOCKET_DEST, SOCKET_DEST_NO_EFFECT, SOCKET_WRITER_FLAGS, SOCKET_DEST_NESTED, SOCKET_DEST_INERT),
         (Context::Destination, "file") => {
             consumes(FILE_DEST_OPTIONS, FILE_NO_EFFECT, ALL_FILE_FLAGS, DISK_BUFFER, FILE_INERT)
         }
@@ -496,6 +512,10 @@ const GLOBAL_READ: &[&str] = &[
     "custom-domain",
     // Names the DNS cache answers with ([`crate::receive::set_dns_cache_hosts`]).
     "dns-cache-hosts",
+    // The DNS cache's bounds ([`crate::receive::set_dns_cache`]).
+    "dns-cache-size",
+    "dns-cache-expire",
+    "dns-cache-expire-failed",
 ];
 
 /// Every global option read.

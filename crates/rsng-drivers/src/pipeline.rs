@@ -682,12 +682,17 @@ impl DestinationQueue {
     ///
     /// # Errors
     /// When the thread cannot be started.
+    /// `memory` messages more are held in memory behind the file once it is full (a
+    /// non-reliable buffer's `qout-size()` and `mem-buf-length()`); they are written into the
+    /// file when the queue closes, so the next run has them too.
     pub fn with_disk(
         name: impl Into<String>,
         store: DiskStore,
+        memory: usize,
         stats: Option<Arc<QueueStats>>,
     ) -> std::io::Result<DestinationQueue> {
-        let mut q = DestinationQueue::new(name, usize::MAX).with_stats(stats);
+        let mut q = DestinationQueue::new(name, 1).with_stats(stats);
+        q.capacity = memory;
         let store = Arc::new(store);
         let (readable, stats, path) = (q.readable.clone(), q.stats.clone(), store.path().to_path_buf());
         store.start(Box::new(move |appended| match appended {
@@ -774,11 +779,12 @@ impl DestinationQueue {
         let mut queued = 0u64;
         if let Some(disk) = &self.disk {
             // Staged for the buffer's thread, which makes them readable once written; the window
-            // comes back then (with reliable(yes), once synced).
-            let stored = disk.push(batch, flow_control, window.filter(|_| flow_control));
+            // comes back then (with reliable(yes), once synced). While messages wait in memory
+            // behind a full file, new ones join them, to keep the order.
+            let behind = !flow_control && !self.lock().items.is_empty();
+            let stored = if behind { 0 } else { disk.push(batch, flow_control, window.filter(|_| flow_control)) };
             queued = stored as u64;
-            dropped = (batch.len() - stored) as u64;
-            batch.clear();
+            batch.drain(..stored);
         }
         {
             let mut state = self.lock();
@@ -807,7 +813,8 @@ impl DestinationQueue {
         if dropped > 0 {
             self.count_dropped(dropped);
         }
-        if queued > 0 && self.disk.is_none() {
+        // A disk buffer's thread wakes the writer for what it wrote.
+        if queued > 0 && (self.disk.is_none() || !self.lock().items.is_empty()) {
             self.readable.notify_one();
         }
     }
@@ -869,15 +876,12 @@ impl DestinationQueue {
     /// About how many bytes the messages waiting in memory hold (`memory_usage`); a disk
     /// buffer keeps its messages on disk.
     pub fn memory_usage(&self) -> u64 {
-        if self.disk.is_some() {
-            return 0;
-        }
         self.lock().items.iter().map(|m| m.size_estimate() as u64).sum()
     }
 
     pub fn len(&self) -> usize {
         match &self.disk {
-            Some(disk) => disk.len(),
+            Some(disk) => disk.len() + self.lock().items.len(),
             None => self.lock().len(),
         }
     }
@@ -913,7 +917,7 @@ impl DestinationQueue {
             {
                 let state = self.lock();
                 let room = match &self.disk {
-                    Some(disk) => disk.has_room(),
+                    Some(disk) => (disk.has_room() && state.items.is_empty()) || state.items.len() < self.capacity,
                     None => state.items.len() < self.capacity,
                 };
                 if room || state.closed {
@@ -1093,6 +1097,12 @@ impl DestinationQueue {
                 self.writable.notify_waiters();
                 return true;
             }
+            // The file is done: what waits in memory behind it is next.
+            if disk.is_empty() {
+                if let Some(open) = self.try_pop(max, out) {
+                    return open;
+                }
+            }
             // Closed, and nothing staged is left to be written.
             if closed && disk.is_empty() {
                 return false;
@@ -1128,6 +1138,17 @@ impl DestinationQueue {
 
     /// No more messages will come: the writer drains what is queued and stops.
     pub fn close(&self) {
+        if let Some(disk) = &self.disk {
+            // What waits in memory behind the file goes into it for the next run.
+            let mut state = self.lock();
+            let n = state.items.len();
+            if n > 0 {
+                let batch: Vec<LogMessage> = state.items.drain(..).collect();
+                state.release_front(n);
+                drop(state);
+                disk.push(&batch, true, None);
+            }
+        }
         self.lock().closed = true;
         self.readable.notify_one();
         self.writable.notify_waiters();

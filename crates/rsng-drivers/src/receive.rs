@@ -208,6 +208,19 @@ impl Receiver {
         UnixTime::now(rsng_core::message::local_zone())
     }
 
+    /// Stamps `info` with the current time. Once a second the sender's name is looked up again
+    /// (through the DNS cache when on), so that a name changes when `dns-cache-expire()` says,
+    /// also for a sender that keeps its connection.
+    pub fn refresh(&self, info: &mut ReceiveInfo) {
+        let now = self.now();
+        if now.sec != info.received.sec && self.resolve.use_dns {
+            if let Some(ip) = info.source_ip {
+                info.host_from = self.resolve.name_of(ip);
+            }
+        }
+        info.received = now;
+    }
+
     /// Receive information for a sender (`None`: a local peer).
     pub fn info(&self, peer: Option<IpAddr>) -> ReceiveInfo {
         let host_from = match peer {
@@ -219,6 +232,7 @@ impl Receiver {
             source_tag: self.source_tag,
             host_from,
             source_ip: peer,
+            source_port: 0,
             dest: None,
             received: self.now(),
             time_zone: self.time_zone.clone(),
@@ -330,22 +344,22 @@ impl Receiver {
 impl HostResolve {
     /// `$HOST_FROM` of a remote sender.
     pub fn name_of(&self, ip: IpAddr) -> Arc<str> {
-        static CACHE: OnceLock<Mutex<HashMap<IpAddr, Option<Arc<str>>>>> = OnceLock::new();
         let resolved = if !self.use_dns {
             None
         } else if let Some(name) = self.cache.then(|| hosts_file_name(ip)).flatten() {
             // `dns-cache-hosts()` entries are permanent entries of the cache.
             Some(name)
         } else if self.cache {
-            let cache = CACHE.get_or_init(Default::default);
-            // The guard must be gone before the miss branch locks again.
-            let hit = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&ip).cloned();
-            if let Some(hit) = hit {
-                hit
-            } else {
-                let name = reverse_lookup(ip);
-                cache.lock().unwrap_or_else(|e| e.into_inner()).insert(ip, name.clone());
-                name
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            // The guard must be gone before the lookup, which can take long.
+            let hit = dns_cache().lock().unwrap_or_else(|e| e.into_inner()).get(ip, now);
+            match hit {
+                Some(hit) => hit,
+                None => {
+                    let name = reverse_lookup(ip);
+                    dns_cache().lock().unwrap_or_else(|e| e.into_inner()).store(ip, name.clone(), now);
+                    name
+                }
             }
         } else {
             reverse_lookup(ip)
@@ -383,6 +397,57 @@ impl HostResolve {
             name
         }
     }
+}
+
+/// The DNS cache of `dns-cache(yes)`, as syslog-ng 3.38 keeps it: each answer is used for
+/// `dns-cache-expire()` seconds and each failure for `dns-cache-expire-failed()` (defaults: an
+/// hour, a minute); once it holds `dns-cache-size()` names (default 1,007), it keeps those
+/// (answering anew when one is too old) and does not store new ones.
+#[derive(Debug)]
+pub struct DnsCache {
+    size: usize,
+    expire: u64,
+    expire_failed: u64,
+    /// Each address's name (`None`: the lookup failed) and when it was looked up.
+    names: HashMap<IpAddr, (Option<Arc<str>>, u64)>,
+}
+
+impl Default for DnsCache {
+    fn default() -> DnsCache {
+        DnsCache::new(1007, 3600, 60)
+    }
+}
+
+impl DnsCache {
+    pub fn new(size: usize, expire: u64, expire_failed: u64) -> DnsCache {
+        DnsCache { size, expire, expire_failed, names: HashMap::new() }
+    }
+
+    /// The cached answer for `ip` at `now` (Unix seconds), unless it is too old.
+    pub fn get(&self, ip: IpAddr, now: u64) -> Option<Option<Arc<str>>> {
+        let (name, at) = self.names.get(&ip)?;
+        let keep = if name.is_some() { self.expire } else { self.expire_failed };
+        (now.saturating_sub(*at) <= keep).then(|| name.clone())
+    }
+
+    pub fn store(&mut self, ip: IpAddr, name: Option<Arc<str>>, now: u64) {
+        if self.names.len() < self.size || self.names.contains_key(&ip) {
+            self.names.insert(ip, (name, now));
+        }
+    }
+}
+
+fn dns_cache() -> &'static Mutex<DnsCache> {
+    static CACHE: OnceLock<Mutex<DnsCache>> = OnceLock::new();
+    CACHE.get_or_init(Mutex::default)
+}
+
+/// Sets the global `dns-cache-size()`, `dns-cache-expire()` and `dns-cache-expire-failed()`
+/// (`None`: syslog-ng's defaults), emptying the cache, at each start and reload.
+pub fn set_dns_cache(size: Option<i64>, expire: Option<i64>, expire_failed: Option<i64>) {
+    let positive = |v: Option<i64>, default: u64| v.filter(|&n| n > 0).map_or(default, |n| n as u64);
+    *dns_cache().lock().unwrap_or_else(|e| e.into_inner()) =
+        DnsCache::new(positive(size, 1007) as usize, positive(expire, 3600), positive(expire_failed, 60));
 }
 
 /// `dns-cache-hosts()`: a file in /etc/hosts' format whose names the DNS cache answers with.
@@ -476,6 +541,22 @@ fn reverse_lookup(ip: IpAddr) -> Option<Arc<str>> {
 #[cfg(test)]
 mod tests {
     use super::parse_hosts;
+
+    #[test]
+    fn dns_cache_expires_answers_and_failures_and_keeps_its_size() {
+        let mut cache = super::DnsCache::new(2, 10, 3);
+        let ip = |n: u8| std::net::IpAddr::from([127, 0, 0, n]);
+        cache.store(ip(1), Some("one".into()), 100);
+        cache.store(ip(2), None, 100);
+        assert_eq!(cache.get(ip(1), 110), Some(Some("one".into())));
+        assert_eq!(cache.get(ip(1), 111), None, "an answer is kept dns-cache-expire() seconds");
+        assert_eq!(cache.get(ip(2), 103), Some(None));
+        assert_eq!(cache.get(ip(2), 104), None, "a failure is kept dns-cache-expire-failed() seconds");
+        cache.store(ip(1), Some("uno".into()), 105);
+        assert_eq!(cache.get(ip(1), 105), Some(Some("uno".into())), "an old answer is replaced");
+        cache.store(ip(3), Some("three".into()), 105);
+        assert_eq!(cache.get(ip(3), 105), None, "a full cache takes no new name");
+    }
 
     #[test]
     fn hosts_lines_give_their_first_name() {

@@ -268,6 +268,11 @@ fn build_context(config: &ir::Config, opts: &StartOptions, filters: &FilterMap) 
     // This host's names, before any driver takes them: `custom-domain()` and `$LOGHOST`.
     rsng_drivers::receive::set_custom_domain(globals.str("custom-domain"));
     rsng_drivers::receive::set_dns_cache_hosts(globals.str("dns-cache-hosts"));
+    rsng_drivers::receive::set_dns_cache(
+        globals.int("dns-cache-size"),
+        globals.int("dns-cache-expire"),
+        globals.int("dns-cache-expire-failed"),
+    );
     let this_host = rsng_drivers::receive::HostResolve {
         use_dns: false,
         use_fqdn: globals.bool("use-fqdn").unwrap_or(false),
@@ -419,9 +424,20 @@ fn value_key(v: &ir::Value, out: &mut String) {
 /// syslog-ng's default directory for disk buffers.
 const DEFAULT_DISK_BUFFER_DIR: &str = "/var/lib/syslog-ng";
 
-/// The `disk-buffer(...)` of a destination driver. The file is named after the destination and
-/// the driver's position, so the next run of the same configuration finds it.
-fn disk_options(object: &str, index: usize, driver: &ir::Driver) -> Option<rsng_drivers::disk_buffer::DiskOptions> {
+/// syslog-ng's default `qout-size()` of a non-reliable disk buffer.
+const DEFAULT_QOUT_SIZE: usize = 1000;
+
+/// The `disk-buffer(...)` of a destination driver, and how many messages it holds in memory
+/// besides the file: none with `reliable(yes)`, else `qout-size()` (default 1,000) and
+/// `mem-buf-length()` (default the destination's `log-fifo-size()`, `fifo`), as in syslog-ng.
+/// The file is named after the destination and the driver's position, so the next run of the
+/// same configuration finds it.
+fn disk_options(
+    object: &str,
+    index: usize,
+    driver: &ir::Driver,
+    fifo: usize,
+) -> Option<(rsng_drivers::disk_buffer::DiskOptions, usize)> {
     let ir::Value::Group(items) = driver.option("disk-buffer")? else { return None };
     let get = |name: &str| {
         driver.note(&format!("disk-buffer.{name}"));
@@ -433,13 +449,18 @@ fn disk_options(object: &str, index: usize, driver: &ir::Driver) -> Option<rsng_
         .unwrap_or_else(|| DEFAULT_DISK_BUFFER_DIR.into());
     let capacity = get("disk-buf-size").and_then(rsng_drivers::options::as_int).filter(|&n| n > 0).unwrap_or(1 << 20);
     let reliable = get("reliable").and_then(rsng_drivers::options::as_bool).unwrap_or(false);
+    let count = |name: &str, default: usize| {
+        get(name).and_then(rsng_drivers::options::as_int).filter(|&n| n >= 0).map_or(default, |n| n as usize)
+    };
+    let memory = if reliable { 0 } else { count("qout-size", DEFAULT_QOUT_SIZE) + count("mem-buf-length", fifo) };
     let safe: String =
         object.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
-    Some(rsng_drivers::disk_buffer::DiskOptions {
+    let disk = rsng_drivers::disk_buffer::DiskOptions {
         path: dir.join(format!("rsng-{safe}-{index}.rsq")),
         capacity: capacity as u64,
         reliable,
-    })
+    };
+    Some((disk, memory))
 }
 
 /// Builds every object the log paths use and starts them. Must run inside a tokio runtime.
@@ -587,15 +608,15 @@ fn build(
                     // The old writer finishes what it holds first: two writers side by side
                     // would mix the order of the messages.
                     let after = predecessor.map(|d| d.finished.clone());
-                    let queue = match disk_options(&obj.name, index, driver) {
-                        Some(disk) => {
+                    let queue = match disk_options(&obj.name, index, driver, fifo) {
+                        Some((disk, memory)) => {
                             let store = rsng_drivers::disk_buffer::DiskStore::open(&disk).map_err(|e| {
                                 BuildError::at(
                                     format!("Error opening disk buffer; file='{}', error='{e}'", disk.path.display()),
                                     &driver.span,
                                 )
                             })?;
-                            DestinationQueue::with_disk(name, store, stats).map_err(|e| {
+                            DestinationQueue::with_disk(name, store, memory, stats).map_err(|e| {
                                 BuildError::at(format!("Error starting disk buffer thread; error='{e}'"), &driver.span)
                             })?
                         }

@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use super::{Inner, LogMessage, SdEntry, TagId, UnixTime, Val};
 
-/// Version 2 added the receiving address at the end; version 1 records still decode.
-const VERSION: u8 = 2;
+/// Version 2 added the receiving address at the end, version 3 the sender's port after it;
+/// older records still decode.
+const VERSION: u8 = 3;
 
 fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(&(b.len() as u32).to_le_bytes());
@@ -152,13 +153,14 @@ impl LogMessage {
         }
         put_ip(out, m.dest.map(|a| a.ip()));
         out.extend_from_slice(&m.dest.map_or(0, |a| a.port()).to_le_bytes());
+        out.extend_from_slice(&m.source_port.to_le_bytes());
     }
 
     /// A message from [`LogMessage::encode`]'s output; `None` when the bytes are not one.
     pub fn decode(bytes: &[u8]) -> Option<LogMessage> {
         let mut r = Reader { rest: bytes };
         let version = r.u8()?;
-        if version != 1 && version != VERSION {
+        if !(1..=VERSION).contains(&version) {
             return None;
         }
         let pri = r.u16()?;
@@ -209,6 +211,9 @@ impl LogMessage {
             let port = r.u16()?;
             inner.dest = ip.map(|ip| std::net::SocketAddr::new(ip, port));
         }
+        if version >= 3 {
+            inner.source_port = r.u16()?;
+        }
         Some(LogMessage { inner: Arc::new(inner) })
     }
 }
@@ -228,6 +233,7 @@ mod tests {
         let mut info = ReceiveInfo::new("s_net", "10.0.0.1", "10.0.0.1".parse().ok(), jiff::tz::TimeZone::UTC);
         info.local = false;
         info.dest = "[2001:db8::1]:6514".parse().ok();
+        info.source_port = 40_514;
         let mut msg = LogMessage::from_parsed(raw.clone(), &parsed, &info);
         msg.set_value("user.key", b"value");
         msg.set_tag(TagId::intern("a-tag"));
@@ -246,7 +252,7 @@ mod tests {
         assert_eq!(all(&msg), all(&back));
         assert_eq!(msg.pri(), back.pri());
         assert_eq!(msg.stamp(), back.stamp());
-        assert_eq!(msg.source_ip(), back.source_ip());
+        assert_eq!(back.source_addr(), "10.0.0.1:40514".parse().ok());
         assert_eq!(msg.dest(), back.dest());
         assert_eq!(msg.tags(), back.tags());
         assert_eq!(msg.sdata().count(), back.sdata().count());

@@ -111,6 +111,8 @@ pub struct ReceiveInfo {
     pub host_from: Arc<str>,
     /// The sender's address (`$SOURCEIP`), when it came over IP.
     pub source_ip: Option<IpAddr>,
+    /// The sender's port (0 when unknown): `spoof-source()` sends from it.
+    pub source_port: u16,
     /// The address the message came in on (`$DESTIP`, `$DESTPORT`), when known.
     pub dest: Option<SocketAddr>,
     /// When the message was received.
@@ -135,6 +137,7 @@ impl ReceiveInfo {
             source_tag: TagId::intern(&format!(".source.{source}")),
             host_from: Arc::from(host_from),
             source_ip,
+            source_port: 0,
             dest: None,
             received: UnixTime::now(&time_zone),
             time_zone,
@@ -159,6 +162,7 @@ struct Inner {
     pairs: Vec<Pair>,
     tags: Tags,
     pri: u16,
+    source_port: u16,
     stamp: UnixTime,
     recvd: UnixTime,
     source: Arc<str>,
@@ -206,6 +210,7 @@ impl LogMessage {
         let mut inner = Inner::with(pri, at, at, raw, info.source.clone(), info.host_from.clone());
         inner.tags = tags;
         inner.source_ip = info.source_ip;
+        inner.source_port = info.source_port;
         inner.dest = info.dest;
         inner.destination = info.destination;
         inner.local = info.local;
@@ -306,6 +311,11 @@ impl LogMessage {
     /// The sender's address (`$SOURCEIP`).
     pub fn source_ip(&self) -> Option<IpAddr> {
         self.inner.source_ip
+    }
+
+    /// The sender's address with its port, when it came over IP.
+    pub fn source_addr(&self) -> Option<SocketAddr> {
+        self.inner.source_ip.map(|ip| SocketAddr::new(ip, self.inner.source_port))
     }
 
     /// The address the message came in on (`$DESTIP`, `$DESTPORT`), when known.
@@ -642,6 +652,7 @@ impl Inner {
             pairs: Vec::new(),
             tags: Tags::default(),
             pri,
+            source_port: 0,
             stamp,
             recvd,
             source,

@@ -16,6 +16,9 @@ use rsng_transport::tls::{HandshakeError, TlsContext};
 use rsng_transport::{Family, SocketOptions};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use super::failover::{primary_back, Failover, Probe};
+use super::spoof::SpoofSource;
+use crate::file::os_error;
 use crate::internal;
 use crate::writer::Writer;
 use crate::{Destination, DestinationContext, Task};
@@ -41,6 +44,8 @@ pub enum Peer {
         family: Family,
         local_ip: Option<String>,
         local_port: u16,
+        /// `spoof-source(yes)`: the longest message sent from its sender's address.
+        spoof_max_len: Option<usize>,
     },
     UnixStream(PathBuf),
     UnixDgram(PathBuf),
@@ -56,6 +61,10 @@ pub struct SocketDestination {
     pub close_on_input: bool,
     /// `throttle()`: at most this many messages a second.
     pub throttle: crate::file::Throttle,
+    /// `failover()`: the other servers of an IP destination.
+    pub failover: Option<Failover>,
+    /// `spoof-source(yes)` of a UDP destination, once its raw socket is open.
+    pub spoof: Option<SpoofSource>,
 }
 
 /// Messages taken from the queue per write.
@@ -130,12 +139,44 @@ async fn close_gracefully(io: &mut Box<dyn Duplex>) {
 impl SocketDestination {
     fn describe(&self) -> String {
         match &self.peer {
-            Peer::Tcp { host, port, .. } | Peer::Udp { host, port, .. } => format!("{host}:{port}"),
+            Peer::Tcp { port, .. } | Peer::Udp { port, .. } => format!("{}:{port}", self.host()),
             Peer::UnixStream(p) | Peer::UnixDgram(p) => format!("AF_UNIX({})", p.display()),
         }
     }
 
-    async fn connect(&self) -> Result<Connection, ConnectError> {
+    /// The server the current connection goes to: the destination's host, or with
+    /// `failover()` the one the rotation is at.
+    fn host(&self) -> &str {
+        match (&self.failover, &self.peer) {
+            (Some(f), _) => f.host(),
+            (None, Peer::Tcp { host, .. } | Peer::Udp { host, .. }) => host,
+            (None, _) => "",
+        }
+    }
+
+    /// With `failover()`, moves on to the next server before a connection attempt, and starts
+    /// probing the primary when it has just been left with `failback()` on.
+    fn advance_failover(&mut self, probe: &mut Option<Probe>) {
+        let Some(failover) = &mut self.failover else { return };
+        if !failover.advance() {
+            return;
+        }
+        let (port, family, local_ip, local_port, udp) = match &self.peer {
+            Peer::Tcp { port, family, local_ip, local_port, .. } => (*port, *family, local_ip, *local_port, false),
+            Peer::Udp { port, family, local_ip, local_port, .. } => (*port, *family, local_ip, *local_port, true),
+            _ => return,
+        };
+        let local = if local_ip.is_none() && local_port == 0 {
+            None
+        } else {
+            rsng_transport::resolve(local_ip.as_deref(), local_port, family).ok()
+        };
+        *probe = Some(failover.start_probing(port, family, local, self.sockopts.clone(), udp));
+    }
+
+    /// Connects to the current server; `handed` is a connection to it made already (by the
+    /// failback probes), which a TLS destination handshakes on.
+    async fn connect(&self, handed: Option<tokio::net::TcpStream>) -> Result<Connection, ConnectError> {
         let local = |ip: &Option<String>, port: u16, family: Family| -> std::io::Result<Option<SocketAddr>> {
             if ip.is_none() && port == 0 {
                 return Ok(None);
@@ -143,10 +184,16 @@ impl SocketDestination {
             rsng_transport::resolve(ip.as_deref(), port, family).map(Some)
         };
         match &self.peer {
-            Peer::Tcp { host, port, family, local_ip, local_port, tls, .. } => {
-                let addr = rsng_transport::resolve(Some(host), *port, *family)?;
-                let stream =
-                    rsng_transport::connect_tcp(addr, local(local_ip, *local_port, *family)?, &self.sockopts).await?;
+            Peer::Tcp { port, family, local_ip, local_port, tls, .. } => {
+                let host = self.host();
+                let stream = match handed {
+                    Some(stream) => stream,
+                    None => {
+                        let addr = rsng_transport::resolve(Some(host), *port, *family)?;
+                        rsng_transport::connect_tcp(addr, local(local_ip, *local_port, *family)?, &self.sockopts)
+                            .await?
+                    }
+                };
                 let Some(tls) = tls else { return Ok(Connection::Stream { io: Box::new(stream) }) };
                 let handshake = tokio::time::timeout(tls.handshake_timeout(), tls.connect(stream, host)).await;
                 let mut stream = match handshake {
@@ -168,8 +215,8 @@ impl SocketDestination {
                 ));
                 Ok(Connection::Stream { io: Box::new(stream) })
             }
-            Peer::Udp { host, port, family, local_ip, local_port } => {
-                let addr = rsng_transport::resolve(Some(host), *port, *family)?;
+            Peer::Udp { port, family, local_ip, local_port, .. } => {
+                let addr = rsng_transport::resolve(Some(self.host()), *port, *family)?;
                 let socket = rsng_transport::udp_sender(&addr, &self.sockopts, local(local_ip, *local_port, *family)?)?;
                 let socket = tokio::net::UdpSocket::from_std(socket)?;
                 socket.connect(addr).await?;
@@ -198,13 +245,36 @@ impl Destination for SocketDestination {
     fn run(self: Box<Self>, ctx: DestinationContext) -> Task {
         Box::pin(async move {
             let mut this = *self;
+            if let Peer::Udp { spoof_max_len: Some(max_len), .. } = this.peer {
+                match SpoofSource::open(max_len) {
+                    Ok(spoof) => this.spoof = Some(spoof),
+                    Err(e) => internal::error(format!(
+                        "Error initializing raw socket, spoof-source support disabled; error='{}'",
+                        os_error(&e)
+                    )),
+                }
+            }
             let queue = ctx.queue;
             let mut batch: Vec<LogMessage> = Vec::with_capacity(BATCH);
             let mut out: Vec<u8> = Vec::with_capacity(64 * 1024);
             let mut line: Vec<u8> = Vec::with_capacity(1024);
+            // With `failover(... failback())`: the probes of the primary while a failover
+            // server is in use, and the primary's connection once they succeeded.
+            let mut probe: Option<Probe> = None;
+            let mut handed: Option<tokio::net::TcpStream> = None;
+            // Whether the next connection attempt moves on to the next failover server (every
+            // reconnection does, as in syslog-ng, except after `max-connection-lifetime()`).
+            let mut advance = true;
             'connect: loop {
+                if std::mem::replace(&mut advance, true) {
+                    this.advance_failover(&mut probe);
+                }
                 let conn = tokio::select! {
-                    r = this.connect() => r,
+                    r = this.connect(handed.take()) => r,
+                    back = primary_back(&mut probe) => {
+                        handed = this.fail_back(back, &mut probe, &mut advance);
+                        continue 'connect;
+                    }
                     _ = ctx.shutdown.cancelled() => return,
                 };
                 let mut conn = match conn {
@@ -228,6 +298,10 @@ impl Destination for SocketDestination {
                         // Stopping: waiting for a peer that is away would only delay the exit.
                         tokio::select! {
                             _ = tokio::time::sleep(this.time_reopen) => continue 'connect,
+                            back = primary_back(&mut probe) => {
+                                handed = this.fail_back(back, &mut probe, &mut advance);
+                                continue 'connect;
+                            }
                             _ = ctx.shutdown.cancelled() => return,
                             _ = queue.closed() => return,
                         }
@@ -237,6 +311,21 @@ impl Destination for SocketDestination {
                 let expires = this.max_lifetime().map(|l| tokio::time::Instant::now() + l);
                 loop {
                     if batch.is_empty() {
+                        // While a failover server is in use, the primary's return is looked
+                        // at whenever the writer is between batches.
+                        if probe.is_some() {
+                            tokio::select! {
+                                biased;
+                                back = primary_back(&mut probe) => {
+                                    if let Connection::Stream { io } = &mut conn {
+                                        close_gracefully(io).await;
+                                    }
+                                    handed = this.fail_back(back, &mut probe, &mut advance);
+                                    continue 'connect;
+                                }
+                                _ = queue.wait_len(1) => {}
+                            }
+                        }
                         this.throttle.wait().await;
                         if !queue.pop(this.throttle.limit(BATCH), &mut batch).await {
                             if let Connection::Stream { io } = &mut conn {
@@ -258,6 +347,7 @@ impl Destination for SocketDestination {
                             this.max_lifetime().unwrap_or_default().as_secs()
                         ));
                         queue.push_front(&mut batch);
+                        advance = false;
                         continue 'connect;
                     }
                     if let Connection::Stream { io } = &mut conn {
@@ -270,6 +360,10 @@ impl Destination for SocketDestination {
                             queue.push_front(&mut batch);
                             tokio::select! {
                                 _ = tokio::time::sleep(this.time_reopen) => continue 'connect,
+                                back = primary_back(&mut probe) => {
+                                    handed = this.fail_back(back, &mut probe, &mut advance);
+                                    continue 'connect;
+                                }
                                 _ = ctx.shutdown.cancelled() => return,
                                 _ = queue.closed() => return,
                             }
@@ -290,6 +384,10 @@ impl Destination for SocketDestination {
                             queue.push_front(&mut batch);
                             tokio::select! {
                                 _ = tokio::time::sleep(this.time_reopen) => continue 'connect,
+                                back = primary_back(&mut probe) => {
+                                    handed = this.fail_back(back, &mut probe, &mut advance);
+                                    continue 'connect;
+                                }
                                 _ = ctx.shutdown.cancelled() => return,
                                 _ = queue.closed() => return,
                             }
@@ -298,6 +396,25 @@ impl Destination for SocketDestination {
                 }
             }
         })
+    }
+}
+
+impl SocketDestination {
+    /// The primary server answered the failback probes: the next connection is to it, on the
+    /// last probe's connection (a UDP destination connects again).
+    fn fail_back(
+        &mut self,
+        back: (Option<tokio::net::TcpStream>, tokio::time::Instant),
+        probe: &mut Option<Probe>,
+        advance: &mut bool,
+    ) -> Option<tokio::net::TcpStream> {
+        let (stream, started) = back;
+        *probe = None;
+        *advance = false;
+        if let Some(f) = &mut self.failover {
+            f.back_to_primary(started);
+        }
+        stream
     }
 }
 
@@ -328,11 +445,20 @@ impl SocketDestination {
                 stream.flush().await
             }
             Connection::Udp(socket) => {
+                let to = if self.spoof.is_some() { socket.peer_addr().ok() } else { None };
                 for msg in batch {
                     line.clear();
-                    if self.writer.format(msg, line) {
-                        socket.send(line).await?;
+                    if !self.writer.format(msg, line) {
+                        continue;
                     }
+                    if let (Some(spoof), Some(to)) = (&mut self.spoof, to) {
+                        match spoof.send(msg.source_addr(), to, line) {
+                            Ok(true) => continue,
+                            Ok(false) => {}
+                            Err(e) => internal::error(format!("Error sending raw frame; error='{}'", os_error(&e))),
+                        }
+                    }
+                    socket.send(line).await?;
                 }
                 Ok(())
             }

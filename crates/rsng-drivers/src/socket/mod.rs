@@ -8,10 +8,12 @@
 
 pub mod activation;
 pub mod destination;
+pub mod failover;
 pub mod options;
 pub mod proxied;
 pub mod shared;
 pub mod source;
+pub mod spoof;
 pub mod tls;
 
 use std::path::PathBuf;
@@ -352,6 +354,7 @@ pub fn build_destination(
     let o = SenderOptions::read(&opts);
     let socket_level = SocketLevelOptions::read(&opts);
     let inet = Inet::sender(&opts, &o);
+    let mut failover = None;
     let peer = match name {
         "unix-stream" => Peer::UnixStream(PathBuf::from(opts.positional().unwrap_or_default())),
         "unix-dgram" => Peer::UnixDgram(PathBuf::from(opts.positional().unwrap_or_default())),
@@ -368,9 +371,27 @@ pub fn build_destination(
                     .map(|c| c.with_instance(&tls::destination_instance(name, object, &host, port))),
                 _ => None,
             };
+            failover = failover::Failover::from_options(
+                &host,
+                o.failover.as_ref(),
+                o.failover_servers.as_deref().unwrap_or_default(),
+                (ctx.locate)(opts.span()),
+            );
+            if o.failover.is_some() {
+                // Read whole by `Failover::from_options`.
+                opts.driver.note("failover.servers");
+                opts.driver.note("failover.failback");
+            }
             // The configuration check refuses it over UDP.
             match transport {
-                Transport::Udp => Peer::Udp { host, port, family, local_ip, local_port },
+                Transport::Udp => Peer::Udp {
+                    host,
+                    port,
+                    family,
+                    local_ip,
+                    local_port,
+                    spoof_max_len: o.spoof_source.then_some(o.spoof_source_max_msglen),
+                },
                 _ => Peer::Tcp {
                     host,
                     port,
@@ -392,5 +413,7 @@ pub fn build_destination(
         time_reopen: std::time::Duration::from_secs(o.time_reopen),
         close_on_input: o.close_on_input,
         throttle: crate::file::throttle(&opts),
+        failover,
+        spoof: None,
     }))
 }

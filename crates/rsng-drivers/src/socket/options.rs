@@ -202,6 +202,13 @@ crate::typed_options! {
             pub max_connection_lifetime: u64 = "max-connection-lifetime" if (|&n| n > 0);
             /// Input from the server ends a stream connection.
             pub close_on_input: bool = "close-on-input" or (true);
+            /// `failover(servers(...) failback(...))`, read by [`super::failover::Failover`].
+            pub failover: Value = "failover";
+            /// The older spelling of `failover(servers(...))`.
+            pub failover_servers: Vec<String> = "failover-servers";
+            /// UDP: send each message from its sender's address ([`super::spoof`]).
+            pub spoof_source: bool = "spoof-source" or (false);
+            pub spoof_source_max_msglen: usize = "spoof-source-max-msglen" if (|&n| n > 0) or (1024);
         }
         inherited {
             /// Seconds to wait before connecting again.

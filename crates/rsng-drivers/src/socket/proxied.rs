@@ -108,6 +108,7 @@ async fn header<S: AsyncRead + AsyncWrite + Unpin>(
             let mut values = values(&p);
             if mode.replace_addresses {
                 conn.peer = Some(p.source.ip());
+                conn.peer_port = p.source.port();
                 conn.local = Some(p.destination);
                 // 4.x's $SOURCEPORT; rsng keeps it as a name-value pair, which a 3.38
                 // configuration never sees (there $SOURCEPORT names an empty value).

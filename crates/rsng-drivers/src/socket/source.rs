@@ -298,6 +298,7 @@ async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: Sour
                 receiver,
                 port,
                 peer: info_peer,
+                peer_port: peer.port(),
                 local: dest,
                 shutdown,
                 client: client.clone(),
@@ -353,6 +354,7 @@ async fn accept_unix(listener: tokio::net::UnixListener, listen: Listen, ctx: So
                 receiver,
                 port,
                 peer: None,
+                peer_port: 0,
                 local: None,
                 shutdown,
                 client: String::new(),
@@ -462,6 +464,8 @@ pub struct Connection {
     pub port: SourcePort,
     /// The sender's address (`$SOURCEIP`, `$HOST_FROM`); `None` for local peers.
     pub peer: Option<IpAddr>,
+    /// The sender's port (0 for local peers).
+    pub peer_port: u16,
     /// The address the connection came in on (`$DESTIP`, `$DESTPORT`).
     pub local: Option<SocketAddr>,
     pub shutdown: CancellationToken,
@@ -539,12 +543,13 @@ pub(super) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
 
 /// Reads one stream connection until EOF, an error or shutdown; `values` go on every message.
 pub async fn read_stream<S: AsyncRead + Unpin>(mut stream: S, conn: Connection, mut values: ConnectionValues) {
-    let Connection { framing, receiver, mut port, peer, local, shutdown, transport, .. } = conn;
+    let Connection { framing, receiver, mut port, peer, peer_port, local, shutdown, transport, .. } = conn;
     if let Some(name) = transport {
         values.pairs.push(("TRANSPORT", name.as_bytes().to_vec()));
         values.pairs.push(("IP_PROTO", ip_proto(peer).to_vec()));
     }
     let mut info = receiver.info(peer);
+    info.source_port = peer_port;
     // The peer waits through TCP: a full queue holds the reading while its writer drains it.
     port.set_pacing(true);
     info.dest = local;
@@ -574,7 +579,7 @@ pub async fn read_stream<S: AsyncRead + Unpin>(mut stream: S, conn: Connection, 
             }
         };
         crate::fault::hit(crate::fault::Point::Connection);
-        info.received = receiver.now();
+        receiver.refresh(&mut info);
         // One shared copy of what was read; the messages cut from it point into it.
         let chunk: Arc<[u8]> = Arc::from(&buf.data[..]);
         let mut pos = 0;
@@ -703,7 +708,8 @@ async fn receive_udp(
                     Some((last_ip, info)) if *last_ip == ip => info,
                     _ => &mut last.insert((ip, receiver.info(Some(ip)))).1,
                 };
-                info.received = receiver.now();
+                receiver.refresh(info);
+                info.source_port = peer.port();
                 let payload = datagram(&buf[..n], receiver.max_msg_size);
                 if !payload.is_empty() || receiver.empty_lines {
                     ctx.port.note_size(payload.len());
