@@ -888,3 +888,42 @@ fn spoof_source_of_udp_destinations() {
     }
     assert_eq!(seen[1], seen[0], "rsng differs from syslog-ng (root: {root})");
 }
+
+/// `flags(syslog-protocol)` of a `network()` destination: RFC 5424 lines, as `syslog()` writes
+/// them, the same bytes from both daemons.
+#[test]
+fn syslog_protocol_flag_of_network_destinations() {
+    if oracle_skipped() {
+        return;
+    }
+    let mut seen = Vec::new();
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let tmp = TempDir::new("syslog-protocol").expect("tempdir");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let server = listener.local_addr().expect("addr").port();
+        let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 0, 1, |p| {
+            format!(
+                "@version: 3.38\noptions {{ stats-freq(0); }};\n\
+                 source s {{ network(ip(127.0.0.1) port({})); }};\n\
+                 destination d {{ network(\"127.0.0.1\" port({server}) flags(syslog-protocol)); }};\n\
+                 log {{ source(s); destination(d); }};\n",
+                p.tcp[0]
+            )
+        });
+        running.send_tcp(ports.tcp[0], b"<13>Dec  7 06:50:00 h p[5]: first\n<14>Dec  7 06:50:01 h q: second\n");
+        let (mut conn, _) = listener.accept().expect("the daemon connects");
+        conn.set_read_timeout(Some(std::time::Duration::from_millis(500))).expect("timeout");
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while got.iter().filter(|&&b| b == b'\n').count() < 2 && std::time::Instant::now() < deadline {
+            if let Ok(n) = std::io::Read::read(&mut conn, &mut buf) {
+                got.extend_from_slice(&buf[..n]);
+            }
+        }
+        assert!(running.stop());
+        seen.push(String::from_utf8_lossy(&got).into_owned());
+    }
+    assert!(seen[0].starts_with("<13>1 ") && seen[0].contains(" p 5 - - first\n"), "syslog-ng wrote {:?}", seen[0]);
+    assert_eq!(seen[1], seen[0], "rsng differs from syslog-ng");
+}

@@ -154,7 +154,10 @@ const SOCKET_DEST: &[&[&str]] = &[
 /// `flush-timeout()` is obsolete and does nothing; `persist-name()` names persist-file entries, which socket destinations do not keep;
 /// `pad-size()` is only read by file and pipe destinations; syslog-ng sets `ip-freebind()` and
 /// `tcp-keepalive-*()` on listening sockets only.
+/// `local-time-zone()` is the zone of file names and table names (syslog-ng's `LTZ_LOCAL`),
+/// which socket destinations do not have.
 const SOCKET_DEST_NO_EFFECT: &[&str] = &[
+    "local-time-zone",
     "flush-timeout",
     "persist-name",
     "pad-size",
@@ -164,9 +167,9 @@ const SOCKET_DEST_NO_EFFECT: &[&str] = &[
     "tcp-keepalive-probes",
 ];
 
-/// `no-multi-line` is the writer's; `threaded` changes nothing (every destination has its own
-/// task).
-const SOCKET_WRITER_FLAGS: &[&str] = &["no-multi-line", "threaded"];
+/// `no-multi-line` is the writer's, `syslog-protocol` chooses `syslog()`'s format; `threaded`
+/// changes nothing (every destination has its own task).
+const SOCKET_WRITER_FLAGS: &[&str] = &["no-multi-line", "syslog-protocol", "threaded"];
 
 const SOCKET_DEST_INERT: &[(&str, &str)] = &[("flush-lines", "0"), ("sync", "0"), ("sync-freq", "0")];
 
@@ -227,6 +230,23 @@ const ALL_FILE_FLAGS: &[&str] = &[
 ];
 
 const FILE_INERT: &[(&str, &str)] = &[];
+
+/// [`FILE_NO_EFFECT`], and `local-time-zone()`: the zone of file names (syslog-ng's
+/// `LTZ_LOCAL`), which a program destination does not have.
+const PROGRAM_NO_EFFECT: &[&str] = &[
+    "read-old-records",
+    "trim-large-messages",
+    "log-fetch-limit",
+    "flush-timeout",
+    "persist-name",
+    "optional",
+    "multi-line-timeout",
+    "monitor-method",
+    "dir-owner",
+    "dir-group",
+    "dir-perm",
+    "local-time-zone",
+];
 
 /// `program()` destinations write each batch at once: `flush-lines()` and its old names do not
 /// apply, nor does `local-time-zone()`.
@@ -457,7 +477,7 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
         }
         (Context::Destination, "program") => consumes(
             &[WriterOptions::DRIVER_OPTIONS, TemplateOptions::DRIVER_OPTIONS, PROGRAM_WRITER, PROGRAM_DEST],
-            FILE_NO_EFFECT,
+            PROGRAM_NO_EFFECT,
             ALL_FILE_FLAGS,
             DISK_BUFFER,
             FILE_INERT,
@@ -502,6 +522,9 @@ const GLOBAL_READ: &[&str] = &[
     // The "Log statistics" message (the runtime's `stats_freq`, sent by the daemon).
     "stats-freq",
     "stats",
+    // The dynamic counters' limit and lifetime ([`crate::msg_stats::set_limits`]).
+    "stats-max-dynamics",
+    "stats-lifetime",
     // MARK messages ([`crate::mark`]: the `internal()` source's and the writers' defaults).
     "mark-freq",
     "mark",

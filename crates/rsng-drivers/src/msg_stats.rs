@@ -29,6 +29,8 @@ type ByValue = HashMap<Box<[u8]>, Count>;
 
 #[derive(Default)]
 struct Counters {
+    /// How many dynamic counters there are (the `d` rows: by host, sender and program).
+    dynamic: usize,
     host: ByValue,
     sender: ByValue,
     program: ByValue,
@@ -43,6 +45,60 @@ struct Counters {
 fn level_cell() -> &'static AtomicI64 {
     static LEVEL: AtomicI64 = AtomicI64::new(0);
     &LEVEL
+}
+
+/// `stats-max-dynamics()` (`None`: no limit) and `stats-lifetime()` (seconds).
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    max_dynamic: Option<usize>,
+    lifetime: u64,
+}
+
+fn limits() -> &'static Mutex<Limits> {
+    static LIMITS: Mutex<Limits> = Mutex::new(Limits { max_dynamic: None, lifetime: DEFAULT_LIFETIME });
+    &LIMITS
+}
+
+/// syslog-ng's default `stats-lifetime()`.
+pub const DEFAULT_LIFETIME: u64 = 600;
+
+/// Sets `stats-max-dynamics()` (`None` or negative: no limit) and `stats-lifetime()` (each
+/// start and reload).
+pub fn set_limits(max_dynamic: Option<i64>, lifetime: Option<i64>) {
+    *limits().lock().unwrap_or_else(|e| e.into_inner()) = Limits {
+        max_dynamic: max_dynamic.filter(|&n| n >= 0).map(|n| n as usize),
+        lifetime: lifetime.filter(|&n| n > 0).map_or(DEFAULT_LIFETIME, |n| n as u64),
+    };
+}
+
+/// The dynamic counters not updated for `stats-lifetime()` seconds go, as syslog-ng prunes
+/// them at each statistics period: how many went and the oldest stamp among them.
+pub fn prune(now: u64) -> Option<(usize, u64)> {
+    let lifetime = limits().lock().unwrap_or_else(|e| e.into_inner()).lifetime;
+    let mut c = counters().lock().unwrap_or_else(|e| e.into_inner());
+    let c = &mut *c;
+    let (mut dropped, mut oldest) = (0, 0);
+    let mut prune_map = |map: &mut ByValue| {
+        map.retain(|_, count| {
+            let expired = count.stamp <= now.saturating_sub(lifetime);
+            if expired {
+                dropped += 1;
+                if oldest == 0 || count.stamp < oldest {
+                    oldest = count.stamp;
+                }
+            }
+            !expired
+        })
+    };
+    prune_map(&mut c.host);
+    prune_map(&mut c.sender);
+    prune_map(&mut c.program);
+    for (hosts, senders) in c.per_source.values_mut() {
+        prune_map(hosts);
+        prune_map(senders);
+    }
+    c.dynamic -= dropped;
+    (dropped > 0).then_some((dropped, oldest))
 }
 
 fn counters() -> &'static Mutex<Counters> {
@@ -60,13 +116,25 @@ pub fn active() -> bool {
     level_cell().load(Ordering::Relaxed) >= 2
 }
 
-fn bump(map: &mut ByValue, value: &[u8], stamp: u64) {
+/// Counts a message for `value`; a new value gets a counter while `stats-max-dynamics()`
+/// allows one more (`dynamic` is how many there are), with syslog-ng's warning when the
+/// limit is reached.
+fn bump(map: &mut ByValue, value: &[u8], stamp: u64, dynamic: &mut usize, max: Option<usize>) {
     match map.get_mut(value) {
         Some(c) => c.add(stamp),
         None => {
+            if max.is_some_and(|m| *dynamic >= m) {
+                return;
+            }
             let mut c = Count::default();
             c.add(stamp);
             map.insert(value.into(), c);
+            *dynamic += 1;
+            if let Some(m) = max.filter(|&m| *dynamic >= m) {
+                crate::internal::warning(format!(
+                    "Number of dynamic cluster limit has been reached.; allowed_clusters='{m}'"
+                ));
+            }
         }
     }
 }
@@ -78,24 +146,25 @@ pub fn count(source_id: &Arc<str>, batch: &[LogMessage]) {
     if level < 2 {
         return;
     }
+    let max = limits().lock().unwrap_or_else(|e| e.into_inner()).max_dynamic;
     let mut c = counters().lock().unwrap_or_else(|e| e.into_inner());
     let c = &mut *c;
     for msg in batch {
         let stamp = msg.received().sec.max(0) as u64;
         let host = msg.builtin(Builtin::Host);
-        bump(&mut c.host, host, stamp);
+        bump(&mut c.host, host, stamp, &mut c.dynamic, max);
         if level < 3 {
             continue;
         }
         let sender = msg.builtin(Builtin::HostFrom);
-        bump(&mut c.sender, sender, stamp);
-        bump(&mut c.program, msg.builtin(Builtin::Program), stamp);
+        bump(&mut c.sender, sender, stamp, &mut c.dynamic, max);
+        bump(&mut c.program, msg.builtin(Builtin::Program), stamp, &mut c.dynamic, max);
         if !c.per_source.contains_key(&**source_id) {
             c.per_source.insert(source_id.clone(), Default::default());
         }
         if let Some((hosts, senders)) = c.per_source.get_mut(&**source_id) {
-            bump(hosts, host, stamp);
-            bump(senders, sender, stamp);
+            bump(hosts, host, stamp, &mut c.dynamic, max);
+            bump(senders, sender, stamp, &mut c.dynamic, max);
         }
         let pri = msg.pri();
         c.severity[usize::from(pri & 7)] += 1;

@@ -128,6 +128,8 @@ pub struct Running {
     _ticker: Option<Ticker>,
     /// `stats-freq()`: how often the "Log statistics" message is sent (`None`: never).
     stats_freq: Option<Duration>,
+    /// `stats-lifetime()`: seconds after which an idle dynamic counter goes.
+    stats_lifetime: u64,
     /// Counter values at the last reset (`RESET_STATS`), by [`control::StatRow::key`]; kept
     /// across reloads.
     stats_baseline: Arc<std::sync::Mutex<HashMap<String, u64>>>,
@@ -893,7 +895,14 @@ fn build(
     kept_sources.extend(taken_src.into_iter().flatten());
     rsng_drivers::mark::set_internal_freq(internal_mark_freq(&ctx.globals));
     rsng_drivers::msg_stats::set_level(stats_level);
+    let global_int = |name: &str| {
+        rsng_config::ir::note_read(None, name);
+        ctx.globals.peek(name).and_then(rsng_drivers::options::as_int)
+    };
+    let stats_lifetime = global_int("stats-lifetime").filter(|&n| n > 0);
+    rsng_drivers::msg_stats::set_limits(global_int("stats-max-dynamics"), stats_lifetime);
     Ok(Running {
+        stats_lifetime: stats_lifetime.map_or(rsng_drivers::msg_stats::DEFAULT_LIFETIME, |n| n as u64),
         stats_level,
         sources,
         destinations: running_destinations,
@@ -1290,6 +1299,24 @@ impl Running {
     /// How often the "Log statistics" internal message is sent (`stats-freq()`; `None`: never).
     pub fn stats_freq(&self) -> Option<Duration> {
         self.stats_freq
+    }
+
+    /// How often the statistics timer runs, as syslog-ng's: every `stats-freq()` seconds, or
+    /// without that message every half `stats-lifetime()` (at least a second), since it also
+    /// prunes the dynamic counters.
+    pub fn stats_period(&self) -> Duration {
+        self.stats_freq.unwrap_or(Duration::from_secs((self.stats_lifetime / 2).max(1)))
+    }
+
+    /// The statistics timer's work besides the "Log statistics" message: prunes the dynamic
+    /// counters idle for `stats-lifetime()` seconds, with syslog-ng's notice when any went.
+    pub fn prune_stats(&self) {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        if let Some((dropped, oldest)) = rsng_drivers::msg_stats::prune(now) {
+            rsng_drivers::internal::notice(format!(
+                "Pruning stats-counters have finished; dropped='{dropped}', oldest-timestamp='{oldest}'"
+            ));
+        }
     }
 
     /// The "Log statistics" internal message: every counter with its value.

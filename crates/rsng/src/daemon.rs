@@ -130,31 +130,30 @@ async fn serve(
         return 1;
     };
     let mut watchdog = service_notify::watchdog();
-    // `stats-freq()`: the next "Log statistics" message; a reload starts the period again.
-    let mut stats_freq = running.stats_freq();
-    let mut next_stats = stats_freq.map(|f| tokio::time::Instant::now() + f);
+    // The statistics timer (`stats-freq()`, else half `stats-lifetime()`): the next "Log
+    // statistics" message and pruning; a reload starts the period again.
+    let mut stats_period = running.stats_period();
+    let mut next_stats = tokio::time::Instant::now() + stats_period;
     loop {
         service_notify::ready(&running);
-        let stats_due = async {
-            match next_stats {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
+        let stats_due = tokio::time::sleep_until(next_stats);
         tokio::select! {
             _ = watchdog.tick() => service_notify::ping(),
             _ = stats_due => {
-                // Sent at info level whatever the verbosity, as syslog-ng sends it.
-                internal::info_always(running.log_statistics());
-                next_stats = stats_freq.map(|f| tokio::time::Instant::now() + f);
+                if running.stats_freq().is_some() {
+                    // Sent at info level whatever the verbosity, as syslog-ng sends it.
+                    internal::info_always(running.log_statistics());
+                }
+                running.prune_stats();
+                next_stats = tokio::time::Instant::now() + stats_period;
             }
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = usr1.recv() => rsng_drivers::file::request_reopen(),
             _ = hup.recv() => {
                 let _ = reload(cli, &mut config, &mut running, true).await;
-                stats_freq = running.stats_freq();
-                next_stats = stats_freq.map(|f| tokio::time::Instant::now() + f);
+                stats_period = running.stats_period();
+                next_stats = tokio::time::Instant::now() + stats_period;
             }
             Some((command, reply)) = control_rx.recv() => {
                 let mut stop = false;
@@ -174,8 +173,8 @@ async fn serve(
                     }
                     Command::Reload => match reload(cli, &mut config, &mut running, false).await {
                         Ok(()) => {
-                            stats_freq = running.stats_freq();
-                            next_stats = stats_freq.map(|f| tokio::time::Instant::now() + f);
+                            stats_period = running.stats_period();
+                            next_stats = tokio::time::Instant::now() + stats_period;
                             "OK Config reload successful".to_string()
                         }
                         Err(reason) => format!("FAIL {reason}"),

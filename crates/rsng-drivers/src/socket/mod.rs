@@ -349,7 +349,9 @@ pub fn build_destination(
     ctx: &BuildContext,
 ) -> Result<Box<dyn Destination>, DriverError> {
     let name = opts.name();
-    let format = if name == "syslog" { WireFormat::Syslog } else { WireFormat::Proto };
+    // `flags(syslog-protocol)` makes any socket destination write what `syslog()` writes.
+    let syslog_protocol = crate::writer::WriterOptions::read(&opts).flags.contains("syslog-protocol");
+    let format = if name == "syslog" || syslog_protocol { WireFormat::Syslog } else { WireFormat::Proto };
     let writer = Writer::new(opts, format, ctx)?;
     let o = SenderOptions::read(&opts);
     let socket_level = SocketLevelOptions::read(&opts);
