@@ -75,7 +75,7 @@ fn unused_options_are_warned_about_at_start_up_and_with_syntax_only() {
     let config = |port: u16| {
         format!(
             "@version: 3.38\n\
-             options {{ stats-freq(0); stats-max-dynamics(100); }};\n\
+             options {{ stats-freq(0); sync(5); }};\n\
              source s {{ network(ip(127.0.0.1) port({port}) hook-commands(startup(\"true\"))); }};\n\
              destination d {{ file(\"{}\" disk-buffer(dir(\"{}\") mem-buf-size(10000))); }};\n\
              destination u {{ udp(\"127.0.0.1\" port(9) spoof-source(no) flush-lines(5)); }};\n\
@@ -99,7 +99,7 @@ fn unused_options_are_warned_about_at_start_up_and_with_syntax_only() {
     let syntax_stderr = String::from_utf8_lossy(&check.stderr).replace(&conf.display().to_string(), "CONF");
     let start_stderr = after_reload.replace(&tmp.path().join("rsng.conf").display().to_string(), "CONF");
     let expected = [
-        "WARNING: option not implemented by rsng, ignored; option='stats-max-dynamics', driver='options', location='CONF:2:26'",
+        "WARNING: option not implemented by rsng, ignored; option='sync', driver='options', location='CONF:2:26'",
         "WARNING: option not implemented by rsng, ignored; option='disk-buffer.mem-buf-size', driver='file()', location='CONF:4:",
         "WARNING: option not implemented by rsng, ignored; option='flush-lines', driver='udp()', location='CONF:5:",
     ];
