@@ -295,7 +295,10 @@ fn run_with_hosts(daemon: Daemon, options: &str, steps: &[Step]) -> String {
     };
     set_hosts("first");
     let script = tmp.path().join("wrap.sh");
-    fs::write(&script, format!("mount --bind '{}' /etc/hosts && exec \"$@\"\n", hosts.display())).expect("script");
+    // One worker thread: syslog-ng keeps a DNS cache per thread, and its readers run on any of
+    // its worker threads, so with more a message may find another thread's cache.
+    fs::write(&script, format!("mount --bind '{}' /etc/hosts && exec \"$@\" --worker-threads=1\n", hosts.display()))
+        .expect("script");
     let script = script.display().to_string();
     // Without root, a user namespace of its own lets the daemon mount.
     let user = if nix::unistd::geteuid().is_root() { "--mount" } else { "--map-root-user" };

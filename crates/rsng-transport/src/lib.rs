@@ -2,6 +2,7 @@
 //! them up (address families, `so-rcvbuf()`, `so-reuseport()`, `so-keepalive()`, unix socket
 //! permissions), so that the drivers only deal with bytes; and TLS on top of them ([`tls`]).
 
+pub mod datagrams;
 pub mod proxy_protocol;
 pub mod tls;
 

@@ -688,7 +688,10 @@ async fn receive_udp(
     transport: Option<Arc<str>>,
     mut ctx: SourceContext,
 ) {
-    let mut buf = vec![0u8; receiver.max_msg_size.clamp(2048, 65536)];
+    use std::os::fd::AsRawFd;
+    // Datagrams are taken up to 32 per system call (recvmmsg), and posted 64 at most at once.
+    let mut datagrams = rsng_transport::datagrams::Datagrams::new(receiver.max_msg_size.clamp(2048, 65536));
+    let fd = socket.as_raw_fd();
     let mut batch: Vec<LogMessage> = Vec::with_capacity(64);
     let mut last: Option<(IpAddr, rsng_core::message::ReceiveInfo)> = None;
     loop {
@@ -696,13 +699,16 @@ async fn receive_udp(
             _ = ctx.port.ready() => {}
             _ = ctx.shutdown.cancelled() => break,
         }
-        let first = tokio::select! {
-            r = socket.recv_from(&mut buf) => r,
+        tokio::select! {
+            r = socket.readable() => if r.is_err() { break },
             _ = ctx.shutdown.cancelled() => break,
-        };
-        let mut next = Some(first);
-        while let Some(result) = next.take() {
-            if let Ok((n, peer)) = result {
+        }
+        while batch.len() < 64 {
+            // An error other than "nothing waiting" (an ICMP report) loses no datagram: the
+            // next call reads on.
+            let Ok(n) = socket.try_io(tokio::io::Interest::READABLE, || datagrams.recv(fd)) else { break };
+            for i in 0..n {
+                let (bytes, Some(peer)) = datagrams.get(i) else { continue };
                 let ip = normalize_ip(peer.ip());
                 let info = match &mut last {
                     Some((last_ip, info)) if *last_ip == ip => info,
@@ -710,7 +716,7 @@ async fn receive_udp(
                 };
                 receiver.refresh(info);
                 info.source_port = peer.port();
-                let payload = datagram(&buf[..n], receiver.max_msg_size);
+                let payload = datagram(bytes, receiver.max_msg_size);
                 if !payload.is_empty() || receiver.empty_lines {
                     ctx.port.note_size(payload.len());
                     let mut msg = receiver.message(payload, info);
@@ -720,12 +726,6 @@ async fn receive_udp(
                     }
                     batch.push(msg);
                 }
-            }
-            if batch.len() < 64 {
-                next = match socket.try_recv_from(&mut buf) {
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => None,
-                    r => Some(r),
-                };
             }
         }
         ctx.port.post(&mut batch);
