@@ -263,27 +263,9 @@ const PROGRAM_WRITER: &[&str] = &[
     "disk-buffer",
 ];
 
-/// `kafka-c()` ([`crate::kafka`]), with the queue the runtime puts in front of it.
-const KAFKA: &[&str] = &[
-    "topic",
-    "fallback-topic",
-    "config",
-    "key",
-    "message",
-    "flush-timeout-on-shutdown",
-    "flush-timeout-on-reload",
-    "poll-timeout",
-    "bootstrap-servers",
-    "sync-send",
-    "retries",
-    "time-reopen",
-    "batch-lines",
-    "flush-lines",
-    "batch-timeout",
-    "workers",
-    "log-fifo-size",
-    "disk-buffer",
-];
+/// `kafka-c()` ([`crate::kafka::options::KafkaOptions`]) besides its typed options: `config()`,
+/// and the queue the runtime puts in front of it.
+const KAFKA: &[&str] = &[crate::kafka::options::CONFIG, "log-fifo-size", "disk-buffer"];
 
 /// `snmp()` ([`crate::snmp`]), with the queue the runtime puts in front of it.
 const SNMP: &[&str] = &[
@@ -483,9 +465,13 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
             FILE_INERT,
         ),
         (Context::Destination, "usertty") => consumes(&[USERTTY], &[], &[], &[], &[]),
-        (Context::Destination, "kafka-c") => {
-            consumes(&[KAFKA, TemplateOptions::DRIVER_OPTIONS], THREADED_DEST_NO_EFFECT, &[], DISK_BUFFER, &[])
-        }
+        (Context::Destination, "kafka-c") => consumes(
+            &[KAFKA, crate::kafka::options::KafkaOptions::DRIVER_OPTIONS, TemplateOptions::DRIVER_OPTIONS],
+            THREADED_DEST_NO_EFFECT,
+            &[],
+            DISK_BUFFER,
+            &[],
+        ),
         (Context::Destination, "redis") => {
             consumes(&[REDIS, TemplateOptions::DRIVER_OPTIONS], THREADED_DEST_NO_EFFECT, &[], DISK_BUFFER, &[])
         }

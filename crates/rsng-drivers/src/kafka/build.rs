@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rsng_core::template::{compile, Template};
 
-use super::options::{self, topic_error, DEFAULT_MESSAGE, PROTECTED};
+use super::options::{self, topic_error, PROTECTED};
 use super::run::{KafkaContext, KafkaDestination, Shared};
 use crate::internal;
 use crate::options::Options;
@@ -26,11 +26,12 @@ pub fn build_destination(
 ) -> Result<Box<dyn Destination>, DriverError> {
     let location = (ctx.locate)(opts.span());
     let err = |m: String| DriverError::new(m, opts.span());
-    let mut settings = options::read(&opts)?;
+    let o = options::KafkaOptions::read(&opts);
+    let mut settings = options::read(&opts, &o)?;
     let template = |text: &str| -> Result<Arc<Template>, DriverError> {
         compile(text, &ctx.compile).map(Arc::new).map_err(|e| err(format!("error compiling template `{text}`: {e}")))
     };
-    let topic_text = opts.str("topic").unwrap_or_default();
+    let topic_text = o.topic.as_deref().unwrap_or_default();
     let topic = template(topic_text)?;
     let literal_topic = topic.as_literal().map(String::from);
     match &literal_topic {
@@ -48,8 +49,8 @@ pub fn build_destination(
             }
         },
     }
-    let key = opts.str("key").map(template).transpose()?;
-    let message = template(opts.str("message").unwrap_or(DEFAULT_MESSAGE))?;
+    let key = o.key.as_deref().map(template).transpose()?;
+    let message = template(&o.message)?;
     let (_, driver, _) = super::stats_name(object, index, opts);
     if settings.sync_send && settings.workers > 1 {
         // One client has one transaction at a time.
@@ -72,7 +73,7 @@ pub fn build_destination(
     config.set("metadata.broker.list", &settings.bootstrap_servers);
     config.set("topic.partitioner", "murmur2_random");
     if settings.sync_send {
-        let persist = match opts.str("persist-name") {
+        let persist = match o.persist_name.as_deref() {
             Some(p) => format!("kafka.{p}"),
             None => format!("kafka({topic_text})"),
         };

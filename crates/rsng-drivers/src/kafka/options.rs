@@ -10,6 +10,9 @@ use crate::DriverError;
 /// The value template when `message()` is not given.
 pub const DEFAULT_MESSAGE: &str = "$ISODATE $HOST $MSGHDR$MSG";
 
+/// The option of librdkafka properties, read besides [`KafkaOptions`].
+pub const CONFIG: &str = "config";
+
 /// librdkafka properties that `bootstrap-servers()` sets and `config()` may not override.
 pub const PROTECTED: &[&str] = &["bootstrap.servers", "metadata.broker.list"];
 
@@ -32,40 +35,71 @@ pub struct Settings {
     pub time_reopen: Duration,
 }
 
+crate::typed_options! {
+    /// What `kafka-c()` reads, with syslog-ng 3.38's defaults (times in milliseconds).
+    pub struct KafkaOptions {
+        driver {
+            /// A template; a name that is not literal needs `fallback-topic()`.
+            pub topic: String = "topic";
+            pub fallback_topic: String = "fallback-topic";
+            pub bootstrap_servers: String = "bootstrap-servers";
+            /// Templates of the record's key and value.
+            pub key: String = "key";
+            pub message: String = "message" or (DEFAULT_MESSAGE.to_string());
+            /// Each batch in a transaction of its own.
+            pub sync_send: bool = "sync-send" or (false);
+            pub workers: usize = "workers" if (|&n| n > 0) or (1);
+            /// `flush-lines()` is the older name of `batch-lines()`.
+            pub batch_lines: usize = "batch-lines" if (|&n| n > 0);
+            pub flush_lines: usize = "flush-lines" if (|&n| n > 0);
+            pub batch_timeout: u64 = "batch-timeout" if (|&n| n > 0);
+            pub poll_timeout: u64 = "poll-timeout" or (1000);
+            pub flush_timeout_on_shutdown: u64 = "flush-timeout-on-shutdown" or (60_000);
+            pub flush_timeout_on_reload: u64 = "flush-timeout-on-reload" or (1000);
+            pub retries: u32 = "retries" if (|&n| n > 0) or (3);
+            /// Names the transactional id with `sync-send(yes)`.
+            pub persist_name: String = "persist-name";
+        }
+        inherited {
+            /// Seconds to wait before trying again after an error.
+            pub time_reopen: u64 = "time-reopen" if (|&n| n > 0) or (60);
+        }
+        global {}
+    }
+}
+
 /// Reads the settings.
 ///
 /// # Errors
 /// No `topic()` or `bootstrap-servers()`, a `config()` that is not name/value pairs.
-pub fn read(opts: &Options<'_>) -> Result<Settings, DriverError> {
+pub fn read(opts: &Options<'_>, o: &KafkaOptions) -> Result<Settings, DriverError> {
     let err = |m: String| DriverError::new(m, opts.span());
-    if opts.str("topic").is_none() {
+    if o.topic.is_none() {
         return Err(err("kafka: the topic() argument is required for kafka destinations".into()));
     }
-    let bootstrap_servers = opts
-        .str("bootstrap-servers")
-        .ok_or_else(|| err("kafka: the bootstrap-servers() option is required for kafka destinations".into()))?
-        .to_string();
+    let bootstrap_servers = o
+        .bootstrap_servers
+        .clone()
+        .ok_or_else(|| err("kafka: the bootstrap-servers() option is required for kafka destinations".into()))?;
+    // `config()`: librdkafka properties, each occurrence's text as written.
     let mut config = Vec::new();
-    for o in opts.driver.options.iter().filter(|o| o.name == "config") {
-        opts.driver.note("config");
-        let text = crate::options::as_str(&o.value).unwrap_or_default();
+    for value in opts.values(CONFIG) {
+        let text = crate::options::as_str(value).unwrap_or_default();
         config.extend(parse_properties(text).map_err(|e| err(format!("kafka: invalid config(): {e}")))?);
     }
-    let ms = |name: &str, default: u64| Duration::from_millis(opts.int(name).map_or(default, |n| n.max(0) as u64));
-    let batch_lines = opts.int("batch-lines").or_else(|| opts.int("flush-lines")).filter(|&n| n > 0);
     Ok(Settings {
         bootstrap_servers,
-        fallback_topic: opts.str("fallback-topic").map(String::from),
+        fallback_topic: o.fallback_topic.clone(),
         config,
-        sync_send: opts.bool("sync-send").unwrap_or(false),
-        workers: opts.int("workers").filter(|&n| n > 0).map_or(1, |n| n as usize),
-        batch_lines: batch_lines.map_or(0, |n| n as usize),
-        batch_timeout: opts.int("batch-timeout").filter(|&n| n > 0).map(|n| Duration::from_millis(n as u64)),
-        poll_timeout: ms("poll-timeout", 1000),
-        flush_timeout_on_shutdown: ms("flush-timeout-on-shutdown", 60_000),
-        flush_timeout_on_reload: ms("flush-timeout-on-reload", 1000),
-        retries: opts.int("retries").filter(|&n| n > 0).map_or(3, |n| n as u32),
-        time_reopen: Duration::from_secs(opts.int_or_global("time-reopen").filter(|&n| n > 0).unwrap_or(60) as u64),
+        sync_send: o.sync_send,
+        workers: o.workers,
+        batch_lines: o.batch_lines.or(o.flush_lines).unwrap_or(0),
+        batch_timeout: o.batch_timeout.map(Duration::from_millis),
+        poll_timeout: Duration::from_millis(o.poll_timeout),
+        flush_timeout_on_shutdown: Duration::from_millis(o.flush_timeout_on_shutdown),
+        flush_timeout_on_reload: Duration::from_millis(o.flush_timeout_on_reload),
+        retries: o.retries,
+        time_reopen: Duration::from_secs(o.time_reopen),
     })
 }
 
