@@ -285,22 +285,9 @@ const SNMP: &[&str] = &[
     "disk-buffer",
 ];
 
-/// `redis()` ([`crate::redis`]), with the queue the runtime puts in front of it.
-const REDIS: &[&str] = &[
-    "host",
-    "port",
-    "auth",
-    "command",
-    "timeout",
-    "retries",
-    "time-reopen",
-    "batch-lines",
-    "flush-lines",
-    "batch-timeout",
-    "workers",
-    "log-fifo-size",
-    "disk-buffer",
-];
+/// `redis()` besides its typed options ([`crate::redis::options::RedisOptions`]): the queue the
+/// runtime puts in front of it.
+const REDIS: &[&str] = &["log-fifo-size", "disk-buffer"];
 
 /// `mqtt()` ([`crate::mqtt`]), with the queue the runtime puts in front of it.
 const MQTT: &[&str] = &[
@@ -472,9 +459,13 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
             DISK_BUFFER,
             &[],
         ),
-        (Context::Destination, "redis") => {
-            consumes(&[REDIS, TemplateOptions::DRIVER_OPTIONS], THREADED_DEST_NO_EFFECT, &[], DISK_BUFFER, &[])
-        }
+        (Context::Destination, "redis") => consumes(
+            &[REDIS, crate::redis::options::RedisOptions::DRIVER_OPTIONS, TemplateOptions::DRIVER_OPTIONS],
+            THREADED_DEST_NO_EFFECT,
+            &[],
+            DISK_BUFFER,
+            &[],
+        ),
         (Context::Destination, "mqtt") => {
             consumes(&[MQTT, TemplateOptions::DRIVER_OPTIONS], THREADED_DEST_NO_EFFECT, &[], DISK_BUFFER, &[])
         }

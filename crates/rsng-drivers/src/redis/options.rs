@@ -27,6 +27,34 @@ pub struct Settings {
     pub time_reopen: Duration,
 }
 
+crate::typed_options! {
+    /// What `redis()` reads, with syslog-ng 3.38's defaults.
+    pub struct RedisOptions {
+        driver {
+            pub host: String = "host" or (DEFAULT_HOST.to_string());
+            /// Checked when read: syslog-ng refuses a port out of range.
+            pub port: i64 = "port";
+            pub auth: String = "auth";
+            /// The command's name and argument templates; a later `command()` replaces an
+            /// earlier one.
+            pub command: rsng_config::ir::Value = "command";
+            /// Seconds connecting may take.
+            pub timeout: i64 = "timeout" or (10);
+            pub workers: usize = "workers" if (|&n| n > 0) or (1);
+            /// `flush-lines()` is the older name of `batch-lines()`.
+            pub batch_lines: usize = "batch-lines" if (|&n| n > 0);
+            pub flush_lines: usize = "flush-lines" if (|&n| n > 0);
+            pub batch_timeout: u64 = "batch-timeout" if (|&n| n > 0);
+            pub retries: u32 = "retries" if (|&n| n > 0) or (3);
+        }
+        inherited {
+            /// Seconds to wait before trying again after an error.
+            pub time_reopen: u64 = "time-reopen" if (|&n| n > 0) or (60);
+        }
+        global {}
+    }
+}
+
 /// Reads the settings; the argument templates are compiled by the builder.
 ///
 /// # Errors
@@ -34,11 +62,10 @@ pub struct Settings {
 /// out of range.
 pub fn read(opts: &Options<'_>) -> Result<(Settings, Vec<String>), DriverError> {
     let err = |m: String| DriverError::new(m, opts.span());
-    opts.driver.note("command");
-    // A later command() replaces an earlier one.
+    let o = RedisOptions::read(opts);
     let mut words = Vec::new();
-    if let Some(last) = opts.driver.options.iter().rev().find(|o| o.name == "command") {
-        collect(&last.value, &mut words);
+    if let Some(command) = &o.command {
+        collect(command, &mut words);
     }
     let mut words = words.into_iter();
     let command = words.next().unwrap_or_default();
@@ -46,25 +73,24 @@ pub fn read(opts: &Options<'_>) -> Result<(Settings, Vec<String>), DriverError> 
     if arguments.is_empty() {
         return Err(err("Error initializing Redis destination, command option MUST be set".into()));
     }
-    let port = match opts.int("port") {
+    let port = match o.port {
         None => DEFAULT_PORT,
         Some(p) => u16::try_from(p)
             .ok()
             .filter(|&p| p > 0)
             .ok_or_else(|| err(format!("invalid port() for redis(); port='{p}'")))?,
     };
-    let batch_lines = opts.int("batch-lines").or_else(|| opts.int("flush-lines")).filter(|&n| n > 0);
     let settings = Settings {
-        host: opts.str("host").unwrap_or(DEFAULT_HOST).to_string(),
+        host: o.host,
         port,
-        auth: opts.str("auth").map(String::from),
+        auth: o.auth,
         command,
-        timeout: Duration::from_secs(opts.int("timeout").map_or(10, |n| n.max(0) as u64)),
-        workers: opts.int("workers").filter(|&n| n > 0).map_or(1, |n| n as usize),
-        batch_lines: batch_lines.map_or(0, |n| n as usize),
-        batch_timeout: opts.int("batch-timeout").filter(|&n| n > 0).map(|n| Duration::from_millis(n as u64)),
-        retries: opts.int("retries").filter(|&n| n > 0).map_or(3, |n| n as u32),
-        time_reopen: Duration::from_secs(opts.int_or_global("time-reopen").filter(|&n| n > 0).unwrap_or(60) as u64),
+        timeout: Duration::from_secs(o.timeout.max(0) as u64),
+        workers: o.workers,
+        batch_lines: o.batch_lines.or(o.flush_lines).unwrap_or(0),
+        batch_timeout: o.batch_timeout.map(Duration::from_millis),
+        retries: o.retries,
+        time_reopen: Duration::from_secs(o.time_reopen),
     };
     Ok((settings, arguments))
 }
