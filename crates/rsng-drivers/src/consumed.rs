@@ -25,12 +25,12 @@ pub struct Consumes {
     pub options: &'static [&'static [&'static str]],
     /// Options that have no effect in syslog-ng 3.38 either for this driver (see the comments at
     /// the lists), so there is nothing to warn about.
-    pub no_effect: &'static [&'static str],
+    pub no_effect: &'static [&'static [&'static str]],
     /// Words of `flags()` that take effect (or that have no effect in syslog-ng either).
     pub flags: &'static [&'static str],
     /// Options of nested groups that take effect, as `group.option`. `tls()` is read whole by
     /// the TLS settings reader, which refuses what it cannot do.
-    pub nested: &'static [&'static str],
+    pub nested: &'static [&'static [&'static str]],
     /// Values with which an option that is not implemented changes nothing, because rsng does
     /// what syslog-ng does with that value (`spoof-source(no)`, `stats-freq(0)`).
     pub inert: &'static [(&'static str, &'static str)],
@@ -39,12 +39,18 @@ pub struct Consumes {
 impl Consumes {
     /// Whether option `name` (canonical) is acted on, or has no effect in syslog-ng either.
     pub fn takes(&self, name: &str) -> bool {
-        self.options.iter().any(|set| set.contains(&name)) || self.no_effect.contains(&name) || name == HOOK_COMMANDS
+        self.options.iter().any(|set| set.contains(&name)) || self.has_no_effect(name) || name == HOOK_COMMANDS
+    }
+
+    /// Whether option `name` has no effect in syslog-ng either for this driver.
+    pub fn has_no_effect(&self, name: &str) -> bool {
+        self.no_effect.iter().any(|set| set.contains(&name))
     }
 
     /// Whether option `group.name` of a nested group is acted on.
     pub fn takes_nested(&self, name: &str) -> bool {
-        self.nested.contains(&name) || name.strip_prefix(HOOK_COMMANDS).is_some_and(|rest| rest.starts_with('.'))
+        self.nested.iter().any(|set| set.contains(&name))
+            || name.strip_prefix(HOOK_COMMANDS).is_some_and(|rest| rest.starts_with('.'))
     }
 
     /// Whether `value` of an option this driver does not run is one that changes nothing.
@@ -182,16 +188,8 @@ const DISK_BUFFER: &[&str] = &[
     "disk-buffer.mem-buf-length",
 ];
 
-/// Socket destinations: the disk queue, and `failover()` (its `failback()` read whole).
-const SOCKET_DEST_NESTED: &[&str] = &[
-    "disk-buffer.dir",
-    "disk-buffer.disk-buf-size",
-    "disk-buffer.reliable",
-    "disk-buffer.qout-size",
-    "disk-buffer.mem-buf-length",
-    "failover.servers",
-    "failover.failback",
-];
+/// `failover()` of IP destinations, its `failback()` read whole ([`crate::socket::failover`]).
+const FAILOVER: &[&str] = &["failover.servers", "failover.failback"];
 
 /// The file family checks its options itself ([`check`]) and refuses what it cannot do; of the
 /// options it accepts these have no effect, in syslog-ng either (see [`check`]'s comment).
@@ -231,25 +229,12 @@ const ALL_FILE_FLAGS: &[&str] = &[
 
 const FILE_INERT: &[(&str, &str)] = &[];
 
-/// [`FILE_NO_EFFECT`], and `local-time-zone()`: the zone of file names (syslog-ng's
-/// `LTZ_LOCAL`), which a program destination does not have.
-const PROGRAM_NO_EFFECT: &[&str] = &[
-    "read-old-records",
-    "trim-large-messages",
-    "log-fetch-limit",
-    "flush-timeout",
-    "persist-name",
-    "optional",
-    "multi-line-timeout",
-    "monitor-method",
-    "dir-owner",
-    "dir-group",
-    "dir-perm",
-    "local-time-zone",
-];
+/// `local-time-zone()` is the zone of file names (syslog-ng's `LTZ_LOCAL`), which a program
+/// destination does not have.
+const PROGRAM_NO_EFFECT: &[&str] = &["local-time-zone"];
 
 /// `program()` destinations write each batch at once: `flush-lines()` and its old names do not
-/// apply, nor does `local-time-zone()`.
+/// apply.
 const PROGRAM_WRITER: &[&str] = &[
     "flush-timeout",
     "suppress",
@@ -368,9 +353,9 @@ const THREADED_DEST_NO_EFFECT: &[&str] = &["persist-name"];
 
 const fn consumes(
     options: &'static [&'static [&'static str]],
-    no_effect: &'static [&'static str],
+    no_effect: &'static [&'static [&'static str]],
     flags: &'static [&'static str],
-    nested: &'static [&'static str],
+    nested: &'static [&'static [&'static str]],
     inert: &'static [(&'static str, &'static str)],
 ) -> Consumes {
     Consumes { options, no_effect, flags, nested, inert }
@@ -382,20 +367,20 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
     use check::*;
     Some(match (context, name) {
         (Context::Source, "network" | "syslog" | "tcp" | "tcp6" | "udp" | "udp6") => {
-            consumes(INET_SOURCE, SOCKET_SOURCE_NO_EFFECT, READER_FLAGS, &[], SOCKET_SOURCE_INERT)
+            consumes(INET_SOURCE, &[SOCKET_SOURCE_NO_EFFECT], READER_FLAGS, &[], SOCKET_SOURCE_INERT)
         }
         (Context::Source, "unix-stream") => {
-            consumes(UNIX_SOURCE, SOCKET_SOURCE_NO_EFFECT, READER_FLAGS, &[], SOCKET_SOURCE_INERT)
+            consumes(UNIX_SOURCE, &[SOCKET_SOURCE_NO_EFFECT], READER_FLAGS, &[], SOCKET_SOURCE_INERT)
         }
         (Context::Source, "unix-dgram") => {
-            consumes(UNIX_SOURCE, SOCKET_SOURCE_NO_EFFECT, READER_FLAGS, &[], SOCKET_SOURCE_INERT)
+            consumes(UNIX_SOURCE, &[SOCKET_SOURCE_NO_EFFECT], READER_FLAGS, &[], SOCKET_SOURCE_INERT)
         }
         (Context::Source, "systemd-syslog") => {
-            consumes(SYSTEMD_SYSLOG, SOCKET_SOURCE_NO_EFFECT, READER_FLAGS, &[], SOCKET_SOURCE_INERT)
+            consumes(SYSTEMD_SYSLOG, &[SOCKET_SOURCE_NO_EFFECT], READER_FLAGS, &[], SOCKET_SOURCE_INERT)
         }
-        (Context::Source, "system") => consumes(&[], SYSTEM_NO_EFFECT, &[], &[], &[]),
+        (Context::Source, "system") => consumes(&[], &[SYSTEM_NO_EFFECT], &[], &[], &[]),
         (Context::Source, "mqtt") => {
-            consumes(&[MQTT_SOURCE], MQTT_SOURCE_NO_EFFECT, MQTT_SOURCE_FLAGS, &[], &[("use-syslogng-pid", "no")])
+            consumes(&[MQTT_SOURCE], &[MQTT_SOURCE_NO_EFFECT], MQTT_SOURCE_FLAGS, &[], &[("use-syslogng-pid", "no")])
         }
         (Context::Source, "internal") => consumes(
             &[
@@ -403,7 +388,7 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
                 &["host-override", "keep-timestamp", "tags"],
                 &["use-fqdn", "use-dns", "dns-cache", "normalize-hostnames", "log-fifo-size"],
             ],
-            &["read-old-records"],
+            &[&["read-old-records"]],
             &[],
             &[],
             &[("use-syslogng-pid", "no")],
@@ -418,59 +403,67 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
                 &["normalize-hostnames", "prefix", "max-field-size", "default-priority", "default-facility"],
                 &["time-zone", "log-fetch-limit", "namespace", "matches", "match-boot", "read-old-records"],
             ],
-            &["persist-name", "log-iw-size"],
+            &[&["persist-name", "log-iw-size"]],
             &[],
             &[],
             &[("use-syslogng-pid", "no")],
         ),
         (Context::Source, "file") => {
-            consumes(LEGACY_FILE_SOURCE_OPTIONS, FILE_NO_EFFECT, ALL_FILE_FLAGS, &[], FILE_INERT)
+            consumes(LEGACY_FILE_SOURCE_OPTIONS, &[FILE_NO_EFFECT], ALL_FILE_FLAGS, &[], FILE_INERT)
         }
-        (Context::Source, "stdin") => consumes(STDIN_SOURCE_OPTIONS, FILE_NO_EFFECT, ALL_FILE_FLAGS, &[], FILE_INERT),
+        (Context::Source, "stdin") => {
+            consumes(STDIN_SOURCE_OPTIONS, &[FILE_NO_EFFECT], ALL_FILE_FLAGS, &[], FILE_INERT)
+        }
         (Context::Source, "wildcard-file") => {
-            consumes(WILDCARD_SOURCE_OPTIONS, FILE_NO_EFFECT, ALL_FILE_FLAGS, &[], FILE_INERT)
+            consumes(WILDCARD_SOURCE_OPTIONS, &[FILE_NO_EFFECT], ALL_FILE_FLAGS, &[], FILE_INERT)
         }
-        (Context::Source, "pipe") => consumes(PIPE_SOURCE_OPTIONS, FILE_NO_EFFECT, ALL_FILE_FLAGS, &[], FILE_INERT),
+        (Context::Source, "pipe") => consumes(PIPE_SOURCE_OPTIONS, &[FILE_NO_EFFECT], ALL_FILE_FLAGS, &[], FILE_INERT),
         (Context::Source, "program") => {
-            consumes(PROGRAM_SOURCE_OPTIONS, FILE_NO_EFFECT, ALL_FILE_FLAGS, &[], FILE_INERT)
+            consumes(PROGRAM_SOURCE_OPTIONS, &[FILE_NO_EFFECT], ALL_FILE_FLAGS, &[], FILE_INERT)
         }
         (
             Context::Destination,
             "network" | "syslog" | "tcp" | "tcp6" | "udp" | "udp6" | "unix-stream" | "unix-dgram",
-        ) => consumes(SOCKET_DEST, SOCKET_DEST_NO_EFFECT, SOCKET_WRITER_FLAGS, SOCKET_DEST_NESTED, SOCKET_DEST_INERT),
+        ) => consumes(
+            SOCKET_DEST,
+            &[SOCKET_DEST_NO_EFFECT],
+            SOCKET_WRITER_FLAGS,
+            &[DISK_BUFFER, FAILOVER],
+            SOCKET_DEST_INERT,
+        ),
         (Context::Destination, "file") => {
-            consumes(FILE_DEST_OPTIONS, FILE_NO_EFFECT, ALL_FILE_FLAGS, DISK_BUFFER, FILE_INERT)
+            consumes(FILE_DEST_OPTIONS, &[FILE_NO_EFFECT], ALL_FILE_FLAGS, &[DISK_BUFFER], FILE_INERT)
         }
         (Context::Destination, "pipe") => {
-            consumes(PIPE_DEST_OPTIONS, FILE_NO_EFFECT, ALL_FILE_FLAGS, DISK_BUFFER, FILE_INERT)
+            consumes(PIPE_DEST_OPTIONS, &[FILE_NO_EFFECT], ALL_FILE_FLAGS, &[DISK_BUFFER], FILE_INERT)
         }
         (Context::Destination, "program") => consumes(
             &[WriterOptions::DRIVER_OPTIONS, TemplateOptions::DRIVER_OPTIONS, PROGRAM_WRITER, PROGRAM_DEST],
-            PROGRAM_NO_EFFECT,
+            &[FILE_NO_EFFECT, PROGRAM_NO_EFFECT],
             ALL_FILE_FLAGS,
-            DISK_BUFFER,
+            &[DISK_BUFFER],
             FILE_INERT,
         ),
         (Context::Destination, "usertty") => consumes(&[USERTTY], &[], &[], &[], &[]),
         (Context::Destination, "kafka-c") => consumes(
             &[KAFKA, crate::kafka::options::KafkaOptions::DRIVER_OPTIONS, TemplateOptions::DRIVER_OPTIONS],
-            THREADED_DEST_NO_EFFECT,
+            &[THREADED_DEST_NO_EFFECT],
             &[],
-            DISK_BUFFER,
+            &[DISK_BUFFER],
             &[],
         ),
         (Context::Destination, "redis") => consumes(
             &[REDIS, crate::redis::options::RedisOptions::DRIVER_OPTIONS, TemplateOptions::DRIVER_OPTIONS],
-            THREADED_DEST_NO_EFFECT,
+            &[THREADED_DEST_NO_EFFECT],
             &[],
-            DISK_BUFFER,
+            &[DISK_BUFFER],
             &[],
         ),
         (Context::Destination, "mqtt") => {
-            consumes(&[MQTT, TemplateOptions::DRIVER_OPTIONS], THREADED_DEST_NO_EFFECT, &[], DISK_BUFFER, &[])
+            consumes(&[MQTT, TemplateOptions::DRIVER_OPTIONS], &[THREADED_DEST_NO_EFFECT], &[], &[DISK_BUFFER], &[])
         }
         (Context::Destination, "snmp") => {
-            consumes(&[SNMP, TemplateOptions::DRIVER_OPTIONS], THREADED_DEST_NO_EFFECT, &[], DISK_BUFFER, &[])
+            consumes(&[SNMP, TemplateOptions::DRIVER_OPTIONS], &[THREADED_DEST_NO_EFFECT], &[], &[DISK_BUFFER], &[])
         }
         _ => return None,
     })
@@ -541,5 +534,5 @@ const GLOBAL_INERT: &[(&str, &str)] = &[("sync", "0"), ("sync-freq", "0"), ("lon
 
 /// What the global `options {}` consumes.
 pub fn globals() -> Consumes {
-    consumes(GLOBALS, GLOBAL_NO_EFFECT, &[], &[], GLOBAL_INERT)
+    consumes(GLOBALS, &[GLOBAL_NO_EFFECT], &[], &[], GLOBAL_INERT)
 }

@@ -259,7 +259,7 @@ fn outcome(rt: &tokio::runtime::Runtime, text: &str, option: &str, consumes: Opt
         Outcome::Refused
     } else if read {
         Outcome::Read
-    } else if consumes.is_some_and(|c| c.no_effect.contains(&option)) || inert || front_end_warned {
+    } else if consumes.is_some_and(|c| c.has_no_effect(option)) || inert || front_end_warned {
         Outcome::NoEffect
     } else {
         Outcome::Silent(format!("neither read nor warned about\n{text}"))
