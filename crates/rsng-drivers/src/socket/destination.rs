@@ -15,11 +15,13 @@ use rsng_core::LogMessage;
 use rsng_transport::tls::{HandshakeError, TlsContext};
 use rsng_transport::{Family, SocketOptions};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
 
 use super::failover::{primary_back, Failover, Probe};
 use super::spoof::SpoofSource;
 use crate::file::os_error;
 use crate::internal;
+use crate::pipeline::DestinationQueue;
 use crate::writer::Writer;
 use crate::{Destination, DestinationContext, Task};
 
@@ -121,6 +123,14 @@ async fn peer_gone(io: &mut Box<dyn Duplex>, close_on_input: bool) -> bool {
     }
 }
 
+/// The local end `localip()`/`localport()` bind to (`None`: neither is set).
+fn local_addr(ip: &Option<String>, port: u16, family: Family) -> std::io::Result<Option<SocketAddr>> {
+    if ip.is_none() && port == 0 {
+        return Ok(None);
+    }
+    rsng_transport::resolve(ip.as_deref(), port, family).map(Some)
+}
+
 /// How long a closing connection waits for the server to close its side.
 const CLOSE_WAIT: Duration = Duration::from_secs(5);
 
@@ -166,23 +176,14 @@ impl SocketDestination {
             Peer::Udp { port, family, local_ip, local_port, .. } => (*port, *family, local_ip, *local_port, true),
             _ => return,
         };
-        let local = if local_ip.is_none() && local_port == 0 {
-            None
-        } else {
-            rsng_transport::resolve(local_ip.as_deref(), local_port, family).ok()
-        };
+        // An unresolvable local address fails the destination's own connections, which say so.
+        let local = local_addr(local_ip, local_port, family).ok().flatten();
         *probe = Some(failover.start_probing(port, family, local, self.sockopts.clone(), udp));
     }
 
     /// Connects to the current server; `handed` is a connection to it made already (by the
     /// failback probes), which a TLS destination handshakes on.
     async fn connect(&self, handed: Option<tokio::net::TcpStream>) -> Result<Connection, ConnectError> {
-        let local = |ip: &Option<String>, port: u16, family: Family| -> std::io::Result<Option<SocketAddr>> {
-            if ip.is_none() && port == 0 {
-                return Ok(None);
-            }
-            rsng_transport::resolve(ip.as_deref(), port, family).map(Some)
-        };
         match &self.peer {
             Peer::Tcp { port, family, local_ip, local_port, tls, .. } => {
                 let host = self.host();
@@ -190,7 +191,7 @@ impl SocketDestination {
                     Some(stream) => stream,
                     None => {
                         let addr = rsng_transport::resolve(Some(host), *port, *family)?;
-                        rsng_transport::connect_tcp(addr, local(local_ip, *local_port, *family)?, &self.sockopts)
+                        rsng_transport::connect_tcp(addr, local_addr(local_ip, *local_port, *family)?, &self.sockopts)
                             .await?
                     }
                 };
@@ -217,7 +218,8 @@ impl SocketDestination {
             }
             Peer::Udp { port, family, local_ip, local_port, .. } => {
                 let addr = rsng_transport::resolve(Some(self.host()), *port, *family)?;
-                let socket = rsng_transport::udp_sender(&addr, &self.sockopts, local(local_ip, *local_port, *family)?)?;
+                let socket =
+                    rsng_transport::udp_sender(&addr, &self.sockopts, local_addr(local_ip, *local_port, *family)?)?;
                 let socket = tokio::net::UdpSocket::from_std(socket)?;
                 socket.connect(addr).await?;
                 Ok(Connection::Udp(socket))
@@ -258,21 +260,15 @@ impl Destination for SocketDestination {
             let mut batch: Vec<LogMessage> = Vec::with_capacity(BATCH);
             let mut out: Vec<u8> = Vec::with_capacity(64 * 1024);
             let mut line: Vec<u8> = Vec::with_capacity(1024);
-            // With `failover(... failback())`: the probes of the primary while a failover
-            // server is in use, and the primary's connection once they succeeded.
-            let mut probe: Option<Probe> = None;
-            let mut handed: Option<tokio::net::TcpStream> = None;
-            // Whether the next connection attempt moves on to the next failover server (every
-            // reconnection does, as in syslog-ng, except after `max-connection-lifetime()`).
-            let mut advance = true;
+            let mut next = NextAttempt { advance: true, ..NextAttempt::default() };
             'connect: loop {
-                if std::mem::replace(&mut advance, true) {
-                    this.advance_failover(&mut probe);
+                if std::mem::replace(&mut next.advance, true) {
+                    this.advance_failover(&mut next.probe);
                 }
                 let conn = tokio::select! {
-                    r = this.connect(handed.take()) => r,
-                    back = primary_back(&mut probe) => {
-                        handed = this.fail_back(back, &mut probe, &mut advance);
+                    r = this.connect(next.handed.take()) => r,
+                    back = primary_back(&mut next.probe) => {
+                        this.fail_back(back, &mut next);
                         continue 'connect;
                     }
                     _ = ctx.shutdown.cancelled() => return,
@@ -295,16 +291,10 @@ impl Destination for SocketDestination {
                                 ));
                             }
                         }
-                        // Stopping: waiting for a peer that is away would only delay the exit.
-                        tokio::select! {
-                            _ = tokio::time::sleep(this.time_reopen) => continue 'connect,
-                            back = primary_back(&mut probe) => {
-                                handed = this.fail_back(back, &mut probe, &mut advance);
-                                continue 'connect;
-                            }
-                            _ = ctx.shutdown.cancelled() => return,
-                            _ = queue.closed() => return,
+                        if this.wait_to_reconnect(&mut next, &ctx.shutdown, &queue).await {
+                            continue 'connect;
                         }
+                        return;
                     }
                 };
                 internal::notice(format!("Syslog connection established; server='{}'", this.describe()));
@@ -313,14 +303,14 @@ impl Destination for SocketDestination {
                     if batch.is_empty() {
                         // While a failover server is in use, the primary's return is looked
                         // at whenever the writer is between batches.
-                        if probe.is_some() {
+                        if next.probe.is_some() {
                             tokio::select! {
                                 biased;
-                                back = primary_back(&mut probe) => {
+                                back = primary_back(&mut next.probe) => {
                                     if let Connection::Stream { io } = &mut conn {
                                         close_gracefully(io).await;
                                     }
-                                    handed = this.fail_back(back, &mut probe, &mut advance);
+                                    this.fail_back(back, &mut next);
                                     continue 'connect;
                                 }
                                 _ = queue.wait_len(1) => {}
@@ -347,7 +337,7 @@ impl Destination for SocketDestination {
                             this.max_lifetime().unwrap_or_default().as_secs()
                         ));
                         queue.push_front(&mut batch);
-                        advance = false;
+                        next.advance = false;
                         continue 'connect;
                     }
                     if let Connection::Stream { io } = &mut conn {
@@ -358,15 +348,10 @@ impl Destination for SocketDestination {
                                 this.time_reopen.as_secs()
                             ));
                             queue.push_front(&mut batch);
-                            tokio::select! {
-                                _ = tokio::time::sleep(this.time_reopen) => continue 'connect,
-                                back = primary_back(&mut probe) => {
-                                    handed = this.fail_back(back, &mut probe, &mut advance);
-                                    continue 'connect;
-                                }
-                                _ = ctx.shutdown.cancelled() => return,
-                                _ = queue.closed() => return,
+                            if this.wait_to_reconnect(&mut next, &ctx.shutdown, &queue).await {
+                                continue 'connect;
                             }
+                            return;
                         }
                     }
                     let result = this.send(&mut conn, &batch, &mut out, &mut line).await;
@@ -382,15 +367,10 @@ impl Destination for SocketDestination {
                             ));
                             // What was not written goes back first in line for the next connection.
                             queue.push_front(&mut batch);
-                            tokio::select! {
-                                _ = tokio::time::sleep(this.time_reopen) => continue 'connect,
-                                back = primary_back(&mut probe) => {
-                                    handed = this.fail_back(back, &mut probe, &mut advance);
-                                    continue 'connect;
-                                }
-                                _ = ctx.shutdown.cancelled() => return,
-                                _ = queue.closed() => return,
+                            if this.wait_to_reconnect(&mut next, &ctx.shutdown, &queue).await {
+                                continue 'connect;
                             }
+                            return;
                         }
                     }
                 }
@@ -399,22 +379,48 @@ impl Destination for SocketDestination {
     }
 }
 
+/// What the next connection attempt starts from.
+#[derive(Default)]
+struct NextAttempt {
+    /// Whether it moves on to the next failover server: every reconnection does, as in
+    /// syslog-ng, except after `max-connection-lifetime()` or a failback.
+    advance: bool,
+    /// With `failover(... failback())`: the probes of the primary while a failover server is
+    /// in use.
+    probe: Option<Probe>,
+    /// The primary's connection once the probes succeeded.
+    handed: Option<tokio::net::TcpStream>,
+}
+
 impl SocketDestination {
     /// The primary server answered the failback probes: the next connection is to it, on the
     /// last probe's connection (a UDP destination connects again).
-    fn fail_back(
-        &mut self,
-        back: (Option<tokio::net::TcpStream>, tokio::time::Instant),
-        probe: &mut Option<Probe>,
-        advance: &mut bool,
-    ) -> Option<tokio::net::TcpStream> {
+    fn fail_back(&mut self, back: (Option<tokio::net::TcpStream>, tokio::time::Instant), next: &mut NextAttempt) {
         let (stream, started) = back;
-        *probe = None;
-        *advance = false;
+        *next = NextAttempt { advance: false, probe: None, handed: stream };
         if let Some(f) = &mut self.failover {
             f.back_to_primary(started);
         }
-        stream
+    }
+
+    /// After a failure: waits `time-reopen()` before the next attempt, or less if the primary
+    /// comes back meanwhile. `false` when rsng is stopping or the queue closed: waiting for a
+    /// peer that is away would only delay the exit.
+    async fn wait_to_reconnect(
+        &mut self,
+        next: &mut NextAttempt,
+        shutdown: &CancellationToken,
+        queue: &DestinationQueue,
+    ) -> bool {
+        tokio::select! {
+            _ = tokio::time::sleep(self.time_reopen) => true,
+            back = primary_back(&mut next.probe) => {
+                self.fail_back(back, next);
+                true
+            }
+            _ = shutdown.cancelled() => false,
+            _ = queue.closed() => false,
+        }
     }
 }
 

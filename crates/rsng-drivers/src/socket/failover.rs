@@ -32,6 +32,15 @@ pub struct Failback {
     pub probes_required: u32,
 }
 
+impl Default for Failback {
+    fn default() -> Failback {
+        Failback {
+            probe_interval: Duration::from_secs(TCP_PROBE_INTERVAL),
+            probes_required: SUCCESSFUL_PROBES_REQUIRED,
+        }
+    }
+}
+
 /// The servers of a destination with `failover()` and which of them is in use.
 #[derive(Debug, Clone)]
 pub struct Failover {
@@ -77,10 +86,6 @@ impl Failover {
     /// The host the current (or next) connection goes to.
     pub fn host(&self) -> &str {
         &self.hosts[self.current.unwrap_or(0)]
-    }
-
-    pub fn failback(&self) -> Option<Failback> {
-        self.failback
     }
 
     /// Moves on to the host of the next connection attempt, with syslog-ng's warnings. Returns
@@ -136,10 +141,7 @@ impl Failover {
         sockopts: SocketOptions,
         udp: bool,
     ) -> Probe {
-        let failback = self.failback.unwrap_or(Failback {
-            probe_interval: Duration::from_secs(TCP_PROBE_INTERVAL),
-            probes_required: SUCCESSFUL_PROBES_REQUIRED,
-        });
+        let failback = self.failback.unwrap_or_default();
         // As in syslog-ng, the first probe goes out at once unless the last one started less
         // than an interval ago.
         let first = self.last_probe.map_or_else(Instant::now, |at| (at + failback.probe_interval).max(Instant::now()));
@@ -175,10 +177,7 @@ pub async fn primary_back(probe: &mut Option<Probe>) -> (Option<TcpStream>, Inst
 }
 
 fn read_failback(value: &Value) -> Failback {
-    let mut failback = Failback {
-        probe_interval: Duration::from_secs(TCP_PROBE_INTERVAL),
-        probes_required: SUCCESSFUL_PROBES_REQUIRED,
-    };
+    let mut failback = Failback::default();
     let Value::Group(items) = value else { return failback };
     for OptionValue { name, value, .. } in items {
         let Some(n) = as_int(value).filter(|&n| n > 0) else { continue };
