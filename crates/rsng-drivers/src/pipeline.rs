@@ -786,7 +786,7 @@ impl DestinationQueue {
             queued = stored as u64;
             batch.drain(..stored);
         }
-        {
+        let into_memory = {
             let mut state = self.lock();
             let before = queued;
             let fits = if flow_control { batch.len() } else { self.capacity.saturating_sub(state.items.len()) };
@@ -808,13 +808,14 @@ impl DestinationQueue {
                     _ => state.runs.push_back((n, window)),
                 }
             }
-        }
+            n
+        };
         self.stats.queued_total.fetch_add(queued, Ordering::Relaxed);
         if dropped > 0 {
             self.count_dropped(dropped);
         }
-        // A disk buffer's thread wakes the writer for what it wrote.
-        if queued > 0 && (self.disk.is_none() || !self.lock().items.is_empty()) {
+        // A disk buffer's thread wakes the writer for what it wrote to the file.
+        if into_memory > 0 {
             self.readable.notify_one();
         }
     }
