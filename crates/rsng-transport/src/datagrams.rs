@@ -19,18 +19,11 @@ pub struct Datagrams {
     data: Vec<u8>,
     lens: [usize; MAX_BATCH],
     senders: [Option<SocketAddr>; MAX_BATCH],
-    received: usize,
 }
 
 impl Datagrams {
     pub fn new(size: usize) -> Datagrams {
-        Datagrams {
-            size,
-            data: vec![0; size * MAX_BATCH],
-            lens: [0; MAX_BATCH],
-            senders: [None; MAX_BATCH],
-            received: 0,
-        }
+        Datagrams { size, data: vec![0; size * MAX_BATCH], lens: [0; MAX_BATCH], senders: [None; MAX_BATCH] }
     }
 
     /// Receives the datagrams waiting on `fd` (a non-blocking socket), up to [`MAX_BATCH`].
@@ -38,7 +31,6 @@ impl Datagrams {
     /// # Errors
     /// `WouldBlock` when none is waiting, or the socket's error.
     pub fn recv(&mut self, fd: RawFd) -> io::Result<usize> {
-        self.received = 0;
         // SAFETY: all-zero is a valid value of these C structs.
         let mut iovs: [libc::iovec; MAX_BATCH] = unsafe { std::mem::zeroed() };
         let mut addrs: [libc::sockaddr_storage; MAX_BATCH] = unsafe { std::mem::zeroed() };
@@ -69,17 +61,7 @@ impl Datagrams {
             self.lens[i] = (headers[i].msg_len as usize).min(self.size);
             self.senders[i] = sender(&addrs[i]);
         }
-        self.received = n;
         Ok(n)
-    }
-
-    /// How many datagrams the last [`Datagrams::recv`] took.
-    pub fn len(&self) -> usize {
-        self.received
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.received == 0
     }
 
     /// Datagram `i` of the last receive and its sender.
