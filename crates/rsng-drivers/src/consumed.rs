@@ -11,6 +11,7 @@ use rsng_config::ir::Value;
 use rsng_config::schema::Context;
 
 use crate::file::check;
+use crate::mqtt::options::{MqttClientOptions, MqttDestinationOptions, MqttSourceOptions};
 use crate::options::{as_bool, as_int, as_str};
 use crate::receive::ReaderOptions;
 use crate::socket::options::{
@@ -229,9 +230,9 @@ const ALL_FILE_FLAGS: &[&str] = &[
 
 const FILE_INERT: &[(&str, &str)] = &[];
 
-/// `local-time-zone()` is the zone of file names (syslog-ng's `LTZ_LOCAL`), which a program
-/// destination does not have.
-const PROGRAM_NO_EFFECT: &[&str] = &["local-time-zone"];
+/// `local-time-zone()` is the zone of file names, table names and routing keys (syslog-ng's
+/// `LTZ_LOCAL`), which `program()` and `http()` do not have.
+const NO_LOCAL_NAMES: &[&str] = &["local-time-zone"];
 
 /// `program()` destinations write each batch at once: `flush-lines()` and its old names do not
 /// apply.
@@ -252,76 +253,17 @@ const PROGRAM_WRITER: &[&str] = &[
 /// and the queue the runtime puts in front of it.
 const KAFKA: &[&str] = &[crate::kafka::options::CONFIG, "log-fifo-size", "disk-buffer"];
 
-/// `snmp()` ([`crate::snmp`]), with the queue the runtime puts in front of it.
-const SNMP: &[&str] = &[
-    "host",
-    "port",
-    "version",
-    "community",
-    "engine-id",
-    "auth-username",
-    "auth-algorithm",
-    "auth-password",
-    "enc-algorithm",
-    "enc-password",
-    "snmp-obj",
-    "trap-obj",
-    "log-fifo-size",
-    "disk-buffer",
-];
+/// `snmp()` besides its typed options ([`crate::snmp::options::SnmpOptions`]): its objects, and
+/// the queue the runtime puts in front of it.
+const SNMP: &[&str] = &[crate::snmp::options::SNMP_OBJ, crate::snmp::options::TRAP_OBJ, "log-fifo-size", "disk-buffer"];
 
 /// `redis()` besides its typed options ([`crate::redis::options::RedisOptions`]): the queue the
 /// runtime puts in front of it.
 const REDIS: &[&str] = &["log-fifo-size", "disk-buffer"];
 
-/// `mqtt()` ([`crate::mqtt`]), with the queue the runtime puts in front of it.
-const MQTT: &[&str] = &[
-    "topic",
-    "fallback-topic",
-    "template",
-    "keepalive",
-    "address",
-    "qos",
-    "client-id",
-    "username",
-    "password",
-    "tls",
-    "retries",
-    "time-reopen",
-    "log-fifo-size",
-    "disk-buffer",
-];
-
-/// The `mqtt()` source ([`crate::mqtt::source`]) with the source options
-/// [`crate::receive::Receiver`] reads.
-const MQTT_SOURCE: &[&str] = &[
-    "topic",
-    "cleansession",
-    "keepalive",
-    "address",
-    "qos",
-    "client-id",
-    "username",
-    "password",
-    "tls",
-    "log-iw-size",
-    "chain-hostnames",
-    "long-hostnames",
-    "log-prefix",
-    "keep-hostname",
-    "program-override",
-    "host-override",
-    "keep-timestamp",
-    "tags",
-    "use-fqdn",
-    "use-dns",
-    "dns-cache",
-    "normalize-hostnames",
-    "time-zone",
-    "default-priority",
-    "default-facility",
-    "flags",
-];
+/// `mqtt()` besides its typed options ([`crate::mqtt::options`]): the queue the runtime puts in
+/// front of it.
+const MQTT: &[&str] = &["log-fifo-size", "disk-buffer"];
 
 /// 3.38's mqtt source never parses the payload (`format()` and the parser flags change
 /// nothing), keeps no state under `persist-name()` and reads no old records.
@@ -346,6 +288,12 @@ const MQTT_SOURCE_FLAGS: &[&str] = &[
     "no-header",
     "no-rfc3164-fallback",
 ];
+
+/// The queue the runtime puts in front of a threaded destination.
+const THREADED_QUEUE: &[&str] = &["log-fifo-size", "disk-buffer"];
+
+/// The `value-pairs()` options `amqp()` sends as headers; others are refused.
+const AMQP_VALUE_PAIRS: &[&str] = &["value-pairs.scope", "value-pairs.key", "value-pairs.exclude", "value-pairs.pair"];
 
 /// `persist-name()` of the threaded destinations names their stats row, disk buffer and (for
 /// `kafka-c(sync-send(yes))`) transactions; it is read where those are named, not at build.
@@ -379,9 +327,13 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
             consumes(SYSTEMD_SYSLOG, &[SOCKET_SOURCE_NO_EFFECT], READER_FLAGS, &[], SOCKET_SOURCE_INERT)
         }
         (Context::Source, "system") => consumes(&[], &[SYSTEM_NO_EFFECT], &[], &[], &[]),
-        (Context::Source, "mqtt") => {
-            consumes(&[MQTT_SOURCE], &[MQTT_SOURCE_NO_EFFECT], MQTT_SOURCE_FLAGS, &[], &[("use-syslogng-pid", "no")])
-        }
+        (Context::Source, "mqtt") => consumes(
+            &[MqttClientOptions::DRIVER_OPTIONS, MqttSourceOptions::DRIVER_OPTIONS, ReaderOptions::DRIVER_OPTIONS],
+            &[MQTT_SOURCE_NO_EFFECT],
+            MQTT_SOURCE_FLAGS,
+            &[],
+            &[("use-syslogng-pid", "no")],
+        ),
         (Context::Source, "internal") => consumes(
             &[
                 &["chain-hostnames", "long-hostnames", "keep-hostname", "program-override", "log-prefix"],
@@ -397,12 +349,7 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
         // keeps what is not read yet, so the reader waits for room in every destination and
         // `log-iw-size()` has nothing to bound.
         (Context::Source, "systemd-journal") => consumes(
-            &[
-                &["chain-hostnames", "long-hostnames", "keep-hostname", "program-override", "log-prefix"],
-                &["host-override", "keep-timestamp", "tags", "use-fqdn", "use-dns", "dns-cache"],
-                &["normalize-hostnames", "prefix", "max-field-size", "default-priority", "default-facility"],
-                &["time-zone", "log-fetch-limit", "namespace", "matches", "match-boot", "read-old-records"],
-            ],
+            &[ReaderOptions::DRIVER_OPTIONS, crate::journal::options::JournalSourceOptions::DRIVER_OPTIONS],
             &[&["persist-name", "log-iw-size"]],
             &[],
             &[],
@@ -439,7 +386,7 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
         }
         (Context::Destination, "program") => consumes(
             &[WriterOptions::DRIVER_OPTIONS, TemplateOptions::DRIVER_OPTIONS, PROGRAM_WRITER, PROGRAM_DEST],
-            &[FILE_NO_EFFECT, PROGRAM_NO_EFFECT],
+            &[FILE_NO_EFFECT, NO_LOCAL_NAMES],
             ALL_FILE_FLAGS,
             &[DISK_BUFFER],
             FILE_INERT,
@@ -459,12 +406,62 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
             &[DISK_BUFFER],
             &[],
         ),
-        (Context::Destination, "mqtt") => {
-            consumes(&[MQTT, TemplateOptions::DRIVER_OPTIONS], &[THREADED_DEST_NO_EFFECT], &[], &[DISK_BUFFER], &[])
-        }
-        (Context::Destination, "snmp") => {
-            consumes(&[SNMP, TemplateOptions::DRIVER_OPTIONS], &[THREADED_DEST_NO_EFFECT], &[], &[DISK_BUFFER], &[])
-        }
+        (Context::Destination, "http") => consumes(
+            &[
+                THREADED_QUEUE,
+                crate::http::options::HttpOptions::DRIVER_OPTIONS,
+                crate::http::options::TLS_OPTIONS,
+                TemplateOptions::DRIVER_OPTIONS,
+            ],
+            &[NO_LOCAL_NAMES],
+            &[],
+            &[DISK_BUFFER],
+            &[],
+        ),
+        (Context::Destination, "sql") => consumes(
+            &[
+                THREADED_QUEUE,
+                crate::sql::options::SqlOptions::DRIVER_OPTIONS,
+                TemplateOptions::DRIVER_OPTIONS,
+                LocalZoneOptions::DRIVER_OPTIONS,
+            ],
+            &[THREADED_DEST_NO_EFFECT],
+            crate::sql::options::SQL_FLAGS,
+            &[DISK_BUFFER],
+            &[],
+        ),
+        (Context::Destination, "amqp") => consumes(
+            &[
+                THREADED_QUEUE,
+                crate::amqp::options::AmqpOptions::DRIVER_OPTIONS,
+                crate::amqp::options::TLS_OPTIONS,
+                TemplateOptions::DRIVER_OPTIONS,
+                LocalZoneOptions::DRIVER_OPTIONS,
+            ],
+            &[],
+            &[],
+            &[DISK_BUFFER, AMQP_VALUE_PAIRS],
+            &[],
+        ),
+        (Context::Destination, "mqtt") => consumes(
+            &[
+                MQTT,
+                MqttClientOptions::DRIVER_OPTIONS,
+                MqttDestinationOptions::DRIVER_OPTIONS,
+                TemplateOptions::DRIVER_OPTIONS,
+            ],
+            &[],
+            &[],
+            &[DISK_BUFFER],
+            &[],
+        ),
+        (Context::Destination, "snmp") => consumes(
+            &[SNMP, crate::snmp::options::SnmpOptions::DRIVER_OPTIONS, TemplateOptions::DRIVER_OPTIONS],
+            &[THREADED_DEST_NO_EFFECT],
+            &[],
+            &[DISK_BUFFER],
+            &[],
+        ),
         _ => return None,
     })
 }

@@ -21,18 +21,28 @@ pub fn build_destination(
     opts: Options<'_>,
     ctx: &BuildContext,
 ) -> Result<Box<dyn Destination>, DriverError> {
-    let (_, id, _) = super::stats_name(object, index, opts);
-    let settings = options::read(&opts, &id)?;
-    let tls = options::tls_context(&opts, ctx)?;
+    let typed = options::AmqpOptions::read(&opts);
+    let (_, id, _) = super::stats::instance_name(object, index, &typed);
+    let settings = options::read(&opts, &typed, &id)?;
+    let tls = options::tls_context(&opts, &typed, ctx)?;
     let template = |text: &str| -> Result<Arc<Template>, DriverError> {
         compile(text, &ctx.compile)
             .map(Arc::new)
             .map_err(|e| DriverError::new(format!("error compiling template `{text}`: {e}"), opts.span()))
     };
-    let routing_key = template(opts.str("routing-key").unwrap_or_default())?;
-    let body = opts.str("body").map(template).transpose()?;
-    let arguments =
-        options::value_pairs_arguments(opts.group("value-pairs")).map_err(|e| DriverError::new(e, opts.span()))?;
+    let routing_key = template(&typed.routing_key)?;
+    let body = typed.body.as_deref().map(template).transpose()?;
+    let value_pairs = match &typed.value_pairs {
+        Some(rsng_config::ir::Value::Group(items)) => {
+            // What `value_pairs_arguments` takes; it refuses the rest.
+            for item in items.iter().filter(|i| options::VALUE_PAIRS_OPTIONS.contains(&i.name)) {
+                opts.driver.note(&format!("value-pairs.{}", item.name));
+            }
+            Some(items.as_slice())
+        }
+        _ => None,
+    };
+    let arguments = options::value_pairs_arguments(value_pairs).map_err(|e| DriverError::new(e, opts.span()))?;
     let headers = template(&format!("$(format-flat-json {arguments})"))?;
     let location = (ctx.locate)(opts.span());
     let shared = Shared {

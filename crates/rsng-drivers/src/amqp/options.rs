@@ -14,14 +14,59 @@ use crate::internal;
 use crate::options::{as_bool, as_str, Options};
 use crate::{BuildContext, DriverError};
 
-/// The TLS options of `amqp()`, accepted both in the driver and inside its `tls()`.
-const TLS_OPTIONS: &[&str] = &["ca-file", "cert-file", "key-file", "peer-verify"];
+/// The TLS options of `amqp()`, accepted both in the driver and inside its `tls()`, read in the
+/// order written by [`tls_context`].
+pub const TLS_OPTIONS: &[&str] = &["ca-file", "cert-file", "key-file", "peer-verify"];
 
 /// SASL mechanisms of `auth-method()`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthMethod {
     Plain,
     External,
+}
+
+crate::typed_options! {
+    /// What `amqp()` reads besides its TLS options, with syslog-ng 3.38's defaults.
+    pub struct AmqpOptions {
+        driver {
+            pub host: String = "host" or ("127.0.0.1".to_string());
+            pub port: i64 = "port" or (5672);
+            pub vhost: String = "vhost" or ("/".to_string());
+            pub exchange: String = "exchange" or ("syslog".to_string());
+            pub exchange_type: String = "exchange-type" or ("fanout".to_string());
+            pub exchange_declare: bool = "exchange-declare" or (false);
+            pub persistent: bool = "persistent" or (true);
+            pub auth_method: String = "auth-method";
+            pub username: String = "username";
+            pub password: String = "password";
+            /// librabbitmq's AMQP_DEFAULT_MAX_CHANNELS and AMQP_DEFAULT_FRAME_SIZE.
+            pub max_channel: i64 = "max-channel" or (2047);
+            pub frame_size: i64 = "frame-size" or (131_072);
+            /// Seconds; 0: none.
+            pub heartbeat: i64 = "heartbeat" or (0);
+            pub retries: u32 = "retries" if (|&n| n > 0) or (3);
+            /// Templates.
+            pub routing_key: String = "routing-key" or (String::new());
+            pub body: String = "body";
+            /// The headers sent with each message.
+            pub value_pairs: Value = "value-pairs";
+            /// Names the stats row instead of the broker and exchange.
+            pub persist_name: String = "persist-name";
+            /// Taken whole by [`tls_context`].
+            pub tls: Value = "tls";
+        }
+        inherited {
+            /// Seconds to wait before connecting again after a failure.
+            pub time_reopen: u64 = "time-reopen" if (|&n| n > 0) or (60);
+        }
+        global {}
+    }
+}
+
+impl AmqpOptions {
+    fn external(&self) -> bool {
+        self.auth_method.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("external"))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -49,40 +94,31 @@ pub struct Settings {
 ///
 /// # Errors
 /// PLAIN authentication without `username()` or `password()`.
-pub fn read(opts: &Options<'_>, driver: &str) -> Result<Settings, DriverError> {
+pub fn read(opts: &Options<'_>, o: &AmqpOptions, driver: &str) -> Result<Settings, DriverError> {
     let err = |m: String| DriverError::new(m, opts.span());
-    let auth_method = match opts.str("auth-method").map(str::to_ascii_lowercase).as_deref() {
-        Some("external") => AuthMethod::External,
-        _ => AuthMethod::Plain,
-    };
-    let username = opts.str("username");
-    let password = opts.str("password");
-    match auth_method {
-        AuthMethod::Plain if username.is_none() || password.is_none() => {
-            return Err(err(format!(
-                "Error initializing AMQP destination: username and password MUST be set!; driver='{driver}'"
-            )))
-        }
-        AuthMethod::Plain | AuthMethod::External => {}
+    let auth_method = if o.external() { AuthMethod::External } else { AuthMethod::Plain };
+    if auth_method == AuthMethod::Plain && (o.username.is_none() || o.password.is_none()) {
+        return Err(err(format!(
+            "Error initializing AMQP destination: username and password MUST be set!; driver='{driver}'"
+        )));
     }
-    let clamp16 = |name: &str, default: u16| opts.int(name).map_or(default, |n| n.clamp(0, i64::from(u16::MAX)) as u16);
+    let clamp16 = |n: i64| n.clamp(0, i64::from(u16::MAX)) as u16;
     Ok(Settings {
-        host: opts.str("host").unwrap_or("127.0.0.1").to_string(),
-        port: clamp16("port", 5672),
-        vhost: opts.str("vhost").unwrap_or("/").to_string(),
-        exchange: opts.str("exchange").unwrap_or("syslog").to_string(),
-        exchange_type: opts.str("exchange-type").unwrap_or("fanout").to_string(),
-        exchange_declare: opts.bool("exchange-declare").unwrap_or(false),
-        delivery_mode: if opts.bool("persistent").unwrap_or(true) { 2 } else { 1 },
+        host: o.host.clone(),
+        port: clamp16(o.port),
+        vhost: o.vhost.clone(),
+        exchange: o.exchange.clone(),
+        exchange_type: o.exchange_type.clone(),
+        exchange_declare: o.exchange_declare,
+        delivery_mode: if o.persistent { 2 } else { 1 },
         auth_method,
-        username: username.unwrap_or_default().to_string(),
-        password: password.unwrap_or_default().to_string(),
-        // librabbitmq's AMQP_DEFAULT_MAX_CHANNELS and AMQP_DEFAULT_FRAME_SIZE.
-        max_channel: clamp16("max-channel", 2047),
-        frame_size: opts.int("frame-size").map_or(131_072, |n| n.clamp(4096, i64::from(u32::MAX)) as u32),
-        heartbeat: clamp16("heartbeat", 0),
-        retries: opts.int("retries").filter(|&n| n > 0).map_or(3, |n| n as u32),
-        time_reopen: Duration::from_secs(opts.int_or_global("time-reopen").filter(|&n| n > 0).unwrap_or(60) as u64),
+        username: o.username.clone().unwrap_or_default(),
+        password: o.password.clone().unwrap_or_default(),
+        max_channel: clamp16(o.max_channel),
+        frame_size: o.frame_size.clamp(4096, i64::from(u32::MAX)) as u32,
+        heartbeat: clamp16(o.heartbeat),
+        retries: o.retries,
+        time_reopen: Duration::from_secs(o.time_reopen),
     })
 }
 
@@ -94,7 +130,10 @@ pub fn read(opts: &Options<'_>, driver: &str) -> Result<Settings, DriverError> {
 ///
 /// # Errors
 /// A context OpenSSL refuses (unreadable key, a key that does not match the certificate).
-pub fn tls_context(opts: &Options<'_>, ctx: &BuildContext) -> Result<Option<TlsContext>, DriverError> {
+pub fn tls_context(opts: &Options<'_>, o: &AmqpOptions, ctx: &BuildContext) -> Result<Option<TlsContext>, DriverError> {
+    for name in TLS_OPTIONS {
+        opts.driver.note(name);
+    }
     // The last one wins, bare or inside tls(), in the order written.
     let mut chosen: Vec<&OptionValue> = Vec::new();
     for option in &opts.driver.options {
@@ -107,7 +146,7 @@ pub fn tls_context(opts: &Options<'_>, ctx: &BuildContext) -> Result<Option<TlsC
     let last = |name: &str| chosen.iter().rev().find(|o| o.name == name).copied();
     let path = |name: &str| last(name).and_then(|o| as_str(&o.value)).filter(|p| !p.is_empty()).map(PathBuf::from);
     let location = |o: &OptionValue| (ctx.locate)(&o.span);
-    let external = opts.str("auth-method").is_some_and(|m| m.eq_ignore_ascii_case("external"));
+    let external = o.external();
     let Some(ca_file) = path("ca-file") else {
         if external {
             internal::warning(format!(
@@ -142,10 +181,14 @@ pub fn tls_context(opts: &Options<'_>, ctx: &BuildContext) -> Result<Option<TlsC
         location: last("ca-file").map(location).unwrap_or_default(),
         ..TlsConfig::default()
     };
+    let ca_file = config.ca_file.as_deref().map(|p| p.display().to_string()).unwrap_or_default();
     let context = TlsContext::new(&config, Side::Client, crate::socket::tls::log_sink())
-        .map_err(|e| DriverError { message: e.to_string(), span: None })?;
+        .map_err(|e| DriverError { message: format!("{e}; ca-file='{ca_file}'"), span: None })?;
     Ok(Some(context))
 }
+
+/// The `value-pairs()` options rsng's `amqp()` sends headers by.
+pub const VALUE_PAIRS_OPTIONS: &[&str] = &["scope", "key", "exclude", "pair"];
 
 /// The arguments of `$(format-flat-json ...)` that select what `value-pairs()` selects; `None`
 /// when it uses what rsng cannot express that way (`rekey()`).

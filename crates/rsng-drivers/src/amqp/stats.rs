@@ -2,20 +2,19 @@
 //! id `OBJECT#INDEX`, instance `amqp,VHOST,HOST,PORT,EXCHANGE,EXCHANGE-TYPE` (or
 //! `amqp,PERSIST-NAME`).
 
+use super::options::AmqpOptions;
 use crate::options::Options;
 
 /// `(component, id, instance)` of an `amqp()` driver.
 pub fn stats_name(object: &str, index: usize, opts: Options<'_>) -> (String, String, String) {
-    let instance = match opts.str("persist-name") {
+    instance_name(object, index, &AmqpOptions::read(&opts))
+}
+
+/// [`stats_name`] from options already read.
+pub fn instance_name(object: &str, index: usize, o: &AmqpOptions) -> (String, String, String) {
+    let instance = match &o.persist_name {
         Some(name) => format!("amqp,{name}"),
-        None => format!(
-            "amqp,{},{},{},{},{}",
-            opts.str("vhost").unwrap_or("/"),
-            opts.str("host").unwrap_or("127.0.0.1"),
-            opts.int("port").unwrap_or(5672),
-            opts.str("exchange").unwrap_or("syslog"),
-            opts.str("exchange-type").unwrap_or("fanout"),
-        ),
+        None => format!("amqp,{},{},{},{},{}", o.vhost, o.host, o.port, o.exchange, o.exchange_type),
     };
     ("dst.amqp".to_string(), format!("{object}#{index}"), instance)
 }

@@ -32,8 +32,8 @@ pub fn build_destination(
     let location = (ctx.locate)(opts.span());
     let mut warnings = Vec::new();
     // Ignored options and an unsupported method() were reported with the configuration.
-    let mut settings = options::read(&opts)?;
-    if settings.workers > 1 && opts.get("disk-buffer").is_some() {
+    let (mut settings, typed) = options::read(&opts)?;
+    if settings.workers > 1 && typed.disk_buffer.is_some() {
         // One disk buffer hands out one batch at a time: more workers would acknowledge each
         // other's batches.
         warnings.push(format!(
@@ -42,7 +42,7 @@ pub fn build_destination(
         ));
         settings.workers = 1;
     }
-    if settings.targets.len() > 1 && opts.get("persist-name").is_none() {
+    if settings.targets.len() > 1 && typed.persist_name.is_none() {
         warnings.push(format!(
             "WARNING: your http() driver instance uses multiple urls without persist-name(). It is recommended that \
              you set persist-name() in this case as syslog-ng will be using the first URL in urls() to register \
@@ -62,7 +62,7 @@ pub fn build_destination(
     for w in warnings {
         internal::warning(w);
     }
-    let body = match opts.str("body") {
+    let body = match typed.body.as_deref() {
         Some(text) => Some(Arc::new(
             compile(text, &ctx.compile)
                 .map_err(|e| DriverError::new(format!("error compiling template `{text}`: {e}"), opts.span()))?,
@@ -71,8 +71,20 @@ pub fn build_destination(
     };
     let format = crate::writer::TemplateOptions::send_format_of(&opts);
     let needs_tls = settings.targets.iter().any(|t| t.tls);
-    let tls = if needs_tls { Some(tls_context(&opts, object, index, &location)?) } else { None };
-    let (_, id, _) = super::stats_name(object, index, opts);
+    let tls = if needs_tls {
+        Some(tls_context(&opts, object, index, &location)?)
+    } else {
+        // curl ignores them for http:// URLs; rsng says so.
+        if let Some(first) = options::tls_items(&opts).first() {
+            internal::warning(format!(
+                "http: {}() has no effect with http:// URLs, the requests go without TLS; location='{}'",
+                first.name,
+                (ctx.locate)(&first.span)
+            ));
+        }
+        None
+    };
+    let id = super::stats::driver_id(object, index);
     let shared = Shared::new(settings, body, format, tls, id, location);
     Ok(Box::new(HttpDestination::new(shared)))
 }

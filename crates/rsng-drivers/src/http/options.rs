@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rsng_config::ir::{OptionValue, Value};
 
-use crate::options::{as_int, as_str, Options};
+use crate::options::{as_int, Options};
 use crate::DriverError;
 
 /// The URL syslog-ng sends to when `url()` is not given.
@@ -117,6 +117,64 @@ impl Header {
     }
 }
 
+crate::typed_options! {
+    /// What `http()` reads, with syslog-ng 3.38's defaults; its TLS options are read in the
+    /// order written by [`tls_items`].
+    pub struct HttpOptions {
+        driver {
+            /// A later `url()` replaces an earlier one; each string may hold several URLs.
+            pub url: Value = "url";
+            pub user: String = "user";
+            pub password: String = "password";
+            pub user_agent: String = "user-agent";
+            /// A later `headers()` replaces an earlier one.
+            pub headers: Value = "headers";
+            pub method: String = "method";
+            pub body_prefix: String = "body-prefix" or (String::new());
+            pub body_suffix: String = "body-suffix" or (String::new());
+            pub delimiter: String = "delimiter" or ("\n".to_string());
+            /// The body template; the message's `$MSG` by default.
+            pub body: String = "body";
+            /// Seconds a request may take; 0 waits for ever.
+            pub timeout: u64 = "timeout" if (|&n| n > 0);
+            pub batch_bytes: usize = "batch-bytes" or (0);
+            pub response_action: String = "response-action";
+            pub retries: u32 = "retries" if (|&n| n > 0) or (3);
+            /// `flush-lines()` is the older name of `batch-lines()`.
+            pub batch_lines: usize = "batch-lines" if (|&n| n > 0);
+            pub flush_lines: usize = "flush-lines" if (|&n| n > 0);
+            /// Milliseconds.
+            pub batch_timeout: u64 = "batch-timeout" if (|&n| n > 0);
+            pub workers: usize = "workers" if (|&n| n > 0) or (1);
+            /// Messages a second per worker at most.
+            pub throttle: u32 = "throttle" or (0);
+            /// Names the disk buffer and stats instead of the first URL.
+            pub persist_name: String = "persist-name";
+            /// Whether the queue is a disk buffer (one worker then).
+            pub disk_buffer: Value = "disk-buffer";
+        }
+        inherited {
+            /// Seconds to wait before sending again after a failure.
+            pub time_reopen: u64 = "time-reopen" if (|&n| n > 0) or (60);
+        }
+        global {}
+    }
+}
+
+/// The URLs of `url()`: every word of its strings, else [`DEFAULT_URL`].
+pub fn urls(url: Option<&Value>) -> Vec<String> {
+    let mut list = Vec::new();
+    if let Some(value) = url {
+        crate::options::collect_strings(value, &mut list);
+    }
+    let mut urls: Vec<String> =
+        list.iter().flat_map(|text| text.split(' ')).filter(|u| !u.is_empty()).map(String::from).collect();
+    if urls.is_empty() {
+        urls.push(DEFAULT_URL.to_string());
+    }
+    urls
+}
+
 /// `POST` or `PUT`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -181,31 +239,18 @@ pub fn default_user_agent() -> String {
 ///
 /// # Errors
 /// A URL rsng cannot send to, a bad header or `response-action()`.
-pub fn read(opts: &Options<'_>) -> Result<Settings, DriverError> {
+pub fn read(opts: &Options<'_>) -> Result<(Settings, HttpOptions), DriverError> {
     let err = |m: String| DriverError::new(m, opts.span());
-    let mut urls = Vec::new();
-    // A later url() replaces an earlier one, as in syslog-ng.
-    if let Some(last) = opts.driver.options.iter().rev().find(|o| o.name == "url") {
-        let mut list = Vec::new();
-        crate::options::collect_strings(&last.value, &mut list);
-        for text in list {
-            urls.extend(text.split(' ').filter(|u| !u.is_empty()).map(String::from));
-        }
-    }
-    if urls.is_empty() {
-        urls.push(DEFAULT_URL.to_string());
-    }
-    let targets = urls.iter().map(|u| Target::parse(u).map_err(err)).collect::<Result<Vec<_>, _>>()?;
-    let method = match opts.str("method") {
-        None => Method::Post,
-        Some(m) if m.eq_ignore_ascii_case("post") => Method::Post,
+    let o = HttpOptions::read(opts);
+    let targets = urls(o.url.as_ref()).iter().map(|u| Target::parse(u).map_err(err)).collect::<Result<Vec<_>, _>>()?;
+    let method = match o.method.as_deref() {
         Some(m) if m.eq_ignore_ascii_case("put") => Method::Put,
-        Some(_) => Method::Post,
+        _ => Method::Post,
     };
     let mut headers = Vec::new();
-    if let Some(last) = opts.driver.options.iter().rev().find(|o| o.name == "headers") {
+    if let Some(value) = &o.headers {
         let mut list = Vec::new();
-        crate::options::collect_strings(&last.value, &mut list);
+        crate::options::collect_strings(value, &mut list);
         for line in list {
             let h = Header::parse(&line).ok_or_else(|| err(format!("invalid header in headers(); header='{line}'")))?;
             let valid_name = hyper::header::HeaderName::from_bytes(h.name.as_bytes()).is_ok();
@@ -216,33 +261,32 @@ pub fn read(opts: &Options<'_>) -> Result<Settings, DriverError> {
             headers.push(h);
         }
     }
-    let count = |name: &str| opts.int(name).filter(|&n| n > 0).map_or(0, |n| n as usize);
-    let batch_lines = opts.int("batch-lines").or_else(|| opts.int("flush-lines")).filter(|&n| n > 0);
-    let response_actions = match opts.get("response-action") {
-        Some(v) => parse_response_actions(as_str(v).unwrap_or_default())
+    let response_actions = match &o.response_action {
+        Some(text) => parse_response_actions(text)
             .ok_or_else(|| err("invalid response-action(); expected `CODE => success|retry|drop|disconnect`".into()))?,
         None => HashMap::new(),
     };
-    Ok(Settings {
+    let settings = Settings {
         targets,
         method,
-        user: opts.str("user").map(String::from),
-        password: opts.str("password").map(String::from),
-        user_agent: opts.str("user-agent").map_or_else(default_user_agent, String::from),
+        user: o.user.clone(),
+        password: o.password.clone(),
+        user_agent: o.user_agent.clone().unwrap_or_else(default_user_agent),
         headers,
-        body_prefix: opts.str("body-prefix").unwrap_or_default().as_bytes().to_vec(),
-        body_suffix: opts.str("body-suffix").unwrap_or_default().as_bytes().to_vec(),
-        delimiter: opts.str("delimiter").unwrap_or("\n").as_bytes().to_vec(),
-        batch_lines: batch_lines.map_or(0, |n| n as usize),
-        batch_bytes: count("batch-bytes"),
-        batch_timeout: opts.int("batch-timeout").filter(|&n| n > 0).map(|n| Duration::from_millis(n as u64)),
-        workers: opts.int("workers").filter(|&n| n > 0).map_or(1, |n| n as usize),
-        throttle: opts.int("throttle").filter(|&n| n > 0).map_or(0, |n| n.min(i64::from(u32::MAX)) as u32),
-        timeout: opts.int("timeout").filter(|&n| n > 0).map(|n| Duration::from_secs(n as u64)),
-        retries: opts.int("retries").filter(|&n| n > 0).map_or(3, |n| n as u32),
-        time_reopen: Duration::from_secs(opts.int_or_global("time-reopen").filter(|&n| n > 0).unwrap_or(60) as u64),
+        body_prefix: o.body_prefix.as_bytes().to_vec(),
+        body_suffix: o.body_suffix.as_bytes().to_vec(),
+        delimiter: o.delimiter.as_bytes().to_vec(),
+        batch_lines: o.batch_lines.or(o.flush_lines).unwrap_or(0),
+        batch_bytes: o.batch_bytes,
+        batch_timeout: o.batch_timeout.map(Duration::from_millis),
+        workers: o.workers,
+        throttle: o.throttle,
+        timeout: o.timeout.map(Duration::from_secs),
+        retries: o.retries,
+        time_reopen: Duration::from_secs(o.time_reopen),
         response_actions,
-    })
+    };
+    Ok((settings, o))
 }
 
 /// `response-action(404 => drop, 500 => retry)`.
@@ -265,19 +309,25 @@ pub fn parse_response_actions(text: &str) -> Option<HashMap<u16, Action>> {
     Some(out)
 }
 
+/// The TLS options `http()` takes bare or inside `tls()`.
+pub const TLS_OPTIONS: &[&str] = &[
+    "ca-dir",
+    "ca-file",
+    "cert-file",
+    "key-file",
+    "cipher-suite",
+    "ssl-version",
+    "use-system-cert-store",
+    "peer-verify",
+];
+
 /// The TLS options of `http()`: written directly in the driver or inside its `tls()`, the later
 /// one winning.
 pub fn tls_items<'a>(opts: &Options<'a>) -> Vec<&'a OptionValue> {
-    const NAMES: &[&str] = &[
-        "ca-dir",
-        "ca-file",
-        "cert-file",
-        "key-file",
-        "cipher-suite",
-        "ssl-version",
-        "use-system-cert-store",
-        "peer-verify",
-    ];
+    const NAMES: &[&str] = TLS_OPTIONS;
+    for name in NAMES.iter().chain(&["tls"]) {
+        opts.driver.note(name);
+    }
     let mut out = Vec::new();
     for o in &opts.driver.options {
         if NAMES.contains(&o.name) {

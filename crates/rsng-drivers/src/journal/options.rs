@@ -2,6 +2,8 @@
 
 use rsng_core::names::{facility_code, severity_code};
 
+use rsng_config::ir::Value;
+
 use crate::options::{as_str, Options};
 
 /// `prefix()` unless given (since configuration version 3.8).
@@ -14,6 +16,29 @@ pub const DEFAULT_FETCH_LIMIT: usize = 10;
 pub const DEFAULT_PRI: u16 = 16 * 8 + 5;
 /// syslog-ng builds value names in a 256-byte buffer: longer names are cut.
 pub const MAX_NAME_LEN: usize = 255;
+
+crate::typed_options! {
+    /// What `systemd-journal()` reads besides [`crate::receive::ReaderOptions`], with syslog-ng
+    /// 3.38's defaults.
+    pub struct JournalSourceOptions {
+        driver {
+            pub prefix: String = "prefix" or (DEFAULT_PREFIX.to_string());
+            pub max_field_size: i64 = "max-field-size";
+            pub log_fetch_limit: i64 = "log-fetch-limit";
+            pub namespace: String = "namespace" or ("*".to_string());
+            /// Unlike other sources, the journal is read from its start by default.
+            pub read_old_records: bool = "read-old-records" or (true);
+            /// `FIELD=value` pairs.
+            pub matches: Value = "matches";
+            pub match_boot: bool = "match-boot" or (false);
+            /// A number or a name.
+            pub default_priority: Value = "default-priority";
+            pub default_facility: Value = "default-facility";
+        }
+        inherited {}
+        global {}
+    }
+}
 
 /// The journal reader's settings.
 #[derive(Debug, Clone)]
@@ -32,37 +57,37 @@ pub struct JournalOptions {
 
 impl JournalOptions {
     pub fn new(opts: Options<'_>) -> JournalOptions {
+        let o = JournalSourceOptions::read(&opts);
         let mut default_pri = DEFAULT_PRI;
-        let code = |name: &str, lookup: fn(&str) -> Option<u8>| match opts.get(name) {
-            Some(rsng_config::ir::Value::Int(n)) => u16::try_from(*n).ok(),
+        let code = |value: &Option<Value>, lookup: fn(&str) -> Option<u8>| match value {
+            Some(Value::Int(n)) => u16::try_from(*n).ok(),
             Some(v) => as_str(v).and_then(lookup).map(u16::from),
             None => None,
         };
-        if let Some(sev) = code("default-priority", severity_code) {
+        if let Some(sev) = code(&o.default_priority, severity_code) {
             default_pri = (default_pri & !7) | (sev & 7);
         }
-        if let Some(fac) = code("default-facility", facility_code) {
+        if let Some(fac) = code(&o.default_facility, facility_code) {
             default_pri = (default_pri & 7) | (fac << 3);
         }
         let mut matches = Vec::new();
-        if let Some(rsng_config::ir::Value::List(pairs)) = opts.get("matches") {
+        if let Some(Value::List(pairs)) = &o.matches {
             for pair in pairs {
-                let rsng_config::ir::Value::List(kv) = pair else { continue };
+                let Value::List(kv) = pair else { continue };
                 if let (Some(field), Some(value)) = (kv.first().and_then(as_str), kv.get(1).and_then(as_str)) {
                     matches.push(format!("{field}={value}").into_bytes());
                 }
             }
         }
         JournalOptions {
-            prefix: opts.str("prefix").unwrap_or(DEFAULT_PREFIX).to_string(),
-            max_field_size: opts.int("max-field-size").map_or(DEFAULT_FIELD_SIZE, |n| n.max(0) as usize),
-            fetch_limit: opts.int("log-fetch-limit").map_or(DEFAULT_FETCH_LIMIT, |n| n.max(1) as usize),
+            prefix: o.prefix,
+            max_field_size: o.max_field_size.map_or(DEFAULT_FIELD_SIZE, |n| n.max(0) as usize),
+            fetch_limit: o.log_fetch_limit.map_or(DEFAULT_FETCH_LIMIT, |n| n.max(1) as usize),
             default_pri,
-            namespace: opts.str("namespace").unwrap_or("*").to_string(),
-            // Unlike other sources, the journal is read from its start by default.
-            read_old_records: opts.bool("read-old-records").unwrap_or(true),
+            namespace: o.namespace,
+            read_old_records: o.read_old_records,
             matches,
-            match_boot: opts.bool("match-boot").unwrap_or(false),
+            match_boot: o.match_boot,
         }
     }
 

@@ -25,11 +25,11 @@ pub fn build_destination(
 ) -> Result<Box<dyn Destination>, DriverError> {
     let location = (ctx.locate)(opts.span());
     let err = |m: String| DriverError::new(m, opts.span());
-    let settings = options::read(&opts)?;
-    let tls = options::tls_context(&opts, settings.tls, ctx)?;
+    let (settings, client, dest) = options::read(&opts)?;
+    let tls = options::tls_context(&opts, &client, settings.tls, ctx)?;
     let compile_text =
         |text: &str| compile(text, &ctx.compile).map_err(|e| err(format!("error compiling template `{text}`: {e}")));
-    let topic = compile_text(opts.str("topic").unwrap_or_default())?;
+    let topic = compile_text(client.topic.as_deref().unwrap_or_default())?;
     let literal_topic = topic.as_literal().map(|t| t.as_bytes().to_vec());
     if literal_topic.is_none() && settings.fallback_topic.is_none() {
         return Err(err(
@@ -39,12 +39,12 @@ pub fn build_destination(
     if literal_topic.as_ref().is_some_and(Vec::is_empty) {
         return Err(err("mqtt dest: topic name is illegal, it can't be empty".into()));
     }
-    let payload = match opts.str("template") {
+    let payload = match dest.template.as_deref() {
         Some(name) if ctx.templates.contains_key(name) => ctx.templates[name].clone(),
         Some(text) => Arc::new(compile_text(text)?),
         None => Arc::new(compile_text(DEFAULT_TEMPLATE)?),
     };
-    let (_, driver, _) = super::stats_name(object, index, opts);
+    let (_, driver, _) = super::stats::instance_name(object, index, &client);
     let format = crate::writer::TemplateOptions::send_format_of(&opts);
     let shared = Arc::new(Shared { settings, tls, topic, literal_topic, payload, format, driver, location });
     Ok(Box::new(MqttDestination { shared }))

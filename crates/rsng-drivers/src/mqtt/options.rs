@@ -19,6 +19,62 @@ const DEFAULT_TLS_PORT: u16 = 8883;
 /// `ssl-version()` values of 3.38's `mqtt()`: the lowest protocol version accepted.
 const SSL_VERSIONS: &[&str] = &["default", "tlsv1_0", "tlsv1_1", "tlsv1_2"];
 
+crate::typed_options! {
+    /// What the `mqtt()` source and destination both read, with syslog-ng 3.38's defaults.
+    pub struct MqttClientOptions {
+        driver {
+            /// The destination's topic template, or the source's topic filter.
+            pub topic: String = "topic";
+            pub address: String = "address" or (DEFAULT_ADDRESS.to_string());
+            pub qos: i64 = "qos" or (0);
+            pub client_id: String = "client-id";
+            pub username: String = "username";
+            pub password: String = "password";
+            /// Seconds between pings.
+            pub keepalive: u64 = "keepalive" if (|&n| n > 0) or (60);
+            /// Taken whole by [`tls_context`].
+            pub tls: Value = "tls";
+            /// Names the destination's stats row instead of the address and topic.
+            pub persist_name: String = "persist-name";
+        }
+        inherited {}
+        global {}
+    }
+}
+
+crate::typed_options! {
+    /// What only the `mqtt()` destination reads.
+    pub struct MqttDestinationOptions {
+        driver {
+            /// The topic used when the `topic()` template gives an invalid name.
+            pub fallback_topic: String = "fallback-topic";
+            /// The payload: a template's name or text.
+            pub template: String = "template";
+            pub retries: u32 = "retries" if (|&n| n > 0) or (3);
+        }
+        inherited {
+            /// Seconds to wait before connecting again after an error.
+            pub time_reopen: u64 = "time-reopen" if (|&n| n > 0) or (60);
+        }
+        global {}
+    }
+}
+
+crate::typed_options! {
+    /// What only the `mqtt()` source reads (besides [`crate::receive::ReaderOptions`]).
+    pub struct MqttSourceOptions {
+        driver {
+            /// Default no, as in 3.38: the broker keeps the subscription and what arrives while
+            /// rsng is away.
+            pub cleansession: bool = "cleansession" or (false);
+            /// Messages in the pipeline at most, under flow control.
+            pub log_iw_size: usize = "log-iw-size" if (|&n| n > 0) or (100);
+        }
+        inherited {}
+        global {}
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// `ssl://`: the connection goes over TLS.
@@ -38,32 +94,51 @@ pub struct Settings {
     pub time_reopen: Duration,
 }
 
-/// Reads the settings; the templates are compiled by the builder.
+/// Reads a destination's settings, with its typed options; the templates are compiled by the
+/// builder.
 ///
 /// # Errors
 /// No `topic()`, an address that is not `SCHEME://HOST[:PORT]` or whose scheme rsng does not
 /// speak, a `qos()` above 2, an empty `client-id()`.
-pub fn read(opts: &Options<'_>) -> Result<Settings, DriverError> {
-    read_as(opts, "destination")
+pub fn read(opts: &Options<'_>) -> Result<(Settings, MqttClientOptions, MqttDestinationOptions), DriverError> {
+    let client = MqttClientOptions::read(opts);
+    let dest = MqttDestinationOptions::read(opts);
+    let settings = settings(opts, &client, "destination", false, dest.fallback_topic.clone(), dest.retries)?;
+    let settings = Settings { time_reopen: Duration::from_secs(dest.time_reopen), ..settings };
+    Ok((settings, client, dest))
 }
 
-/// The settings of an `mqtt()` source or destination (`role`): the client ids differ.
+/// The settings of an `mqtt()` source, with the options only the source reads.
 ///
 /// # Errors
 /// As [`read`].
-pub fn read_as(opts: &Options<'_>, role: &str) -> Result<Settings, DriverError> {
+pub fn read_source(opts: &Options<'_>) -> Result<(Settings, MqttClientOptions, MqttSourceOptions), DriverError> {
+    let client = MqttClientOptions::read(opts);
+    let source = MqttSourceOptions::read(opts);
+    let settings = settings(opts, &client, "source", source.cleansession, None, 3)?;
+    Ok((settings, client, source))
+}
+
+/// The settings of an `mqtt()` source or destination (`role`): the client ids differ.
+fn settings(
+    opts: &Options<'_>,
+    o: &MqttClientOptions,
+    role: &str,
+    clean_session: bool,
+    fallback_topic: Option<String>,
+    retries: u32,
+) -> Result<Settings, DriverError> {
     let err = |m: String| DriverError::new(m, opts.span());
-    let Some(topic) = opts.str("topic") else {
+    let Some(topic) = &o.topic else {
         let what = if role == "source" { "source" } else { "destinations" };
         return Err(err(format!("mqtt: the topic() argument is required for mqtt {what}")));
     };
-    let address = opts.str("address").unwrap_or(DEFAULT_ADDRESS);
-    let (tls, host, port) = parse_address(address).map_err(err)?;
-    let qos = match opts.int("qos").unwrap_or(0) {
+    let (tls, host, port) = parse_address(&o.address).map_err(err)?;
+    let qos = match o.qos {
         q @ 0..=2 => q as u8,
         q => return Err(err(format!("Allowed QOS values: 0, 1, 2; qos='{q}'"))),
     };
-    let client_id = match opts.str("client-id") {
+    let client_id = match o.client_id.as_deref() {
         Some("") => return Err(err("mqtt: client_id can't be empty".into())),
         Some(id) => id.to_string(),
         None => format!("syslog-ng-{role}-{topic}"),
@@ -74,13 +149,13 @@ pub fn read_as(opts: &Options<'_>, role: &str) -> Result<Settings, DriverError> 
         port,
         qos,
         client_id,
-        username: opts.str("username").map(String::from),
-        password: opts.str("password").map(String::from),
-        keepalive: Duration::from_secs(opts.int("keepalive").filter(|&n| n > 0).unwrap_or(60) as u64),
-        clean_session: role != "source" || opts.bool("cleansession").unwrap_or(false),
-        fallback_topic: opts.str("fallback-topic").map(String::from),
-        retries: opts.int("retries").filter(|&n| n > 0).map_or(3, |n| n as u32),
-        time_reopen: Duration::from_secs(opts.int_or_global("time-reopen").filter(|&n| n > 0).unwrap_or(60) as u64),
+        username: o.username.clone(),
+        password: o.password.clone(),
+        keepalive: Duration::from_secs(o.keepalive),
+        clean_session: role != "source" || clean_session,
+        fallback_topic,
+        retries,
+        time_reopen: Duration::from_secs(60),
     })
 }
 
@@ -138,17 +213,21 @@ fn parse_address(address: &str) -> Result<(bool, String, u16), String> {
 /// # Errors
 /// An `ssl-version()` 3.38 does not know, a value the `tls()` block cannot honour, a context
 /// OpenSSL refuses (unreadable key, bad cipher list).
-pub fn tls_context(opts: &Options<'_>, tls: bool, ctx: &BuildContext) -> Result<Option<TlsContext>, DriverError> {
-    // Noted as read: the block is taken whole below.
-    let _ = opts.get("tls");
-    let block = opts.driver.options.iter().rev().find(|o| o.name == "tls");
-    let items: &[OptionValue] = match block.map(|o| &o.value) {
+pub fn tls_context(
+    opts: &Options<'_>,
+    client: &MqttClientOptions,
+    tls: bool,
+    ctx: &BuildContext,
+) -> Result<Option<TlsContext>, DriverError> {
+    let items: &[OptionValue] = match &client.tls {
         Some(Value::Group(items)) => items,
         _ => &[],
     };
+    // The block's place, for the messages about it.
+    let block = opts.driver.options.iter().rev().find(|o| o.name == "tls");
     let location = (ctx.locate)(block.map_or(opts.span(), |o| &o.span));
     if !tls {
-        if block.is_some() {
+        if client.tls.is_some() {
             internal::warning(format!(
                 "mqtt: tls() has no effect with a tcp:// address, the connection goes without TLS; use ssl:// \
                  to encrypt it; location='{location}'"

@@ -48,13 +48,13 @@ pub struct MqttSource {
 /// # Errors
 /// No `topic()` or one that is not a valid topic filter, a bad address, `qos()` or `tls()`.
 pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Result<Box<dyn Source>, DriverError> {
-    let settings = options::read_as(&opts, "source")?;
-    let topic = opts.str("topic").unwrap_or_default().to_string();
+    let (settings, client, source) = options::read_source(&opts)?;
+    let topic = client.topic.clone().unwrap_or_default();
     check_filter(&topic).map_err(|e| DriverError::new(format!("mqtt: {e}; topic='{topic}'"), opts.span()))?;
-    let tls = options::tls_context(&opts, settings.tls, ctx)?;
+    let tls = options::tls_context(&opts, &client, settings.tls, ctx)?;
     let receiver = Receiver::new(object, opts, Default::default(), false);
     let pri = receiver.parse.default_pri.unwrap_or(PRI);
-    let window = opts.int("log-iw-size").filter(|&n| n > 0).unwrap_or(100) as usize;
+    let window = source.log_iw_size;
     let location = (ctx.locate)(opts.span());
     Ok(Box::new(MqttSource { settings, tls, topic, receiver, pri, window, location }))
 }

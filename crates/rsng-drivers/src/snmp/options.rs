@@ -48,6 +48,37 @@ pub struct Object {
     pub value: String,
 }
 
+/// `snmp-obj()` and `trap-obj()`, read together in the order written ([`read`]), as syslog-ng
+/// appends both to one list of variable bindings.
+pub const SNMP_OBJ: &str = "snmp-obj";
+pub const TRAP_OBJ: &str = "trap-obj";
+
+crate::typed_options! {
+    /// What `snmp()` reads besides its objects, with syslog-ng 3.38's defaults.
+    pub struct SnmpOptions {
+        driver {
+            pub host: String = "host";
+            /// Checked when read: syslog-ng refuses a port out of range.
+            pub port: i64 = "port";
+            pub version: String = "version" or ("v2c".to_string());
+            pub community: String = "community";
+            /// The v3 options: rsng sends v2c traps, and warns about them as syslog-ng does
+            /// when the version is not v3 (the schema check refuses `version("v3")`).
+            pub engine_id: rsng_config::ir::Value = "engine-id";
+            pub auth_username: rsng_config::ir::Value = "auth-username";
+            pub auth_algorithm: rsng_config::ir::Value = "auth-algorithm";
+            pub auth_password: rsng_config::ir::Value = "auth-password";
+            pub enc_algorithm: rsng_config::ir::Value = "enc-algorithm";
+            pub enc_password: rsng_config::ir::Value = "enc-password";
+        }
+        inherited {
+            /// Seconds to wait before sending again after an error.
+            pub time_reopen: u64 = "time-reopen" if (|&n| n > 0) or (60);
+        }
+        global {}
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub host: String,
@@ -65,19 +96,28 @@ pub struct Settings {
 pub fn read(opts: &Options<'_>) -> Result<Settings, DriverError> {
     let err = |m: String| DriverError::new(m, opts.span());
     rsng_config::schema::snmp::check(&opts.driver.options).map_err(|r| err(r.message))?;
-    let v3 = opts.str("version") == Some("v3");
-    if v3 && opts.get("community").is_some() {
+    let o = SnmpOptions::read(opts);
+    let v3 = o.version == "v3";
+    if v3 && o.community.is_some() {
         internal::warning("WARNING: SNMP: the 'community' is a v2c option");
     }
-    for name in ["engine-id", "auth-username", "auth-algorithm", "auth-password", "enc-algorithm", "enc-password"] {
-        if !v3 && opts.get(name).is_some() {
-            internal::warning(format!("WARNING: SNMP: the '{}' is a v3 option", name.replace('-', "_")));
+    let v3_only = [
+        ("engine_id", &o.engine_id),
+        ("auth_username", &o.auth_username),
+        ("auth_algorithm", &o.auth_algorithm),
+        ("auth_password", &o.auth_password),
+        ("enc_algorithm", &o.enc_algorithm),
+        ("enc_password", &o.enc_password),
+    ];
+    for (name, value) in v3_only {
+        if !v3 && value.is_some() {
+            internal::warning(format!("WARNING: SNMP: the '{name}' is a v3 option"));
         }
     }
-    opts.driver.note("snmp-obj");
-    opts.driver.note("trap-obj");
+    opts.driver.note(SNMP_OBJ);
+    opts.driver.note(TRAP_OBJ);
     let mut objects = Vec::new();
-    for option in opts.driver.options.iter().filter(|o| o.name == "snmp-obj" || o.name == "trap-obj") {
+    for option in opts.driver.options.iter().filter(|o| o.name == SNMP_OBJ || o.name == TRAP_OBJ) {
         let mut parts = Vec::new();
         crate::options::collect_strings(&option.value, &mut parts);
         // Checked above: three strings; a trap object of an unknown type was refused.
@@ -87,15 +127,15 @@ pub fn read(opts: &Options<'_>) -> Result<Settings, DriverError> {
             }
         }
     }
-    let port = opts.int("port").map_or(Ok(DEFAULT_PORT), |p| {
+    let port = o.port.map_or(Ok(DEFAULT_PORT), |p| {
         u16::try_from(p).map_err(|_| err(format!("invalid port() for snmp(); port='{p}'")))
     })?;
     Ok(Settings {
-        host: opts.str("host").unwrap_or_default().to_string(),
+        host: o.host.unwrap_or_default(),
         port,
-        community: opts.str("community").unwrap_or("public").to_string(),
+        community: o.community.unwrap_or_else(|| "public".to_string()),
         objects,
-        time_reopen: Duration::from_secs(opts.int_or_global("time-reopen").filter(|&n| n > 0).unwrap_or(60) as u64),
+        time_reopen: Duration::from_secs(o.time_reopen),
     })
 }
 

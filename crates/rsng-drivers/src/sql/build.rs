@@ -19,7 +19,7 @@ pub fn build_destination(
     opts: Options<'_>,
     ctx: &BuildContext,
 ) -> Result<Box<dyn Destination>, DriverError> {
-    let settings = options::read(&opts)?;
+    let (settings, typed) = options::read(&opts)?;
     let template = |text: &str| -> Result<Arc<Template>, DriverError> {
         compile(text, &ctx.compile)
             .map(Arc::new)
@@ -28,14 +28,14 @@ pub fn build_destination(
     let table = template(&settings.table)?;
     let values =
         settings.columns.iter().map(|c| c.value.as_deref().map(template).transpose()).collect::<Result<Vec<_>, _>>()?;
-    if opts.get("ignore-tns-config").and_then(crate::options::as_bool) == Some(true) {
+    if typed.ignore_tns_config {
         internal::warning(format!(
             "WARNING: Option ignore_tns_config was skipped because database type is not Oracle; type='{}'",
             settings.type_name
         ));
     }
     let location = (ctx.locate)(opts.span());
-    let (_, id, _) = super::stats_name(object, index, opts);
+    let (_, id, _) = super::stats::instance_name(object, index, &typed);
     let values_format = crate::writer::TemplateOptions::send_format_of(&opts);
     let table_format = crate::writer::TemplateOptions::local_format_of(&opts);
     let shared = Shared::new(settings, table, values, table_format, values_format, id, location);

@@ -8,6 +8,7 @@ use std::time::Duration;
 use rsng_config::ir::Value;
 use rsng_config::preprocess::pragma::unescape_double;
 
+use crate::options::typed::Flags;
 use crate::options::Options;
 use crate::DriverError;
 
@@ -32,6 +33,63 @@ pub struct Column {
     pub sql_type: String,
     pub value: Option<String>,
 }
+
+crate::typed_options! {
+    /// What `sql()` reads, with syslog-ng 3.38's defaults.
+    pub struct SqlOptions {
+        driver {
+            /// As written: stats and messages name it.
+            pub kind: String = "type" or ("mysql".to_string());
+            pub host: String = "host" or (String::new());
+            /// A number or a string of digits; the client library's default when absent.
+            pub port: Value = "port";
+            pub username: String = "username" or ("syslog-ng".to_string());
+            pub password: String = "password" or (String::new());
+            pub database: String = "database" or ("logs".to_string());
+            /// A template.
+            pub table: String = "table" or ("messages".to_string());
+            /// `"name type"` each.
+            pub columns: Vec<String> = "columns" or (Vec::new());
+            /// Kept as written ([`parse_values`] tells quoted templates from `default`).
+            pub values: Value = "values";
+            pub indexes: Vec<String> = "indexes" or (Vec::new());
+            pub null: String = "null";
+            pub session_statements: Vec<String> = "session-statements" or (Vec::new());
+            pub create_statement_append: String = "create-statement-append";
+            /// `explicit-commits`, `dont-create-tables`.
+            pub flags: Flags = "flags" or (Flags::default());
+            /// `flush-lines()` is the older name of `batch-lines()`.
+            pub batch_lines: usize = "batch-lines" if (|&n| n > 0);
+            pub flush_lines: usize = "flush-lines" if (|&n| n > 0);
+            /// Milliseconds; `flush-timeout()` is its older name.
+            pub batch_timeout: u64 = "batch-timeout" if (|&n| n > 0);
+            pub flush_timeout: u64 = "flush-timeout" if (|&n| n > 0);
+            /// `retry-sql-inserts()` is its older name (an alias).
+            pub retries: u32 = "retries" if (|&n| n > 0) or (3);
+            /// Only Oracle's client reads it: warned about, as syslog-ng does.
+            pub ignore_tns_config: bool = "ignore-tns-config" or (false);
+        }
+        inherited {
+            /// Seconds to wait before connecting again after a failure.
+            pub time_reopen: u64 = "time-reopen" if (|&n| n > 0) or (60);
+        }
+        global {}
+    }
+}
+
+impl SqlOptions {
+    /// `port()` as text (empty: the client library's default).
+    pub fn port_text(&self) -> String {
+        match &self.port {
+            Some(Value::Int(n)) => n.to_string(),
+            Some(Value::Str(s) | Value::Raw(s)) => s.clone(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// The words of `flags()` that `sql()` acts on.
+pub const SQL_FLAGS: &[&str] = &["explicit-commits", "dont-create-tables"];
 
 /// Everything of `sql()` but the compiled templates.
 #[derive(Debug, Clone)]
@@ -66,9 +124,10 @@ pub struct Settings {
 /// # Errors
 /// A `type()` rsng cannot talk to, a missing `columns()` or `values()`, a different number of
 /// each, a column name that is not a plain SQL name, a bad `port()`.
-pub fn read(opts: &Options<'_>) -> Result<Settings, DriverError> {
+pub fn read(opts: &Options<'_>) -> Result<(Settings, SqlOptions), DriverError> {
     let err = |m: String| DriverError::new(m, opts.span());
-    let type_name = opts.str("type").unwrap_or("mysql").to_string();
+    let o = SqlOptions::read(opts);
+    let type_name = o.kind.clone();
     let backend = match type_name.as_str() {
         "mysql" => Backend::Mysql,
         "pgsql" => Backend::Postgres,
@@ -79,16 +138,12 @@ pub fn read(opts: &Options<'_>) -> Result<Settings, DriverError> {
             )))
         }
     };
-    let port = match opts.get("port") {
-        Some(Value::Int(n)) => n.to_string(),
-        Some(Value::Str(s) | Value::Raw(s)) => s.clone(),
-        _ => String::new(),
-    };
+    let port = o.port_text();
     if !port.bytes().all(|b| b.is_ascii_digit()) {
         return Err(err(format!("Illegal sql port number: {port}")));
     }
-    let column_texts = opts.strings("columns");
-    let values = match opts.get("values") {
+    let column_texts = &o.columns;
+    let values = match &o.values {
         Some(Value::Raw(text)) => parse_values(text).map_err(err)?,
         _ => Vec::new(),
     };
@@ -112,42 +167,33 @@ pub fn read(opts: &Options<'_>) -> Result<Settings, DriverError> {
         }
         columns.push(Column { name, sql_type, value });
     }
-    let flags = opts.words("flags");
-    let explicit_commits = flags.iter().any(|f| f.replace('_', "-") == "explicit-commits");
-    let batch_lines = opts.int("batch-lines").or_else(|| opts.int("flush-lines")).filter(|&n| n > 0);
-    let batch_lines = match (explicit_commits, batch_lines) {
+    let explicit_commits = o.flags.contains("explicit-commits");
+    let batch_lines = match (explicit_commits, o.batch_lines.or(o.flush_lines)) {
         (true, None) => DEFAULT_TX_SIZE,
-        (_, n) => n.map_or(1, |n| n as usize),
+        (_, n) => n.unwrap_or(1),
     };
-    Ok(Settings {
+    let settings = Settings {
         backend,
         type_name,
-        host: opts.str("host").unwrap_or_default().to_string(),
+        host: o.host.clone(),
         port,
-        user: opts.str("username").unwrap_or("syslog-ng").to_string(),
-        password: opts.str("password").unwrap_or_default().to_string(),
-        database: opts.str("database").unwrap_or("logs").to_string(),
-        table: opts.str("table").unwrap_or("messages").to_string(),
+        user: o.username.clone(),
+        password: o.password.clone(),
+        database: o.database.clone(),
+        table: o.table.clone(),
         columns,
-        indexes: opts.strings("indexes"),
-        null_value: opts.str("null").map(String::from),
-        session_statements: opts.strings("session-statements"),
-        create_statement_append: opts.str("create-statement-append").map(String::from),
+        indexes: o.indexes.clone(),
+        null_value: o.null.clone(),
+        session_statements: o.session_statements.clone(),
+        create_statement_append: o.create_statement_append.clone(),
         explicit_commits,
-        dont_create_tables: flags.iter().any(|f| f.replace('_', "-") == "dont-create-tables"),
+        dont_create_tables: o.flags.contains("dont-create-tables"),
         batch_lines,
-        batch_timeout: opts
-            .int("batch-timeout")
-            .or_else(|| opts.int("flush-timeout"))
-            .filter(|&n| n > 0)
-            .map(|n| Duration::from_millis(n as u64)),
-        retries: opts
-            .int("retries")
-            .or_else(|| opts.int("retry-sql-inserts"))
-            .filter(|&n| n > 0)
-            .map_or(3, |n| n as u32),
-        time_reopen: Duration::from_secs(opts.int_or_global("time-reopen").filter(|&n| n > 0).unwrap_or(60) as u64),
-    })
+        batch_timeout: o.batch_timeout.or(o.flush_timeout).map(Duration::from_millis),
+        retries: o.retries,
+        time_reopen: Duration::from_secs(o.time_reopen),
+    };
+    Ok((settings, o))
 }
 
 /// The characters syslog-ng allows in column and table names; others become `_` in table names.

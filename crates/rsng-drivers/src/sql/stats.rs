@@ -1,25 +1,17 @@
 //! How syslog-ng names an `sql()` destination in `syslog-ng-ctl stats`: component `dst.sql`, id
 //! `OBJECT#INDEX`, instance `TYPE,HOST,PORT,DATABASE,TABLE` with the table template as written.
 
-use rsng_config::ir::Value;
-
+use super::options::SqlOptions;
 use crate::options::Options;
 
 /// `(component, id, instance)` of an `sql()` driver.
 pub fn stats_name(object: &str, index: usize, opts: Options<'_>) -> (String, String, String) {
-    let port = match opts.get("port") {
-        Some(Value::Int(n)) => n.to_string(),
-        Some(Value::Str(s) | Value::Raw(s)) => s.clone(),
-        _ => String::new(),
-    };
-    let instance = format!(
-        "{},{},{},{},{}",
-        opts.str("type").unwrap_or("mysql"),
-        opts.str("host").unwrap_or_default(),
-        port,
-        opts.str("database").unwrap_or("logs"),
-        opts.str("table").unwrap_or("messages"),
-    );
+    instance_name(object, index, &SqlOptions::read(&opts))
+}
+
+/// [`stats_name`] from options already read.
+pub fn instance_name(object: &str, index: usize, o: &SqlOptions) -> (String, String, String) {
+    let instance = format!("{},{},{},{},{}", o.kind, o.host, o.port_text(), o.database, o.table);
     // syslog-ng formats the instance into a 64-byte buffer.
     let instance = truncate(instance, 63);
     ("dst.sql".to_string(), format!("{object}#{index}"), instance)
