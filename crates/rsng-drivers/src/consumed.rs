@@ -10,13 +10,16 @@
 use rsng_config::ir::Value;
 use rsng_config::schema::Context;
 
-use crate::file::check;
+use crate::file::{self, check};
+use crate::mark::MarkOptions;
 use crate::mqtt::options::{MqttClientOptions, MqttDestinationOptions, MqttSourceOptions};
+use crate::options::globals::{DaemonGlobals, HostGlobals};
 use crate::options::{as_bool, as_int, as_str};
 use crate::receive::ReaderOptions;
 use crate::socket::options::{
     InetListenerOptions, ListenerOptions, SenderOptions, SocketLevelOptions, UnixListenerOptions,
 };
+use crate::suppress::SuppressOptions;
 use crate::writer::{LocalZoneOptions, TemplateOptions, WriterOptions};
 
 /// What a driver does with its options.
@@ -194,19 +197,7 @@ const FAILOVER: &[&str] = &["failover.servers", "failover.failback"];
 
 /// The file family checks its options itself ([`check`]) and refuses what it cannot do; of the
 /// options it accepts these have no effect, in syslog-ng either (see [`check`]'s comment).
-const FILE_NO_EFFECT: &[&str] = &[
-    "read-old-records",
-    "trim-large-messages",
-    "log-fetch-limit",
-    "flush-timeout",
-    "persist-name",
-    "optional",
-    "multi-line-timeout",
-    "monitor-method",
-    "dir-owner",
-    "dir-group",
-    "dir-perm",
-];
+const FILE_NO_EFFECT: &[&str] = check::NO_EFFECT;
 
 const ALL_FILE_FLAGS: &[&str] = &[
     "no-parse",
@@ -234,36 +225,11 @@ const FILE_INERT: &[(&str, &str)] = &[];
 /// `LTZ_LOCAL`), which `program()` and `http()` do not have.
 const NO_LOCAL_NAMES: &[&str] = &["local-time-zone"];
 
-/// `program()` destinations write each batch at once: `flush-lines()` and its old names do not
-/// apply.
-const PROGRAM_WRITER: &[&str] = &[
-    "flush-timeout",
-    "suppress",
-    "mark-freq",
-    "mark",
-    "mark-mode",
-    "time-reopen",
-    "log-fifo-size",
-    "throttle",
-    "persist-name",
-    "disk-buffer",
-];
+/// `kafka-c()` besides its typed options ([`crate::kafka::options::KafkaOptions`]): `config()`.
+const KAFKA: &[&str] = &[crate::kafka::options::CONFIG];
 
-/// `kafka-c()` ([`crate::kafka::options::KafkaOptions`]) besides its typed options: `config()`,
-/// and the queue the runtime puts in front of it.
-const KAFKA: &[&str] = &[crate::kafka::options::CONFIG, "log-fifo-size", "disk-buffer"];
-
-/// `snmp()` besides its typed options ([`crate::snmp::options::SnmpOptions`]): its objects, and
-/// the queue the runtime puts in front of it.
-const SNMP: &[&str] = &[crate::snmp::options::SNMP_OBJ, crate::snmp::options::TRAP_OBJ, "log-fifo-size", "disk-buffer"];
-
-/// `redis()` besides its typed options ([`crate::redis::options::RedisOptions`]): the queue the
-/// runtime puts in front of it.
-const REDIS: &[&str] = &["log-fifo-size", "disk-buffer"];
-
-/// `mqtt()` besides its typed options ([`crate::mqtt::options`]): the queue the runtime puts in
-/// front of it.
-const MQTT: &[&str] = &["log-fifo-size", "disk-buffer"];
+/// `snmp()` besides its typed options ([`crate::snmp::options::SnmpOptions`]): its objects.
+const SNMP: &[&str] = &[crate::snmp::options::SNMP_OBJ, crate::snmp::options::TRAP_OBJ];
 
 /// 3.38's mqtt source never parses the payload (`format()` and the parser flags change
 /// nothing), keeps no state under `persist-name()` and reads no old records.
@@ -385,7 +351,7 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
             consumes(PIPE_DEST_OPTIONS, &[FILE_NO_EFFECT], ALL_FILE_FLAGS, &[DISK_BUFFER], FILE_INERT)
         }
         (Context::Destination, "program") => consumes(
-            &[WriterOptions::DRIVER_OPTIONS, TemplateOptions::DRIVER_OPTIONS, PROGRAM_WRITER, PROGRAM_DEST],
+            PROGRAM_DEST_OPTIONS,
             &[FILE_NO_EFFECT, NO_LOCAL_NAMES],
             ALL_FILE_FLAGS,
             &[DISK_BUFFER],
@@ -393,14 +359,19 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
         ),
         (Context::Destination, "usertty") => consumes(&[USERTTY], &[], &[], &[], &[]),
         (Context::Destination, "kafka-c") => consumes(
-            &[KAFKA, crate::kafka::options::KafkaOptions::DRIVER_OPTIONS, TemplateOptions::DRIVER_OPTIONS],
+            &[
+                KAFKA,
+                THREADED_QUEUE,
+                crate::kafka::options::KafkaOptions::DRIVER_OPTIONS,
+                TemplateOptions::DRIVER_OPTIONS,
+            ],
             &[THREADED_DEST_NO_EFFECT],
             &[],
             &[DISK_BUFFER],
             &[],
         ),
         (Context::Destination, "redis") => consumes(
-            &[REDIS, crate::redis::options::RedisOptions::DRIVER_OPTIONS, TemplateOptions::DRIVER_OPTIONS],
+            &[THREADED_QUEUE, crate::redis::options::RedisOptions::DRIVER_OPTIONS, TemplateOptions::DRIVER_OPTIONS],
             &[THREADED_DEST_NO_EFFECT],
             &[],
             &[DISK_BUFFER],
@@ -445,7 +416,7 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
         ),
         (Context::Destination, "mqtt") => consumes(
             &[
-                MQTT,
+                THREADED_QUEUE,
                 MqttClientOptions::DRIVER_OPTIONS,
                 MqttDestinationOptions::DRIVER_OPTIONS,
                 TemplateOptions::DRIVER_OPTIONS,
@@ -456,7 +427,7 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
             &[],
         ),
         (Context::Destination, "snmp") => consumes(
-            &[SNMP, crate::snmp::options::SnmpOptions::DRIVER_OPTIONS, TemplateOptions::DRIVER_OPTIONS],
+            &[SNMP, THREADED_QUEUE, crate::snmp::options::SnmpOptions::DRIVER_OPTIONS, TemplateOptions::DRIVER_OPTIONS],
             &[THREADED_DEST_NO_EFFECT],
             &[],
             &[DISK_BUFFER],
@@ -469,46 +440,7 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
 // ---------------------------------------------------------------------------------------------
 // Global options
 
-/// Global options that the file family and the runtime read (the socket drivers' are typed).
-const GLOBAL_READ: &[&str] = &[
-    // Which counters exist (file destinations, parsers, filters, per-sender rows).
-    "stats-level",
-    "flush-lines",
-    "time-reap",
-    "log-fifo-size",
-    "create-dirs",
-    "owner",
-    "group",
-    "perm",
-    "dir-owner",
-    "dir-group",
-    "dir-perm",
-    // `$UNIQID` ([`rsng_core::message::uniqid`], started by the runtime).
-    "use-uniqid",
-    "use-rcptid",
-    // The "Log statistics" message (the runtime's `stats_freq`, sent by the daemon).
-    "stats-freq",
-    "stats",
-    // The dynamic counters' limit and lifetime ([`crate::msg_stats::set_limits`]).
-    "stats-max-dynamics",
-    "stats-lifetime",
-    // MARK messages ([`crate::mark`]: the `internal()` source's and the writers' defaults).
-    "mark-freq",
-    "mark",
-    "mark-mode",
-    // A writer's `suppress()` default (the runtime's `suppress_of`).
-    "suppress",
-    // This host's full name ([`crate::receive::set_custom_domain`]).
-    "custom-domain",
-    // Names the DNS cache answers with ([`crate::receive::set_dns_cache_hosts`]).
-    "dns-cache-hosts",
-    // The DNS cache's bounds ([`crate::receive::set_dns_cache`]).
-    "dns-cache-size",
-    "dns-cache-expire",
-    "dns-cache-expire-failed",
-];
-
-/// Every global option read.
+/// Every global option read: as a driver's fallback, or for the daemon itself.
 static GLOBALS: &[&[&str]] = &[
     ReaderOptions::GLOBAL_OPTIONS,
     WriterOptions::GLOBAL_OPTIONS,
@@ -518,7 +450,15 @@ static GLOBALS: &[&[&str]] = &[
     ListenerOptions::GLOBAL_OPTIONS,
     InetListenerOptions::GLOBAL_OPTIONS,
     UnixListenerOptions::GLOBAL_OPTIONS,
-    GLOBAL_READ,
+    HostGlobals::GLOBAL_OPTIONS,
+    DaemonGlobals::GLOBAL_OPTIONS,
+    MarkOptions::GLOBAL_OPTIONS,
+    SuppressOptions::GLOBAL_OPTIONS,
+    file::options::FileWriterOptions::GLOBAL_OPTIONS,
+    file::options::FileDestinationOptions::GLOBAL_OPTIONS,
+    file::options::GlobalPermOptions::GLOBAL_OPTIONS,
+    file::options::PipeSourceOptions::GLOBAL_OPTIONS,
+    file::options::ReopenOptions::GLOBAL_OPTIONS,
 ];
 
 /// `flush-timeout()` and `time-sleep()` are obsolete and do nothing; `threaded()` changes

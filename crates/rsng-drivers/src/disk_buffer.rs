@@ -33,6 +33,46 @@ const READ_CHUNK: usize = 1 << 20;
 /// A record longer than this is damage, not a message.
 const MAX_RECORD: u32 = 64 << 20;
 
+crate::typed_options! {
+    /// The options of `disk-buffer()` the queue runs, read from the group as from a driver
+    /// ([`DiskBufferOptions::of`]).
+    pub struct DiskBufferOptions {
+        driver {
+            pub dir: String = "dir";
+            /// Bytes of the file.
+            pub disk_buf_size: u64 = "disk-buf-size" if (|&n| n > 0) or (1 << 20);
+            pub reliable: bool = "reliable" or (false);
+            /// Messages held in memory besides the file (non-reliable buffers only).
+            pub qout_size: usize = "qout-size";
+            pub mem_buf_length: usize = "mem-buf-length";
+        }
+        inherited {}
+        global {}
+    }
+}
+
+impl DiskBufferOptions {
+    /// The `disk-buffer()` group of `driver`, if it has one; each option that takes effect is
+    /// recorded as read as `disk-buffer.NAME`.
+    pub fn of(driver: &rsng_config::ir::Driver, globals: &crate::options::Globals) -> Option<DiskBufferOptions> {
+        let rsng_config::ir::Value::Group(items) = driver.option("disk-buffer")? else { return None };
+        let group = rsng_config::ir::Driver {
+            name: "disk-buffer",
+            positional: Vec::new(),
+            options: items.clone(),
+            span: driver.span,
+        };
+        let o = DiskBufferOptions::read(&crate::options::Options::new(&group, globals));
+        // A reliable buffer holds nothing in memory besides the file: the memory options of a
+        // non-reliable one have no effect there.
+        let memory = ["qout-size", "mem-buf-length"];
+        for name in DiskBufferOptions::DRIVER_OPTIONS.iter().filter(|n| !o.reliable || !memory.contains(n)) {
+            driver.note(&format!("disk-buffer.{name}"));
+        }
+        Some(o)
+    }
+}
+
 /// Where and how a disk buffer is kept.
 #[derive(Debug, Clone)]
 pub struct DiskOptions {

@@ -181,25 +181,42 @@ pub fn writer_marks(opts: &crate::Options<'_>) -> Option<Arc<WriterMarks>> {
         | "usertty" => None,
         _ => return None,
     };
-    let global_mode = || opts.globals.str("mark-mode").and_then(MarkMode::from_name).unwrap_or(DEFAULT_MARK_MODE);
-    let mode = match opts.str("mark-mode") {
+    let o = MarkOptions::read(opts);
+    let global_mode = || o.global_mark_mode.as_deref().and_then(MarkMode::from_name).unwrap_or(DEFAULT_MARK_MODE);
+    let mode = match o.mark_mode.as_deref() {
         Some(name) => MarkMode::from_name(name).unwrap_or_else(global_mode),
         None => own_default.unwrap_or_else(global_mode),
     };
-    let freq = opts.int("mark-freq").or_else(|| opts.int("mark")).or_else(|| global_freq(opts.globals));
+    let freq = o.mark_freq.or(o.mark).or(o.global_mark_freq).or(o.global_mark);
     let resolve = crate::receive::HostResolve {
         use_dns: false,
-        use_fqdn: opts.globals.bool("use-fqdn").unwrap_or(false),
-        normalize: opts.globals.bool("normalize-hostnames").unwrap_or(false),
+        use_fqdn: o.use_fqdn,
+        normalize: o.normalize_hostnames,
         cache: false,
     };
     let freq = freq.map_or(DEFAULT_MARK_FREQ, |f| f.max(0).unsigned_abs());
     WriterMarks::new(mode, freq, resolve.local_name())
 }
 
-/// The global `mark-freq()` (or its old name `mark()`), when set.
-pub fn global_freq(globals: &crate::options::Globals) -> Option<i64> {
-    globals.int("mark-freq").or_else(|| globals.int("mark"))
+crate::typed_options! {
+    /// The MARK options of a writer, else the global ones.
+    pub struct MarkOptions {
+        driver {
+            pub mark_mode: String = "mark-mode";
+            /// Seconds between MARKs; `mark()` is its old name.
+            pub mark_freq: i64 = "mark-freq";
+            pub mark: i64 = "mark";
+        }
+        inherited {}
+        global {
+            pub global_mark_mode: String = "mark-mode";
+            pub global_mark_freq: i64 = "mark-freq";
+            pub global_mark: i64 = "mark";
+            /// How the MARKs name this host.
+            pub use_fqdn: bool = "use-fqdn" or (false);
+            pub normalize_hostnames: bool = "normalize-hostnames" or (false);
+        }
+    }
 }
 
 /// A MARK made by a writer: local, from this host, with nothing else set.

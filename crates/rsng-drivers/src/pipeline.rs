@@ -49,6 +49,21 @@ pub trait Route: Send + Sync {
     fn route(&self, msg: LogMessage, out: &mut Outbox);
 }
 
+crate::typed_options! {
+    /// What the runtime reads of every destination for its queue (`disk-buffer()` is
+    /// [`crate::disk_buffer::DiskBufferOptions`]).
+    pub struct QueueOptions {
+        driver {
+            /// Messages the memory queue holds at most; else the global one.
+            pub log_fifo_size: i64 = "log-fifo-size" if (|&n| n > 0);
+            /// Whether a reload that keeps the destination keeps its connection and queue.
+            pub keep_alive: bool = "keep-alive" or (true);
+        }
+        inherited {}
+        global {}
+    }
+}
+
 /// The messages one batch sends to each destination, indexed like [`SourcePort`]'s outlets.
 #[derive(Debug, Default)]
 pub struct Outbox {

@@ -14,6 +14,18 @@ use tokio_util::sync::CancellationToken;
 use crate::mark::DueTimer;
 use crate::pipeline::DestinationQueue;
 
+crate::typed_options! {
+    /// `suppress()` of a writer, else the global one.
+    pub struct SuppressOptions {
+        driver {}
+        inherited {
+            /// Seconds within which repetitions are counted instead of written; 0: none.
+            pub suppress: i64 = "suppress";
+        }
+        global {}
+    }
+}
+
 /// One writer's suppression state.
 #[derive(Debug)]
 pub struct Suppress {

@@ -25,6 +25,7 @@ use rsng_config::ir::{self, LogElement, LogPath};
 use rsng_config::schema::Context;
 use rsng_config::source_map::FileSpan;
 use rsng_core::template::{compile, CompileContext};
+use rsng_drivers::options::globals::{DaemonGlobals, HostGlobals};
 use rsng_drivers::pipeline::{QueueStats, RouteCell};
 use rsng_drivers::{
     BuildContext, DestinationContext, DestinationQueue, Globals, Outlet, SourceContext, SourcePort, SourceStats,
@@ -268,25 +269,18 @@ fn build_context(config: &ir::Config, opts: &StartOptions, filters: &FilterMap) 
     let mut compile_ctx = compile_context(config, filters);
     let globals = Globals::new(config);
     // This host's names, before any driver takes them: `custom-domain()` and `$LOGHOST`.
-    rsng_drivers::receive::set_custom_domain(globals.str("custom-domain"));
-    rsng_drivers::receive::set_dns_cache_hosts(globals.str("dns-cache-hosts"));
-    rsng_drivers::receive::set_dns_cache(
-        globals.int("dns-cache-size"),
-        globals.int("dns-cache-expire"),
-        globals.int("dns-cache-expire-failed"),
-    );
-    let this_host = rsng_drivers::receive::HostResolve {
-        use_dns: false,
-        use_fqdn: globals.bool("use-fqdn").unwrap_or(false),
-        normalize: false,
-        cache: false,
-    };
+    let host = HostGlobals::read_globals(&globals);
+    rsng_drivers::receive::set_custom_domain(host.custom_domain.as_deref());
+    rsng_drivers::receive::set_dns_cache_hosts(host.dns_cache_hosts.as_deref());
+    rsng_drivers::receive::set_dns_cache(host.dns_cache_size, host.dns_cache_expire, host.dns_cache_expire_failed);
+    let this_host =
+        rsng_drivers::receive::HostResolve { use_dns: false, use_fqdn: host.use_fqdn, normalize: false, cache: false };
     rsng_core::template::set_loghost(&this_host.local_name());
     // `$(dns-resolve-ip)` follows the global host-name options.
     compile_ctx.set_dns_defaults(rsng_core::template::DnsDefaults {
-        use_dns: globals.str("use-dns") != Some("persist-only") && globals.bool("use-dns").unwrap_or(true),
-        use_fqdn: globals.bool("use-fqdn").unwrap_or(false),
-        normalize_hostnames: globals.bool("normalize-hostnames").unwrap_or(false),
+        use_dns: host.use_dns(),
+        use_fqdn: host.use_fqdn,
+        normalize_hostnames: host.normalize_hostnames,
     });
     // Definitions are registered in order, each after it is compiled, as syslog-ng reads them:
     // the checks of the configuration front end already refused uses before definitions.
@@ -438,28 +432,19 @@ fn disk_options(
     object: &str,
     index: usize,
     driver: &ir::Driver,
+    globals: &Globals,
     fifo: usize,
 ) -> Option<(rsng_drivers::disk_buffer::DiskOptions, usize)> {
-    let ir::Value::Group(items) = driver.option("disk-buffer")? else { return None };
-    let get = |name: &str| {
-        driver.note(&format!("disk-buffer.{name}"));
-        items.iter().rev().find(|o| o.name == name).map(|o| &o.value)
-    };
-    let dir = get("dir")
-        .and_then(rsng_drivers::options::as_str)
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| DEFAULT_DISK_BUFFER_DIR.into());
-    let capacity = get("disk-buf-size").and_then(rsng_drivers::options::as_int).filter(|&n| n > 0).unwrap_or(1 << 20);
-    let reliable = get("reliable").and_then(rsng_drivers::options::as_bool).unwrap_or(false);
-    let count = |name: &str, default: usize| {
-        get(name).and_then(rsng_drivers::options::as_int).filter(|&n| n >= 0).map_or(default, |n| n as usize)
-    };
-    let memory = if reliable { 0 } else { count("qout-size", DEFAULT_QOUT_SIZE) + count("mem-buf-length", fifo) };
+    let o = rsng_drivers::disk_buffer::DiskBufferOptions::of(driver, globals)?;
+    let dir = o.dir.map_or_else(|| DEFAULT_DISK_BUFFER_DIR.into(), std::path::PathBuf::from);
+    let capacity = o.disk_buf_size;
+    let reliable = o.reliable;
+    let memory = if reliable { 0 } else { o.qout_size.unwrap_or(DEFAULT_QOUT_SIZE) + o.mem_buf_length.unwrap_or(fifo) };
     let safe: String =
         object.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
     let disk = rsng_drivers::disk_buffer::DiskOptions {
         path: dir.join(format!("rsng-{safe}-{index}.rsq")),
-        capacity: capacity as u64,
+        capacity,
         reliable,
     };
     Some((disk, memory))
@@ -522,8 +507,9 @@ fn build(
     }
     let mut destinations: Vec<(String, Dest, Option<StatsName>)> = Vec::new();
     let mut dest_drivers: HashMap<String, Vec<usize>> = HashMap::new();
-    let global_fifo = ctx.globals.peek("log-fifo-size").and_then(rsng_drivers::options::as_int);
-    let stats_level = ctx.globals.peek("stats-level").and_then(rsng_drivers::options::as_int).unwrap_or(0);
+    let daemon = DaemonGlobals::read_globals(&ctx.globals.detached());
+    let global_fifo = daemon.log_fifo_size;
+    let stats_level = daemon.stats_level;
     for obj in &config.destinations {
         if !used.contains(&(Context::Destination, obj.name.clone())) {
             continue;
@@ -585,7 +571,9 @@ fn build(
                 _ => None,
             };
             // `keep-alive(no)`: a reload closes the connection and makes a new one, as in syslog-ng.
-            let keep_alive = driver.option("keep-alive").and_then(rsng_drivers::options::as_bool).unwrap_or(true);
+            let queue_options =
+                rsng_drivers::pipeline::QueueOptions::read(&rsng_drivers::Options::new(driver, &ctx.globals));
+            let keep_alive = queue_options.keep_alive;
             let kept = kept_destinations.iter().position(|d| keep_alive && d.key.keeps(&base, &ctx.globals));
             let mark = ctx.globals.read_mark();
             let dest = match kept {
@@ -603,14 +591,14 @@ fn build(
                     let marks = rsng_drivers::mark::writer_marks(&rsng_drivers::Options::new(driver, &ctx.globals));
                     // The queue's size may come from the globals too.
                     let names = names_read(&ctx.globals, mark, &common, &["log-fifo-size"]);
-                    let fifo = driver.option("log-fifo-size").and_then(rsng_drivers::options::as_int).or(global_fifo);
-                    let fifo = fifo.filter(|&n| n > 0).map_or(DEFAULT_LOG_FIFO_SIZE, |n| n as usize);
+                    let fifo = queue_options.log_fifo_size.or(global_fifo.filter(|&n| n > 0));
+                    let fifo = fifo.map_or(DEFAULT_LOG_FIFO_SIZE, |n| n as usize);
                     let name = format!("{}#{}", obj.name, driver.name);
                     let stats = Some(stats);
                     // The old writer finishes what it holds first: two writers side by side
                     // would mix the order of the messages.
                     let after = predecessor.map(|d| d.finished.clone());
-                    let queue = match disk_options(&obj.name, index, driver, fifo) {
+                    let queue = match disk_options(&obj.name, index, driver, &ctx.globals, fifo) {
                         Some((disk, memory)) => {
                             let store = rsng_drivers::disk_buffer::DiskStore::open(&disk).map_err(|e| {
                                 BuildError::at(
@@ -672,7 +660,7 @@ fn build(
             }
             // From stats-level(1) on, syslog-ng counts what each parser object discards. One
             // transform per driver still: the object's channels run between them.
-            if context == Context::Parser && ctx.globals.int("stats-level").unwrap_or(0) >= 1 {
+            if context == Context::Parser && DaemonGlobals::read_globals(&ctx.globals.detached()).stats_level >= 1 {
                 let discarded = Arc::new(std::sync::atomic::AtomicU64::new(0));
                 parser_counters.push((obj.name.clone(), discarded.clone()));
                 list = list
@@ -687,7 +675,7 @@ fn build(
     }
 
     let filter_stats = RefCell::new(Vec::new());
-    let keep_filter_stats = ctx.globals.int("stats-level").unwrap_or(0) >= 1;
+    let keep_filter_stats = DaemonGlobals::read_globals(&ctx.globals.detached()).stats_level >= 1;
     let resolver = Resolver {
         config,
         filters: &filters,
@@ -893,16 +881,14 @@ fn build(
         }
     }
     kept_sources.extend(taken_src.into_iter().flatten());
-    rsng_drivers::mark::set_internal_freq(internal_mark_freq(&ctx.globals));
+    rsng_drivers::mark::set_internal_freq(
+        daemon.mark_seconds().unwrap_or(rsng_drivers::mark::DEFAULT_MARK_FREQ as i64).max(0).unsigned_abs(),
+    );
     rsng_drivers::msg_stats::set_level(stats_level);
-    let global_int = |name: &str| {
-        rsng_config::ir::note_read(None, name);
-        ctx.globals.peek(name).and_then(rsng_drivers::options::as_int)
-    };
-    let stats_lifetime = global_int("stats-lifetime").filter(|&n| n > 0);
-    rsng_drivers::msg_stats::set_limits(global_int("stats-max-dynamics"), stats_lifetime);
+    let stats_lifetime = daemon.stats_lifetime;
+    rsng_drivers::msg_stats::set_limits(daemon.stats_max_dynamics, stats_lifetime);
     Ok(Running {
-        stats_lifetime: stats_lifetime.map_or(rsng_drivers::msg_stats::DEFAULT_LIFETIME, |n| n as u64),
+        stats_lifetime: stats_lifetime.map_or(rsng_drivers::msg_stats::DEFAULT_LIFETIME, |n| n.unsigned_abs()),
         stats_level,
         sources,
         destinations: running_destinations,
@@ -911,24 +897,11 @@ fn build(
         filters: filter_stats.into_inner(),
         _ticker: Ticker::start(&graph, &stateful, &outlets),
         stateful,
-        stats_freq: stats_freq(&ctx.globals),
+        stats_freq: (daemon.stats_seconds() > 0).then(|| Duration::from_secs(daemon.stats_seconds().unsigned_abs())),
         stats_baseline: Arc::default(),
         hooks: Vec::new(),
         persist_file: opts.persist_file.clone(),
     })
-}
-
-/// `stats-freq()` (or its old name `stats()`): seconds between "Log statistics" messages, 600
-/// unless set, 0 for none. Not recorded as a read of the drivers: it changes none of them.
-fn stats_freq(globals: &rsng_drivers::options::Globals) -> Option<Duration> {
-    let mut seconds = 600;
-    for name in ["stats", "stats-freq"] {
-        rsng_config::ir::note_read(None, name);
-        if let Some(n) = globals.peek(name).and_then(rsng_drivers::options::as_int) {
-            seconds = n;
-        }
-    }
-    (seconds > 0).then(|| Duration::from_secs(seconds.unsigned_abs()))
 }
 
 /// Whether destination driver `name` is one of syslog-ng's log writers (formatting, size,
@@ -960,23 +933,10 @@ fn suppress_of(
         return None;
     }
     let seconds =
-        driver.option("suppress").and_then(rsng_drivers::options::as_int).or_else(|| globals.int("suppress"))?;
+        rsng_drivers::suppress::SuppressOptions::read(&rsng_drivers::Options::new(driver, globals)).suppress?;
     // The summaries name this host as syslog-ng's do: its fully qualified name.
     let host = rsng_drivers::receive::HostResolve { use_dns: false, use_fqdn: true, normalize: false, cache: false };
     rsng_drivers::suppress::Suppress::new(seconds, host.local_name())
-}
-
-/// The global `mark-freq()` (or its old name `mark()`) the `internal()` source's MARKs follow.
-/// Not recorded as a read of the drivers: writers read it for themselves.
-fn internal_mark_freq(globals: &rsng_drivers::options::Globals) -> u64 {
-    let mut seconds = rsng_drivers::mark::DEFAULT_MARK_FREQ as i64;
-    for name in ["mark", "mark-freq"] {
-        rsng_config::ir::note_read(None, name);
-        if let Some(n) = globals.peek(name).and_then(rsng_drivers::options::as_int) {
-            seconds = n;
-        }
-    }
-    seconds.max(0).unsigned_abs()
 }
 
 /// How long stopped sources get to end their tasks before these are aborted.

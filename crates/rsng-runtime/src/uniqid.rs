@@ -7,7 +7,8 @@ use std::path::Path;
 
 use rsng_core::message::uniqid;
 use rsng_drivers::file::persist;
-use rsng_drivers::options::{as_bool, Globals};
+use rsng_drivers::options::globals::DaemonGlobals;
+use rsng_drivers::options::Globals;
 
 const HOST_ID_KEY: &str = "host_id";
 const NEXT_KEY: &str = "next.rcptid";
@@ -16,10 +17,7 @@ const NEXT_KEY: &str = "next.rcptid";
 /// `use-rcptid()`) says. Numbering that already runs continues (a reload).
 pub fn configure(globals: &Globals, persist_file: Option<&Path>) {
     // Not recorded as a read of the drivers: the option changes no driver.
-    let wanted = ["use-uniqid", "use-rcptid"].into_iter().fold(false, |on, name| {
-        rsng_config::ir::note_read(None, name);
-        on || globals.peek(name).and_then(as_bool) == Some(true)
-    });
+    let wanted = DaemonGlobals::read_globals(&globals.detached()).uniqid();
     match (wanted, uniqid::enabled()) {
         (true, false) => {
             let store = persist::store(persist_file);

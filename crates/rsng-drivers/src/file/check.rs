@@ -9,86 +9,102 @@
 //! sources that do not create directories, `persist-name()` where no state is kept (and of `wildcard-file()`, whose positions are kept
 //! per file).
 
+use super::options::{
+    FileDestinationOptions, FileWriterOptions, FollowOptions, PermOptions, PipeSourceOptions,
+    ProgramDestinationOptions, ProgramOptions, RecordOptions, ReopenOptions, SourceReaderOptions, ThrottleOptions,
+    WildcardOptions,
+};
 use crate::options::Options;
 use crate::receive::ReaderOptions;
 use crate::writer::{LocalZoneOptions, TemplateOptions, WriterOptions};
 use crate::DriverError;
 
-/// `source_option`, `msg_format_option` and `source_reader_option` of syslog-ng run by the
-/// readers of this module, besides [`ReaderOptions`].
-pub(crate) const READER_SOURCE: &[&str] = &[
-    "log-iw-size",
+/// Accepted by some of these drivers and without effect, in syslog-ng too (see above).
+pub(crate) const NO_EFFECT: &[&str] = &[
     "read-old-records",
-    "use-syslogng-pid",
-    "log-fetch-limit",
-    "format",
-    "encoding",
     "trim-large-messages",
-    "persist-name",
-];
-
-pub(crate) const FILE_PERM: &[&str] = &["owner", "group", "perm", "dir-owner", "dir-group", "dir-perm"];
-pub(crate) const MULTI_LINE: &[&str] = &["multi-line-mode", "multi-line-prefix", "multi-line-garbage"];
-pub(crate) const FILE_SOURCE: &[&str] = &["follow-freq", "pad-size", "multi-line-timeout"];
-pub(crate) const STDIN_SOURCE: &[&str] = &["pad-size", "multi-line-timeout"];
-pub(crate) const LEGACY_WILDCARD: &[&str] = &["recursive", "force-directory-polling"];
-pub(crate) const WILDCARD: &[&str] = &["base-dir", "filename-pattern", "recursive", "max-files", "monitor-method"];
-pub(crate) const PIPE_SOURCE: &[&str] = &["optional", "pad-size", "create-dirs"];
-pub(crate) const PROGRAM_SOURCE: &[&str] = &["inherit-environment"];
-
-/// `dest_writer_option` and `dest_driver_option` run by the runtime (`log-fifo-size()`,
-/// `disk-buffer()`) and the writers of this module, besides [`WriterOptions`],
-/// [`TemplateOptions`] and [`LocalZoneOptions`].
-pub(crate) const WRITER_DEST: &[&str] = &[
-    "flush-lines",
-    "sync",
-    "sync-freq",
+    "log-fetch-limit",
     "flush-timeout",
-    "suppress",
-    "mark-freq",
-    "mark",
-    "mark-mode",
-    "time-reopen",
-    "log-fifo-size",
-    "throttle",
     "persist-name",
-    // Kept by the runtime behind the destination's queue.
-    "disk-buffer",
+    "optional",
+    "multi-line-timeout",
+    "monitor-method",
+    "dir-owner",
+    "dir-group",
+    "dir-perm",
 ];
-pub(crate) const FILE_DEST: &[&str] =
-    &["time-reap", "create-dirs", "optional", "overwrite-if-older", "remove-if-older", "symlink-as", "fsync"];
-pub(crate) const PIPE_DEST: &[&str] = &["time-reap", "create-dirs"];
-pub(crate) const PROGRAM_DEST: &[&str] = &["keep-alive", "inherit-environment"];
-pub(crate) const USERTTY: &[&str] = &["time-reopen"];
 
-/// What each file-family driver runs, in groups; [`crate::consumed`] declares the same.
+/// The readers' options of this module, besides [`ReaderOptions`].
+pub(crate) const READER_SOURCE: &[&str] = SourceReaderOptions::DRIVER_OPTIONS;
+pub(crate) const FILE_PERM: &[&str] = PermOptions::DRIVER_OPTIONS;
+pub(crate) const RECORD: &[&str] = RecordOptions::DRIVER_OPTIONS;
+pub(crate) const FOLLOW: &[&str] = FollowOptions::DRIVER_OPTIONS;
+/// `force-directory-polling()` is obsolete (the front end says so) and changes nothing.
+pub(crate) const LEGACY_WILDCARD: &[&str] = &["recursive", "force-directory-polling"];
+pub(crate) const WILDCARD: &[&str] = WildcardOptions::DRIVER_OPTIONS;
+pub(crate) const PIPE_SOURCE: &[&str] = PipeSourceOptions::DRIVER_OPTIONS;
+pub(crate) const PROGRAM: &[&str] = ProgramOptions::DRIVER_OPTIONS;
+
+/// What the runtime runs behind a destination's queue: MARK messages, `suppress()`, the queue
+/// itself (`log-fifo-size()`, `disk-buffer()`, named by `persist-name()`).
+pub(crate) const DEST_QUEUE: &[&str] =
+    &["suppress", "mark-freq", "mark", "mark-mode", "log-fifo-size", "persist-name", "disk-buffer"];
+pub(crate) const FILE_DEST: &[&str] = FileDestinationOptions::DRIVER_OPTIONS;
+pub(crate) const PIPE_DEST: &[&str] = &["time-reap", "create-dirs"];
+pub(crate) const PROGRAM_DEST: &[&str] = ProgramDestinationOptions::DRIVER_OPTIONS;
+pub(crate) const USERTTY: &[&str] = ReopenOptions::DRIVER_OPTIONS;
+
+/// What each file-family driver runs (or accepts without effect, as syslog-ng does), in groups;
+/// [`crate::consumed`] declares the same.
 pub(crate) const LEGACY_FILE_SOURCE_OPTIONS: &[&[&str]] =
-    &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE, LEGACY_WILDCARD];
+    &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, RECORD, FOLLOW, LEGACY_WILDCARD, NO_EFFECT];
 pub(crate) const FILE_SOURCE_OPTIONS: &[&[&str]] =
-    &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE];
+    &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, RECORD, FOLLOW, NO_EFFECT];
 /// follow-freq() would make syslog-ng poll `stat("-")`; standard input is read as a stream.
 pub(crate) const STDIN_SOURCE_OPTIONS: &[&[&str]] =
-    &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, STDIN_SOURCE];
+    &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, RECORD, NO_EFFECT];
 pub(crate) const WILDCARD_SOURCE_OPTIONS: &[&[&str]] =
-    &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, FILE_SOURCE, WILDCARD];
+    &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, RECORD, FOLLOW, WILDCARD, NO_EFFECT];
 pub(crate) const PIPE_SOURCE_OPTIONS: &[&[&str]] =
-    &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, MULTI_LINE, PIPE_SOURCE];
-pub(crate) const PROGRAM_SOURCE_OPTIONS: &[&[&str]] = &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, PROGRAM_SOURCE];
+    &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, FILE_PERM, RECORD, PIPE_SOURCE, NO_EFFECT];
+pub(crate) const PROGRAM_SOURCE_OPTIONS: &[&[&str]] =
+    &[ReaderOptions::DRIVER_OPTIONS, READER_SOURCE, PROGRAM, NO_EFFECT];
 pub(crate) const FILE_DEST_OPTIONS: &[&[&str]] = &[
     WriterOptions::DRIVER_OPTIONS,
     TemplateOptions::DRIVER_OPTIONS,
     LocalZoneOptions::DRIVER_OPTIONS,
-    WRITER_DEST,
+    FileWriterOptions::DRIVER_OPTIONS,
+    ReopenOptions::DRIVER_OPTIONS,
+    ThrottleOptions::DRIVER_OPTIONS,
+    DEST_QUEUE,
     FILE_PERM,
     FILE_DEST,
+    NO_EFFECT,
 ];
 pub(crate) const PIPE_DEST_OPTIONS: &[&[&str]] = &[
     WriterOptions::DRIVER_OPTIONS,
     TemplateOptions::DRIVER_OPTIONS,
     LocalZoneOptions::DRIVER_OPTIONS,
-    WRITER_DEST,
+    FileWriterOptions::DRIVER_OPTIONS,
+    ReopenOptions::DRIVER_OPTIONS,
+    ThrottleOptions::DRIVER_OPTIONS,
+    DEST_QUEUE,
     FILE_PERM,
     PIPE_DEST,
+    NO_EFFECT,
+];
+/// `program()` destinations write each batch at once: `flush-lines()` and its old names do not
+/// apply.
+pub(crate) const PROGRAM_DEST_OPTIONS: &[&[&str]] = &[
+    WriterOptions::DRIVER_OPTIONS,
+    TemplateOptions::DRIVER_OPTIONS,
+    LocalZoneOptions::DRIVER_OPTIONS,
+    ReopenOptions::DRIVER_OPTIONS,
+    ThrottleOptions::DRIVER_OPTIONS,
+    DEST_QUEUE,
+    PROGRAM,
+    PROGRAM_DEST,
+    NO_EFFECT,
 ];
 
 /// Checks a source driver's options; `legacy_wildcard`: a `file()` whose path has wildcards.
@@ -114,17 +130,17 @@ pub fn source(opts: &Options<'_>, legacy_wildcard: bool) -> Result<(), DriverErr
         }
     }
     allowed(opts, groups, "source")?;
-    for flag in opts.words("flags") {
-        if matches!(flag.as_str(), "store-raw-message" | "guess-timezone") {
-            return Err(refused(opts, "flags", &format!("flags({flag})"), "source"));
-        }
+    let flags = ReaderOptions::read(opts).flags;
+    if let Some(flag) = flags.iter().find(|f| matches!(*f, "store-raw-message" | "guess-timezone")) {
+        return Err(refused(opts, "flags", &format!("flags({flag})"), "source"));
     }
-    if let Some(format) = opts.str("format") {
+    let reader = SourceReaderOptions::read(opts);
+    if let Some(format) = &reader.format {
         if !format.eq_ignore_ascii_case("syslog") && !format.eq_ignore_ascii_case("linux-kmsg") {
             return Err(refused(opts, "format", &format!("format({format})"), "source"));
         }
     }
-    if let Some(enc) = opts.str("encoding") {
+    if let Some(enc) = &reader.encoding {
         if !matches!(enc.to_ascii_lowercase().as_str(), "utf-8" | "utf8") {
             return Err(refused(opts, "encoding", &format!("encoding(\"{enc}\")"), "source"));
         }
@@ -140,19 +156,17 @@ pub fn destination(opts: &Options<'_>) -> Result<(), DriverError> {
     let groups: &[&[&str]] = match opts.name() {
         "file" => FILE_DEST_OPTIONS,
         "pipe" => PIPE_DEST_OPTIONS,
-        "program" => &[
-            WriterOptions::DRIVER_OPTIONS,
-            TemplateOptions::DRIVER_OPTIONS,
-            LocalZoneOptions::DRIVER_OPTIONS,
-            WRITER_DEST,
-            PROGRAM_DEST,
-        ],
+        "program" => PROGRAM_DEST_OPTIONS,
         "usertty" => &[USERTTY],
         _ => &[
             WriterOptions::DRIVER_OPTIONS,
             TemplateOptions::DRIVER_OPTIONS,
             LocalZoneOptions::DRIVER_OPTIONS,
-            WRITER_DEST,
+            FileWriterOptions::DRIVER_OPTIONS,
+            ReopenOptions::DRIVER_OPTIONS,
+            ThrottleOptions::DRIVER_OPTIONS,
+            DEST_QUEUE,
+            NO_EFFECT,
         ],
     };
     allowed(opts, groups, "destination")

@@ -25,6 +25,7 @@ pub mod follow;
 pub mod kmsg;
 pub mod kmsg_record;
 pub mod lines;
+pub mod options;
 pub mod perms;
 pub mod persist;
 pub mod program;
@@ -45,19 +46,21 @@ use rsng_proto::syslog::ParseFlags;
 use crate::internal;
 use crate::options::Options;
 use crate::receive::Receiver;
-use crate::writer::{WireFormat, Writer};
+use crate::writer::{WireFormat, Writer, WriterOptions};
 use crate::{BuildContext, Destination, DriverError, Source};
 pub use destination::request_reopen;
 use destination::{FileDestination, Kind};
 use follow::{FileSource, FollowSettings, WildcardSource};
 use lines::MultiLine;
+use options::{
+    FileDestinationOptions, FileWriterOptions, FollowOptions, PipeSourceOptions, ProgramDestinationOptions,
+    ProgramOptions, RecordOptions, ReopenOptions, SourceReaderOptions, ThrottleOptions, WildcardOptions,
+};
 use perms::FilePerms;
 use stream::{AtEof, ReadSettings, StreamSource};
 
 /// Messages posted at once by a reader unless `log-fetch-limit()`/`log-iw-size()` say fewer.
 const SOURCE_BATCH: usize = 256;
-/// syslog-ng's `time-reopen()` default.
-const TIME_REOPEN: i64 = 60;
 /// syslog-ng's `time-reap()` default.
 const TIME_REAP: i64 = 60;
 /// syslog-ng's `flush-lines()` default.
@@ -65,9 +68,9 @@ const FLUSH_LINES: i64 = 100;
 /// The most messages written with one call (`IOV_MAX`, which syslog-ng also caps it to).
 const FLUSH_LINES_MAX: usize = 1024;
 /// syslog-ng's `log-fifo-size()` default.
-const LOG_FIFO_SIZE: i64 = 10_000;
+const LOG_FIFO_SIZE: usize = 10_000;
 /// syslog-ng's `max-files()` default of wildcard sources.
-const MAX_FILES: i64 = 100;
+const MAX_FILES: usize = 100;
 /// Configured times are capped to this many seconds (136 years), so that adding them to a clock
 /// reading cannot overflow.
 const MAX_SECONDS: i64 = u32::MAX as i64;
@@ -205,17 +208,12 @@ fn secs(n: i64) -> Duration {
 }
 
 /// A number of seconds, fractions allowed (`follow-freq(0.5)`).
-fn seconds(opts: &Options<'_>, name: &str) -> Option<f64> {
-    match opts.get(name)? {
+fn seconds(value: &Value) -> Option<f64> {
+    match value {
         Value::Float(f) => Some(*f),
         Value::Int(n) => Some(*n as f64),
         Value::Str(s) | Value::Raw(s) => s.trim().parse().ok(),
-        Value::List(items) if items.len() == 1 => match &items[0] {
-            Value::Float(f) => Some(*f),
-            Value::Int(n) => Some(*n as f64),
-            Value::Str(s) | Value::Raw(s) => s.trim().parse().ok(),
-            _ => None,
-        },
+        Value::List(items) if items.len() == 1 => seconds(&items[0]),
         _ => None,
     }
 }
@@ -227,15 +225,17 @@ fn option_span<'a>(opts: &Options<'a>, name: &str) -> &'a rsng_config::source_ma
 /// The reading settings of a file-family source.
 fn read_settings(object: &str, opts: Options<'_>, defaults: ParseFlags) -> Result<ReadSettings, DriverError> {
     let receiver = Receiver::new(object, opts, defaults, true);
-    let compile_re = |name: &str| -> Result<Option<pcre2::bytes::Regex>, DriverError> {
-        match opts.str(name) {
+    let reader = SourceReaderOptions::read(&opts);
+    let record = RecordOptions::read(&opts);
+    let compile_re = |name: &str, pattern: &Option<String>| -> Result<Option<pcre2::bytes::Regex>, DriverError> {
+        match pattern {
             None => Ok(None),
             Some(p) => lines::compile_pattern(p).map(Some).map_err(|e| DriverError::new(e, option_span(&opts, name))),
         }
     };
-    let prefix = compile_re("multi-line-prefix")?;
-    let garbage = compile_re("multi-line-garbage")?;
-    let mode = opts.str("multi-line-mode").map(str::to_ascii_lowercase);
+    let prefix = compile_re("multi-line-prefix", &record.multi_line_prefix)?;
+    let garbage = compile_re("multi-line-garbage", &record.multi_line_garbage)?;
+    let mode = record.multi_line_mode.as_deref().map(str::to_ascii_lowercase);
     let regexp = matches!(mode.as_deref(), Some("regexp" | "prefix-garbage" | "prefix-suffix"));
     if !regexp && (prefix.is_some() || garbage.is_some()) {
         return Err(DriverError::new(
@@ -255,7 +255,7 @@ fn read_settings(object: &str, opts: Options<'_>, defaults: ParseFlags) -> Resul
         Some("prefix-suffix") => MultiLine::PrefixSuffix { prefix, suffix: garbage },
         _ => MultiLine::None,
     };
-    let pad_size = opts.int("pad-size").filter(|&n| n > 0).unwrap_or(0) as usize;
+    let pad_size = record.pad_size;
     if pad_size > 0 && !matches!(multi_line, MultiLine::None) {
         return Err(DriverError::new("pad-size() and multi-line-mode() can not be used together", opts.span()));
     }
@@ -265,14 +265,14 @@ fn read_settings(object: &str, opts: Options<'_>, defaults: ParseFlags) -> Resul
             opts.span(),
         ));
     }
-    let limit = |name: &str| opts.int(name).filter(|&n| n > 0).map_or(SOURCE_BATCH, |n| n as usize);
+    let limit = |n: Option<usize>| n.unwrap_or(SOURCE_BATCH);
     Ok(ReadSettings {
         receiver: Arc::new(receiver),
-        use_syslogng_pid: opts.bool("use-syslogng-pid").unwrap_or(false),
+        use_syslogng_pid: reader.use_syslogng_pid,
         multi_line,
         pad_size,
-        batch: limit("log-fetch-limit").min(limit("log-iw-size")).max(1),
-        linux_kmsg: opts.str("format").is_some_and(|f| f.eq_ignore_ascii_case("linux-kmsg")),
+        batch: limit(reader.log_fetch_limit).min(limit(reader.log_iw_size)).max(1),
+        linux_kmsg: reader.format.as_deref().is_some_and(|f| f.eq_ignore_ascii_case("linux-kmsg")),
     })
 }
 
@@ -336,7 +336,7 @@ fn file_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Result<Bo
         }));
     }
     let settings = follow_settings(object, opts, ctx, defaults)?;
-    let key = follow::persist_key(path, opts.str("persist-name"));
+    let key = follow::persist_key(path, SourceReaderOptions::read(&opts).persist_name.as_deref());
     Ok(Box::new(FileSource { settings: Arc::new(settings), path: PathBuf::from(path), key }))
 }
 
@@ -346,7 +346,8 @@ fn follow_settings(
     ctx: &BuildContext,
     defaults: ParseFlags,
 ) -> Result<FollowSettings, DriverError> {
-    let freq = seconds(&opts, "follow-freq").unwrap_or(1.0);
+    let follow = FollowOptions::read(&opts);
+    let freq = follow.follow_freq.as_ref().and_then(seconds).unwrap_or(1.0);
     if freq <= 0.0 {
         return Err(DriverError::new(
             format!("Unable to determine how to monitor this file, follow_freq() unset and it is not possible to poll it with the current ivykis polling method. Set follow-freq() for regular files; filename='{}'", opts.positional().unwrap_or_default()),
@@ -354,7 +355,7 @@ fn follow_settings(
         ));
     }
     let follow_freq = Duration::from_secs_f64(freq.min(1e6));
-    let multi_line_timeout = opts.int("multi-line-timeout").filter(|&n| n > 0).map(secs);
+    let multi_line_timeout = follow.multi_line_timeout.map(secs);
     if let Some(t) = multi_line_timeout {
         if follow_freq >= t {
             return Err(DriverError::new(
@@ -378,16 +379,16 @@ fn wildcard_source(
     ctx: &BuildContext,
     legacy: Option<(PathBuf, String)>,
 ) -> Result<Box<dyn Source>, DriverError> {
+    let wildcard = WildcardOptions::read(&opts);
     let (base_dir, pattern) = match legacy {
         Some(l) => l,
         None => {
-            let base = opts
-                .str("base-dir")
-                .ok_or_else(|| DriverError::new("Error: base-dir option is required", opts.span()))?;
-            let pattern = opts
-                .str("filename-pattern")
+            let base =
+                wildcard.base_dir.ok_or_else(|| DriverError::new("Error: base-dir option is required", opts.span()))?;
+            let pattern = wildcard
+                .filename_pattern
                 .ok_or_else(|| DriverError::new("Error: filename-pattern option is required", opts.span()))?;
-            (PathBuf::from(base), pattern.to_string())
+            (PathBuf::from(base), pattern)
         }
     };
     let defaults = ParseFlags { local: true, ..ParseFlags::default() };
@@ -396,8 +397,8 @@ fn wildcard_source(
         settings: Arc::new(settings),
         base_dir,
         pattern,
-        recursive: opts.bool("recursive").unwrap_or(false),
-        max_files: opts.int("max-files").filter(|&n| n > 0).unwrap_or(MAX_FILES) as usize,
+        recursive: wildcard.recursive,
+        max_files: wildcard.max_files.unwrap_or(MAX_FILES),
         object: object.to_string(),
     }))
 }
@@ -409,10 +410,10 @@ fn pipe_source(object: &str, opts: Options<'_>) -> Result<Box<dyn Source>, Drive
     // pipe() has expected no hostname in its messages since syslog-ng 3.2.
     let defaults = ParseFlags { expect_hostname: false, local: true, ..ParseFlags::default() };
     let settings = read_settings(object, opts, defaults)?;
-    let create_dirs = opts.bool_or_global("create-dirs").unwrap_or(false);
-    let file = match open_pipe(Path::new(path), &perms, create_dirs) {
+    let pipe = PipeSourceOptions::read(&opts);
+    let file = match open_pipe(Path::new(path), &perms, pipe.create_dirs) {
         Ok(f) => Some(f),
-        Err(e) if opts.bool("optional") == Some(true) => {
+        Err(e) if pipe.optional => {
             internal::error(format!("Error opening file for reading; filename='{path}', error='{e}'"));
             None
         }
@@ -508,7 +509,7 @@ fn program_source(object: &str, opts: Options<'_>) -> Result<Box<dyn Source>, Dr
     let defaults = ParseFlags { local: true, ..ParseFlags::default() };
     Ok(Box::new(program::ProgramSource {
         cmdline: opts.positional().unwrap_or_default().to_string(),
-        inherit_environment: opts.bool("inherit-environment").unwrap_or(true),
+        inherit_environment: ProgramOptions::read(&opts).inherit_environment,
         settings: read_settings(object, opts, defaults)?,
         time_reopen: time_reopen(&opts),
     }))
@@ -516,18 +517,21 @@ fn program_source(object: &str, opts: Options<'_>) -> Result<Box<dyn Source>, Dr
 
 /// The writer of a file-family destination: `flags(syslog-protocol)` formats RFC 5424 lines.
 fn writer(opts: Options<'_>, ctx: &BuildContext) -> Result<Writer, DriverError> {
-    let format =
-        if opts.words("flags").iter().any(|f| f == "syslog-protocol") { WireFormat::Syslog } else { WireFormat::File };
+    let format = if WriterOptions::read(&opts).flags.contains("syslog-protocol") {
+        WireFormat::Syslog
+    } else {
+        WireFormat::File
+    };
     Writer::new(opts, format, ctx)
 }
 
 fn time_reopen(opts: &Options<'_>) -> Duration {
-    secs(opts.int_or_global("time-reopen").filter(|&n| n > 0).unwrap_or(TIME_REOPEN))
+    secs(ReopenOptions::read(opts).time_reopen)
 }
 
 /// `throttle()` of a destination driver.
 pub(crate) fn throttle(opts: &Options<'_>) -> Throttle {
-    Throttle::new(opts.int("throttle").filter(|&n| n > 0).map_or(0, |n| n.min(i64::from(u32::MAX)) as u32))
+    Throttle::new(ThrottleOptions::read(opts).throttle.min(i64::from(u32::MAX)) as u32)
 }
 
 fn file_destination(opts: Options<'_>, ctx: &BuildContext, kind: Kind) -> Result<Box<dyn Destination>, DriverError> {
@@ -536,21 +540,20 @@ fn file_destination(opts: Options<'_>, ctx: &BuildContext, kind: Kind) -> Result
     let path = compile(text, &ctx.compile)
         .map_err(|e| DriverError::new(format!("error compiling the file name template `{text}`: {e}"), opts.span()))?;
     let literal = path.as_literal().map(|p| p.as_bytes().to_vec());
-    let time_reap = match opts.int("time-reap") {
+    let o = FileDestinationOptions::read(&opts);
+    let w = FileWriterOptions::read(&opts);
+    let time_reap = match o.time_reap {
         Some(n) => Some(n),
         None if literal.is_some() => None,
-        None => Some(opts.globals.int("time-reap").unwrap_or(TIME_REAP)),
+        None => Some(o.global_time_reap.unwrap_or(TIME_REAP)),
     }
     .filter(|&n| n > 0)
     .map(secs);
-    let flush_lines = ["flush-lines", "sync", "sync-freq"]
-        .iter()
-        .find_map(|n| opts.int(n))
-        .or_else(|| opts.globals.int("flush-lines"))
+    let flush_lines = (w.flush_lines.or(w.sync).or(w.sync_freq))
+        .or(w.global_flush_lines)
         .unwrap_or(FLUSH_LINES)
         .clamp(1, FLUSH_LINES_MAX as i64) as usize;
-    let overwrite_if_older =
-        opts.int("overwrite-if-older").or_else(|| opts.int("remove-if-older")).filter(|&n| n > 0).map(secs);
+    let overwrite_if_older = o.overwrite_if_older.or(o.remove_if_older).filter(|&n| n > 0).map(secs);
     let local_zone = crate::writer::LocalZoneOptions::read(&opts).local_time_zone;
     let time_zone = match local_zone.as_deref() {
         Some(z) => Some(crate::writer::parse_time_zone(z).ok_or_else(|| {
@@ -569,15 +572,15 @@ fn file_destination(opts: Options<'_>, ctx: &BuildContext, kind: Kind) -> Result
         path_opts,
         writer: writer(opts, ctx)?,
         perms: FilePerms::from_options(&opts, true)?,
-        create_dirs: opts.bool_or_global("create-dirs").unwrap_or(false),
+        create_dirs: o.create_dirs,
         time_reap,
         time_reopen: time_reopen(&opts),
         flush_lines,
-        fsync: opts.bool("fsync").unwrap_or(false),
+        fsync: o.fsync,
         overwrite_if_older,
-        symlink_as: opts.str("symlink-as").map(PathBuf::from),
-        ignore_errors: opts.words("flags").iter().any(|f| f == "ignore-errors"),
-        max_pending: opts.int_or_global("log-fifo-size").filter(|&n| n > 0).unwrap_or(LOG_FIFO_SIZE) as usize,
+        symlink_as: o.symlink_as.map(PathBuf::from),
+        ignore_errors: WriterOptions::read(&opts).flags.contains("ignore-errors"),
+        max_pending: w.log_fifo_size.unwrap_or(LOG_FIFO_SIZE),
         throttle: throttle(&opts),
         targets: Default::default(),
         reopen_seen: destination::reopen_generation(),
@@ -591,13 +594,14 @@ fn program_destination(
 ) -> Result<Box<dyn Destination>, DriverError> {
     check::destination(&opts)?;
     let cmdline = opts.positional().unwrap_or_default().to_string();
-    let key = match opts.str("persist-name") {
+    let o = ProgramDestinationOptions::read(&opts);
+    let key = match &o.persist_name {
         Some(name) => format!("afprogram_dd_name.{name}"),
         None => format!("afprogram_dd_name({cmdline},{object})"),
     };
     Ok(Box::new(program::ProgramDestination {
-        inherit_environment: opts.bool("inherit-environment").unwrap_or(true),
-        keep_alive: opts.bool("keep-alive").unwrap_or(false),
+        inherit_environment: ProgramOptions::read(&opts).inherit_environment,
+        keep_alive: o.keep_alive,
         key,
         writer: writer(opts, ctx)?,
         time_reopen: time_reopen(&opts),
@@ -612,7 +616,7 @@ fn usertty_destination(opts: Options<'_>) -> Result<Box<dyn Destination>, Driver
         .map_err(|e| DriverError::new(format!("error compiling the usertty() line: {e}"), opts.span()))?;
     Ok(Box::new(usertty::UserTty {
         user: opts.positional().unwrap_or_default().to_string(),
-        time_reopen: opts.int_or_global("time-reopen").filter(|&n| n > 0).unwrap_or(TIME_REOPEN).min(MAX_SECONDS),
+        time_reopen: ReopenOptions::read(&opts).time_reopen.min(MAX_SECONDS),
         line,
         opts: FormatOptions { time_zone: Some(jiff::tz::TimeZone::system()), ..FormatOptions::default() },
         utmp: PathBuf::from(usertty::UTMP),

@@ -11,6 +11,9 @@ use std::path::Path;
 use nix::sys::stat::{fchmod, Mode};
 use nix::unistd::{fchown, Gid, Uid};
 
+use rsng_config::ir::Value;
+
+use super::options::{GlobalPermOptions, PermOptions};
 use crate::options::Options;
 use crate::DriverError;
 
@@ -41,28 +44,24 @@ impl FilePerms {
     /// # Errors
     /// An unknown user or group.
     pub fn from_options(opts: &Options<'_>, inherit: bool) -> Result<FilePerms, DriverError> {
-        let get = |name: &str| {
-            let own = opts.get(name);
-            if inherit {
-                own.or_else(|| opts.globals.get(name))
-            } else {
-                own
-            }
-        };
-        let user = |name: &str| -> Result<Option<u32>, DriverError> {
-            match get(name).and_then(crate::options::as_str) {
+        let own = PermOptions::read(opts);
+        let global = if inherit { GlobalPermOptions::read(opts) } else { GlobalPermOptions::none() };
+        // The driver's value, else (when inheriting) the global one.
+        let pick = |own: &Option<Value>, global: &Option<Value>| own.clone().or_else(|| global.clone());
+        let user = |name: &str, value: Option<Value>| -> Result<Option<u32>, DriverError> {
+            match value.as_ref().and_then(crate::options::as_str) {
                 None | Some("") => Ok(None),
                 Some(u) => lookup_user(u).map(Some).map_err(|e| opt_error(opts, name, e)),
             }
         };
-        let group = |name: &str| -> Result<Option<u32>, DriverError> {
-            match get(name).and_then(crate::options::as_str) {
+        let group = |name: &str, value: Option<Value>| -> Result<Option<u32>, DriverError> {
+            match value.as_ref().and_then(crate::options::as_str) {
                 None | Some("") => Ok(None),
                 Some(g) => lookup_group(g).map(Some).map_err(|e| opt_error(opts, name, e)),
             }
         };
-        let mode = |name: &str, default: u32| -> Option<u32> {
-            match get(name).and_then(crate::options::as_int) {
+        let mode = |value: Option<Value>, default: u32| -> Option<u32> {
+            match value.as_ref().and_then(crate::options::as_int) {
                 Some(n) if n >= 0 => Some((n & 0o7777) as u32),
                 Some(_) => None,
                 None if inherit => Some(default),
@@ -70,9 +69,24 @@ impl FilePerms {
             }
         };
         Ok(FilePerms {
-            file: Perms { uid: user("owner")?, gid: group("group")?, mode: mode("perm", DEFAULT_PERM) },
-            dir: Perms { uid: user("dir-owner")?, gid: group("dir-group")?, mode: mode("dir-perm", DEFAULT_DIR_PERM) },
+            file: Perms {
+                uid: user("owner", pick(&own.owner, &global.owner))?,
+                gid: group("group", pick(&own.group, &global.group))?,
+                mode: mode(pick(&own.perm, &global.perm), DEFAULT_PERM),
+            },
+            dir: Perms {
+                uid: user("dir-owner", pick(&own.dir_owner, &global.dir_owner))?,
+                gid: group("dir-group", pick(&own.dir_group, &global.dir_group))?,
+                mode: mode(pick(&own.dir_perm, &global.dir_perm), DEFAULT_DIR_PERM),
+            },
         })
+    }
+}
+
+impl GlobalPermOptions {
+    /// No global permissions (file sources do not inherit them).
+    fn none() -> GlobalPermOptions {
+        GlobalPermOptions { owner: None, group: None, perm: None, dir_owner: None, dir_group: None, dir_perm: None }
     }
 }
 

@@ -61,7 +61,7 @@ pub fn build_destination(
         ));
         settings.workers = 1;
     }
-    if settings.workers > 1 && opts.get("disk-buffer").is_some() {
+    if settings.workers > 1 && o.disk_buffer.is_some() {
         internal::warning(format!(
             "kafka-c() with disk-buffer() runs one worker in rsng; workers='{}', location='{location}'",
             settings.workers

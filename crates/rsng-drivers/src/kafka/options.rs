@@ -59,6 +59,8 @@ crate::typed_options! {
             pub retries: u32 = "retries" if (|&n| n > 0) or (3);
             /// Names the transactional id with `sync-send(yes)`.
             pub persist_name: String = "persist-name";
+            /// Whether the queue is a disk buffer (one worker then).
+            pub disk_buffer: rsng_config::ir::Value = "disk-buffer";
         }
         inherited {
             /// Seconds to wait before trying again after an error.

@@ -6,6 +6,6 @@ use crate::options::Options;
 
 /// `(component, id, instance)` of a `kafka-c()` driver.
 pub fn stats_name(object: &str, index: usize, opts: Options<'_>) -> (String, String, String) {
-    let topic = opts.str("topic").unwrap_or_default();
+    let topic = super::options::KafkaOptions::read(&opts).topic.unwrap_or_default();
     ("dst.kafka".to_string(), format!("{object}#{index}"), format!("kafka,{topic}"))
 }

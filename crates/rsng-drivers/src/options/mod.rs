@@ -4,6 +4,7 @@
 //! The IR has already checked every value against the option tables, so these getters only
 //! convert; a value of an unexpected shape reads as absent.
 
+pub mod globals;
 pub mod typed;
 
 use std::sync::{Arc, Mutex};
@@ -33,6 +34,12 @@ impl Globals {
         self.reads.lock().unwrap_or_else(|e| e.into_inner()).push(name.to_string());
         rsng_config::ir::note_read(None, name);
         self.peek(name)
+    }
+
+    /// A copy whose lookups are not counted as the drivers' dependencies (the options of the
+    /// daemon itself: statistics, MARK of `internal()`, `$UNIQID`), though still noted as read.
+    pub fn detached(&self) -> Globals {
+        Globals { options: self.options.clone(), version4: self.version4, reads: Arc::default() }
     }
 
     /// The value of `name`, without recording the lookup.

@@ -192,6 +192,27 @@ macro_rules! typed_options {
                         $(, $gdefault)?), )*
                 }
             }
+
+            /// Reads the struct from the globals alone, for what belongs to no driver (the
+            /// driver's own options take their defaults). Each lookup is recorded in
+            /// `globals`; see [`$crate::options::Globals::detached`] for reads no driver
+            /// depends on.
+            #[allow(clippy::redundant_closure_call, unused_variables, dead_code)]
+            pub fn read_globals(globals: &$crate::options::Globals) -> $name {
+                use $crate::options::typed::OptionField;
+                let global = |name: &str| globals.get(name).into_iter().collect::<Vec<_>>();
+                $name {
+                    $( $dfield: $crate::__typed_option_value!(
+                        <$dty as OptionField>::from_values(&[]) $(.filter($dfilter))?
+                        $(, $ddefault)?), )*
+                    $( $ifield: $crate::__typed_option_value!(
+                        <$ity as OptionField>::from_values(&global($iopt)) $(.filter($ifilter))?
+                        $(, $idefault)?), )*
+                    $( $gfield: $crate::__typed_option_value!(
+                        <$gty as OptionField>::from_values(&global($gopt)) $(.filter($gfilter))?
+                        $(, $gdefault)?), )*
+                }
+            }
         }
     };
 }

@@ -30,7 +30,7 @@ pub fn build_destination(
                 .map_err(|e| DriverError::new(format!("error compiling template `{text}`: {e}"), opts.span()))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    if settings.workers > 1 && opts.get("disk-buffer").is_some() {
+    if settings.workers > 1 && options::RedisOptions::read(&opts).disk_buffer.is_some() {
         internal::warning(format!(
             "redis() with disk-buffer() runs one worker in rsng; workers='{}', location='{location}'",
             settings.workers

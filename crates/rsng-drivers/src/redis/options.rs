@@ -46,6 +46,10 @@ crate::typed_options! {
             pub flush_lines: usize = "flush-lines" if (|&n| n > 0);
             pub batch_timeout: u64 = "batch-timeout" if (|&n| n > 0);
             pub retries: u32 = "retries" if (|&n| n > 0) or (3);
+            /// Names the stats row instead of the host and port.
+            pub persist_name: String = "persist-name";
+            /// Whether the queue is a disk buffer (one worker then).
+            pub disk_buffer: rsng_config::ir::Value = "disk-buffer";
         }
         inherited {
             /// Seconds to wait before trying again after an error.

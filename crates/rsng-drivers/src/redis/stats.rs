@@ -5,13 +5,10 @@ use crate::options::Options;
 
 /// `(component, id, instance)` of a `redis()` driver.
 pub fn stats_name(object: &str, index: usize, opts: Options<'_>) -> (String, String, String) {
-    let instance = match opts.str("persist-name") {
+    let o = super::options::RedisOptions::read(&opts);
+    let instance = match o.persist_name {
         Some(p) => format!("redis,{p}"),
-        None => {
-            let host = opts.str("host").unwrap_or(super::options::DEFAULT_HOST);
-            let port = opts.int("port").unwrap_or(i64::from(super::options::DEFAULT_PORT));
-            format!("redis,{host},{port}")
-        }
+        None => format!("redis,{},{}", o.host, o.port.unwrap_or(i64::from(super::options::DEFAULT_PORT))),
     };
     ("dst.redis".to_string(), format!("{object}#{index}"), instance)
 }
