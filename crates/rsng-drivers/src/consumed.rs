@@ -414,6 +414,13 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
             &[DISK_BUFFER, AMQP_VALUE_PAIRS],
             &[],
         ),
+        (Context::Destination, "example-destination") => consumes(
+            &[THREADED_QUEUE, crate::example::ExampleDestinationOptions::DRIVER_OPTIONS],
+            &[THREADED_DEST_NO_EFFECT],
+            &[],
+            &[DISK_BUFFER],
+            &[],
+        ),
         (Context::Destination, "mqtt") => consumes(
             &[
                 THREADED_QUEUE,

@@ -317,11 +317,6 @@ fn every_accepted_option_is_used_or_warned_about() {
     };
     let usable = |o: &OptionSpec| matches!(o.status, Status::Current | Status::Obsolete(_));
     for spec in DRIVERS {
-        // The example destination is a template for writing drivers, outside the schema's
-        // promise; every driver rsng runs is checked.
-        if spec.context == Context::Destination && spec.name == "example-destination" {
-            continue;
-        }
         for option in spec.options.iter().flat_map(|set| set.iter()).filter(|o| usable(o)) {
             if !seen.insert((spec.context, spec.name, option.name)) {
                 continue;
