@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use rsng_tests::{mask_receive_times, oracle_skipped, rsng_bin, Daemon, RunningDaemon, TempDir};
+use rsng_tests::{mask_receive_times, oracle_bin, oracle_skipped, rsng_bin, Daemon, RunningDaemon, TempDir};
 
 /// Runs `config(port, output file)` in `daemon`, sends `input` over one TCP connection, and
 /// returns what the daemon wrote once `lines` lines are there (or after 20 s).
@@ -926,4 +926,61 @@ fn syslog_protocol_flag_of_network_destinations() {
     }
     assert!(seen[0].starts_with("<13>1 ") && seen[0].contains(" p 5 - - first\n"), "syslog-ng wrote {:?}", seen[0]);
     assert_eq!(seen[1], seen[0], "rsng differs from syslog-ng");
+}
+
+/// `encoding()` of socket sources: what peers send is converted to UTF-8 before it is cut into
+/// messages, over TCP and UDP; a byte the character set does not have is skipped. An unknown
+/// character set is refused while loading, as syslog-ng refuses it.
+#[test]
+fn encoding_of_socket_sources() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("encoding").expect("tempdir");
+    let mut outputs = Vec::new();
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let dir = tmp.path().join(daemon.name());
+        fs::create_dir_all(&dir).expect("dir");
+        let out = dir.join("out");
+        let (running, ports, _) = RunningDaemon::start(daemon, &dir, 1, 2, |p| {
+            format!(
+                "@version: 3.38\n\
+                 source s {{ tcp(ip(127.0.0.1) port({}) encoding(\"ISO-8859-2\") flags(no-parse));\n\
+                 udp(ip(127.0.0.1) port({}) encoding(\"latin2\") flags(no-parse));\n\
+                 tcp(ip(127.0.0.1) port({}) encoding(\"ASCII\") flags(no-parse)); }};\n\
+                 destination d {{ file(\"{}\" template(\"$MSG\\n\")); }};\n\
+                 log {{ source(s); destination(d); }};\n",
+                p.tcp[0],
+                p.udp[0],
+                p.tcp[1],
+                out.display()
+            )
+        });
+        running.send_tcp(ports.tcp[0], b"caf\xe9 \xb1\nzweite Zeile \xdf\n");
+        running.send_udp(&[ports.udp[0]], &[&b"datagram \xe9\xb1"[..]]);
+        running.send_tcp(ports.tcp[1], b"ascii \xe9x\n");
+        let count = || fs::read_to_string(&out).map_or(0, |t| t.lines().count());
+        running.wait_for(20, || count() >= 4);
+        assert!(running.stop(), "{} did not stop", daemon.name());
+        let mut lines: Vec<String> = fs::read_to_string(&out).unwrap_or_default().lines().map(String::from).collect();
+        // The sources run side by side: their order in the file is not fixed.
+        lines.sort();
+        outputs.push(lines);
+    }
+    assert_eq!(outputs[0], ["ascii x", "café ą", "datagram éą", "zweite Zeile ß"], "syslog-ng wrote");
+    assert_eq!(outputs[1], outputs[0], "rsng differs from syslog-ng");
+
+    let conf = tmp.path().join("unknown.conf");
+    fs::write(
+        &conf,
+        "@version: 3.38\nsource s { tcp(ip(127.0.0.1) port(1) encoding(\"NO-SUCH-SET\")); };\n\
+         destination d { file(\"/dev/null\"); };\nlog { source(s); destination(d); };\n",
+    )
+    .expect("write");
+    for (what, bin) in [("syslog-ng", oracle_bin()), ("rsng", rsng_bin().to_path_buf())] {
+        let out = Command::new(bin).arg("--syntax-only").arg("-f").arg(&conf).output().expect("run");
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{what} accepted an unknown encoding");
+        assert!(text.contains("unknown encoding \"NO-SUCH-SET\""), "{what}: {text}");
+    }
 }

@@ -130,8 +130,6 @@ const READER_FLAGS: &[&str] = &[
 /// Values of options the socket sources do not run that leave syslog-ng doing what rsng does.
 const SOCKET_SOURCE_INERT: &[(&str, &str)] = &[
     ("format", "syslog"),
-    ("encoding", "utf-8"),
-    ("encoding", "utf8"),
     ("keep-alive", "yes"),
     ("dynamic-window-size", "0"),
     ("use-syslogng-pid", "no"),

@@ -22,6 +22,7 @@
 //! (see [`pipeline`] for where they post messages), one writer per destination.
 
 pub mod amqp;
+pub mod charset;
 pub mod consumed;
 pub mod disk_buffer;
 pub mod example;

@@ -57,6 +57,8 @@ pub struct Receiver {
     pub parse_without_host: ParseOptions,
     /// `flags(store-raw-message)`: the frame as received becomes `$RAWMSG`.
     pub store_raw_message: bool,
+    /// `encoding()` of a socket source: the character set its input is converted from.
+    pub encoding: Option<Arc<str>>,
     /// `flags(guess-timezone)`: a header stamp within a day of the receive time that is off by
     /// whole quarter hours gets that difference as its zone.
     pub guess_timezone: bool,
@@ -198,8 +200,14 @@ impl Receiver {
             bad_hostname,
             parse_without_host: ParseOptions { flags: without_host, default_pri },
             store_raw_message: o.flags.contains("store-raw-message"),
+            encoding: None,
             guess_timezone: o.flags.contains("guess-timezone"),
         }
+    }
+
+    /// A converter of this source's input to UTF-8, when it has an `encoding()`.
+    pub fn decoder(&self) -> Option<crate::charset::Decoder> {
+        self.encoding.as_deref().and_then(crate::charset::Decoder::new)
     }
 
     /// The current time as a receive time: shown in the process's own zone, as syslog-ng stamps

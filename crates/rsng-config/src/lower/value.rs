@@ -237,6 +237,7 @@ impl Lowerer<'_> {
                 | Kind::StringList
                 | Kind::User
                 | Kind::UnixGroup
+                | Kind::Encoding
         ) && name != "transport"
             // syslog-ng's grammar takes the keyword itself here.
             && !(name == "inject-mode" && same_name(&t.value, "internal"))
@@ -317,6 +318,19 @@ impl Lowerer<'_> {
                             "no such file",
                         )
                         .help(format!("`{name}()` is read while the configuration is loaded; the file must exist"));
+                    self.push(d);
+                    return None;
+                }
+                Some(Value::Str(t.value.to_string()))
+            }
+            Kind::Encoding => {
+                if !encoding_known(&t.value) {
+                    let d = self.error_at(
+                        codes::INVALID_VALUE,
+                        format!("unknown encoding \"{}\"", t.value),
+                        t.span.clone(),
+                        "iconv does not know this character set",
+                    );
                     self.push(d);
                     return None;
                 }
@@ -437,6 +451,20 @@ impl Lowerer<'_> {
         self.push(d);
         Some(Value::Str(v.to_string()))
     }
+}
+
+/// Whether iconv converts from character set `name` to UTF-8 (what `encoding()` asks for).
+fn encoding_known(name: &str) -> bool {
+    let (Ok(to), Ok(from)) = (std::ffi::CString::new("UTF-8"), std::ffi::CString::new(name)) else { return false };
+    // SAFETY: both arguments are valid C strings; a descriptor that opened is closed at once.
+    unsafe {
+        let cd = nix::libc::iconv_open(to.as_ptr(), from.as_ptr());
+        if cd as isize == -1 {
+            return false;
+        }
+        nix::libc::iconv_close(cd);
+    }
+    true
 }
 
 #[cfg(test)]

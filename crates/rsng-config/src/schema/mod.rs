@@ -87,6 +87,9 @@ pub enum Kind {
     ExistingFile,
     /// A path checked only at run time.
     Path,
+    /// A character set the system's iconv converts from (`encoding()`); unknown ones are an
+    /// error while parsing, as in syslog-ng.
+    Encoding,
     /// A user name or uid; empty means "leave as is". Unknown users are an error.
     User,
     /// A group name or gid; empty means "leave as is". Unknown groups are an error.

@@ -107,7 +107,7 @@ pub static READER_OPTIONS: &[O] = &[
     // Message format plugin name (`syslog`, `linux-kmsg`, ...), resolved at start-up.
     O::new("format", Kind::String),
     // source_proto_option; unknown encodings are an error while parsing.
-    O::new("encoding", Kind::String),
+    O::new("encoding", Kind::Encoding),
     O::new("log-msg-size", POSITIVE_INTEGER),
     O::new("trim-large-messages", Kind::YesNo),
     O::new("check-program", Kind::YesNo).rejected(ONLY_4X),

@@ -312,6 +312,7 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
         receiver.unix_credentials = pass;
     }
     receiver.pid_from_credentials = name == "system";
+    receiver.encoding = o.encoding.as_deref().map(Arc::from);
     // `$PROTO` and `$DESTPORT` of messages from IP peers: the listener's protocol and port.
     receiver.destination = match &bound {
         Bound::Tcp(l) => l.local_addr().ok().map(|a| (6, a.port())),

@@ -69,6 +69,8 @@ crate::typed_options! {
             /// The flow-control window; a stream listener shares it out among its connections
             /// ([`ListenerOptions::window`]).
             pub log_iw_size: usize = "log-iw-size" if (|&n| n > 0);
+            /// The character set peers send in, converted to UTF-8 ([`crate::charset`]).
+            pub encoding: String = "encoding";
         }
         inherited {}
         global {

@@ -555,6 +555,10 @@ pub async fn read_stream<S: AsyncRead + Unpin>(mut stream: S, conn: Connection, 
     info.dest = local;
     let mut splitter = Splitter::new(framing, receiver.max_msg_size);
     let mut buf = StreamBuffer::new();
+    // `encoding()`: reads go through a converter first; octet-counted frames are taken as
+    // sent, as by syslog-ng's framed reader.
+    let mut decoder = if matches!(framing, Framing::Text | Framing::TextWithNuls) { receiver.decoder() } else { None };
+    let mut raw: Vec<u8> = Vec::new();
     let mut batch: Vec<LogMessage> = Vec::with_capacity(BATCH);
     loop {
         // A stop must not wait for a window that a blocked destination never opens.
@@ -563,13 +567,23 @@ pub async fn read_stream<S: AsyncRead + Unpin>(mut stream: S, conn: Connection, 
             _ = shutdown.cancelled() => break,
         }
         let room = buf.make_room();
+        let target = if decoder.is_some() {
+            raw.clear();
+            raw.reserve(room);
+            &mut raw
+        } else {
+            &mut buf.data
+        };
         let read = tokio::select! {
-            r = stream.read_buf(&mut buf.data) => r,
+            r = stream.read_buf(target) => r,
             _ = shutdown.cancelled() => break,
         };
         let eof = match read {
             Ok(0) => true,
             Ok(n) => {
+                if let Some(d) = &mut decoder {
+                    d.stream(&raw, &mut buf.data);
+                }
                 buf.after_read(n, room);
                 false
             }
@@ -578,6 +592,10 @@ pub async fn read_stream<S: AsyncRead + Unpin>(mut stream: S, conn: Connection, 
                 true
             }
         };
+        if eof && decoder.as_mut().is_some_and(|d| d.end_of_stream()) {
+            // As syslog-ng: what was pending is dropped with the cut character.
+            buf.data.clear();
+        }
         crate::fault::hit(crate::fault::Point::Connection);
         receiver.refresh(&mut info);
         // One shared copy of what was read; the messages cut from it point into it.
@@ -694,6 +712,7 @@ async fn receive_udp(
     let fd = socket.as_raw_fd();
     let mut batch: Vec<LogMessage> = Vec::with_capacity(64);
     let mut last: Option<(IpAddr, rsng_core::message::ReceiveInfo)> = None;
+    let (mut decoder, mut converted) = (receiver.decoder(), Vec::new());
     loop {
         tokio::select! {
             _ = ctx.port.ready() => {}
@@ -709,6 +728,15 @@ async fn receive_udp(
             let Ok(n) = socket.try_io(tokio::io::Interest::READABLE, || datagrams.recv(fd)) else { break };
             for i in 0..n {
                 let (bytes, Some(peer)) = datagrams.get(i) else { continue };
+                let bytes = match &mut decoder {
+                    Some(d) => {
+                        if !d.datagram(bytes, &mut converted) {
+                            continue;
+                        }
+                        &converted[..]
+                    }
+                    None => bytes,
+                };
                 let ip = normalize_ip(peer.ip());
                 let info = match &mut last {
                     Some((last_ip, info)) if *last_ip == ip => info,
@@ -764,6 +792,7 @@ async fn receive_unix_dgram(socket: tokio::net::UnixDatagram, receiver: Arc<Rece
     let mut info = receiver.info(None);
     let fd = socket.as_raw_fd();
     let mut text = Vec::with_capacity(16);
+    let (mut decoder, mut converted) = (receiver.decoder(), Vec::new());
     loop {
         tokio::select! {
             _ = ctx.port.ready() => {}
@@ -777,7 +806,16 @@ async fn receive_unix_dgram(socket: tokio::net::UnixDatagram, receiver: Arc<Rece
         let mut next = Some(first);
         while let Some(result) = next.take() {
             if let Ok((n, creds)) = result {
-                let payload = datagram(&buf[..n], receiver.max_msg_size);
+                let bytes = match &mut decoder {
+                    Some(d) => {
+                        if !d.datagram(&buf[..n], &mut converted) {
+                            converted.clear();
+                        }
+                        &converted[..]
+                    }
+                    None => &buf[..n],
+                };
+                let payload = datagram(bytes, receiver.max_msg_size);
                 if !payload.is_empty() || receiver.empty_lines {
                     ctx.port.note_size(payload.len());
                     let mut msg = receiver.message(payload, &info);
