@@ -520,8 +520,10 @@ fn stdin_source_reads_to_the_end_and_stops() {
     assert_eq!(compare(root.path(), "out.log", false), 3);
 }
 
-/// Runs rsng on `config` expecting it to refuse to start; returns its error output.
-fn rsng_refuses(config: &str) -> String {
+/// Runs rsng on `config` expecting it to refuse to start; returns its error output. With
+/// `syntax_only_too`, `--syntax-only` must give the same verdict with the same error line, and
+/// not warn about the refused option as ignored.
+fn rsng_refuses(config: &str, syntax_only_too: bool) -> String {
     let tmp = TempDir::new("file-refuse").expect("tempdir");
     let conf = tmp.path().join("rsng.conf");
     fs::write(&conf, format!("{HEADER}{}\n", config.replace("@DIR@", &tmp.path().display().to_string()))).unwrap();
@@ -529,19 +531,31 @@ fn rsng_refuses(config: &str) -> String {
     cmd.arg("-F").arg("-f").arg(&conf).arg("-R").arg(tmp.path().join("p")).arg("-p").arg(tmp.path().join("pid"));
     let out = run_with_timeout(cmd, tmp.path(), Duration::from_secs(10)).expect("run rsng");
     assert_eq!(out.code, Some(1), "rsng started although it should refuse; stderr:\n{}", out.stderr);
+    let mut check = Command::new(rsng_bin());
+    check.arg("--syntax-only").arg("-f").arg(&conf);
+    let checked = run_with_timeout(check, tmp.path(), Duration::from_secs(10)).expect("run rsng --syntax-only");
+    if syntax_only_too {
+        assert_eq!(checked.code, Some(1), "--syntax-only accepts what start-up refuses:\n{}", out.stderr);
+        let error = out.stderr.lines().find(|l| l.starts_with("rsng:")).expect("an error line");
+        assert!(checked.stderr.contains(error), "--syntax-only gives another error:\n{}", checked.stderr);
+        assert!(!checked.stderr.contains("ignored"), "a refused option is also warned about:\n{}", checked.stderr);
+    } else {
+        // Refusals that depend on the system (the file's type), as syslog-ng's init makes them.
+        assert_eq!(checked.code, Some(0), "--syntax-only: {}", checked.stderr);
+    }
     out.stderr
 }
 
 #[test]
 fn options_rsng_does_not_run_are_refused() {
     let cases = [
-        ("source s { file(\"@DIR@/x\" flags(store-raw-message)); }; log { source(s); };", "store-raw-message"),
-        ("source s { file(\"@DIR@/x\" encoding(\"latin2\")); }; log { source(s); };", "encoding"),
-        ("source s { wildcard-file(filename-pattern(\"*.log\")); }; log { source(s); };", "base-dir"),
-        ("source s { file(\"@DIR@/x\" follow-freq(0)); }; log { source(s); };", "follow_freq"),
+        ("source s { file(\"@DIR@/x\" flags(store-raw-message)); }; log { source(s); };", "store-raw-message", true),
+        ("source s { file(\"@DIR@/x\" encoding(\"latin2\")); }; log { source(s); };", "encoding", true),
+        ("source s { wildcard-file(filename-pattern(\"*.log\")); }; log { source(s); };", "base-dir", true),
+        ("source s { file(\"@DIR@/x\" follow-freq(0)); }; log { source(s); };", "follow_freq", false),
     ];
-    for (config, word) in cases {
-        let err = rsng_refuses(config);
+    for (config, word, syntax_only_too) in cases {
+        let err = rsng_refuses(config, syntax_only_too);
         assert!(err.contains(word), "the error does not name `{word}`:\n{err}");
     }
 }

@@ -76,9 +76,9 @@ fn unused_options_are_warned_about_at_start_up_and_with_syntax_only() {
         format!(
             "@version: 3.38\n\
              options {{ stats-freq(0); sync(5); }};\n\
-             source s {{ network(ip(127.0.0.1) port({port}) hook-commands(startup(\"true\"))); }};\n\
+             source s {{ network(ip(127.0.0.1) port({port}) hook-commands(startup(\"true\")) use-syslogng-pid(yes)); }};\n\
              destination d {{ file(\"{}\" disk-buffer(dir(\"{}\") mem-buf-size(10000))); }};\n\
-             destination u {{ udp(\"127.0.0.1\" port(9) spoof-source(no) flush-lines(5)); }};\n\
+             destination u {{ udp(\"127.0.0.1\" port(9) spoof-source(no) flags(ignore-errors)); }};\n\
              log {{ source(s); destination(d); destination(u); }};\n",
             out.display(),
             tmp.path().display()
@@ -99,9 +99,9 @@ fn unused_options_are_warned_about_at_start_up_and_with_syntax_only() {
     let syntax_stderr = String::from_utf8_lossy(&check.stderr).replace(&conf.display().to_string(), "CONF");
     let start_stderr = after_reload.replace(&tmp.path().join("rsng.conf").display().to_string(), "CONF");
     let expected = [
-        "WARNING: option not implemented by rsng, ignored; option='sync', driver='options', location='CONF:2:26'",
+        "WARNING: option not implemented by rsng, ignored; option='use-syslogng-pid', driver='network()', location='CONF:3:",
         "WARNING: option not implemented by rsng, ignored; option='disk-buffer.mem-buf-size', driver='file()', location='CONF:4:",
-        "WARNING: option not implemented by rsng, ignored; option='flush-lines', driver='udp()', location='CONF:5:",
+        "WARNING: option not implemented by rsng, ignored; option='flags(ignore-errors)', driver='udp()', location='CONF:5:",
     ];
     for stderr in [&syntax_stderr, &start_stderr] {
         let lines = warnings(stderr);
@@ -668,6 +668,28 @@ fn long_hostnames_and_log_prefix_are_the_old_names() {
     let input = b"<13>Dec  6 10:00:00 sender prog[1]: one\n";
     let Some((oracle, rsng)) = both("long-hostnames", &config, input, 1) else { return };
     assert!(oracle.starts_with("sender|pfx|one"), "{oracle}");
+    assert_same(&oracle, &rsng, 1);
+}
+
+/// The global `long-hostnames(yes)` is the obsolete spelling of the global
+/// `chain-hostnames(yes)`: a network message keeps its header's host name instead of the
+/// sender's (here `localhost`).
+#[test]
+fn global_long_hostnames_is_chain_hostnames() {
+    let config = |port: u16, out: &Path| {
+        format!(
+            "@version: 3.38
+             options {{ long-hostnames(yes); }};
+             source s {{ network(ip(127.0.0.1) port({port})); }};
+             destination d {{ file(\"{}\" template(\"$HOST|$PROGRAM|$MSG\\n\")); }};
+             log {{ source(s); destination(d); }};
+",
+            out.display()
+        )
+    };
+    let input = b"<13>Dec  6 10:00:00 sender prog[1]: remote\n";
+    let Some((oracle, rsng)) = both("global-long-hostnames", &config, input, 1) else { return };
+    assert_eq!(oracle, "sender|prog|remote\n", "without the option syslog-ng writes localhost");
     assert_same(&oracle, &rsng, 1);
 }
 

@@ -179,8 +179,6 @@ const SOCKET_DEST_NO_EFFECT: &[&str] = &[
 /// changes nothing (every destination has its own task).
 const SOCKET_WRITER_FLAGS: &[&str] = &["no-multi-line", "syslog-protocol", "threaded"];
 
-const SOCKET_DEST_INERT: &[(&str, &str)] = &[("flush-lines", "0"), ("sync", "0"), ("sync-freq", "0")];
-
 /// `disk-buffer()` options the disk queue runs (the runtime's `disk_options`).
 const DISK_BUFFER: &[&str] = &[
     "disk-buffer.dir",
@@ -337,10 +335,10 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
             "network" | "syslog" | "tcp" | "tcp6" | "udp" | "udp6" | "unix-stream" | "unix-dgram",
         ) => consumes(
             SOCKET_DEST,
-            &[SOCKET_DEST_NO_EFFECT],
+            &[SOCKET_DEST_NO_EFFECT, check::NO_FLUSH_LINES],
             SOCKET_WRITER_FLAGS,
             &[DISK_BUFFER, FAILOVER],
-            SOCKET_DEST_INERT,
+            &[],
         ),
         (Context::Destination, "file") => {
             consumes(FILE_DEST_OPTIONS, &[FILE_NO_EFFECT], ALL_FILE_FLAGS, &[DISK_BUFFER], FILE_INERT)
@@ -350,7 +348,7 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
         }
         (Context::Destination, "program") => consumes(
             PROGRAM_DEST_OPTIONS,
-            &[FILE_NO_EFFECT, NO_LOCAL_NAMES],
+            &[FILE_NO_EFFECT, NO_LOCAL_NAMES, check::NO_FLUSH_LINES],
             ALL_FILE_FLAGS,
             &[DISK_BUFFER],
             FILE_INERT,
@@ -471,10 +469,7 @@ static GLOBALS: &[&[&str]] = &[
 /// `log-fetch-limit()` were removed in syslog-ng and are ignored there too.
 const GLOBAL_NO_EFFECT: &[&str] = &["flush-timeout", "time-sleep", "threaded", "log-iw-size", "log-fetch-limit"];
 
-/// Global values with which an option rsng does not run changes nothing.
-const GLOBAL_INERT: &[(&str, &str)] = &[("sync", "0"), ("sync-freq", "0"), ("long-hostnames", "no")];
-
 /// What the global `options {}` consumes.
 pub fn globals() -> Consumes {
-    consumes(GLOBALS, &[GLOBAL_NO_EFFECT], &[], &[], GLOBAL_INERT)
+    consumes(GLOBALS, &[GLOBAL_NO_EFFECT], &[], &[], &[])
 }

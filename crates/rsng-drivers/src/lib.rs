@@ -158,6 +158,19 @@ pub fn build_source(object: &str, driver: &Driver, ctx: &BuildContext) -> Result
     }
 }
 
+/// The checks of `driver`'s options that its build runs before it touches the system, so that
+/// `--syntax-only` refuses what start-up refuses.
+///
+/// # Errors
+/// The first option rsng does not run, as the build reports it.
+pub fn check_options(
+    context: rsng_config::schema::Context,
+    driver: &Driver,
+    globals: &options::Globals,
+) -> Result<(), DriverError> {
+    file::check_options(context, &Options::new(driver, globals))
+}
+
 /// The drivers `system()` stands for on this host, written as syslog-ng 3.38 generates them:
 /// the journal where systemd is the init system, else `/dev/log` and the kernel log that can be
 /// read (`--preprocess-into` shows it).

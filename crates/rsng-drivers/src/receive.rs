@@ -110,6 +110,8 @@ crate::typed_options! {
             pub recv_time_zone: String = "recv-time-zone";
             pub bad_hostname: String = "bad-hostname";
             pub global_chain_hostnames: bool = "chain-hostnames";
+            /// The obsolete spelling of the global `chain-hostnames()`.
+            pub global_long_hostnames: bool = "long-hostnames";
         }
     }
 }
@@ -176,7 +178,9 @@ impl Receiver {
             keep_hostname: o.keep_hostname,
             // `long-hostnames()` and `log-prefix()` are the obsolete spellings of
             // `chain-hostnames()` and `program-override()`; the driver's setting wins.
-            chain_hostnames: o.chain_hostnames.or(o.long_hostnames).or(o.global_chain_hostnames).unwrap_or(false),
+            chain_hostnames: (o.chain_hostnames.or(o.long_hostnames))
+                .or(o.global_chain_hostnames.or(o.global_long_hostnames))
+                .unwrap_or(false),
             resolve: HostResolve {
                 use_dns: o.use_dns(),
                 use_fqdn: o.use_fqdn,

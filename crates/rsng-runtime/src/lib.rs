@@ -206,6 +206,28 @@ fn collect_references(path: &LogPath, out: &mut HashSet<(Context, String)>) {
     }
 }
 
+/// The option checks start-up runs on the drivers it builds (the destinations the log paths use,
+/// then their sources), without building them: what `--syntax-only` adds to loading.
+///
+/// # Errors
+/// The first driver option start-up would refuse, with its place.
+pub fn check_options(config: &ir::Config) -> Result<(), BuildError> {
+    let globals = Globals::new(config);
+    let (used, any_catchall) = used_objects(config);
+    let objects = config
+        .destinations
+        .iter()
+        .filter(|o| used.contains(&(Context::Destination, o.name.clone())))
+        .chain(config.sources.iter().filter(|o| any_catchall || used.contains(&(Context::Source, o.name.clone()))));
+    for obj in objects {
+        for driver in &obj.drivers {
+            rsng_drivers::check_options(obj.context, driver, &globals)
+                .map_err(|e| BuildError { message: e.message, span: e.span.or(Some(driver.span)) })?;
+        }
+    }
+    Ok(())
+}
+
 /// The objects the log paths of `config` refer to, and whether a `catchall` path makes every
 /// source used.
 fn used_objects(config: &ir::Config) -> (HashSet<(Context, String)>, bool) {

@@ -311,7 +311,7 @@ fn start_options(cli: &Cli) -> rsng_runtime::StartOptions {
     }
 }
 
-fn print_start_error(config: &ir::Config, e: &rsng_runtime::BuildError) {
+pub(crate) fn print_start_error(config: &ir::Config, e: &rsng_runtime::BuildError) {
     match &e.span {
         Some(span) => eprintln!("rsng: {}; location='{}'", e.message, config.location(span)),
         None => eprintln!("rsng: {}", e.message),

@@ -52,6 +52,13 @@ fn main() -> ExitCode {
     match rsng_config::load_file(&cli.cfgfile, &opts) {
         Ok(loaded) => {
             print_reports(&loaded.warnings);
+            // What start-up refuses in a driver's options before it touches the system, checked
+            // first so that `--syntax-only` gives start-up's verdict and a refused option is not
+            // also warned about as ignored.
+            if let Err(e) = rsng_runtime::check_options(&loaded.config) {
+                daemon::print_start_error(&loaded.config, &e);
+                return ExitCode::from(1);
+            }
             print_unused_options(&loaded.config);
             if cli.syntax_only {
                 return ExitCode::SUCCESS;

@@ -34,6 +34,10 @@ pub(crate) const NO_EFFECT: &[&str] = &[
     "dir-perm",
 ];
 
+/// syslog-ng 3.38 reads `flush-lines()` (and its old names `sync()`, `sync-freq()`) only in its
+/// file writer; its program and socket writers send whatever the queue holds, as rsng's do.
+pub(crate) const NO_FLUSH_LINES: &[&str] = &["flush-lines", "sync", "sync-freq"];
+
 /// The readers' options of this module, besides [`ReaderOptions`].
 pub(crate) const READER_SOURCE: &[&str] = SourceReaderOptions::DRIVER_OPTIONS;
 pub(crate) const FILE_PERM: &[&str] = PermOptions::DRIVER_OPTIONS;
@@ -93,9 +97,10 @@ pub(crate) const PIPE_DEST_OPTIONS: &[&[&str]] = &[
     PIPE_DEST,
     NO_EFFECT,
 ];
-/// `program()` destinations write each batch at once: `flush-lines()` and its old names do not
-/// apply.
+/// `program()` destinations write each batch at once: `flush-lines()` and its old names have
+/// no effect, as in syslog-ng, whose program writer does not read them.
 pub(crate) const PROGRAM_DEST_OPTIONS: &[&[&str]] = &[
+    NO_FLUSH_LINES,
     WriterOptions::DRIVER_OPTIONS,
     TemplateOptions::DRIVER_OPTIONS,
     LocalZoneOptions::DRIVER_OPTIONS,
@@ -130,6 +135,14 @@ pub fn source(opts: &Options<'_>, legacy_wildcard: bool) -> Result<(), DriverErr
         }
     }
     allowed(opts, groups, "source")?;
+    if opts.name() == "wildcard-file" {
+        let wildcard = WildcardOptions::read(opts);
+        for (value, name) in [(&wildcard.base_dir, "base-dir"), (&wildcard.filename_pattern, "filename-pattern")] {
+            if value.is_none() {
+                return Err(DriverError::new(format!("Error: {name} option is required"), opts.span()));
+            }
+        }
+    }
     let flags = ReaderOptions::read(opts).flags;
     if let Some(flag) = flags.iter().find(|f| matches!(*f, "store-raw-message" | "guess-timezone")) {
         return Err(refused(opts, "flags", &format!("flags({flag})"), "source"));

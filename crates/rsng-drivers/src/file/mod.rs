@@ -115,6 +115,21 @@ pub fn build_destination(
     }
 }
 
+/// The option checks of a file-family driver, which its build runs before it touches the system
+/// (`--syntax-only` runs them too).
+///
+/// # Errors
+/// The first option rsng does not run.
+pub fn check_options(context: rsng_config::schema::Context, opts: &Options<'_>) -> Result<(), DriverError> {
+    use rsng_config::schema::Context;
+    match (context, opts.name()) {
+        (Context::Source, "file") => check::source(opts, opts.positional().unwrap_or_default().contains(['*', '?'])),
+        (Context::Source, "wildcard-file" | "pipe" | "stdin" | "program") => check::source(opts, false),
+        (Context::Destination, "file" | "pipe" | "program" | "usertty") => check::destination(opts),
+        _ => Ok(()),
+    }
+}
+
 /// The kernel log source `system()` adds on Linux, as syslog-ng 3.38 chooses it: `/dev/kmsg`
 /// with `format(linux-kmsg)` when that device opens and seeks, else `/proc/kmsg`; both with
 /// `flags(kernel)`, `program-override("kernel")` and `keep-timestamp(no)`. `None` when neither
@@ -550,7 +565,7 @@ fn file_destination(opts: Options<'_>, ctx: &BuildContext, kind: Kind) -> Result
     .filter(|&n| n > 0)
     .map(secs);
     let flush_lines = (w.flush_lines.or(w.sync).or(w.sync_freq))
-        .or(w.global_flush_lines)
+        .or(w.global_flush_lines.or(w.global_sync_freq).or(w.global_sync))
         .unwrap_or(FLUSH_LINES)
         .clamp(1, FLUSH_LINES_MAX as i64) as usize;
     let overwrite_if_older = o.overwrite_if_older.or(o.remove_if_older).filter(|&n| n > 0).map(secs);

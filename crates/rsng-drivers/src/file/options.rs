@@ -138,7 +138,10 @@ crate::typed_options! {
             pub log_fifo_size: usize = "log-fifo-size" if (|&n| n > 0);
         }
         global {
+            /// `sync()` and `sync-freq()` are its obsolete names.
             pub global_flush_lines: i64 = "flush-lines";
+            pub global_sync: i64 = "sync";
+            pub global_sync_freq: i64 = "sync-freq";
         }
     }
 }
