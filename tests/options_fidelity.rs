@@ -76,7 +76,7 @@ fn unused_options_are_warned_about_at_start_up_and_with_syntax_only() {
         format!(
             "@version: 3.38\n\
              options {{ stats-freq(0); sync(5); }};\n\
-             source s {{ network(ip(127.0.0.1) port({port}) hook-commands(startup(\"true\")) use-syslogng-pid(yes)); }};\n\
+             source s {{ network(ip(127.0.0.1) port({port}) hook-commands(startup(\"true\")) dynamic-window-size(1000)); }};\n\
              destination d {{ file(\"{}\" disk-buffer(dir(\"{}\") mem-buf-size(10000))); }};\n\
              destination u {{ udp(\"127.0.0.1\" port(9) spoof-source(no) flags(ignore-errors)); }};\n\
              log {{ source(s); destination(d); destination(u); }};\n",
@@ -99,7 +99,7 @@ fn unused_options_are_warned_about_at_start_up_and_with_syntax_only() {
     let syntax_stderr = String::from_utf8_lossy(&check.stderr).replace(&conf.display().to_string(), "CONF");
     let start_stderr = after_reload.replace(&tmp.path().join("rsng.conf").display().to_string(), "CONF");
     let expected = [
-        "WARNING: option not implemented by rsng, ignored; option='use-syslogng-pid', driver='network()', location='CONF:3:",
+        "WARNING: option not implemented by rsng, ignored; option='dynamic-window-size', driver='network()', location='CONF:3:",
         "WARNING: option not implemented by rsng, ignored; option='disk-buffer.mem-buf-size', driver='file()', location='CONF:4:",
         "WARNING: option not implemented by rsng, ignored; option='flags(ignore-errors)', driver='udp()', location='CONF:5:",
     ];
@@ -1005,4 +1005,47 @@ fn encoding_of_socket_sources() {
         assert!(!out.status.success(), "{what} accepted an unknown encoding");
         assert!(text.contains("unknown encoding \"NO-SUCH-SET\""), "{what}: {text}");
     }
+}
+
+/// `use-syslogng-pid(yes)` of a network source: `$PID` is the daemon's own, not the one the
+/// message carries; without it the message's stays.
+#[test]
+fn use_syslogng_pid_of_network_sources() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("own-pid").expect("tempdir");
+    let mut outputs = Vec::new();
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let dir = tmp.path().join(daemon.name());
+        fs::create_dir_all(&dir).expect("dir");
+        let out = dir.join("out");
+        let (running, ports, _) = RunningDaemon::start(daemon, &dir, 0, 2, |p| {
+            format!(
+                "@version: 3.38\n\
+                 source s {{ network(ip(127.0.0.1) port({}) use-syslogng-pid(yes));\n\
+                 network(ip(127.0.0.1) port({}) use-syslogng-pid(no)); }};\n\
+                 destination d {{ file(\"{}\" template(\"$PID|$PROGRAM|$MSG\\n\")); }};\n\
+                 log {{ source(s); destination(d); }};\n",
+                p.tcp[0],
+                p.tcp[1],
+                out.display()
+            )
+        });
+        running.send_tcp(ports.tcp[0], b"<13>Jan  1 00:00:00 host prog[123]: own\n");
+        running.send_tcp(ports.tcp[1], b"<13>Jan  1 00:00:00 host prog[123]: sender's\n");
+        let count = || fs::read_to_string(&out).map_or(0, |t| t.lines().count());
+        running.wait_for(20, || count() >= 2);
+        let pid = running.pid().to_string();
+        assert!(running.stop(), "{} did not stop", daemon.name());
+        let text = fs::read_to_string(&out).unwrap_or_default();
+        let mut lines: Vec<String> = text
+            .lines()
+            .map(|l| if l.starts_with(&format!("{pid}|")) { l.replacen(&pid, "OWN", 1) } else { l.into() })
+            .collect();
+        lines.sort();
+        outputs.push(lines);
+    }
+    assert_eq!(outputs[0], ["123|prog|sender's", "OWN|prog|own"], "syslog-ng wrote");
+    assert_eq!(outputs[1], outputs[0], "rsng differs from syslog-ng");
 }

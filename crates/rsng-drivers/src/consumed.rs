@@ -128,13 +128,8 @@ const READER_FLAGS: &[&str] = &[
 ];
 
 /// Values of options the socket sources do not run that leave syslog-ng doing what rsng does.
-const SOCKET_SOURCE_INERT: &[(&str, &str)] = &[
-    ("format", "syslog"),
-    ("keep-alive", "yes"),
-    ("dynamic-window-size", "0"),
-    ("use-syslogng-pid", "no"),
-    ("so-passcred", "yes"),
-];
+const SOCKET_SOURCE_INERT: &[(&str, &str)] =
+    &[("format", "syslog"), ("keep-alive", "yes"), ("dynamic-window-size", "0"), ("so-passcred", "yes")];
 
 /// The kernel log that `system()` reads beside `/dev/log` takes nothing from `system()`'s
 /// options; `exclude-kmsg()` is ignored by syslog-ng 3.38 too.
@@ -294,7 +289,7 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
             &[MQTT_SOURCE_NO_EFFECT],
             MQTT_SOURCE_FLAGS,
             &[],
-            &[("use-syslogng-pid", "no")],
+            &[],
         ),
         (Context::Source, "internal") => consumes(
             &[
@@ -302,10 +297,11 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
                 &["host-override", "keep-timestamp", "tags"],
                 &["use-fqdn", "use-dns", "dns-cache", "normalize-hostnames", "log-fifo-size"],
             ],
-            &[&["read-old-records"]],
+            // Internal messages carry rsng's own pid already.
+            &[&["read-old-records", "use-syslogng-pid"]],
             &[],
             &[],
-            &[("use-syslogng-pid", "no")],
+            &[],
         ),
         // `persist-name()` is not used by 3.38's journal reader (its key is fixed); the journal
         // keeps what is not read yet, so the reader waits for room in every destination and
@@ -315,7 +311,7 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
             &[&["persist-name", "log-iw-size"]],
             &[],
             &[],
-            &[("use-syslogng-pid", "no")],
+            &[],
         ),
         (Context::Source, "file") => {
             consumes(LEGACY_FILE_SOURCE_OPTIONS, &[FILE_NO_EFFECT], ALL_FILE_FLAGS, &[], FILE_INERT)

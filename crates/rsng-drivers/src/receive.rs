@@ -57,6 +57,8 @@ pub struct Receiver {
     pub parse_without_host: ParseOptions,
     /// `flags(store-raw-message)`: the frame as received becomes `$RAWMSG`.
     pub store_raw_message: bool,
+    /// `use-syslogng-pid(yes)`: `$PID` is rsng's own.
+    pub use_syslogng_pid: bool,
     /// `encoding()` of a socket source: the character set its input is converted from.
     pub encoding: Option<Arc<str>>,
     /// `flags(guess-timezone)`: a header stamp within a day of the receive time that is off by
@@ -92,6 +94,9 @@ crate::typed_options! {
             pub program_override: Arc<str> = "program-override";
             /// The obsolete spelling of `program-override()`.
             pub log_prefix: Arc<str> = "log-prefix";
+            /// `$PID` becomes the daemon's own, whatever the message said (as syslog-ng does for
+            /// every source).
+            pub use_syslogng_pid: bool = "use-syslogng-pid" or (false);
         }
         inherited {
             pub check_hostname: bool = "check-hostname" or (false);
@@ -206,6 +211,7 @@ impl Receiver {
             store_raw_message: o.flags.contains("store-raw-message"),
             encoding: None,
             guess_timezone: o.flags.contains("guess-timezone"),
+            use_syslogng_pid: o.use_syslogng_pid,
         }
     }
 
@@ -349,6 +355,9 @@ impl Receiver {
         }
         if let Some(program) = &self.program_override {
             msg.set_value("PROGRAM", program.as_bytes());
+        }
+        if self.use_syslogng_pid {
+            msg.set_value("PID", own_pid().as_bytes());
         }
     }
 }

@@ -81,6 +81,17 @@ async fn serve(
     notify_parent: &mut Option<std::os::fd::OwnedFd>,
     level: Option<internal::Level>,
 ) -> u8 {
+    // Installed before anything listens: a SIGHUP or SIGTERM sent as soon as the ports answer
+    // must be acted on once start-up is over, neither lost nor fatal.
+    let (Ok(mut term), Ok(mut int), Ok(mut hup), Ok(mut usr1)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+        signal(SignalKind::user_defined1()),
+    ) else {
+        eprintln!("rsng: cannot install signal handlers");
+        return 1;
+    };
     let mut running = match rsng_runtime::start(&config, &start_options(cli)) {
         Ok(r) => r,
         Err(e) => {
@@ -119,16 +130,6 @@ async fn serve(
     if let Some(pipe) = notify_parent.take() {
         report_to_parent(pipe, false);
     }
-    let (Ok(mut term), Ok(mut int), Ok(mut hup), Ok(mut usr1)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-        signal(SignalKind::user_defined1()),
-    ) else {
-        eprintln!("rsng: cannot install signal handlers");
-        running.stop(STOP_GRACE).await;
-        return 1;
-    };
     let mut watchdog = service_notify::watchdog();
     // The statistics timer (`stats-freq()`, else half `stats-lifetime()`): the next "Log
     // statistics" message and pruning; a reload starts the period again.

@@ -283,7 +283,6 @@ fn read_settings(object: &str, opts: Options<'_>, defaults: ParseFlags) -> Resul
     let limit = |n: Option<usize>| n.unwrap_or(SOURCE_BATCH);
     Ok(ReadSettings {
         receiver: Arc::new(receiver),
-        use_syslogng_pid: reader.use_syslogng_pid,
         multi_line,
         pad_size,
         batch: limit(reader.log_fetch_limit).min(limit(reader.log_iw_size)).max(1),

@@ -15,7 +15,6 @@ crate::typed_options! {
             /// Messages in the pipeline at most; also bounds a read batch.
             pub log_iw_size: usize = "log-iw-size" if (|&n| n > 0);
             pub log_fetch_limit: usize = "log-fetch-limit" if (|&n| n > 0);
-            pub use_syslogng_pid: bool = "use-syslogng-pid" or (false);
             /// `syslog` or `linux-kmsg` ([`super::check`] refuses others).
             pub format: String = "format";
             /// UTF-8 only ([`super::check`] refuses others).

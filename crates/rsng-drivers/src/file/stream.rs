@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::lines::{MultiLine, Splitter, Step};
 use crate::internal;
 use crate::pipeline::SourcePort;
-use crate::receive::{own_pid, Receiver};
+use crate::receive::Receiver;
 use crate::{Source, SourceContext, Task};
 
 /// Bytes asked for per read.
@@ -75,8 +75,6 @@ impl ReadBuf {
 /// How a file-family source turns frames into messages, shared by its readers.
 pub struct ReadSettings {
     pub receiver: Arc<Receiver>,
-    /// `use-syslogng-pid(yes)`: `$PID` is rsng's own.
-    pub use_syslogng_pid: bool,
     pub multi_line: MultiLine,
     pub pad_size: usize,
     /// Messages posted at once at most (`log-fetch-limit()`, `log-iw-size()`).
@@ -103,9 +101,6 @@ impl ReadSettings {
         };
         if let Some(name) = file_name {
             msg.set_value("FILE_NAME", name);
-        }
-        if self.use_syslogng_pid {
-            msg.set_value("PID", own_pid().as_bytes());
         }
         batch.push(msg);
     }
