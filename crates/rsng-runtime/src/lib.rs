@@ -213,12 +213,12 @@ fn collect_references(path: &LogPath, out: &mut HashSet<(Context, String)>) {
 /// The first driver option start-up would refuse, with its place.
 pub fn check_options(config: &ir::Config) -> Result<(), BuildError> {
     let globals = Globals::new(config);
-    let (used, any_catchall) = used_objects(config);
+    let used = used_objects(config);
     let objects = config
         .destinations
         .iter()
-        .filter(|o| used.contains(&(Context::Destination, o.name.clone())))
-        .chain(config.sources.iter().filter(|o| any_catchall || used.contains(&(Context::Source, o.name.clone()))));
+        .filter(|o| used.starts(Context::Destination, &o.name))
+        .chain(config.sources.iter().filter(|o| used.starts(Context::Source, &o.name)));
     for obj in objects {
         for driver in &obj.drivers {
             rsng_drivers::check_options(obj.context, driver, &globals)
@@ -229,8 +229,20 @@ pub fn check_options(config: &ir::Config) -> Result<(), BuildError> {
 }
 
 /// The objects the log paths of `config` refer to, and whether a `catchall` path makes every
-/// source used.
-fn used_objects(config: &ir::Config) -> (HashSet<(Context, String)>, bool) {
+/// source used: what start-up builds.
+struct UsedObjects {
+    referred: HashSet<(Context, String)>,
+    any_catchall: bool,
+}
+
+impl UsedObjects {
+    /// Whether start-up builds the object `name` of `context`.
+    fn starts(&self, context: Context, name: &str) -> bool {
+        (context == Context::Source && self.any_catchall) || self.referred.contains(&(context, name.to_string()))
+    }
+}
+
+fn used_objects(config: &ir::Config) -> UsedObjects {
     let mut used = HashSet::new();
     for p in &config.log_paths {
         collect_references(p, &mut used);
@@ -258,7 +270,7 @@ fn used_objects(config: &ir::Config) -> (HashSet<(Context, String)>, bool) {
             break;
         }
     }
-    (used, config.log_paths.iter().any(|p| p.flags.catchall))
+    UsedObjects { referred: used, any_catchall: config.log_paths.iter().any(|p| p.flags.catchall) }
 }
 
 /// Settings of a start that come from the command line rather than the configuration.
@@ -512,7 +524,7 @@ fn build(
     // Globals read for every driver (the template defaults).
     let common = ctx.globals.reads_since(0);
     let templates = templates_key(config);
-    let (used, any_catchall) = used_objects(config);
+    let used = used_objects(config);
 
     // Destinations: one queue per driver, one outlet per (driver, flow control). A destination
     // whose key is unchanged keeps its queue and writer.
@@ -533,7 +545,7 @@ fn build(
     let global_fifo = daemon.log_fifo_size;
     let stats_level = daemon.stats_level;
     for obj in &config.destinations {
-        if !used.contains(&(Context::Destination, obj.name.clone())) {
+        if !used.starts(Context::Destination, &obj.name) {
             continue;
         }
         for (index, driver) in obj.drivers.iter().enumerate() {
@@ -670,7 +682,7 @@ fn build(
     let mut transforms: HashMap<(Context, String), Vec<Arc<dyn Transform>>> = HashMap::new();
     let mut parser_counters = Vec::new();
     for (context, objects) in [(Context::Parser, &config.parsers), (Context::Rewrite, &config.rewrites)] {
-        for obj in objects.iter().filter(|o| used.contains(&(context, o.name.clone()))) {
+        for obj in objects.iter().filter(|o| used.starts(context, &o.name)) {
             let mut list: Vec<Arc<dyn Transform>> = Vec::new();
             for driver in &obj.drivers {
                 list.push(Arc::new(supervise::Guarded {
@@ -745,7 +757,7 @@ fn build(
     // As in syslog-ng, one journal reader at most among the sources that start.
     let mut journal_readers = 0;
     for obj in &config.sources {
-        if !any_catchall && !used.contains(&(Context::Source, obj.name.clone())) {
+        if !used.starts(Context::Source, &obj.name) {
             continue;
         }
         for driver in obj.drivers.iter().filter(|d| rsng_drivers::journal::reads_journal(d.name)) {

@@ -136,12 +136,7 @@ pub fn source(opts: &Options<'_>, legacy_wildcard: bool) -> Result<(), DriverErr
     }
     allowed(opts, groups, "source")?;
     if opts.name() == "wildcard-file" {
-        let wildcard = WildcardOptions::read(opts);
-        for (value, name) in [(&wildcard.base_dir, "base-dir"), (&wildcard.filename_pattern, "filename-pattern")] {
-            if value.is_none() {
-                return Err(DriverError::new(format!("Error: {name} option is required"), opts.span()));
-            }
-        }
+        wildcard_location(opts, &WildcardOptions::read(opts))?;
     }
     let flags = ReaderOptions::read(opts).flags;
     if let Some(flag) = flags.iter().find(|f| matches!(*f, "store-raw-message" | "guess-timezone")) {
@@ -159,6 +154,21 @@ pub fn source(opts: &Options<'_>, legacy_wildcard: bool) -> Result<(), DriverErr
         }
     }
     Ok(())
+}
+
+/// `base-dir()` and `filename-pattern()` of a `wildcard-file()` source, which it cannot run
+/// without.
+///
+/// # Errors
+/// The first of them missing, in syslog-ng's words.
+pub fn wildcard_location<'w>(
+    opts: &Options<'_>,
+    wildcard: &'w WildcardOptions,
+) -> Result<(&'w str, &'w str), DriverError> {
+    let required = |name: &str| DriverError::new(format!("Error: {name} option is required"), opts.span());
+    let base = wildcard.base_dir.as_deref().ok_or_else(|| required("base-dir"))?;
+    let pattern = wildcard.filename_pattern.as_deref().ok_or_else(|| required("filename-pattern"))?;
+    Ok((base, pattern))
 }
 
 /// Checks a destination driver's options.

@@ -40,6 +40,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rsng_config::ir::Value;
+use rsng_config::schema::Context;
 use rsng_core::template::{compile, CompileContext, FormatOptions};
 use rsng_proto::syslog::ParseFlags;
 
@@ -82,12 +83,10 @@ pub const PROC_KMSG: &str = "/proc/kmsg";
 /// # Errors
 /// An option rsng does not run, or a file that cannot be set up (syslog-ng fails to start then).
 pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Result<Box<dyn Source>, DriverError> {
+    check_options(Context::Source, &opts)?;
     match opts.name() {
         "file" => file_source(object, opts, ctx),
-        "wildcard-file" => {
-            check::source(&opts, false)?;
-            wildcard_source(object, opts, ctx, None)
-        }
+        "wildcard-file" => wildcard_source(object, opts, ctx, None),
         "pipe" => pipe_source(object, opts),
         "stdin" => stdin_source(object, opts),
         "program" => program_source(object, opts),
@@ -104,6 +103,7 @@ pub fn build_destination(
     opts: Options<'_>,
     ctx: &BuildContext,
 ) -> Result<Box<dyn Destination>, DriverError> {
+    check_options(Context::Destination, &opts)?;
     match opts.name() {
         "file" => file_destination(opts, ctx, Kind::File),
         "pipe" => file_destination(opts, ctx, Kind::Pipe),
@@ -120,10 +120,9 @@ pub fn build_destination(
 ///
 /// # Errors
 /// The first option rsng does not run.
-pub fn check_options(context: rsng_config::schema::Context, opts: &Options<'_>) -> Result<(), DriverError> {
-    use rsng_config::schema::Context;
+pub fn check_options(context: Context, opts: &Options<'_>) -> Result<(), DriverError> {
     match (context, opts.name()) {
-        (Context::Source, "file") => check::source(opts, opts.positional().unwrap_or_default().contains(['*', '?'])),
+        (Context::Source, "file") => check::source(opts, is_legacy_wildcard(opts.positional().unwrap_or_default())),
         (Context::Source, "wildcard-file" | "pipe" | "stdin" | "program") => check::source(opts, false),
         (Context::Destination, "file" | "pipe" | "program" | "usertty") => check::destination(opts),
         _ => Ok(()),
@@ -290,6 +289,11 @@ fn read_settings(object: &str, opts: Options<'_>, defaults: ParseFlags) -> Resul
     })
 }
 
+/// A `file()` source path with wildcards: the legacy form of `wildcard-file()`.
+fn is_legacy_wildcard(path: &str) -> bool {
+    path.contains(['*', '?'])
+}
+
 fn open_for_reading(path: &Path) -> io::Result<File> {
     std::fs::OpenOptions::new().read(true).custom_flags(nix::libc::O_NOCTTY | nix::libc::O_NONBLOCK).open(path)
 }
@@ -300,9 +304,7 @@ fn open_error(opts: &Options<'_>, path: &str, e: &io::Error) -> DriverError {
 
 fn file_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Result<Box<dyn Source>, DriverError> {
     let path = opts.positional().unwrap_or_default();
-    let legacy_wildcard = path.contains(['*', '?']);
-    check::source(&opts, legacy_wildcard)?;
-    if legacy_wildcard {
+    if is_legacy_wildcard(path) {
         internal::warning(
             "WARNING: Using wildcard characters in the file() source is deprecated, use wildcard-file() instead. The legacy wildcard file() source can only monitor up to 100 files, use wildcard-file(max-files()) to change this limit;",
         );
@@ -397,12 +399,8 @@ fn wildcard_source(
     let (base_dir, pattern) = match legacy {
         Some(l) => l,
         None => {
-            let base =
-                wildcard.base_dir.ok_or_else(|| DriverError::new("Error: base-dir option is required", opts.span()))?;
-            let pattern = wildcard
-                .filename_pattern
-                .ok_or_else(|| DriverError::new("Error: filename-pattern option is required", opts.span()))?;
-            (PathBuf::from(base), pattern)
+            let (base, pattern) = check::wildcard_location(&opts, &wildcard)?;
+            (PathBuf::from(base), pattern.to_string())
         }
     };
     let defaults = ParseFlags { local: true, ..ParseFlags::default() };
@@ -418,7 +416,6 @@ fn wildcard_source(
 }
 
 fn pipe_source(object: &str, opts: Options<'_>) -> Result<Box<dyn Source>, DriverError> {
-    check::source(&opts, false)?;
     let path = opts.positional().unwrap_or_default();
     let perms = FilePerms::from_options(&opts, true)?;
     // pipe() has expected no hostname in its messages since syslog-ng 3.2.
@@ -482,7 +479,6 @@ fn open_pipe(path: &Path, perms: &FilePerms, create_dirs: bool) -> Result<File, 
 }
 
 fn stdin_source(object: &str, opts: Options<'_>) -> Result<Box<dyn Source>, DriverError> {
-    check::source(&opts, false)?;
     let defaults = ParseFlags { local: true, ..ParseFlags::default() };
     let settings = read_settings(object, opts, defaults)?;
     let file = std::io::stdin().lock().as_fd_owned().map_err(|e| {
@@ -519,7 +515,6 @@ impl<T: std::os::fd::AsFd> AsFdOwned for T {
 }
 
 fn program_source(object: &str, opts: Options<'_>) -> Result<Box<dyn Source>, DriverError> {
-    check::source(&opts, false)?;
     let defaults = ParseFlags { local: true, ..ParseFlags::default() };
     Ok(Box::new(program::ProgramSource {
         cmdline: opts.positional().unwrap_or_default().to_string(),
@@ -549,7 +544,6 @@ pub(crate) fn throttle(opts: &Options<'_>) -> Throttle {
 }
 
 fn file_destination(opts: Options<'_>, ctx: &BuildContext, kind: Kind) -> Result<Box<dyn Destination>, DriverError> {
-    check::destination(&opts)?;
     let text = opts.positional().unwrap_or_default();
     let path = compile(text, &ctx.compile)
         .map_err(|e| DriverError::new(format!("error compiling the file name template `{text}`: {e}"), opts.span()))?;
@@ -606,7 +600,6 @@ fn program_destination(
     opts: Options<'_>,
     ctx: &BuildContext,
 ) -> Result<Box<dyn Destination>, DriverError> {
-    check::destination(&opts)?;
     let cmdline = opts.positional().unwrap_or_default().to_string();
     let o = ProgramDestinationOptions::read(&opts);
     let key = match &o.persist_name {
@@ -625,7 +618,6 @@ fn program_destination(
 }
 
 fn usertty_destination(opts: Options<'_>) -> Result<Box<dyn Destination>, DriverError> {
-    check::destination(&opts)?;
     let line = compile("${FULLDATE} ${HOST} ${MESSAGE}\n", &CompileContext::new())
         .map_err(|e| DriverError::new(format!("error compiling the usertty() line: {e}"), opts.span()))?;
     Ok(Box::new(usertty::UserTty {
