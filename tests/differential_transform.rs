@@ -568,7 +568,9 @@ fn transforms_match_syslog_ng() {
         compile_ctx.add_template(&t.name);
     }
     let persisted = std::cell::RefCell::default();
-    let tctx = TransformContext { config, filters: &filters, compile: &compile_ctx, persisted: &persisted };
+    let globals = rsng_drivers::options::Globals::new(config);
+    let tctx =
+        TransformContext { config, globals: &globals, filters: &filters, compile: &compile_ctx, persisted: &persisted };
     let mut objects: HashMap<String, Vec<Box<dyn Transform>>> = HashMap::new();
     for (context, list, kind) in
         [(Context::Parser, &config.parsers, "parser"), (Context::Rewrite, &config.rewrites, "rewrite")]

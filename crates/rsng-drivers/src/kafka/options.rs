@@ -86,7 +86,7 @@ pub fn read(opts: &Options<'_>, o: &KafkaOptions) -> Result<Settings, DriverErro
     // `config()`: librdkafka properties, each occurrence's text as written.
     let mut config = Vec::new();
     for value in opts.values(CONFIG) {
-        let text = crate::options::as_str(value).unwrap_or_default();
+        let text = crate::options::as_str(&value.value).unwrap_or_default();
         config.extend(parse_properties(text).map_err(|e| err(format!("kafka: invalid config(): {e}")))?);
     }
     Ok(Settings {

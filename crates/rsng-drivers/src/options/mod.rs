@@ -31,9 +31,14 @@ impl Globals {
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {
+        self.get_option(name).map(|o| &o.value)
+    }
+
+    /// As [`Globals::get`], with the option's name and place.
+    pub fn get_option(&self, name: &str) -> Option<&OptionValue> {
         self.reads.lock().unwrap_or_else(|e| e.into_inner()).push(name.to_string());
         rsng_config::ir::note_read(None, name);
-        self.peek(name)
+        self.options.iter().rev().find(|o| o.name == name)
     }
 
     /// A copy whose lookups are not counted as the drivers' dependencies (the options of the
@@ -151,13 +156,13 @@ impl<'a> Options<'a> {
     }
 
     /// The values of every occurrence of option `name`, in order (recording the read).
-    pub fn values(&self, name: &str) -> Vec<&'a Value> {
+    pub fn values(&self, name: &str) -> Vec<&'a OptionValue> {
         self.driver.note(name);
-        self.driver.options.iter().filter(|o| o.name == name).map(|o| &o.value).collect()
+        self.driver.options.iter().filter(|o| o.name == name).collect()
     }
 
     /// The driver's values of `name`, else the global one (recording both reads).
-    pub fn values_or_global(&self, name: &str) -> Vec<&'a Value> {
+    pub fn values_or_global(&self, name: &str) -> Vec<&'a OptionValue> {
         let own = self.values(name);
         if own.is_empty() {
             self.global_values(name)
@@ -167,8 +172,8 @@ impl<'a> Options<'a> {
     }
 
     /// The global value of `name`, if given (recording the read).
-    pub fn global_values(&self, name: &str) -> Vec<&'a Value> {
-        self.globals.get(name).into_iter().collect()
+    pub fn global_values(&self, name: &str) -> Vec<&'a OptionValue> {
+        self.globals.get_option(name).into_iter().collect()
     }
 
     /// The options of a nested group (`tls(...)`), as a driver-less option list.

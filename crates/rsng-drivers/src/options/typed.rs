@@ -29,28 +29,29 @@
 
 use std::sync::Arc;
 
-use rsng_config::ir::Value;
+use rsng_config::ir::{OptionValue, Value};
+use rsng_config::source_map::FileSpan;
 
 use super::{as_bool, as_int, as_str, collect_strings, collect_words};
 
-/// A type an option's value converts to. `values` are the values of every occurrence of the
-/// option, in order (the last one wins for single values; lists collect them all).
+/// A type an option's value converts to. `values` are every occurrence of the option, in order
+/// (the last one wins for single values; lists collect them all).
 pub trait OptionField: Sized {
-    fn from_values(values: &[&Value]) -> Option<Self>;
+    fn from_values(values: &[&OptionValue]) -> Option<Self>;
 }
 
-fn last<'a>(values: &[&'a Value]) -> Option<&'a Value> {
-    values.last().copied()
+fn last<'a>(values: &[&'a OptionValue]) -> Option<&'a Value> {
+    values.last().map(|o| &o.value)
 }
 
 impl OptionField for bool {
-    fn from_values(values: &[&Value]) -> Option<bool> {
+    fn from_values(values: &[&OptionValue]) -> Option<bool> {
         last(values).and_then(as_bool)
     }
 }
 
 impl OptionField for i64 {
-    fn from_values(values: &[&Value]) -> Option<i64> {
+    fn from_values(values: &[&OptionValue]) -> Option<i64> {
         last(values).and_then(as_int)
     }
 }
@@ -59,7 +60,7 @@ impl OptionField for i64 {
 macro_rules! integer_field {
     ($($t:ty),*) => {$(
         impl OptionField for $t {
-            fn from_values(values: &[&Value]) -> Option<$t> {
+            fn from_values(values: &[&OptionValue]) -> Option<$t> {
                 last(values).and_then(as_int).and_then(|n| <$t>::try_from(n).ok())
             }
         }
@@ -68,13 +69,13 @@ macro_rules! integer_field {
 integer_field!(i32, u16, u32, u64, usize);
 
 impl OptionField for String {
-    fn from_values(values: &[&Value]) -> Option<String> {
+    fn from_values(values: &[&OptionValue]) -> Option<String> {
         last(values).and_then(as_str).map(String::from)
     }
 }
 
 impl OptionField for Arc<str> {
-    fn from_values(values: &[&Value]) -> Option<Arc<str>> {
+    fn from_values(values: &[&OptionValue]) -> Option<Arc<str>> {
         last(values).and_then(as_str).map(Arc::from)
     }
 }
@@ -82,16 +83,16 @@ impl OptionField for Arc<str> {
 /// The value as written, for options whose reading depends on its shape (`port(514)` or
 /// `port("syslog")`).
 impl OptionField for Value {
-    fn from_values(values: &[&Value]) -> Option<Value> {
+    fn from_values(values: &[&OptionValue]) -> Option<Value> {
         last(values).cloned()
     }
 }
 
 /// Every string of a list option as written (`tags("a" "b")`), over all its occurrences.
 impl OptionField for Vec<String> {
-    fn from_values(values: &[&Value]) -> Option<Vec<String>> {
+    fn from_values(values: &[&OptionValue]) -> Option<Vec<String>> {
         let mut out = Vec::new();
-        values.iter().for_each(|v| collect_strings(v, &mut out));
+        values.iter().for_each(|o| collect_strings(&o.value, &mut out));
         Some(out)
     }
 }
@@ -112,10 +113,57 @@ impl Flags {
 }
 
 impl OptionField for Flags {
-    fn from_values(values: &[&Value]) -> Option<Flags> {
+    fn from_values(values: &[&OptionValue]) -> Option<Flags> {
         let mut out = Vec::new();
-        values.iter().for_each(|v| collect_words(v, &mut out));
+        values.iter().for_each(|o| collect_words(&o.value, &mut out));
         Some(Flags(out))
+    }
+}
+
+/// An option read from its last occurrence only, for list options where each occurrence
+/// replaces the ones before (`patterns()` of `regexp-parser()`, `format()` of `date-parser()`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Last<T>(pub T);
+
+/// Absent when the option is not given (a list type alone reads as empty then).
+impl<T: OptionField> OptionField for Last<T> {
+    fn from_values(values: &[&OptionValue]) -> Option<Last<T>> {
+        let last = values.last()?;
+        T::from_values(&[last]).map(Last)
+    }
+}
+
+/// A value with the place of the option's last occurrence, for errors that point at it and for
+/// options whose effect depends on the order they are written in (`quotes()` and
+/// `quote-pairs()` of `csv-parser()` set one thing; the later one wins).
+#[derive(Debug, Clone)]
+pub struct Located<T> {
+    pub value: T,
+    /// The option's canonical name.
+    pub name: &'static str,
+    pub span: FileSpan,
+}
+
+impl<T> Located<T> {
+    /// Whether this occurrence is written after `other` (in the same file, or in a file read
+    /// later).
+    pub fn after<U>(&self, other: &Located<U>) -> bool {
+        (self.span.file, self.span.start) > (other.span.file, other.span.start)
+    }
+}
+
+impl<T: OptionField> OptionField for Located<T> {
+    fn from_values(values: &[&OptionValue]) -> Option<Located<T>> {
+        let last = values.last()?;
+        Some(Located { value: T::from_values(values)?, name: last.name, span: last.span })
+    }
+}
+
+/// The later of two optional occurrences of options that set the same thing.
+pub fn later<'a, T>(a: Option<&'a Located<T>>, b: Option<&'a Located<T>>) -> Option<&'a Located<T>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if b.after(a) { b } else { a }),
+        (a, b) => a.or(b),
     }
 }
 
@@ -200,7 +248,7 @@ macro_rules! typed_options {
             #[allow(clippy::redundant_closure_call, unused_variables, dead_code)]
             pub fn read_globals(globals: &$crate::options::Globals) -> $name {
                 use $crate::options::typed::OptionField;
-                let global = |name: &str| globals.get(name).into_iter().collect::<Vec<_>>();
+                let global = |name: &str| globals.get_option(name).into_iter().collect::<Vec<_>>();
                 $name {
                     $( $dfield: $crate::__typed_option_value!(
                         <$dty as OptionField>::from_values(&[]) $(.filter($dfilter))?
@@ -246,6 +294,22 @@ mod tests {
 
     fn option(name: &'static str, value: Value) -> OptionValue {
         OptionValue { name, value, span: SPAN }
+    }
+
+    #[test]
+    fn last_and_located_read_the_last_occurrence_with_its_place() {
+        let at = |start: usize| FileSpan { file: 0, start, end: start + 1 };
+        let a = OptionValue { name: "patterns", value: Value::Str("a".into()), span: at(5) };
+        let b = OptionValue { name: "patterns", value: Value::Str("b".into()), span: at(9) };
+        let q = OptionValue { name: "quotes", value: Value::Str("'".into()), span: at(7) };
+        assert_eq!(Last::<Vec<String>>::from_values(&[&a, &b]), Some(Last(vec!["b".to_string()])));
+        assert_eq!(Last::<Vec<String>>::from_values(&[]), None, "absent, not an empty list");
+        let patterns = Located::<String>::from_values(&[&a, &b]).expect("given");
+        assert_eq!((patterns.value.as_str(), patterns.name, patterns.span.start), ("b", "patterns", 9));
+        let quotes = Located::<String>::from_values(&[&q]).expect("given");
+        assert!(patterns.after(&quotes) && !quotes.after(&patterns));
+        assert_eq!(later(Some(&quotes), Some(&patterns)).map(|l| l.name), Some("patterns"));
+        assert_eq!(later(Some(&quotes), None).map(|l| l.name), Some("quotes"));
     }
 
     #[test]

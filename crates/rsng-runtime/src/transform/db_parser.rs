@@ -24,7 +24,10 @@ use rsng_core::template::{CompileContext, FormatOptions, Template};
 use rsng_core::LogMessage;
 use rsng_drivers::internal;
 
-use super::{all, format_options, invalid, str_of, template, Transform, TransformContext, ZoneUse};
+use rsng_drivers::options::typed::later;
+
+use super::options::DbParserOptions;
+use super::{global_format_options, invalid, template, Transform, TransformContext};
 use crate::BuildError;
 
 /// Where syslog-ng 3.38 looks when `file()` is not given.
@@ -42,35 +45,31 @@ enum InjectMode {
 }
 
 pub(super) fn build(driver: &Driver, ctx: &TransformContext<'_>) -> Result<Box<dyn Transform>, BuildError> {
-    let file = all(driver, "file").last().and_then(|o| str_of(&o.value)).unwrap_or(DEFAULT_FILE).to_string();
-    let drop_unmatched =
-        all(driver, "drop-unmatched").last().and_then(|o| rsng_drivers::options::as_bool(&o.value)).unwrap_or(false);
+    let o = DbParserOptions::read(&ctx.options(driver));
+    let file = o.file.unwrap_or_else(|| DEFAULT_FILE.to_string());
+    let drop_unmatched = o.drop_unmatched;
     let mut inject = InjectMode::PassThrough;
-    if let Some(o) = all(driver, "inject-mode").last() {
-        let name = str_of(&o.value).unwrap_or("");
-        inject = match name.to_ascii_lowercase().as_str() {
+    if let Some(mode) = &o.inject_mode {
+        inject = match mode.value.to_ascii_lowercase().as_str() {
             "pass-through" | "pass_through" => InjectMode::PassThrough,
             "aggregate-only" | "aggregate_only" => InjectMode::AggregateOnly,
             "internal" => InjectMode::Internal,
-            _ => return Err(invalid(driver, o.name, &o.span, format!("Unknown inject-mode {name}"))),
+            _ => return Err(invalid(driver, mode.name, &mode.span, format!("Unknown inject-mode {}", mode.value))),
         };
     }
-    // `persist-name()` only names the parser's state across reloads, which rsng keeps per
-    // configuration anyway.
-    all(driver, "persist-name").for_each(drop);
-    let program = match all(driver, "program-template").last().and_then(|o| str_of(&o.value)) {
+    let program = match &o.program_template {
         Some(text) => Some(template(driver, text, ctx)?),
         None => None,
     };
-    let mut input = None;
-    for o in driver.options.iter().filter(|o| o.name == "message-template" || o.name == "template") {
-        driver.note(o.name);
-        if let Some(text) = str_of(&o.value) {
+    let input = match later(o.message_template.as_ref(), o.template.as_ref()) {
+        Some(text) => {
+            let text = text.value.as_str();
             let source = ctx.config.templates.iter().rev().find(|t| t.name == text).map_or(text, |t| t.text.as_str());
-            input = Some(template(driver, source, ctx)?);
+            Some(template(driver, source, ctx)?)
         }
-    }
-    let opts = format_options(ctx.config, None, ZoneUse::Local)?;
+        None => None,
+    };
+    let opts = global_format_options(ctx)?;
     // Tags are listed in the order their names were first seen. syslog-ng knows the
     // `.classifier.*` tags from start-up, and starts the objects of the log paths in order: the
     // tags of the sources before this parser come before those of its rules.

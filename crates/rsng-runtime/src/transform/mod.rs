@@ -8,6 +8,7 @@
 
 pub mod counted;
 mod db_parser;
+mod options;
 mod parser;
 mod rewrite;
 #[cfg(test)]
@@ -16,14 +17,17 @@ mod tests;
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use rsng_config::ir::{Config, Driver, OptionValue, Value};
+use rsng_config::ir::Driver;
 use rsng_config::schema::Context;
 use rsng_core::filter::{Filter, FilterScratch};
 use rsng_core::parser::TimeZone;
 use rsng_core::template::{compile, FormatOptions, OnError, Template, TsFormat};
 use rsng_core::LogMessage;
-use rsng_drivers::options::{as_int, as_str};
+use rsng_drivers::options::typed::{later, Located};
+use rsng_drivers::options::{as_str, Globals, Options};
 use rsng_drivers::writer::parse_time_zone;
+
+use options::FormatSettings;
 
 use crate::BuildError;
 
@@ -65,6 +69,8 @@ pub type PersistedState = Arc<dyn std::any::Any + Send + Sync>;
 /// What building a transform may need from the rest of the configuration.
 pub struct TransformContext<'a> {
     pub config: &'a rsng_config::ir::Config,
+    /// The global options, which every option struct reads through.
+    pub globals: &'a Globals,
     pub filters: &'a rsng_config::filter_compile::FilterMap,
     pub compile: &'a rsng_core::template::CompileContext,
     /// The states of the previous configuration's steps, by name; a step takes its own out.
@@ -120,8 +126,15 @@ impl Transform for ParserStep {
     }
 }
 
+impl TransformContext<'_> {
+    /// The options of `driver`, with the globals behind them.
+    fn options<'d>(&'d self, driver: &'d Driver) -> Options<'d> {
+        Options::new(driver, self.globals)
+    }
+}
+
 /// The error for an option rsng does not implement for a driver.
-fn unsupported(driver: &Driver, option: &OptionValue, why: &str) -> BuildError {
+fn unsupported<T>(driver: &Driver, option: &Located<T>, why: &str) -> BuildError {
     BuildError::at(
         format!("option `{}()` of `{}()` is not supported by rsng: {why}", option.name, driver.name),
         &option.span,
@@ -138,26 +151,6 @@ fn invalid(
     BuildError::at(format!("invalid `{option}()` for `{}()`: {why}", driver.name), span)
 }
 
-/// The options of `driver` named `name`, in order.
-fn all<'d>(driver: &'d Driver, name: &'d str) -> impl Iterator<Item = &'d OptionValue> + 'd {
-    driver.note(name);
-    driver.options.iter().filter(move |o| o.name == name)
-}
-
-fn str_of(v: &Value) -> Option<&str> {
-    as_str(v)
-}
-
-/// The strings of a list value (`columns("a" "b")`, `flags(x, y)`).
-fn strings(v: &Value) -> Vec<String> {
-    match v {
-        Value::List(items) => items.iter().flat_map(strings).collect(),
-        Value::Str(s) | Value::Raw(s) => vec![s.clone()],
-        Value::Int(n) => vec![n.to_string()],
-        _ => Vec::new(),
-    }
-}
-
 /// The positional argument `i` as text.
 fn positional(driver: &Driver, i: usize) -> Option<&str> {
     driver.positional.get(i).and_then(as_str)
@@ -171,14 +164,9 @@ fn template(driver: &Driver, text: &str, ctx: &TransformContext<'_>) -> Result<A
 }
 
 /// A time zone option's value.
-fn zone(driver: &Driver, o: &OptionValue) -> Result<TimeZone, BuildError> {
-    let name = str_of(&o.value).unwrap_or("");
-    parse_time_zone(name).ok_or_else(|| invalid(driver, o.name, &o.span, format!("unknown time zone `{name}`")))
-}
-
-/// The last of the global options `names` (syslog-ng lets several options set one setting).
-fn global<'c>(config: &'c Config, names: &[&str]) -> Option<&'c OptionValue> {
-    config.options.iter().rev().find(|o| names.contains(&o.name))
+fn zone(driver: &Driver, o: &Located<String>) -> Result<TimeZone, BuildError> {
+    parse_time_zone(&o.value)
+        .ok_or_else(|| invalid(driver, o.name, &o.span, format!("unknown time zone `{}`", o.value)))
 }
 
 /// The process's local zone, which syslog-ng uses where no zone is configured.
@@ -193,35 +181,33 @@ enum ZoneUse {
     Send,
 }
 
-/// Template options: those of `driver` (for `set()` and `set-matches()`), falling back to the
-/// global ones.
-fn format_options(config: &Config, driver: Option<&Driver>, zone_use: ZoneUse) -> Result<FormatOptions, BuildError> {
-    let own = |names: &[&str]| {
-        driver.and_then(|d| {
-            names.iter().for_each(|n| d.note(n));
-            d.options.iter().rev().find(|o| names.contains(&o.name))
-        })
-    };
-    let pick = |names: &[&str]| own(names).or_else(|| global(config, names));
+/// Template options from their settings: a rule's own (`set()`, `set-matches()`, read with
+/// [`FormatSettings::read`]) or the global ones alone ([`FormatSettings::read_globals`]).
+fn format_options(settings: &FormatSettings, zone_use: ZoneUse) -> Result<FormatOptions, BuildError> {
     let mut opts = FormatOptions::default();
-    if let Some(f) = pick(&["ts-format"]).and_then(|o| str_of(&o.value)).and_then(TsFormat::from_name) {
+    if let Some(f) = settings.ts_format.as_deref().and_then(TsFormat::from_name) {
         opts.ts_format = f;
     }
-    if let Some(n) = pick(&["frac-digits"]).and_then(|o| as_int(&o.value)) {
+    if let Some(n) = settings.frac_digits {
         opts.frac_digits = n.clamp(0, 6) as u8;
     }
-    if let Some(e) = pick(&["on-error"]).and_then(|o| str_of(&o.value)).and_then(OnError::from_name) {
+    if let Some(e) = settings.on_error.as_deref().and_then(OnError::from_name) {
         opts.on_error = e;
     }
-    let zone_names: &[&str] = match zone_use {
-        ZoneUse::Send => &["time-zone", "send-time-zone"],
-        ZoneUse::Local => &["local-time-zone"],
+    let zone = match zone_use {
+        ZoneUse::Send => later(settings.time_zone.as_ref(), settings.send_time_zone.as_ref())
+            .or_else(|| later(settings.global_time_zone.as_ref(), settings.global_send_time_zone.as_ref())),
+        ZoneUse::Local => settings.local_time_zone.as_ref(),
     };
-    if let Some(o) = pick(zone_names) {
-        let name = str_of(&o.value).unwrap_or("");
-        let tz = parse_time_zone(name)
-            .ok_or_else(|| BuildError::at(format!("unknown time zone `{name}` in `{}()`", o.name), &o.span))?;
+    if let Some(o) = zone {
+        let tz = parse_time_zone(&o.value)
+            .ok_or_else(|| BuildError::at(format!("unknown time zone `{}` in `{}()`", o.value, o.name), &o.span))?;
         opts.time_zone = Some(tz);
     }
     Ok(opts)
+}
+
+/// The global template options, for parsers and the rules without options of their own.
+fn global_format_options(ctx: &TransformContext<'_>) -> Result<FormatOptions, BuildError> {
+    format_options(&FormatSettings::read_globals(ctx.globals), ZoneUse::Local)
 }

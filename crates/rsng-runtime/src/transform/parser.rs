@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use rsng_config::ir::{Driver, OptionValue, Value};
+use rsng_config::ir::{Driver, Value};
 use rsng_config::syntax::{self, ast};
 use rsng_core::filter::{Matcher, MatcherType};
 use rsng_core::names::{facility_code, severity_code};
@@ -16,32 +16,36 @@ use rsng_core::parser::{
     SyslogParser,
 };
 use rsng_core::template::{compile, Template};
-use rsng_drivers::options::{as_bool, as_str};
+use rsng_drivers::options::typed::{later, Located};
 
+use super::options::{
+    CsvParserOptions, DateParserOptions, JsonParserOptions, KvParserOptions, ParserOptions, RegexpParserOptions,
+    SyslogParserOptions,
+};
 use super::rewrite::matcher;
-use super::{all, format_options, global, invalid, local_zone, str_of, strings, unsupported, zone, ParserStep};
-use super::{Transform, TransformContext, ZoneUse};
+use super::{global_format_options, invalid, local_zone, unsupported, zone, ParserStep};
+use super::{Transform, TransformContext};
 use crate::BuildError;
 
 pub(super) fn build(driver: &Driver, ctx: &TransformContext<'_>) -> Result<Box<dyn Transform>, BuildError> {
     let kind = match driver.name {
-        "kv-parser" => ParserKind::Kv(kv(driver)?),
-        "json-parser" => ParserKind::Json(json(driver)?),
-        "csv-parser" => ParserKind::Csv(csv(driver)?),
-        "regexp-parser" => ParserKind::Regexp(regexp(driver)?),
+        "kv-parser" => ParserKind::Kv(kv(driver, ctx)?),
+        "json-parser" => ParserKind::Json(json(driver, ctx)?),
+        "csv-parser" => ParserKind::Csv(csv(driver, ctx)?),
+        "regexp-parser" => ParserKind::Regexp(regexp(driver, ctx)?),
         "syslog-parser" => ParserKind::Syslog(syslog(driver, ctx)?),
-        "date-parser" => ParserKind::Date(date(driver)?),
+        "date-parser" => ParserKind::Date(date(driver, ctx)?),
         "db-parser" => return super::db_parser::build(driver, ctx),
         "tags-parser" => ParserKind::Tags(rsng_core::parser::TagsParser),
         other => {
             return Err(BuildError::at(format!("the parser `{other}()` cannot run in rsng yet"), &driver.span));
         }
     };
-    let template = match driver.option("template").and_then(str_of) {
-        Some(text) => Some(input_template(driver, text, ctx)?),
+    let template = match ParserOptions::read(&ctx.options(driver)).template {
+        Some(text) => Some(input_template(driver, &text, ctx)?),
         None => None,
     };
-    let opts = format_options(ctx.config, None, ZoneUse::Local)?;
+    let opts = global_format_options(ctx)?;
     Ok(Box::new(ParserStep(Parser::new(kind, template, opts))))
 }
 
@@ -54,43 +58,42 @@ fn input_template(driver: &Driver, text: &str, ctx: &TransformContext<'_>) -> Re
 }
 
 /// A single-character option (`value-separator()`, `key-delimiter()`).
-fn single_char(driver: &Driver, o: &OptionValue, message: &str) -> Result<u8, BuildError> {
-    match str_of(&o.value).map(str::as_bytes) {
-        Some([c]) => Ok(*c),
+fn single_char(driver: &Driver, o: &Located<String>, message: &str) -> Result<u8, BuildError> {
+    match o.value.as_bytes() {
+        [c] => Ok(*c),
         _ => Err(invalid(driver, o.name, &o.span, message)),
     }
 }
 
-fn kv(driver: &Driver) -> Result<KvParser, BuildError> {
-    let prefix = driver.option("prefix").and_then(str_of).unwrap_or("");
+fn kv(driver: &Driver, ctx: &TransformContext<'_>) -> Result<KvParser, BuildError> {
+    let o = KvParserOptions::read(&ctx.options(driver));
     let mut value_sep = b'=';
-    if let Some(o) = all(driver, "value-separator").last() {
-        value_sep = single_char(driver, o, "kv-parser() only supports single-character values for value-separator()")?;
+    if let Some(sep) = &o.value_separator {
+        value_sep =
+            single_char(driver, sep, "kv-parser() only supports single-character values for value-separator()")?;
         if !KvParser::valid_separator(value_sep) {
-            return Err(invalid(driver, o.name, &o.span, "kv-parser() unsupported character for value-separator()"));
+            return Err(invalid(
+                driver,
+                sep.name,
+                &sep.span,
+                "kv-parser() unsupported character for value-separator()",
+            ));
         }
     }
-    let pair_sep = driver.option("pair-separator").and_then(str_of).unwrap_or(", ");
-    // `allow-pair-separator-in-value()` is accepted and does nothing in syslog-ng 3.38 either.
-    let stray = driver.option("extract-stray-words-into").and_then(str_of);
-    Ok(KvParser::new(prefix, value_sep, pair_sep, stray))
+    Ok(KvParser::new(&o.prefix, value_sep, &o.pair_separator, o.extract_stray_words_into.as_deref()))
 }
 
-fn json(driver: &Driver) -> Result<JsonParser, BuildError> {
+fn json(driver: &Driver, ctx: &TransformContext<'_>) -> Result<JsonParser, BuildError> {
+    let o = JsonParserOptions::read(&ctx.options(driver));
     let mut delimiter = b'.';
-    if let Some(o) = all(driver, "key-delimiter").last() {
-        delimiter = single_char(driver, o, "key-delimiter() only supports single characters")?;
+    if let Some(d) = &o.key_delimiter {
+        delimiter = single_char(driver, d, "key-delimiter() only supports single characters")?;
     }
-    Ok(JsonParser::new(
-        driver.option("prefix").and_then(str_of),
-        driver.option("marker").and_then(str_of),
-        driver.option("extract-prefix").and_then(str_of),
-        delimiter,
-    ))
+    Ok(JsonParser::new(o.prefix.as_deref(), o.marker.as_deref(), o.extract_prefix.as_deref(), delimiter))
 }
 
 /// `delimiters("…")` or `delimiters(chars("…") strings("…" ...))`, from the option's raw text.
-fn delimiters(driver: &Driver, o: &OptionValue, options: &mut CsvOptions) -> Result<(), BuildError> {
+fn delimiters(driver: &Driver, o: &Located<Value>, options: &mut CsvOptions) -> Result<(), BuildError> {
     let raw = match &o.value {
         Value::Raw(s) | Value::Str(s) => s.as_str(),
         _ => return Err(invalid(driver, o.name, &o.span, "expected a string or chars()/strings()")),
@@ -135,55 +138,64 @@ fn syntax_name(c: &ast::Call<'_>) -> String {
     c.name.value.replace('_', "-")
 }
 
-fn csv(driver: &Driver) -> Result<CsvParser, BuildError> {
-    let mut options = CsvOptions::default();
-    let mut drop_invalid = false;
-    for o in &driver.options {
-        match o.name {
-            "columns" => options.columns = strings(&o.value),
-            "delimiters" => delimiters(driver, o, &mut options)?,
-            "quotes" => options.set_quotes(str_of(&o.value).unwrap_or("").as_bytes()),
-            "quote-pairs" => options.set_quote_pairs(str_of(&o.value).unwrap_or("").as_bytes()),
-            "null" => options.set_null(str_of(&o.value).unwrap_or("").as_bytes()),
-            // syslog-ng 3.38's grammar hands the scanner no valid dialect for `dialect()`, so
-            // quoted values then have no escapes whatever the argument.
-            "dialect" => options.dialect = CsvDialect::EscapeNone,
-            "flags" => {
-                let flags = strings(&o.value);
-                let escapes: Vec<&String> = flags.iter().filter(|f| f.starts_with("escape-")).collect();
-                if escapes.len() > 1 {
-                    return Err(invalid(
-                        driver,
-                        o.name,
-                        &o.span,
-                        "only one escape style can be used in the flags argument",
-                    ));
-                }
-                match escapes.first().map(|s| s.as_str()) {
-                    Some("escape-backslash") => options.dialect = CsvDialect::EscapeBackslash,
-                    Some("escape-double-char") => options.dialect = CsvDialect::EscapeDoubleChar,
-                    Some(_) => options.dialect = CsvDialect::EscapeNone,
-                    None => {}
-                }
-                // `flags()` replaces the scanner flags, dropping the default strip-whitespace.
-                options.strip_whitespace = flags.iter().any(|f| f == "strip-whitespace");
-                options.greedy = flags.iter().any(|f| f == "greedy");
-                drop_invalid |= flags.iter().any(|f| f == "drop-invalid");
-            }
-            "drop-invalid" => drop_invalid = as_bool(&o.value).unwrap_or(false),
-            _ => continue,
-        }
-        driver.note(o.name);
+fn csv(driver: &Driver, ctx: &TransformContext<'_>) -> Result<CsvParser, BuildError> {
+    let o = CsvParserOptions::read(&ctx.options(driver));
+    let mut options = CsvOptions { columns: o.columns.0, ..CsvOptions::default() };
+    if let Some(d) = &o.delimiters {
+        delimiters(driver, d, &mut options)?;
     }
-    Ok(CsvParser::new(options, driver.option("prefix").and_then(str_of), drop_invalid))
+    match later(o.quotes.as_ref(), o.quote_pairs.as_ref()) {
+        Some(q) if q.name == "quotes" => options.set_quotes(q.value.as_bytes()),
+        Some(q) => options.set_quote_pairs(q.value.as_bytes()),
+        None => {}
+    }
+    if let Some(null) = &o.null {
+        options.set_null(null.as_bytes());
+    }
+    // syslog-ng 3.38's grammar hands the scanner no valid dialect for `dialect()`, so quoted
+    // values then have no escapes whatever the argument.
+    if o.dialect.is_some() {
+        options.dialect = CsvDialect::EscapeNone;
+    }
+    let mut drop_invalid = false;
+    if let Some(flags) = &o.flags {
+        let escapes: Vec<&str> = flags.value.0.iter().filter(|f| f.starts_with("escape-")).collect();
+        if escapes.len() > 1 {
+            return Err(invalid(
+                driver,
+                flags.name,
+                &flags.span,
+                "only one escape style can be used in the flags argument",
+            ));
+        }
+        match escapes.first().copied() {
+            Some("escape-backslash") => options.dialect = CsvDialect::EscapeBackslash,
+            Some("escape-double-char") => options.dialect = CsvDialect::EscapeDoubleChar,
+            Some(_) => options.dialect = CsvDialect::EscapeNone,
+            None => {}
+        }
+        // `flags()` replaces the scanner flags, dropping the default strip-whitespace.
+        options.strip_whitespace = flags.value.0.contains("strip-whitespace");
+        options.greedy = flags.value.0.contains("greedy");
+        drop_invalid = flags.value.0.contains("drop-invalid");
+    }
+    // `flags(drop-invalid)` only sets dropping; `drop-invalid()` sets or clears it, so whichever
+    // is written later decides.
+    if let Some(d) = &o.drop_invalid {
+        if o.flags.as_ref().is_none_or(|f| d.after(f)) {
+            drop_invalid = d.value;
+        } else {
+            drop_invalid |= d.value;
+        }
+    }
+    Ok(CsvParser::new(options, o.prefix.as_deref(), drop_invalid))
 }
 
-fn regexp(driver: &Driver) -> Result<RegexpParser, BuildError> {
-    let (kind, flags) = matcher(driver)?;
-    // Each `patterns()` replaces the ones before.
-    let texts = all(driver, "patterns").last().map(|o| strings(&o.value)).unwrap_or_default();
+fn regexp(driver: &Driver, ctx: &TransformContext<'_>) -> Result<RegexpParser, BuildError> {
+    let (kind, flags) = matcher(driver, ctx)?;
+    let o = RegexpParserOptions::read(&ctx.options(driver));
     let mut patterns = Vec::new();
-    for text in &texts {
+    for text in &o.patterns.0 {
         let p = match kind {
             MatcherType::Pcre => RegexpPattern::Pcre(
                 Pcre::new(text, &flags)
@@ -196,77 +208,68 @@ fn regexp(driver: &Driver) -> Result<RegexpParser, BuildError> {
         };
         patterns.push(p);
     }
-    Ok(RegexpParser::new(patterns, driver.option("prefix").and_then(str_of)))
+    Ok(RegexpParser::new(patterns, o.prefix.as_deref()))
 }
 
 fn syslog(driver: &Driver, ctx: &TransformContext<'_>) -> Result<SyslogParser, BuildError> {
-    if let Some(o) = global(ctx.config, &["bad-hostname"]) {
+    let o = SyslogParserOptions::read(&ctx.options(driver));
+    if let Some(bad) = &o.bad_hostname {
         return Err(BuildError::at(
             format!("the global `bad-hostname()`, which `{}()` would apply, is not supported by rsng", driver.name),
-            &o.span,
+            &bad.span,
         ));
     }
     let mut flags = ParseFlags::default();
     let mut store_raw = false;
     let mut guess_timezone = false;
-    let mut default_pri: Option<u16> = None;
-    let mut time_zone = global(ctx.config, &["recv-time-zone"]).map(|o| zone(driver, o)).transpose()?;
-    let mut drop_invalid = false;
-    for o in &driver.options {
-        match o.name {
-            "flags" => {
-                for f in strings(&o.value) {
-                    match f.as_str() {
-                        "store-raw-message" => store_raw = true,
-                        "guess-timezone" => guess_timezone = true,
-                        name => {
-                            if !flags.apply(name) {
-                                return Err(unsupported(driver, o, &format!("flag `{name}`")));
-                            }
-                        }
+    if let Some(words) = &o.flags {
+        for name in words.value.iter() {
+            match name {
+                "store-raw-message" => store_raw = true,
+                "guess-timezone" => guess_timezone = true,
+                name => {
+                    if !flags.apply(name) {
+                        return Err(unsupported(driver, words, &format!("flag `{name}`")));
                     }
                 }
             }
-            "drop-invalid" => drop_invalid = as_bool(&o.value).unwrap_or(false),
-            "time-zone" => time_zone = Some(zone(driver, o)?),
-            "default-priority" => {
-                let name = as_str(&o.value).unwrap_or("");
-                let sev = severity_code(name)
-                    .ok_or_else(|| invalid(driver, o.name, &o.span, format!("unknown severity `{name}`")))?;
-                let base = default_pri.unwrap_or(8);
-                default_pri = Some((base & !7) | u16::from(sev));
-            }
-            "default-facility" => {
-                let name = as_str(&o.value).unwrap_or("");
-                let fac = facility_code(name)
-                    .map(u16::from)
-                    .or_else(|| name.parse::<u16>().ok())
-                    .ok_or_else(|| invalid(driver, o.name, &o.span, format!("unknown facility `{name}`")))?;
-                let base = default_pri.unwrap_or(5);
-                default_pri = Some((base & 7) | (fac << 3));
-            }
-            _ => continue,
         }
-        driver.note(o.name);
     }
-    let options = ParseOptions { flags, default_pri };
-    Ok(SyslogParser::new(options, store_raw, guess_timezone, drop_invalid, time_zone, local_zone()))
-}
-
-fn date(driver: &Driver) -> Result<DateParser, BuildError> {
-    // Each `format()` replaces the ones before.
-    let formats = all(driver, "format").last().map(|o| strings(&o.value)).unwrap_or_else(|| vec!["%FT%T%z".into()]);
-    let time_zone = match all(driver, "time-zone").last() {
-        Some(o) => Some(zone(driver, o)?),
+    let time_zone = match o.time_zone.as_ref().or(o.recv_time_zone.as_ref()) {
+        Some(z) => Some(zone(driver, z)?),
         None => None,
     };
-    if let Some(o) = all(driver, "time-stamp").last() {
-        if str_of(&o.value) == Some("recvd") {
-            return Err(unsupported(driver, o, "rsng cannot change the receive time of a message"));
+    // The severity and the facility are set apart, over user.notice.
+    let mut default_pri: Option<u16> = None;
+    if let Some(p) = &o.default_priority {
+        let sev = severity_code(&p.value)
+            .ok_or_else(|| invalid(driver, p.name, &p.span, format!("unknown severity `{}`", p.value)))?;
+        default_pri = Some(8 | u16::from(sev));
+    }
+    if let Some(f) = &o.default_facility {
+        let fac = facility_code(&f.value)
+            .map(u16::from)
+            .or_else(|| f.value.parse::<u16>().ok())
+            .ok_or_else(|| invalid(driver, f.name, &f.span, format!("unknown facility `{}`", f.value)))?;
+        default_pri = Some((default_pri.unwrap_or(5) & 7) | (fac << 3));
+    }
+    let options = ParseOptions { flags, default_pri };
+    Ok(SyslogParser::new(options, store_raw, guess_timezone, o.drop_invalid, time_zone, local_zone()))
+}
+
+fn date(driver: &Driver, ctx: &TransformContext<'_>) -> Result<DateParser, BuildError> {
+    let o = DateParserOptions::read(&ctx.options(driver));
+    let formats = o.format.map(|f| f.0).unwrap_or_else(|| vec!["%FT%T%z".into()]);
+    let time_zone = match &o.time_zone {
+        Some(z) => Some(zone(driver, z)?),
+        None => None,
+    };
+    if let Some(stamp) = &o.time_stamp {
+        if stamp.value == "recvd" {
+            return Err(unsupported(driver, stamp, "rsng cannot change the receive time of a message"));
         }
     }
-    let guess = all(driver, "flags").flat_map(|o| strings(&o.value)).any(|f| f == "guess-timezone");
     let local = local_zone();
     let now = rsng_core::message::UnixTime::now(&local).sec;
-    Ok(DateParser::new(formats, time_zone, guess, LocalZone::new(local, now)))
+    Ok(DateParser::new(formats, time_zone, o.flags.contains("guess-timezone"), LocalZone::new(local, now)))
 }

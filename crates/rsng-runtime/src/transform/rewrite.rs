@@ -8,15 +8,16 @@ use rsng_core::filter::{MatcherFlags, MatcherType};
 use rsng_core::message::TagId;
 use rsng_core::rewrite::{GroupSet, PriPart, Rename, Rewrite, Set, SetMatches, SetPri, SetTag, Subst, TagName, Unset};
 
+use super::options::{FormatSettings, MatcherOptions, RewriteOptions};
 use super::{
-    all, format_options, positional, str_of, strings, template, RewriteStep, Transform, TransformContext, ZoneUse,
+    format_options, global_format_options, positional, template, RewriteStep, Transform, TransformContext, ZoneUse,
 };
 use crate::BuildError;
 
 /// The value a rule changes: `value("NAME")`, default `MESSAGE`. A leading `$` is dropped, as
 /// syslog-ng does (with a warning).
-fn value_name(driver: &Driver) -> String {
-    let name = driver.option("value").and_then(str_of).unwrap_or("MESSAGE");
+fn value_name(o: &RewriteOptions) -> String {
+    let name = o.value.as_deref().unwrap_or("MESSAGE");
     name.strip_prefix('$').unwrap_or(name).to_string()
 }
 
@@ -25,15 +26,16 @@ fn required<'d>(driver: &'d Driver, i: usize, what: &str) -> Result<&'d str, Bui
 }
 
 pub(super) fn build(driver: &Driver, ctx: &TransformContext<'_>) -> Result<Box<dyn Transform>, BuildError> {
-    let globals = format_options(ctx.config, None, ZoneUse::Local)?;
+    let globals = global_format_options(ctx)?;
+    let o = RewriteOptions::read(&ctx.options(driver));
     let rewrite = match driver.name {
         "set" => {
             let text = required(driver, 0, "template")?;
-            let opts = format_options(ctx.config, Some(driver), ZoneUse::Send)?;
-            Rewrite::Set(Set::new(&value_name(driver), template(driver, text, ctx)?, opts))
+            let opts = format_options(&FormatSettings::read(&ctx.options(driver)), ZoneUse::Send)?;
+            Rewrite::Set(Set::new(&value_name(&o), template(driver, text, ctx)?, opts))
         }
-        "unset" => Rewrite::Unset(Unset::new(&value_name(driver))),
-        "subst" => subst(driver, ctx, globals)?,
+        "unset" => Rewrite::Unset(Unset::new(&value_name(&o))),
+        "subst" => subst(driver, &o, ctx, globals)?,
         "set-tag" | "clear-tag" => {
             let text = required(driver, 0, "tag")?;
             let t = template(driver, text, ctx)?;
@@ -44,9 +46,8 @@ pub(super) fn build(driver: &Driver, ctx: &TransformContext<'_>) -> Result<Box<d
             Rewrite::SetTag(SetTag::new(tag, driver.name == "set-tag"))
         }
         "groupset" | "groupunset" => {
-            let patterns: Vec<String> = all(driver, "values").flat_map(|o| strings(&o.value)).collect();
             let text = if driver.name == "groupset" { Some(required(driver, 0, "template")?) } else { None };
-            let g = GroupSet::new(&patterns, text, ctx.compile, globals).map_err(|e| {
+            let g = GroupSet::new(&o.values, text, ctx.compile, globals).map_err(|e| {
                 BuildError::at(format!("error compiling template of `{}()`: {e}", driver.name), &driver.span)
             })?;
             Rewrite::GroupSet(g)
@@ -70,7 +71,7 @@ pub(super) fn build(driver: &Driver, ctx: &TransformContext<'_>) -> Result<Box<d
         }
         "set-matches" => {
             let text = required(driver, 0, "template")?;
-            let opts = format_options(ctx.config, Some(driver), ZoneUse::Send)?;
+            let opts = format_options(&FormatSettings::read(&ctx.options(driver)), ZoneUse::Send)?;
             Rewrite::SetMatches(SetMatches::new(template(driver, text, ctx)?, opts))
         }
         "unset-matches" => Rewrite::UnsetMatches,
@@ -78,7 +79,7 @@ pub(super) fn build(driver: &Driver, ctx: &TransformContext<'_>) -> Result<Box<d
             return Err(BuildError::at(format!("the rewrite rule `{other}()` cannot run in rsng yet"), &driver.span));
         }
     };
-    let condition = match driver.option("condition") {
+    let condition = match &o.condition {
         Some(Value::Filter(expr)) => Some(compile_filter(ctx.config, expr, ctx.filters).map_err(|e| {
             BuildError::at(format!("error compiling the condition of `{}()`: {}", driver.name, e.message), &driver.span)
         })?),
@@ -88,18 +89,22 @@ pub(super) fn build(driver: &Driver, ctx: &TransformContext<'_>) -> Result<Box<d
 }
 
 /// The matcher settings of `type()` (default `pcre`) and `flags()`.
-pub(super) fn matcher(driver: &Driver) -> Result<(MatcherType, MatcherFlags), BuildError> {
-    let kind = match driver.option("type").and_then(str_of) {
+pub(super) fn matcher(driver: &Driver, ctx: &TransformContext<'_>) -> Result<(MatcherType, MatcherFlags), BuildError> {
+    let o = MatcherOptions::read(&ctx.options(driver));
+    let kind = match o.kind.as_deref() {
         Some(name) => MatcherType::from_name(name).ok_or_else(|| {
             BuildError::at(format!("unknown matcher type \"{name}\" in `{}()`", driver.name), &driver.span)
         })?,
         None => MatcherType::Pcre,
     };
     let mut flags = MatcherFlags::default();
-    for o in all(driver, "flags") {
-        for f in strings(&o.value) {
-            if !flags.set(&f) {
-                return Err(BuildError::at(format!("unknown matcher flag \"{f}\" in `{}()`", driver.name), &o.span));
+    if let Some(words) = &o.flags {
+        for f in words.value.iter() {
+            if !flags.set(f) {
+                return Err(BuildError::at(
+                    format!("unknown matcher flag \"{f}\" in `{}()`", driver.name),
+                    &words.span,
+                ));
             }
         }
     }
@@ -108,12 +113,13 @@ pub(super) fn matcher(driver: &Driver) -> Result<(MatcherType, MatcherFlags), Bu
 
 fn subst(
     driver: &Driver,
+    o: &RewriteOptions,
     ctx: &TransformContext<'_>,
     globals: rsng_core::template::FormatOptions,
 ) -> Result<Rewrite, BuildError> {
     let pattern = required(driver, 0, "pattern")?;
     let replacement = required(driver, 1, "replacement")?;
-    let (kind, flags) = matcher(driver)?;
+    let (kind, flags) = matcher(driver, ctx)?;
     if kind == MatcherType::Glob {
         return Err(BuildError::at(
             "error compiling search pattern: subst() only supports matchers that allow replacement, glob is not one of these",
@@ -121,7 +127,7 @@ fn subst(
         ));
     }
     let replacement = template(driver, replacement, ctx)?;
-    let s = Subst::new(&value_name(driver), pattern, kind == MatcherType::String, &flags, replacement, globals)
+    let s = Subst::new(&value_name(o), pattern, kind == MatcherType::String, &flags, replacement, globals)
         .map_err(|e| BuildError::at(format!("error compiling search pattern: {e}"), &driver.span))?;
     Ok(Rewrite::Subst(s))
 }

@@ -14,7 +14,9 @@ fn build_all(body: &str) -> Result<Vec<Box<dyn Transform>>, String> {
     let filters = rsng_config::filter_compile::compile_filters(config).map_err(|e| e.to_string())?;
     let compile = CompileContext::new();
     let persisted = RefCell::default();
-    let ctx = TransformContext { config, filters: &filters, compile: &compile, persisted: &persisted };
+    let globals = rsng_drivers::options::Globals::new(config);
+    let ctx =
+        TransformContext { config, globals: &globals, filters: &filters, compile: &compile, persisted: &persisted };
     let mut out = Vec::new();
     for (context, objects) in [(Context::Parser, &config.parsers), (Context::Rewrite, &config.rewrites)] {
         for obj in objects {
