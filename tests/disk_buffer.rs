@@ -177,3 +177,70 @@ fn non_reliable_memory_holds_qout_size_and_mem_buf_length() {
         }
     }
 }
+
+/// How many messages a flow-controlled connection (a window of 100) gets into a reliable disk
+/// buffer of 1 MiB whose server is away, with `mem-buf-size()` set to `mem_buf_size`.
+fn reliable_windows(daemon: Daemon, mem_buf_size: Option<u64>) -> usize {
+    let tmp = TempDir::new("disk-windows").expect("tempdir");
+    let disk = tmp.path().join("disk");
+    std::fs::create_dir_all(&disk).expect("disk dir");
+    let dst = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let memory = mem_buf_size.map(|n| format!(" mem-buf-size({n})")).unwrap_or_default();
+    let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 0, 1, |p| {
+        format!(
+            "@version: 3.38\noptions {{ use-dns(no); stats-freq(0); }};\n\
+             source s {{ network(ip(127.0.0.1) port({}) max-connections(1) log-iw-size(100)); }};\n\
+             destination d {{ network(\"127.0.0.1\" port({dst}) time-reopen(1)\n\
+                 disk-buffer(reliable(yes) disk-buf-size(1048576) dir(\"{}\"){memory})); }};\n\
+             log {{ source(s); destination(d); flags(flow-control); }};\n",
+            p.tcp[0],
+            disk.display()
+        )
+    });
+    // The sender blocks once the daemon stops reading; it ends when the daemon stops.
+    let port = ports.tcp[0];
+    let sender = std::thread::spawn(move || {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        for i in 0..MESSAGES / 6 {
+            if s.write_all(format!("<13>Jan  2 03:04:05 h p: message {i:05}\n").as_bytes()).is_err() {
+                break;
+            }
+        }
+    });
+    // Queued until it stays the same for a second.
+    let mut last = (usize::MAX, Instant::now());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let (queued, _) = destination_counters(tmp.path(), daemon);
+        if queued != last.0 {
+            last = (queued, Instant::now());
+        } else if last.1.elapsed() > Duration::from_secs(1) && queued > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(running.stop(), "{} did not stop", daemon.name());
+    let _ = sender.join();
+    last.0
+}
+
+/// `mem-buf-size()` of a reliable disk buffer: while the file has less than it free, a written
+/// message keeps its flow-control window until it is delivered. With the default (160 MB, more
+/// than the file) a flow-controlled connection whose server is away stops at its window; with
+/// `mem-buf-size(0)` every message goes into the file. syslog-ng stops at the window exactly;
+/// rsng checks the window before each read and posts what one read brought, so it may take
+/// part of one more read (docs/compatibility.md).
+#[test]
+fn mem_buf_size_of_reliable_buffers_holds_windows() {
+    if rsng_tests::oracle_skipped() {
+        return;
+    }
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let held = reliable_windows(daemon, None);
+        match daemon {
+            Daemon::Oracle => assert_eq!(held, 100, "syslog-ng: default mem-buf-size()"),
+            Daemon::Rsng => assert!((100..200).contains(&held), "rsng: default mem-buf-size(): {held} queued"),
+        }
+        assert_eq!(reliable_windows(daemon, Some(0)), MESSAGES / 6, "{}: mem-buf-size(0)", daemon.name());
+    }
+}

@@ -77,7 +77,7 @@ fn unused_options_are_warned_about_at_start_up_and_with_syntax_only() {
             "@version: 3.38\n\
              options {{ stats-freq(0); sync(5); }};\n\
              source s {{ network(ip(127.0.0.1) port({port}) hook-commands(startup(\"true\")) dynamic-window-size(1000)); }};\n\
-             destination d {{ file(\"{}\" disk-buffer(dir(\"{}\") mem-buf-size(10000))); }};\n\
+             destination d {{ file(\"{}\" disk-buffer(dir(\"{}\") truncate-size-ratio(0.5))); }};\n\
              destination u {{ udp(\"127.0.0.1\" port(9) spoof-source(no) flags(ignore-errors)); }};\n\
              log {{ source(s); destination(d); destination(u); }};\n",
             out.display(),
@@ -100,7 +100,7 @@ fn unused_options_are_warned_about_at_start_up_and_with_syntax_only() {
     let start_stderr = after_reload.replace(&tmp.path().join("rsng.conf").display().to_string(), "CONF");
     let expected = [
         "WARNING: option not implemented by rsng, ignored; option='dynamic-window-size', driver='network()', location='CONF:3:",
-        "WARNING: option not implemented by rsng, ignored; option='disk-buffer.mem-buf-size', driver='file()', location='CONF:4:",
+        "WARNING: option not implemented by rsng, ignored; option='disk-buffer.truncate-size-ratio', driver='file()', location='CONF:4:",
         "WARNING: option not implemented by rsng, ignored; option='flags(ignore-errors)', driver='udp()', location='CONF:5:",
     ];
     for stderr in [&syntax_stderr, &start_stderr] {
@@ -118,6 +118,45 @@ fn unused_options_are_warned_about_at_start_up_and_with_syntax_only() {
         }
     }
     assert_eq!(warnings(&syntax_stderr), warnings(&start_stderr)[..expected.len()]);
+}
+
+/// A reload refuses what start-up refuses, with the same error and without also warning about the
+/// refused option as ignored; the running configuration stays.
+#[test]
+fn a_reload_refuses_what_start_up_refuses() {
+    let tmp = TempDir::new("reload-refusal").expect("tempdir");
+    let out = tmp.path().join("out");
+    let config = |port: u16, extra: &str| {
+        format!(
+            "@version: 3.38\n\
+             source s {{ network(ip(127.0.0.1) port({port})); {extra} }};\n\
+             destination d {{ file(\"{}\" template(\"$MSG\\n\")); }};\n\
+             log {{ source(s); destination(d); }};\n",
+            out.display()
+        )
+    };
+    let (running, ports, _) = RunningDaemon::start(Daemon::Rsng, tmp.path(), 0, 1, |p| config(p.tcp[0], ""));
+    let port = ports.tcp[0];
+    let refused = format!("file(\"{}\" flags(store-raw-message));", tmp.path().join("in").display());
+    fs::write(tmp.path().join("rsng.conf"), config(port, &refused)).expect("config");
+    let _ = Command::new("kill").arg("-HUP").arg(running.pid()).status();
+    running.wait_for(20, || running_stderr(tmp.path()).contains("Configuration reload finished"));
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("the old configuration listens");
+    std::io::Write::write_all(&mut stream, b"<13>Jan  1 00:00:00 h p: still running\n").expect("send");
+    drop(stream);
+    running.wait_for(20, || fs::read_to_string(&out).is_ok_and(|t| t.contains("still running")));
+    let stderr = running_stderr(tmp.path());
+    assert!(running.stop());
+    assert!(fs::read_to_string(&out).unwrap_or_default().contains("still running"), "{stderr}");
+    let error = stderr.lines().find(|l| l.starts_with("rsng:")).unwrap_or_else(|| panic!("no error line:\n{stderr}"));
+    assert!(error.contains("store-raw-message") && error.contains("rsng.conf:2:"), "{error}");
+    assert!(stderr.contains("Error initializing new configuration, reverting to old config;"), "{stderr}");
+    assert!(!stderr.contains("ignored"), "the refused option is also warned about:\n{stderr}");
+    // `--syntax-only` gives the same error for the same file.
+    let check = Command::new(rsng_bin()).arg("--syntax-only").arg("-f").arg(tmp.path().join("rsng.conf")).output();
+    let check = check.expect("rsng --syntax-only");
+    assert_eq!(check.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&check.stderr).contains(error), "{}", String::from_utf8_lossy(&check.stderr));
 }
 
 fn running_stderr(dir: &Path) -> String {
@@ -326,6 +365,119 @@ fn so_passcred_of_unix_dgram_sources() {
     expected.sort();
     assert_eq!(seen[0], expected);
     assert_eq!(seen[1], seen[0]);
+}
+
+/// The socket options of unix sources, as the kernel reports them for each daemon's sockets:
+/// `so-rcvbuf()` and `listen-backlog()` (default 255) are set; `so-sndbuf()` and
+/// `so-broadcast()` only apply to sending sockets, so they change nothing here, on TCP and UDP
+/// listeners either.
+#[test]
+fn socket_options_of_unix_sources_are_set_as_syslog_ng_sets_them() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("sockopt-unix").expect("tempdir");
+    let mut seen = Vec::new();
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let dir = tmp.path().join(daemon.name());
+        fs::create_dir_all(&dir).expect("dir");
+        let out = dir.join("out");
+        let names = ["set-stream", "set-dgram", "plain-stream", "plain-dgram"];
+        let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 1, 1, |p| {
+            format!(
+                "@version: 3.38\n\
+                 source s {{ unix-stream(\"{0}/set-stream\" so-rcvbuf(100000) so-sndbuf(50000) listen-backlog(7)\n\
+                 so-keepalive(yes));\n\
+                 unix-dgram(\"{0}/set-dgram\" so-rcvbuf(120000) so-sndbuf(60000) so-broadcast(yes));\n\
+                 unix-stream(\"{0}/plain-stream\"); unix-dgram(\"{0}/plain-dgram\");\n\
+                 network(ip(127.0.0.1) port({2}) so-rcvbuf(100000) so-sndbuf(50000));\n\
+                 network(ip(127.0.0.1) port({3}) transport(udp) so-rcvbuf(100000) so-sndbuf(50000) so-broadcast(yes)); }};\n\
+                 destination d {{ file(\"{1}\"); }};\n\
+                 log {{ source(s); destination(d); }};\n",
+                dir.display(),
+                out.display(),
+                p.tcp[0],
+                p.udp[0]
+            )
+        });
+        running.wait_for(20, || names.iter().all(|n| dir.join(n).exists()));
+        let listing = Command::new("ss").args(["-Hxamn"]).output().expect("ss");
+        let inet = |args: &[&str], port: u16| {
+            let lines = ss(&[args, &["-m"]].concat(), &format!("( sport = :{port} )"));
+            lines
+                .iter()
+                .map(|l| l.split(' ').filter(|f| f.starts_with("skmem:")).collect::<String>())
+                .collect::<Vec<_>>()
+        };
+        let buffers = [inet(&["-t", "-l"], ports.tcp[0]), inet(&["-u", "-a"], ports.udp[0])];
+        assert!(running.stop());
+        let listing = String::from_utf8_lossy(&listing.stdout).to_string();
+        // Type, state, queues and buffers of each socket, by name; the inode numbers differ.
+        let mut lines = Vec::new();
+        for name in names {
+            let path = dir.join(name).display().to_string();
+            let line = listing
+                .lines()
+                .find(|l| l.split_whitespace().any(|w| w == path))
+                .unwrap_or_else(|| panic!("{}: no socket {path} in\n{listing}", daemon.name()));
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let skmem = fields.iter().find(|f| f.starts_with("skmem:")).copied().unwrap_or_default();
+            lines.push(format!("{name} {} {} {} {} {skmem}", fields[0], fields[1], fields[2], fields[3]));
+        }
+        for (name, skmem) in ["tcp", "udp"].iter().zip(&buffers) {
+            lines.push(format!("{name} {skmem:?}"));
+        }
+        seen.push(lines);
+    }
+    assert!(seen[0][0].contains(" 7 ") && seen[0][0].contains("rb200000"), "{:?}", seen[0]);
+    assert!(seen[0][4].contains("rb200000") && !seen[0][4].contains("tb100000"), "{:?}", seen[0]);
+    assert_eq!(seen[1], seen[0]);
+}
+
+/// `optional(yes)` of a unix source whose socket cannot be bound: the error is logged and the
+/// daemon goes on; without it start-up stops. `so-reuseport(yes)`, which Linux refuses on unix
+/// sockets, stops start-up with syslog-ng's words, or is logged with `optional(yes)`.
+#[test]
+fn optional_and_so_reuseport_of_unix_sources() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("unix-optional").expect("tempdir");
+    let missing = tmp.path().join("no-such-dir");
+    let text = |options: &str| {
+        format!(
+            "@version: 3.38\n\
+             source s {{ unix-dgram(\"{}/dgram\" {options}); unix-stream(\"{}/stream\" {options}); }};\n\
+             destination d {{ file(\"{}/out\"); }};\n\
+             log {{ source(s); destination(d); }};\n",
+            missing.display(),
+            missing.display(),
+            tmp.path().display()
+        )
+    };
+    let bind_error = format!(
+        "Error binding socket; addr='AF_UNIX({}/dgram)', error='No such file or directory (2)'",
+        missing.display()
+    );
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let optional = start_briefly(daemon, &text("optional(yes)"), tmp.path(), "optional", 2.0);
+        assert_eq!(optional.code, None, "{}: optional(yes) stopped start-up:\n{}", daemon.name(), optional.stderr);
+        assert!(optional.stderr.contains(&bind_error), "{}:\n{}", daemon.name(), optional.stderr);
+        let required = start_briefly(daemon, &text(""), tmp.path(), "required", 5.0);
+        assert!(required.code.is_some_and(|c| c != 0), "{}: started without its socket", daemon.name());
+        assert!(required.stderr.contains(&bind_error), "{}:\n{}", daemon.name(), required.stderr);
+    }
+    fs::create_dir_all(&missing).expect("dir");
+    let words = "The kernel refused our SO_REUSEPORT setting, which should be supported by Linux 3.9+; \
+                 error='Operation not supported (95)'";
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let refused = start_briefly(daemon, &text("so-reuseport(yes)"), tmp.path(), "reuseport", 5.0);
+        assert!(refused.code.is_some_and(|c| c != 0), "{}: started with so-reuseport(yes)", daemon.name());
+        assert!(refused.stderr.contains(words), "{}:\n{}", daemon.name(), refused.stderr);
+        let optional = start_briefly(daemon, &text("so-reuseport(yes) optional(yes)"), tmp.path(), "reuse-opt", 2.0);
+        assert_eq!(optional.code, None, "{}: optional(yes) stopped start-up:\n{}", daemon.name(), optional.stderr);
+        assert_eq!(optional.stderr.matches(words).count(), 2, "{}:\n{}", daemon.name(), optional.stderr);
+    }
 }
 
 /// Starts `daemon` in the foreground on configuration `text` for at most `seconds`: its exit
@@ -1048,4 +1200,121 @@ fn use_syslogng_pid_of_network_sources() {
     }
     assert_eq!(outputs[0], ["123|prog|sender's", "OWN|prog|own"], "syslog-ng wrote");
     assert_eq!(outputs[1], outputs[0], "rsng differs from syslog-ng");
+}
+
+/// `keep-alive()` of a TCP source across a reload: by default the connection stays open and
+/// what it sends afterwards arrives; with `keep-alive(no)` the daemon closes it, as syslog-ng
+/// does.
+#[test]
+fn keep_alive_of_tcp_sources_across_a_reload() {
+    use std::io::{Read, Write};
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("keep-alive-src").expect("tempdir");
+    let mut seen = Vec::new();
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let out = tmp.path().join(format!("{}.out", daemon.name()));
+        let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 0, 2, |p| {
+            format!(
+                "@version: 3.38\n\
+                 source s {{ network(ip(127.0.0.1) port({}) keep-alive(no)); network(ip(127.0.0.1) port({})); }};\n\
+                 destination d {{ file(\"{}\" template(\"$MSG\\n\")); }};\n\
+                 log {{ source(s); destination(d); }};\n",
+                p.tcp[0],
+                p.tcp[1],
+                out.display()
+            )
+        });
+        let mut closing = std::net::TcpStream::connect(("127.0.0.1", ports.tcp[0])).expect("connect");
+        let mut kept = std::net::TcpStream::connect(("127.0.0.1", ports.tcp[1])).expect("connect");
+        closing.write_all(b"<13>Jan  1 00:00:00 h p: before no\n").expect("send");
+        kept.write_all(b"<13>Jan  1 00:00:00 h p: before yes\n").expect("send");
+        let count = || fs::read_to_string(&out).map_or(0, |t| t.lines().count());
+        running.wait_for(20, || count() >= 2);
+        let _ = Command::new("kill").arg("-HUP").arg(running.pid()).status();
+        // Whether the daemon closed each connection: end of file, else nothing to read.
+        let state = |s: &mut std::net::TcpStream| {
+            s.set_read_timeout(Some(std::time::Duration::from_millis(200))).expect("timeout");
+            let mut buf = [0u8; 16];
+            match s.read(&mut buf) {
+                Ok(0) => "closed",
+                Ok(_) => "data",
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => "closed",
+                Err(_) => "open",
+            }
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut closed = state(&mut closing);
+        while closed == "open" && std::time::Instant::now() < deadline {
+            closed = state(&mut closing);
+        }
+        let kept_state = state(&mut kept);
+        kept.write_all(b"<13>Jan  1 00:00:00 h p: after yes\n").expect("send");
+        running.wait_for(20, || count() >= 3);
+        assert!(running.stop());
+        let mut lines: Vec<String> = fs::read_to_string(&out).unwrap_or_default().lines().map(String::from).collect();
+        lines.sort();
+        seen.push((closed, kept_state, lines));
+    }
+    assert_eq!(seen[0].0, "closed", "{seen:?}");
+    assert_eq!(seen[0].1, "open", "{seen:?}");
+    assert_eq!(seen[1], seen[0]);
+}
+
+/// `flags(ignore-aux-data)` of TCP, UDP and unix sources: the sender's address and port, the
+/// listener's port and protocol and the unix credentials are not used, so the message reads as a
+/// local one (`$HOST` is the local host's name); without the flag they are.
+#[test]
+fn ignore_aux_data_of_socket_sources() {
+    use std::io::Write;
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("ignore-aux").expect("tempdir");
+    let mut seen = Vec::new();
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let dir = tmp.path().join(daemon.name());
+        fs::create_dir_all(&dir).expect("dir");
+        let out = dir.join("out");
+        let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 1, 2, |p| {
+            format!(
+                "@version: 3.38\n\
+                 source s {{ network(ip(127.0.0.1) port({}) flags(ignore-aux-data)); network(ip(127.0.0.1) port({}));\n\
+                 network(ip(127.0.0.1) port({}) transport(udp) flags(ignore-aux-data));\n\
+                 unix-dgram(\"{3}/ignore\" flags(ignore-aux-data)); unix-dgram(\"{3}/plain\"); }};\n\
+                 destination d {{ file(\"{4}\" template(\"${{SOURCEIP}}|${{HOST}}|${{HOST_FROM}}|${{.unix.pid}}|${{DESTPORT}}|${{PROTO}}|${{MSG}}\\n\")); }};\n\
+                 log {{ source(s); destination(d); }};\n",
+                p.tcp[0],
+                p.tcp[1],
+                p.udp[0],
+                dir.display(),
+                out.display()
+            )
+        });
+        running.wait_for(20, || dir.join("ignore").exists() && dir.join("plain").exists());
+        let mut ignoring = std::net::TcpStream::connect(("127.0.0.1", ports.tcp[0])).expect("connect");
+        let mut plain = std::net::TcpStream::connect(("127.0.0.1", ports.tcp[1])).expect("connect");
+        ignoring.write_all(b"<13>Jan  1 00:00:00 h p: tcp-ignore\n").expect("send");
+        plain.write_all(b"<13>Jan  1 00:00:00 h p: tcp-plain\n").expect("send");
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+        udp.send_to(b"<13>Jan  1 00:00:00 h p: udp-ignore", ("127.0.0.1", ports.udp[0])).expect("send");
+        let unix = std::os::unix::net::UnixDatagram::unbound().expect("unix");
+        unix.send_to(b"<13>Jan  1 00:00:00 p: unix-ignore", dir.join("ignore")).expect("send");
+        unix.send_to(b"<13>Jan  1 00:00:00 p: unix-plain", dir.join("plain")).expect("send");
+        let count = || fs::read_to_string(&out).map_or(0, |t| t.lines().count());
+        running.wait_for(20, || count() >= 5);
+        assert!(running.stop());
+        let text = fs::read_to_string(&out).unwrap_or_default();
+        // The plain TCP listener's port differs between the runs.
+        let text = text.replace(&format!("|{}|6|tcp-plain", ports.tcp[1]), "|PORT|6|tcp-plain");
+        let mut lines: Vec<String> = text.lines().map(String::from).collect();
+        lines.sort();
+        seen.push(lines);
+    }
+    let me = std::process::id().to_string();
+    assert!(seen[0].iter().any(|l| l.ends_with("|0|0|tcp-ignore")), "{:?}", seen[0]);
+    assert!(seen[0].iter().any(|l| l.contains(&format!("|{me}|0|0|unix-plain"))), "{:?}", seen[0]);
+    assert!(seen[0].iter().any(|l| l.ends_with("||0|0|unix-ignore")), "{:?}", seen[0]);
+    assert_eq!(seen[1], seen[0]);
 }

@@ -258,6 +258,9 @@ fn run_commands(daemon: Daemon, dir: &Path) -> Observed {
     let stats = stats_rows(dir, daemon, redis.port);
     let single = redis.call(&["LRANGE", "single", "0", "-1"]);
     let batch = redis.call(&["HGETALL", "batch-prog"]);
+    // MONITOR reports each command a moment after it ran: without this wait, the AUTH of the
+    // last call could be seen without its HGETALL and look like a connection of the daemon's.
+    wait_until(5, || monitor.lines.lock().expect("lines").iter().any(|l| l.contains("\"HGETALL\"")));
     let commands = monitor.by_connection();
     d.stop();
     Observed { commands, single, batch, stats }

@@ -87,9 +87,15 @@ const INET_SOURCE: &[&[&str]] = &[
     SocketLevelOptions::DRIVER_OPTIONS,
 ];
 
-/// Unix listeners: the reader, the listener, the socket file and credentials.
-const UNIX_SOURCE: &[&[&str]] =
-    &[ReaderOptions::DRIVER_OPTIONS, ListenerOptions::DRIVER_OPTIONS, UnixListenerOptions::DRIVER_OPTIONS];
+/// Unix listeners: the reader, the listener, the socket file and credentials, and the socket
+/// options syslog-ng sets on them (`so-rcvbuf()`, `so-keepalive()`, `so-reuseport()`,
+/// `listen-backlog()`).
+const UNIX_SOURCE: &[&[&str]] = &[
+    ReaderOptions::DRIVER_OPTIONS,
+    ListenerOptions::DRIVER_OPTIONS,
+    UnixListenerOptions::DRIVER_OPTIONS,
+    SocketLevelOptions::DRIVER_OPTIONS,
+];
 
 /// `systemd-syslog()` takes its socket as passed, with only the credentials option of a unix
 /// listener.
@@ -125,11 +131,12 @@ const READER_FLAGS: &[&str] = &[
     "threaded",
     "store-raw-message",
     "guess-timezone",
+    "ignore-aux-data",
 ];
 
 /// Values of options the socket sources do not run that leave syslog-ng doing what rsng does.
 const SOCKET_SOURCE_INERT: &[(&str, &str)] =
-    &[("format", "syslog"), ("keep-alive", "yes"), ("dynamic-window-size", "0"), ("so-passcred", "yes")];
+    &[("format", "syslog"), ("dynamic-window-size", "0"), ("so-passcred", "yes")];
 
 /// The kernel log that `system()` reads beside `/dev/log` takes nothing from `system()`'s
 /// options; `exclude-kmsg()` is ignored by syslog-ng 3.38 too.
@@ -181,6 +188,7 @@ const DISK_BUFFER: &[&str] = &[
     "disk-buffer.reliable",
     "disk-buffer.qout-size",
     "disk-buffer.mem-buf-length",
+    "disk-buffer.mem-buf-size",
 ];
 
 /// `failover()` of IP destinations, its `failback()` read whole ([`crate::socket::failover`]).

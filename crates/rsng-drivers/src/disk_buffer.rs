@@ -13,8 +13,12 @@
 //! staged with one write (and, with `reliable(yes)`, one sync), and only then are the messages
 //! visible to the writer and the flow-control windows they hold given back. So with
 //! `reliable(yes)` and flow control, a source reads on only once what it read before is on the
-//! disk. The destination's writer reads on the blocking pool ([`DiskStore::pop`]).
+//! disk. As in syslog-ng, a reliable buffer whose file has less than `mem-buf-size()` free
+//! after a message is written keeps that message's window until the message is delivered, so
+//! a flow-controlled source slows down before the file fills. The destination's writer reads on
+//! the blocking pool ([`DiskStore::pop`]).
 
+use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -32,6 +36,8 @@ const HEADER: u64 = 16;
 const READ_CHUNK: usize = 1 << 20;
 /// A record longer than this is damage, not a message.
 const MAX_RECORD: u32 = 64 << 20;
+/// syslog-ng's default `mem-buf-size()` of reliable buffers (10,000 messages of 16 KiB).
+pub const DEFAULT_MEM_BUF_SIZE: u64 = 10_000 * 16 * 1024;
 
 crate::typed_options! {
     /// The options of `disk-buffer()` the queue runs, read from the group as from a driver
@@ -45,6 +51,9 @@ crate::typed_options! {
             /// Messages held in memory besides the file (non-reliable buffers only).
             pub qout_size: usize = "qout-size";
             pub mem_buf_length: usize = "mem-buf-length";
+            /// Reliable buffers: below this much free space in the file, a written message keeps
+            /// its flow-control window until it is delivered.
+            pub mem_buf_size: u64 = "mem-buf-size";
         }
         inherited {}
         global {}
@@ -63,10 +72,10 @@ impl DiskBufferOptions {
             span: driver.span,
         };
         let o = DiskBufferOptions::read(&crate::options::Options::new(&group, globals));
-        // A reliable buffer holds nothing in memory besides the file: the memory options of a
-        // non-reliable one have no effect there.
-        let memory = ["qout-size", "mem-buf-length"];
-        for name in DiskBufferOptions::DRIVER_OPTIONS.iter().filter(|n| !o.reliable || !memory.contains(n)) {
+        // Every option is read; the memory options of one kind of buffer (`qout-size()` and
+        // `mem-buf-length()` of non-reliable ones, `mem-buf-size()` of reliable ones) have no
+        // effect on the other kind, as in syslog-ng.
+        for name in DiskBufferOptions::DRIVER_OPTIONS {
             driver.note(&format!("disk-buffer.{name}"));
         }
         Some(o)
@@ -81,6 +90,18 @@ pub struct DiskOptions {
     pub capacity: u64,
     /// `reliable(yes)`: sync every change to the disk.
     pub reliable: bool,
+    /// `mem-buf-size()` of a reliable buffer: with less free space than this in the file after a
+    /// message is written, its window is given back only once it is delivered (0: always once
+    /// written).
+    pub hold_below: u64,
+}
+
+impl DiskOptions {
+    /// The options of a buffer at `path` from the `disk-buffer()` settings.
+    pub fn new(path: PathBuf, o: &DiskBufferOptions) -> DiskOptions {
+        let hold_below = if o.reliable { o.mem_buf_size.unwrap_or(DEFAULT_MEM_BUF_SIZE) } else { 0 };
+        DiskOptions { path, capacity: o.disk_buf_size, reliable: o.reliable, hold_below }
+    }
 }
 
 /// Offsets and counts of the file, changed by the appending thread and the writer.
@@ -103,8 +124,9 @@ struct Offsets {
 struct Staging {
     bytes: Vec<u8>,
     records: usize,
-    /// The windows the staged messages hold, given back once they are written (and synced).
-    windows: Vec<(usize, Option<Arc<Window>>)>,
+    /// The windows the staged messages hold, given back once they are written (and synced),
+    /// or, when the entry says so, once they are delivered ([`DiskOptions::hold_below`]).
+    windows: Vec<(usize, Option<Arc<Window>>, bool)>,
     /// The thread is writing a batch it took out of here.
     writing: bool,
     /// The records of that batch (counted as queued until they are in the file's count).
@@ -131,6 +153,41 @@ pub struct DiskStore {
     /// Bytes staged or in the file and not delivered: what `disk-buf-size()` bounds.
     used: AtomicU64,
     read_buf: Mutex<Vec<u8>>,
+    hold_below: u64,
+    /// Windows kept until their messages are delivered, in file order.
+    held: Mutex<HeldWindows>,
+}
+
+/// The windows of written messages that are given back only on delivery. Records are counted
+/// from the buffer's opening: `appended` of them are in the file, `delivered` of them were
+/// delivered; each entry holds the `remaining` records before record `end`.
+#[derive(Default)]
+struct HeldWindows {
+    appended: u64,
+    delivered: u64,
+    entries: VecDeque<(u64, usize, Arc<Window>)>,
+}
+
+impl HeldWindows {
+    /// `n` more records were delivered: the windows of those among them that held one are given
+    /// back.
+    fn deliver(&mut self, n: usize) {
+        self.delivered += n as u64;
+        while let Some((end, remaining, window)) = self.entries.front_mut() {
+            let start = *end - *remaining as u64;
+            if self.delivered >= *end {
+                window.release(*remaining);
+                self.entries.pop_front();
+            } else {
+                if self.delivered > start {
+                    let k = (self.delivered - start) as usize;
+                    window.release(k);
+                    *remaining -= k;
+                }
+                break;
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for DiskStore {
@@ -191,6 +248,8 @@ impl DiskStore {
             drained: Condvar::new(),
             used: AtomicU64::new(write_off - read_off),
             read_buf: Mutex::new(Vec::new()),
+            hold_below: if opts.reliable { opts.hold_below } else { 0 },
+            held: Mutex::new(HeldWindows { appended: queued as u64, ..HeldWindows::default() }),
         })
     }
 
@@ -230,12 +289,23 @@ impl DiskStore {
                 lock(&self.staging).writing_records = 0;
             }
             bytes.clear();
-            // Written (and synced, when reliable): the sources may read on.
-            for (n, window) in windows.drain(..) {
-                if let Some(w) = window {
-                    w.release(n);
+            // Written (and synced, when reliable): the sources may read on, unless the file was
+            // nearly full and the windows wait for delivery.
+            let mut held = lock(&self.held);
+            for (n, window, hold) in windows.drain(..) {
+                if result.is_ok() {
+                    held.appended += n as u64;
+                }
+                match window {
+                    Some(w) if hold && result.is_ok() => {
+                        let end = held.appended;
+                        held.entries.push_back((end, n, w));
+                    }
+                    Some(w) => w.release(n),
+                    None => {}
                 }
             }
+            drop(held);
             appended(result.map(|()| records).map_err(|e| (records, e)));
         }
     }
@@ -286,6 +356,9 @@ impl DiskStore {
             buf.clear();
             let room = self.capacity.saturating_sub(self.used.load(Ordering::Acquire));
             let mut stored = 0;
+            // How many of the batch leave at least `hold_below` free; the windows of the rest
+            // wait for delivery.
+            let mut released_on_write = 0;
             for msg in batch {
                 let start = buf.len();
                 buf.extend_from_slice(&[0; 4]);
@@ -297,6 +370,9 @@ impl DiskStore {
                 let n = (buf.len() - start - 4) as u32;
                 buf[start..start + 4].copy_from_slice(&n.to_le_bytes());
                 stored += 1;
+                if room.saturating_sub(buf.len() as u64) >= self.hold_below {
+                    released_on_write = stored;
+                }
             }
             if stored == 0 {
                 return 0;
@@ -308,7 +384,12 @@ impl DiskStore {
             let mut st = lock(&self.staging);
             st.bytes.extend_from_slice(&buf);
             st.records += stored;
-            st.windows.push((stored, window.cloned()));
+            if released_on_write > 0 {
+                st.windows.push((released_on_write, window.cloned(), false));
+            }
+            if stored > released_on_write {
+                st.windows.push((stored - released_on_write, window.cloned(), true));
+            }
             drop(st);
             self.staged.notify_one();
             stored
@@ -346,7 +427,9 @@ impl DiskStore {
         let mut o = lock(&self.offsets);
         self.used.fetch_sub(read_off - committed_off, Ordering::AcqRel);
         o.committed_off = if cut { HEADER } else { read_off };
-        o.in_flight = 0;
+        let delivered = std::mem::take(&mut o.in_flight);
+        drop(o);
+        lock(&self.held).deliver(delivered);
         Ok(())
     }
 
@@ -476,7 +559,7 @@ mod tests {
     #[test]
     fn survives_reopen_and_repeats_only_the_undelivered_batch() {
         let dir = std::env::temp_dir().join(format!("rsng-disk-test-{}", std::process::id()));
-        let opts = DiskOptions { path: dir.join("q"), capacity: 1 << 20, reliable: true };
+        let opts = DiskOptions { path: dir.join("q"), capacity: 1 << 20, reliable: true, hold_below: 0 };
         let _ = std::fs::remove_file(&opts.path);
         let store = started(&opts);
         let batch: Vec<LogMessage> = (0..10).map(|i| msg(&format!("m{i}"))).collect();
@@ -510,10 +593,42 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// `mem-buf-size()`: once less than it is free in the file, a written message keeps its
+    /// window until it is delivered; the ones before it give theirs back when written.
+    #[test]
+    fn windows_wait_for_delivery_when_the_file_is_nearly_full() {
+        let dir = std::env::temp_dir().join(format!("rsng-disk-test3-{}", std::process::id()));
+        let record = {
+            let mut b = Vec::new();
+            msg("m0").encode(&mut b);
+            b.len() as u64 + 4
+        };
+        // Room for 10 records; after the 8th, less than 3 records' room is free.
+        let opts = DiskOptions { path: dir.join("q"), capacity: 10 * record, reliable: true, hold_below: 3 * record };
+        let _ = std::fs::remove_file(&opts.path);
+        let store = started(&opts);
+        let window = Window::new(100);
+        let batch: Vec<LogMessage> = (0..10).map(|i| msg(&format!("m{i}"))).collect();
+        assert_eq!(store.push(&batch, false, Some(&window)), 10);
+        store.flush().expect("written");
+        assert_eq!(window.available(), 100 - 3, "7 windows back once written, 3 held");
+        let mut out = Vec::new();
+        store.pop(8, &mut out).expect("pop");
+        assert_eq!(window.available(), 97, "handed out is not delivered");
+        out.clear();
+        store.pop(100, &mut out).expect("pop: the first 8 are delivered");
+        assert_eq!(window.available(), 98, "m7 was held and is delivered");
+        out.clear();
+        store.pop(100, &mut out).expect("pop: the rest are delivered");
+        assert_eq!(window.available(), 100);
+        store.close();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn a_torn_record_is_cut_and_capacity_is_kept() {
         let dir = std::env::temp_dir().join(format!("rsng-disk-test2-{}", std::process::id()));
-        let opts = DiskOptions { path: dir.join("q"), capacity: 200, reliable: false };
+        let opts = DiskOptions { path: dir.join("q"), capacity: 200, reliable: false, hold_below: 0 };
         let _ = std::fs::remove_file(&opts.path);
         let store = started(&opts);
         let batch: Vec<LogMessage> = (0..10).map(|i| msg(&format!("message number {i}"))).collect();

@@ -158,6 +158,20 @@ pub fn build_source(object: &str, driver: &Driver, ctx: &BuildContext) -> Result
     }
 }
 
+/// Whether a source starts over at every reload even when its definition did not change:
+/// `example-msg-generator()`, which syslog-ng initialises again (`num(1)` sends one more
+/// message), and socket sources with `keep-alive(no)`, whose connections syslog-ng closes at a
+/// reload (the listening socket is handed over, so nothing sent to it is lost).
+pub fn source_restarts_at_reload(driver: &Driver, globals: &options::Globals) -> bool {
+    match driver.name {
+        "example-msg-generator" => true,
+        "network" | "syslog" | "tcp" | "udp" | "tcp6" | "udp6" | "unix-stream" | "unix-dgram" => {
+            !socket::options::ListenerOptions::read(&Options::new(driver, globals)).keep_alive
+        }
+        _ => false,
+    }
+}
+
 /// The checks of `driver`'s options that its build runs before it touches the system, so that
 /// `--syntax-only` refuses what start-up refuses.
 ///

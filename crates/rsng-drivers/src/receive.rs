@@ -64,6 +64,10 @@ pub struct Receiver {
     /// `flags(guess-timezone)`: a header stamp within a day of the receive time that is off by
     /// whole quarter hours gets that difference as its zone.
     pub guess_timezone: bool,
+    /// `flags(ignore-aux-data)`: what the transport tells about the sender (its address and
+    /// port, the local address, unix credentials, the TLS peer's names) is not used; the message
+    /// is taken as a local one's.
+    pub ignore_aux_data: bool,
 }
 
 /// `use-dns()`, `use-fqdn()`, `normalize-hostnames()`, `dns-cache()`.
@@ -211,6 +215,7 @@ impl Receiver {
             store_raw_message: o.flags.contains("store-raw-message"),
             encoding: None,
             guess_timezone: o.flags.contains("guess-timezone"),
+            ignore_aux_data: o.flags.contains("ignore-aux-data"),
             use_syslogng_pid: o.use_syslogng_pid,
         }
     }
@@ -241,6 +246,7 @@ impl Receiver {
 
     /// Receive information for a sender (`None`: a local peer).
     pub fn info(&self, peer: Option<IpAddr>) -> ReceiveInfo {
+        let peer = peer.filter(|_| !self.ignore_aux_data);
         let host_from = match peer {
             Some(ip) => self.resolve.name_of(ip),
             None => self.resolve.local_name(),

@@ -470,17 +470,12 @@ fn disk_options(
     fifo: usize,
 ) -> Option<(rsng_drivers::disk_buffer::DiskOptions, usize)> {
     let o = rsng_drivers::disk_buffer::DiskBufferOptions::of(driver, globals)?;
-    let dir = o.dir.map_or_else(|| DEFAULT_DISK_BUFFER_DIR.into(), std::path::PathBuf::from);
-    let capacity = o.disk_buf_size;
-    let reliable = o.reliable;
-    let memory = if reliable { 0 } else { o.qout_size.unwrap_or(DEFAULT_QOUT_SIZE) + o.mem_buf_length.unwrap_or(fifo) };
+    let dir = o.dir.as_deref().map_or_else(|| DEFAULT_DISK_BUFFER_DIR.into(), std::path::PathBuf::from);
+    let memory =
+        if o.reliable { 0 } else { o.qout_size.unwrap_or(DEFAULT_QOUT_SIZE) + o.mem_buf_length.unwrap_or(fifo) };
     let safe: String =
         object.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
-    let disk = rsng_drivers::disk_buffer::DiskOptions {
-        path: dir.join(format!("rsng-{safe}-{index}.rsq")),
-        capacity,
-        reliable,
-    };
+    let disk = rsng_drivers::disk_buffer::DiskOptions::new(dir.join(format!("rsng-{safe}-{index}.rsq")), &o);
     Some((disk, memory))
 }
 
@@ -678,7 +673,13 @@ fn build(
 
     // Parsers and rewrites.
     let persisted = RefCell::new(persisted);
-    let tctx = TransformContext { config, filters: &filters, compile: &ctx.compile, persisted: &persisted };
+    let tctx = TransformContext {
+        config,
+        globals: &ctx.globals,
+        filters: &filters,
+        compile: &ctx.compile,
+        persisted: &persisted,
+    };
     let mut transforms: HashMap<(Context, String), Vec<Arc<dyn Transform>>> = HashMap::new();
     let mut parser_counters = Vec::new();
     for (context, objects) in [(Context::Parser, &config.parsers), (Context::Rewrite, &config.rewrites)] {
@@ -777,9 +778,7 @@ fn build(
         let stats = source_stats.entry(obj.name.clone()).or_default().clone();
         for (index, driver) in obj.drivers.iter().enumerate() {
             let base = driver_key(Context::Source, &obj.name, index, driver);
-            // example-msg-generator() starts over on a reload, as syslog-ng re-initialises it:
-            // `num(1)` sends one more message.
-            let restarts = driver.name == "example-msg-generator";
+            let restarts = rsng_drivers::source_restarts_at_reload(driver, &ctx.globals.detached());
             let kept = kept_sources.iter().position(|s| !restarts && s.key.keeps(&base, &ctx.globals));
             let plan = match kept {
                 Some(i) => SourcePlan::Kept(i, route.clone()),

@@ -231,28 +231,56 @@ fn lookup_group(name: &str) -> io::Result<u32> {
     }
 }
 
-/// A listening unix stream socket at `path`.
+/// A unix socket with the options syslog-ng sets on a receiving one: `so-rcvbuf()`,
+/// `so-keepalive()` and `so-reuseport()` (which Linux refuses for unix sockets, as syslog-ng finds
+/// at start-up).
+fn unix_socket(ty: Type, opts: &SocketOptions) -> io::Result<Socket> {
+    let socket = Socket::new(Domain::UNIX, ty, None)?;
+    if opts.so_reuseport {
+        socket.set_reuse_port(true)?;
+    }
+    if let Some(n) = opts.so_rcvbuf {
+        socket.set_recv_buffer_size(n)?;
+    }
+    if opts.so_keepalive {
+        socket.set_keepalive(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    Ok(socket)
+}
+
+/// A listening unix stream socket at `path`, with `listen-backlog()` (default 255, as in
+/// syslog-ng).
 ///
 /// # Errors
-/// The bind error.
-pub fn bind_unix_stream(path: &Path, own: &FileOwnership) -> io::Result<std::os::unix::net::UnixListener> {
+/// The bind error, or the error of a socket option.
+pub fn bind_unix_stream(
+    path: &Path,
+    own: &FileOwnership,
+    opts: &SocketOptions,
+) -> io::Result<std::os::unix::net::UnixListener> {
+    let socket = unix_socket(Type::STREAM, opts)?;
     remove_stale_socket(path);
-    let listener = std::os::unix::net::UnixListener::bind(path)?;
-    listener.set_nonblocking(true)?;
+    socket.bind(&socket2::SockAddr::unix(path)?)?;
+    socket.listen(opts.backlog.unwrap_or(255))?;
     apply_ownership(path, &FileOwnership { perm: own.perm.or(Some(0o666)), ..own.clone() })?;
-    Ok(listener)
+    Ok(socket.into())
 }
 
 /// A bound unix datagram socket at `path`.
 ///
 /// # Errors
-/// The bind error.
-pub fn bind_unix_dgram(path: &Path, own: &FileOwnership) -> io::Result<std::os::unix::net::UnixDatagram> {
+/// The bind error, or the error of a socket option.
+pub fn bind_unix_dgram(
+    path: &Path,
+    own: &FileOwnership,
+    opts: &SocketOptions,
+) -> io::Result<std::os::unix::net::UnixDatagram> {
+    let socket = unix_socket(Type::DGRAM, opts)?;
     remove_stale_socket(path);
-    let socket = std::os::unix::net::UnixDatagram::bind(path)?;
-    socket.set_nonblocking(true)?;
+    socket.bind(&socket2::SockAddr::unix(path)?)?;
     apply_ownership(path, &FileOwnership { perm: own.perm.or(Some(0o666)), ..own.clone() })?;
-    Ok(socket)
+    Ok(socket.into())
 }
 
 /// A TCP connection to `addr`, optionally from `local`.

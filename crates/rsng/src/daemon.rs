@@ -250,6 +250,10 @@ async fn reload(
             return Err("Syntax error parsing configuration file, previous config remained intact");
         }
     };
+    // As at start-up: what the option checks refuse is not also warned about as ignored.
+    if let Err(e) = rsng_runtime::check_options(&loaded.config) {
+        return Err(reload_refused(&loaded.config, &e));
+    }
     crate::print_unused_options(&loaded.config);
     // Destination files are opened again on reload, as syslog-ng does.
     rsng_drivers::file::request_reopen();
@@ -261,15 +265,19 @@ async fn reload(
             internal::notice("Configuration reload finished;");
             Ok(())
         }
-        Err(e) => {
-            print_start_error(&loaded.config, &e);
-            // syslog-ng's words; nothing needs reverting here, as the old configuration never
-            // stopped (print_start_error gave the reason and its location).
-            internal::error("Error initializing new configuration, reverting to old config;");
-            internal::notice("Configuration reload finished;");
-            Err("Config reload failed, reverted to previous config")
-        }
+        Err(e) => Err(reload_refused(&loaded.config, &e)),
     }
+}
+
+/// Reports a configuration that could not be started at a reload; the answer for
+/// `syslog-ng-ctl reload`.
+fn reload_refused(config: &ir::Config, e: &rsng_runtime::BuildError) -> &'static str {
+    print_start_error(config, e);
+    // syslog-ng's words; nothing needs reverting here, as the old configuration never stopped
+    // (print_start_error gave the reason and its location).
+    internal::error("Error initializing new configuration, reverting to old config;");
+    internal::notice("Configuration reload finished;");
+    "Config reload failed, reverted to previous config"
 }
 
 fn log_level(which: &str, set: Option<bool>) -> String {

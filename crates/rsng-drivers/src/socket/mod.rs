@@ -24,7 +24,7 @@ use rsng_config::source_map::FileSpan;
 use rsng_config::transport::{Framing as ConfigFraming, IpTransport};
 use rsng_proto::syslog::ParseFlags;
 use rsng_transport::tls::Side;
-use rsng_transport::Family;
+use rsng_transport::{Family, SocketOptions};
 
 use crate::options::Options;
 use crate::receive::Receiver;
@@ -245,16 +245,54 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
                 unix.create_containing_dirs(&path).map_err(|e| DriverError::new(e, opts.span()))?;
             }
             let shown = format!("AF_UNIX({})", path.display());
+            // system() sets its own receive buffer below.
+            let sockopts = if name == "system" {
+                SocketOptions::default()
+            } else {
+                SocketLevelOptions::read(&opts).for_socket(false)
+            };
+            // Linux refuses SO_REUSEPORT on unix sockets; syslog-ng stops start-up with these
+            // words. Any other error is the bind's.
+            let unix_error = |e: std::io::Error| {
+                if sockopts.so_reuseport && e.raw_os_error() == Some(nix::errno::Errno::EOPNOTSUPP as i32) {
+                    DriverError::new(
+                        format!(
+                            "The kernel refused our SO_REUSEPORT setting, which should be supported by Linux 3.9+; \
+                             error='{}'",
+                            crate::file::os_error(&e)
+                        ),
+                        opts.span(),
+                    )
+                } else {
+                    bind_error(&shown, e)
+                }
+            };
+            // optional(yes): a socket that cannot be set up is logged and the source does nothing.
+            let optional = unix.optional && name != "system";
             if name == "unix-stream" {
                 let l = match shared::take_over(&shared::key_of("unix-stream", &path.display().to_string())) {
                     Some(fd) => std::os::unix::net::UnixListener::from(fd),
-                    None => rsng_transport::bind_unix_stream(&path, &own).map_err(|e| bind_error(&shown, e))?,
+                    None => match rsng_transport::bind_unix_stream(&path, &own, &sockopts).map_err(unix_error) {
+                        Ok(l) => l,
+                        Err(e) if optional => {
+                            crate::internal::error(e.message);
+                            return Ok(Box::new(activation::Disabled));
+                        }
+                        Err(e) => return Err(e),
+                    },
                 };
                 (Bound::UnixStream(l, path), Framing::Text, true)
             } else {
                 let s = match shared::take_over(&shared::key_of("unix-dgram", &path.display().to_string())) {
                     Some(fd) => std::os::unix::net::UnixDatagram::from(fd),
-                    None => rsng_transport::bind_unix_dgram(&path, &own).map_err(|e| bind_error(&shown, e))?,
+                    None => match rsng_transport::bind_unix_dgram(&path, &own, &sockopts).map_err(unix_error) {
+                        Ok(s) => s,
+                        Err(e) if optional => {
+                            crate::internal::error(e.message);
+                            return Ok(Box::new(activation::Disabled));
+                        }
+                        Err(e) => return Err(e),
+                    },
                 };
                 passcred = unix.pass_credentials();
                 if passcred.unwrap_or(true) {

@@ -37,17 +37,18 @@ crate::typed_options! {
 }
 
 impl SocketLevelOptions {
-    /// The options of a listening (`send` false) or sending socket. As in syslog-ng, `ip-tos()`
-    /// only applies to sending sockets, and `ip-freebind()` and `tcp-keepalive-*()` only to
+    /// The options of a listening (`send` false) or sending socket. As in syslog-ng,
+    /// `so-rcvbuf()` only applies to receiving sockets and `so-sndbuf()`, `so-broadcast()` and
+    /// `ip-tos()` only to sending ones, and `ip-freebind()` and `tcp-keepalive-*()` only to
     /// listening ones (and the connections they accept).
     pub fn for_socket(&self, send: bool) -> SocketOptions {
         let keepalive = |n: u32| (!send && n > 0).then_some(n);
         SocketOptions {
-            so_rcvbuf: self.so_rcvbuf,
-            so_sndbuf: self.so_sndbuf,
+            so_rcvbuf: if send { None } else { self.so_rcvbuf },
+            so_sndbuf: if send { self.so_sndbuf } else { None },
             so_reuseport: self.so_reuseport,
             so_keepalive: self.so_keepalive,
-            so_broadcast: self.so_broadcast,
+            so_broadcast: send && self.so_broadcast,
             ip_ttl: self.ip_ttl,
             backlog: self.listen_backlog,
             ip_tos: if send { self.ip_tos } else { None },
@@ -71,6 +72,9 @@ crate::typed_options! {
             pub log_iw_size: usize = "log-iw-size" if (|&n| n > 0);
             /// The character set peers send in, converted to UTF-8 ([`crate::charset`]).
             pub encoding: String = "encoding";
+            /// Whether a reload keeps the connections (no: the source starts over, closing
+            /// them, as syslog-ng does).
+            pub keep_alive: bool = "keep-alive" or (true);
         }
         inherited {}
         global {
@@ -146,6 +150,9 @@ crate::typed_options! {
             pub dir_owner: String = "dir-owner";
             pub dir_group: String = "dir-group";
             pub dir_perm: i64 = "dir-perm" if (|&n| n >= 0);
+            /// A socket that cannot be bound is logged and the source does nothing, instead of
+            /// stopping start-up.
+            pub optional: bool = "optional" or (false);
         }
         inherited {
             pub pass_unix_credentials: bool = "pass-unix-credentials";

@@ -549,10 +549,14 @@ pub async fn read_stream<S: AsyncRead + Unpin>(mut stream: S, conn: Connection, 
         values.pairs.push(("IP_PROTO", ip_proto(peer).to_vec()));
     }
     let mut info = receiver.info(peer);
-    info.source_port = peer_port;
+    if receiver.ignore_aux_data {
+        values.pairs.clear();
+    } else {
+        info.source_port = peer_port;
+        info.dest = local;
+    }
     // The peer waits through TCP: a full queue holds the reading while its writer drains it.
     port.set_pacing(true);
-    info.dest = local;
     let mut splitter = Splitter::new(framing, receiver.max_msg_size);
     let mut buf = StreamBuffer::new();
     // `encoding()`: reads go through a converter first; octet-counted frames are taken as
@@ -743,7 +747,9 @@ async fn receive_udp(
                     _ => &mut last.insert((ip, receiver.info(Some(ip)))).1,
                 };
                 receiver.refresh(info);
-                info.source_port = peer.port();
+                if !receiver.ignore_aux_data {
+                    info.source_port = peer.port();
+                }
                 let payload = datagram(bytes, receiver.max_msg_size);
                 if !payload.is_empty() || receiver.empty_lines {
                     ctx.port.note_size(payload.len());
@@ -819,7 +825,7 @@ async fn receive_unix_dgram(socket: tokio::net::UnixDatagram, receiver: Arc<Rece
                 if !payload.is_empty() || receiver.empty_lines {
                     ctx.port.note_size(payload.len());
                     let mut msg = receiver.message(payload, &info);
-                    if let Some(c) = creds.filter(|_| receiver.unix_credentials) {
+                    if let Some(c) = creds.filter(|_| receiver.unix_credentials && !receiver.ignore_aux_data) {
                         // As syslog-ng's unix transports: the sender's identity as name-value pairs.
                         for (name, value) in [
                             (".unix.uid", i64::from(c.uid)),

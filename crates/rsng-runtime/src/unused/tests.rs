@@ -264,7 +264,15 @@ fn outcome(rt: &tokio::runtime::Runtime, text: &str, option: &str, consumes: Opt
             rt.block_on(running.stop(Duration::ZERO));
             false
         }
-        Err(e) if [top, leaf].iter().any(|n| e.message.contains(n) || e.message.contains(&n.replace('-', "_"))) => true,
+        // Named as written, or as the socket option (`SO_REUSEPORT`).
+        Err(e)
+            if [top, leaf].iter().any(|n| {
+                let message = e.message.to_ascii_lowercase();
+                message.contains(n) || message.contains(&n.replace('-', "_"))
+            }) =>
+        {
+            true
+        }
         Err(e) if e.message.contains("cannot run in rsng") => true,
         Err(e) if warned => return Outcome::Silent(format!("warned about, then start failed: {}\n{text}", e.message)),
         Err(e) => return Outcome::Silent(format!("start failed: {}\n{text}", e.message)),
