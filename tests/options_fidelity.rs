@@ -1318,3 +1318,67 @@ fn ignore_aux_data_of_socket_sources() {
     assert!(seen[0].iter().any(|l| l.ends_with("||0|0|unix-ignore")), "{:?}", seen[0]);
     assert_eq!(seen[1], seen[0]);
 }
+
+/// `format(linux-kmsg)` of TCP and UDP sources: each frame is read as a kernel log record, and
+/// one that is not (a continuation line, a syslog line) becomes syslog-ng's error message.
+#[test]
+fn linux_kmsg_format_of_socket_sources() {
+    use std::io::Write;
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("kmsg-socket").expect("tempdir");
+    let mut seen = Vec::new();
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let out = tmp.path().join(format!("{}.out", daemon.name()));
+        let (running, ports, _) = RunningDaemon::start(daemon, tmp.path(), 1, 1, |p| {
+            format!(
+                "@version: 3.38\n\
+                 source s {{ network(ip(127.0.0.1) port({}) format(\"linux-kmsg\"));\n\
+                 network(ip(127.0.0.1) port({}) transport(udp) format(linux-kmsg)); }};\n\
+                 destination d {{ file(\"{}\" template(\"${{PRI}}|${{MSGID}}|${{.linux.timestamp}}|${{MSG}}|${{.linux.SUBSYSTEM}}\\n\")); }};\n\
+                 log {{ source(s); destination(d); }};\n",
+                p.tcp[0],
+                p.udp[0],
+                out.display()
+            )
+        });
+        let mut tcp = std::net::TcpStream::connect(("127.0.0.1", ports.tcp[0])).expect("connect");
+        tcp.write_all(b"6,123,456789,-;hello kernel\n SUBSYSTEM=usb\n<13>Jan  1 00:00:00 h p: plain\n").expect("send");
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+        // A datagram holds one record with its newline, as /dev/kmsg gives it (syslog-ng 3.38
+        // reports a record without it as an error, and garbles continuation lines).
+        udp.send_to(b"3,7,1000,c;over udp\n", ("127.0.0.1", ports.udp[0])).expect("send");
+        let count = || fs::read_to_string(&out).map_or(0, |t| t.lines().count());
+        running.wait_for(20, || count() >= 4);
+        assert!(running.stop());
+        let mut lines: Vec<String> = fs::read_to_string(&out).unwrap_or_default().lines().map(String::from).collect();
+        lines.sort();
+        seen.push(lines);
+    }
+    assert!(seen[0].contains(&"6|123|456789|hello kernel|".to_string()), "{:?}", seen[0]);
+    assert_eq!(seen[1], seen[0]);
+}
+
+/// A `format()` socket sources do not read: syslog-ng 3.38 starts and drops every message
+/// (an unknown name) or reads binary records (`pacct`); rsng refuses it, at start-up and with
+/// `--syntax-only` alike, naming it.
+#[test]
+fn unknown_formats_of_socket_sources_are_refused() {
+    let tmp = TempDir::new("format-refused").expect("tempdir");
+    for format in ["nonsense", "pacct"] {
+        let text = format!(
+            "@version: 3.38\nsource s {{ network(ip(127.0.0.1) port(0) format(\"{format}\")); }};\n\
+             destination d {{ file(\"{}/out\"); }};\nlog {{ source(s); destination(d); }};\n",
+            tmp.path().display()
+        );
+        let started = start_briefly(Daemon::Rsng, &text, tmp.path(), format, 5.0);
+        assert_eq!(started.code, Some(1), "{format}: {}", started.stderr);
+        let error = started.stderr.lines().find(|l| l.starts_with("rsng:")).expect("an error line").to_string();
+        assert!(error.contains(&format!("`format({format})`")) && error.contains(":2:"), "{error}");
+        let conf = tmp.path().join(format!("rsng-{format}.conf"));
+        let check = Command::new(rsng_bin()).arg("--syntax-only").arg("-f").arg(&conf).output().expect("rsng -s");
+        assert_eq!(check.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&check.stderr).contains(&error), "{}", String::from_utf8_lossy(&check.stderr));
+    }
+}

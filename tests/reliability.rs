@@ -421,12 +421,16 @@ fn a_changed_source_takes_over_its_socket() {
     assert!(rsng.stop(), "rsng did not stop");
 }
 
+/// A flow-controlled source into a disk buffer whose server may be away. `mem-buf-size(0)`: a
+/// reliable buffer gives the windows back once messages are synced, so the source reads on into
+/// the file (with the default, as in syslog-ng, a buffer smaller than 160 MB keeps them until
+/// delivery; `tests/disk_buffer.rs`).
 fn disk_config(src: u16, dst: u16, disk: &Path, reliable: bool) -> String {
     format!(
         "@version: 3.38\noptions {{ use-dns(no); }};\n\
          source s {{ network(ip(127.0.0.1) port({src})); }};\n\
          destination d {{ network(\"127.0.0.1\" port({dst}) time-reopen(1) template(\"$MSG\\n\")\n\
-             disk-buffer(reliable({}) disk-buf-size(104857600) dir(\"{}\"))); }};\n\
+             disk-buffer(reliable({}) disk-buf-size(104857600) mem-buf-size(0) dir(\"{}\"))); }};\n\
          log {{ source(s); destination(d); flags(flow-control); }};\n",
         if reliable { "yes" } else { "no" },
         disk.display()

@@ -135,12 +135,15 @@ const READER_FLAGS: &[&str] = &[
 ];
 
 /// Values of options the socket sources do not run that leave syslog-ng doing what rsng does.
-const SOCKET_SOURCE_INERT: &[(&str, &str)] =
-    &[("format", "syslog"), ("dynamic-window-size", "0"), ("so-passcred", "yes")];
+const SOCKET_SOURCE_INERT: &[(&str, &str)] = &[("dynamic-window-size", "0"), ("so-passcred", "yes")];
 
 /// The kernel log that `system()` reads beside `/dev/log` takes nothing from `system()`'s
 /// options; `exclude-kmsg()` is ignored by syslog-ng 3.38 too.
 const SYSTEM_NO_EFFECT: &[&str] = &["exclude-kmsg"];
+
+/// rsng's `system()` does not run the `app-parser()` syslog-ng adds to it, so `auto-parse(no)`
+/// changes nothing.
+const SYSTEM_INERT: &[(&str, &str)] = &[("auto-parse", "no")];
 
 // ---------------------------------------------------------------------------------------------
 // Destinations
@@ -291,7 +294,7 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
         (Context::Source, "systemd-syslog") => {
             consumes(SYSTEMD_SYSLOG, &[SOCKET_SOURCE_NO_EFFECT], READER_FLAGS, &[], SOCKET_SOURCE_INERT)
         }
-        (Context::Source, "system") => consumes(&[], &[SYSTEM_NO_EFFECT], &[], &[], &[]),
+        (Context::Source, "system") => consumes(&[], &[SYSTEM_NO_EFFECT], &[], &[], SYSTEM_INERT),
         (Context::Source, "mqtt") => consumes(
             &[MqttClientOptions::DRIVER_OPTIONS, MqttSourceOptions::DRIVER_OPTIONS, ReaderOptions::DRIVER_OPTIONS],
             &[MQTT_SOURCE_NO_EFFECT],

@@ -182,7 +182,15 @@ pub fn check_options(
     driver: &Driver,
     globals: &options::Globals,
 ) -> Result<(), DriverError> {
-    file::check_options(context, &Options::new(driver, globals))
+    let opts = Options::new(driver, globals);
+    file::check_options(context, &opts)?;
+    match (context, driver.name) {
+        (
+            rsng_config::schema::Context::Source,
+            "network" | "syslog" | "tcp" | "udp" | "tcp6" | "udp6" | "unix-stream" | "unix-dgram",
+        ) => socket::check_options(&opts),
+        _ => Ok(()),
+    }
 }
 
 /// The drivers `system()` stands for on this host, written as syslog-ng 3.38 generates them:

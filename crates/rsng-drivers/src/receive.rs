@@ -68,6 +68,9 @@ pub struct Receiver {
     /// port, the local address, unix credentials, the TLS peer's names) is not used; the message
     /// is taken as a local one's.
     pub ignore_aux_data: bool,
+    /// `format(linux-kmsg)` of a socket source: each frame is a kernel log record
+    /// ([`crate::file::kmsg::message`]).
+    pub linux_kmsg: bool,
 }
 
 /// `use-dns()`, `use-fqdn()`, `normalize-hostnames()`, `dns-cache()`.
@@ -216,6 +219,7 @@ impl Receiver {
             encoding: None,
             guess_timezone: o.flags.contains("guess-timezone"),
             ignore_aux_data: o.flags.contains("ignore-aux-data"),
+            linux_kmsg: false,
             use_syslogng_pid: o.use_syslogng_pid,
         }
     }
@@ -278,6 +282,10 @@ impl Receiver {
     /// messages cut from it): the message keeps the chunk instead of a copy of its own bytes,
     /// which saves an allocation and a copy per message.
     pub fn message_in(&self, chunk: &Arc<[u8]>, frame: &[u8], info: &ReceiveInfo) -> LogMessage {
+        // flags(no-parse) keeps a record whole, whatever the format.
+        if self.linux_kmsg && !self.parse.flags.no_parse {
+            return crate::file::kmsg::message(self, frame, info);
+        }
         let mut msg = match parse(frame, &self.parse) {
             Ok(parsed) if self.bad_host(&parsed) => match parse(frame, &self.parse_without_host) {
                 Ok(parsed) => self.message_of(chunk, &parsed, info),

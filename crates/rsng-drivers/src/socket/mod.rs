@@ -182,10 +182,48 @@ fn service_port(name: &str) -> Result<u16, ()> {
     Err(())
 }
 
+/// The formats a socket source parses its frames in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FrameFormat {
+    Syslog,
+    LinuxKmsg,
+}
+
+/// `format()` of a socket source. syslog-ng 3.38 also has `pacct` (binary process accounting
+/// records, which come from files), and drops every message of a format it does not know;
+/// rsng refuses both, naming the option.
+fn frame_format(opts: &Options<'_>, o: &ListenerOptions) -> Result<FrameFormat, DriverError> {
+    match o.format.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("syslog") => Ok(FrameFormat::Syslog),
+        Some("linux-kmsg" | "linux_kmsg") => Ok(FrameFormat::LinuxKmsg),
+        Some(other) => {
+            let span = opts.driver.options.iter().rev().find(|o| o.name == "format").map_or(opts.span(), |o| &o.span);
+            Err(DriverError::new(
+                format!(
+                    "`format({other})` of the `{}()` source is not supported by rsng: socket sources read the \
+                     syslog and linux-kmsg formats",
+                    opts.name()
+                ),
+                span,
+            ))
+        }
+    }
+}
+
+/// The checks of a socket source's options that its build runs before it binds, so that
+/// `--syntax-only` refuses what start-up refuses.
+///
+/// # Errors
+/// A `format()` rsng does not read.
+pub fn check_options(opts: &Options<'_>) -> Result<(), DriverError> {
+    frame_format(opts, &ListenerOptions::read(opts)).map(drop)
+}
+
 /// Builds a socket source driver (binding its socket now).
 pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Result<Box<dyn Source>, DriverError> {
     let name = opts.name();
     let o = ListenerOptions::read(&opts);
+    let format = frame_format(&opts, &o)?;
     let bind_error = |what: &str, e: std::io::Error| {
         DriverError::new(
             format!("Error binding socket; addr='{what}', error='{}'", crate::file::os_error(&e)),
@@ -350,6 +388,11 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
         receiver.unix_credentials = pass;
     }
     receiver.pid_from_credentials = name == "system";
+    if format == FrameFormat::LinuxKmsg {
+        receiver.linux_kmsg = true;
+        // The boot time record times count from, worked out when the format is loaded.
+        crate::file::kmsg::boot_time();
+    }
     receiver.encoding = o.encoding.as_deref().map(Arc::from);
     // `$PROTO` and `$DESTPORT` of messages from IP peers: the listener's protocol and port.
     receiver.destination = match &bound {

@@ -75,6 +75,8 @@ crate::typed_options! {
             /// Whether a reload keeps the connections (no: the source starts over, closing
             /// them, as syslog-ng does).
             pub keep_alive: bool = "keep-alive" or (true);
+            /// How each frame is parsed: `syslog` (the default) or `linux-kmsg`.
+            pub format: String = "format";
         }
         inherited {}
         global {
