@@ -1382,3 +1382,46 @@ fn unknown_formats_of_socket_sources_are_refused() {
         assert!(String::from_utf8_lossy(&check.stderr).contains(&error), "{}", String::from_utf8_lossy(&check.stderr));
     }
 }
+
+/// `so-passcred()` of a `unix-stream()` source: by default every message of a connection gets
+/// the connecting process's `.unix.pid`, `.unix.uid` and `.unix.gid`; with `so-passcred(no)` none.
+#[test]
+fn so_passcred_of_unix_stream_sources() {
+    use std::io::Write;
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("passcred-stream").expect("tempdir");
+    let mut seen = Vec::new();
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let out = tmp.path().join(format!("{}.out", daemon.name()));
+        let (off, on) = (tmp.path().join("off.stream"), tmp.path().join("on.stream"));
+        let (running, _, _) = RunningDaemon::start(daemon, tmp.path(), 0, 0, |_| {
+            format!(
+                "@version: 3.38\n\
+                 source s {{ unix-stream(\"{}\" so-passcred(no)); unix-stream(\"{}\"); }};\n\
+                 destination d {{ file(\"{}\" template(\"${{.unix.pid}}|${{.unix.uid}}|${{.unix.gid}}|$MSG\\n\")); }};\n\
+                 log {{ source(s); destination(d); }};\n",
+                off.display(),
+                on.display(),
+                out.display()
+            )
+        });
+        running.wait_for(20, || off.exists() && on.exists());
+        for (path, text) in [(&off, "without"), (&on, "with")] {
+            let mut s = std::os::unix::net::UnixStream::connect(path).expect("connect");
+            s.write_all(format!("<13>Jan  1 00:00:00 prog: {text} credentials\n").as_bytes()).expect("send");
+        }
+        let count = || fs::read_to_string(&out).map_or(0, |t| t.lines().count());
+        running.wait_for(20, || count() >= 2);
+        assert!(running.stop());
+        let mut lines: Vec<String> = fs::read_to_string(&out).unwrap_or_default().lines().map(String::from).collect();
+        lines.sort();
+        seen.push(lines);
+    }
+    let (me, uid, gid) = (std::process::id(), nix::unistd::getuid(), nix::unistd::getgid());
+    let mut expected = vec!["|||without credentials".to_string(), format!("{me}|{uid}|{gid}|with credentials")];
+    expected.sort();
+    assert_eq!(seen[0], expected);
+    assert_eq!(seen[1], seen[0]);
+}

@@ -279,6 +279,7 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
             };
             let unix = UnixListenerOptions::read(&opts);
             let own = unix.ownership();
+            passcred = unix.pass_credentials();
             if name != "system" {
                 unix.create_containing_dirs(&path).map_err(|e| DriverError::new(e, opts.span()))?;
             }
@@ -332,7 +333,6 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
                         Err(e) => return Err(e),
                     },
                 };
-                passcred = unix.pass_credentials();
                 if passcred.unwrap_or(true) {
                     // The kernel then tells each datagram's sender (pid, uid, gid).
                     let _ = nix::sys::socket::setsockopt(&s, nix::sys::socket::sockopt::PassCred, &true);

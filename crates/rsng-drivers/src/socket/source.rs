@@ -342,6 +342,19 @@ async fn accept_unix(listener: tokio::net::UnixListener, listen: Listen, ctx: So
             ));
             continue;
         };
+        // The sender's credentials become `.unix.uid`, `.unix.gid` and `.unix.pid` of its
+        // messages, as syslog-ng's unix-stream transport sets them (`so-passcred()`, default
+        // yes); the kernel gives those of the process that connected.
+        let mut values = ConnectionValues::default();
+        if receiver.unix_credentials {
+            if let Ok(cred) = stream.peer_cred() {
+                values.pairs.push((".unix.uid", cred.uid().to_string().into_bytes()));
+                values.pairs.push((".unix.gid", cred.gid().to_string().into_bytes()));
+                if let Some(pid) = cred.pid() {
+                    values.pairs.push((".unix.pid", pid.to_string().into_bytes()));
+                }
+            }
+        }
         let receiver = receiver.clone();
         let mut port = ctx.port.clone();
         // A client that did not bind its socket to a path is `anonymous`, as in syslog-ng.
@@ -360,7 +373,7 @@ async fn accept_unix(listener: tokio::net::UnixListener, listen: Listen, ctx: So
                 client: String::new(),
                 transport: None,
             };
-            read_stream(stream, conn, ConnectionValues::default()).await;
+            read_stream(stream, conn, values).await;
             drop(slot);
         });
         reap(&mut connections, &local);
