@@ -401,6 +401,20 @@ impl SourcePort {
         self.window.as_ref()
     }
 
+    /// How many more messages may be posted before the window is full, as syslog-ng's reader
+    /// stops at its window (`None`: no window, or no flow-controlled destination behind it). A
+    /// message counts once for each flow-controlled destination; at least one when the window
+    /// is open, so that a reader whose `ready()` returned always moves on.
+    pub fn budget(&self) -> Option<usize> {
+        let window = self.window.as_ref()?;
+        let flow = self.outlets.iter().filter(|o| o.flow_control).count();
+        if flow == 0 {
+            return None;
+        }
+        let available = usize::try_from(window.available()).unwrap_or(0);
+        Some((available / flow).max(usize::from(available > 0)))
+    }
+
     /// The source's counters.
     pub fn stats(&self) -> &Arc<SourceStats> {
         &self.stats

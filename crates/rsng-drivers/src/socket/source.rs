@@ -577,41 +577,46 @@ pub async fn read_stream<S: AsyncRead + Unpin>(mut stream: S, conn: Connection, 
     let mut decoder = if matches!(framing, Framing::Text | Framing::TextWithNuls) { receiver.decoder() } else { None };
     let mut raw: Vec<u8> = Vec::new();
     let mut batch: Vec<LogMessage> = Vec::with_capacity(BATCH);
+    // Frames read and not yet taken because the window was full: taken before reading again.
+    let mut pending = false;
+    let mut eof = false;
     loop {
         // A stop must not wait for a window that a blocked destination never opens.
         tokio::select! {
             _ = port.ready() => {}
             _ = shutdown.cancelled() => break,
         }
-        let room = buf.make_room();
-        let target = if decoder.is_some() {
-            raw.clear();
-            raw.reserve(room);
-            &mut raw
-        } else {
-            &mut buf.data
-        };
-        let read = tokio::select! {
-            r = stream.read_buf(target) => r,
-            _ = shutdown.cancelled() => break,
-        };
-        let eof = match read {
-            Ok(0) => true,
-            Ok(n) => {
-                if let Some(d) = &mut decoder {
-                    d.stream(&raw, &mut buf.data);
+        if !pending {
+            let room = buf.make_room();
+            let target = if decoder.is_some() {
+                raw.clear();
+                raw.reserve(room);
+                &mut raw
+            } else {
+                &mut buf.data
+            };
+            let read = tokio::select! {
+                r = stream.read_buf(target) => r,
+                _ = shutdown.cancelled() => break,
+            };
+            eof = match read {
+                Ok(0) => true,
+                Ok(n) => {
+                    if let Some(d) = &mut decoder {
+                        d.stream(&raw, &mut buf.data);
+                    }
+                    buf.after_read(n, room);
+                    false
                 }
-                buf.after_read(n, room);
-                false
+                Err(e) => {
+                    internal::error(format!("I/O error occurred while reading; error='{e}'"));
+                    true
+                }
+            };
+            if eof && decoder.as_mut().is_some_and(|d| d.end_of_stream()) {
+                // As syslog-ng: what was pending is dropped with the cut character.
+                buf.data.clear();
             }
-            Err(e) => {
-                internal::error(format!("I/O error occurred while reading; error='{e}'"));
-                true
-            }
-        };
-        if eof && decoder.as_mut().is_some_and(|d| d.end_of_stream()) {
-            // As syslog-ng: what was pending is dropped with the cut character.
-            buf.data.clear();
         }
         crate::fault::hit(crate::fault::Point::Connection);
         receiver.refresh(&mut info);
@@ -619,7 +624,15 @@ pub async fn read_stream<S: AsyncRead + Unpin>(mut stream: S, conn: Connection, 
         let chunk: Arc<[u8]> = Arc::from(&buf.data[..]);
         let mut pos = 0;
         let mut failed = false;
+        // Frames are taken while the window has room; the rest wait in the buffer.
+        let budget = port.budget();
+        let mut taken = 0;
+        pending = false;
         loop {
+            if budget.is_some_and(|b| taken >= b) {
+                pending = true;
+                break;
+            }
             match splitter.decode(&chunk[pos..], eof) {
                 Ok(Decoded::Frame { message, consumed }) => {
                     pos += consumed;
@@ -630,6 +643,7 @@ pub async fn read_stream<S: AsyncRead + Unpin>(mut stream: S, conn: Connection, 
                             msg.set_value(name, value);
                         }
                         batch.push(msg);
+                        taken += 1;
                         if batch.len() >= BATCH {
                             port.post(&mut batch);
                         }
@@ -646,7 +660,7 @@ pub async fn read_stream<S: AsyncRead + Unpin>(mut stream: S, conn: Connection, 
         }
         port.post(&mut batch);
         buf.consume(pos);
-        if eof || failed {
+        if failed || (eof && !pending) {
             break;
         }
     }
