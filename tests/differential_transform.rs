@@ -244,6 +244,11 @@ parser p_csv_null { csv-parser(columns(a, b, c) delimiters(",") null("NULL") pre
 parser p_csv_strings { csv-parser(columns(a, b, c) delimiters(chars(";") strings("::"))); };
 parser p_csv_pairs { csv-parser(columns(a, b, c) delimiters(",") quote-pairs("[]{}") drop-invalid(yes)); };
 parser p_csv_dialect { csv-parser(columns(a, b, c) delimiters(",") dialect(escape-backslash)); };
+parser p_csv_dialect_then_flags { csv-parser(columns(a, b, c) delimiters(",") dialect(escape-none) flags(escape-backslash)); };
+parser p_csv_flags_then_dialect { csv-parser(columns(a, b, c) delimiters(",") flags(escape-backslash) dialect(escape-backslash)); };
+parser p_csv_quotes_then_pairs { csv-parser(columns(a, b, c) delimiters(",") quotes("'") quote-pairs("[]")); };
+parser p_csv_pairs_then_quotes { csv-parser(columns(a, b, c) delimiters(",") quote-pairs("[]") quotes("'")); };
+parser p_csv_drop_order { csv-parser(columns(a, b, c) delimiters(",") flags(drop-invalid) drop-invalid(no)); };
 parser p_csv_tab { csv-parser(columns(a, b, c) delimiters("\t") quotes("'")); };
 
 parser p_re { regexp-parser(patterns("(?<word>[a-z]+)=(?<num>\\d+)?") prefix(".r.")); };
@@ -373,6 +378,36 @@ const CASES: &[Case] = &[
         name: "csv_dialect",
         family: "csv",
         steps: &["parser(p_csv_dialect)"],
+        fields: &["$PID", "${a}", "${b}", "${c}"],
+    },
+    Case {
+        name: "csv_dialect_then_flags",
+        family: "csv",
+        steps: &["parser(p_csv_dialect_then_flags)"],
+        fields: &["$PID", "${a}", "${b}", "${c}"],
+    },
+    Case {
+        name: "csv_flags_then_dialect",
+        family: "csv",
+        steps: &["parser(p_csv_flags_then_dialect)"],
+        fields: &["$PID", "${a}", "${b}", "${c}"],
+    },
+    Case {
+        name: "csv_quotes_then_pairs",
+        family: "csv",
+        steps: &["parser(p_csv_quotes_then_pairs)"],
+        fields: &["$PID", "${a}", "${b}", "${c}"],
+    },
+    Case {
+        name: "csv_pairs_then_quotes",
+        family: "csv",
+        steps: &["parser(p_csv_pairs_then_quotes)"],
+        fields: &["$PID", "${a}", "${b}", "${c}"],
+    },
+    Case {
+        name: "csv_drop_order",
+        family: "csv",
+        steps: &["parser(p_csv_drop_order)"],
         fields: &["$PID", "${a}", "${b}", "${c}"],
     },
     Case { name: "csv_tab", family: "csv", steps: &["parser(p_csv_tab)"], fields: &["$PID", "${a}", "${b}", "${c}"] },

@@ -51,7 +51,8 @@ typed_options! {
 
 typed_options! {
     /// `csv-parser()`. `quotes()` and `quote-pairs()` set the same thing, as do `flags()` and
-    /// `drop-invalid()` for dropping: the later one written wins.
+    /// `drop-invalid()` for dropping and `flags()` and `dialect()` for escapes: the later one
+    /// written wins.
     pub struct CsvParserOptions {
         driver {
             /// Each `columns()` replaces the ones before.
@@ -62,7 +63,7 @@ typed_options! {
             pub quote_pairs: Located<String> = "quote-pairs";
             pub null: String = "null";
             /// Accepted by 3.38's grammar, which hands the scanner no valid dialect for it.
-            pub dialect: Value = "dialect";
+            pub dialect: Located<Value> = "dialect";
             /// Each `flags()` replaces the scanner flags before it.
             pub flags: Located<Last<Flags>> = "flags";
             pub prefix: String = "prefix";

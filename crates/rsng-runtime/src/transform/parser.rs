@@ -152,11 +152,6 @@ fn csv(driver: &Driver, ctx: &TransformContext<'_>) -> Result<CsvParser, BuildEr
     if let Some(null) = &o.null {
         options.set_null(null.as_bytes());
     }
-    // syslog-ng 3.38's grammar hands the scanner no valid dialect for `dialect()`, so quoted
-    // values then have no escapes whatever the argument.
-    if o.dialect.is_some() {
-        options.dialect = CsvDialect::EscapeNone;
-    }
     let mut drop_invalid = false;
     if let Some(flags) = &o.flags {
         let escapes: Vec<&str> = flags.value.0.iter().filter(|f| f.starts_with("escape-")).collect();
@@ -178,6 +173,13 @@ fn csv(driver: &Driver, ctx: &TransformContext<'_>) -> Result<CsvParser, BuildEr
         options.strip_whitespace = flags.value.0.contains("strip-whitespace");
         options.greedy = flags.value.0.contains("greedy");
         drop_invalid = flags.value.0.contains("drop-invalid");
+    }
+    // syslog-ng 3.38's grammar hands the scanner no valid dialect for `dialect()`, so quoted
+    // values then have no escapes whatever the argument, unless a later `flags()` sets one.
+    if let Some(dialect) = &o.dialect {
+        if o.flags.as_ref().is_none_or(|f| dialect.after(f)) {
+            options.dialect = CsvDialect::EscapeNone;
+        }
     }
     // `flags(drop-invalid)` only sets dropping; `drop-invalid()` sets or clears it, so whichever
     // is written later decides.
