@@ -1425,3 +1425,66 @@ fn so_passcred_of_unix_stream_sources() {
     assert_eq!(seen[0], expected);
     assert_eq!(seen[1], seen[0]);
 }
+
+/// What flow-controlled connections get queued while their destination is away, with
+/// `source_options` on the source (`log-iw-size(1000) max-connections(10)`: 100 each), after
+/// `seconds`.
+fn queued_with_windows(daemon: Daemon, tmp: &Path, connections: usize, source_options: &str, seconds: u64) -> usize {
+    use std::io::Write;
+    let dir = tmp.join(format!("{}-{connections}", daemon.name()));
+    fs::create_dir_all(&dir).expect("dir");
+    let away = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let (running, ports, _) = RunningDaemon::start(daemon, &dir, 0, 1, |p| {
+        format!(
+            "@version: 3.38\noptions {{ stats-freq(0); }};\n\
+             source s {{ network(ip(127.0.0.1) port({}) max-connections(10) log-iw-size(1000) {source_options}); }};\n\
+             destination d {{ network(\"127.0.0.1\" port({away}) time-reopen(1) log-fifo-size(100000)); }};\n\
+             log {{ source(s); destination(d); flags(flow-control); }};\n",
+            p.tcp[0]
+        )
+    });
+    let port = ports.tcp[0];
+    let senders: Vec<_> = (0..connections)
+        .map(|c| {
+            std::thread::spawn(move || {
+                let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+                for i in 0..5000 {
+                    let line = format!("<13>Jan  1 00:00:00 h p: connection {c} message {i:05}\n");
+                    if s.write_all(line.as_bytes()).is_err() {
+                        break;
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_secs(seconds));
+    let stats = rsng_tests::ctl_stats(&dir, daemon);
+    assert!(running.stop());
+    for s in senders {
+        let _ = s.join();
+    }
+    stats
+        .lines()
+        .filter(|l| l.starts_with("dst.network;d#0;") && l.contains(";queued;"))
+        .filter_map(|l| l.rsplit(';').next()?.parse::<usize>().ok())
+        .sum()
+}
+
+/// `dynamic-window-size()`: the pool is shared out evenly among the open connections on top of
+/// their own windows, once every `dynamic-window-stats-freq()` × `dynamic-window-realloc-ticks()`
+/// seconds: one connection takes 100 + 1,000 messages, two take 2 × (100 + 500); without the
+/// pool they stop at 100 each. The same on both daemons.
+#[test]
+fn dynamic_window_size_of_stream_sources() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("dynamic-window").expect("tempdir");
+    let pool = "dynamic-window-size(1000) dynamic-window-stats-freq(1) dynamic-window-realloc-ticks(1)";
+    for daemon in [Daemon::Oracle, Daemon::Rsng] {
+        let name = daemon.name();
+        assert_eq!(queued_with_windows(daemon, tmp.path(), 1, "", 3), 100, "{name}: no pool");
+        assert_eq!(queued_with_windows(daemon, &tmp.path().join("one"), 1, pool, 4), 1100, "{name}: one connection");
+        assert_eq!(queued_with_windows(daemon, &tmp.path().join("two"), 2, pool, 4), 1200, "{name}: two connections");
+    }
+}

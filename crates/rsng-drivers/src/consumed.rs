@@ -135,7 +135,7 @@ const READER_FLAGS: &[&str] = &[
 ];
 
 /// Values of options the socket sources do not run that leave syslog-ng doing what rsng does.
-const SOCKET_SOURCE_INERT: &[(&str, &str)] = &[("dynamic-window-size", "0"), ("so-passcred", "yes")];
+const SOCKET_SOURCE_INERT: &[(&str, &str)] = &[("so-passcred", "yes")];
 
 /// The kernel log that `system()` reads beside `/dev/log` takes nothing from `system()`'s
 /// options; `exclude-kmsg()` is ignored by syslog-ng 3.38 too.

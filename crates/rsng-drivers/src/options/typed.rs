@@ -56,6 +56,18 @@ impl OptionField for i64 {
     }
 }
 
+/// Seconds and other fractions (`dynamic-window-stats-freq(0.5)`); an integer reads as well.
+impl OptionField for f64 {
+    fn from_values(values: &[&OptionValue]) -> Option<f64> {
+        match last(values)? {
+            Value::Float(f) => Some(*f),
+            Value::Int(n) => Some(*n as f64),
+            Value::Str(s) | Value::Raw(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+}
+
 /// Narrower integers; a value out of the type's range (a negative size) reads as absent.
 macro_rules! integer_field {
     ($($t:ty),*) => {$(

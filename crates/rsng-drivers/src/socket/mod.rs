@@ -8,6 +8,7 @@
 
 pub mod activation;
 pub mod destination;
+pub mod dynamic_window;
 pub mod failover;
 pub mod options;
 pub mod proxied;
@@ -421,6 +422,8 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
         tls: tls_context,
         proxy,
         transport_name,
+        dynamic_window: (stream && o.dynamic_window_size > 0)
+            .then(|| (o.dynamic_window_size, o.dynamic_window_period())),
     }))
 }
 

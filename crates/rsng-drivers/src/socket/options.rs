@@ -77,6 +77,11 @@ crate::typed_options! {
             pub keep_alive: bool = "keep-alive" or (true);
             /// How each frame is parsed: `syslog` (the default) or `linux-kmsg`.
             pub format: String = "format";
+            /// A pool of window the connections share on top of their own ([`super::dynamic_window`]).
+            pub dynamic_window_size: usize = "dynamic-window-size" or (0);
+            /// Seconds between samples, and samples between two shares of the pool.
+            pub dynamic_window_stats_freq: f64 = "dynamic-window-stats-freq" if (|&f| f > 0.0) or (1.0);
+            pub dynamic_window_realloc_ticks: u32 = "dynamic-window-realloc-ticks" if (|&n| n > 0) or (5);
         }
         inherited {}
         global {
@@ -87,6 +92,13 @@ crate::typed_options! {
 }
 
 impl ListenerOptions {
+    /// How often the dynamic window pool is shared out again.
+    pub fn dynamic_window_period(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(
+            self.dynamic_window_stats_freq * f64::from(self.dynamic_window_realloc_ticks),
+        )
+    }
+
     /// The flow-control window of each connection, as syslog-ng's socket sources size it: a
     /// datagram socket has the whole `log-iw-size()` (default 100); a stream listener's
     /// `log-iw-size()` (default 1,000, and 25,600 for `unix-stream()`, which is 256 connections

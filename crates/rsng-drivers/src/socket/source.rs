@@ -17,6 +17,7 @@ use rsng_transport::tls::{PeerIdentity, TlsContext, TlsStream};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 
+use super::dynamic_window::DynamicWindowPool;
 use super::proxied::ProxyMode;
 use crate::internal;
 use crate::pipeline::SourcePort;
@@ -107,6 +108,8 @@ pub struct SocketSource {
     pub transport_name: Option<Arc<str>>,
     /// The first part of a stream sender's stats instance (`tcp`, `tls`, `unix-stream`).
     pub sender_prefix: Arc<str>,
+    /// `dynamic-window-size()` of a stream listener: the pool and how often it is shared out.
+    pub dynamic_window: Option<(usize, std::time::Duration)>,
 }
 
 impl Source for SocketSource {
@@ -124,7 +127,9 @@ impl Source for SocketSource {
                 proxy,
                 transport_name,
                 sender_prefix,
+                dynamic_window,
             } = *self;
+            let dynamic = dynamic_window.map(|(size, period)| (DynamicWindowPool::new(size), period));
             ctx.port.set_window_size(window);
             let mut tasks = Vec::new();
             for c in companions {
@@ -163,6 +168,7 @@ impl Source for SocketSource {
                             proxy,
                             transport_name,
                             sender_prefix,
+                            dynamic: dynamic.clone(),
                         };
                         accept_tcp(listener, listen, ctx).await;
                     }
@@ -180,6 +186,7 @@ impl Source for SocketSource {
                             proxy: None,
                             transport_name: None,
                             sender_prefix,
+                            dynamic: dynamic.clone(),
                         };
                         accept_unix(listener, listen, ctx).await;
                     }
@@ -239,11 +246,44 @@ struct Listen {
     proxy: Option<ProxyMode>,
     transport_name: Option<Arc<str>>,
     sender_prefix: Arc<str>,
+    dynamic: Option<(Arc<DynamicWindowPool>, std::time::Duration)>,
+}
+
+/// Shares the dynamic window pool out again when `next` comes, then sets the time after; never
+/// ends without a pool.
+async fn rebalance_tick(
+    dynamic: &Option<(Arc<DynamicWindowPool>, std::time::Duration)>,
+    next: &mut tokio::time::Instant,
+) {
+    match dynamic {
+        Some((pool, period)) => {
+            tokio::time::sleep_until(*next).await;
+            *next += *period;
+            pool.rebalance();
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// When the pool of `dynamic` is first shared out.
+fn first_share(dynamic: &Option<(Arc<DynamicWindowPool>, std::time::Duration)>) -> tokio::time::Instant {
+    tokio::time::Instant::now() + dynamic.as_ref().map_or(std::time::Duration::ZERO, |d| d.1)
 }
 
 async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: SourceContext) {
-    let Listen { component, local, framing, receiver, max_connections, tls, proxy, transport_name, sender_prefix } =
-        listen;
+    let Listen {
+        component,
+        local,
+        framing,
+        receiver,
+        max_connections,
+        tls,
+        proxy,
+        transport_name,
+        sender_prefix,
+        dynamic,
+    } = listen;
+    let mut next_share = first_share(&dynamic);
     let live = Arc::new(AtomicUsize::new(0));
     let stats = ctx.port.stats().clone();
     stats.register_listener(component.clone(), format!("afsocket_sd.(stream,{local})"), &live);
@@ -260,6 +300,7 @@ async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: Sour
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,
+            () = rebalance_tick(&dynamic, &mut next_share) => continue,
             _ = ctx.shutdown.cancelled() => break,
         };
         let (stream, peer) = match accepted {
@@ -284,6 +325,7 @@ async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: Sour
         let dest = stream.local_addr().ok().map(|a| SocketAddr::new(normalize_ip(a.ip()), a.port()));
         let receiver = receiver.clone();
         let mut port = ctx.port.clone();
+        let share = dynamic.as_ref().and_then(|(pool, _)| port.window().map(|w| pool.join(w)));
         // syslog-ng's per-sender counter (`src.network;s#0;tcp,10.0.0.1`), shown from
         // stats-level(1) on.
         let ip = normalize_ip(peer.ip());
@@ -309,6 +351,7 @@ async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: Sour
                 Some(proxy) => super::proxied::serve(stream, proxy, tls, conn).await,
             }
             internal::notice(format!("Syslog connection closed; client='{client}'"));
+            drop(share);
             drop(slot);
         });
         reap(&mut connections, &local);
@@ -317,7 +360,8 @@ async fn accept_tcp(listener: tokio::net::TcpListener, listen: Listen, ctx: Sour
 }
 
 async fn accept_unix(listener: tokio::net::UnixListener, listen: Listen, ctx: SourceContext) {
-    let Listen { component, local, framing, receiver, max_connections, sender_prefix, .. } = listen;
+    let Listen { component, local, framing, receiver, max_connections, sender_prefix, dynamic, .. } = listen;
+    let mut next_share = first_share(&dynamic);
     let live = Arc::new(AtomicUsize::new(0));
     let stats = ctx.port.stats().clone();
     stats.register_listener(component.clone(), format!("afsocket_sd.(stream,{local})"), &live);
@@ -326,6 +370,7 @@ async fn accept_unix(listener: tokio::net::UnixListener, listen: Listen, ctx: So
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,
+            () = rebalance_tick(&dynamic, &mut next_share) => continue,
             _ = ctx.shutdown.cancelled() => break,
         };
         let (stream, peer) = match accepted {
@@ -357,6 +402,7 @@ async fn accept_unix(listener: tokio::net::UnixListener, listen: Listen, ctx: So
         }
         let receiver = receiver.clone();
         let mut port = ctx.port.clone();
+        let share = dynamic.as_ref().and_then(|(pool, _)| port.window().map(|w| pool.join(w)));
         // A client that did not bind its socket to a path is `anonymous`, as in syslog-ng.
         let sender = peer.as_pathname().map_or_else(|| "anonymous".to_string(), |p| p.display().to_string());
         port.count_peer(stats.peer_counter(&component, &ctx.stats_id, &format!("{sender_prefix},{sender}")));
@@ -374,6 +420,7 @@ async fn accept_unix(listener: tokio::net::UnixListener, listen: Listen, ctx: So
                 transport: None,
             };
             read_stream(stream, conn, values).await;
+            drop(share);
             drop(slot);
         });
         reap(&mut connections, &local);
