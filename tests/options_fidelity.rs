@@ -76,7 +76,7 @@ fn unused_options_are_warned_about_at_start_up_and_with_syntax_only() {
         format!(
             "@version: 3.38\n\
              options {{ stats-freq(0); sync(5); }};\n\
-             source s {{ network(ip(127.0.0.1) port({port}) hook-commands(startup(\"true\")) dynamic-window-size(1000)); }};\n\
+             source s {{ network(ip(127.0.0.1) port({port}) hook-commands(startup(\"true\"))); internal(log-iw-size(100)); }};\n\
              destination d {{ file(\"{}\" disk-buffer(dir(\"{}\") truncate-size-ratio(0.5))); }};\n\
              destination u {{ udp(\"127.0.0.1\" port(9) spoof-source(no) flags(ignore-errors)); }};\n\
              log {{ source(s); destination(d); destination(u); }};\n",
@@ -99,7 +99,7 @@ fn unused_options_are_warned_about_at_start_up_and_with_syntax_only() {
     let syntax_stderr = String::from_utf8_lossy(&check.stderr).replace(&conf.display().to_string(), "CONF");
     let start_stderr = after_reload.replace(&tmp.path().join("rsng.conf").display().to_string(), "CONF");
     let expected = [
-        "WARNING: option not implemented by rsng, ignored; option='dynamic-window-size', driver='network()', location='CONF:3:",
+        "WARNING: option not implemented by rsng, ignored; option='log-iw-size', driver='internal()', location='CONF:3:",
         "WARNING: option not implemented by rsng, ignored; option='disk-buffer.truncate-size-ratio', driver='file()', location='CONF:4:",
         "WARNING: option not implemented by rsng, ignored; option='flags(ignore-errors)', driver='udp()', location='CONF:5:",
     ];
