@@ -75,8 +75,8 @@ fn unused_options_are_warned_about_at_start_up_and_with_syntax_only() {
     let config = |port: u16| {
         format!(
             "@version: 3.38\n\
-             options {{ stats-freq(0); sync(5); }};\n\
-             source s {{ network(ip(127.0.0.1) port({port}) hook-commands(startup(\"true\"))); internal(log-iw-size(100)); }};\n\
+             options {{ stats-freq(0); sync(5); disk-buffer(truncate-size-ratio(0.5)); }};\n\
+             source s {{ network(ip(127.0.0.1) port({port}) hook-commands(startup(\"true\"))); }};\n\
              destination d {{ file(\"{}\" disk-buffer(dir(\"{}\") truncate-size-ratio(0.5))); }};\n\
              destination u {{ udp(\"127.0.0.1\" port(9) spoof-source(no) flags(ignore-errors)); }};\n\
              log {{ source(s); destination(d); destination(u); }};\n",
@@ -99,7 +99,7 @@ fn unused_options_are_warned_about_at_start_up_and_with_syntax_only() {
     let syntax_stderr = String::from_utf8_lossy(&check.stderr).replace(&conf.display().to_string(), "CONF");
     let start_stderr = after_reload.replace(&tmp.path().join("rsng.conf").display().to_string(), "CONF");
     let expected = [
-        "WARNING: option not implemented by rsng, ignored; option='log-iw-size', driver='internal()', location='CONF:3:",
+        "WARNING: option not implemented by rsng, ignored; option='disk-buffer', driver='options', location='CONF:2:",
         "WARNING: option not implemented by rsng, ignored; option='disk-buffer.truncate-size-ratio', driver='file()', location='CONF:4:",
         "WARNING: option not implemented by rsng, ignored; option='flags(ignore-errors)', driver='udp()', location='CONF:5:",
     ];
@@ -1486,5 +1486,58 @@ fn dynamic_window_size_of_stream_sources() {
         assert_eq!(queued_with_windows(daemon, tmp.path(), 1, "", 3), 100, "{name}: no pool");
         assert_eq!(queued_with_windows(daemon, &tmp.path().join("one"), 1, pool, 4), 1100, "{name}: one connection");
         assert_eq!(queued_with_windows(daemon, &tmp.path().join("two"), 2, pool, 4), 1200, "{name}: two connections");
+    }
+}
+
+/// `log-iw-size()` of `internal()` (default 100): with flow control and the destination away,
+/// that many internal messages go into its queue and the rest wait in the queue of internal
+/// events (`global;internal_queue_length`), on both daemons alike.
+#[test]
+fn log_iw_size_of_internal_sources() {
+    if oracle_skipped() {
+        return;
+    }
+    let tmp = TempDir::new("internal-window").expect("tempdir");
+    for options in ["", "log-iw-size(10)"] {
+        let mut seen = Vec::new();
+        for daemon in [Daemon::Oracle, Daemon::Rsng] {
+            let dir = tmp.path().join(format!("{}{}", daemon.name(), options.len()));
+            fs::create_dir_all(&dir).expect("dir");
+            let away = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+            let (running, ports, _) = RunningDaemon::start(daemon, &dir, 0, 1, |p| {
+                format!(
+                    "@version: 3.38\noptions {{ stats-freq(0); }};\n\
+                     source s_net {{ network(ip(127.0.0.1) port({})); }};\n\
+                     source s_int {{ internal({options}); }};\n\
+                     destination d {{ network(\"127.0.0.1\" port({away}) time-reopen(60) log-fifo-size(100000)); }};\n\
+                     destination d_null {{ file(\"/dev/null\"); }};\n\
+                     log {{ source(s_int); destination(d); flags(flow-control); }};\n\
+                     log {{ source(s_net); destination(d_null); }};\n",
+                    p.tcp[0]
+                )
+            });
+            // Each connection makes two internal messages ("accepted", "closed").
+            for _ in 0..80 {
+                drop(std::net::TcpStream::connect(("127.0.0.1", ports.tcp[0])).expect("connect"));
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            let stats = rsng_tests::ctl_stats(&dir, daemon);
+            assert!(running.stop());
+            let mut rows: Vec<String> = stats
+                .lines()
+                .filter(|l| {
+                    l.starts_with("dst.network;d#0;") && l.contains(";queued;")
+                        || l.starts_with("global;internal_queue_length;")
+                        || l.starts_with("src.internal;s_int#0;;a;processed;")
+                })
+                .map(|l| l.replace(&format!(":{away};"), ":PORT;"))
+                .collect();
+            rows.sort();
+            seen.push(rows);
+        }
+        let window = if options.is_empty() { "100" } else { "10" };
+        assert!(seen[0].iter().any(|r| r.ends_with(&format!(";queued;{window}"))), "{:?}", seen[0]);
+        assert_eq!(seen[1], seen[0], "internal({options})");
     }
 }

@@ -307,6 +307,7 @@ pub fn driver(context: Context, name: &str) -> Option<Consumes> {
                 &["chain-hostnames", "long-hostnames", "keep-hostname", "program-override", "log-prefix"],
                 &["host-override", "keep-timestamp", "tags"],
                 &["use-fqdn", "use-dns", "dns-cache", "normalize-hostnames", "log-fifo-size"],
+                crate::internal::InternalSourceOptions::DRIVER_OPTIONS,
             ],
             // Internal messages carry rsng's own pid already.
             &[&["read-old-records", "use-syslogng-pid"]],

@@ -179,17 +179,33 @@ pub struct InternalSource {
     resolve: HostResolve,
     tags: Vec<rsng_core::message::TagId>,
     keep_hostname: bool,
+    window: usize,
 }
 
 pub fn build_source(object: &str, opts: Options<'_>) -> Box<dyn Source> {
     listen();
+    let window = InternalSourceOptions::read(&opts).log_iw_size;
     let receiver = crate::receive::Receiver::new(object, opts, Default::default(), true);
     Box::new(InternalSource {
         object: Arc::from(object),
         keep_hostname: receiver.keep_hostname,
         resolve: receiver.resolve,
         tags: receiver.tags,
+        window,
     })
+}
+
+crate::typed_options! {
+    /// What `internal()` reads besides the reader's options.
+    pub struct InternalSourceOptions {
+        driver {
+            /// The window of its messages in flow-controlled destinations; the rest wait in the
+            /// queue of events (`global;internal_queue_length`), as in syslog-ng.
+            pub log_iw_size: usize = "log-iw-size" if (|&n| n > 0) or (100);
+        }
+        inherited {}
+        global {}
+    }
 }
 
 impl Source for InternalSource {
@@ -198,6 +214,7 @@ impl Source for InternalSource {
             // syslog-ng counts the driver on its own too (`src.internal;s#0;;a;processed`).
             let own = ctx.port.stats().driver_counter("src.internal", &ctx.stats_id);
             ctx.port.count_peer(own);
+            ctx.port.set_window_size(self.window);
             let tz = jiff::tz::TimeZone::system();
             let mut info = ReceiveInfo::new(&self.object, &self.resolve.local_name(), None, tz);
             info.local = true;
@@ -218,9 +235,12 @@ impl Source for InternalSource {
                     }
                     batch.push(msg);
                 }
+                // With its window full, events wait in the queue until it opens.
+                let room = ctx.port.budget().unwrap_or(usize::MAX).saturating_sub(batch.len());
                 {
                     let mut q = hub.queue.lock().unwrap_or_else(|e| e.into_inner());
-                    for event in q.drain(..) {
+                    let n = q.len().min(room);
+                    for event in q.drain(..n) {
                         let mut msg = match event {
                             Event::Text(level, text, at, rcptid) => {
                                 info.received = at;
@@ -253,8 +273,14 @@ impl Source for InternalSource {
                 if stopping {
                     break;
                 }
+                let waiting = !hub.queue.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
+                if waiting && ctx.port.budget() != Some(0) {
+                    // The window opened meanwhile: take the rest now.
+                    continue;
+                }
                 tokio::select! {
-                    _ = notified => {}
+                    _ = notified, if !waiting => {}
+                    _ = ctx.port.ready(), if waiting => {}
                     _ = crate::mark::internal_mark_due() => mark_due = true,
                     _ = ctx.shutdown.cancelled() => stopping = true,
                 }

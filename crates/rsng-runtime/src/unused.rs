@@ -16,7 +16,7 @@ mod tests;
 /// An option present in the configuration that nothing in rsng uses.
 #[derive(Debug, Clone)]
 pub struct UnusedOption {
-    /// The option: `ip-tos`, `disk-buffer.mem-buf-size`, `flags(store-raw-message)`.
+    /// The option: `ip-tos`, `disk-buffer.compaction`, `flags(store-raw-message)`.
     pub option: String,
     /// The driver (`tcp`), or `options` for a global option.
     pub owner: &'static str,
