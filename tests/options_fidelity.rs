@@ -14,7 +14,7 @@ fn run(daemon: Daemon, dir: &Path, config: &dyn Fn(u16, &Path) -> String, input:
     let out = dir.join(format!("{}.out", daemon.name()));
     let (running, ports, _) = RunningDaemon::start(daemon, dir, 0, 1, |p| config(p.tcp[0], &out));
     running.send_tcp(ports.tcp[0], input);
-    let count = || fs::read_to_string(&out).map_or(0, |t| t.lines().count());
+    let count = || line_count(&out);
     running.wait_for(20, || count() >= lines);
     assert!(running.stop(), "{} did not stop", daemon.name());
     fs::read_to_string(&out).unwrap_or_default()
@@ -157,6 +157,19 @@ fn a_reload_refuses_what_start_up_refuses() {
     let check = check.expect("rsng --syntax-only");
     assert_eq!(check.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&check.stderr).contains(error), "{}", String::from_utf8_lossy(&check.stderr));
+}
+
+/// How many lines `path` has (0 while it does not exist).
+fn line_count(path: &Path) -> usize {
+    fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
+/// The lines of `path`, sorted: what comes over several connections or sockets arrives in any
+/// order.
+fn sorted_lines(path: &Path) -> Vec<String> {
+    let mut lines: Vec<String> = fs::read_to_string(path).unwrap_or_default().lines().map(String::from).collect();
+    lines.sort();
+    lines
 }
 
 fn running_stderr(dir: &Path) -> String {
@@ -352,12 +365,10 @@ fn so_passcred_of_unix_dgram_sources() {
         let sender = std::os::unix::net::UnixDatagram::unbound().expect("socket");
         sender.send_to(b"<13>prog: without credentials", &off).expect("send");
         sender.send_to(b"<13>prog: with credentials", &on).expect("send");
-        let count = || fs::read_to_string(&out).map_or(0, |t| t.lines().count());
+        let count = || line_count(&out);
         running.wait_for(20, || count() >= 2);
         assert!(running.stop());
-        let mut lines: Vec<String> = fs::read_to_string(&out).unwrap_or_default().lines().map(String::from).collect();
-        lines.sort();
-        seen.push(lines);
+        seen.push(sorted_lines(&out));
     }
     let me = std::process::id();
     let uid = nix::unistd::getuid();
@@ -720,7 +731,7 @@ fn create_dirs_of_unix_stream_sources() {
         let mut conn = std::os::unix::net::UnixStream::connect(&socket).expect("connect");
         std::io::Write::write_all(&mut conn, b"<13>prog: through a made directory\n").expect("send");
         drop(conn);
-        let count = || fs::read_to_string(&out).map_or(0, |t| t.lines().count());
+        let count = || line_count(&out);
         running.wait_for(20, || count() >= 1);
         assert!(running.stop());
         let mode = |p: &Path| fs::metadata(p).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0);
@@ -1133,13 +1144,11 @@ fn encoding_of_socket_sources() {
         running.send_tcp(ports.tcp[0], b"caf\xe9 \xb1\nzweite Zeile \xdf\n");
         running.send_udp(&[ports.udp[0]], &[&b"datagram \xe9\xb1"[..]]);
         running.send_tcp(ports.tcp[1], b"ascii \xe9x\n");
-        let count = || fs::read_to_string(&out).map_or(0, |t| t.lines().count());
+        let count = || line_count(&out);
         running.wait_for(20, || count() >= 4);
         assert!(running.stop(), "{} did not stop", daemon.name());
-        let mut lines: Vec<String> = fs::read_to_string(&out).unwrap_or_default().lines().map(String::from).collect();
         // The sources run side by side: their order in the file is not fixed.
-        lines.sort();
-        outputs.push(lines);
+        outputs.push(sorted_lines(&out));
     }
     assert_eq!(outputs[0], ["ascii x", "café ą", "datagram éą", "zweite Zeile ß"], "syslog-ng wrote");
     assert_eq!(outputs[1], outputs[0], "rsng differs from syslog-ng");
@@ -1186,7 +1195,7 @@ fn use_syslogng_pid_of_network_sources() {
         });
         running.send_tcp(ports.tcp[0], b"<13>Jan  1 00:00:00 host prog[123]: own\n");
         running.send_tcp(ports.tcp[1], b"<13>Jan  1 00:00:00 host prog[123]: sender's\n");
-        let count = || fs::read_to_string(&out).map_or(0, |t| t.lines().count());
+        let count = || line_count(&out);
         running.wait_for(20, || count() >= 2);
         let pid = running.pid().to_string();
         assert!(running.stop(), "{} did not stop", daemon.name());
@@ -1230,7 +1239,7 @@ fn keep_alive_of_tcp_sources_across_a_reload() {
         let mut kept = std::net::TcpStream::connect(("127.0.0.1", ports.tcp[1])).expect("connect");
         closing.write_all(b"<13>Jan  1 00:00:00 h p: before no\n").expect("send");
         kept.write_all(b"<13>Jan  1 00:00:00 h p: before yes\n").expect("send");
-        let count = || fs::read_to_string(&out).map_or(0, |t| t.lines().count());
+        let count = || line_count(&out);
         running.wait_for(20, || count() >= 2);
         let _ = Command::new("kill").arg("-HUP").arg(running.pid()).status();
         // Whether the daemon closed each connection: end of file, else nothing to read.
@@ -1253,9 +1262,7 @@ fn keep_alive_of_tcp_sources_across_a_reload() {
         kept.write_all(b"<13>Jan  1 00:00:00 h p: after yes\n").expect("send");
         running.wait_for(20, || count() >= 3);
         assert!(running.stop());
-        let mut lines: Vec<String> = fs::read_to_string(&out).unwrap_or_default().lines().map(String::from).collect();
-        lines.sort();
-        seen.push((closed, kept_state, lines));
+        seen.push((closed, kept_state, sorted_lines(&out)));
     }
     assert_eq!(seen[0].0, "closed", "{seen:?}");
     assert_eq!(seen[0].1, "open", "{seen:?}");
@@ -1302,7 +1309,7 @@ fn ignore_aux_data_of_socket_sources() {
         let unix = std::os::unix::net::UnixDatagram::unbound().expect("unix");
         unix.send_to(b"<13>Jan  1 00:00:00 p: unix-ignore", dir.join("ignore")).expect("send");
         unix.send_to(b"<13>Jan  1 00:00:00 p: unix-plain", dir.join("plain")).expect("send");
-        let count = || fs::read_to_string(&out).map_or(0, |t| t.lines().count());
+        let count = || line_count(&out);
         running.wait_for(20, || count() >= 5);
         assert!(running.stop());
         let text = fs::read_to_string(&out).unwrap_or_default();
@@ -1349,12 +1356,10 @@ fn linux_kmsg_format_of_socket_sources() {
         // A datagram holds one record with its newline, as /dev/kmsg gives it (syslog-ng 3.38
         // reports a record without it as an error, and garbles continuation lines).
         udp.send_to(b"3,7,1000,c;over udp\n", ("127.0.0.1", ports.udp[0])).expect("send");
-        let count = || fs::read_to_string(&out).map_or(0, |t| t.lines().count());
+        let count = || line_count(&out);
         running.wait_for(20, || count() >= 4);
         assert!(running.stop());
-        let mut lines: Vec<String> = fs::read_to_string(&out).unwrap_or_default().lines().map(String::from).collect();
-        lines.sort();
-        seen.push(lines);
+        seen.push(sorted_lines(&out));
     }
     assert!(seen[0].contains(&"6|123|456789|hello kernel|".to_string()), "{:?}", seen[0]);
     assert_eq!(seen[1], seen[0]);
@@ -1412,12 +1417,10 @@ fn so_passcred_of_unix_stream_sources() {
             let mut s = std::os::unix::net::UnixStream::connect(path).expect("connect");
             s.write_all(format!("<13>Jan  1 00:00:00 prog: {text} credentials\n").as_bytes()).expect("send");
         }
-        let count = || fs::read_to_string(&out).map_or(0, |t| t.lines().count());
+        let count = || line_count(&out);
         running.wait_for(20, || count() >= 2);
         assert!(running.stop());
-        let mut lines: Vec<String> = fs::read_to_string(&out).unwrap_or_default().lines().map(String::from).collect();
-        lines.sort();
-        seen.push(lines);
+        seen.push(sorted_lines(&out));
     }
     let (me, uid, gid) = (std::process::id(), nix::unistd::getuid(), nix::unistd::getgid());
     let mut expected = vec!["|||without credentials".to_string(), format!("{me}|{uid}|{gid}|with credentials")];

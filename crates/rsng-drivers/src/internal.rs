@@ -237,7 +237,7 @@ impl Source for InternalSource {
                 }
                 // With its window full, events wait in the queue until it opens.
                 let room = ctx.port.budget().unwrap_or(usize::MAX).saturating_sub(batch.len());
-                {
+                let waiting = {
                     let mut q = hub.queue.lock().unwrap_or_else(|e| e.into_inner());
                     let n = q.len().min(room);
                     for event in q.drain(..n) {
@@ -268,12 +268,14 @@ impl Source for InternalSource {
                         }
                         batch.push(msg);
                     }
-                }
+                    // What the window had no room for; events that come later wake the
+                    // `notified` taken above.
+                    !q.is_empty()
+                };
                 ctx.port.post(&mut batch);
                 if stopping {
                     break;
                 }
-                let waiting = !hub.queue.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
                 if waiting && ctx.port.budget() != Some(0) {
                     // The window opened meanwhile: take the rest now.
                     continue;

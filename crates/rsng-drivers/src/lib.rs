@@ -165,7 +165,7 @@ pub fn build_source(object: &str, driver: &Driver, ctx: &BuildContext) -> Result
 pub fn source_restarts_at_reload(driver: &Driver, globals: &options::Globals) -> bool {
     match driver.name {
         "example-msg-generator" => true,
-        "network" | "syslog" | "tcp" | "udp" | "tcp6" | "udp6" | "unix-stream" | "unix-dgram" => {
+        name if socket::LISTENERS.contains(&name) => {
             !socket::options::ListenerOptions::read(&Options::new(driver, globals)).keep_alive
         }
         _ => false,
@@ -184,13 +184,10 @@ pub fn check_options(
 ) -> Result<(), DriverError> {
     let opts = Options::new(driver, globals);
     file::check_options(context, &opts)?;
-    match (context, driver.name) {
-        (
-            rsng_config::schema::Context::Source,
-            "network" | "syslog" | "tcp" | "udp" | "tcp6" | "udp6" | "unix-stream" | "unix-dgram",
-        ) => socket::check_options(&opts),
-        _ => Ok(()),
+    if context == rsng_config::schema::Context::Source && socket::LISTENERS.contains(&driver.name) {
+        socket::check_options(&opts)?;
     }
+    Ok(())
 }
 
 /// The drivers `system()` stands for on this host, written as syslog-ng 3.38 generates them:

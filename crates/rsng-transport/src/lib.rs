@@ -231,10 +231,11 @@ fn lookup_group(name: &str) -> io::Result<u32> {
     }
 }
 
-/// A unix socket with the options syslog-ng sets on a receiving one: `so-rcvbuf()`,
-/// `so-keepalive()` and `so-reuseport()` (which Linux refuses for unix sockets, as syslog-ng finds
-/// at start-up).
-fn unix_socket(ty: Type, opts: &SocketOptions) -> io::Result<Socket> {
+/// A unix socket bound at `path` (a stale socket file there is removed first), with the options
+/// syslog-ng sets on a receiving one: `so-rcvbuf()`, `so-keepalive()` and `so-reuseport()`
+/// (which Linux refuses for unix sockets, as syslog-ng finds at start-up), and its file's owner,
+/// group and mode (default 0666).
+fn bind_unix(ty: Type, path: &Path, own: &FileOwnership, opts: &SocketOptions) -> io::Result<Socket> {
     let socket = Socket::new(Domain::UNIX, ty, None)?;
     if opts.so_reuseport {
         socket.set_reuse_port(true)?;
@@ -246,6 +247,9 @@ fn unix_socket(ty: Type, opts: &SocketOptions) -> io::Result<Socket> {
         socket.set_keepalive(true)?;
     }
     socket.set_nonblocking(true)?;
+    remove_stale_socket(path);
+    socket.bind(&socket2::SockAddr::unix(path)?)?;
+    apply_ownership(path, &FileOwnership { perm: own.perm.or(Some(0o666)), ..own.clone() })?;
     Ok(socket)
 }
 
@@ -259,11 +263,8 @@ pub fn bind_unix_stream(
     own: &FileOwnership,
     opts: &SocketOptions,
 ) -> io::Result<std::os::unix::net::UnixListener> {
-    let socket = unix_socket(Type::STREAM, opts)?;
-    remove_stale_socket(path);
-    socket.bind(&socket2::SockAddr::unix(path)?)?;
+    let socket = bind_unix(Type::STREAM, path, own, opts)?;
     socket.listen(opts.backlog.unwrap_or(255))?;
-    apply_ownership(path, &FileOwnership { perm: own.perm.or(Some(0o666)), ..own.clone() })?;
     Ok(socket.into())
 }
 
@@ -276,11 +277,7 @@ pub fn bind_unix_dgram(
     own: &FileOwnership,
     opts: &SocketOptions,
 ) -> io::Result<std::os::unix::net::UnixDatagram> {
-    let socket = unix_socket(Type::DGRAM, opts)?;
-    remove_stale_socket(path);
-    socket.bind(&socket2::SockAddr::unix(path)?)?;
-    apply_ownership(path, &FileOwnership { perm: own.perm.or(Some(0o666)), ..own.clone() })?;
-    Ok(socket.into())
+    bind_unix(Type::DGRAM, path, own, opts).map(Into::into)
 }
 
 /// A TCP connection to `addr`, optionally from `local`.

@@ -183,6 +183,10 @@ fn service_port(name: &str) -> Result<u16, ()> {
     Err(())
 }
 
+/// The socket sources that read a socket of their own (`system()` and `systemd-syslog()` aside):
+/// their options include the listener's (`format()`, `keep-alive()`, ...).
+pub const LISTENERS: &[&str] = &["network", "syslog", "tcp", "udp", "tcp6", "udp6", "unix-stream", "unix-dgram"];
+
 /// The formats a socket source parses its frames in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FrameFormat {
@@ -285,9 +289,11 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
                 unix.create_containing_dirs(&path).map_err(|e| DriverError::new(e, opts.span()))?;
             }
             let shown = format!("AF_UNIX({})", path.display());
-            // system() sets its own receive buffer below.
             let sockopts = if name == "system" {
-                SocketOptions::default()
+                // What syslog-ng's system() generates on Linux: RFC 5424 with RFC 3164
+                // fallback, and a small receive buffer.
+                defaults.syslog_protocol = true;
+                SocketOptions { so_rcvbuf: Some(8192), ..SocketOptions::default() }
             } else {
                 SocketLevelOptions::read(&opts).for_socket(false)
             };
@@ -307,45 +313,38 @@ pub fn build_source(object: &str, opts: Options<'_>, ctx: &BuildContext) -> Resu
                     bind_error(&shown, e)
                 }
             };
-            // optional(yes): a socket that cannot be set up is logged and the source does nothing.
-            let optional = unix.optional && name != "system";
-            if name == "unix-stream" {
-                let l = match shared::take_over(&shared::key_of("unix-stream", &path.display().to_string())) {
-                    Some(fd) => std::os::unix::net::UnixListener::from(fd),
-                    None => match rsng_transport::bind_unix_stream(&path, &own, &sockopts).map_err(unix_error) {
-                        Ok(l) => l,
-                        Err(e) if optional => {
-                            crate::internal::error(e.message);
-                            return Ok(Box::new(activation::Disabled));
-                        }
-                        Err(e) => return Err(e),
-                    },
-                };
-                (Bound::UnixStream(l, path), Framing::Text, true)
+            let key = shared::key_of(
+                if name == "unix-stream" { "unix-stream" } else { "unix-dgram" },
+                &path.display().to_string(),
+            );
+            let bound = if name == "unix-stream" {
+                match shared::take_over(&key) {
+                    Some(fd) => Ok(std::os::unix::net::UnixListener::from(fd)),
+                    None => rsng_transport::bind_unix_stream(&path, &own, &sockopts).map_err(unix_error),
+                }
+                .map(|l| Bound::UnixStream(l, path))
             } else {
-                let s = match shared::take_over(&shared::key_of("unix-dgram", &path.display().to_string())) {
-                    Some(fd) => std::os::unix::net::UnixDatagram::from(fd),
-                    None => match rsng_transport::bind_unix_dgram(&path, &own, &sockopts).map_err(unix_error) {
-                        Ok(s) => s,
-                        Err(e) if optional => {
-                            crate::internal::error(e.message);
-                            return Ok(Box::new(activation::Disabled));
-                        }
-                        Err(e) => return Err(e),
-                    },
-                };
-                if passcred.unwrap_or(true) {
-                    // The kernel then tells each datagram's sender (pid, uid, gid).
-                    let _ = nix::sys::socket::setsockopt(&s, nix::sys::socket::sockopt::PassCred, &true);
+                match shared::take_over(&key) {
+                    Some(fd) => Ok(std::os::unix::net::UnixDatagram::from(fd)),
+                    None => rsng_transport::bind_unix_dgram(&path, &own, &sockopts).map_err(unix_error),
                 }
-                if name == "system" {
-                    // What syslog-ng's system() generates on Linux: RFC 5424 with RFC 3164
-                    // fallback, and a small receive buffer.
-                    defaults.syslog_protocol = true;
-                    let _ = nix::sys::socket::setsockopt(&s, nix::sys::socket::sockopt::RcvBuf, &8192);
+                .map(|s| Bound::UnixDgram(s, path))
+            };
+            let bound = match bound {
+                Ok(bound) => bound,
+                // optional(yes): a socket that cannot be set up is logged and the source does
+                // nothing.
+                Err(e) if unix.optional && name != "system" => {
+                    crate::internal::error(e.message);
+                    return Ok(Box::new(activation::Disabled));
                 }
-                (Bound::UnixDgram(s, path), Framing::Text, true)
+                Err(e) => return Err(e),
+            };
+            if let (Bound::UnixDgram(s, _), true) = (&bound, passcred.unwrap_or(true)) {
+                // The kernel then tells each datagram's sender (pid, uid, gid).
+                let _ = nix::sys::socket::setsockopt(s, nix::sys::socket::sockopt::PassCred, &true);
             }
+            (bound, Framing::Text, true)
         }
         _ => {
             if name == "syslog" {
