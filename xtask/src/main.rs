@@ -3,6 +3,7 @@
 mod bench;
 mod destinations_bench;
 mod light;
+mod link_order;
 mod overload_bench;
 mod pipeline_bench;
 
@@ -20,7 +21,9 @@ commands:
   bench   benchmarks of rsng side by side with syslog-ng (see `cargo xtask bench --help`)
   deb     the Debian package: target/debian/rsng_<version>_<arch>.deb (see `cargo xtask deb --help`)
   light   syslog-ng 3.38's functional test suite against rsng and syslog-ng, side by side
-          (see `cargo xtask light --help`)";
+          (see `cargo xtask light --help`)
+  link-order  profile the release rsng under callgrind and write crates/rsng/link-order.txt,
+          the functions the linker puts together at the start of its code (needs valgrind)";
 
 /// The oracle the differential tests compare against.
 const ORACLE: &str = "/usr/sbin/syslog-ng";
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("deb") => xtask::package::run(&args[1..]),
         Some("light") => light::run_light(&args[1..]),
+        Some("link-order") => link_order::run(&args[1..]),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -1,7 +1,7 @@
 //! `cargo xtask bench pipeline`: what each daemon *delivers*, rsng beside syslog-ng in one run.
 //!
 //! For every scenario both daemons run the same configuration (a `network()` source writing to a
-//! file), alternating run by run so that machine noise hits both alike. `rsng-loadgen` sends for
+//! file, or relaying over TLS to a second daemon of the same kind), alternating run by run so that machine noise hits both alike. `rsng-loadgen` sends for
 //! a fixed time as fast as it can (or holds idle connections open). Then the bench waits until
 //! the output file stops growing and reads the daemon's own counters over its control socket.
 //! It reports, as medians:
@@ -39,6 +39,9 @@ struct Scenario {
     idle: bool,
     /// The destination's `log-fifo-size()`, when not the default.
     fifo: Option<usize>,
+    /// The daemon relays over TLS (`syslog()`, RFC 5424 octet-counted) to a second daemon of its
+    /// own kind, which writes the file; CPU and RSS are the relay's.
+    relay: bool,
 }
 
 const SCENARIOS: &[Scenario] = &[
@@ -50,6 +53,7 @@ const SCENARIOS: &[Scenario] = &[
         flow_control: true,
         idle: false,
         fifo: None,
+        relay: false,
     },
     Scenario {
         name: "tls-4-fc",
@@ -59,6 +63,7 @@ const SCENARIOS: &[Scenario] = &[
         flow_control: true,
         idle: false,
         fifo: None,
+        relay: false,
     },
     Scenario {
         name: "tls-1",
@@ -68,6 +73,7 @@ const SCENARIOS: &[Scenario] = &[
         flow_control: false,
         idle: false,
         fifo: None,
+        relay: false,
     },
     Scenario {
         name: "tls-4",
@@ -77,6 +83,7 @@ const SCENARIOS: &[Scenario] = &[
         flow_control: false,
         idle: false,
         fifo: None,
+        relay: false,
     },
     Scenario {
         name: "tcp-3164-4-fc",
@@ -86,6 +93,7 @@ const SCENARIOS: &[Scenario] = &[
         flow_control: true,
         idle: false,
         fifo: None,
+        relay: false,
     },
     // Overload without flow control: a queue of 100 messages, as in tests/reliability.rs.
     Scenario {
@@ -96,6 +104,7 @@ const SCENARIOS: &[Scenario] = &[
         flow_control: false,
         idle: false,
         fifo: Some(100),
+        relay: false,
     },
     Scenario {
         name: "udp-1",
@@ -105,6 +114,7 @@ const SCENARIOS: &[Scenario] = &[
         flow_control: false,
         idle: false,
         fifo: None,
+        relay: false,
     },
     Scenario {
         name: "tls-100-fc",
@@ -114,6 +124,17 @@ const SCENARIOS: &[Scenario] = &[
         flow_control: true,
         idle: false,
         fifo: None,
+        relay: false,
+    },
+    Scenario {
+        name: "tls-relay-4-fc",
+        transport: Transport::Tls,
+        format: "rfc5424",
+        connections: 4,
+        flow_control: true,
+        idle: false,
+        fifo: None,
+        relay: true,
     },
     Scenario {
         name: "tls-1000-idle",
@@ -123,6 +144,7 @@ const SCENARIOS: &[Scenario] = &[
         flow_control: true,
         idle: true,
         fifo: None,
+        relay: false,
     },
 ];
 
@@ -144,8 +166,9 @@ Runs each scenario on rsng and on syslog-ng 3.38 (alternating), sending with rsn
 S seconds (default 5), and reports written messages per second, CPU per written message, peak
 RSS, dropped and lost messages, as medians of N runs (default 3), with rsng/syslog-ng ratios.
 Scenarios: tls-1-fc tls-4-fc tls-1 tls-4 tcp-3164-4-fc tcp-3164-4-fifo100 udp-1 tls-100-fc
-tls-1000-idle (-fc: flags(flow-control); without it the default log-fifo-size drops what does
-not fit; -fifo100: log-fifo-size(100)). --worker-threads N starts both daemons with
+tls-relay-4-fc tls-1000-idle (-fc: flags(flow-control); without it the default log-fifo-size
+drops what does not fit; -fifo100: log-fifo-size(100); relay: the daemon forwards over TLS to a
+second daemon of its own kind, which writes the file; CPU and RSS are the relay's). --worker-threads N starts both daemons with
 --worker-threads=N (to see how each scales with the cores it may use).
 ";
 
@@ -317,7 +340,7 @@ pub(crate) fn status_kib(pid: u32, field: &str) -> u64 {
 }
 
 /// A self-signed certificate for the TLS runs, made with the `openssl` command.
-fn make_certificate(dir: &Path) -> Result<(), String> {
+pub(crate) fn make_certificate(dir: &Path) -> Result<(), String> {
     if dir.join("cert.pem").is_file() && dir.join("key.pem").is_file() {
         return Ok(());
     }
@@ -362,14 +385,26 @@ fn dropped(ctl: &Path) -> u64 {
     total
 }
 
-fn config(sc: &Scenario, port: u16, certs: &Path, out: &Path) -> String {
+/// What a daemon does in a run.
+#[derive(Clone, Copy)]
+enum Role {
+    /// Receives the load and writes the file.
+    Alone,
+    /// Receives the load and forwards it over TLS to the receiver on this port.
+    Relay { to: u16 },
+    /// Receives the relay's `syslog()` over TLS and writes the file.
+    Receiver,
+}
+
+fn config(sc: &Scenario, port: u16, certs: &Path, out: &Path, role: Role) -> String {
+    let tls = format!(
+        "transport(\"tls\") tls(key-file(\"{0}/key.pem\") cert-file(\"{0}/cert.pem\") peer-verify(optional-untrusted))",
+        certs.display()
+    );
     let transport = match sc.transport {
         Transport::Tcp => "transport(\"tcp\")".to_string(),
         Transport::Udp => "transport(\"udp\") so-rcvbuf(8388608)".to_string(),
-        Transport::Tls => format!(
-            "transport(\"tls\") tls(key-file(\"{0}/key.pem\") cert-file(\"{0}/cert.pem\") peer-verify(optional-untrusted))",
-            certs.display()
-        ),
+        Transport::Tls => tls.clone(),
     };
     let flow = if sc.flow_control { " flags(flow-control);" } else { "" };
     // With flow control each connection may have 1,000 messages in flight; without it the
@@ -386,34 +421,35 @@ fn config(sc: &Scenario, port: u16, certs: &Path, out: &Path) -> String {
         (None, false) => String::new(),
     };
     let protocol = if sc.format == "rfc3164" { "" } else { " flags(syslog-protocol)" };
+    let source = match role {
+        Role::Receiver => format!("syslog(ip(127.0.0.1) port({port}) {tls}{window})"),
+        Role::Alone | Role::Relay { .. } => {
+            format!("network(ip(127.0.0.1) port({port}) {transport}{window}{protocol})")
+        }
+    };
+    let destination = match role {
+        Role::Relay { to } => {
+            format!("syslog(\"127.0.0.1\" port({to}) transport(\"tls\") tls(peer-verify(optional-untrusted)){fifo})")
+        }
+        Role::Alone | Role::Receiver => format!("file(\"{}\"{fifo})", out.display()),
+    };
     format!(
         "@version: 3.38\noptions {{ use-dns(no); dns-cache(no); keep-hostname(yes); stats-freq(0); stats-level(1); }};\n\
-         source s {{ network(ip(127.0.0.1) port({port}) {transport}{window}{protocol}); }};\n\
-         destination d {{ file(\"{}\"{fifo}); }};\nlog {{ source(s); destination(d);{flow} }};\n",
-        out.display()
+         source s {{ {source}; }};\ndestination d {{ {destination}; }};\nlog {{ source(s); destination(d);{flow} }};\n"
     )
 }
 
-fn one_run(
-    bin: &Path,
-    loadgen: &Path,
-    certs: &Path,
-    dir: &Path,
-    sc: &Scenario,
-    s: &Settings,
-) -> Result<Sample, String> {
-    let _ = fs::remove_dir_all(dir);
+/// Starts `bin` on `conf` in `dir` and waits until its control socket answers (no probe
+/// connection to the source).
+fn start_daemon(bin: &Path, dir: &Path, conf: &str, s: &Settings) -> Result<Child, String> {
     fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    let udp = sc.transport == Transport::Udp;
-    let port = free_port(udp);
-    let out = dir.join("out");
-    let conf = dir.join("bench.conf");
+    let conf_path = dir.join("bench.conf");
     let ctl = dir.join("ctl");
-    fs::write(&conf, config(sc, port, certs, &out)).map_err(|e| e.to_string())?;
+    fs::write(&conf_path, conf).map_err(|e| e.to_string())?;
     let mut daemon: Child = Command::new(bin)
         .arg("-F")
         .arg("-f")
-        .arg(&conf)
+        .arg(&conf_path)
         .arg("-p")
         .arg(dir.join("pid"))
         .arg("-R")
@@ -427,16 +463,68 @@ fn one_run(
         .stderr(fs::File::create(dir.join("stderr")).map_err(|e| e.to_string())?)
         .spawn()
         .map_err(|e| format!("{}: {e}", bin.display()))?;
-    let pid = daemon.id();
-    // Ready when the control socket answers (no probe connection to the source).
     let deadline = Instant::now() + Duration::from_secs(10);
     while UnixStream::connect(&ctl).is_err() {
         if Instant::now() > deadline {
             let _ = daemon.kill();
+            let _ = daemon.wait();
             return Err(format!("{} did not start (see {})", bin.display(), dir.join("stderr").display()));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    Ok(daemon)
+}
+
+/// Stops a daemon with SIGTERM, killing it if it has not stopped after 15 s.
+fn stop_daemon(mut daemon: Child) {
+    let _ = Command::new("kill").arg("-TERM").arg(daemon.id().to_string()).status();
+    let stop_deadline = Instant::now() + Duration::from_secs(15);
+    while daemon.try_wait().ok().flatten().is_none() {
+        if Instant::now() > stop_deadline {
+            let _ = daemon.kill();
+            let _ = daemon.wait();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn one_run(
+    bin: &Path,
+    loadgen: &Path,
+    certs: &Path,
+    dir: &Path,
+    sc: &Scenario,
+    s: &Settings,
+) -> Result<Sample, String> {
+    let _ = fs::remove_dir_all(dir);
+    let udp = sc.transport == Transport::Udp;
+    let port = free_port(udp);
+    // With a relay, the file is the receiver's, in a directory of its own.
+    let (receiver, out) = if sc.relay {
+        let receiver_dir = dir.join("receiver");
+        let out = receiver_dir.join("out");
+        let to = free_port(false);
+        let receiver = start_daemon(bin, &receiver_dir, &config(sc, to, certs, &out, Role::Receiver), s)?;
+        (Some((receiver, to)), out)
+    } else {
+        (None, dir.join("out"))
+    };
+    let role = match &receiver {
+        Some((_, to)) => Role::Relay { to: *to },
+        None => Role::Alone,
+    };
+    let daemon = match start_daemon(bin, dir, &config(sc, port, certs, &out, role), s) {
+        Ok(daemon) => daemon,
+        Err(e) => {
+            if let Some((receiver, _)) = receiver {
+                stop_daemon(receiver);
+            }
+            return Err(e);
+        }
+    };
+    let ctl = dir.join("ctl");
+    let pid = daemon.id();
     std::thread::sleep(Duration::from_millis(300));
     let rss_before = status_kib(pid, "VmRSS");
     let cpu_before = cpu_seconds(pid);
@@ -492,16 +580,11 @@ fn one_run(
     let written = count_lines(&out);
     let cpu = cpu_seconds(pid) - cpu_before;
     let peak_rss_kib = status_kib(pid, "VmHWM");
-    let dropped = dropped(&ctl);
-    let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
-    let stop_deadline = Instant::now() + Duration::from_secs(15);
-    while daemon.try_wait().ok().flatten().is_none() {
-        if Instant::now() > stop_deadline {
-            let _ = daemon.kill();
-            let _ = daemon.wait();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    let mut dropped = dropped(&ctl);
+    stop_daemon(daemon);
+    if let Some((receiver, _)) = receiver {
+        dropped += self::dropped(&dir.join("receiver/ctl"));
+        stop_daemon(receiver);
     }
     Ok(Sample { sent, written, dropped, seconds: last_growth.as_secs_f64(), cpu, peak_rss_kib, rss_per_conn_kib })
 }

@@ -64,6 +64,9 @@ pub fn reopen_generation() -> u64 {
 
 /// Messages taken from the queue at once.
 const BATCH: usize = 1024;
+/// Formatted bytes written at once: a batch of long messages is written in pieces of about this
+/// size, so that its buffer stays small.
+const WRITE_CHUNK: usize = 64 * 1024;
 /// How often a regular file's path is checked for rotation.
 const ROTATION_CHECK: Duration = Duration::from_secs(1);
 /// How soon a full pipe is tried again.
@@ -159,8 +162,11 @@ impl FileDestination {
                 counts.dropped += 1;
                 continue;
             }
-            if target.pending.len() >= self.max_pending && target.retry_at.is_none() {
-                // A batch larger than log-fifo-size(): write what is formatted first.
+            let full = target.pending.len() >= self.max_pending;
+            let large = target.pending.bytes.len() >= WRITE_CHUNK && !target.blocked;
+            if (full || large) && target.retry_at.is_none() {
+                // A batch larger than log-fifo-size(), or than one write's worth of bytes: write
+                // what is formatted first.
                 let c = self.write_target(target, now);
                 counts.written += c.written;
                 counts.dropped += c.dropped;

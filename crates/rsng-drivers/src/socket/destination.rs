@@ -107,19 +107,29 @@ impl From<std::io::Error> for ConnectError {
 /// `close-on-input(no)` it is dropped.
 async fn peer_gone(io: &mut Box<dyn Duplex>, close_on_input: bool) -> bool {
     let mut buf = [0u8; 512];
-    // A zero timeout polls the read once: pending means the peer has said nothing.
-    match tokio::time::timeout(Duration::ZERO, io.read(&mut buf)).await {
-        Err(_) => false,
-        Ok(Err(_)) => true,
-        Ok(Ok(0)) => {
+    let mut read = tokio::io::ReadBuf::new(&mut buf);
+    // The read is polled once, pending meaning the peer has said nothing. Not through a zero
+    // timeout: the timer rounds up to the next millisecond, which capped the writer at a batch
+    // per millisecond.
+    let polled = std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(match std::pin::Pin::new(&mut **io).poll_read(cx, &mut read) {
+            std::task::Poll::Ready(result) => Some(result),
+            std::task::Poll::Pending => None,
+        })
+    })
+    .await;
+    match polled.map(|result| result.map(|()| read.filled().len())) {
+        None => false,
+        Some(Err(_)) => true,
+        Some(Ok(0)) => {
             internal::error("EOF occurred while idle");
             true
         }
-        Ok(Ok(_)) if close_on_input => {
+        Some(Ok(_)) if close_on_input => {
             internal::error("EOF occurred while idle");
             true
         }
-        Ok(Ok(_)) => false,
+        Some(Ok(_)) => false,
     }
 }
 
