@@ -525,7 +525,7 @@ impl SourcePort {
             if self.outlets.iter().any(|o| o.flow_control) {
                 window.wait_open().await;
                 for outlet in self.outlets.iter().filter(|o| o.flow_control) {
-                    outlet.queue.wait_below(READ_AHEAD).await;
+                    outlet.queue.pace(READ_AHEAD).await;
                 }
             }
             return;
@@ -575,9 +575,8 @@ pub struct WriterStats {
 /// control), until the writer takes a batch again.
 pub const STALL_LIMIT: std::time::Duration = std::time::Duration::from_millis(200);
 
-/// How far flow-controlled readers with a window read ahead of a memory queue's writer: past
-/// this many queued messages they wait for the writer, even where their windows would allow
-/// more. The windows stay the bound syslog-ng gives them; within them, messages wait in the
+/// How far readers read ahead of a memory queue's writer while it takes batches: past this
+/// many queued messages they wait for it, even where their windows would allow more. The windows stay the bound syslog-ng gives them; within them, messages wait in the
 /// senders' socket buffers rather than in rsng's memory (a queued message costs about 700
 /// bytes), and the writer still finds most of a batch ready (1,024 for `file()`). 512 made its
 /// batches smaller and cost about a fifth more CPU per message; 1,024 held about 0.8 MiB more at
@@ -950,11 +949,12 @@ impl DestinationQueue {
         }
     }
 
-    /// Without flow control, holds a paced stream source back while `limit` or more messages
-    /// are queued and the writer is taking them: the rest waits in the sender's socket buffer
-    /// rather than in memory (up to `log-fifo-size()` messages of it otherwise). When the
-    /// writer takes nothing for [`STALL_LIMIT`], sources fill the queue as they did without
-    /// pacing (waiting for room once it is full, then dropping) until it takes a batch again.
+    /// Holds a source back while `limit` or more messages are queued and the writer is taking
+    /// them: the rest waits in the sender's socket buffer rather than in memory (up to the
+    /// window with flow control, `log-fifo-size()` without). When the writer takes nothing for
+    /// [`STALL_LIMIT`] (its destination is away), sources fill the queue as syslog-ng's do, up
+    /// to their windows, or to `log-fifo-size()` and then dropping, until it takes a batch
+    /// again.
     async fn pace(&self, limit: usize) {
         if self.disk.is_some() || self.unpaced.load(Ordering::Relaxed) {
             return;
