@@ -669,6 +669,9 @@ pub struct DestinationQueue {
     /// The writer took nothing for [`STALL_LIMIT`] while paced sources waited: they stop
     /// pacing until it takes a batch again.
     unpaced: std::sync::atomic::AtomicBool,
+    /// Batches the writer took, for [`DestinationQueue::pace`] to tell a busy writer from an
+    /// idle one.
+    takes: AtomicU64,
     pub stats: Arc<QueueStats>,
     /// A writer's `mark-mode()` state (`None` for drivers that are not writers, and writers in
     /// the `internal` mode).
@@ -689,6 +692,7 @@ impl DestinationQueue {
             closing: Notify::new(),
             stalled: std::sync::atomic::AtomicBool::new(false),
             unpaced: std::sync::atomic::AtomicBool::new(false),
+            takes: AtomicU64::new(0),
             stats: Arc::default(),
             marks: None,
             suppress: None,
@@ -956,11 +960,23 @@ impl DestinationQueue {
     /// to their windows, or to `log-fifo-size()` and then dropping, until it takes a batch
     /// again.
     async fn pace(&self, limit: usize) {
-        if self.disk.is_some() || self.unpaced.load(Ordering::Relaxed) {
+        if self.disk.is_some() {
             return;
         }
-        if tokio::time::timeout(STALL_LIMIT, self.wait_below(limit)).await.is_err() {
-            self.unpaced.store(true, Ordering::Relaxed);
+        loop {
+            if self.unpaced.load(Ordering::Relaxed) {
+                return;
+            }
+            let takes = self.takes.load(Ordering::Relaxed);
+            if tokio::time::timeout(STALL_LIMIT, self.wait_below(limit)).await.is_ok() {
+                return;
+            }
+            // Other sources may have taken the room each time: only a writer that took nothing
+            // meanwhile unpaces them.
+            if self.takes.load(Ordering::Relaxed) == takes {
+                self.unpaced.store(true, Ordering::Relaxed);
+                return;
+            }
         }
     }
 
@@ -1047,6 +1063,7 @@ impl DestinationQueue {
         drop(state);
         self.stalled.store(false, Ordering::Relaxed);
         self.unpaced.store(false, Ordering::Relaxed);
+        self.takes.fetch_add(1, Ordering::Relaxed);
         self.writable.notify_waiters();
         if more {
             // A push wakes one writer; with several (http() workers) the next one takes the rest.
