@@ -107,17 +107,24 @@ pub fn rsng_bin() -> &'static Path {
                 return bin.clone();
             }
         }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-        eprintln!("rsng binary not found; running `{cargo} build --release -p rsng`");
-        let status = Command::new(&cargo)
-            .args(["build", "--release", "-p", "rsng"])
-            .current_dir(workspace_root())
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run `{cargo} build --release -p rsng`: {e}"));
-        assert!(status.success(), "`cargo build --release -p rsng` failed ({status})");
-        assert!(release.is_file(), "cargo built rsng but {} is missing", release.display());
-        release
+        eprintln!("rsng binary not found");
+        build_release()
     })
+}
+
+/// Builds the release binary with `cargo build --release -p rsng`; returns its path.
+pub fn build_release() -> PathBuf {
+    let release = target_dir().join("release/rsng");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    eprintln!("running `{cargo} build --release -p rsng`");
+    let status = Command::new(&cargo)
+        .args(["build", "--release", "-p", "rsng"])
+        .current_dir(workspace_root())
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run `{cargo} build --release -p rsng`: {e}"));
+    assert!(status.success(), "`cargo build --release -p rsng` failed ({status})");
+    assert!(release.is_file(), "cargo built rsng but {} is missing", release.display());
+    release
 }
 
 /// Whether the differential tests should be skipped (`RSNG_SKIP_ORACLE=1`).

@@ -13,16 +13,11 @@ use rsng_tests::{target_dir, workspace_root};
 /// The release binary, built when missing (as the shipped binary is built).
 fn release_bin() -> PathBuf {
     let bin = target_dir().join("release/rsng");
-    if !bin.is_file() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-        let status = Command::new(&cargo)
-            .args(["build", "--release", "-p", "rsng"])
-            .current_dir(workspace_root())
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run `{cargo} build --release -p rsng`: {e}"));
-        assert!(status.success(), "`cargo build --release -p rsng` failed ({status})");
+    if bin.is_file() {
+        bin
+    } else {
+        rsng_tests::build_release()
     }
-    bin
 }
 
 /// Function symbols of `bin`: name → (address, size).

@@ -807,41 +807,9 @@ fn one_run(
     let conf = dir.join("bench.conf");
     let ctl = dir.join("ctl");
     fs::write(&conf, config(port, &server.destination(tag))).map_err(|e| e.to_string())?;
-    let mut daemon: Child = Command::new(bin)
-        .arg("-F")
-        .arg("-f")
-        .arg(&conf)
-        .arg("-p")
-        .arg(dir.join("pid"))
-        .arg("-R")
-        .arg(dir.join("persist"))
-        .arg("-c")
-        .arg(&ctl)
-        .arg("--no-caps")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(dir.join("stderr")).map_err(|e| e.to_string())?)
-        .spawn()
-        .map_err(|e| format!("{}: {e}", bin.display()))?;
+    let mut daemon =
+        crate::daemon::start(Command::new(bin), &conf, dir, Duration::from_secs(20), &bin.display().to_string())?;
     let pid = daemon.id();
-    let stop = |daemon: &mut Child| {
-        let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while daemon.try_wait().ok().flatten().is_none() {
-            if Instant::now() > deadline {
-                let _ = daemon.kill();
-                let _ = daemon.wait();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    };
-    // Ready when the control socket answers and the source listens.
-    let up = wait_for(20, || UnixStream::connect(&ctl).is_ok());
-    if !up || daemon.try_wait().ok().flatten().is_some() {
-        stop(&mut daemon);
-        return Err(format!("{} did not start (see {})", bin.display(), dir.join("stderr").display()));
-    }
     // The destination connects at start-up; give it that time outside the measurement.
     std::thread::sleep(Duration::from_millis(1000));
     let cpu_before = cpu_seconds(pid);
@@ -879,7 +847,7 @@ fn one_run(
     let cpu = cpu_seconds(pid) - cpu_before;
     let peak_rss_kib = status_kib(pid, "VmHWM");
     let dropped = counter(&ctl, "dropped");
-    stop(&mut daemon);
+    crate::daemon::stop(&mut daemon);
     // A server counted only now: wait for its count to settle.
     let mut delivered = server.final_count(tag);
     if server.delivered(tag).is_none() {

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -106,33 +106,12 @@ fn functions_run(rsng: &Path, loadgen: &Path, dir: &Path) -> Result<BTreeSet<Str
     fs::write(&conf_path, conf).map_err(|e| e.to_string())?;
     let ctl = dir.join("ctl");
     let profile = dir.join("callgrind.out");
-    let mut daemon = Command::new("valgrind")
+    let mut valgrind = Command::new("valgrind");
+    valgrind
         .args(["--tool=callgrind", "--demangle=no"])
         .arg(format!("--callgrind-out-file={}", profile.display()))
-        .arg(rsng)
-        .arg("-F")
-        .arg("-f")
-        .arg(&conf_path)
-        .arg("-p")
-        .arg(dir.join("pid"))
-        .arg("-R")
-        .arg(dir.join("persist"))
-        .arg("-c")
-        .arg(&ctl)
-        .arg("--no-caps")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(dir.join("stderr")).map_err(|e| e.to_string())?)
-        .spawn()
-        .map_err(|e| format!("valgrind: {e}"))?;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while UnixStream::connect(&ctl).is_err() {
-        if Instant::now() > deadline || daemon.try_wait().ok().flatten().is_some() {
-            let _ = daemon.kill();
-            return Err(format!("rsng did not start under valgrind (see {})", dir.join("stderr").display()));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        .arg(rsng);
+    let mut daemon = crate::daemon::start(valgrind, &conf_path, dir, Duration::from_secs(120), "rsng under valgrind")?;
     let send = |transport: &str, format: &str, connections: &str, count: u64, port: u16| {
         Command::new(loadgen)
             .args(["--transport", transport, "--format", format, "--connections", connections, "--size", "300"])
@@ -175,6 +154,7 @@ fn functions_run(rsng: &Path, loadgen: &Path, dir: &Path) -> Result<BTreeSet<Str
             }
         }
     }
+    // No kill after a grace period: callgrind writes its profile as the program exits.
     let _ = Command::new("kill").arg("-TERM").arg(daemon.id().to_string()).status();
     let _ = daemon.wait();
     let text = fs::read_to_string(&profile).map_err(|e| format!("{}: {e}", profile.display()))?;
@@ -194,7 +174,7 @@ fn functions_run(rsng: &Path, loadgen: &Path, dir: &Path) -> Result<BTreeSet<Str
 }
 
 /// The function symbols `nm` finds in the binary.
-fn text_symbols(binary: &PathBuf) -> Result<BTreeSet<String>, String> {
+fn text_symbols(binary: &Path) -> Result<BTreeSet<String>, String> {
     let out = Command::new("nm").arg("--defined-only").arg(binary).output().map_err(|e| format!("nm: {e}"))?;
     if !out.status.success() {
         return Err(format!("nm {} failed", binary.display()));

@@ -1,6 +1,7 @@
 //! Project tasks: `cargo xtask test` (the full CI run), `cargo xtask bench` and `cargo xtask light`.
 
 mod bench;
+mod daemon;
 mod destinations_bench;
 mod light;
 mod link_order;

@@ -439,54 +439,14 @@ fn config(sc: &Scenario, port: u16, certs: &Path, out: &Path, role: Role) -> Str
     )
 }
 
-/// Starts `bin` on `conf` in `dir` and waits until its control socket answers (no probe
-/// connection to the source).
+/// Starts `bin` on `conf` in `dir` and waits until its control socket answers.
 fn start_daemon(bin: &Path, dir: &Path, conf: &str, s: &Settings) -> Result<Child, String> {
     fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let conf_path = dir.join("bench.conf");
-    let ctl = dir.join("ctl");
     fs::write(&conf_path, conf).map_err(|e| e.to_string())?;
-    let mut daemon: Child = Command::new(bin)
-        .arg("-F")
-        .arg("-f")
-        .arg(&conf_path)
-        .arg("-p")
-        .arg(dir.join("pid"))
-        .arg("-R")
-        .arg(dir.join("persist"))
-        .arg("-c")
-        .arg(&ctl)
-        .arg("--no-caps")
-        .args(s.workers.map(|n| format!("--worker-threads={n}")))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(dir.join("stderr")).map_err(|e| e.to_string())?)
-        .spawn()
-        .map_err(|e| format!("{}: {e}", bin.display()))?;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while UnixStream::connect(&ctl).is_err() {
-        if Instant::now() > deadline {
-            let _ = daemon.kill();
-            let _ = daemon.wait();
-            return Err(format!("{} did not start (see {})", bin.display(), dir.join("stderr").display()));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(daemon)
-}
-
-/// Stops a daemon with SIGTERM, killing it if it has not stopped after 15 s.
-fn stop_daemon(mut daemon: Child) {
-    let _ = Command::new("kill").arg("-TERM").arg(daemon.id().to_string()).status();
-    let stop_deadline = Instant::now() + Duration::from_secs(15);
-    while daemon.try_wait().ok().flatten().is_none() {
-        if Instant::now() > stop_deadline {
-            let _ = daemon.kill();
-            let _ = daemon.wait();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut cmd = Command::new(bin);
+    cmd.args(s.workers.map(|n| format!("--worker-threads={n}")));
+    crate::daemon::start(cmd, &conf_path, dir, Duration::from_secs(10), &bin.display().to_string())
 }
 
 fn one_run(
@@ -514,11 +474,11 @@ fn one_run(
         Some((_, to)) => Role::Relay { to: *to },
         None => Role::Alone,
     };
-    let daemon = match start_daemon(bin, dir, &config(sc, port, certs, &out, role), s) {
+    let mut daemon = match start_daemon(bin, dir, &config(sc, port, certs, &out, role), s) {
         Ok(daemon) => daemon,
         Err(e) => {
-            if let Some((receiver, _)) = receiver {
-                stop_daemon(receiver);
+            if let Some((mut receiver, _)) = receiver {
+                crate::daemon::stop(&mut receiver);
             }
             return Err(e);
         }
@@ -580,13 +540,21 @@ fn one_run(
     let written = count_lines(&out);
     let cpu = cpu_seconds(pid) - cpu_before;
     let peak_rss_kib = status_kib(pid, "VmHWM");
-    let mut dropped = dropped(&ctl);
-    stop_daemon(daemon);
-    if let Some((receiver, _)) = receiver {
-        dropped += self::dropped(&dir.join("receiver/ctl"));
-        stop_daemon(receiver);
+    let mut dropped_count = dropped(&ctl);
+    crate::daemon::stop(&mut daemon);
+    if let Some((mut receiver, _)) = receiver {
+        dropped_count += dropped(&dir.join("receiver/ctl"));
+        crate::daemon::stop(&mut receiver);
     }
-    Ok(Sample { sent, written, dropped, seconds: last_growth.as_secs_f64(), cpu, peak_rss_kib, rss_per_conn_kib })
+    Ok(Sample {
+        sent,
+        written,
+        dropped: dropped_count,
+        seconds: last_growth.as_secs_f64(),
+        cpu,
+        peak_rss_kib,
+        rss_per_conn_kib,
+    })
 }
 
 pub(crate) fn host_info() -> String {

@@ -935,19 +935,19 @@ impl DestinationQueue {
     }
 
     /// Waits until a memory queue holds fewer than `limit` messages (a disk buffer: at once).
+    /// Fewer than `limit` messages are queued, or the queue is closed.
+    fn below(&self, limit: usize) -> bool {
+        let state = self.lock();
+        state.items.len() < limit || state.closed
+    }
+
     async fn wait_below(&self, limit: usize) {
-        if self.disk.is_some() {
-            return;
-        }
         loop {
             let notified = self.writable.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            {
-                let state = self.lock();
-                if state.items.len() < limit || state.closed {
-                    return;
-                }
+            if self.below(limit) {
+                return;
             }
             notified.await;
         }
@@ -964,7 +964,7 @@ impl DestinationQueue {
             return;
         }
         loop {
-            if self.unpaced.load(Ordering::Relaxed) {
+            if self.unpaced.load(Ordering::Relaxed) || self.below(limit) {
                 return;
             }
             let takes = self.takes.load(Ordering::Relaxed);
