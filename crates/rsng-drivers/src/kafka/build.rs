@@ -8,7 +8,7 @@ use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rsng_core::template::{compile, Template};
 
 use super::options::{self, topic_error, PROTECTED};
-use super::run::{KafkaContext, KafkaDestination, Shared};
+use super::run::{Client, KafkaContext, KafkaDestination, Shared, TopicHandle};
 use crate::internal;
 use crate::options::Options;
 use crate::{BuildContext, Destination, DriverError};
@@ -94,10 +94,18 @@ pub fn build_destination(
         }
         config.set(name, value);
     }
-    let client = config.create_with_context(KafkaContext).map_err(|e| {
+    let client: Arc<Client> = Arc::new(config.create_with_context(KafkaContext).map_err(|e| {
         err(format!("kafka: error constructing the kafka connection object; topic='{topic_text}', error='{e}'"))
-    })?;
+    })?);
+    let topic_handle = match &literal_topic {
+        Some(name) => Some(
+            TopicHandle::new(&client, name)
+                .map_err(|e| err(format!("kafka: error constructing the kafka topic object; {e}; topic='{name}'")))?,
+        ),
+        None => None,
+    };
     let format = crate::writer::TemplateOptions::send_format_of(&opts);
-    let shared = Shared::new(settings, topic, literal_topic, key, message, format, client, driver, location);
+    let shared =
+        Shared::new(settings, topic, literal_topic, key, message, format, client, topic_handle, driver, location);
     Ok(Box::new(KafkaDestination::new(shared)))
 }

@@ -4,6 +4,9 @@
 //! has it. One client is shared by the workers, as in syslog-ng; a thread of its own polls it for
 //! delivery reports every `poll-timeout()`.
 
+use std::collections::VecDeque;
+use std::ffi::{c_void, CString};
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,6 +15,8 @@ use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::util::IntoOpaque;
+use rdkafka_sys as rdsys;
 use rsng_core::template::{FormatOptions, Template};
 use rsng_core::LogMessage;
 use tokio::sync::Notify;
@@ -22,9 +27,16 @@ use crate::internal;
 use crate::pipeline::DestinationQueue;
 use crate::{Destination, DestinationContext, Task};
 
-/// Messages a worker takes at once without `batch-lines()`: one round of produce and delivery
-/// reports.
+/// Messages a worker takes at once without `batch-lines()`.
 const CHUNK: usize = 256;
+
+/// Messages a worker hands to librdkafka before the oldest batch is confirmed. Counted in
+/// messages, not batches: a worker that keeps up takes small batches (what one read of a
+/// source brought), and librdkafka sends what came in during `linger.ms` as one request.
+const IN_FLIGHT: usize = 2048;
+
+/// Emptied batch vectors a worker keeps for reuse.
+const SPARE_BATCHES: usize = 4;
 
 /// How long a worker waits before trying again when librdkafka's own queue is full.
 const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(10);
@@ -91,12 +103,26 @@ impl Tracker {
         }
     }
 
-    async fn wait(&self) -> Option<KafkaError> {
-        while self.pending.load(Ordering::Acquire) > 0 {
+    fn is_done(&self) -> bool {
+        self.pending.load(Ordering::Acquire) == 0
+    }
+
+    /// Returns once every report is in.
+    async fn settled(&self) {
+        while !self.is_done() {
             self.done.notified().await;
         }
+    }
+
+    fn take_error(&self) -> Option<KafkaError> {
         self.error.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
+}
+
+/// The deadline kept in `slot`, set to `after` from now if there is none yet: a wait that is
+/// interrupted and begun again keeps its deadline.
+fn deadline_in(slot: &Mutex<Option<tokio::time::Instant>>, after: Duration) -> tokio::time::Instant {
+    *slot.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert_with(|| tokio::time::Instant::now() + after)
 }
 
 /// Whether trying the same records again later may succeed: time-outs, a broker that is away,
@@ -139,6 +165,8 @@ pub struct Shared {
     pub message: Arc<Template>,
     pub format: FormatOptions,
     pub client: Arc<Client>,
+    /// librdkafka's topic object for a plain `topic()`.
+    pub topic_handle: Option<TopicHandle>,
     /// `kafka-c()`'s id (`d_kafka#0`) and its place in the configuration, for messages.
     pub driver: String,
     pub location: String,
@@ -154,7 +182,8 @@ impl Shared {
         key: Option<Arc<Template>>,
         message: Arc<Template>,
         format: FormatOptions,
-        client: Client,
+        client: Arc<Client>,
+        topic_handle: Option<TopicHandle>,
         driver: String,
         location: String,
     ) -> Arc<Shared> {
@@ -165,13 +194,88 @@ impl Shared {
             key,
             message,
             format,
-            client: Arc::new(client),
+            client,
+            topic_handle,
             driver,
             location,
             transactions_ready: AtomicBool::new(false),
         })
     }
 }
+
+/// librdkafka's object for one topic, made at start-up as syslog-ng does: librdkafka asks the
+/// brokers for the topic's partitions then, not when the first message comes, and records are
+/// produced to it without looking the topic up by name each time.
+pub struct TopicHandle {
+    topic: NonNull<rdsys::rd_kafka_topic_t>,
+    /// Kept alive as long as the topic object, which belongs to it.
+    client: Arc<Client>,
+}
+
+// SAFETY: librdkafka's topic objects may be used from any thread; produce is thread-safe.
+unsafe impl Send for TopicHandle {}
+// SAFETY: as above.
+unsafe impl Sync for TopicHandle {}
+
+impl TopicHandle {
+    /// # Errors
+    /// librdkafka's reason when it refuses the topic.
+    pub fn new(client: &Arc<Client>, name: &str) -> Result<TopicHandle, String> {
+        let cname = CString::new(name).map_err(|_| "the topic name contains a NUL character".to_string())?;
+        // SAFETY: the client pointer is valid while `client` lives; a NULL configuration takes
+        // the client's default topic configuration.
+        let raw =
+            unsafe { rdsys::rd_kafka_topic_new(client.client().native_ptr(), cname.as_ptr(), std::ptr::null_mut()) };
+        match NonNull::new(raw) {
+            Some(topic) => Ok(TopicHandle { topic, client: client.clone() }),
+            None => {
+                // SAFETY: reads the calling thread's last error.
+                let code = RDKafkaErrorCode::from(unsafe { rdsys::rd_kafka_last_error() });
+                Err(code.to_string())
+            }
+        }
+    }
+
+    /// Hands one record to librdkafka (which copies it), with `tracker` for its delivery report.
+    fn produce(&self, value: &[u8], key: &[u8], tracker: &Arc<Tracker>) -> Result<(), RDKafkaErrorCode> {
+        let opaque = tracker.clone().into_ptr();
+        let (key_ptr, key_len) =
+            if key.is_empty() { (std::ptr::null(), 0) } else { (key.as_ptr().cast::<c_void>(), key.len()) };
+        // SAFETY: the topic object lives as long as `self`; librdkafka copies payload and key
+        // (RD_KAFKA_MSG_F_COPY) and gives `opaque` back to the delivery callback, which takes
+        // the Arc back as rdkafka's own `send` does.
+        let rc = unsafe {
+            rdsys::rd_kafka_produce(
+                self.topic.as_ptr(),
+                PARTITION_UNASSIGNED,
+                rdsys::RD_KAFKA_MSG_F_COPY,
+                value.as_ptr().cast_mut().cast::<c_void>(),
+                value.len(),
+                key_ptr,
+                key_len,
+                opaque,
+            )
+        };
+        if rc == 0 {
+            return Ok(());
+        }
+        // SAFETY: librdkafka did not take the record, so the Arc handed over comes back here once.
+        drop(unsafe { Arc::<Tracker>::from_ptr(opaque) });
+        // SAFETY: reads the calling thread's last error.
+        Err(RDKafkaErrorCode::from(unsafe { rdsys::rd_kafka_last_error() }))
+    }
+}
+
+impl Drop for TopicHandle {
+    fn drop(&mut self) {
+        // SAFETY: made by rd_kafka_topic_new and destroyed once, before the client it belongs to.
+        unsafe { rdsys::rd_kafka_topic_destroy(self.topic.as_ptr()) };
+        let _ = &self.client;
+    }
+}
+
+/// librdkafka's RD_KAFKA_PARTITION_UA: the partitioner chooses.
+const PARTITION_UNASSIGNED: i32 = -1;
 
 pub struct KafkaDestination {
     shared: Arc<Shared>,
@@ -226,13 +330,26 @@ impl Destination for KafkaDestination {
 /// The outcome of one batch, in syslog-ng's terms (`LogThreadedResult`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
-    Success,
     /// Kafka refused the records: retried up to `retries()` times, then dropped.
     Error,
     /// The broker is away: kept and tried again after `time-reopen()`.
     NotConnected,
-    /// rsng is stopping and the records were not confirmed in time.
-    Stopped,
+}
+
+/// A batch handed to librdkafka whose delivery reports are not all in yet.
+struct Flight {
+    batch: Vec<LogMessage>,
+    tracker: Arc<Tracker>,
+}
+
+/// What the worker waits for next.
+enum Step {
+    /// A batch was taken (`false`: the queue is closed and empty).
+    Taken(bool),
+    /// The oldest batch in flight has all its delivery reports.
+    Settled,
+    /// rsng is stopping or reloading: give back what is not confirmed.
+    Stop,
 }
 
 struct Worker {
@@ -245,7 +362,11 @@ struct Worker {
     seq_num: u32,
     errors: u32,
     /// Once the queue is closed (a stop or a reload): until when delivery reports are awaited.
-    flush_deadline: Option<tokio::time::Instant>,
+    flush_deadline: Mutex<Option<tokio::time::Instant>>,
+    /// With `batch-timeout()`: when the batch being gathered goes even if not full.
+    batch_deadline: Mutex<Option<tokio::time::Instant>>,
+    /// Emptied batch vectors, reused.
+    spare: Vec<Vec<LogMessage>>,
 }
 
 impl Worker {
@@ -260,96 +381,156 @@ impl Worker {
             format,
             seq_num: 0,
             errors: 0,
-            flush_deadline: None,
+            flush_deadline: Mutex::new(None),
+            batch_deadline: Mutex::new(None),
+            spare: Vec::new(),
         }
     }
 
+    /// Takes batches and hands them to librdkafka while earlier ones are still awaiting their
+    /// delivery reports (up to [`IN_FLIGHT`] messages), so that the broker's round trip is not
+    /// paid once per batch; a batch counts as written when all its reports are in, oldest first.
     async fn run(mut self, queue: Arc<DestinationQueue>, shutdown: CancellationToken) {
         let settings = self.shared.settings.clone();
         let take = if settings.batch_lines > 0 { settings.batch_lines } else { CHUNK };
-        let mut batch: Vec<LogMessage> = Vec::with_capacity(take);
+        // A transaction holds one batch; a disk buffer counts the next take as the delivery of
+        // the last one.
+        let pipelined = !settings.sync_send && !queue.is_persistent();
+        let mut flights: VecDeque<Flight> = VecDeque::new();
+        let mut in_flight = 0;
         loop {
-            if let (true, Some(timeout)) = (settings.batch_lines > 1, settings.batch_timeout) {
-                let open = tokio::select! {
-                    open = queue.wait_len(1) => open,
-                    _ = shutdown.cancelled() => return,
+            while flights.front().is_some_and(|f| f.tracker.is_done()) {
+                if let Some(flight) = flights.pop_front() {
+                    in_flight -= flight.batch.len();
+                    match flight.tracker.take_error() {
+                        None => self.written(flight.batch, &queue),
+                        Some(e) => {
+                            flights.push_front(flight);
+                            in_flight = 0;
+                            if !self.failed(e, &mut flights, &queue, &shutdown).await {
+                                return;
+                            }
+                        }
+                    }
+                }
+            }
+            let step = {
+                let front = flights.front().map(|f| f.tracker.clone());
+                let settled = async {
+                    match &front {
+                        Some(t) => t.settled().await,
+                        None => std::future::pending().await,
+                    }
                 };
-                if open {
+                // Sized by what is taken: batches are small when the worker keeps up.
+                let mut batch = self.spare.pop().unwrap_or_default();
+                let room = if pipelined { in_flight < IN_FLIGHT } else { flights.is_empty() };
+                let step = if room {
                     tokio::select! {
-                        _ = queue.wait_len(take) => {}
-                        _ = tokio::time::sleep(timeout) => {}
-                        _ = shutdown.cancelled() => return,
+                        open = self.next_batch(&queue, &shutdown, take, &mut batch) => match open {
+                            Some(open) => Step::Taken(open),
+                            None => Step::Stop,
+                        },
+                        () = settled => Step::Settled,
+                        () = self.until_flush_deadline(&queue, &shutdown), if front.is_some() => Step::Stop,
+                    }
+                } else {
+                    tokio::select! {
+                        () = settled => Step::Settled,
+                        () = self.until_flush_deadline(&queue, &shutdown) => Step::Stop,
+                    }
+                };
+                if let Step::Taken(true) = step {
+                    match self.launch(batch, &shutdown).await {
+                        Ok(flight) => {
+                            in_flight += flight.batch.len();
+                            flights.push_back(flight);
+                        }
+                        Err(mut batch) => {
+                            // The transaction could not start or commit: tried again later.
+                            queue.push_front(&mut batch);
+                            self.give_back(&mut flights, &queue);
+                            in_flight = 0;
+                            tokio::select! {
+                                _ = tokio::time::sleep(settings.time_reopen) => {}
+                                _ = shutdown.cancelled() => return,
+                            }
+                        }
+                    }
+                } else if self.spare.len() < SPARE_BATCHES {
+                    self.spare.push(batch);
+                }
+                step
+            };
+            match step {
+                Step::Taken(true) | Step::Settled => {}
+                Step::Taken(false) => {
+                    // Closed and empty: what is in flight is still confirmed, until the deadline.
+                    if flights.is_empty() {
+                        return;
+                    }
+                    let all = async {
+                        for f in &flights {
+                            f.tracker.settled().await;
+                        }
+                    };
+                    tokio::select! {
+                        () = all => {}
+                        () = self.until_flush_deadline(&queue, &shutdown) => {
+                            self.give_back(&mut flights, &queue);
+                            return;
+                        }
                     }
                 }
-            }
-            if !queue.pop(take, &mut batch).await {
-                return;
-            }
-            let n = batch.len() as u64;
-            match self.send(&batch, &queue, &shutdown).await {
-                Outcome::Success => {
-                    self.errors = 0;
-                    queue.stats.written.fetch_add(n, Ordering::Relaxed);
-                    batch.clear();
-                }
-                Outcome::Stopped => {
-                    queue.push_front(&mut batch);
+                Step::Stop => {
+                    self.give_back(&mut flights, &queue);
                     return;
-                }
-                Outcome::Error if self.errors + 1 >= settings.retries => {
-                    internal::error(format!(
-                        "Multiple failures while sending message(s) to destination, message(s) dropped; \
-                         driver='{}', location='{}', worker_index='{}', retries='{}', batch_size='{n}'",
-                        self.shared.driver,
-                        self.shared.location,
-                        self.index,
-                        self.errors + 1
-                    ));
-                    self.errors = 0;
-                    queue.stats.discarded.fetch_add(n, Ordering::Relaxed);
-                    batch.clear();
-                }
-                outcome => {
-                    if outcome == Outcome::Error {
-                        self.errors += 1;
-                        internal::error(format!(
-                            "Error occurred while trying to send a message, trying again; driver='{}', \
-                             location='{}', worker_index='{}', retries='{}', time_reopen='{}', batch_size='{n}'",
-                            self.shared.driver,
-                            self.shared.location,
-                            self.index,
-                            self.errors,
-                            settings.time_reopen.as_secs()
-                        ));
-                    } else {
-                        internal::info_always(format!(
-                            "Server disconnected while preparing messages for sending, trying again; \
-                             driver='{}', location='{}', worker_index='{}', time_reopen='{}', batch_size='{n}'",
-                            self.shared.driver,
-                            self.shared.location,
-                            self.index,
-                            settings.time_reopen.as_secs()
-                        ));
-                    }
-                    queue.push_front(&mut batch);
-                    batch.clear();
-                    tokio::select! {
-                        _ = tokio::time::sleep(settings.time_reopen) => {}
-                        _ = shutdown.cancelled() => return,
-                    }
                 }
             }
         }
     }
 
-    /// Produces the batch (in a transaction with `sync-send(yes)`) and waits for its delivery
-    /// reports.
-    async fn send(&mut self, batch: &[LogMessage], queue: &DestinationQueue, shutdown: &CancellationToken) -> Outcome {
-        let shared = self.shared.clone();
-        if shared.settings.sync_send {
-            if let Some(outcome) = self.begin_transaction().await {
-                return outcome;
+    /// Waits for the next batch (filling it up to `batch-lines()` until `batch-timeout()` when
+    /// both are set) and takes it into `batch`: `Some(false)` when the queue is closed and
+    /// empty, `None` when rsng is stopping.
+    async fn next_batch(
+        &self,
+        queue: &DestinationQueue,
+        shutdown: &CancellationToken,
+        take: usize,
+        batch: &mut Vec<LogMessage>,
+    ) -> Option<bool> {
+        let settings = &self.shared.settings;
+        if let (true, Some(timeout)) = (settings.batch_lines > 1, settings.batch_timeout) {
+            let open = tokio::select! {
+                open = queue.wait_len(1) => open,
+                _ = shutdown.cancelled() => return None,
+            };
+            if open {
+                // Kept across calls: a delivery report arriving meanwhile must not restart it.
+                let deadline = deadline_in(&self.batch_deadline, timeout);
+                tokio::select! {
+                    _ = queue.wait_len(take) => {}
+                    _ = tokio::time::sleep_until(deadline) => {}
+                    _ = shutdown.cancelled() => return None,
+                }
             }
+        }
+        let open = queue.pop(take, batch).await;
+        *self.batch_deadline.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        Some(open)
+    }
+
+    /// Hands `batch` to librdkafka (in a transaction with `sync-send(yes)`, committed before
+    /// this returns). `Err` gives the batch back when the transaction failed.
+    async fn launch(
+        &mut self,
+        batch: Vec<LogMessage>,
+        shutdown: &CancellationToken,
+    ) -> Result<Flight, Vec<LogMessage>> {
+        let sync_send = self.shared.settings.sync_send;
+        if sync_send && self.begin_transaction().await.is_some() {
+            return Err(batch);
         }
         let tracker = Arc::new(Tracker::new(batch.len()));
         for (i, msg) in batch.iter().enumerate() {
@@ -359,54 +540,147 @@ impl Worker {
                 break;
             }
         }
-        if shared.settings.sync_send {
-            if let Some(outcome) = self.commit_transaction().await {
-                return outcome;
+        if sync_send && self.commit_transaction().await.is_some() {
+            return Err(batch);
+        }
+        Ok(Flight { batch, tracker })
+    }
+
+    /// All of `batch` is confirmed.
+    fn written(&mut self, mut batch: Vec<LogMessage>, queue: &DestinationQueue) {
+        self.errors = 0;
+        queue.stats.written.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        batch.clear();
+        if self.spare.len() < SPARE_BATCHES {
+            self.spare.push(batch);
+        }
+    }
+
+    /// Puts back at the front of the queue, in their order, the batches not (or not wholly)
+    /// confirmed, and counts the confirmed ones written.
+    fn give_back(&mut self, flights: &mut VecDeque<Flight>, queue: &DestinationQueue) {
+        let mut back = Vec::new();
+        let mut unconfirmed = 0;
+        for mut f in flights.drain(..) {
+            if f.tracker.is_done() && f.tracker.take_error().is_none() {
+                self.written(f.batch, queue);
+            } else {
+                unconfirmed += f.batch.len();
+                back.append(&mut f.batch);
             }
         }
-        let error = tokio::select! {
-            e = tracker.wait() => e,
-            outcome = self.until_flush_deadline(queue, shutdown) => {
-                // Still unconfirmed: whatever librdkafka delivers later may arrive twice.
-                internal::notice(format!(
-                    "kafka: timeout while waiting for the librdkafka queue to empty, the remaining entries go back \
-                     to the destination queue; outq_len='{}', driver='{}', location='{}'",
-                    shared.client.in_flight_count(),
-                    shared.driver,
-                    shared.location
-                ));
-                return outcome;
+        if unconfirmed > 0 {
+            // Still unconfirmed: whatever librdkafka delivers later may arrive twice.
+            internal::notice(format!(
+                "kafka: timeout while waiting for the librdkafka queue to empty, the remaining entries go back \
+                 to the destination queue; outq_len='{}', driver='{}', location='{}'",
+                self.shared.client.in_flight_count(),
+                self.shared.driver,
+                self.shared.location
+            ));
+            queue.push_front(&mut back);
+        }
+    }
+
+    /// The oldest batch in flight came back with `error`: waits for the others' reports, counts
+    /// the delivered batches written and retries (or, after `retries()`, drops) the failed ones
+    /// together, as one batch is in syslog-ng. `false` when the worker must stop.
+    async fn failed(
+        &mut self,
+        error: KafkaError,
+        flights: &mut VecDeque<Flight>,
+        queue: &DestinationQueue,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        let all = async {
+            for f in flights.iter() {
+                f.tracker.settled().await;
             }
         };
-        match error {
-            None => Outcome::Success,
-            Some(e) => {
-                let transient = transient(&e);
-                internal::error(format!(
-                    "kafka: delivery report for message came back with an error; error='{e}', driver='{}', \
-                     location='{}'",
-                    shared.driver, shared.location
-                ));
-                if transient {
-                    Outcome::NotConnected
-                } else {
-                    Outcome::Error
+        tokio::select! {
+            () = all => {}
+            () = self.until_flush_deadline(queue, shutdown) => {
+                if let Some(f) = flights.front_mut() {
+                    // The first batch failed: not counted written by give_back.
+                    f.tracker.settle(0, Some(error));
+                }
+                self.give_back(flights, queue);
+                return false;
+            }
+        }
+        let shared = self.shared.clone();
+        let settings = &shared.settings;
+        let mut worst = error;
+        let mut failed = Vec::new();
+        for (i, mut f) in flights.drain(..).collect::<Vec<_>>().into_iter().enumerate() {
+            let e = if i == 0 { Some(worst.clone()) } else { f.tracker.take_error() };
+            match e {
+                None => self.written(f.batch, queue),
+                Some(e) => {
+                    if transient(&worst) && !transient(&e) {
+                        worst = e;
+                    }
+                    failed.append(&mut f.batch);
                 }
             }
+        }
+        internal::error(format!(
+            "kafka: delivery report for message came back with an error; error='{worst}', driver='{}', \
+             location='{}'",
+            shared.driver, shared.location
+        ));
+        let n = failed.len();
+        let outcome = if transient(&worst) { Outcome::NotConnected } else { Outcome::Error };
+        if outcome == Outcome::Error && self.errors + 1 >= settings.retries {
+            internal::error(format!(
+                "Multiple failures while sending message(s) to destination, message(s) dropped; \
+                 driver='{}', location='{}', worker_index='{}', retries='{}', batch_size='{n}'",
+                shared.driver,
+                shared.location,
+                self.index,
+                self.errors + 1
+            ));
+            self.errors = 0;
+            queue.stats.discarded.fetch_add(n as u64, Ordering::Relaxed);
+            return true;
+        }
+        if outcome == Outcome::Error {
+            self.errors += 1;
+            internal::error(format!(
+                "Error occurred while trying to send a message, trying again; driver='{}', \
+                 location='{}', worker_index='{}', retries='{}', time_reopen='{}', batch_size='{n}'",
+                shared.driver,
+                shared.location,
+                self.index,
+                self.errors,
+                settings.time_reopen.as_secs()
+            ));
+        } else {
+            internal::info_always(format!(
+                "Server disconnected while preparing messages for sending, trying again; \
+                 driver='{}', location='{}', worker_index='{}', time_reopen='{}', batch_size='{n}'",
+                shared.driver,
+                shared.location,
+                self.index,
+                settings.time_reopen.as_secs()
+            ));
+        }
+        queue.push_front(&mut failed);
+        tokio::select! {
+            _ = tokio::time::sleep(settings.time_reopen) => true,
+            _ = shutdown.cancelled() => false,
         }
     }
 
     /// Resolves when rsng is stopping or reloading and `flush-timeout-on-shutdown()` or
     /// `flush-timeout-on-reload()` has passed since the queue closed.
-    async fn until_flush_deadline(&mut self, queue: &DestinationQueue, shutdown: &CancellationToken) -> Outcome {
+    async fn until_flush_deadline(&self, queue: &DestinationQueue, shutdown: &CancellationToken) {
         queue.closed().await;
         let s = &self.shared.settings;
         let limit = if shutdown.is_cancelled() { s.flush_timeout_on_shutdown } else { s.flush_timeout_on_reload };
-        let deadline = *self.flush_deadline.get_or_insert_with(|| tokio::time::Instant::now() + limit);
+        let deadline = deadline_in(&self.flush_deadline, limit);
         tokio::time::sleep_until(deadline).await;
-        Outcome::Stopped
     }
-
     /// Formats one record and hands it to librdkafka, waiting while its queue is full.
     async fn produce(
         &mut self,
@@ -422,6 +696,27 @@ impl Worker {
         self.key.clear();
         if let Some(k) = &shared.key {
             let _ = k.format(msg, &self.format, &mut self.key);
+        }
+        if let Some(handle) = &shared.topic_handle {
+            loop {
+                match handle.produce(&self.value, &self.key, tracker) {
+                    Ok(()) => return Ok(()),
+                    Err(RDKafkaErrorCode::QueueFull) => tokio::select! {
+                        _ = tokio::time::sleep(QUEUE_FULL_PAUSE) => {}
+                        _ = shutdown.cancelled() => return Err(Some(KafkaError::Canceled)),
+                    },
+                    Err(code) => {
+                        let e = KafkaError::MessageProduction(code);
+                        internal::error(format!(
+                            "kafka: failed to publish message; topic='{}', error='{e}', driver='{}', location='{}'",
+                            shared.literal_topic.as_deref().unwrap_or_default(),
+                            shared.driver,
+                            shared.location
+                        ));
+                        return Err(Some(e));
+                    }
+                }
+            }
         }
         let topic: &str = match &shared.literal_topic {
             Some(t) => t,
