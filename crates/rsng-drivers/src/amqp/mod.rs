@@ -10,16 +10,18 @@
 //! queue (with flow control, the sources) waits; a publish that fails is retried `retries()`
 //! times, then dropped.
 //!
-//! The client is lapin. Unlike syslog-ng, rsng asks the broker to confirm what it took
-//! (publisher confirms): a message counts as written once the broker has it, so a broker that
-//! goes away loses nothing that rsng had sent.
+//! Unlike syslog-ng, rsng asks the broker to confirm what it took (publisher confirms): a
+//! message counts as written once the broker has it, so a broker that goes away loses nothing
+//! that rsng had sent.
 //!
 //! - [`options`]: the options and their defaults.
 //! - [`build`]: start-up (templates, headers).
-//! - [`run`]: the connection and the publishing.
+//! - [`run`]: the worker: connecting, publishing, confirmations, retries.
+//! - [`client`]: the AMQP 0-9-1 client it publishes through, on the worker's own task.
 //! - [`stats`]: how `syslog-ng-ctl stats` names the driver.
 
 pub mod build;
+pub mod client;
 pub mod options;
 pub mod run;
 pub mod stats;

@@ -1,28 +1,36 @@
 //! The worker of an `amqp()` destination: it takes messages from the destination queue and
-//! publishes them, as syslog-ng's threaded destination and its `afamqp` module do, waiting for
-//! the broker's confirmation of each chunk before counting it as written. With TLS, lapin runs
-//! over a stream rsng connects itself through its OpenSSL context ([`TlsRuntime`]).
+//! publishes them through [`Client`], as syslog-ng's threaded destination and its `afamqp`
+//! module do, counting a message as written once the broker has confirmed it. From an
+//! in-memory queue it publishes the next chunk while the broker confirms the last one.
 
+use std::collections::VecDeque;
+use std::ops::Range;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
-use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
-use lapin::uri::{AMQPAuthority, AMQPQueryString, AMQPScheme, AMQPUri, AMQPUserInfo, SASLMechanism};
-use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 use rsng_core::template::{FormatOptions, Template};
 use rsng_core::LogMessage;
 use rsng_transport::tls::TlsContext;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::client::{self, Auth, Client, Confirm, Login};
 use super::options::{AuthMethod, Settings};
 use crate::internal;
 use crate::pipeline::DestinationQueue;
 use crate::{Destination, DestinationContext, Task};
 
-/// Messages taken from an in-memory queue at once: published back to back, then confirmed.
-const CHUNK: usize = 64;
+/// Messages taken from an in-memory queue at once: published back to back.
+const CHUNK: usize = 256;
+/// Messages of an in-memory queue published and not confirmed yet, at most: the next chunk goes
+/// out while the broker confirms the last.
+const PIPELINE: usize = 2 * CHUNK;
+/// Connecting and setting the channel up, at most.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Once the queue is closed and empty, how long the broker has to confirm what it was sent.
+const DRAIN_WAIT: Duration = Duration::from_secs(3);
 
 /// What the worker needs of the driver.
 pub struct Shared {
@@ -56,15 +64,47 @@ impl Destination for AmqpDestination {
     }
 }
 
+/// The stream to the broker: plain TCP or TLS.
+trait BrokerStream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> BrokerStream for T {}
+
+type Connection = Client<Box<dyn BrokerStream>>;
+
+/// A message published and not yet confirmed, or confirmed while one before it is not.
+struct Unconfirmed {
+    msg: LogMessage,
+    acked: bool,
+}
+
+/// Why the published messages did not all arrive.
+enum Failure {
+    /// The broker refused the message at this index of `unconfirmed`.
+    Refused(usize),
+    Network(client::Error),
+}
+
+/// What the worker's wait ended with.
+enum Step {
+    Stop,
+    Event(Result<Confirm, client::Error>),
+    /// `false`: the queue is closed and empty.
+    Taken(bool),
+}
+
 struct Worker {
     shared: Arc<Shared>,
-    connection: Option<(Connection, Channel)>,
+    client: Option<Connection>,
     format: FormatOptions,
     key_format: FormatOptions,
     key: Vec<u8>,
     body: Vec<u8>,
     json: Vec<u8>,
+    headers: Headers,
+    /// In the order published; the front's delivery tag is `first_tag`, the others follow it.
+    unconfirmed: VecDeque<Unconfirmed>,
+    first_tag: u64,
     seq_num: u32,
+    /// Failures in a row without the broker confirming the oldest message sent.
     errors: u32,
 }
 
@@ -74,12 +114,15 @@ impl Worker {
         let key_format = shared.key_format.clone();
         Worker {
             shared,
-            connection: None,
+            client: None,
             format,
             key_format,
             key: Vec::with_capacity(256),
             body: Vec::with_capacity(4096),
             json: Vec::with_capacity(4096),
+            headers: Headers::default(),
+            unconfirmed: VecDeque::with_capacity(PIPELINE),
+            first_tag: 0,
             seq_num: 0,
             errors: 0,
         }
@@ -87,144 +130,126 @@ impl Worker {
 
     async fn run(mut self, queue: Arc<DestinationQueue>, shutdown: CancellationToken) {
         let time_reopen = self.shared.settings.time_reopen;
-        let retries = self.shared.settings.retries;
-        // A disk buffer counts one take as one delivery: take one message at a time there.
-        let take = if queue.is_persistent() { 1 } else { CHUNK };
+        // A disk buffer counts one take as one delivery, and the next take as the delivery of
+        // the one before: one message at a time there, confirmed before the next take.
+        let (take, limit) = if queue.is_persistent() { (1, 1) } else { (CHUNK, PIPELINE) };
         let mut batch: Vec<LogMessage> = Vec::with_capacity(take);
         loop {
-            if !queue.pop(take, &mut batch).await {
-                self.close().await;
-                return;
-            }
-            while !batch.is_empty() {
-                let connected =
-                    self.connection.as_ref().is_some_and(|(c, ch)| c.status().connected() && ch.status().connected());
-                if !connected && !self.connect().await {
-                    queue.push_front(&mut batch);
-                    if !suspend(time_reopen, &shutdown).await {
+            let room = limit.saturating_sub(self.unconfirmed.len()).min(take);
+            // The connection is served first (its output written, confirmations read,
+            // heartbeats kept), also while the queue is empty.
+            let step = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => Step::Stop,
+                event = next_event(self.client.as_mut()) => Step::Event(event),
+                open = queue.pop(room, &mut batch), if room > 0 => Step::Taken(open),
+            };
+            match step {
+                Step::Stop => {
+                    self.stop(&queue).await;
+                    return;
+                }
+                Step::Event(Ok(confirm)) => {
+                    if let Some(refused) = self.confirmed(confirm, &queue) {
+                        if !self.failed(Failure::Refused(refused), &queue, &shutdown).await {
+                            return;
+                        }
+                    }
+                }
+                Step::Event(Err(e)) => {
+                    // Lost while idle: nothing to send again; the next message reconnects.
+                    if self.unconfirmed.is_empty() {
+                        self.client = None;
+                    } else if !self.failed(Failure::Network(e), &queue, &shutdown).await {
                         return;
                     }
-                    break;
                 }
-                let outcome = tokio::select! {
-                    o = self.publish(&batch) => Some(o),
-                    _ = shutdown.cancelled() => None,
-                };
-                let Some(confirmed) = outcome else {
-                    queue.push_front(&mut batch);
-                    return;
-                };
-                if confirmed > 0 {
-                    self.errors = 0;
-                    queue.stats.written.fetch_add(confirmed as u64, Ordering::Relaxed);
-                    batch.drain(..confirmed);
-                    continue;
-                }
-                self.errors += 1;
-                self.connection = None;
-                if self.errors >= retries {
-                    internal::error(format!(
-                        "Multiple failures while sending message(s) to destination, message(s) dropped; driver='{}', \
-                         location='{}', worker_index='0', retries='{}', batch_size='1'",
-                        self.shared.driver, self.shared.location, self.errors
-                    ));
-                    self.errors = 0;
-                    queue.stats.discarded.fetch_add(1, Ordering::Relaxed);
-                    batch.remove(0);
-                    continue;
-                }
-                internal::error(format!(
-                    "Error occurred while trying to send a message, trying again; driver='{}', location='{}', \
-                     worker_index='0', retries='{}', time_reopen='{}', batch_size='1'",
-                    self.shared.driver,
-                    self.shared.location,
-                    self.errors,
-                    time_reopen.as_secs()
-                ));
-                queue.push_front(&mut batch);
-                if !suspend(time_reopen, &shutdown).await {
+                Step::Taken(false) => {
+                    self.drain(&queue, &shutdown).await;
                     return;
                 }
-                break;
+                Step::Taken(true) => {
+                    if self.client.is_none() {
+                        let connected = tokio::select! {
+                            c = self.connect() => Some(c),
+                            _ = shutdown.cancelled() => None,
+                        };
+                        match connected {
+                            Some(true) => {}
+                            Some(false) => {
+                                queue.push_front(&mut batch);
+                                if !suspend(time_reopen, &shutdown).await {
+                                    return;
+                                }
+                                continue;
+                            }
+                            None => {
+                                queue.push_front(&mut batch);
+                                return;
+                            }
+                        }
+                    }
+                    self.publish(&mut batch, &queue);
+                }
             }
-            batch.clear();
         }
     }
 
+    /// Connects, logs in, opens channel 1, declares the exchange when asked and turns publisher
+    /// confirms on; says what failed.
     async fn connect(&mut self) -> bool {
-        let s = &self.shared.settings;
-        let uri = AMQPUri {
-            scheme: AMQPScheme::AMQP,
-            authority: AMQPAuthority {
-                userinfo: AMQPUserInfo { username: s.username.clone(), password: s.password.clone() },
-                host: s.host.clone(),
-                port: s.port,
+        let shared = self.shared.clone();
+        let s = &shared.settings;
+        let login = Login {
+            vhost: &s.vhost,
+            auth: match s.auth_method {
+                AuthMethod::Plain => Auth::Plain { username: &s.username, password: &s.password },
+                AuthMethod::External => Auth::External,
             },
-            vhost: s.vhost.clone(),
-            query: AMQPQueryString {
-                frame_max: Some(s.frame_size),
-                channel_max: Some(s.max_channel),
-                heartbeat: Some(s.heartbeat),
-                connection_timeout: Some(30_000),
-                // EXTERNAL: the broker takes the identity from the TLS client certificate.
-                auth_mechanism: (s.auth_method == AuthMethod::External).then_some(SASLMechanism::External),
-            },
+            channel_max: s.max_channel,
+            frame_max: s.frame_size,
+            heartbeat: s.heartbeat,
         };
-        let connected = match &self.shared.tls {
-            None => Connection::connect_uri(uri, ConnectionProperties::default()).await,
-            Some(tls) => connect_tls(uri, tls.clone()).await,
-        };
-        let connection = match connected {
-            Ok(c) => c,
+        let deadline = Instant::now() + CONNECT_TIMEOUT;
+        let timed_out = || client::Error::TimedOut(CONNECT_TIMEOUT.as_secs());
+        let opened = tokio::time::timeout_at(deadline, async {
+            let stream = open_stream(&shared).await?;
+            Client::open(stream, &login).await
+        })
+        .await;
+        let mut client = match opened.unwrap_or_else(|_| Err(timed_out())) {
+            Ok(client) => client,
             Err(e) => {
-                internal::error(format!(
-                    "Error connecting to AMQP server; driver='{}', error='{e}', time_reopen='{}'",
-                    self.shared.driver,
-                    s.time_reopen.as_secs()
-                ));
+                self.log_failure("Error connecting to AMQP server", &e);
                 return false;
             }
         };
-        let channel = match connection.create_channel().await {
-            Ok(c) => c,
-            Err(e) => {
-                self.failed("Error during AMQP channel open", &e);
-                let _ = connection.close(200, "".into()).await;
-                return false;
-            }
-        };
-        if s.exchange_declare {
-            let kind = match s.exchange_type.as_str() {
-                "direct" => ExchangeKind::Direct,
-                "fanout" => ExchangeKind::Fanout,
-                "headers" => ExchangeKind::Headers,
-                "topic" => ExchangeKind::Topic,
-                other => ExchangeKind::Custom(other.to_string()),
-            };
-            let declared = channel
-                .exchange_declare(
-                    s.exchange.as_str().into(),
-                    kind,
-                    ExchangeDeclareOptions::default(),
-                    FieldTable::default(),
-                )
-                .await;
-            if let Err(e) = declared {
-                self.failed("Error during AMQP exchange declaration", &e);
-                let _ = connection.close(200, "".into()).await;
-                return false;
-            }
-        }
-        if let Err(e) = channel.confirm_select(ConfirmSelectOptions::default()).await {
-            self.failed("Error during AMQP channel open", &e);
-            let _ = connection.close(200, "".into()).await;
+        let opened = tokio::time::timeout_at(deadline, client.open_channel()).await;
+        if let Err(e) = opened.unwrap_or_else(|_| Err(timed_out())) {
+            self.log_failure("Error during AMQP channel open", &e);
+            client.close().await;
             return false;
         }
-        self.connection = Some((connection, channel));
+        if s.exchange_declare {
+            let declared =
+                tokio::time::timeout_at(deadline, client.declare_exchange(&s.exchange, &s.exchange_type)).await;
+            if let Err(e) = declared.unwrap_or_else(|_| Err(timed_out())) {
+                self.log_failure("Error during AMQP exchange declaration", &e);
+                client.close().await;
+                return false;
+            }
+        }
+        let selected = tokio::time::timeout_at(deadline, client.confirm_select()).await;
+        if let Err(e) = selected.unwrap_or_else(|_| Err(timed_out())) {
+            self.log_failure("Error during AMQP channel open", &e);
+            client.close().await;
+            return false;
+        }
+        self.client = Some(client);
         true
     }
 
-    fn failed(&self, context: &str, e: &lapin::Error) {
+    fn log_failure(&self, context: &str, e: &client::Error) {
         internal::error(format!(
             "{context}; driver='{}', error='{e}', time_reopen='{}'",
             self.shared.driver,
@@ -232,176 +257,213 @@ impl Worker {
         ));
     }
 
-    async fn close(&mut self) {
-        if let Some((connection, _)) = self.connection.take() {
-            let _ = connection.close(200, "".into()).await;
-        }
+    fn log_refused(&self) {
+        internal::error(format!(
+            "The AMQP server refused a message; driver='{}', time_reopen='{}'",
+            self.shared.driver,
+            self.shared.settings.time_reopen.as_secs()
+        ));
     }
 
-    /// Publishes `batch` back to back and waits for the broker's confirmations: how many from
-    /// the front were confirmed.
-    async fn publish(&mut self, batch: &[LogMessage]) -> usize {
-        let shared = self.shared.clone();
+    /// Publishes `batch` (leaving it empty): its messages join `unconfirmed`.
+    fn publish(&mut self, batch: &mut Vec<LogMessage>, queue: &DestinationQueue) {
+        let shared = &*self.shared;
         let s = &shared.settings;
-        let Some((_, channel)) = &self.connection else { return 0 };
-        let channel = channel.clone();
-        let mut confirms = Vec::with_capacity(batch.len());
-        for msg in batch {
+        let Some(client) = self.client.as_mut() else {
+            queue.push_front(batch);
+            return;
+        };
+        for msg in batch.drain(..) {
             self.seq_num = self.seq_num.wrapping_add(1).max(1);
             self.format.seq_num = msg.writer_seq_num(self.seq_num);
             self.key_format.seq_num = self.format.seq_num;
             self.key.clear();
-            let _ = shared.routing_key.format(msg, &self.key_format, &mut self.key);
+            let _ = shared.routing_key.format(&msg, &self.key_format, &mut self.key);
             self.body.clear();
             if let Some(body) = &shared.body {
-                let _ = body.format(msg, &self.format, &mut self.body);
+                let _ = body.format(&msg, &self.format, &mut self.body);
             }
             self.json.clear();
-            let _ = shared.headers.format(msg, &self.format, &mut self.json);
-            let headers = headers_of(&self.json);
-            // librabbitmq takes C strings: each ends at the first NUL.
-            let properties = BasicProperties::default()
-                .with_content_type("text/plain".into())
-                .with_delivery_mode(s.delivery_mode)
-                .with_headers(headers);
+            let _ = shared.headers.format(&msg, &self.format, &mut self.json);
+            self.headers.parse(&self.json);
+            // librabbitmq takes C strings: each ends at the first NUL. Routing keys go out as
+            // UTF-8 (borrowed unless they are not).
             let key = String::from_utf8_lossy(until_nul(&self.key));
-            let published = channel
-                .basic_publish(
-                    s.exchange.as_str().into(),
-                    ShortString::from(key.as_ref()),
-                    BasicPublishOptions::default(),
-                    until_nul(&self.body),
-                    properties,
-                )
-                .await;
+            let published = client.publish(
+                s.exchange.as_bytes(),
+                key.as_bytes(),
+                until_nul(&self.body),
+                self.headers.iter(),
+                s.delivery_mode,
+            );
             match published {
-                Ok(confirm) => confirms.push(confirm),
+                Ok(tag) => {
+                    if self.unconfirmed.is_empty() {
+                        self.first_tag = tag;
+                    }
+                    self.unconfirmed.push_back(Unconfirmed { msg, acked: false });
+                }
+                // It never fits: retrying cannot help.
                 Err(e) => {
                     internal::error(format!(
-                        "Network error while inserting into AMQP server; driver='{}', error='{e}', time_reopen='{}'",
-                        shared.driver,
-                        s.time_reopen.as_secs()
+                        "Message dropped, it does not fit in an AMQP frame; driver='{}', error='{e}'",
+                        shared.driver
                     ));
-                    break;
+                    queue.stats.discarded.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }
-        let mut confirmed = 0;
-        for confirm in confirms {
-            match confirm.await {
-                Ok(c) if c.is_ack() => confirmed += 1,
-                Ok(_) => {
-                    internal::error(format!(
-                        "The AMQP server refused a message; driver='{}', time_reopen='{}'",
-                        shared.driver,
-                        s.time_reopen.as_secs()
-                    ));
-                    break;
-                }
-                Err(e) => {
-                    internal::error(format!(
-                        "Network error while inserting into AMQP server; driver='{}', error='{e}', time_reopen='{}'",
-                        shared.driver,
-                        s.time_reopen.as_secs()
-                    ));
-                    break;
-                }
-            }
-        }
-        confirmed
     }
-}
 
-/// Connects over TLS through `tls`: lapin runs on [`TlsRuntime`], whose streams are rsng's.
-async fn connect_tls(uri: AMQPUri, tls: TlsContext) -> lapin::Result<Connection> {
-    let runtime = async_rs::Runtime::new(TlsRuntime(async_rs::Tokio::current()));
-    let connect = async move |uri: AMQPUri, _: async_rs::Runtime<TlsRuntime>| -> lapin::Result<_> {
-        let host = uri.authority.host.as_str();
-        let timeout = Duration::from_millis(uri.query.connection_timeout.unwrap_or(30_000));
-        let tcp = tokio::time::timeout(timeout, tokio::net::TcpStream::connect((host, uri.authority.port)))
-            .await
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "Connection timed out"))??;
-        let _ = tcp.set_nodelay(true);
-        // The broker's certificate is checked against host() as written.
-        let stream = match tokio::time::timeout(tls.handshake_timeout(), tls.connect(tcp, host)).await {
-            Err(_) => return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "TLS handshake timed out").into()),
-            Ok(Err(e)) => return Err(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, e.to_string()).into()),
-            Ok(Ok(stream)) => stream,
+    /// Counts what `confirm` acknowledges as written. For a refusal, the index in `unconfirmed`
+    /// of the first message refused.
+    fn confirmed(&mut self, confirm: Confirm, queue: &DestinationQueue) -> Option<usize> {
+        let last = usize::try_from(confirm.tag.checked_sub(self.first_tag)?).ok()?;
+        if last >= self.unconfirmed.len() {
+            return None;
+        }
+        let first = if confirm.multiple { 0 } else { last };
+        if !confirm.ack {
+            return (first..=last).find(|&i| self.unconfirmed.get(i).is_some_and(|u| !u.acked));
+        }
+        let mut acked = 0;
+        for u in self.unconfirmed.range_mut(first..=last).filter(|u| !u.acked) {
+            u.acked = true;
+            acked += 1;
+        }
+        queue.stats.written.fetch_add(acked, Ordering::Relaxed);
+        let mut done = 0;
+        while self.unconfirmed.front().is_some_and(|u| u.acked) {
+            self.unconfirmed.pop_front();
+            done += 1;
+        }
+        if done > 0 {
+            self.first_tag += done;
+            self.errors = 0;
+        }
+        None
+    }
+
+    /// After a refused message or a broken connection: the connection goes, and what was not
+    /// confirmed goes back to the front of the queue, to be sent again after `time-reopen()`;
+    /// after `retries()` failures in a row the failing message is dropped instead, and the
+    /// rest is sent again at once. `false` when rsng stops meanwhile.
+    async fn failed(&mut self, failure: Failure, queue: &DestinationQueue, shutdown: &CancellationToken) -> bool {
+        let s = &self.shared.settings;
+        let (time_reopen, retries) = (s.time_reopen, s.retries);
+        let failing = match failure {
+            Failure::Refused(index) => {
+                self.log_refused();
+                index
+            }
+            Failure::Network(e) => {
+                self.log_failure("Network error while inserting into AMQP server", &e);
+                self.unconfirmed.iter().position(|u| !u.acked).unwrap_or(0)
+            }
         };
-        let io: Box<dyn BrokerIo> = Box::new(stream);
-        Ok(lapin::tcp::AsyncTcpStream::Plain(async_compat::Compat::new(io)))
-    };
-    Connection::connector(uri, runtime, connect, ConnectionProperties::default()).await
-}
-
-/// A stream lapin can run over: plain TCP or TLS, as tokio streams.
-pub trait BrokerIo: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
-impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> BrokerIo for T {}
-
-/// lapin's tokio runtime with rsng's streams: lapin takes the stream of a connection as its
-/// runtime's TCP stream type, so that a TLS stream made by rsng's OpenSSL context can carry it.
-#[derive(Debug, Clone)]
-pub struct TlsRuntime(async_rs::Tokio);
-
-impl async_rs::traits::RuntimeKit for TlsRuntime {}
-
-impl async_rs::traits::Executor for TlsRuntime {
-    type Task<T: Send + 'static> = <async_rs::Tokio as async_rs::traits::Executor>::Task<T>;
-
-    fn block_on<T, F: std::future::Future<Output = T>>(&self, f: F) -> T {
-        self.0.block_on(f)
-    }
-
-    fn spawn<T: Send + 'static, F: std::future::Future<Output = T> + Send + 'static>(
-        &self,
-        f: F,
-    ) -> async_rs::util::Task<Self::Task<T>> {
-        self.0.spawn(f)
-    }
-
-    fn spawn_blocking<T: Send + 'static, F: FnOnce() -> T + Send + 'static>(
-        &self,
-        f: F,
-    ) -> async_rs::util::Task<Self::Task<T>> {
-        self.0.spawn_blocking(f)
-    }
-}
-
-impl async_rs::traits::Reactor for TlsRuntime {
-    type TcpStream = async_compat::Compat<Box<dyn BrokerIo>>;
-    type Sleep = <async_rs::Tokio as async_rs::traits::Reactor>::Sleep;
-
-    fn register<H>(
-        &self,
-        socket: H,
-    ) -> std::io::Result<impl futures_io::AsyncRead + futures_io::AsyncWrite + Send + Unpin + 'static>
-    where
-        H: std::io::Read + std::io::Write + std::os::fd::AsFd + std::os::fd::AsRawFd + Send + 'static,
-    {
-        self.0.register(socket)
-    }
-
-    fn sleep(&self, dur: Duration) -> Self::Sleep {
-        self.0.sleep(dur)
-    }
-
-    fn interval(&self, dur: Duration) -> impl futures_util::Stream<Item = std::time::Instant> + Send + 'static {
-        self.0.interval(dur)
-    }
-
-    /// Plain TCP; the TLS connections are made by [`connect_tls`].
-    // Not an `async fn`: the future must be `'static`, without a borrow of `self`.
-    #[allow(clippy::manual_async_fn)]
-    fn tcp_connect_addr(
-        &self,
-        addr: std::net::SocketAddr,
-    ) -> impl std::future::Future<Output = std::io::Result<Self::TcpStream>> + Send + 'static {
-        async move {
-            let tcp = tokio::net::TcpStream::connect(addr).await?;
-            tcp.set_nodelay(true)?;
-            let io: Box<dyn BrokerIo> = Box::new(tcp);
-            Ok(async_compat::Compat::new(io))
+        if let Some(client) = self.client.take() {
+            client.close().await;
         }
+        self.errors += 1;
+        let mut failed = None;
+        let mut back = Vec::with_capacity(self.unconfirmed.len());
+        for (i, u) in self.unconfirmed.drain(..).enumerate() {
+            if i == failing {
+                failed = Some(back.len());
+            }
+            if !u.acked {
+                back.push(u.msg);
+            }
+        }
+        if self.errors >= retries {
+            internal::error(format!(
+                "Multiple failures while sending message(s) to destination, message(s) dropped; driver='{}', \
+                 location='{}', worker_index='0', retries='{}', batch_size='1'",
+                self.shared.driver, self.shared.location, self.errors
+            ));
+            self.errors = 0;
+            if let Some(i) = failed {
+                back.remove(i);
+                queue.stats.discarded.fetch_add(1, Ordering::Relaxed);
+            }
+            // A disk buffer hands its last take out again on a push: only with something left.
+            if !back.is_empty() {
+                queue.push_front(&mut back);
+            }
+            return true;
+        }
+        internal::error(format!(
+            "Error occurred while trying to send a message, trying again; driver='{}', location='{}', \
+             worker_index='0', retries='{}', time_reopen='{}', batch_size='1'",
+            self.shared.driver,
+            self.shared.location,
+            self.errors,
+            time_reopen.as_secs()
+        ));
+        if !back.is_empty() {
+            queue.push_front(&mut back);
+        }
+        suspend(time_reopen, shutdown).await
+    }
+
+    /// The queue is closed and empty: gives the broker a little time to confirm what it was
+    /// sent, then stops.
+    async fn drain(&mut self, queue: &DestinationQueue, shutdown: &CancellationToken) {
+        let deadline = Instant::now() + DRAIN_WAIT;
+        while !self.unconfirmed.is_empty() {
+            let event = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep_until(deadline) => break,
+                event = next_event(self.client.as_mut()) => event,
+            };
+            match event {
+                Ok(confirm) => {
+                    if self.confirmed(confirm, queue).is_some() {
+                        self.log_refused();
+                        break;
+                    }
+                }
+                Err(e) => {
+                    self.log_failure("Network error while inserting into AMQP server", &e);
+                    break;
+                }
+            }
+        }
+        self.stop(queue).await;
+    }
+
+    /// Puts what is not confirmed back at the front of the queue and closes the connection.
+    async fn stop(&mut self, queue: &DestinationQueue) {
+        let mut back: Vec<LogMessage> = self.unconfirmed.drain(..).filter(|u| !u.acked).map(|u| u.msg).collect();
+        if !back.is_empty() {
+            queue.push_front(&mut back);
+        }
+        if let Some(client) = self.client.take() {
+            client.close().await;
+        }
+    }
+}
+
+/// The next confirmation on `client`; never, without a connection.
+async fn next_event(client: Option<&mut Connection>) -> Result<Confirm, client::Error> {
+    match client {
+        Some(client) => client.next_event().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Connects to the broker, through TLS when `ca-file()` is set.
+async fn open_stream(shared: &Shared) -> Result<Box<dyn BrokerStream>, client::Error> {
+    let s = &shared.settings;
+    let tcp = tokio::net::TcpStream::connect((s.host.as_str(), s.port)).await?;
+    let _ = tcp.set_nodelay(true);
+    let Some(tls) = &shared.tls else { return Ok(Box::new(tcp)) };
+    // The broker's certificate is checked against host() as written.
+    match tokio::time::timeout(tls.handshake_timeout(), tls.connect(tcp, &s.host)).await {
+        Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "TLS handshake timed out").into()),
+        Ok(Err(e)) => Err(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, e.to_string()).into()),
+        Ok(Ok(stream)) => Ok(Box::new(stream)),
     }
 }
 
@@ -410,37 +472,60 @@ fn until_nul(bytes: &[u8]) -> &[u8] {
     &bytes[..end]
 }
 
-/// The string headers of a flat JSON object (`$(format-flat-json)`): every value as its text.
-fn headers_of(json: &[u8]) -> FieldTable {
-    let mut table = FieldTable::default();
-    let text = String::from_utf8_lossy(json);
-    let mut p = Parser { s: text.as_bytes(), i: 0 };
-    p.skip_ws();
-    if !p.eat(b'{') {
-        return table;
+/// The string headers of one message, from a flat JSON object (`$(format-flat-json)`): every
+/// value as its text. Names and values are unescaped into one buffer, reused for each message.
+#[derive(Default)]
+struct Headers {
+    text: Vec<u8>,
+    /// Name and value of each header in `text`.
+    spans: Vec<(Range<usize>, Range<usize>)>,
+}
+
+impl Headers {
+    /// Reads the pairs of `json`, up to the first thing that does not parse.
+    fn parse(&mut self, json: &[u8]) {
+        self.text.clear();
+        self.spans.clear();
+        // Only ever a copy for text that is not UTF-8, which rsng's JSON never is.
+        let json = String::from_utf8_lossy(json);
+        let mut p = Parser { s: json.as_bytes(), i: 0 };
+        p.skip_ws();
+        if !p.eat(b'{') {
+            return;
+        }
+        loop {
+            p.skip_ws();
+            if p.eat(b'}') {
+                break;
+            }
+            let name_start = self.text.len();
+            if p.string(&mut self.text).is_none() {
+                break;
+            }
+            let name = name_start..self.text.len();
+            p.skip_ws();
+            if !p.eat(b':') {
+                break;
+            }
+            p.skip_ws();
+            let value_start = self.text.len();
+            let value = if p.peek() == Some(b'"') { p.string(&mut self.text) } else { p.bare(&mut self.text) };
+            if value.is_none() {
+                break;
+            }
+            // librabbitmq takes C strings.
+            let value_end = value_start + until_nul(&self.text[value_start..]).len();
+            self.spans.push((name, value_start..value_end));
+            p.skip_ws();
+            if !p.eat(b',') {
+                break;
+            }
+        }
     }
-    loop {
-        p.skip_ws();
-        if p.eat(b'}') {
-            break;
-        }
-        let Some(key) = p.string() else { break };
-        p.skip_ws();
-        if !p.eat(b':') {
-            break;
-        }
-        p.skip_ws();
-        let value = if p.peek() == Some(b'"') { p.string() } else { p.bare() };
-        let Some(value) = value else { break };
-        // librabbitmq takes C strings.
-        let value = value.split('\0').next().unwrap_or_default();
-        table.insert(ShortString::from(key.as_str()), AMQPValue::LongString(LongString::from(value)));
-        p.skip_ws();
-        if !p.eat(b',') {
-            break;
-        }
+
+    fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.spans.iter().map(|(name, value)| (&self.text[name.clone()], &self.text[value.clone()]))
     }
-    table
 }
 
 /// Just enough JSON for the flat objects rsng's own `$(format-flat-json)` writes.
@@ -468,8 +553,8 @@ impl Parser<'_> {
         }
     }
 
-    /// A number, `true`, `false` or `null` as written.
-    fn bare(&mut self) -> Option<String> {
+    /// A number, `true`, `false` or `null` as written, appended to `out`.
+    fn bare(&mut self, out: &mut Vec<u8>) -> Option<()> {
         let start = self.i;
         while let Some(b) = self.peek() {
             if matches!(b, b',' | b'}' | b' ' | b'\n' | b'\r' | b'\t') {
@@ -477,19 +562,20 @@ impl Parser<'_> {
             }
             self.i += 1;
         }
-        (self.i > start).then(|| String::from_utf8_lossy(&self.s[start..self.i]).into_owned())
+        out.extend_from_slice(self.s.get(start..self.i)?);
+        (self.i > start).then_some(())
     }
 
-    fn string(&mut self) -> Option<String> {
+    /// A string, unescaped and appended to `out`.
+    fn string(&mut self, out: &mut Vec<u8>) -> Option<()> {
         if !self.eat(b'"') {
             return None;
         }
-        let mut out: Vec<u8> = Vec::new();
         loop {
             let b = self.peek()?;
             self.i += 1;
             match b {
-                b'"' => return Some(String::from_utf8_lossy(&out).into_owned()),
+                b'"' => return Some(()),
                 b'\\' => {
                     let e = self.peek()?;
                     self.i += 1;
@@ -537,14 +623,16 @@ mod tests {
 
     #[test]
     fn headers_from_flat_json() {
-        let t = headers_of(br#"{"HOST":"h","PID":42,".SDATA.a.b":"x\"y\u00e9","ok":true}"#);
-        let get = |k: &str| match t.inner().get(k) {
-            Some(AMQPValue::LongString(s)) => String::from_utf8_lossy(s.as_bytes()).into_owned(),
-            other => format!("{other:?}"),
-        };
-        assert_eq!(get("HOST"), "h");
-        assert_eq!(get("PID"), "42");
-        assert_eq!(get(".SDATA.a.b"), "x\"y\u{e9}");
-        assert_eq!(get("ok"), "true");
+        let mut headers = Headers::default();
+        headers.parse(br#"{"HOST":"h","PID":42,".SDATA.a.b":"x\"y\u00e9","ok":true,"nul":"a\u0000b"}"#);
+        let got: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), String::from_utf8_lossy(v).into_owned()))
+            .collect();
+        let expected = [("HOST", "h"), ("PID", "42"), (".SDATA.a.b", "x\"y\u{e9}"), ("ok", "true"), ("nul", "a")];
+        assert_eq!(got, expected.map(|(k, v)| (k.to_string(), v.to_string())));
+        // What parses before a fault is kept; the buffer is reused.
+        headers.parse(br#"{"a":"1","b":}"#);
+        assert_eq!(headers.iter().collect::<Vec<_>>(), [(&b"a"[..], &b"1"[..])]);
     }
 }
