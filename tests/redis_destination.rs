@@ -370,3 +370,73 @@ fn a_server_away_for_three_seconds_gets_every_message_from_a_reliable_disk_buffe
         run_outage(Daemon::Oracle, dir.path(), true);
     }
 }
+
+/// One list per message (`RPUSH` to the message's key); the key of the fifth is a string, so its
+/// command is refused (WRONGTYPE).
+fn refused_in_the_middle_config(input: u16, server: u16) -> String {
+    format!(
+        r#"@version: 3.38
+options {{ use-dns(no); time-reopen(1); stats-level(1); }};
+source s {{ tcp(ip("127.0.0.1") port({input})); }};
+destination d {{ redis(port({server}) auth("{PASSWORD}") persist-name("each") command("RPUSH" "$MSG" "$MSG")
+    retries(2)); }};
+log {{ source(s); destination(d); }};
+"#
+    )
+}
+
+struct RefusedRun {
+    lists: Vec<String>,
+    /// How often each command went out.
+    commands: BTreeMap<String, usize>,
+    stats: Vec<String>,
+}
+
+fn run_refused_in_the_middle(daemon: Daemon, dir: &Path) -> RefusedRun {
+    let work = dir.join(format!("refused-{}", daemon.name()));
+    std::fs::create_dir_all(&work).expect("dir");
+    let redis = Redis::start(&work);
+    redis.call(&["SET", "k05", "a string"]);
+    let monitor = redis.monitor();
+    let (d, input) = start(daemon, dir, |input| refused_in_the_middle_config(input, redis.port));
+    let keys: Vec<String> = (1..=40).map(|i| format!("k{i:02}")).collect();
+    // One write: the messages arrive together and go out as one chunk of commands.
+    RunningDaemon::send_tcp(&d, input, lines(&keys).as_bytes());
+    let rpush = |m: &Monitor| m.lines.lock().expect("lines").iter().filter(|l| l.contains("\"RPUSH\"")).count();
+    // 39 taken once, the refused one twice (retries(2)).
+    let ok = wait_until(30, || rpush(&monitor) >= 41);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(ok, "{}: monitor saw {} lines; stderr:\n{}", daemon.name(), monitor.len(), d.stderr());
+    let stats = stats_rows(dir, daemon, redis.port);
+    let lists = keys.iter().filter(|k| k.as_str() != "k05").map(|k| redis.call(&["LRANGE", k, "0", "-1"])).collect();
+    let mut commands = BTreeMap::new();
+    for l in monitor.lines.lock().expect("lines").iter() {
+        if let Some((_, c)) = l.split_once("] ").filter(|(_, c)| c.starts_with("\"RPUSH\"")) {
+            *commands.entry(c.to_string()).or_insert(0) += 1;
+        }
+    }
+    d.stop();
+    RefusedRun { lists, commands, stats }
+}
+
+/// Without `batch-lines()` rsng sends the commands of the queued messages together; a command
+/// the server refuses in the middle must not cost the others: each of them arrives once, and
+/// the refused one is tried `retries()` times and dropped, as syslog-ng (one command at a time)
+/// ends up.
+#[test]
+fn a_refused_command_among_many_costs_only_itself() {
+    if oracle_skipped() {
+        return;
+    }
+    let dir = TempDir::new("redis-refused").expect("dir");
+    let ours = run_refused_in_the_middle(Daemon::Rsng, dir.path());
+    let theirs = run_refused_in_the_middle(Daemon::Oracle, dir.path());
+    assert_eq!(ours.lists.len(), 39);
+    assert!(ours.lists.iter().all(|l| l.lines().count() == 1), "{:?}", ours.lists);
+    assert_eq!(ours.lists, theirs.lists);
+    assert_eq!(ours.commands.get("\"RPUSH\" \"k05\" \"k05\""), Some(&2), "{:?}", ours.commands);
+    assert_eq!(ours.commands.values().sum::<usize>(), 41, "{:?}", ours.commands);
+    assert_eq!(ours.commands, theirs.commands);
+    assert_eq!(ours.stats, theirs.stats);
+    assert!(ours.stats.iter().any(|r| r.ends_with(";dropped;1")), "{:?}", ours.stats);
+}

@@ -17,8 +17,8 @@ use crate::internal;
 use crate::pipeline::DestinationQueue;
 use crate::{Destination, DestinationContext, Task};
 
-/// Messages a worker takes at once without `batch-lines()` from a memory queue (each command
-/// still waits for its reply).
+/// Messages a worker takes at once without `batch-lines()` from a memory queue: their commands
+/// go out together, each judged by its own reply.
 const CHUNK: usize = 64;
 
 pub struct Shared {
@@ -77,6 +77,8 @@ struct Worker {
     format: FormatOptions,
     seq_num: u32,
     errors: u32,
+    /// The commands of the last pipelined chunk the server refused: index and error.
+    refused: Vec<(usize, String)>,
 }
 
 impl Worker {
@@ -93,6 +95,7 @@ impl Worker {
             format,
             seq_num: 0,
             errors: 0,
+            refused: Vec::new(),
         }
     }
 
@@ -128,6 +131,12 @@ impl Worker {
             }
             if !queue.pop(take, &mut batch).await {
                 return;
+            }
+            if !batching {
+                if !self.send_each(&mut batch, &queue, &shutdown).await {
+                    return;
+                }
+                continue;
             }
             let mut start = 0;
             while start < batch.len() {
@@ -198,8 +207,156 @@ impl Worker {
         }
     }
 
-    /// Sends the commands of `msgs` (pipelined) and reads their replies. Without batching an
-    /// error reply fails the command; in a batch only a broken connection fails it.
+    /// Without `batch-lines()`: sends the command of each message of `batch`, all at once, and
+    /// reads the replies; each message is written or not by its own reply. A refused message
+    /// (or the first one left unanswered by a broken connection) is handled as syslog-ng handles
+    /// its one command in flight: retried after `time-reopen()`, dropped after `retries()`; the
+    /// others refused or unanswered go back to the queue with it, in their order. Those the
+    /// server took behind it count as written: they had gone out already. `false` when the
+    /// worker must stop.
+    async fn send_each(
+        &mut self,
+        batch: &mut Vec<LogMessage>,
+        queue: &DestinationQueue,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        let settings = self.shared.settings.clone();
+        let sent = tokio::select! {
+            s = async {
+                match self.ensure_connected().await {
+                    Ok(()) => Some(self.deliver_each(batch).await),
+                    Err(_) => None,
+                }
+            } => s,
+            _ = shutdown.cancelled() => {
+                // Replies unknown: all of it goes back (the server may get some twice).
+                queue.push_front(batch);
+                return false;
+            }
+        };
+        let (answered, lost) = match sent {
+            Some(Ok(())) => (batch.len(), None),
+            Some(Err((answered, e))) => (answered, Some(e)),
+            None => {
+                // Not connected (logged by ensure_connected): all of it waits for time-reopen().
+                internal::info_always(format!(
+                    "Server disconnected while preparing messages for sending, trying again; \
+                     driver='{}', location='{}', worker_index='{}', time_reopen='{}', batch_size='1'",
+                    self.shared.driver,
+                    self.shared.location,
+                    self.index,
+                    settings.time_reopen.as_secs()
+                ));
+                queue.push_front(batch);
+                return tokio::select! {
+                    _ = tokio::time::sleep(settings.time_reopen) => true,
+                    _ = shutdown.cancelled() => false,
+                };
+            }
+        };
+        let first_refused = self.refused.first().map(|(i, _)| *i);
+        let Some(first_failed) = first_refused.or(lost.as_ref().map(|_| answered)) else {
+            self.errors = 0;
+            queue.stats.written.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            batch.clear();
+            return true;
+        };
+        if first_failed > 0 {
+            // A message before it got through.
+            self.errors = 0;
+        }
+        let written = answered - self.refused.len();
+        queue.stats.written.fetch_add(written as u64, Ordering::Relaxed);
+        let (outcome, error) = match (first_refused, lost) {
+            (Some(_), _) => (Outcome::Error, std::mem::take(&mut self.refused[0].1)),
+            (None, Some(e)) => (Outcome::NotConnected, e.to_string()),
+            (None, None) => unreachable!("a failure was found above"),
+        };
+        internal::error(format!(
+            "REDIS server error, suspending; driver='{}', command='{}', error='{error}', time_reopen='{}'",
+            self.shared.driver,
+            self.command_text(),
+            settings.time_reopen.as_secs()
+        ));
+        // The refused and the unanswered, in order.
+        let mut failed = Vec::with_capacity(self.refused.len() + batch.len() - answered);
+        let mut next_refused = 0;
+        for (i, msg) in batch.drain(..).enumerate() {
+            if self.refused.get(next_refused).is_some_and(|(r, _)| *r == i) {
+                next_refused += 1;
+                failed.push(msg);
+            } else if i >= answered {
+                failed.push(msg);
+            }
+        }
+        if outcome == Outcome::Error && self.errors + 1 >= settings.retries {
+            internal::error(format!(
+                "Multiple failures while sending message(s) to destination, message(s) dropped; \
+                 driver='{}', location='{}', worker_index='{}', retries='{}', batch_size='1'",
+                self.shared.driver,
+                self.shared.location,
+                self.index,
+                self.errors + 1
+            ));
+            self.errors = 0;
+            queue.stats.discarded.fetch_add(1, Ordering::Relaxed);
+            failed.remove(0);
+            queue.push_front(&mut failed);
+            return true;
+        }
+        if outcome == Outcome::Error {
+            self.errors += 1;
+            internal::error(format!(
+                "Error occurred while trying to send a message, trying again; driver='{}', \
+                 location='{}', worker_index='{}', retries='{}', time_reopen='{}', batch_size='1'",
+                self.shared.driver,
+                self.shared.location,
+                self.index,
+                self.errors,
+                settings.time_reopen.as_secs()
+            ));
+        } else {
+            internal::info_always(format!(
+                "Server disconnected while preparing messages for sending, trying again; \
+                 driver='{}', location='{}', worker_index='{}', time_reopen='{}', batch_size='1'",
+                self.shared.driver,
+                self.shared.location,
+                self.index,
+                settings.time_reopen.as_secs()
+            ));
+        }
+        self.conn = None;
+        queue.push_front(&mut failed);
+        tokio::select! {
+            _ = tokio::time::sleep(settings.time_reopen) => true,
+            _ = shutdown.cancelled() => false,
+        }
+    }
+
+    /// Sends the commands of `msgs` at once and reads a reply for each, noting the refused ones
+    /// in `self.refused`. `Err` holds how many were answered when the connection failed.
+    async fn deliver_each(&mut self, msgs: &[LogMessage]) -> Result<(), (usize, std::io::Error)> {
+        self.refused.clear();
+        self.out.clear();
+        for msg in msgs {
+            self.format_command(msg);
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            return Err((0, std::io::Error::new(std::io::ErrorKind::NotConnected, "not connected")));
+        };
+        conn.writer.write_all(&self.out).await.map_err(|e| (0, e))?;
+        for i in 0..msgs.len() {
+            match read_reply(&mut conn.reader, &mut self.line).await {
+                Ok(Reply::Ok) => {}
+                Ok(Reply::Error(e)) => self.refused.push((i, e)),
+                Err(e) => return Err((i, e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// With `batch-lines()`: sends the commands of `msgs` (pipelined) and reads their replies;
+    /// only a broken connection fails the batch, as in syslog-ng.
     async fn deliver(&mut self, msgs: &[LogMessage]) -> Outcome {
         if let Err(outcome) = self.ensure_connected().await {
             return outcome;
@@ -208,7 +365,6 @@ impl Worker {
         for msg in msgs {
             self.format_command(msg);
         }
-        let batching = self.shared.settings.batch_lines > 0;
         let Some(conn) = self.conn.as_mut() else { return Outcome::NotConnected };
         let result = async {
             conn.writer.write_all(&self.out).await?;
@@ -222,17 +378,7 @@ impl Worker {
         }
         .await;
         match result {
-            Ok(None) => Outcome::Success,
-            Ok(Some(_)) if batching => Outcome::Success,
-            Ok(Some(e)) => {
-                internal::error(format!(
-                    "REDIS server error, suspending; driver='{}', command='{}', error='{e}', time_reopen='{}'",
-                    self.shared.driver,
-                    self.command_text(),
-                    self.shared.settings.time_reopen.as_secs()
-                ));
-                Outcome::Error
-            }
+            Ok(_) => Outcome::Success,
             Err(e) => {
                 internal::error(format!(
                     "REDIS server error, suspending; driver='{}', command='{}', error='{e}', time_reopen='{}'",
