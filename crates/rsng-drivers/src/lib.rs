@@ -44,6 +44,7 @@ pub mod snmp;
 pub mod socket;
 pub mod sql;
 pub mod suppress;
+pub mod threaded;
 pub mod writer;
 
 use std::collections::HashMap;

@@ -20,6 +20,7 @@ use super::client::{self, Auth, Client, Confirm, Login};
 use super::options::{AuthMethod, Settings};
 use crate::internal;
 use crate::pipeline::DestinationQueue;
+use crate::threaded;
 use crate::{Destination, DestinationContext, Task};
 
 /// Messages taken from an in-memory queue at once: published back to back.
@@ -376,11 +377,7 @@ impl Worker {
             }
         }
         if self.errors >= retries {
-            internal::error(format!(
-                "Multiple failures while sending message(s) to destination, message(s) dropped; driver='{}', \
-                 location='{}', worker_index='0', retries='{}', batch_size='1'",
-                self.shared.driver, self.shared.location, self.errors
-            ));
+            threaded::dropped(&self.shared.driver, &self.shared.location, 0, self.errors, 1);
             self.errors = 0;
             if let Some(i) = failed {
                 back.remove(i);
@@ -392,14 +389,7 @@ impl Worker {
             }
             return true;
         }
-        internal::error(format!(
-            "Error occurred while trying to send a message, trying again; driver='{}', location='{}', \
-             worker_index='0', retries='{}', time_reopen='{}', batch_size='1'",
-            self.shared.driver,
-            self.shared.location,
-            self.errors,
-            time_reopen.as_secs()
-        ));
+        threaded::retrying(&self.shared.driver, &self.shared.location, 0, self.errors, time_reopen, 1);
         if !back.is_empty() {
             queue.push_front(&mut back);
         }

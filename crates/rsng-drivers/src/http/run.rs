@@ -20,6 +20,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use super::options::{Action, Method, Settings, Target};
 use crate::internal;
 use crate::pipeline::DestinationQueue;
+use crate::threaded;
 use crate::{Destination, DestinationContext, Task};
 
 /// Messages a worker takes from an in-memory queue at once without batching (each still goes
@@ -428,15 +429,13 @@ impl Worker {
                     }
                     Outcome::Error if self.errors + 1 >= settings.retries => {
                         self.errors += 1;
-                        internal::error(format!(
-                            "Multiple failures while sending message(s) to destination, message(s) dropped; \
-                             driver='{}', location='{}', worker_index='{}', retries='{}', batch_size='{}'",
-                            self.shared.driver,
-                            self.shared.location,
+                        threaded::dropped(
+                            &self.shared.driver,
+                            &self.shared.location,
                             self.index,
                             self.errors,
-                            end - start
-                        ));
+                            end - start,
+                        );
                         self.errors = 0;
                         queue.stats.discarded.fetch_add((end - start) as u64, Ordering::Relaxed);
                         start = end;
@@ -444,26 +443,22 @@ impl Worker {
                     Outcome::Error | Outcome::NotConnected => {
                         if outcome == Outcome::Error {
                             self.errors += 1;
-                            internal::error(format!(
-                                "Error occurred while trying to send a message, trying again; driver='{}', \
-                                 location='{}', worker_index='{}', retries='{}', time_reopen='{}', batch_size='{}'",
-                                self.shared.driver,
-                                self.shared.location,
+                            threaded::retrying(
+                                &self.shared.driver,
+                                &self.shared.location,
                                 self.index,
                                 self.errors,
-                                settings.time_reopen.as_secs(),
-                                end - start
-                            ));
+                                settings.time_reopen,
+                                end - start,
+                            );
                         } else {
-                            internal::info_always(format!(
-                                "Server disconnected while preparing messages for sending, trying again; \
-                                 driver='{}', location='{}', worker_index='{}', time_reopen='{}', batch_size='{}'",
-                                self.shared.driver,
-                                self.shared.location,
+                            threaded::reconnecting(
+                                &self.shared.driver,
+                                &self.shared.location,
                                 self.index,
-                                settings.time_reopen.as_secs(),
-                                end - start
-                            ));
+                                settings.time_reopen,
+                                end - start,
+                            );
                         }
                         self.conn = None;
                         // What was not delivered goes back first in line.

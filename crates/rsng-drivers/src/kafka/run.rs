@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use super::options::{topic_error, Settings};
 use crate::internal;
 use crate::pipeline::DestinationQueue;
+use crate::threaded;
 use crate::{Destination, DestinationContext, Task};
 
 /// Messages a worker takes at once without `batch-lines()`.
@@ -209,7 +210,7 @@ impl Shared {
 pub struct TopicHandle {
     topic: NonNull<rdsys::rd_kafka_topic_t>,
     /// Kept alive as long as the topic object, which belongs to it.
-    client: Arc<Client>,
+    _client: Arc<Client>,
 }
 
 // SAFETY: librdkafka's topic objects may be used from any thread; produce is thread-safe.
@@ -227,7 +228,7 @@ impl TopicHandle {
         let raw =
             unsafe { rdsys::rd_kafka_topic_new(client.client().native_ptr(), cname.as_ptr(), std::ptr::null_mut()) };
         match NonNull::new(raw) {
-            Some(topic) => Ok(TopicHandle { topic, client: client.clone() }),
+            Some(topic) => Ok(TopicHandle { topic, _client: client.clone() }),
             None => {
                 // SAFETY: reads the calling thread's last error.
                 let code = RDKafkaErrorCode::from(unsafe { rdsys::rd_kafka_last_error() });
@@ -270,7 +271,6 @@ impl Drop for TopicHandle {
     fn drop(&mut self) {
         // SAFETY: made by rd_kafka_topic_new and destroyed once, before the client it belongs to.
         unsafe { rdsys::rd_kafka_topic_destroy(self.topic.as_ptr()) };
-        let _ = &self.client;
     }
 }
 
@@ -529,7 +529,7 @@ impl Worker {
         shutdown: &CancellationToken,
     ) -> Result<Flight, Vec<LogMessage>> {
         let sync_send = self.shared.settings.sync_send;
-        if sync_send && self.begin_transaction().await.is_some() {
+        if sync_send && !self.begin_transaction().await {
             return Err(batch);
         }
         let tracker = Arc::new(Tracker::new(batch.len()));
@@ -540,7 +540,7 @@ impl Worker {
                 break;
             }
         }
-        if sync_send && self.commit_transaction().await.is_some() {
+        if sync_send && !self.commit_transaction().await {
             return Err(batch);
         }
         Ok(Flight { batch, tracker })
@@ -632,38 +632,16 @@ impl Worker {
         let n = failed.len();
         let outcome = if transient(&worst) { Outcome::NotConnected } else { Outcome::Error };
         if outcome == Outcome::Error && self.errors + 1 >= settings.retries {
-            internal::error(format!(
-                "Multiple failures while sending message(s) to destination, message(s) dropped; \
-                 driver='{}', location='{}', worker_index='{}', retries='{}', batch_size='{n}'",
-                shared.driver,
-                shared.location,
-                self.index,
-                self.errors + 1
-            ));
+            threaded::dropped(&shared.driver, &shared.location, self.index, self.errors + 1, n);
             self.errors = 0;
             queue.stats.discarded.fetch_add(n as u64, Ordering::Relaxed);
             return true;
         }
         if outcome == Outcome::Error {
             self.errors += 1;
-            internal::error(format!(
-                "Error occurred while trying to send a message, trying again; driver='{}', \
-                 location='{}', worker_index='{}', retries='{}', time_reopen='{}', batch_size='{n}'",
-                shared.driver,
-                shared.location,
-                self.index,
-                self.errors,
-                settings.time_reopen.as_secs()
-            ));
+            threaded::retrying(&shared.driver, &shared.location, self.index, self.errors, settings.time_reopen, n);
         } else {
-            internal::info_always(format!(
-                "Server disconnected while preparing messages for sending, trying again; \
-                 driver='{}', location='{}', worker_index='{}', time_reopen='{}', batch_size='{n}'",
-                shared.driver,
-                shared.location,
-                self.index,
-                settings.time_reopen.as_secs()
-            ));
+            threaded::reconnecting(&shared.driver, &shared.location, self.index, settings.time_reopen, n);
         }
         queue.push_front(&mut failed);
         tokio::select! {
@@ -763,8 +741,9 @@ impl Worker {
         }
     }
 
-    /// Starts a transaction (initialising the client's transactions the first time).
-    async fn begin_transaction(&self) -> Option<Outcome> {
+    /// Starts a transaction (initialising the client's transactions the first time); `false`
+    /// when it failed.
+    async fn begin_transaction(&self) -> bool {
         let shared = self.shared.clone();
         let result = tokio::task::spawn_blocking(move || {
             if !shared.transactions_ready.load(Ordering::Acquire) {
@@ -780,7 +759,8 @@ impl Worker {
         self.transaction_result(result)
     }
 
-    async fn commit_transaction(&self) -> Option<Outcome> {
+    /// Commits the transaction; `false` when it failed.
+    async fn commit_transaction(&self) -> bool {
         let shared = self.shared.clone();
         let result = tokio::task::spawn_blocking(move || {
             shared
@@ -792,16 +772,16 @@ impl Worker {
         self.transaction_result(result)
     }
 
-    /// `None` when the step worked; otherwise the transaction is aborted if it must be, and the
+    /// `true` when the step worked; otherwise the transaction is aborted if it must be, and the
     /// batch is tried again later, as syslog-ng does.
     fn transaction_result(
         &self,
         result: Result<Result<(), (&'static str, KafkaError)>, tokio::task::JoinError>,
-    ) -> Option<Outcome> {
+    ) -> bool {
         let (what, e) = match result {
-            Ok(Ok(())) => return None,
+            Ok(Ok(())) => return true,
             Ok(Err(failure)) => failure,
-            Err(_) => return Some(Outcome::NotConnected),
+            Err(_) => return false,
         };
         internal::error(format!(
             "kafka: {what}; error='{e}', driver='{}', location='{}'",
@@ -817,6 +797,6 @@ impl Worker {
                 }
             }
         }
-        Some(Outcome::NotConnected)
+        false
     }
 }

@@ -18,6 +18,7 @@ use super::options::Settings;
 use super::packet;
 use crate::internal;
 use crate::pipeline::DestinationQueue;
+use crate::threaded;
 use crate::{Destination, DestinationContext, Task};
 
 /// Messages published at once from a memory queue (a disk buffer gives one at a time: one take
@@ -145,14 +146,7 @@ impl Worker {
                     }
                     Some(Outcome::Success) => self.errors = 0,
                     Some(Outcome::Error) if self.errors + 1 >= settings.retries => {
-                        internal::error(format!(
-                            "Multiple failures while sending message(s) to destination, message(s) dropped; \
-                             driver='{}', location='{}', worker_index='0', retries='{}', batch_size='{}'",
-                            self.shared.driver,
-                            self.shared.location,
-                            self.errors + 1,
-                            batch.len()
-                        ));
+                        threaded::dropped(&self.shared.driver, &self.shared.location, 0, self.errors + 1, batch.len());
                         self.errors = 0;
                         queue.stats.discarded.fetch_add(batch.len() as u64, Ordering::Relaxed);
                         batch.clear();
@@ -161,24 +155,22 @@ impl Worker {
                     Some(outcome) => {
                         if outcome == Outcome::Error {
                             self.errors += 1;
-                            internal::error(format!(
-                                "Error occurred while trying to send a message, trying again; driver='{}', \
-                                 location='{}', worker_index='0', retries='{}', time_reopen='{}', batch_size='{}'",
-                                self.shared.driver,
-                                self.shared.location,
+                            threaded::retrying(
+                                &self.shared.driver,
+                                &self.shared.location,
+                                0,
                                 self.errors,
-                                settings.time_reopen.as_secs(),
-                                batch.len()
-                            ));
+                                settings.time_reopen,
+                                batch.len(),
+                            );
                         } else {
-                            internal::info_always(format!(
-                                "Server disconnected while preparing messages for sending, trying again; \
-                                 driver='{}', location='{}', worker_index='0', time_reopen='{}', batch_size='{}'",
-                                self.shared.driver,
-                                self.shared.location,
-                                settings.time_reopen.as_secs(),
-                                batch.len()
-                            ));
+                            threaded::reconnecting(
+                                &self.shared.driver,
+                                &self.shared.location,
+                                0,
+                                settings.time_reopen,
+                                batch.len(),
+                            );
                         }
                         self.conn = None;
                         queue.push_front(&mut batch);

@@ -15,6 +15,7 @@ use super::options::Settings;
 use super::resp::{read_reply, write_command, Reply};
 use crate::internal;
 use crate::pipeline::DestinationQueue;
+use crate::threaded;
 use crate::{Destination, DestinationContext, Task};
 
 /// Messages a worker takes at once without `batch-lines()` from a memory queue: their commands
@@ -50,9 +51,9 @@ impl Destination for RedisDestination {
     }
 }
 
+/// Why a message failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Outcome {
-    Success,
     /// An error reply: retried up to `retries()` times, then dropped.
     Error,
     /// The connection failed: kept and tried again after `time-reopen()`.
@@ -138,72 +139,33 @@ impl Worker {
                 }
                 continue;
             }
-            let mut start = 0;
-            while start < batch.len() {
-                let end = if batching { batch.len() } else { start + 1 };
-                let outcome = tokio::select! {
-                    o = self.deliver(&batch[start..end]) => Some(o),
-                    _ = shutdown.cancelled() => None,
-                };
-                let Some(outcome) = outcome else {
-                    let mut rest = batch.split_off(start);
-                    queue.push_front(&mut rest);
+            // A batch: only a lost connection fails it, and then it waits for time-reopen() whole.
+            let delivered = tokio::select! {
+                d = self.deliver(&batch) => d,
+                _ = shutdown.cancelled() => {
+                    queue.push_front(&mut batch);
                     return;
-                };
-                let n = end - start;
-                match outcome {
-                    Outcome::Success => {
-                        self.errors = 0;
-                        queue.stats.written.fetch_add(n as u64, Ordering::Relaxed);
-                        start = end;
-                    }
-                    Outcome::Error if self.errors + 1 >= settings.retries => {
-                        internal::error(format!(
-                            "Multiple failures while sending message(s) to destination, message(s) dropped; \
-                             driver='{}', location='{}', worker_index='{}', retries='{}', batch_size='{n}'",
-                            self.shared.driver,
-                            self.shared.location,
-                            self.index,
-                            self.errors + 1
-                        ));
-                        self.errors = 0;
-                        queue.stats.discarded.fetch_add(n as u64, Ordering::Relaxed);
-                        start = end;
-                    }
-                    outcome => {
-                        if outcome == Outcome::Error {
-                            self.errors += 1;
-                            internal::error(format!(
-                                "Error occurred while trying to send a message, trying again; driver='{}', \
-                                 location='{}', worker_index='{}', retries='{}', time_reopen='{}', batch_size='{n}'",
-                                self.shared.driver,
-                                self.shared.location,
-                                self.index,
-                                self.errors,
-                                settings.time_reopen.as_secs()
-                            ));
-                        } else {
-                            internal::info_always(format!(
-                                "Server disconnected while preparing messages for sending, trying again; \
-                                 driver='{}', location='{}', worker_index='{}', time_reopen='{}', batch_size='{n}'",
-                                self.shared.driver,
-                                self.shared.location,
-                                self.index,
-                                settings.time_reopen.as_secs()
-                            ));
-                        }
-                        self.conn = None;
-                        let mut rest = batch.split_off(start);
-                        batch.clear();
-                        queue.push_front(&mut rest);
-                        tokio::select! {
-                            _ = tokio::time::sleep(settings.time_reopen) => {}
-                            _ = shutdown.cancelled() => return,
-                        }
-                    }
                 }
+            };
+            if delivered {
+                self.errors = 0;
+                queue.stats.written.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                batch.clear();
+                continue;
             }
-            batch.clear();
+            threaded::reconnecting(
+                &self.shared.driver,
+                &self.shared.location,
+                self.index,
+                settings.time_reopen,
+                batch.len(),
+            );
+            self.conn = None;
+            queue.push_front(&mut batch);
+            tokio::select! {
+                _ = tokio::time::sleep(settings.time_reopen) => {}
+                _ = shutdown.cancelled() => return,
+            }
         }
     }
 
@@ -239,14 +201,7 @@ impl Worker {
             Some(Err((answered, e))) => (answered, Some(e)),
             None => {
                 // Not connected (logged by ensure_connected): all of it waits for time-reopen().
-                internal::info_always(format!(
-                    "Server disconnected while preparing messages for sending, trying again; \
-                     driver='{}', location='{}', worker_index='{}', time_reopen='{}', batch_size='1'",
-                    self.shared.driver,
-                    self.shared.location,
-                    self.index,
-                    settings.time_reopen.as_secs()
-                ));
+                threaded::reconnecting(&self.shared.driver, &self.shared.location, self.index, settings.time_reopen, 1);
                 queue.push_front(batch);
                 return tokio::select! {
                     _ = tokio::time::sleep(settings.time_reopen) => true,
@@ -290,14 +245,7 @@ impl Worker {
             }
         }
         if outcome == Outcome::Error && self.errors + 1 >= settings.retries {
-            internal::error(format!(
-                "Multiple failures while sending message(s) to destination, message(s) dropped; \
-                 driver='{}', location='{}', worker_index='{}', retries='{}', batch_size='1'",
-                self.shared.driver,
-                self.shared.location,
-                self.index,
-                self.errors + 1
-            ));
+            threaded::dropped(&self.shared.driver, &self.shared.location, self.index, self.errors + 1, 1);
             self.errors = 0;
             queue.stats.discarded.fetch_add(1, Ordering::Relaxed);
             failed.remove(0);
@@ -306,24 +254,16 @@ impl Worker {
         }
         if outcome == Outcome::Error {
             self.errors += 1;
-            internal::error(format!(
-                "Error occurred while trying to send a message, trying again; driver='{}', \
-                 location='{}', worker_index='{}', retries='{}', time_reopen='{}', batch_size='1'",
-                self.shared.driver,
-                self.shared.location,
+            threaded::retrying(
+                &self.shared.driver,
+                &self.shared.location,
                 self.index,
                 self.errors,
-                settings.time_reopen.as_secs()
-            ));
+                settings.time_reopen,
+                1,
+            );
         } else {
-            internal::info_always(format!(
-                "Server disconnected while preparing messages for sending, trying again; \
-                 driver='{}', location='{}', worker_index='{}', time_reopen='{}', batch_size='1'",
-                self.shared.driver,
-                self.shared.location,
-                self.index,
-                settings.time_reopen.as_secs()
-            ));
+            threaded::reconnecting(&self.shared.driver, &self.shared.location, self.index, settings.time_reopen, 1);
         }
         self.conn = None;
         queue.push_front(&mut failed);
@@ -356,29 +296,27 @@ impl Worker {
     }
 
     /// With `batch-lines()`: sends the commands of `msgs` (pipelined) and reads their replies;
-    /// only a broken connection fails the batch, as in syslog-ng.
-    async fn deliver(&mut self, msgs: &[LogMessage]) -> Outcome {
-        if let Err(outcome) = self.ensure_connected().await {
-            return outcome;
+    /// only a broken connection fails the batch (`false`), as in syslog-ng.
+    async fn deliver(&mut self, msgs: &[LogMessage]) -> bool {
+        if self.ensure_connected().await.is_err() {
+            return false;
         }
         self.out.clear();
         for msg in msgs {
             self.format_command(msg);
         }
-        let Some(conn) = self.conn.as_mut() else { return Outcome::NotConnected };
+        let Some(conn) = self.conn.as_mut() else { return false };
         let result = async {
             conn.writer.write_all(&self.out).await?;
-            let mut first_error = None;
+            // Error replies are read and ignored in a batch, as in syslog-ng.
             for _ in 0..msgs.len() {
-                if let Reply::Error(e) = read_reply(&mut conn.reader, &mut self.line).await? {
-                    first_error.get_or_insert(e);
-                }
+                read_reply(&mut conn.reader, &mut self.line).await?;
             }
-            Ok::<_, std::io::Error>(first_error)
+            Ok::<_, std::io::Error>(())
         }
         .await;
         match result {
-            Ok(_) => Outcome::Success,
+            Ok(()) => true,
             Err(e) => {
                 internal::error(format!(
                     "REDIS server error, suspending; driver='{}', command='{}', error='{e}', time_reopen='{}'",
@@ -386,7 +324,7 @@ impl Worker {
                     self.command_text(),
                     self.shared.settings.time_reopen.as_secs()
                 ));
-                Outcome::NotConnected
+                false
             }
         }
     }

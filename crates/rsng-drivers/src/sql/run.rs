@@ -16,6 +16,7 @@ use super::client::Connection;
 use super::options::{is_identifier_byte, Settings};
 use crate::internal;
 use crate::pipeline::DestinationQueue;
+use crate::threaded;
 use crate::{Destination, DestinationContext, Task};
 
 /// Rows a worker takes from an in-memory queue at once without transactions; each is still an
@@ -181,24 +182,20 @@ impl Worker {
                         let failed = if settings.explicit_commits { batch.len() } else { 1 };
                         self.client = None;
                         if self.errors >= settings.retries {
-                            internal::error(format!(
-                                "Multiple failures while sending message(s) to destination, message(s) dropped; \
-                                 driver='{}', location='{}', worker_index='0', retries='{}', batch_size='{failed}'",
-                                self.shared.driver, self.shared.location, self.errors
-                            ));
+                            threaded::dropped(&self.shared.driver, &self.shared.location, 0, self.errors, failed);
                             self.errors = 0;
                             queue.stats.discarded.fetch_add(failed as u64, Ordering::Relaxed);
                             batch.drain(..failed);
                             continue;
                         }
-                        internal::error(format!(
-                            "Error occurred while trying to send a message, trying again; driver='{}', \
-                             location='{}', worker_index='0', retries='{}', time_reopen='{}', batch_size='{failed}'",
-                            self.shared.driver,
-                            self.shared.location,
+                        threaded::retrying(
+                            &self.shared.driver,
+                            &self.shared.location,
+                            0,
                             self.errors,
-                            settings.time_reopen.as_secs()
-                        ));
+                            settings.time_reopen,
+                            failed,
+                        );
                         queue.push_front(&mut batch);
                         if !suspend(settings.time_reopen, &shutdown).await {
                             return;
@@ -206,14 +203,13 @@ impl Worker {
                         break;
                     }
                     Outcome::NotConnected => {
-                        internal::info_always(format!(
-                            "Server disconnected while preparing messages for sending, trying again; \
-                             driver='{}', location='{}', worker_index='0', time_reopen='{}', batch_size='{}'",
-                            self.shared.driver,
-                            self.shared.location,
-                            settings.time_reopen.as_secs(),
-                            batch.len()
-                        ));
+                        threaded::reconnecting(
+                            &self.shared.driver,
+                            &self.shared.location,
+                            0,
+                            settings.time_reopen,
+                            batch.len(),
+                        );
                         self.client = None;
                         queue.push_front(&mut batch);
                         if !suspend(settings.time_reopen, &shutdown).await {
